@@ -1,0 +1,49 @@
+# Verbs: make data | report | test | lab | bench | lint | clean
+# Every verb creates .venv with the pinned dependencies on first use.
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+EXTRACT := data/synthetic
+REPORTS := reports
+
+.PHONY: setup data report test lab bench lint clean
+
+setup: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Needs $(PYTHON) on PATH (or run: make PYTHON=python3 ...)"; exit 1; }
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps -e .
+	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
+	touch $(STAMP)
+
+$(EXTRACT)/patients.csv: | $(STAMP)
+	$(PY) -m screening.synthetic --out $(EXTRACT)
+
+## Build the bundled synthetic extract (5,000 patients, seeded) if absent.
+data: $(EXTRACT)/patients.csv
+
+## Produce the screening-funnel report on the bundled extract, in reports/.
+report: data
+	$(PY) -m screening report --data $(EXTRACT) --out $(REPORTS)/latest --overwrite
+
+## Run every test: unit, property-based, doctests and the notebooks (nbval).
+test: data
+	$(PY) -m pytest -n 2 --dist loadscope
+
+## Open JupyterLab on the notebooks.
+lab: data
+	$(VENV)/bin/jupyter lab notebooks
+
+## Time the engine against DuckDB and the naive way at 10k/100k/1M patients.
+bench: setup
+	$(PY) scripts/bench.py
+
+lint: setup
+	$(VENV)/bin/ruff check lib tests scripts
+
+clean:
+	rm -rf $(VENV) $(REPORTS) .pytest_cache

@@ -1,0 +1,19 @@
+"""Screening funnels for clinical-trial eligibility on de-identified registry extracts.
+
+Example
+-------
+>>> from screening import load_extract, screen
+>>> s = screen(load_extract("data/synthetic"))     # doctest: +SKIP
+>>> s.attrition()                                   # doctest: +SKIP
+"""
+
+from .errors import ExtractError, ProtocolError, ScreeningError
+from .extract import Extract, load_extract
+from .funnel import Screening, screen
+from .protocol import Criterion, Protocol, load_protocol
+from .whatif import Comparison, compare
+
+__version__ = "0.1.0"
+
+__all__ = ["Comparison", "Criterion", "Extract", "ExtractError", "Protocol", "ProtocolError", "Screening",
+           "ScreeningError", "compare", "load_extract", "load_protocol", "screen", "__version__"]

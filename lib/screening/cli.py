@@ -1,0 +1,130 @@
+"""Command line: ``python -m screening funnel|report|protocols|synth``.
+
+Examples
+--------
+Print the sequential funnel of the bundled extract as CSV::
+
+    python -m screening funnel --data data/synthetic --format csv
+
+Build the full report with a lower SLEDAI minimum::
+
+    python -m screening report --data data/synthetic --set sledai.min=4 --out reports/sledai4
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from . import __version__
+from .errors import ProtocolError, ScreeningError
+from .protocol import parse_override, shipped_protocols
+
+POLICY_HELP = "what missing data means: separate (count apart), exclude, include"
+
+
+def _overrides(pairs: list[str]) -> dict[str, object]:
+    out = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise ProtocolError("--set", pair, "name=value, e.g. sledai.min=4")
+        name, value = pair.split("=", 1)
+        out[name.strip()] = parse_override(value)
+    return out
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data", default="data/synthetic",
+                   help="extract folder (or omop:DIR / synthea:DIR); default: the bundled synthetic extract")
+    p.add_argument("--protocol", default="misle-phase2",
+                   help="protocol YAML file or shipped name (" + ", ".join(shipped_protocols()) + ")")
+    p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                   help="override a parameter, e.g. --set sledai.min=4 (repeatable)")
+    p.add_argument("--policy", default="separate", choices=("separate", "exclude", "include"), help=POLICY_HELP)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m screening", description="Clinical-trial screening funnels.")
+    parser.add_argument("--version", action="version", version=f"screening {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    f = sub.add_parser("funnel", help="print the sequential funnel (for scripts)")
+    _common(f)
+    f.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    f.add_argument("--small-cell", type=int, default=10,
+                   help="suppress counts from 1 to this value (0 turns suppression off; default 10)")
+
+    r = sub.add_parser("report", help="run the notebooks and write the shareable report folder")
+    _common(r)
+    r.add_argument("--out", required=True, help="folder to write the report into")
+    r.add_argument("--overwrite", action="store_true", help="replace an existing report folder")
+    r.add_argument("--small-cell", type=int, default=10, help="suppress counts from 1 to this value (default 10)")
+    r.add_argument("--subgroup", default="site", help="patients column for the subgroup funnel (default site)")
+    r.add_argument("--tables-only", action="store_true", help="write the tables without running notebooks")
+
+    sub.add_parser("protocols", help="list the shipped protocols")
+
+    s = sub.add_parser("synth", help="write a synthetic extract")
+    s.add_argument("--patients", type=int, default=5000)
+    s.add_argument("--seed", type=int, default=None)
+    s.add_argument("--format", choices=("csv", "parquet"), default="csv")
+    s.add_argument("--out", required=True)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return _run(args)
+    except ScreeningError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _run(args) -> int:
+    if args.command == "protocols":
+        from .protocol import load_protocol
+
+        for name in shipped_protocols():
+            print(f"{name}: {load_protocol(name).title}")
+        return 0
+    if args.command == "synth":
+        from .synthetic import DEFAULT_SEED, generate, write_extract
+
+        write_extract(generate(args.patients, args.seed if args.seed is not None else DEFAULT_SEED), args.out,
+                      args.format)
+        print(f"wrote {args.patients:,} synthetic patients to {args.out}")
+        return 0
+
+    from .protocol import load_protocol
+    from .sources import load_source
+
+    protocol = load_protocol(args.protocol, _overrides(args.set))
+    if args.command == "funnel":
+        from .funnel import Screening
+        from .privacy import suppress_attrition
+
+        extract = load_source(args.data)
+        table = Screening(extract, protocol, args.policy).attrition()
+        if args.small_cell:
+            table = suppress_attrition(table, args.small_cell)
+        if args.format == "csv":
+            sys.stdout.write(table.to_csv(index=False, lineterminator="\n"))
+        elif args.format == "json":
+            sys.stdout.write(table.to_json(orient="records", indent=2, force_ascii=False) + "\n")
+        else:
+            print(table.to_string(index=False))
+        return 0
+    if args.command == "report":
+        from .report import build_report
+
+        out = build_report(args.data, protocol, policy=args.policy, out=args.out, overwrite=args.overwrite,
+                           small_cell=args.small_cell, subgroup=args.subgroup, notebooks=not args.tables_only,
+                           progress=True)
+        print(f"report written to {out}")
+        return 0
+    raise AssertionError(args.command)  # pragma: no cover
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,332 @@
+"""The rule library: each rule says, per patient, whether a condition holds.
+
+A rule returns a nullable boolean array aligned with ``extract.patients``:
+``True`` (the condition holds), ``False`` (it does not) or ``<NA>`` (not
+assessable from the data). Whether holding it keeps or removes a patient is the
+criterion's *kind* (inclusion or exclusion), set in the protocol file.
+
+Rules are registered with their default parameters (the MiSLE protocol's values),
+so a protocol file only names a rule and the parameters it changes.
+
+Example
+-------
+>>> from screening.criteria import RULES
+>>> RULES["age"].defaults
+{'min_age': 18, 'max_age': 65}
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .extract import Extract
+from .schema import BILAG_DOMAINS
+from .windows import (
+    DAYS_PER_MONTH,
+    PREDNISONE_EQUIVALENT,
+    any_per_patient,
+    covered_days,
+    max_concurrent_per_patient,
+    months_before,
+    overlaps,
+)
+
+__all__ = ["Rule", "RULES", "rule"]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A named, parameterised condition on an extract."""
+
+    name: str
+    func: Callable[..., pd.arrays.BooleanArray]
+    defaults: dict
+    doc: str
+    #: patient columns and event tables the rule reads (for column pruning at scale)
+    reads: tuple[str, ...]
+
+    def __call__(self, extract: Extract, **params) -> pd.arrays.BooleanArray:
+        result = self.func(extract, **{**self.defaults, **params})
+        return pd.array(result, dtype="boolean")
+
+
+RULES: dict[str, Rule] = {}
+
+
+def rule(name: str, reads: tuple[str, ...] = (), **defaults) -> Callable:
+    """Register a rule under ``name`` with its default parameters."""
+
+    def register(func: Callable) -> Callable:
+        RULES[name] = Rule(name, func, defaults, (func.__doc__ or "").strip().splitlines()[0], reads)
+        return func
+
+    return register
+
+
+def _b(series: pd.Series) -> pd.arrays.BooleanArray:
+    return pd.array(series, dtype="boolean")
+
+
+def _baseline(ex: Extract) -> pd.Series:
+    return ex.patients["baseline_date"]
+
+
+def _within(dates: pd.Series, ex: Extract, months: float) -> pd.Series:
+    """Date falls in [baseline - months, baseline]; unknown if either date is missing."""
+    base = _baseline(ex)
+    out = _b((dates >= months_before(base, months)) & (dates <= base))
+    out[(dates.isna() | base.isna()).to_numpy()] = pd.NA
+    return out
+
+
+def _events(ex: Extract, table: str, mask: pd.Series | None = None) -> tuple[pd.DataFrame, np.ndarray]:
+    """Event rows (optionally filtered) and each row's patient position."""
+    events = ex.table(table)
+    rows = ex.patient_rows(table)
+    if mask is not None:
+        keep = np.asarray(mask, dtype=bool)
+        events, rows = events[keep], rows[keep]
+    return events, rows
+
+
+# --- inclusion ---------------------------------------------------------------------------------
+
+@rule("age", reads=("age_years",), min_age=18, max_age=65)
+def age_between(ex: Extract, min_age: float, max_age: float):
+    """Age at baseline from min_age to max_age years, both inclusive."""
+    age = ex.patients["age_years"]
+    return _b((age >= min_age) & (age <= max_age))
+
+
+@rule("classification", reads=("acr_criteria_count", "slicc_classified"), acr_min=4, accept_slicc=False)
+def classified_sle(ex: Extract, acr_min: int, accept_slicc: bool):
+    """At least acr_min of the 11 ACR 1997 criteria (or SLICC 2012 classification if accepted)."""
+    acr = _b(ex.patients["acr_criteria_count"] >= acr_min)
+    if accept_slicc:
+        return acr | _b(ex.patients["slicc_classified"])
+    return acr
+
+
+@rule("autoantibody", reads=("ana_titre", "ana_date", "anti_dsdna_positive", "anti_dsdna_date", "baseline_date"),
+      ana_min_titre=80, months=6)
+def positive_autoantibody(ex: Extract, ana_min_titre: int, months: float):
+    """Positive ANA (titre at least 1:ana_min_titre) or anti-dsDNA, tested within `months` before baseline."""
+    p = ex.patients
+    ana = _b(p["ana_titre"] >= ana_min_titre) & _within(p["ana_date"], ex, months)
+    dsdna = _b(p["anti_dsdna_positive"]) & _within(p["anti_dsdna_date"], ex, months)
+    return ana | dsdna
+
+
+@rule("sledai", reads=("sledai_2k",), min=6, max=None)
+def sledai_in_range(ex: Extract, min: float, max: float | None):
+    """SLEDAI-2K at screening at least `min` (and at most `max` when given)."""
+    score = ex.patients["sledai_2k"]
+    ok = _b(score >= min)
+    if max is not None:
+        ok = ok & _b(score <= max)
+    return ok
+
+
+@rule("bilag_active", reads=tuple(f"bilag_{d}" for d in BILAG_DOMAINS), grades=["A", "B"],
+      domains=list(BILAG_DOMAINS))
+def bilag_active(ex: Extract, grades: list[str], domains: list[str]):
+    """At least one BILAG-2004 domain graded in `grades` at screening."""
+    result = pd.array(np.zeros(len(ex.patients), dtype=bool), dtype="boolean")
+    for domain in domains:
+        result = result | _b(ex.patients[f"bilag_{domain}"].isin(grades).where(
+            ex.patients[f"bilag_{domain}"].notna()))
+    return result
+
+
+@rule("nephritis_therapy", reads=("bilag_renal", "lupus_nephritis", "nephritis_onset_date", "baseline_date",
+                                  "medications"),
+      total_months=6, cyclophosphamide_months=3, grades=["A", "B"])
+def nephritis_therapy_done(ex: Extract, total_months: float, cyclophosphamide_months: float, grades: list[str]):
+    """If renal BILAG is in `grades`: at least total_months of nephritis therapy for the current episode.
+
+    Therapy is mycophenolate for total_months, or cyclophosphamide for at least
+    cyclophosphamide_months followed by mycophenolate or azathioprine, adding up
+    to total_months. Patients without renal activity meet the criterion.
+    """
+    p = ex.patients
+    renal = p["bilag_renal"]
+    applies = _b(renal.isin(grades).where(renal.notna()))
+    # A patient who never had nephritis has no renal activity, even with BILAG not scored.
+    applies[(renal.isna() & (p["lupus_nephritis"] == "never")).fillna(False).to_numpy()] = False
+
+    n = len(p)
+    onset, base = p["nephritis_onset_date"], _baseline(ex)
+    meds, rows = _events(ex, "medications",
+                         ex.medications["drug"].isin(["mycophenolate", "azathioprine", "cyclophosphamide"]))
+    base_r = base.to_numpy()[rows]
+    # Only therapy inside the current episode, up to baseline, counts; NaT propagates to "unusable".
+    start = np.maximum(meds["start_date"].to_numpy(), onset.to_numpy()[rows])
+    stop = np.minimum(meds["stop_date"].fillna(pd.Series(base_r, index=meds.index)).to_numpy(), base_r)
+    usable = ~pd.isna(start) & ~pd.isna(stop) & (stop >= start)
+    unknown_start = meds["start_date"].isna().to_numpy()
+    drug = meds["drug"].to_numpy()
+
+    def days(drugs: list[str], extra: np.ndarray | None = None) -> np.ndarray:
+        keep = usable & np.isin(drug, drugs)
+        if extra is not None:
+            keep &= extra
+        return covered_days(rows[keep], pd.Series(start[keep]), pd.Series(stop[keep]), n)
+
+    mmf = days(["mycophenolate"])
+    cyc = days(["cyclophosphamide"])
+    first_cyc = pd.Series(np.where(drug == "cyclophosphamide", meds["start_date"].to_numpy(), np.datetime64("NaT")))
+    first_cyc = first_cyc.groupby(rows).min().reindex(range(n)).to_numpy()
+    after_cyc = meds["start_date"].to_numpy() >= first_cyc[rows]
+    maintenance = days(["mycophenolate", "azathioprine"], after_cyc)
+    need_total = total_months * DAYS_PER_MONTH
+    done = (mmf >= need_total) | ((cyc >= cyclophosphamide_months * DAYS_PER_MONTH) & (cyc + maintenance >= need_total))
+    completed = pd.arrays.BooleanArray(done, np.zeros(n, dtype=bool))
+    # Without the episode's onset, or with therapy rows missing a start, shortfalls are not knowable.
+    unsure = onset.isna().to_numpy() | base.isna().to_numpy()
+    unsure_rows = np.zeros(n, dtype=bool)
+    unsure_rows[rows[unknown_start]] = True
+    completed[~done & (unsure | unsure_rows)] = pd.NA
+    return ~applies | completed
+
+
+# --- exclusion: patient-level flags and labs ---------------------------------------------------
+
+_OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge, "==": operator.eq,
+        "!=": operator.ne}
+
+
+@rule("column", column=None, op="==", value=None)
+def column_rule(ex: Extract, column: str, op: str, value):
+    """A simple comparison of one patient column with a value: `column op value` (op also `in`)."""
+    col = ex.patients[column]
+    if op == "in":
+        return _b(col.isin(value).where(col.notna()))
+    if op == "is":
+        return _b(col) if value is True else ~_b(col)
+    return _b(_OPS[op](col, value))
+
+
+@rule("any_flag", columns=[])
+def any_flag(ex: Extract, columns: list[str]):
+    """Any of the boolean patient `columns` is true (unknown if none is true and one is missing)."""
+    result = pd.array(np.zeros(len(ex.patients), dtype=bool), dtype="boolean")
+    for column in columns:
+        result = result | _b(ex.patients[column])
+    return result
+
+
+@rule("liver_enzymes", reads=("ast", "ast_uln", "alt", "alt_uln"), uln_multiple=4.0)
+def liver_enzymes_high(ex: Extract, uln_multiple: float):
+    """AST or ALT above uln_multiple times its laboratory upper limit of normal."""
+    p = ex.patients
+    return _b(p["ast"] > uln_multiple * p["ast_uln"]) | _b(p["alt"] > uln_multiple * p["alt_uln"])
+
+
+@rule("pregnancy", reads=("sex", "pregnant", "breastfeeding", "childbearing_potential", "contraception"))
+def pregnancy_risk(ex: Extract):
+    """Pregnant, breastfeeding, or a woman of child-bearing potential not using contraception."""
+    p = ex.patients
+    risk = _b(p["pregnant"]) | _b(p["breastfeeding"]) | (_b(p["childbearing_potential"]) & ~_b(p["contraception"]))
+    risk[(p["sex"] == "M").fillna(False).to_numpy()] = False
+    return risk
+
+
+# --- exclusion: event look-backs ---------------------------------------------------------------
+
+@rule("malignancy", reads=("baseline_date", "malignancies"), lookback_years=5,
+      excepted=["basal_cell_skin", "squamous_cell_skin", "cervical_carcinoma_in_situ"])
+def recent_malignancy(ex: Extract, lookback_years: float, excepted: list[str]):
+    """A malignancy diagnosed within lookback_years before baseline, other than the excepted types."""
+    events, rows = _events(ex, "malignancies", ~ex.malignancies["malignancy_type"].isin(excepted))
+    base = _baseline(ex).iloc[rows].to_numpy()
+    date = events["diagnosis_date"].to_numpy()
+    recent = _b(pd.Series((date >= (pd.Series(base) - pd.DateOffset(months=round(12 * lookback_years))).to_numpy())
+                          & (date <= base)))
+    recent[pd.isna(date) | pd.isna(base)] = pd.NA
+    return any_per_patient(len(ex.patients), rows, recent)
+
+
+@rule("recent_infection", reads=("baseline_date", "infections"), herpes_zoster_days=90, serious_infection_days=60)
+def recent_infection(ex: Extract, herpes_zoster_days: int, serious_infection_days: int):
+    """Herpes zoster within herpes_zoster_days, or a serious infection within serious_infection_days."""
+    events, rows = _events(ex, "infections")
+    base = _baseline(ex).iloc[rows].to_numpy()
+    days = np.where(events["infection_type"].to_numpy() == "herpes_zoster", herpes_zoster_days,
+                    serious_infection_days).astype("timedelta64[D]")
+    onset = events["onset_date"].to_numpy()
+    hit = _b(pd.Series((onset >= base - days) & (onset <= base)))
+    hit[pd.isna(onset) | pd.isna(base)] = pd.NA
+    return any_per_patient(len(ex.patients), rows, hit)
+
+
+@rule("drug_exposure", reads=("baseline_date", "medications"), drugs=[], classes=[], excepted=[], months=6)
+def drug_exposure(ex: Extract, drugs: list[str], classes: list[str], excepted: list[str], months: float):
+    """Any listed drug (or drug of a listed class, bar `excepted`) taken within `months` before baseline."""
+    meds = ex.medications
+    pick = (meds["drug"].isin(drugs) | meds["drug_class"].isin(classes)) & ~meds["drug"].isin(excepted)
+    events, rows = _events(ex, "medications", pick)
+    base = _baseline(ex)
+    end = base.iloc[rows].reset_index(drop=True)
+    begin = months_before(end, months)
+    hit = overlaps(events["start_date"].reset_index(drop=True), events["stop_date"].reset_index(drop=True),
+                   begin, end)
+    return any_per_patient(len(ex.patients), rows, hit)
+
+
+@rule("regimen_change", reads=("baseline_date", "medications"), classes=["immunosuppressant"], months=3)
+def regimen_change(ex: Extract, classes: list[str], months: float):
+    """A drug of `classes` started, stopped or changed dose within `months` before baseline."""
+    events, rows = _events(ex, "medications", ex.medications["drug_class"].isin(classes))
+    end = _baseline(ex).iloc[rows].reset_index(drop=True)
+    begin = months_before(end, months)
+    start = events["start_date"].reset_index(drop=True)
+    stop = events["stop_date"].reset_index(drop=True)
+    started = _b((start >= begin) & (start <= end))
+    started[start.isna().to_numpy()] = pd.NA
+    # A course stopping before baseline is a change; one that runs past baseline is not.
+    stopped = _b((stop >= begin) & (stop < end)).fillna(False)
+    return any_per_patient(len(ex.patients), rows, started | stopped)
+
+
+@rule("glucocorticoid_dose", reads=("baseline_date", "weight_kg", "medications"), max_mg_per_kg=0.5, months=1)
+def glucocorticoid_above(ex: Extract, max_mg_per_kg: float, months: float):
+    """Prednisone-equivalent dose above max_mg_per_kg mg/kg/day on any day within `months` before baseline.
+
+    Doses of overlapping glucocorticoid rows are added; other glucocorticoids are
+    converted with the prednisone-equivalence table in ``screening.windows``.
+    """
+    n = len(ex.patients)
+    meds = ex.medications
+    events, rows = _events(ex, "medications", meds["drug_class"] == "glucocorticoid")
+    end = _baseline(ex).iloc[rows].reset_index(drop=True)
+    begin = months_before(end, months)
+    start = events["start_date"].reset_index(drop=True)
+    stop = events["stop_date"].reset_index(drop=True)
+    inside = overlaps(start, stop, begin, end)
+    factor = events["drug"].map(PREDNISONE_EQUIVALENT).astype("Float64").reset_index(drop=True)
+    mg = events["dose"].reset_index(drop=True) * factor
+    certain = inside.fillna(False).to_numpy() & mg.notna().to_numpy()
+    lo = start.clip(lower=begin)[certain].to_numpy(dtype="datetime64[D]").astype("int64")
+    hi = stop.fillna(end).clip(upper=end)[certain].to_numpy(dtype="datetime64[D]").astype("int64")
+    peak_mg = max_concurrent_per_patient(rows[certain], lo, hi, mg[certain].to_numpy(dtype=float), n)
+    weight = ex.patients["weight_kg"].to_numpy(dtype=float, na_value=np.nan)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        above = peak_mg / weight > max_mg_per_kg
+    result = pd.arrays.BooleanArray(np.nan_to_num(above, nan=0).astype(bool), np.zeros(n, dtype=bool))
+    # Exposure with an unknown dose or weight, or a row that may fall in the window, leaves it open.
+    doubt = np.zeros(n, dtype=bool)
+    doubt[rows[(inside.isna() | (inside.fillna(False) & mg.isna())).to_numpy()]] = True
+    doubt |= (peak_mg > 0) & np.isnan(weight)
+    result[~np.asarray(result.fillna(False), dtype=bool) & doubt] = pd.NA
+    return result
+
+
+@rule("screening_visit")
+def assessed_at_visit(ex: Extract):
+    """Not knowable from registry data: assessed at the screening visit, never counted."""
+    return pd.array([pd.NA] * len(ex.patients), dtype="boolean")

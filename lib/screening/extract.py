@@ -1,0 +1,280 @@
+"""Load a de-identified registry extract and check it against the data dictionary.
+
+An extract is a folder holding one file per table (``patients``, ``medications``,
+``malignancies``, ``infections``), each as ``.csv`` or ``.parquet``. See
+``data/README.md`` for every column.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+
+from .errors import ExtractError
+from .schema import TABLES, Field, dtype_of
+
+__all__ = ["Extract", "load_extract", "extract_hash"]
+
+_TRUE = ("true", "t", "yes", "y", "1")
+_FALSE = ("false", "f", "no", "n", "0")
+_BOOL_WORDS = {**{w: True for w in _TRUE}, **{w: False for w in _FALSE}}
+
+
+@dataclass
+class Extract:
+    """A loaded, checked registry extract.
+
+    ``patients`` is indexed by ``patient_id``; event tables keep ``patient_id``
+    as a column. Every missing value is ``pd.NA``/``NaT``: it means "not recorded".
+
+    Example
+    -------
+    >>> ex = load_extract("data/synthetic")          # doctest: +SKIP
+    >>> ex.n_patients, ex.hash[:12]                  # doctest: +SKIP
+    (5000, '3f1c...')
+    """
+
+    patients: pd.DataFrame
+    medications: pd.DataFrame
+    malignancies: pd.DataFrame
+    infections: pd.DataFrame
+    path: str
+    hash: str
+    format: str
+    _rows: dict = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def n_patients(self) -> int:
+        return len(self.patients)
+
+    def patient_rows(self, table: str) -> np.ndarray:
+        """Position in ``patients`` of each row of an event table (computed once, then cached)."""
+        if table not in self._rows:
+            self._rows[table] = self.patients.index.get_indexer(self.table(table)["patient_id"]).astype(np.int64)
+        return self._rows[table]
+
+    def table(self, name: str) -> pd.DataFrame:
+        return getattr(self, name)
+
+
+def load_extract(path: str | Path, columns: dict[str, list[str]] | None = None) -> Extract:
+    """Read an extract folder, parse every column strictly and check its values.
+
+    Raises :class:`~screening.errors.ExtractError` naming the file, the column,
+    the first offending rows and what was expected. A value that is merely
+    missing is never an error: it stays missing. No row is dropped.
+
+    Example
+    -------
+    >>> from screening import load_extract
+    >>> ex = load_extract("data/synthetic")          # doctest: +SKIP
+    >>> ex.patients["sledai_2k"].describe()          # doctest: +SKIP
+    """
+    folder = Path(path)
+    if not folder.is_dir():
+        raise ExtractError(str(folder), None, "a folder holding patients.csv or patients.parquet",
+                           hint="Check the path; build the synthetic extract with `make data`.")
+    files = {name: _table_file(folder, name) for name in TABLES}
+    tables = {name: _load_table(file, name) for name, file in files.items()}
+    _check_references(tables, files)
+    tables["patients"] = tables["patients"].set_index("patient_id")
+    fmt = "parquet" if files["patients"].suffix == ".parquet" else "csv"
+    return Extract(**tables, path=str(folder), hash=extract_hash(files.values()), format=fmt)
+
+
+def extract_hash(files) -> str:
+    """SHA-256 over the table files' names and bytes, in table order: names the exact extract."""
+    digest = hashlib.sha256()
+    for file in sorted(Path(f) for f in files):
+        digest.update(file.name.encode())
+        with open(file, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()
+
+
+def _table_file(folder: Path, name: str) -> Path:
+    found = [folder / f"{name}{ext}" for ext in (".parquet", ".csv") if (folder / f"{name}{ext}").is_file()]
+    if not found:
+        raise ExtractError(str(folder / f"{name}.csv"), None, f"the {name} table as {name}.csv or "
+                           f"{name}.parquet", hint="An event table with no events still needs its header row.")
+    if len(found) > 1:
+        raise ExtractError(str(folder / name), None, f"one file for the {name} table, found both .csv and "
+                           ".parquet", hint="Remove one of them so the extract is unambiguous.")
+    return found[0]
+
+
+def _read_raw(file: Path) -> pd.DataFrame:
+    if file.suffix == ".parquet":
+        try:
+            return pd.read_parquet(file)
+        except Exception as exc:  # pyarrow raises several types for a damaged file
+            raise ExtractError(str(file), None, "a readable Parquet file", hint=f"Reader said: {exc}") from None
+    try:
+        raw = pd.read_csv(file, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8-sig",
+                          skipinitialspace=True)
+    except UnicodeDecodeError as exc:
+        raise ExtractError(str(file), None, "UTF-8 text", hint=f"Byte {exc.start} is not UTF-8: save the "
+                           "file as UTF-8 (in Excel: CSV UTF-8).") from None
+    except pd.errors.EmptyDataError:
+        raise ExtractError(str(file), None, "a header row naming the columns, then one row per record",
+                           hint="The file is empty.") from None
+    except pd.errors.ParserError as exc:
+        raise ExtractError(str(file), None, "comma-separated rows with as many fields as the header",
+                           hint=f"Reader said: {str(exc).strip()}. Is the file truncated or quoted badly?") from None
+    return raw
+
+
+def _load_table(file: Path, name: str) -> pd.DataFrame:
+    raw = _read_raw(file)
+    fields = TABLES[name]
+    row_word = "line" if file.suffix == ".csv" else "row"
+    missing = [f.name for f in fields if f.name not in raw.columns]
+    if missing:
+        sep_hint = ""
+        if len(raw.columns) == 1 and any(c in str(raw.columns[0]) for c in ";\t|"):
+            sep_hint = " The header looks delimited by ';', tab or '|': save the file with commas."
+        raise ExtractError(str(file), ", ".join(missing), f"the column{'s' if len(missing) > 1 else ''} "
+                           f"named in the data dictionary (data/README.md)",
+                           hint=f"Columns found: {', '.join(map(str, raw.columns[:12]))}.{sep_hint}")
+    parsed = {}
+    for f in fields:
+        parsed[f.name] = _parse_column(raw[f.name], f, file, row_word)
+    table = pd.DataFrame(parsed, index=raw.index)
+    extras = [c for c in raw.columns if c not in parsed]
+    for col in extras:  # kept for protocol column rules; not part of the dictionary
+        table[col] = raw[col]
+    _validate(table, fields, file, name, row_word)
+    for f in fields:
+        if f.kind == "category":
+            table[f.name] = table[f.name].astype(dtype_of(f))
+    return table.reset_index(drop=True)
+
+
+def _row_numbers(index: pd.Index, row_word: str) -> list[int]:
+    # CSV line 1 is the header, so data row i (0-based) sits on line i + 2.
+    offset = 2 if row_word == "line" else 1
+    return [int(i) + offset for i in index]
+
+
+def _fail(file: Path, f: Field, bad: pd.Series, values: pd.Series, row_word: str,
+          expected: str | None = None, hint: str | None = None) -> None:
+    idx = bad[bad].index
+    raise ExtractError(str(file), f.name, expected or f.expected, rows=_row_numbers(idx[:5], row_word),
+                       values=list(values.loc[idx[:5]]), n_rows=len(idx), hint=hint, row_word=row_word)
+
+
+def _parse_column(col: pd.Series, f: Field, file: Path, row_word: str) -> pd.Series:
+    """Turn a raw column into its dictionary dtype; unparsable cells are errors, blanks stay missing."""
+    target = dtype_of(f)
+    if f.kind == "date" and pd.api.types.is_datetime64_any_dtype(col):
+        return col.astype("datetime64[s]")
+    if f.kind in ("int", "float") and pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
+        out = col.astype("Float64")
+        if f.kind == "int":
+            bad = out.notna() & (out != out.round())
+            if bad.any():
+                _fail(file, f, bad.fillna(False), col, row_word)
+            return out.astype("Int32")
+        return out
+    if f.kind == "bool" and pd.api.types.is_bool_dtype(col):
+        return col.astype("boolean")
+    text = col.astype("string").str.strip()
+    text = text.mask(text == "")
+    present = text.notna()
+    if f.kind in ("id", "str", "category"):
+        return text
+    if f.kind == "date":
+        out = pd.to_datetime(text, format="%Y-%m-%d", errors="coerce")
+        bad = present & out.isna()
+        if bad.any():
+            _fail(file, f, bad, text, row_word, hint="Write every date as YYYY-MM-DD (e.g. 2024-03-09).")
+        return out.astype("datetime64[s]")
+    if f.kind in ("int", "float"):
+        num = pd.to_numeric(text, errors="coerce").astype("Float64")
+        bad = present & num.isna()
+        if f.kind == "int":
+            bad = bad | (num.notna() & (num != num.round())).fillna(False)
+        if bad.any():
+            _fail(file, f, bad, text, row_word)
+        return num.astype(target)
+    if f.kind == "bool":
+        out = text.str.lower().map(_BOOL_WORDS).astype("boolean")
+        bad = present & out.isna()
+        if bad.any():
+            _fail(file, f, bad, text, row_word)
+        return out
+    raise AssertionError(f"unknown field kind {f.kind}")  # pragma: no cover - schema is static
+
+
+def _schema(fields: list[Field], name: str) -> pa.DataFrameSchema:
+    columns = {}
+    for f in fields:
+        checks = []
+        if f.allowed:
+            checks.append(pa.Check.isin(list(f.allowed), name="allowed"))
+        if f.min is not None or f.max is not None:
+            lo = -np.inf if f.min is None else f.min
+            hi = np.inf if f.max is None else f.max
+            checks.append(pa.Check.in_range(lo, hi, name="range"))
+        unique = name == "patients" and f.name == "patient_id"
+        columns[f.name] = pa.Column(checks=checks, nullable=not f.required, unique=unique,
+                                    report_duplicates="all")
+    frame_checks = []
+    for f in fields:
+        other, before = (f.not_after, True) if f.not_after else (f.not_before, False)
+        if other is None:
+            continue
+        def order_ok(df, a=f.name, b=other, before=before):
+            wrong = df[a] > df[b] if before else df[a] < df[b]
+            return ~wrong.fillna(False)
+        frame_checks.append(pa.Check(order_ok, name=f"{f.name}|{other}|{'after' if before else 'before'}"))
+    return pa.DataFrameSchema(columns, checks=frame_checks, strict=False)
+
+
+def _validate(table: pd.DataFrame, fields: list[Field], file: Path, name: str, row_word: str) -> None:
+    """Check values with pandera; report the first failing check as one ExtractError."""
+    try:
+        _schema(fields, name).validate(table, lazy=True)
+        return
+    except pa.errors.SchemaErrors as exc:
+        cases = exc.failure_cases
+    first = cases.iloc[0]
+    check = str(first["check"])
+    by_name = {f.name: f for f in fields}
+    if first["schema_context"] == "DataFrameSchema" and "|" in check:
+        col, other, how = check.split("|")
+        wrong = table[col] > table[other] if how == "after" else table[col] < table[other]
+        _fail(file, by_name[col], wrong.fillna(False), table[col].astype("string"), row_word,
+              expected=f"a date not {how} {other} in the same row")
+    col = str(first["column"])
+    f = by_name[col]
+    rows = cases[(cases["column"] == col) & (cases["check"] == first["check"])]
+    bad = pd.Series(table.index.isin(rows["index"].dropna().astype(int)), index=table.index)
+    if check == "not_nullable":
+        _fail(file, f, bad, table[col].astype("string"), row_word, expected="a value in every row",
+              hint="This column may not be empty.")
+    if check == "field_uniqueness":
+        _fail(file, f, bad, table[col], row_word, expected="each patient_id once",
+              hint="Duplicate patient ids: merge or remove the repeated rows.")
+    _fail(file, f, bad, table[col], row_word)
+
+
+def _check_references(tables: dict[str, pd.DataFrame], files: dict[str, Path]) -> None:
+    """Every event must belong to a patient in the patients table."""
+    known = pd.Index(tables["patients"]["patient_id"])
+    for name, table in tables.items():
+        if name == "patients":
+            continue
+        orphan = ~table["patient_id"].isin(known)
+        if orphan.any():
+            file = files[name]
+            f = next(x for x in TABLES[name] if x.name == "patient_id")
+            _fail(file, f, orphan, table["patient_id"], "line" if file.suffix == ".csv" else "row",
+                  expected="a patient_id present in the patients table",
+                  hint="Events for unknown patients: the extract is incomplete or the files are mismatched.")

@@ -1,0 +1,323 @@
+"""The screening-funnel engine: one small object that evaluates a protocol on an extract.
+
+Every counted criterion gives each patient one of three states: passes, fails,
+or cannot be assessed (data missing). Each patient then ends in exactly one
+place:
+
+* **excluded** by the first criterion, in protocol order, that they fail. A
+  missing value never hides a definite exclusion elsewhere;
+* otherwise **not assessable**, attributed to the first criterion whose data
+  are missing;
+* otherwise **eligible**.
+
+Hence the three totals do not depend on the order of the criteria; only the
+step at which a patient leaves does. The ``policy`` decides what unknowns mean:
+``"separate"`` (default) counts them apart, ``"exclude"`` treats them as
+failing, ``"include"`` as passing.
+
+Example
+-------
+>>> from screening import load_extract, screen
+>>> s = screen(load_extract("data/synthetic"))            # doctest: +SKIP
+>>> s.attrition()[["label", "excluded", "remaining"]]      # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+import numpy as np
+import pandas as pd
+
+from .criteria import RULES
+from .errors import ProtocolError
+from .extract import Extract
+from .protocol import Criterion, Protocol, load_protocol
+
+__all__ = ["Screening", "screen", "POLICIES", "PASS", "FAIL", "UNKNOWN", "STATUSES"]
+
+POLICIES = ("separate", "exclude", "include")
+PASS, FAIL, UNKNOWN = 1, 0, -1
+STATUSES = ("eligible", "excluded", "not_assessable")
+
+
+def _key(c: Criterion) -> str:
+    return c.rule + json.dumps(c.params, sort_keys=True, default=str)
+
+
+def _states(met: pd.arrays.BooleanArray, kind: str) -> np.ndarray:
+    """Criterion result → per-patient state (pass / fail / unknown)."""
+    unknown = np.asarray(met.isna())
+    holds = np.asarray(met.fillna(False), dtype=bool)
+    passes = holds if kind == "inclusion" else ~holds
+    return np.where(unknown, UNKNOWN, np.where(passes, PASS, FAIL)).astype(np.int8)
+
+
+def _placement(states: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per patient: status code (0 eligible, 1 excluded, 2 not assessable) and the deciding column."""
+    fail, unknown = states == FAIL, states == UNKNOWN
+    any_fail, any_unknown = fail.any(axis=1), unknown.any(axis=1)
+    status = np.where(any_fail, 1, np.where(any_unknown, 2, 0))
+    where = np.where(any_fail, fail.argmax(axis=1), np.where(any_unknown, unknown.argmax(axis=1), -1))
+    return status, where
+
+
+def _attrition(states: np.ndarray, crits: list[Criterion]) -> pd.DataFrame:
+    """Sequential attrition of ``states`` whose columns are ``crits`` in funnel order."""
+    status, where = _placement(states)
+    k = len(crits)
+    excluded = np.bincount(where[status == 1], minlength=k)
+    unknown = np.bincount(where[status == 2], minlength=k)
+    total = len(states)
+    remaining = total - np.cumsum(excluded + unknown)
+    entering = np.concatenate([[total], remaining[:-1]])
+    table = pd.DataFrame({
+        "step": np.arange(0, k + 1),
+        "criterion": ["extract"] + [c.id for c in crits],
+        "label": ["Patients in extract"] + [c.display_label for c in crits],
+        "kind": ["start"] + [c.kind for c in crits],
+        "entering": np.concatenate([[total], entering]).astype(int),
+        "excluded": np.concatenate([[0], excluded]).astype(int),
+        "not_assessable": np.concatenate([[0], unknown]).astype(int),
+        "remaining": np.concatenate([[total], remaining]).astype(int),
+    })
+    with np.errstate(invalid="ignore", divide="ignore"):
+        table["pct_of_previous"] = np.round(100 * table["remaining"] / table["entering"].replace(0, np.nan), 1)
+        table["pct_of_total"] = np.round(100 * table["remaining"] / (total or np.nan), 1)
+    return table
+
+
+def screen(extract: Extract, protocol: Protocol | str = "misle-phase2", overrides: dict | None = None,
+           policy: str = "separate") -> Screening:
+    """Screen every patient of ``extract`` against ``protocol``.
+
+    Example
+    -------
+    >>> s = screen(ex, "misle-phase2", {"sledai.min": 4})   # doctest: +SKIP
+    >>> s.summary()                                         # doctest: +SKIP
+    """
+    if not isinstance(protocol, Protocol):
+        protocol = load_protocol(protocol)
+    if overrides:
+        protocol = protocol.with_overrides(overrides)
+    return Screening(extract, protocol, policy)
+
+
+class Screening:
+    """A protocol evaluated on an extract; every table is a tidy DataFrame.
+
+    Criterion results are cached by rule and parameters, so deriving a variant
+    (:meth:`with_protocol`, :meth:`sweep`) only evaluates what changed.
+    """
+
+    def __init__(self, extract: Extract, protocol: Protocol, policy: str = "separate",
+                 _cache: dict | None = None) -> None:
+        if policy not in POLICIES:
+            raise ProtocolError("policy", policy, "one of " + ", ".join(POLICIES))
+        self.extract = extract
+        self.protocol = protocol
+        self.policy = policy
+        self._cache: dict[str, np.ndarray] = {} if _cache is None else _cache
+        self.criteria: list[Criterion] = protocol.counted
+        if not self.criteria:
+            raise ProtocolError(protocol.id, "criteria", "at least one counted (inclusion or exclusion) criterion")
+        self.raw = np.column_stack([self._evaluate(c) for c in self.criteria]) if len(extract.patients) else \
+            np.zeros((0, len(self.criteria)), dtype=np.int8)
+        self.states = self._apply_policy(self.raw)
+
+    # --- evaluation -----------------------------------------------------------------------------
+
+    def _evaluate(self, c: Criterion) -> np.ndarray:
+        key = c.kind + ":" + _key(c)
+        if key not in self._cache:
+            self._cache[key] = _states(RULES[c.rule](self.extract, **c.params), c.kind)
+        return self._cache[key]
+
+    def _apply_policy(self, raw: np.ndarray) -> np.ndarray:
+        if self.policy == "separate":
+            return raw
+        return np.where(raw == UNKNOWN, FAIL if self.policy == "exclude" else PASS, raw).astype(np.int8)
+
+    def with_protocol(self, protocol: Protocol, policy: str | None = None) -> Screening:
+        """The same extract under another protocol, reusing every unchanged criterion."""
+        return Screening(self.extract, protocol, policy or self.policy, _cache=self._cache)
+
+    # --- per patient ------------------------------------------------------------------------------
+
+    @property
+    def ids(self) -> list[str]:
+        return [c.id for c in self.criteria]
+
+    @property
+    def labels(self) -> dict[str, str]:
+        return {c.id: c.display_label for c in self.criteria}
+
+    @property
+    def assessed_at_visit(self) -> list[str]:
+        """Labels of criteria no registry can answer: checked at the screening visit."""
+        return [c.display_label for c in self.protocol.criteria if not c.counted]
+
+    def outcome(self) -> pd.DataFrame:
+        """One row per patient: status and the criterion that decided it. Holds ids: not for sharing."""
+        status, where = _placement(self.states)
+        ids = np.array(self.ids + [""], dtype=object)
+        return pd.DataFrame({
+            "status": pd.Categorical.from_codes(status, STATUSES),
+            "criterion": ids[where],
+            "missing": self._missing_reasons(),
+        }, index=self.extract.patients.index)
+
+    def _missing_reasons(self) -> pd.Series:
+        """For each patient, the criteria that could not be assessed, joined by '; '."""
+        unknown = self.states == UNKNOWN
+        joined = pd.Series("", index=self.extract.patients.index, dtype="string")
+        for i, cid in enumerate(self.ids):  # one pass per criterion
+            joined = joined + np.where(unknown[:, i], cid + "; ", "")
+        return joined.str.removesuffix("; ")
+
+    def eligible_ids(self) -> pd.Index:
+        """Patient ids of the eligible pool."""
+        status, _ = _placement(self.states)
+        return self.extract.patients.index[status == 0]
+
+    # --- headline tables ----------------------------------------------------------------------------
+
+    def summary(self) -> pd.DataFrame:
+        """Patients by final status; the rows add up to the extract's patient count."""
+        status, _ = _placement(self.states)
+        counts = np.bincount(status, minlength=3)
+        total = max(int(counts.sum()), 1)
+        return pd.DataFrame({"status": list(STATUSES), "patients": counts.astype(int),
+                             "percent": np.round(100 * counts / total, 1)})
+
+    def attrition(self, order: list[str] | None = None) -> pd.DataFrame:
+        """Sequential attrition: per step, patients entering, excluded, not assessable and remaining.
+
+        Step 0 is the whole extract. ``order`` gives any order of the criterion ids.
+        """
+        idx = self._order(order)
+        return _attrition(self.states[:, idx], [self.criteria[i] for i in idx])
+
+    def criteria_table(self) -> pd.DataFrame:
+        """Per criterion: removed alone, uniquely, in sequence; not assessable; gain if dropped."""
+        s = self.states
+        fail, unknown, passes = s == FAIL, s == UNKNOWN, s == PASS
+        n_fail = fail.sum(axis=1)
+        seq = self.attrition().iloc[1:]
+        eligible_now = int((passes.all(axis=1)).sum()) if len(s) else 0
+        n_pass = passes.sum(axis=1)
+        k = s.shape[1]
+        dropped = [(int(((n_pass - passes[:, i]) == k - 1).sum())) for i in range(k)]
+        return pd.DataFrame({
+            "criterion": self.ids,
+            "label": [c.display_label for c in self.criteria],
+            "kind": [c.kind for c in self.criteria],
+            "excluded_alone": fail.sum(axis=0).astype(int),
+            "not_assessable_alone": unknown.sum(axis=0).astype(int),
+            "excluded_uniquely": (fail & (n_fail == 1)[:, None]).sum(axis=0).astype(int),
+            "excluded_in_sequence": seq["excluded"].to_numpy(),
+            "not_assessable_in_sequence": seq["not_assessable"].to_numpy(),
+            "gain_if_dropped": np.array(dropped, dtype=int) - eligible_now,
+        })
+
+    def overlap(self, min_patients: int = 1) -> pd.DataFrame:
+        """Patients excluded by each combination of criteria (failures only), largest first.
+
+        One boolean column per criterion and a ``patients`` count: ready for an UpSet chart.
+        """
+        fail = self.states == FAIL
+        rows = fail[fail.any(axis=1)]
+        if rows.shape[0] == 0:
+            return pd.DataFrame(columns=self.ids + ["patients"])
+        patterns, counts = np.unique(rows, axis=0, return_counts=True)
+        table = pd.DataFrame(patterns, columns=self.ids)
+        table["patients"] = counts.astype(int)
+        table["criteria"] = patterns.sum(axis=1).astype(int)
+        table = table[table["patients"] >= min_patients]
+        return table.sort_values(["patients", "criteria"], ascending=[False, True], kind="stable").reset_index(drop=True)
+
+    def leave_one_out(self) -> pd.DataFrame:
+        """Eligible patients if each criterion in turn were dropped, and the gain."""
+        table = self.criteria_table()
+        base = int(self.summary().set_index("status").loc["eligible", "patients"])
+        return pd.DataFrame({"criterion": table["criterion"], "label": table["label"],
+                             "eligible_without": base + table["gain_if_dropped"],
+                             "gain": table["gain_if_dropped"]}).sort_values("gain", ascending=False,
+                                                                             kind="stable").reset_index(drop=True)
+
+    # --- subgroups ---------------------------------------------------------------------------------
+
+    def _groups(self, column: str, bins=None) -> pd.Series:
+        patients = self.extract.patients
+        if column not in patients.columns:
+            raise ProtocolError("subgroup", column, "a column of the patients table",
+                                hint="For example site, sex, race_ethnicity or age_years.")
+        values = patients[column]
+        if bins is not None:
+            values = pd.cut(values.astype("Float64"), bins=bins, right=False)
+        return values.astype("string").fillna("(missing)")
+
+    def outcome_by(self, column: str, bins=None) -> pd.DataFrame:
+        """Patients by final status in each group of ``column`` (missing values form their own group)."""
+        status, _ = _placement(self.states)
+        groups = self._groups(column, bins)
+        table = pd.crosstab(groups.to_numpy(), pd.Categorical.from_codes(status, STATUSES), dropna=False)
+        table = table.reindex(columns=list(STATUSES), fill_value=0)
+        table.index.name, table.columns.name = column, None
+        table["total"] = table.sum(axis=1)
+        return table.reset_index()
+
+    def attrition_by(self, column: str, bins=None) -> pd.DataFrame:
+        """The sequential attrition table within each group of ``column``, stacked (tidy)."""
+        groups = self._groups(column, bins).to_numpy()
+        parts = []
+        for value in sorted(set(groups)):  # one pass per group, not per patient
+            table = _attrition(self.states[groups == value], self.criteria)
+            table.insert(0, column, value)
+            parts.append(table)
+        return pd.concat(parts, ignore_index=True)
+
+    def composition(self, column: str, bins=None) -> pd.DataFrame:
+        """Share of each group of ``column`` in the extract, the eligible pool and the not-assessable."""
+        status, _ = _placement(self.states)
+        groups = self._groups(column, bins)
+        parts = []
+        for name, mask in (("extract", np.ones(len(status), bool)), ("eligible", status == 0),
+                           ("not_assessable", status == 2)):
+            counts = groups[mask].value_counts()
+            total = max(int(counts.sum()), 1)
+            parts.append(pd.DataFrame({column: counts.index.astype(str), "population": name,
+                                       "patients": counts.to_numpy().astype(int),
+                                       "percent": np.round(100 * counts.to_numpy() / total, 1)}))
+        table = pd.concat(parts, ignore_index=True)
+        return table.sort_values(["population", column], kind="stable").reset_index(drop=True)
+
+    # --- what-if -----------------------------------------------------------------------------------
+
+    def sweep(self, parameter: str, values) -> pd.DataFrame:
+        """Eligible, excluded and not-assessable counts for each value of one parameter.
+
+        Only the criterion that owns the parameter is re-evaluated.
+        """
+        cid, param = self.protocol.resolve(parameter)
+        rows = []
+        for value in values:
+            variant = self.with_protocol(self.protocol.with_overrides({f"{cid}.{param}": value}))
+            counts = variant.summary().set_index("status")["patients"]
+            rows.append({"parameter": f"{cid}.{param}", "value": value, **{s: int(counts[s]) for s in STATUSES}})
+        return pd.DataFrame(rows)
+
+    def _order(self, order: list[str] | None) -> list[int]:
+        if order is None:
+            return list(range(len(self.criteria)))
+        ids = self.ids
+        if sorted(order) != sorted(ids):
+            raise ProtocolError(self.protocol.id, "order", "every counted criterion exactly once: " + ", ".join(ids))
+        return [ids.index(i) for i in order]
+
+    # --- charts (thin wrappers; drawing lives in screening.charts) ----------------------------------
+
+    def plot_funnel(self, ax=None, **kwargs):
+        """Horizontal attrition bars with counts and percentages; returns the Axes."""
+        from .charts import funnel_chart
+
+        return funnel_chart(self.attrition(), ax=ax, **kwargs)

@@ -1,0 +1,342 @@
+"""Protocols as data: an ordered list of criteria read from YAML, with overrides.
+
+A criterion has an id, a label, a kind (``inclusion``, ``exclusion`` or
+``screening_visit``), a rule from :mod:`screening.criteria` and that rule's
+parameters. A variant protocol ``extends`` another and lists what it ``set``\\ s,
+``drop``\\ s or ``add``\\ s.
+
+Example
+-------
+>>> from screening.protocol import load_protocol
+>>> p = load_protocol("misle-phase2")
+>>> p.criterion("sledai").params["min"]
+6
+>>> p.with_overrides({"sledai.min": 4}).criterion("sledai").display_label
+'SLEDAI-2K ≥ 4'
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+from dataclasses import dataclass, field, replace
+from importlib import resources
+from pathlib import Path
+
+import yaml
+
+from .criteria import RULES
+from .errors import ProtocolError
+
+__all__ = ["Criterion", "Protocol", "load_protocol", "parse_override", "shipped_protocols"]
+
+KINDS = ("inclusion", "exclusion", "screening_visit")
+_NON_NEGATIVE = ("months", "days", "years", "min", "max", "limit", "multiple", "titre", "mg_per_kg", "age")
+
+
+@dataclass(frozen=True)
+class Criterion:
+    """One eligibility criterion: what it checks, and whether meeting it keeps or removes a patient."""
+
+    id: str
+    label: str
+    kind: str
+    rule: str
+    params: dict = field(default_factory=dict)
+    source: str = ""
+
+    @property
+    def display_label(self) -> str:
+        """The label with parameter values filled in (``"Age {min_age}–{max_age}"`` → ``"Age 18–65"``)."""
+        try:
+            return self.label.format(**{k: _fmt(v) for k, v in self.params.items()})
+        except (KeyError, IndexError, ValueError):
+            return self.label
+
+    @property
+    def counted(self) -> bool:
+        """Whether the criterion takes part in the funnel (screening-visit checks do not)."""
+        return self.kind != "screening_visit"
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """An ordered set of criteria with a name and provenance."""
+
+    id: str
+    title: str
+    criteria: tuple[Criterion, ...]
+    source: str = ""
+    overrides: dict = field(default_factory=dict)
+    #: the file it was read from (empty when built in code)
+    path: str = ""
+
+    def criterion(self, cid: str) -> Criterion:
+        for c in self.criteria:
+            if c.id == cid:
+                return c
+        raise ProtocolError(self.id, cid, "the id of a criterion in this protocol", hint=_suggest(cid, self.ids))
+
+    @property
+    def ids(self) -> list[str]:
+        return [c.id for c in self.criteria]
+
+    @property
+    def counted(self) -> list[Criterion]:
+        return [c for c in self.criteria if c.counted]
+
+    def parameters(self) -> dict[str, object]:
+        """Every parameter as ``criterion.param`` → value, in protocol order."""
+        return {f"{c.id}.{k}": v for c in self.criteria for k, v in c.params.items()}
+
+    def resolve(self, name: str) -> tuple[str, str]:
+        """``criterion.param`` or a bare parameter name that only one criterion has."""
+        if "." in name:
+            cid, param = name.split(".", 1)
+            crit = self.criterion(cid)
+            if param not in crit.params:
+                raise ProtocolError(self.id, name, f"a parameter of criterion '{cid}' "
+                                    f"({', '.join(crit.params) or 'it has none'})", hint=_suggest(param, crit.params))
+            return cid, param
+        owners = [c.id for c in self.criteria if name in c.params]
+        if len(owners) == 1:
+            return owners[0], name
+        if owners:
+            raise ProtocolError(self.id, name, "a parameter name that only one criterion has",
+                                hint=f"Several criteria have '{name}': write one of "
+                                     + ", ".join(f"{o}.{name}" for o in owners) + ".")
+        raise ProtocolError(self.id, name, "a parameter written criterion.param",
+                            hint=_suggest(name, list(self.parameters())))
+
+    def with_overrides(self, overrides: dict[str, object], source: str = "overrides") -> Protocol:
+        """A copy with parameter values changed; each name checked, each value type-checked."""
+        by_id = {c.id: c for c in self.criteria}
+        applied = dict(self.overrides)
+        for name, value in overrides.items():
+            cid, param = self.resolve(name)
+            crit = by_id[cid]
+            value = _check_value(source, f"{cid}.{param}", crit.params[param], value)
+            by_id[cid] = replace(crit, params={**crit.params, param: value})
+            applied[f"{cid}.{param}"] = value
+        new = replace(self, criteria=tuple(by_id[c.id] for c in self.criteria), overrides=applied)
+        for c in new.criteria:
+            _check_relations(source, c)
+        return new
+
+    def without(self, *ids: str) -> Protocol:
+        """A copy with the named criteria removed."""
+        for cid in ids:
+            self.criterion(cid)
+        return replace(self, criteria=tuple(c for c in self.criteria if c.id not in ids))
+
+    def reordered(self, order: list[str]) -> Protocol:
+        """A copy with counted criteria in ``order`` (every counted id exactly once)."""
+        counted = [c.id for c in self.counted]
+        if sorted(order) != sorted(counted):
+            raise ProtocolError(self.id, "order", "every counted criterion exactly once: " + ", ".join(counted))
+        rest = [c for c in self.criteria if not c.counted]
+        return replace(self, criteria=tuple(self.criterion(i) for i in order) + tuple(rest))
+
+    def fingerprint(self) -> str:
+        """Short hash of the criteria and parameters: two protocols with equal fingerprints screen alike."""
+        data = [[c.id, c.kind, c.rule, c.params] for c in self.criteria]
+        return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:12]
+
+    def table(self):
+        """The criteria as a tidy DataFrame (one row per criterion)."""
+        import pandas as pd
+
+        return pd.DataFrame([{"criterion": c.id, "label": c.display_label, "kind": c.kind, "rule": c.rule,
+                              "parameters": _params_text(c.params), "source": c.source} for c in self.criteria])
+
+
+def shipped_protocols() -> list[str]:
+    """Names of the protocols that ship with the package."""
+    folder = resources.files("screening") / "protocols"
+    return sorted(p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml"))
+
+
+def _locate(name: str | Path, relative_to: Path | None = None) -> Path:
+    path = Path(name)
+    candidates = [path]
+    if relative_to is not None:
+        candidates.append(relative_to / path)
+    shipped = Path(str(resources.files("screening") / "protocols"))
+    candidates += [shipped / path, shipped / f"{path}.yaml"]
+    for c in candidates:
+        if c.is_file():
+            return c
+    raise ProtocolError(str(name), "file", "a protocol YAML file or a shipped protocol name",
+                        hint="Shipped protocols: " + ", ".join(shipped_protocols()) + ".")
+
+
+def load_protocol(name: str | Path, overrides: dict[str, object] | None = None) -> Protocol:
+    """Read a protocol by path or shipped name, follow ``extends``, apply ``overrides``.
+
+    Example
+    -------
+    >>> load_protocol("misle-phase1-pilot").criterion("malignancy").params["lookback_years"]
+    3
+    """
+    protocol = _read(_locate(name), seen=())
+    return protocol.with_overrides(overrides) if overrides else protocol
+
+
+def _read(path: Path, seen: tuple[Path, ...]) -> Protocol:
+    src = str(path)
+    if path.resolve() in seen:
+        raise ProtocolError(src, "extends", "a chain of protocols without a cycle")
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise ProtocolError(src, "file", "valid YAML", hint=str(exc).splitlines()[0]) from None
+    if not isinstance(doc, dict):
+        raise ProtocolError(src, "file", "a mapping with id, title and criteria")
+    unknown = set(doc) - {"id", "title", "source", "extends", "criteria", "set", "drop", "add", "order",
+                        "labels"}
+    if unknown:
+        raise ProtocolError(src, ", ".join(sorted(unknown)), "only the keys id, title, source, extends, criteria, "
+                            "set, drop, add, order, labels")
+    if "extends" in doc:
+        base = _read(_locate(doc["extends"], path.parent), seen + (path.resolve(),))
+        if "criteria" in doc:
+            raise ProtocolError(src, "criteria", "no criteria list in a protocol that extends another",
+                                hint="Use set / drop / add to change the base protocol.")
+        protocol = base
+        if doc.get("drop"):
+            protocol = protocol.without(*_as_list(src, "drop", doc["drop"]))
+        if doc.get("add"):
+            added = tuple(_criterion(src, f"add[{i}]", c) for i, c in enumerate(_as_list(src, "add", doc["add"])))
+            protocol = replace(protocol, criteria=protocol.criteria + added)
+        if doc.get("set"):
+            if not isinstance(doc["set"], dict):
+                raise ProtocolError(src, "set", "a mapping of criterion.param: value")
+            protocol = protocol.with_overrides(doc["set"], source=src)
+        if doc.get("labels"):
+            if not isinstance(doc["labels"], dict):
+                raise ProtocolError(src, "labels", "a mapping of criterion id: label")
+            relabelled = {protocol.criterion(str(k)).id: str(v) for k, v in doc["labels"].items()}
+            protocol = replace(protocol, criteria=tuple(replace(c, label=relabelled.get(c.id, c.label))
+                                                        for c in protocol.criteria))
+        protocol = replace(protocol, overrides={})
+    else:
+        items = _as_list(src, "criteria", doc.get("criteria"))
+        if not items:
+            raise ProtocolError(src, "criteria", "a non-empty list of criteria")
+        protocol = Protocol(id=str(doc.get("id", path.stem)), title=str(doc.get("title", path.stem)),
+                            criteria=tuple(_criterion(src, f"criteria[{i}]", c) for i, c in enumerate(items)),
+                            source=str(doc.get("source", "")))
+    protocol = replace(protocol, id=str(doc.get("id", protocol.id)), title=str(doc.get("title", protocol.title)),
+                       source=str(doc.get("source", protocol.source)), path=str(path.resolve()))
+    if doc.get("order"):
+        protocol = protocol.reordered(_as_list(src, "order", doc["order"]))
+    ids = protocol.ids
+    dupes = sorted({i for i in ids if ids.count(i) > 1})
+    if dupes:
+        raise ProtocolError(src, "criteria", "each criterion id once", hint="Repeated: " + ", ".join(dupes))
+    return protocol
+
+
+def _as_list(src: str, key: str, value) -> list:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise ProtocolError(src, key, "a list")
+    return value
+
+
+def _criterion(src: str, key: str, item) -> Criterion:
+    if not isinstance(item, dict):
+        raise ProtocolError(src, key, "a mapping with id, label, kind, rule and params")
+    for required in ("id", "kind", "rule"):
+        if required not in item:
+            raise ProtocolError(src, f"{key}.{required}", f"a {required} for every criterion")
+    cid = str(item["id"])
+    key = f"{key} ({cid})"
+    unknown = set(item) - {"id", "label", "kind", "rule", "params", "source"}
+    if unknown:
+        raise ProtocolError(src, f"{key}: {', '.join(sorted(unknown))}", "only id, label, kind, rule, params, source")
+    if item["kind"] not in KINDS:
+        raise ProtocolError(src, f"{key}.kind", "one of " + ", ".join(KINDS), hint=_suggest(str(item["kind"]), KINDS))
+    rule_name = str(item["rule"])
+    if rule_name not in RULES:
+        raise ProtocolError(src, f"{key}.rule", "the name of a rule in screening.criteria",
+                            hint=_suggest(rule_name, list(RULES)))
+    defaults = RULES[rule_name].defaults
+    given = item.get("params") or {}
+    if not isinstance(given, dict):
+        raise ProtocolError(src, f"{key}.params", "a mapping of parameter: value")
+    params = dict(defaults)
+    for pname, value in given.items():
+        if pname not in defaults:
+            raise ProtocolError(src, f"{key}.params.{pname}", f"a parameter of rule '{rule_name}' "
+                                f"({', '.join(defaults) or 'it has none'})", hint=_suggest(pname, defaults))
+        params[pname] = _check_value(src, f"{key}.params.{pname}", defaults[pname], value)
+    crit = Criterion(id=cid, label=str(item.get("label", cid)), kind=item["kind"], rule=rule_name, params=params,
+                     source=str(item.get("source", "")))
+    _check_relations(src, crit)
+    return crit
+
+
+def _check_value(src: str, key: str, default, value):
+    """Coerce an override to the default's type; reject impossible values."""
+    if isinstance(value, str) and not isinstance(default, str):
+        value = parse_override(value)
+    if default is None:  # an optional parameter (e.g. sledai.max) or a free value (column rules)
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0 \
+                and key.rsplit(".", 1)[-1].endswith(_NON_NEGATIVE):
+            raise ProtocolError(src, key, "a number of at least 0", hint=f"Got {value!r}.")
+        return value
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise ProtocolError(src, key, "true or false", hint=f"Got {value!r}.")
+    elif isinstance(default, (int, float)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ProtocolError(src, key, "a number", hint=f"Got {value!r}.")
+        if key.rsplit(".", 1)[-1].endswith(_NON_NEGATIVE) and value < 0:
+            raise ProtocolError(src, key, "a number of at least 0", hint=f"Got {value!r}.")
+    elif isinstance(default, list):
+        if isinstance(value, str):
+            value = [v.strip() for v in value.split(",") if v.strip()]
+        if not isinstance(value, list):
+            raise ProtocolError(src, key, "a list", hint=f"Got {value!r}.")
+    return value
+
+
+def _check_relations(src: str, c: Criterion) -> None:
+    p = c.params
+    for lo, hi in (("min_age", "max_age"), ("min", "max")):
+        if p.get(lo) is not None and p.get(hi) is not None and p[lo] > p[hi]:
+            raise ProtocolError(src, f"{c.id}.{lo}", f"a value not above {c.id}.{hi} ({p[hi]})",
+                                hint=f"Got {lo}={p[lo]}.")
+    if c.rule == "column":
+        if not p.get("column"):
+            raise ProtocolError(src, f"{c.id}.column", "the patient column the rule compares")
+        if p.get("op") not in ("<", "<=", ">", ">=", "==", "!=", "in", "is"):
+            raise ProtocolError(src, f"{c.id}.op", "one of <, <=, >, >=, ==, !=, in, is")
+
+
+def parse_override(text: str):
+    """Read a ``--set`` value: numbers, true/false, none, or a comma-separated list."""
+    value = yaml.safe_load(text) if text.strip() else None
+    if isinstance(value, str) and "," in value:
+        return [v.strip() for v in value.split(",")]
+    return value
+
+
+def _suggest(word: str, choices) -> str | None:
+    close = difflib.get_close_matches(word, list(choices), n=3)
+    return f"Did you mean {', '.join(close)}?" if close else None
+
+
+def _fmt(value) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return str(value)
+
+
+def _params_text(params: dict) -> str:
+    return "; ".join(f"{k}={_fmt(v)}" for k, v in params.items())

@@ -1,0 +1,222 @@
+"""The extract's data dictionary, declared as data.
+
+Each table is a list of :class:`Field`. The loader parses and checks an extract
+against these declarations; ``data/README.md`` documents the same fields (a test
+keeps the two in step).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+__all__ = ["Field", "TABLES", "BILAG_DOMAINS", "DOSE_UNITS", "DRUG_CLASSES", "fields_of"]
+
+BILAG_DOMAINS = (
+    "constitutional",
+    "mucocutaneous",
+    "neuropsychiatric",
+    "musculoskeletal",
+    "cardiorespiratory",
+    "gastrointestinal",
+    "ophthalmic",
+    "renal",
+    "haematological",
+)
+BILAG_GRADES = ("A", "B", "C", "D", "E")
+SEXES = ("F", "M")
+RACE_ETHNICITY = ("White", "Black", "Hispanic", "Asian", "Other")
+NEPHRITIS_STATUS = ("never", "active", "remission")
+CHEST_XRAY = ("normal", "tb_or_fungal", "other_abnormal")
+DRUG_CLASSES = ("glucocorticoid", "immunosuppressant", "antimalarial", "biologic")
+#: Daily doses are mg/day; single administrations (infusions, pulses) are mg.
+DOSE_UNITS = ("mg/day", "mg")
+MALIGNANCY_TYPES = (
+    "basal_cell_skin",
+    "squamous_cell_skin",
+    "cervical_carcinoma_in_situ",
+    "melanoma",
+    "breast",
+    "lymphoma",
+    "lung",
+    "colorectal",
+    "cervical_invasive",
+    "other",
+)
+INFECTION_TYPES = ("herpes_zoster", "serious_infection")
+
+#: Age is top-coded for de-identification: 90 stands for "90 or over".
+AGE_TOP_CODE = 90
+
+
+@dataclass(frozen=True)
+class Field:
+    """One column of an extract table.
+
+    ``kind`` is one of ``id``, ``str``, ``category``, ``int``, ``float``,
+    ``bool``, ``date``. ``required`` columns may not be missing in any row;
+    every other column may be empty, and empty means "not recorded".
+    """
+
+    name: str
+    kind: str
+    description: str
+    unit: str = ""
+    allowed: tuple[str, ...] = ()
+    min: float | None = None
+    max: float | None = None
+    required: bool = False
+    #: the column in the same row that this date may not come after
+    not_after: str | None = None
+    #: the column in the same row that this date may not come before
+    not_before: str | None = None
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def expected(self) -> str:
+        """Plain-language description of a valid value, for error messages."""
+        if self.kind == "date":
+            return "a date written YYYY-MM-DD"
+        if self.kind == "bool":
+            return "true or false (also accepted: 1/0, yes/no)"
+        if self.allowed:
+            return "one of " + ", ".join(self.allowed)
+        if self.kind in ("int", "float"):
+            word = "a whole number" if self.kind == "int" else "a number"
+            if self.min is not None and self.max is not None:
+                return f"{word} from {self.min:g} to {self.max:g}"
+            if self.min is not None:
+                return f"{word} of at least {self.min:g}"
+            return word
+        return "text"
+
+
+def _patients() -> list[Field]:
+    f = Field
+    rows = [
+        f("patient_id", "id", "Pseudonymous patient identifier, unique in the extract.", required=True),
+        f("site", "str", "Registry site code.", required=True),
+        f("sex", "category", "Sex recorded at baseline.", allowed=SEXES),
+        f("age_years", "int", "Age at the baseline visit; 90 means 90 or over (top-coded).", "years",
+          min=0, max=AGE_TOP_CODE),
+        f("race_ethnicity", "category", "Self-reported race/ethnicity group.", allowed=RACE_ETHNICITY),
+        f("weight_kg", "float", "Body weight recorded nearest to baseline.", "kg", min=20, max=350),
+        f("baseline_date", "date", "The baseline (index) visit; every look-back window counts back from it."),
+        f("acr_criteria_count", "int", "Number of the 11 ACR 1997 classification criteria ever met.",
+          min=0, max=11),
+        f("slicc_classified", "bool", "Meets the SLICC 2012 classification criteria."),
+        f("ana_titre", "int", "Latest ANA titre as the denominator (80 means 1:80; 0 means negative).",
+          min=0, max=100000),
+        f("ana_date", "date", "Date of the latest ANA test.", not_after="baseline_date"),
+        f("anti_dsdna_positive", "bool", "Latest anti-dsDNA result positive."),
+        f("anti_dsdna_date", "date", "Date of the latest anti-dsDNA test.", not_after="baseline_date"),
+        f("anti_sm_positive", "bool", "Latest anti-Sm result positive."),
+        f("anti_sm_date", "date", "Date of the latest anti-Sm test.", not_after="baseline_date"),
+        f("sledai_2k", "int", "SLEDAI-2K total at screening.", "points", min=0, max=105),
+    ]
+    rows += [
+        f(f"bilag_{d}", "category", f"BILAG-2004 {d} domain grade at screening.", allowed=BILAG_GRADES)
+        for d in BILAG_DOMAINS
+    ]
+    rows += [
+        f("cns_lupus_active", "bool", "Active neuropsychiatric (CNS) lupus affecting mental status."),
+        f("lupus_nephritis", "category", "Lupus nephritis status at baseline.", allowed=NEPHRITIS_STATUS),
+        f("nephritis_onset_date", "date", "Start of the current nephritis episode.", not_after="baseline_date"),
+        f("egfr", "float", "Estimated GFR nearest to baseline.", "mL/min/1.73 m²", min=0, max=200),
+        f("proteinuria_g_per_g", "float", "Urine protein-to-creatinine ratio nearest to baseline.", "g/g",
+          min=0, max=30),
+        f("dialysis", "bool", "On dialysis at baseline."),
+        f("wbc", "float", "White-cell count.", "×10³/mm³", min=0, max=200),
+        f("haemoglobin", "float", "Haemoglobin.", "g/dL", min=0, max=25),
+        f("platelets", "float", "Platelet count.", "/mm³", min=0, max=2_000_000),
+        f("ast", "float", "Aspartate aminotransferase.", "U/L", min=0, max=20000),
+        f("ast_uln", "float", "Laboratory upper limit of normal for AST.", "U/L", min=1, max=500),
+        f("alt", "float", "Alanine aminotransferase.", "U/L", min=0, max=20000),
+        f("alt_uln", "float", "Laboratory upper limit of normal for ALT.", "U/L", min=1, max=500),
+        f("hiv_positive", "bool", "Positive HIV test."),
+        f("hepatitis_b_positive", "bool", "Positive hepatitis B test (HBsAg or core antibody with DNA)."),
+        f("hepatitis_c_positive", "bool", "Positive hepatitis C test (antibody with RNA)."),
+        f("tb_positive", "bool", "Positive tuberculosis test (IGRA or tuberculin skin test)."),
+        f("chest_xray", "category", "Latest chest X-ray finding.", allowed=CHEST_XRAY),
+        f("pregnant", "bool", "Pregnant at baseline."),
+        f("breastfeeding", "bool", "Breastfeeding at baseline."),
+        f("childbearing_potential", "bool", "A woman of child-bearing potential."),
+        f("contraception", "bool", "Using effective contraception."),
+        f("organ_transplant", "bool", "History of a major organ transplant (kidney, liver, heart, lung)."),
+        f("unstable_condition", "bool", "Registry flag for an unstable or clinically significant condition."),
+    ]
+    return rows
+
+
+def _medications() -> list[Field]:
+    f = Field
+    return [
+        f("patient_id", "id", "Patient the row belongs to.", required=True),
+        f("drug", "str", "Ingredient, lower case (e.g. prednisone, mycophenolate, belimumab).", required=True),
+        f("drug_class", "category", "Therapeutic class used by the criteria.", allowed=DRUG_CLASSES,
+          required=True),
+        f("start_date", "date", "First day of this course, dose segment or administration."),
+        f("stop_date", "date", "Last day; empty means ongoing at extraction. Equal to start for a single "
+          "administration.", not_before="start_date"),
+        f("dose", "float", "Dose of the segment.", "see dose_unit", min=0, max=100000),
+        f("dose_unit", "category", "mg/day for daily doses, mg for a single administration.",
+          allowed=DOSE_UNITS),
+    ]
+
+
+def _malignancies() -> list[Field]:
+    f = Field
+    return [
+        f("patient_id", "id", "Patient the row belongs to.", required=True),
+        f("malignancy_type", "category", "Type of malignancy.", allowed=MALIGNANCY_TYPES, required=True),
+        f("diagnosis_date", "date", "Date of diagnosis."),
+    ]
+
+
+def _infections() -> list[Field]:
+    f = Field
+    return [
+        f("patient_id", "id", "Patient the row belongs to.", required=True),
+        f("infection_type", "category", "herpes_zoster, or serious_infection (needing hospital or IV/IM "
+          "antibiotics).", allowed=INFECTION_TYPES, required=True),
+        f("onset_date", "date", "Onset of the infection."),
+    ]
+
+
+#: Table name -> fields. Every table is one file: ``<name>.csv`` or ``<name>.parquet``.
+TABLES: dict[str, list[Field]] = {
+    "patients": _patients(),
+    "medications": _medications(),
+    "malignancies": _malignancies(),
+    "infections": _infections(),
+}
+
+#: pandas dtype each kind becomes after loading. Nullable types keep "missing"
+#: distinct from any value, which three-valued screening relies on.
+KIND_DTYPES = {
+    "id": "string",
+    "str": "string",
+    "category": "category",
+    "int": "Int32",
+    "float": "Float64",
+    "bool": "boolean",
+    "date": "datetime64[s]",
+}
+
+
+def fields_of(table: str) -> dict[str, Field]:
+    """Fields of one table, by column name."""
+    return {f.name: f for f in TABLES[table]}
+
+
+def empty_table(table: str) -> pd.DataFrame:
+    """A table with every column and no rows, in its loaded dtypes."""
+    return pd.DataFrame({f.name: pd.Series([], dtype=dtype_of(f)) for f in TABLES[table]})
+
+
+def dtype_of(f: Field):
+    """The pandas dtype of a loaded column."""
+    if f.kind == "category":
+        return pd.CategoricalDtype(list(f.allowed))
+    return KIND_DTYPES[f.kind]

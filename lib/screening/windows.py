@@ -1,0 +1,115 @@
+"""Vectorised time windows over event tables, counted back from each patient's baseline.
+
+Conventions (documented in the README and tested at the boundaries):
+
+* a look-back window of *m* months is the closed interval
+  ``[baseline - m calendar months, baseline]``: an event exactly *m* months
+  before baseline is inside it;
+* durations of therapy are measured in days, a month being 365.25 / 12 days;
+* an event with a missing date that could fall in the window makes the answer
+  unknown, unless another event already decides it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["DAYS_PER_MONTH", "months_before", "any_per_patient", "overlaps", "covered_days",
+           "max_concurrent_per_patient", "PREDNISONE_EQUIVALENT"]
+
+DAYS_PER_MONTH = 365.25 / 12
+
+#: mg of prednisone equivalent to 1 mg of each glucocorticoid (anti-inflammatory potency).
+#: Source: Liu D. et al., "A practical guide to the monitoring and management of the
+#: complications of systemic corticosteroid therapy", Allergy Asthma Clin Immunol 2013;9:30, Table 1
+#: (equivalent doses: prednisone 5, prednisolone 5, methylprednisolone 4, triamcinolone 4,
+#: hydrocortisone 20, cortisone 25, dexamethasone 0.75, betamethasone 0.6, deflazacort 6 mg).
+PREDNISONE_EQUIVALENT = {
+    "prednisone": 1.0,
+    "prednisolone": 1.0,
+    "methylprednisolone": 5 / 4,
+    "triamcinolone": 5 / 4,
+    "hydrocortisone": 5 / 20,
+    "cortisone": 5 / 25,
+    "dexamethasone": 5 / 0.75,
+    "betamethasone": 5 / 0.6,
+    "deflazacort": 5 / 6,
+}
+
+
+def months_before(dates: pd.Series, months: float) -> pd.Series:
+    """Dates ``months`` calendar months earlier (fractional months fall back to days)."""
+    if float(months).is_integer():
+        return dates - pd.DateOffset(months=int(months))
+    return dates - pd.to_timedelta(round(months * DAYS_PER_MONTH), unit="D")
+
+
+def any_per_patient(n: int, rows: np.ndarray, values: pd.Series | pd.arrays.BooleanArray) -> pd.arrays.BooleanArray:
+    """Three-valued "any" of event-level answers, per patient.
+
+    True if any event of the patient is True; otherwise unknown if any is
+    unknown; otherwise False (including patients with no events at all).
+    """
+    arr = pd.array(values, dtype="boolean")
+    known = ~np.asarray(arr.isna())
+    true_rows = rows[known & np.asarray(arr.fillna(False), dtype=bool)]
+    unknown_rows = rows[~known]
+    hit = np.zeros(n, dtype=bool)
+    hit[true_rows] = True
+    unsure = np.zeros(n, dtype=bool)
+    unsure[unknown_rows] = True
+    return pd.arrays.BooleanArray(hit, ~hit & unsure)
+
+
+def overlaps(start: pd.Series, stop: pd.Series, window_start: pd.Series, window_end: pd.Series) -> pd.Series:
+    """Whether [start, stop] meets [window_start, window_end]; a missing stop means ongoing.
+
+    Unknown when start is missing (the event could lie anywhere before stop).
+    """
+    begins_in_time = (start <= window_end).astype("boolean")
+    begins_in_time[start.isna().to_numpy()] = pd.NA
+    still_on = (stop >= window_start) | stop.isna()
+    # A known stop before the window settles it even when the start is missing.
+    result = begins_in_time & still_on.astype("boolean")
+    return result
+
+
+def covered_days(rows: np.ndarray, start: pd.Series, stop: pd.Series, n: int) -> np.ndarray:
+    """Days covered by the union of [start, stop] intervals, per patient (overlaps counted once).
+
+    Intervals must be non-missing; ``rows`` gives each interval's patient position.
+    """
+    if len(rows) == 0:
+        return np.zeros(n)
+    s = start.to_numpy(dtype="datetime64[s]").astype("int64") // 86400
+    e = stop.to_numpy(dtype="datetime64[s]").astype("int64") // 86400
+    order = np.lexsort((s, rows))
+    rows, s, e = rows[order], s[order], e[order]
+    # Running max of earlier ends within the same patient: the part of an interval
+    # before it is already covered.
+    prev_end = pd.Series(e).groupby(rows).cummax().groupby(rows).shift(1).to_numpy()
+    prev_end = np.where(np.isnan(prev_end), -np.inf, prev_end)
+    fresh = np.clip(e - np.maximum(s, prev_end), 0, None)
+    return np.bincount(rows, weights=fresh, minlength=n)
+
+
+def max_concurrent_per_patient(rows: np.ndarray, start: np.ndarray, stop: np.ndarray, amount: np.ndarray,
+                               n: int) -> np.ndarray:
+    """Largest total ``amount`` active on any one day, per patient.
+
+    Intervals are whole days, closed at both ends (``start``/``stop`` as int day numbers).
+    """
+    if len(rows) == 0:
+        return np.zeros(n)
+    ev_rows = np.concatenate([rows, rows])
+    ev_day = np.concatenate([start, stop + 1])
+    ev_amount = np.concatenate([amount, -amount])
+    # Within a day, endings (negative) come before beginnings so back-to-back
+    # segments are not counted as overlapping.
+    order = np.lexsort((ev_amount, ev_day, ev_rows))
+    running = np.cumsum(ev_amount[order])
+    # Each patient's events sum to zero, so a single cumulative sum stays per-patient.
+    best = np.zeros(n)
+    np.maximum.at(best, ev_rows[order], running)
+    return best

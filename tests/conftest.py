@@ -1,0 +1,30 @@
+"""Shared fixtures: the hand-built boundary extract and the bundled synthetic one."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).parent))
+
+import boundary  # noqa: E402
+
+from screening import load_extract  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def boundary_dir(tmp_path_factory) -> Path:
+    return boundary.write(tmp_path_factory.mktemp("boundary"))
+
+
+@pytest.fixture(scope="session")
+def boundary_extract(boundary_dir):
+    return load_extract(boundary_dir)
+
+
+@pytest.fixture(scope="session")
+def synthetic_extract():
+    return load_extract(ROOT / "data" / "synthetic")

@@ -1,0 +1,176 @@
+"""The loader on good data and on a corpus of broken extracts (one fault each)."""
+
+from __future__ import annotations
+
+import shutil
+
+import pandas as pd
+import pytest
+
+import boundary
+from screening import ExtractError, load_extract
+from screening.schema import TABLES
+from screening.synthetic import generate, write_extract
+
+
+def test_boundary_extract_loads_with_dictionary_types(boundary_extract):
+    p = boundary_extract.patients
+    assert len(p) == 54 and p.index.name == "patient_id"
+    assert str(p["age_years"].dtype) == "Int32"
+    assert str(p["weight_kg"].dtype) == "Float64"
+    assert str(p["hiv_positive"].dtype) == "boolean"
+    assert str(p["baseline_date"].dtype) == "datetime64[s]"
+    assert list(p["bilag_renal"].cat.categories) == ["A", "B", "C", "D", "E"]
+    assert len(boundary_extract.hash) == 64
+
+
+def test_missing_values_stay_missing(boundary_extract):
+    p = boundary_extract.patients
+    assert pd.isna(p.loc["N13", "sledai_2k"])
+    assert pd.isna(p.loc["N46", "weight_kg"])
+    assert pd.isna(p.loc["N32", "chest_xray"])
+    assert p["sledai_2k"].notna().sum() == 54 - 3
+
+
+def test_csv_and_parquet_load_the_same(tmp_path):
+    tables = generate(300, seed=7)
+    a = load_extract(write_extract(tables, tmp_path / "csv", "csv"))
+    b = load_extract(write_extract(tables, tmp_path / "pq", "parquet"))
+    assert a.format == "csv" and b.format == "parquet"
+    pd.testing.assert_frame_equal(a.patients, b.patients, check_dtype=True)
+    pd.testing.assert_frame_equal(a.medications, b.medications, check_dtype=True)
+
+
+def test_nothing_is_dropped(tmp_path):
+    tables = generate(400, seed=11)
+    ex = load_extract(write_extract(tables, tmp_path))
+    for name in TABLES:
+        assert len(ex.table(name)) == len(tables[name]), name
+
+
+# --- the bad-input corpus ----------------------------------------------------------------------
+
+def _broken(tmp_path, table: str, edit) -> str:
+    """Write the boundary extract, then apply ``edit`` to one table's CSV text or frame."""
+    folder = boundary.write(tmp_path / "x")
+    path = folder / f"{table}.csv"
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    result = edit(frame)
+    if isinstance(result, str):
+        path.write_text(result, encoding="utf-8")
+    elif result is not None:
+        result.to_csv(path, index=False)
+    return folder
+
+
+def _set(column, rows, value):
+    def edit(frame):
+        frame.loc[rows, column] = value
+        return frame
+    return edit
+
+
+CASES = [
+    # id, table, edit, column, lines named in the message, words the message must hold
+    ("negative age", "patients", _set("age_years", [2, 5], "-1"), "age_years", [4, 7], "from 0 to 90"),
+    ("SLEDAI above maximum", "patients", _set("sledai_2k", [0], "120"), "sledai_2k", [2], "from 0 to 105"),
+    ("text in a number column", "patients", _set("egfr", [3], "ninety"), "egfr", [5], "a number"),
+    ("fractional integer", "patients", _set("acr_criteria_count", [1], "4.5"), "acr_criteria_count", [3],
+     "whole number"),
+    ("day-first date", "patients", _set("baseline_date", [6], "15/06/2024"), "baseline_date", [8], "YYYY-MM-DD"),
+    ("impossible date", "patients", _set("ana_date", [0], "2024-02-30"), "ana_date", [2], "YYYY-MM-DD"),
+    ("test after baseline", "patients", _set("ana_date", [9], "2024-07-01"), "ana_date", [11],
+     "not after baseline_date"),
+    ("unknown boolean word", "patients", _set("hiv_positive", [4], "maybe"), "hiv_positive", [6], "true or false"),
+    ("unknown category", "patients", _set("bilag_renal", [7], "F"), "bilag_renal", [9], "one of A, B, C, D, E"),
+    ("unknown sex code", "patients", _set("sex", [1], "X"), "sex", [3], "one of F, M"),
+    ("duplicate patient id", "patients", _set("patient_id", [3], "E01"), "patient_id", [2, 5], "each patient_id once"),
+    ("missing patient id", "patients", _set("patient_id", [3], ""), "patient_id", [5], "a value in every row"),
+    ("unknown dose unit", "medications", _set("dose_unit", [0], "mg/kg"), "dose_unit", [2], "one of mg/day, mg"),
+    ("negative dose", "medications", _set("dose", [1], "-5"), "dose", [3], "a number from 0 to"),
+    ("stop before start", "medications", _set("stop_date", [1], "2019-01-01"), "stop_date", [3],
+     "not before start_date"),
+    ("orphan medication", "medications", _set("patient_id", [2], "Z99"), "patient_id", [4],
+     "present in the patients table"),
+    ("orphan infection", "infections", _set("patient_id", [0], "Z98"), "patient_id", [2],
+     "present in the patients table"),
+    ("unknown malignancy type", "malignancies", _set("malignancy_type", [0], "sarcoma?"), "malignancy_type", [2],
+     "one of"),
+]
+
+
+@pytest.mark.parametrize("name, table, edit, column, lines, words", CASES, ids=[c[0] for c in CASES])
+def test_bad_value_names_file_column_and_lines(tmp_path, name, table, edit, column, lines, words):
+    folder = _broken(tmp_path, table, edit)
+    with pytest.raises(ExtractError) as info:
+        load_extract(folder)
+    err = info.value
+    assert err.file.endswith(f"{table}.csv")
+    assert err.column == column
+    assert err.rows[: len(lines)] == lines
+    message = str(err)
+    assert f"{table}.csv" in message and f"'{column}'" in message and words in message
+    assert "Line" in message
+
+
+def test_missing_column_is_named(tmp_path):
+    folder = _broken(tmp_path, "patients", lambda f: f.drop(columns=["sledai_2k", "egfr"]))
+    with pytest.raises(ExtractError, match=r"patients.csv, column 'sledai_2k, egfr'"):
+        load_extract(folder)
+
+
+def test_missing_file_is_named(tmp_path):
+    folder = boundary.write(tmp_path / "x")
+    (folder / "infections.csv").unlink()
+    with pytest.raises(ExtractError, match=r"infections.csv: expected the infections table"):
+        load_extract(folder)
+
+
+def test_missing_folder(tmp_path):
+    with pytest.raises(ExtractError, match="expected a folder"):
+        load_extract(tmp_path / "nowhere")
+
+
+def test_semicolon_delimited_file_gets_a_hint(tmp_path):
+    folder = _broken(tmp_path, "patients", lambda f: f.to_csv(index=False, sep=";"))
+    with pytest.raises(ExtractError, match="save the file with commas"):
+        load_extract(folder)
+
+
+def test_wrong_encoding(tmp_path):
+    folder = boundary.write(tmp_path / "x")
+    path = folder / "patients.csv"
+    path.write_bytes(path.read_text(encoding="utf-8").replace("White", "Wéite").encode("latin-1"))
+    with pytest.raises(ExtractError, match="UTF-8"):
+        load_extract(folder)
+
+
+def test_truncated_row(tmp_path):
+    folder = boundary.write(tmp_path / "x")
+    path = folder / "medications.csv"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text + 'E01,"prednisone,glucocorticoid\n', encoding="utf-8")
+    with pytest.raises(ExtractError, match="medications.csv"):
+        load_extract(folder)
+
+
+def test_both_csv_and_parquet_is_ambiguous(tmp_path):
+    folder = boundary.write(tmp_path / "x")
+    shutil.copy(folder / "infections.csv", folder / "infections.parquet")
+    with pytest.raises(ExtractError, match="found both"):
+        load_extract(folder)
+
+
+def test_error_lists_first_rows_and_how_many(tmp_path):
+    folder = _broken(tmp_path, "patients", _set("age_years", list(range(0, 12)), "200"))
+    with pytest.raises(ExtractError) as info:
+        load_extract(folder)
+    assert info.value.n_rows == 12
+    assert "Lines 2, 3, 4, 5, 6 and 7 more" in str(info.value)
+
+
+def test_input_files_are_never_modified(tmp_path):
+    folder = boundary.write(tmp_path / "x")
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    load_extract(folder)
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
