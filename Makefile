@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 EXTRACT := data/synthetic
 REPORTS := reports
 
-.PHONY: setup data report test lab bench lint clean
+.PHONY: setup data report test notebooks lab bench lint clean
 
 setup: $(STAMP)
 
@@ -32,7 +32,12 @@ report: data
 
 ## Run every test: unit, property-based, doctests and the notebooks (nbval).
 test: data
-	$(PY) -m pytest -n 2 --dist loadscope
+	$(PY) -m pytest -n 2 --dist loadscope tests lib \
+	    --nbval notebooks --nbval-current-env --nbval-sanitize-with tests/nbval-sanitize.cfg
+
+## Re-execute the notebooks on the synthetic extract (commit them afterwards).
+notebooks: data
+	$(PY) scripts/build_notebooks.py
 
 ## Open JupyterLab on the notebooks.
 lab: data

@@ -189,6 +189,42 @@ class Screening:
         return pd.DataFrame({"status": list(STATUSES), "patients": counts.astype(int),
                              "percent": np.round(100 * counts / total, 1)})
 
+    def headline(self) -> pd.DataFrame:
+        """The eligible pool and the range the not-assessable patients leave open."""
+        c = self.summary().set_index("status")["patients"]
+        return pd.DataFrame({
+            "measure": ["patients in extract", "eligible on registry data", "not assessable (data missing)",
+                        "eligible if every not-assessable patient qualified", "excluded"],
+            "patients": [int(c.sum()), int(c["eligible"]), int(c["not_assessable"]),
+                         int(c["eligible"] + c["not_assessable"]), int(c["excluded"])],
+        })
+
+    def expected_enrolment(self, consent_rate: float = 0.5, screen_failure_rate: float = 0.3) -> pd.DataFrame:
+        """Patients expected to enrol: eligible pool × (1 − screen failure) × consent.
+
+        The low figure uses the eligible pool, the high one adds every not-assessable patient.
+        """
+        for name, rate in (("consent_rate", consent_rate), ("screen_failure_rate", screen_failure_rate)):
+            if not 0 <= rate <= 1:
+                raise ProtocolError("enrolment", name, "a rate from 0 to 1", hint=f"Got {rate}.")
+        c = self.summary().set_index("status")["patients"]
+        low, high = int(c["eligible"]), int(c["eligible"] + c["not_assessable"])
+        factor = (1 - screen_failure_rate) * consent_rate
+        return pd.DataFrame({"scenario": ["eligible pool only", "including not-assessable patients"],
+                             "pool": [low, high],
+                             "expected_enrolment": [round(low * factor, 1), round(high * factor, 1)]})
+
+    def missing_by_criterion(self) -> pd.DataFrame:
+        """Among not-assessable patients, how many lack the data for each criterion (one patient may count twice)."""
+        status, where = _placement(self.states)
+        pending = status == 2
+        unknown = (self.states == UNKNOWN) & pending[:, None]
+        first = np.bincount(where[pending], minlength=len(self.ids)) if pending.any() else np.zeros(len(self.ids), int)
+        table = pd.DataFrame({"criterion": self.ids, "label": [c.display_label for c in self.criteria],
+                              "first_missing": first.astype(int), "missing_any": unknown.sum(axis=0).astype(int)})
+        return table[table["missing_any"] > 0].sort_values("missing_any", ascending=False,
+                                                           kind="stable").reset_index(drop=True)
+
     def attrition(self, order: list[str] | None = None) -> pd.DataFrame:
         """Sequential attrition: per step, patients entering, excluded, not assessable and remaining.
 

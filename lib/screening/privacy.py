@@ -9,13 +9,16 @@ until the block holds at least two hidden counts whose sum exceeds the
 threshold. Only that sum can then be derived, never a single small count. A
 block still open at the end of the funnel is merged backwards.
 
+The first step's exclusions equal that criterion's "excluded alone" count,
+which the per-criterion table publishes, so that cell never counts as hidden.
+
 Example
 -------
 >>> import pandas as pd
->>> t = pd.DataFrame({"entering": [100, 100, 97, 60], "excluded": [0, 3, 37, 20],
-...                   "not_assessable": [0, 0, 0, 0], "remaining": [100, 97, 60, 40]})
->>> suppress_attrition(t, 10)[["excluded", "remaining"]].values.tolist()
-[['0', '100'], ['<11', '*'], ['*', '60'], ['20', '40']]
+>>> t = pd.DataFrame({"entering": [100, 100, 90, 60], "excluded": [0, 10, 27, 20],
+...                   "not_assessable": [0, 0, 3, 0], "remaining": [100, 90, 60, 40]})
+>>> suppress_attrition(t, 10)[["excluded", "not_assessable", "remaining"]].values.tolist()
+[['0', '0', '100'], ['<11', '0', '*'], ['*', '<11', '60'], ['20', '0', '40']]
 """
 
 from __future__ import annotations
@@ -27,7 +30,6 @@ __all__ = ["suppress_attrition", "suppress_counts", "HIDDEN", "small_label"]
 
 #: Shown for a count hidden only so that a small count cannot be derived.
 HIDDEN = "*"
-_REMOVALS = ("excluded", "not_assessable")
 
 
 def small_label(threshold: int) -> str:
@@ -60,9 +62,12 @@ def _safe(cells: list[int], threshold: int) -> bool:
     return len(cells) >= 2 and sum(cells) > threshold
 
 
-def _blocks(excluded: np.ndarray, unknown: np.ndarray, remaining: np.ndarray,
-            threshold: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per step: whether its removal counts are hidden (in a block), and whether its remaining count is."""
+def _blocks(excluded: np.ndarray, unknown: np.ndarray, remaining: np.ndarray, threshold: int,
+            public: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per step: whether its removal counts are hidden (in a block), and whether its remaining count is.
+
+    ``public[i]`` marks an excluded count published elsewhere: it cannot protect anything.
+    """
     k = len(excluded)
     in_block = np.zeros(k, dtype=bool)
     hide_rem = np.zeros(k, dtype=bool)
@@ -74,7 +79,7 @@ def _blocks(excluded: np.ndarray, unknown: np.ndarray, remaining: np.ndarray,
         if start is None:
             continue
         in_block[i] = True
-        cells += [int(v) for v in (excluded[i], unknown[i]) if v > 0]
+        cells += [int(v) for v, pub in ((excluded[i], public[i]), (unknown[i], False)) if v > 0 and not pub]
         if _safe(cells, threshold):
             start = None  # this step's remaining can be shown: only the block's sum is derivable
         else:
@@ -86,7 +91,7 @@ def _blocks(excluded: np.ndarray, unknown: np.ndarray, remaining: np.ndarray,
             j -= 1
             in_block[j] = True
             hide_rem[j] = j > 0 or hide_rem[j]
-            cells += [int(v) for v in (excluded[j], unknown[j]) if v > 0]
+            cells += [int(v) for v, pub in ((excluded[j], public[j]), (unknown[j], False)) if v > 0 and not pub]
         hide_rem[k - 1] = not _safe(cells, threshold)
     return in_block, hide_rem
 
@@ -101,8 +106,12 @@ def suppress_attrition(table: pd.DataFrame, threshold: int = 10) -> pd.DataFrame
     excluded = table["excluded"].to_numpy()
     unknown = table["not_assessable"].to_numpy()
     remaining = table["remaining"].to_numpy()
+    # The first criterion's exclusions equal its "excluded alone" count, which the
+    # per-criterion table publishes: that cell is public and cannot hide another.
+    public = np.zeros(len(table), dtype=bool)
+    public[min(1, len(table) - 1)] = True
     if threshold > 0:
-        in_block, hide_rem = _blocks(excluded, unknown, remaining, threshold)
+        in_block, hide_rem = _blocks(excluded, unknown, remaining, threshold, public)
     else:
         in_block = hide_rem = np.zeros(len(table), dtype=bool)
     if threshold > 0 and _is_small(remaining[-1], threshold):
@@ -116,8 +125,8 @@ def suppress_attrition(table: pd.DataFrame, threshold: int = 10) -> pd.DataFrame
         text[small] = label
         return text
 
-    for col in _REMOVALS:
-        out[col] = show(table[col].to_numpy(), in_block)
+    out["excluded"] = show(excluded, in_block & ~public)
+    out["not_assessable"] = show(unknown, in_block)
     out["remaining"] = show(remaining, hide_rem)
     entering = table["entering"].to_numpy()
     hide_ent = np.concatenate([[False], hide_rem[:-1]])

@@ -16,6 +16,7 @@ PosixPath('reports/demo')
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -55,18 +56,76 @@ def provenance(screening: Screening, small_cell: int) -> dict:
     }
 
 
+def provenance_markdown(meta: dict) -> str:
+    """The provenance block shown at the top of every notebook and report."""
+    changed = ", ".join(f"`{k}={v}`" for k, v in meta["overrides"].items()) or "none (protocol defaults)"
+    return "\n".join([
+        "| | |", "| --- | --- |",
+        f"| extract SHA-256 | `{meta['extract_sha256']}` |",
+        f"| patients in extract | {meta['patients']:,} |",
+        f"| protocol | {meta['protocol_title']} (`{meta['protocol_id']}`, fingerprint `{meta['protocol_fingerprint']}`) |",
+        f"| parameter overrides | {changed} |",
+        f"| missing data policy | {meta['unknown_policy']} |",
+        f"| small-cell threshold | counts from 1 to {meta['small_cell_threshold']} hidden |",
+        f"| package | screening {meta['package_version']} |",
+    ])
+
+
+def parameters_table(meta: dict) -> pd.DataFrame:
+    """Every criterion parameter and its value, for the report's appendix."""
+    rows = [{"criterion": k.split(".", 1)[0], "parameter": k.split(".", 1)[1], "value": _text(v)}
+            for k, v in meta["parameters"].items()]
+    return pd.DataFrame(rows)
+
+
+def _text(value) -> str:
+    if isinstance(value, list):
+        return ", ".join(map(str, value))
+    return str(value)
+
+
+AGE_BINS = [0, 18, 30, 40, 50, 66, 91]
+
+
+def enrolment_table(screening: Screening, consent_rate: float, screen_failure_rate: float,
+                    small_cell: int = 10) -> pd.DataFrame:
+    """Expected enrolment, suppressed: a hidden pool hides its estimate too."""
+    table = screening.expected_enrolment(consent_rate, screen_failure_rate)
+    shown = suppress_counts(table, ["pool"], small_cell)
+    hidden = shown["pool"].astype(str).str.startswith("<")
+    shown["expected_enrolment"] = table["expected_enrolment"].astype(str).where(~hidden, "*")
+    return shown
+
+
 def report_tables(screening: Screening, small_cell: int = 10, subgroup: str = "site") -> dict[str, pd.DataFrame]:
-    """The shareable tables, suppressed. Keys are file stems."""
-    counts = ["excluded_alone", "not_assessable_alone", "excluded_uniquely", "gain_if_dropped"]
+    """Every shareable table, suppressed; keys are file stems. The notebooks show exactly these."""
+    from .quality import missingness
+
+    t = small_cell
     crit = screening.criteria_table().drop(columns=["excluded_in_sequence", "not_assessable_in_sequence"])
-    overlap = screening.overlap(min_patients=small_cell + 1)
-    outcome = screening.outcome_by(subgroup)
+    by_group = [suppress_attrition(part.drop(columns=[subgroup]), t).assign(**{subgroup: value})
+                for value, part in screening.attrition_by(subgroup).groupby(subgroup, sort=True)]
+    attrition_by = pd.concat(by_group, ignore_index=True)
+    attrition_by = attrition_by[[subgroup] + [c for c in attrition_by.columns if c != subgroup]]
+    composition = pd.concat([
+        screening.composition("sex").rename(columns={"sex": "group"}).assign(column="sex"),
+        screening.composition("race_ethnicity").rename(columns={"race_ethnicity": "group"}).assign(
+            column="race_ethnicity"),
+        screening.composition("age_years", bins=AGE_BINS).rename(columns={"age_years": "group"}).assign(
+            column="age_years"),
+    ], ignore_index=True)[["column", "group", "population", "patients", "percent"]]
     return {
-        "attrition": suppress_attrition(screening.attrition(), small_cell),
-        "criteria": suppress_counts(crit, counts, small_cell),
-        "overlap": overlap,
-        f"outcome_by_{subgroup}": suppress_counts(outcome, ["eligible", "excluded", "not_assessable", "total"],
-                                                  small_cell),
+        "headline": suppress_counts(screening.headline(), ["patients"], t),
+        "attrition": suppress_attrition(screening.attrition(), t),
+        "criteria": suppress_counts(crit, ["excluded_alone", "not_assessable_alone", "excluded_uniquely",
+                                           "gain_if_dropped"], t),
+        "overlap": screening.overlap(min_patients=t + 1),
+        "not_assessable": suppress_counts(screening.missing_by_criterion(), ["first_missing", "missing_any"], t),
+        f"outcome_by_{subgroup}": suppress_counts(screening.outcome_by(subgroup),
+                                                  ["eligible", "excluded", "not_assessable", "total"], t),
+        f"attrition_by_{subgroup}": attrition_by,
+        "composition": suppress_counts(composition, ["patients"], t),
+        "missingness": suppress_counts(missingness(screening.extract), ["missing"], t),
     }
 
 
@@ -116,6 +175,9 @@ def build_report(data: str | Path, protocol: Protocol | str = "misle-phase2", *,
     meta = provenance(screening, small_cell)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    tmp.chmod(0o777 & ~umask)  # mkdtemp makes it private; a report folder follows the user's umask
     try:
         _write_tables(report_tables(screening, small_cell, subgroup), meta, tmp / "tables")
         if notebooks:

@@ -33,19 +33,28 @@ class Comparison:
     b: Screening
 
     @property
+    def name_a(self) -> str:
+        return self.a.protocol.id
+
+    @property
+    def name_b(self) -> str:
+        """The variant's column name; told apart from the reference even when both share an id."""
+        return self.b.protocol.id if self.b.protocol.id != self.name_a else f"{self.name_a} (variant)"
+
+    @property
     def summary(self) -> pd.DataFrame:
         """Patients by status under each protocol, and the difference (b − a)."""
         sa = self.a.summary().set_index("status")["patients"]
         sb = self.b.summary().set_index("status")["patients"]
-        return pd.DataFrame({"status": list(STATUSES), self.a.protocol.id: sa.to_numpy(),
-                             self.b.protocol.id: sb.to_numpy(), "difference": (sb - sa).to_numpy()})
+        return pd.DataFrame({"status": list(STATUSES), self.name_a: sa.to_numpy(),
+                             self.name_b: sb.to_numpy(), "difference": (sb - sa).to_numpy()})
 
     @property
     def transitions(self) -> pd.DataFrame:
         """Cross-table of each patient's status under a (rows) and b (columns)."""
         oa, ob = self.a.outcome()["status"], self.b.outcome()["status"]
         table = pd.crosstab(oa, ob, dropna=False).reindex(index=list(STATUSES), columns=list(STATUSES), fill_value=0)
-        table.index.name, table.columns.name = self.a.protocol.id, self.b.protocol.id
+        table.index.name, table.columns.name = self.name_a, self.name_b
         return table
 
     def _eligible(self, s: Screening) -> pd.Index:

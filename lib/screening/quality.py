@@ -1,0 +1,36 @@
+"""Data quality of an extract: how much of each field is missing.
+
+Example
+-------
+>>> from screening import load_extract
+>>> from screening.quality import missingness
+>>> missingness(load_extract("data/synthetic")).head(3)      # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .extract import Extract
+from .schema import TABLES
+
+__all__ = ["missingness"]
+
+
+def missingness(extract: Extract, table: str = "patients") -> pd.DataFrame:
+    """Per column of ``table``: rows missing a value and the share, most missing first.
+
+    Columns that are required (never missing) are left out.
+    """
+    frame = extract.table(table)
+    rows = []
+    for f in TABLES[table]:
+        if f.required or f.name not in frame.columns:
+            continue
+        missing = int(frame[f.name].isna().sum())
+        rows.append({"table": table, "column": f.name, "description": f.description, "missing": missing,
+                     "percent": round(100 * missing / max(len(frame), 1), 1)})
+    out = pd.DataFrame(rows)
+    return out.sort_values(["missing", "column"], ascending=[False, True], kind="stable").reset_index(drop=True) \
+        if len(out) else out.assign(missing=np.zeros(0, dtype=int))
