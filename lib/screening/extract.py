@@ -81,10 +81,10 @@ def load_extract(path: str | Path, columns: dict[str, list[str]] | None = None) 
                            hint="Check the path; build the synthetic extract with `make data`.")
     files = {name: _table_file(folder, name) for name in TABLES}
     tables = {name: _load_table(file, name) for name, file in files.items()}
-    _check_references(tables, files)
     tables["patients"] = tables["patients"].set_index("patient_id")
+    rows = _check_references(tables, files)
     fmt = "parquet" if files["patients"].suffix == ".parquet" else "csv"
-    return Extract(**tables, path=str(folder), hash=extract_hash(files.values()), format=fmt)
+    return Extract(**tables, path=str(folder), hash=extract_hash(files.values()), format=fmt, _rows=rows)
 
 
 def extract_hash(files) -> str:
@@ -265,16 +265,21 @@ def _validate(table: pd.DataFrame, fields: list[Field], file: Path, name: str, r
     _fail(file, f, bad, table[col], row_word)
 
 
-def _check_references(tables: dict[str, pd.DataFrame], files: dict[str, Path]) -> None:
-    """Every event must belong to a patient in the patients table."""
-    known = pd.Index(tables["patients"]["patient_id"])
+def _check_references(tables: dict[str, pd.DataFrame], files: dict[str, Path]) -> dict[str, np.ndarray]:
+    """Every event must belong to a patient; returns each event's patient position (a hash join, no scan)."""
+    index = tables["patients"].index
+    rows = {}
     for name, table in tables.items():
         if name == "patients":
             continue
-        orphan = ~table["patient_id"].isin(known)
+        position = index.get_indexer(table["patient_id"]).astype(np.int64)
+        orphan = position < 0
         if orphan.any():
             file = files[name]
             f = next(x for x in TABLES[name] if x.name == "patient_id")
-            _fail(file, f, orphan, table["patient_id"], "line" if file.suffix == ".csv" else "row",
+            _fail(file, f, pd.Series(orphan, index=table.index), table["patient_id"],
+                  "line" if file.suffix == ".csv" else "row",
                   expected="a patient_id present in the patients table",
                   hint="Events for unknown patients: the extract is incomplete or the files are mismatched.")
+        rows[name] = position
+    return rows
