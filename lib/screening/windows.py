@@ -102,14 +102,18 @@ def max_concurrent_per_patient(rows: np.ndarray, start: np.ndarray, stop: np.nda
     """
     if len(rows) == 0:
         return np.zeros(n)
+    # Integer micro-units keep the running sum exact: a float cumsum over millions of
+    # rows drifts, and a dose exactly at a threshold must stay exactly at it.
+    units = np.round(np.asarray(amount, dtype=float) * 1e6).astype(np.int64)
     ev_rows = np.concatenate([rows, rows])
     ev_day = np.concatenate([start, stop + 1])
-    ev_amount = np.concatenate([amount, -amount])
+    ev_amount = np.concatenate([units, -units])
     # Within a day, endings (negative) come before beginnings so back-to-back
     # segments are not counted as overlapping.
     order = np.lexsort((ev_amount, ev_day, ev_rows))
     running = np.cumsum(ev_amount[order])
-    # Each patient's events sum to zero, so a single cumulative sum stays per-patient.
-    best = np.zeros(n)
-    np.maximum.at(best, ev_rows[order], running)
-    return best
+    # Each patient's events sum to exactly zero, so one cumulative sum stays per patient.
+    best = pd.Series(running).groupby(ev_rows[order], sort=False).max()
+    out = np.zeros(n)
+    out[best.index.to_numpy()] = best.to_numpy() / 1e6
+    return out
