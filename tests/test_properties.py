@@ -9,7 +9,8 @@ from hypothesis.extra.numpy import arrays
 
 from screening import load_protocol
 from screening.extract import Extract
-from screening.funnel import STATUSES, Screening, _attrition, _placement
+from screening.counts import placement as _placement
+from screening.funnel import STATUSES, Screening, _attrition
 from screening.synthetic import generate, write_extract
 
 PROTOCOL = load_protocol("misle-phase2")

@@ -72,6 +72,25 @@ def _b(series: pd.Series) -> pd.arrays.BooleanArray:
     return pd.array(series, dtype="boolean")
 
 
+def _isin(col: pd.Series, values) -> pd.arrays.BooleanArray:
+    """Three-valued ``col in values``: unknown where the value is missing. Fast on categoricals."""
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        codes = col.cat.codes.to_numpy()
+        wanted = np.flatnonzero(col.cat.categories.isin(list(values)))
+        return pd.arrays.BooleanArray(np.isin(codes, wanted), codes < 0)
+    return _b(col.isin(list(values)).where(col.notna()))
+
+
+def _any(results: list[pd.arrays.BooleanArray], n: int) -> pd.arrays.BooleanArray:
+    """Three-valued "any" across several conditions of the same patients."""
+    hit = np.zeros(n, dtype=bool)
+    unsure = np.zeros(n, dtype=bool)
+    for r in results:
+        hit |= np.asarray(r.fillna(False), dtype=bool)
+        unsure |= np.asarray(r.isna())
+    return pd.arrays.BooleanArray(hit, ~hit & unsure)
+
+
 def _baseline(ex: Extract) -> pd.Series:
     return ex.patients["baseline_date"]
 
@@ -136,11 +155,7 @@ def sledai_in_range(ex: Extract, min: float, max: float | None):
       domains=list(BILAG_DOMAINS))
 def bilag_active(ex: Extract, grades: list[str], domains: list[str]):
     """At least one BILAG-2004 domain graded in `grades` at screening."""
-    result = pd.array(np.zeros(len(ex.patients), dtype=bool), dtype="boolean")
-    for domain in domains:
-        result = result | _b(ex.patients[f"bilag_{domain}"].isin(grades).where(
-            ex.patients[f"bilag_{domain}"].notna()))
-    return result
+    return _any([_isin(ex.patients[f"bilag_{d}"], grades) for d in domains], len(ex.patients))
 
 
 @rule("nephritis_therapy", reads=("bilag_renal", "lupus_nephritis", "nephritis_onset_date", "baseline_date",
@@ -155,7 +170,7 @@ def nephritis_therapy_done(ex: Extract, total_months: float, cyclophosphamide_mo
     """
     p = ex.patients
     renal = p["bilag_renal"]
-    applies = _b(renal.isin(grades).where(renal.notna()))
+    applies = _isin(renal, grades)
     # A patient who never had nephritis has no renal activity, even with BILAG not scored.
     applies[(renal.isna() & (p["lupus_nephritis"] == "never")).fillna(False).to_numpy()] = False
 
@@ -205,7 +220,7 @@ def column_rule(ex: Extract, column: str, op: str, value):
     """A simple comparison of one patient column with a value: `column op value` (op also `in`)."""
     col = ex.patients[column]
     if op == "in":
-        return _b(col.isin(value).where(col.notna()))
+        return _isin(col, value)
     if op == "is":
         return _b(col) if value is True else ~_b(col)
     return _b(_OPS[op](col, value))
@@ -214,10 +229,7 @@ def column_rule(ex: Extract, column: str, op: str, value):
 @rule("any_flag", columns=[])
 def any_flag(ex: Extract, columns: list[str]):
     """Any of the boolean patient `columns` is true (unknown if none is true and one is missing)."""
-    result = pd.array(np.zeros(len(ex.patients), dtype=bool), dtype="boolean")
-    for column in columns:
-        result = result | _b(ex.patients[column])
-    return result
+    return _any([_b(ex.patients[column]) for column in columns], len(ex.patients))
 
 
 @rule("liver_enzymes", reads=("ast", "ast_uln", "alt", "alt_uln"), uln_multiple=4.0)
@@ -308,7 +320,9 @@ def glucocorticoid_above(ex: Extract, max_mg_per_kg: float, months: float):
     start = events["start_date"].reset_index(drop=True)
     stop = events["stop_date"].reset_index(drop=True)
     inside = overlaps(start, stop, begin, end)
-    factor = events["drug"].map(PREDNISONE_EQUIVALENT).astype("Float64").reset_index(drop=True)
+    drug = events["drug"].astype("category")
+    per_category = np.array([PREDNISONE_EQUIVALENT.get(d, np.nan) for d in drug.cat.categories] + [np.nan])
+    factor = pd.array(per_category[drug.cat.codes.to_numpy()], dtype="Float64")  # code -1 (missing) → NaN
     mg = events["dose"].reset_index(drop=True) * factor
     certain = inside.fillna(False).to_numpy() & mg.notna().to_numpy()
     lo = start.clip(lower=begin)[certain].to_numpy(dtype="datetime64[D]").astype("int64")

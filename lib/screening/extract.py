@@ -65,6 +65,9 @@ class Extract:
 def load_extract(path: str | Path, columns: dict[str, list[str]] | None = None) -> Extract:
     """Read an extract folder, parse every column strictly and check its values.
 
+    ``columns`` (table → column names, e.g. ``protocol.columns()``) reads and
+    checks only those columns: what a protocol needs from a wide extract.
+
     Raises :class:`~screening.errors.ExtractError` naming the file, the column,
     the first offending rows and what was expected. A value that is merely
     missing is never an error: it stays missing. No row is dropped.
@@ -80,7 +83,8 @@ def load_extract(path: str | Path, columns: dict[str, list[str]] | None = None) 
         raise ExtractError(str(folder), None, "a folder holding patients.csv or patients.parquet",
                            hint="Check the path; build the synthetic extract with `make data`.")
     files = {name: _table_file(folder, name) for name in TABLES}
-    tables = {name: _load_table(file, name) for name, file in files.items()}
+    tables = {name: _load_table(file, name, None if columns is None else columns.get(name, ["patient_id"]))
+              for name, file in files.items()}
     tables["patients"] = tables["patients"].set_index("patient_id")
     rows = _check_references(tables, files)
     fmt = "parquet" if files["patients"].suffix == ".parquet" else "csv"
@@ -109,15 +113,21 @@ def _table_file(folder: Path, name: str) -> Path:
     return found[0]
 
 
-def _read_raw(file: Path) -> pd.DataFrame:
+def _read_raw(file: Path, columns: list[str] | None = None) -> pd.DataFrame:
     if file.suffix == ".parquet":
         try:
-            return pd.read_parquet(file)
+            if columns is not None:
+                import pyarrow.parquet as pq
+
+                present = set(pq.read_schema(file).names)
+                columns = [c for c in columns if c in present]  # absent ones are reported below
+            return pd.read_parquet(file, columns=columns)
         except Exception as exc:  # pyarrow raises several types for a damaged file
             raise ExtractError(str(file), None, "a readable Parquet file", hint=f"Reader said: {exc}") from None
     try:
+        wanted = None if columns is None else set(columns)
         raw = pd.read_csv(file, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8-sig",
-                          skipinitialspace=True)
+                          skipinitialspace=True, usecols=None if wanted is None else (lambda c: c in wanted))
     except UnicodeDecodeError as exc:
         raise ExtractError(str(file), None, "UTF-8 text", hint=f"Byte {exc.start} is not UTF-8: save the "
                            "file as UTF-8 (in Excel: CSV UTF-8).") from None
@@ -130,9 +140,9 @@ def _read_raw(file: Path) -> pd.DataFrame:
     return raw
 
 
-def _load_table(file: Path, name: str) -> pd.DataFrame:
-    raw = _read_raw(file)
-    fields = TABLES[name]
+def _load_table(file: Path, name: str, columns: list[str] | None = None) -> pd.DataFrame:
+    raw = _read_raw(file, columns)
+    fields = TABLES[name] if columns is None else [f for f in TABLES[name] if f.name in columns]
     row_word = "line" if file.suffix == ".csv" else "row"
     missing = [f.name for f in fields if f.name not in raw.columns]
     if missing:
@@ -151,7 +161,8 @@ def _load_table(file: Path, name: str) -> pd.DataFrame:
         table[col] = raw[col]
     _validate(table, fields, file, name, row_word)
     for f in fields:
-        if f.kind == "category":
+        if f.kind in ("category", "str"):
+            # Labels repeat across millions of rows: categoricals are smaller and compare by code.
             table[f.name] = table[f.name].astype(dtype_of(f))
     return table.reset_index(drop=True)
 
@@ -226,9 +237,10 @@ def _schema(fields: list[Field], name: str) -> pa.DataFrameSchema:
         columns[f.name] = pa.Column(checks=checks, nullable=not f.required, unique=unique,
                                     report_duplicates="all")
     frame_checks = []
+    present = {f.name for f in fields}
     for f in fields:
         other, before = (f.not_after, True) if f.not_after else (f.not_before, False)
-        if other is None:
+        if other is None or other not in present:
             continue
         def order_ok(df, a=f.name, b=other, before=before):
             wrong = df[a] > df[b] if before else df[a] < df[b]

@@ -28,6 +28,19 @@ import json
 import numpy as np
 import pandas as pd
 
+from .counts import (
+    FAIL,
+    PASS,
+    STATUSES,
+    UNKNOWN,
+    Counts,
+    attrition_table,
+    count_states,
+    criteria_table,
+    overlap_table,
+    placement,
+    summary_table,
+)
 from .criteria import RULES
 from .errors import ProtocolError
 from .extract import Extract
@@ -36,8 +49,6 @@ from .protocol import Criterion, Protocol, load_protocol
 __all__ = ["Screening", "screen", "POLICIES", "PASS", "FAIL", "UNKNOWN", "STATUSES"]
 
 POLICIES = ("separate", "exclude", "include")
-PASS, FAIL, UNKNOWN = 1, 0, -1
-STATUSES = ("eligible", "excluded", "not_assessable")
 
 
 def _key(c: Criterion) -> str:
@@ -52,38 +63,9 @@ def _states(met: pd.arrays.BooleanArray, kind: str) -> np.ndarray:
     return np.where(unknown, UNKNOWN, np.where(passes, PASS, FAIL)).astype(np.int8)
 
 
-def _placement(states: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per patient: status code (0 eligible, 1 excluded, 2 not assessable) and the deciding column."""
-    fail, unknown = states == FAIL, states == UNKNOWN
-    any_fail, any_unknown = fail.any(axis=1), unknown.any(axis=1)
-    status = np.where(any_fail, 1, np.where(any_unknown, 2, 0))
-    where = np.where(any_fail, fail.argmax(axis=1), np.where(any_unknown, unknown.argmax(axis=1), -1))
-    return status, where
-
-
 def _attrition(states: np.ndarray, crits: list[Criterion]) -> pd.DataFrame:
     """Sequential attrition of ``states`` whose columns are ``crits`` in funnel order."""
-    status, where = _placement(states)
-    k = len(crits)
-    excluded = np.bincount(where[status == 1], minlength=k)
-    unknown = np.bincount(where[status == 2], minlength=k)
-    total = len(states)
-    remaining = total - np.cumsum(excluded + unknown)
-    entering = np.concatenate([[total], remaining[:-1]])
-    table = pd.DataFrame({
-        "step": np.arange(0, k + 1),
-        "criterion": ["extract"] + [c.id for c in crits],
-        "label": ["Patients in extract"] + [c.display_label for c in crits],
-        "kind": ["start"] + [c.kind for c in crits],
-        "entering": np.concatenate([[total], entering]).astype(int),
-        "excluded": np.concatenate([[0], excluded]).astype(int),
-        "not_assessable": np.concatenate([[0], unknown]).astype(int),
-        "remaining": np.concatenate([[total], remaining]).astype(int),
-    })
-    with np.errstate(invalid="ignore", divide="ignore"):
-        table["pct_of_previous"] = np.round(100 * table["remaining"] / table["entering"].replace(0, np.nan), 1)
-        table["pct_of_total"] = np.round(100 * table["remaining"] / (total or np.nan), 1)
-    return table
+    return attrition_table(count_states(states), crits)
 
 
 def screen(extract: Extract, protocol: Protocol | str = "misle-phase2", overrides: dict | None = None,
@@ -123,6 +105,7 @@ class Screening:
         self.raw = np.column_stack([self._evaluate(c) for c in self.criteria]) if len(extract.patients) else \
             np.zeros((0, len(self.criteria)), dtype=np.int8)
         self.states = self._apply_policy(self.raw)
+        self._counts: Counts | None = None
 
     # --- evaluation -----------------------------------------------------------------------------
 
@@ -158,7 +141,7 @@ class Screening:
 
     def outcome(self) -> pd.DataFrame:
         """One row per patient: status and the criterion that decided it. Holds ids: not for sharing."""
-        status, where = _placement(self.states)
+        status, where = placement(self.states)
         ids = np.array(self.ids + [""], dtype=object)
         return pd.DataFrame({
             "status": pd.Categorical.from_codes(status, STATUSES),
@@ -176,18 +159,21 @@ class Screening:
 
     def eligible_ids(self) -> pd.Index:
         """Patient ids of the eligible pool."""
-        status, _ = _placement(self.states)
+        status, _ = placement(self.states)
         return self.extract.patients.index[status == 0]
 
     # --- headline tables ----------------------------------------------------------------------------
 
+    @property
+    def counts(self) -> Counts:
+        """Funnel counts in protocol order (computed once)."""
+        if self._counts is None:
+            self._counts = count_states(self.states)
+        return self._counts
+
     def summary(self) -> pd.DataFrame:
         """Patients by final status; the rows add up to the extract's patient count."""
-        status, _ = _placement(self.states)
-        counts = np.bincount(status, minlength=3)
-        total = max(int(counts.sum()), 1)
-        return pd.DataFrame({"status": list(STATUSES), "patients": counts.astype(int),
-                             "percent": np.round(100 * counts / total, 1)})
+        return summary_table(self.counts)
 
     def headline(self) -> pd.DataFrame:
         """The eligible pool and the range the not-assessable patients leave open."""
@@ -216,7 +202,7 @@ class Screening:
 
     def missing_by_criterion(self) -> pd.DataFrame:
         """Among not-assessable patients, how many lack the data for each criterion (one patient may count twice)."""
-        status, where = _placement(self.states)
+        status, where = placement(self.states)
         pending = status == 2
         unknown = (self.states == UNKNOWN) & pending[:, None]
         first = np.bincount(where[pending], minlength=len(self.ids)) if pending.any() else np.zeros(len(self.ids), int)
@@ -230,46 +216,21 @@ class Screening:
 
         Step 0 is the whole extract. ``order`` gives any order of the criterion ids.
         """
+        if order is None:
+            return attrition_table(self.counts, self.criteria)
         idx = self._order(order)
         return _attrition(self.states[:, idx], [self.criteria[i] for i in idx])
 
     def criteria_table(self) -> pd.DataFrame:
         """Per criterion: removed alone, uniquely, in sequence; not assessable; gain if dropped."""
-        s = self.states
-        fail, unknown, passes = s == FAIL, s == UNKNOWN, s == PASS
-        n_fail = fail.sum(axis=1)
-        seq = self.attrition().iloc[1:]
-        eligible_now = int((passes.all(axis=1)).sum()) if len(s) else 0
-        n_pass = passes.sum(axis=1)
-        k = s.shape[1]
-        dropped = [(int(((n_pass - passes[:, i]) == k - 1).sum())) for i in range(k)]
-        return pd.DataFrame({
-            "criterion": self.ids,
-            "label": [c.display_label for c in self.criteria],
-            "kind": [c.kind for c in self.criteria],
-            "excluded_alone": fail.sum(axis=0).astype(int),
-            "not_assessable_alone": unknown.sum(axis=0).astype(int),
-            "excluded_uniquely": (fail & (n_fail == 1)[:, None]).sum(axis=0).astype(int),
-            "excluded_in_sequence": seq["excluded"].to_numpy(),
-            "not_assessable_in_sequence": seq["not_assessable"].to_numpy(),
-            "gain_if_dropped": np.array(dropped, dtype=int) - eligible_now,
-        })
+        return criteria_table(self.counts, self.criteria)
 
     def overlap(self, min_patients: int = 1) -> pd.DataFrame:
         """Patients excluded by each combination of criteria (failures only), largest first.
 
         One boolean column per criterion and a ``patients`` count: ready for an UpSet chart.
         """
-        fail = self.states == FAIL
-        rows = fail[fail.any(axis=1)]
-        if rows.shape[0] == 0:
-            return pd.DataFrame(columns=self.ids + ["patients"])
-        patterns, counts = np.unique(rows, axis=0, return_counts=True)
-        table = pd.DataFrame(patterns, columns=self.ids)
-        table["patients"] = counts.astype(int)
-        table["criteria"] = patterns.sum(axis=1).astype(int)
-        table = table[table["patients"] >= min_patients]
-        return table.sort_values(["patients", "criteria"], ascending=[False, True], kind="stable").reset_index(drop=True)
+        return overlap_table(self.counts, self.ids, min_patients)
 
     def leave_one_out(self) -> pd.DataFrame:
         """Eligible patients if each criterion in turn were dropped, and the gain."""
@@ -294,7 +255,7 @@ class Screening:
 
     def outcome_by(self, column: str, bins=None) -> pd.DataFrame:
         """Patients by final status in each group of ``column`` (missing values form their own group)."""
-        status, _ = _placement(self.states)
+        status, _ = placement(self.states)
         groups = self._groups(column, bins)
         table = pd.crosstab(groups.to_numpy(), pd.Categorical.from_codes(status, STATUSES), dropna=False)
         table = table.reindex(columns=list(STATUSES), fill_value=0)
@@ -314,7 +275,7 @@ class Screening:
 
     def composition(self, column: str, bins=None) -> pd.DataFrame:
         """Share of each group of ``column`` in the extract, the eligible pool and the not-assessable."""
-        status, _ = _placement(self.states)
+        status, _ = placement(self.states)
         groups = self._groups(column, bins)
         parts = []
         for name, mask in (("extract", np.ones(len(status), bool)), ("eligible", status == 0),

@@ -138,6 +138,29 @@ class Protocol:
         rest = [c for c in self.criteria if not c.counted]
         return replace(self, criteria=tuple(self.criterion(i) for i in order) + tuple(rest))
 
+    def columns(self) -> dict[str, list[str]]:
+        """The columns each table must provide for this protocol (for reading only those).
+
+        Patient columns come from each rule's ``reads`` and its column parameters;
+        naming an event table in ``reads`` asks for all its columns.
+        """
+        from .schema import TABLES
+
+        wanted: dict[str, set[str]] = {name: {"patient_id"} for name in TABLES}
+        wanted["patients"].add("baseline_date")
+        for c in self.counted:
+            reads = set(RULES[c.rule].reads)
+            reads |= {c.params["column"]} if "column" in c.params and c.params["column"] else set()
+            reads |= set(c.params.get("columns", []))
+            for item in reads:
+                if item in TABLES:
+                    wanted[item] |= {f.name for f in TABLES[item]}
+                else:
+                    wanted["patients"].add(item)
+        order = {name: [f.name for f in fields] for name, fields in TABLES.items()}
+        return {name: sorted(cols, key=lambda col: order[name].index(col) if col in order[name] else 10**6)
+                for name, cols in wanted.items()}
+
     def fingerprint(self) -> str:
         """Short hash of the criteria and parameters: two protocols with equal fingerprints screen alike."""
         data = [[c.id, c.kind, c.rule, c.params] for c in self.criteria]

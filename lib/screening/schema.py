@@ -54,8 +54,9 @@ AGE_TOP_CODE = 90
 class Field:
     """One column of an extract table.
 
-    ``kind`` is one of ``id``, ``str``, ``category``, ``int``, ``float``,
-    ``bool``, ``date``. ``required`` columns may not be missing in any row;
+    ``kind`` is one of ``id``, ``str`` (free text, held as a categorical with the
+    values found), ``category`` (a fixed list of allowed values), ``int``,
+    ``float``, ``bool``, ``date``. ``required`` columns may not be missing in any row;
     every other column may be empty, and empty means "not recorded".
     """
 
@@ -196,7 +197,7 @@ TABLES: dict[str, list[Field]] = {
 #: distinct from any value, which three-valued screening relies on.
 KIND_DTYPES = {
     "id": "string",
-    "str": "string",
+    "str": "category",
     "category": "category",
     "int": "Int32",
     "float": "Float64",

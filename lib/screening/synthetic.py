@@ -57,8 +57,12 @@ def _days(values) -> np.ndarray:
     return np.asarray(np.round(values), dtype="int64").astype("timedelta64[D]")
 
 
-def generate(n: int = DEFAULT_PATIENTS, seed: int = DEFAULT_SEED) -> dict[str, pd.DataFrame]:
+def generate(n: int = DEFAULT_PATIENTS, seed: int = DEFAULT_SEED, history: float = 4.0) -> dict[str, pd.DataFrame]:
     """Generate the four extract tables for ``n`` patients.
+
+    ``history`` is the mean number of past prednisone courses per patient; it
+    sets the size of the medication table (about 6 rows per patient at 4.0,
+    10 at 7.7).
 
     Example
     -------
@@ -178,7 +182,7 @@ def generate(n: int = DEFAULT_PATIENTS, seed: int = DEFAULT_SEED) -> dict[str, p
 
     tables = {
         "patients": patients,
-        "medications": _medications(rng, ids, baseline, female, ln_ever, ln_active, onset, activity),
+        "medications": _medications(rng, ids, baseline, female, ln_ever, ln_active, onset, activity, history),
         "malignancies": _malignancies(rng, ids, baseline, age),
         "infections": _infections(rng, ids, baseline),
     }
@@ -193,7 +197,7 @@ def _rows(ids, baseline, who, drug, klass, start, stop, dose, unit):
     })
 
 
-def _medications(rng, ids, baseline, female, ln_ever, ln_active, onset, activity) -> pd.DataFrame:
+def _medications(rng, ids, baseline, female, ln_ever, ln_active, onset, activity, history) -> pd.DataFrame:
     n = len(ids)
     blocks = []
     nat = np.datetime64("NaT")
@@ -220,7 +224,7 @@ def _medications(rng, ids, baseline, female, ln_ever, ln_active, onset, activity
     start = stop - _days(rng.integers(7, 60, k))
     dose = rng.choice([20.0, 30.0, 40.0, 60.0], k)
     blocks.append(_rows(ids, baseline, who, "prednisone", "glucocorticoid", start, stop, dose, "mg/day"))
-    counts = rng.poisson(4.0, n)
+    counts = rng.poisson(history, n)
     who = np.repeat(np.arange(n), counts)
     k = len(who)
     stop = baseline[who] - _days(rng.integers(150, 3650, k))

@@ -1,0 +1,211 @@
+"""Benchmark: the vectorised engine against DuckDB SQL and the naive row-wise way. Prints a table.
+
+    python scripts/bench.py                       # 10k, 100k, 1M patients (about 10 medication rows each)
+    python scripts/bench.py --sizes 10000,100000  # smaller run
+
+Extracts are generated once and cached under bench-data/ (Parquet and CSV).
+Each size runs in fresh processes, so every peak-memory figure is that run's
+own: one process for our engine, another for DuckDB and the naive way.
+All three must give exactly the same eligible set, or the script fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CACHE = ROOT / "bench-data"
+HISTORY = 7.7  # past prednisone courses per patient: about 10 medication rows per patient
+PROTOCOL = "misle-phase2"
+SWEEP = ("sledai.min", list(range(20)))
+
+
+def _current_rss_mb() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def _trim_heap() -> None:
+    import ctypes
+    import gc
+
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except OSError:  # not glibc: the figure then includes memory the loader freed
+        pass
+
+
+class PeakSampler:
+    """Samples this process's RSS every few milliseconds: the peak of one phase, not of the whole run."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.peak = _current_rss_mb()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, _current_rss_mb())
+            self._stop.wait(0.002)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, _current_rss_mb())
+
+
+def ensure_data(n: int) -> Path:
+    from screening.synthetic import generate, write_extract
+
+    folder = CACHE / f"n{n}"
+    if not (folder / "parquet" / "patients.parquet").exists():
+        print(f"generating {n:,} patients (cached in {folder}) ...", file=sys.stderr, flush=True)
+        tables = generate(n, seed=7, history=HISTORY)
+        write_extract(tables, folder / "parquet", "parquet")
+        write_extract(tables, folder / "csv", "csv")
+    return folder
+
+
+def timed(fn, repeat: int = 1):
+    best, value = float("inf"), None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        value = fn()
+        best = min(best, time.perf_counter() - start)
+    return best, value
+
+
+def run_ours(n: int) -> dict:
+    from screening import load_extract, load_protocol
+    from screening.funnel import Screening
+
+    folder = ensure_data(n)
+    protocol = load_protocol(PROTOCOL)
+    before = _current_rss_mb()
+    with PeakSampler() as load_peak:
+        t_pq, ex = timed(lambda: load_extract(folder / "parquet", columns=protocol.columns()))
+    tables_mb = sum(t.memory_usage(deep=True).sum() for t in (ex.patients, ex.medications, ex.malignancies,
+                                                               ex.infections)) / 2**20
+    _trim_heap()  # return the loader's freed memory, so the work phase is measured from the tables alone
+    loaded = _current_rss_mb()
+    repeat = 3 if n <= 100_000 else 2
+    with PeakSampler() as work_peak:
+        t_masks, _ = timed(lambda: Screening(ex, protocol), repeat)
+
+        def funnel():
+            s = Screening(ex, protocol)
+            s.attrition(), s.criteria_table(), s.overlap()
+            return s
+
+        t_funnel, s = timed(funnel, repeat)
+        t_sweep, _ = timed(lambda: s.sweep(*SWEEP), repeat)
+    eligible = sorted(s.eligible_ids())
+    del s, ex
+    t_csv, _ = timed(lambda: load_extract(folder / "csv"))
+    return {"n": n, "load_csv": t_csv, "load_parquet": t_pq,
+            "masks": t_masks, "funnel": t_funnel, "sweep": t_sweep, "tables_mb": tables_mb,
+            "load_peak_mb": load_peak.peak - before, "work_peak_mb": work_peak.peak - loaded,
+            "eligible": eligible, **_med_rows(folder)}
+
+
+def _med_rows(folder: Path) -> dict:
+    import pyarrow.parquet as pq
+
+    return {"meds": pq.read_metadata(folder / "parquet" / "medications.parquet").num_rows}
+
+
+def run_others(n: int, naive_sample: int) -> dict:
+    from screening import load_extract, load_protocol
+    from screening.baselines.naive import naive_states
+    from screening.baselines.sql import connect, run_funnel
+    from screening.funnel import Screening
+
+    folder = ensure_data(n)
+    protocol = load_protocol(PROTOCOL)
+    con = connect(folder / "parquet", protocol.columns())
+    t_duck, result = timed(lambda: run_funnel(con, protocol), 2)
+    duck_eligible = result["eligible"]["patient_id"].tolist()
+    ex = load_extract(folder / "parquet", columns=protocol.columns())
+    sample = ex.patients.index[:: max(1, n // naive_sample)][:naive_sample].tolist()
+    t_naive, states = timed(lambda: naive_states(ex, protocol, sample))
+    engine = Screening(ex, protocol)
+    engine_states = engine.raw[ex.patients.index.get_indexer(sample)]
+    agree = bool((states.to_numpy() == engine_states).all())
+    return {"duckdb": t_duck, "duck_eligible": duck_eligible, "naive_sample": len(sample),
+            "naive_sample_s": t_naive, "naive": t_naive * n / len(sample), "naive_agrees": agree}
+
+
+def child(kind: str, n: int, naive_sample: int) -> dict:
+    out = subprocess.run([sys.executable, __file__, f"--{kind}", str(n), "--naive-sample", str(naive_sample)],
+                         check=True, capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sizes", default="10000,100000,1000000")
+    parser.add_argument("--naive-sample", type=int, default=300, help="patients timed the naive way, then scaled")
+    parser.add_argument("--ours", type=int)
+    parser.add_argument("--others", type=int)
+    args = parser.parse_args()
+    if args.ours:
+        print(json.dumps(run_ours(args.ours)))
+        return
+    if args.others:
+        print(json.dumps(run_others(args.others, args.naive_sample)))
+        return
+
+    sizes = [int(s) for s in args.sizes.split(",")]
+    rows = []
+    for n in sizes:
+        ensure_data(n)
+        print(f"benchmarking {n:,} patients ...", file=sys.stderr, flush=True)
+        ours = child("ours", n, args.naive_sample)
+        others = child("others", n, args.naive_sample)
+        if ours["eligible"] != others["duck_eligible"] or not others["naive_agrees"]:
+            sys.exit(f"{n:,} patients: the three implementations disagree; the benchmark is void")
+        rows.append({**ours, **others})
+
+    head = (f"{'patients':>10} {'med rows':>11} {'load csv':>9} {'load pq':>8} {'masks':>7} {'funnel':>7} "
+            f"{'sweep20':>8} {'duckdb':>7} {'naive*':>9} {'tables':>8} {'load pk':>8} {'work pk':>8} {'eligible':>9}")
+    print(head)
+    print("-" * len(head))
+    for r in rows:
+        print(f"{r['n']:>10,} {r['meds']:>11,} {r['load_csv']:>8.2f}s {r['load_parquet']:>7.2f}s "
+              f"{r['masks']:>6.2f}s {r['funnel']:>6.2f}s {r['sweep']:>7.2f}s {r['duckdb']:>6.2f}s "
+              f"{r['naive']:>8.0f}s {r['tables_mb']:>6.0f}MB {r['load_peak_mb']:>6.0f}MB {r['work_peak_mb']:>6.0f}MB "
+              f"{len(r['eligible']):>9,}")
+    print("\nTimes are after load unless named load; funnel = all masks + sequential, per-criterion and overlap "
+          "tables;\nsweep20 = 20 values of sledai.min; tables = loaded tables (deep);\nload pk = peak RSS above the "
+          "interpreter while loading Parquet; work pk = peak RSS above the loaded extract during masks, funnel "
+          f"and sweep; "
+          f"naive* = {rows[0]['naive_sample']:,} patients timed, scaled.")
+    print("\nratios                 " + "  ".join(f"{r['n']:>10,}" for r in rows))
+    lines = {
+        "ours / duckdb": [r["funnel"] / r["duckdb"] for r in rows],
+        "naive / ours": [r["naive"] / r["funnel"] for r in rows],
+        "sweep20 / funnel": [r["sweep"] / r["funnel"] for r in rows],
+        "work peak / tables": [r["work_peak_mb"] / r["tables_mb"] for r in rows],
+        "load peak / tables": [r["load_peak_mb"] / r["tables_mb"] for r in rows],
+        "funnel s per 1M pts": [r["funnel"] * 1e6 / r["n"] for r in rows],
+    }
+    for name, values in lines.items():
+        print(f"{name:<22} " + "  ".join(f"{v:>10.2f}" for v in values))
+    print("\nAll three implementations gave the same eligible set at every size.")
+
+
+if __name__ == "__main__":
+    main()
