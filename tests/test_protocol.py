@@ -11,7 +11,7 @@ from screening.protocol import shipped_protocols
 
 
 def test_shipped_protocols():
-    assert shipped_protocols() == ["misle-phase1-pilot", "misle-phase2"]
+    assert shipped_protocols() == ["misle-phase1-pilot", "misle-phase2", "misle-phase2-ehr"]
     p = load_protocol("misle-phase2")
     assert len(p.counted) == 24 and [c.id for c in p.criteria if not c.counted] == ["consent"]
     assert p.criterion("glucocorticoid").params == {"max_mg_per_kg": 0.5, "months": 1}
@@ -90,5 +90,5 @@ def test_variant_can_drop_add_and_reorder(tmp_path):
 
 
 def test_unknown_protocol_name_lists_the_shipped_ones():
-    with pytest.raises(ProtocolError, match="misle-phase1-pilot, misle-phase2"):
+    with pytest.raises(ProtocolError, match="misle-phase1-pilot, misle-phase2, misle-phase2-ehr"):
         load_protocol("no-such-protocol")

@@ -41,6 +41,9 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                    help="override a parameter, e.g. --set sledai.min=4 (repeatable)")
     p.add_argument("--policy", default="separate", choices=("separate", "exclude", "include"), help=POLICY_HELP)
+    p.add_argument("--baseline", default=None,
+                   help="for omop:/synthea: sources: a baseline date YYYY-MM-DD, or last_visit (default)")
+    p.add_argument("--before", default=None, help="with --baseline last_visit: the last visit on or before this date")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -104,7 +107,7 @@ def _run(args) -> int:
         from .funnel import Screening
         from .privacy import suppress_attrition
 
-        extract = load_source(args.data)
+        extract = load_source(args.data, args.baseline, args.before)
         table = Screening(extract, protocol, args.policy).attrition()
         if args.small_cell:
             table = suppress_attrition(table, args.small_cell)
@@ -118,7 +121,10 @@ def _run(args) -> int:
     if args.command == "report":
         from .report import build_report
 
-        out = build_report(args.data, protocol, policy=args.policy, out=args.out, overwrite=args.overwrite,
+        spec = args.data
+        if args.baseline and args.baseline != "last_visit" and ":" in spec:
+            spec = f"{spec}@{args.baseline}"  # converted sources carry their baseline in the spec
+        out = build_report(spec, protocol, policy=args.policy, out=args.out, overwrite=args.overwrite,
                            small_cell=args.small_cell, subgroup=args.subgroup, notebooks=not args.tables_only,
                            progress=True)
         print(f"report written to {out}")

@@ -314,30 +314,36 @@ def glucocorticoid_above(ex: Extract, max_mg_per_kg: float, months: float):
     """
     n = len(ex.patients)
     meds = ex.medications
-    events, rows = _events(ex, "medications", meds["drug_class"] == "glucocorticoid")
-    end = _baseline(ex).iloc[rows].reset_index(drop=True)
-    begin = months_before(end, months)
-    start = events["start_date"].reset_index(drop=True)
-    stop = events["stop_date"].reset_index(drop=True)
-    inside = overlaps(start, stop, begin, end)
-    drug = events["drug"].astype("category")
+    rows = ex.patient_rows("medications")
+    base = _baseline(ex)
+    # Window bounds once per patient, then gathered onto events: a calendar-month offset per
+    # event would cost more than the whole rule.
+    end = base.to_numpy()[rows]
+    begin = months_before(base, months).to_numpy()[rows]
+    start, stop = meds["start_date"].to_numpy(), meds["stop_date"].to_numpy()
+    # Keep only rows that may touch the window (a missing start may; a missing stop is ongoing).
+    near = np.asarray(meds["drug_class"] == "glucocorticoid") \
+        & (np.isnat(stop) | (stop >= begin)) & (np.isnat(start) | (start <= end))
+    idx = np.flatnonzero(near)
+    rows, start, stop, begin, end = rows[idx], start[idx], stop[idx], begin[idx], end[idx]
+    drug = meds["drug"].iloc[idx].astype("category")
     per_category = np.array([PREDNISONE_EQUIVALENT.get(d, np.nan) for d in drug.cat.categories] + [np.nan])
-    factor = pd.array(per_category[drug.cat.codes.to_numpy()], dtype="Float64")  # code -1 (missing) → NaN
-    mg = events["dose"].reset_index(drop=True) * factor
-    certain = inside.fillna(False).to_numpy() & mg.notna().to_numpy()
-    lo = start.clip(lower=begin)[certain].to_numpy(dtype="datetime64[D]").astype("int64")
-    hi = stop.fillna(end).clip(upper=end)[certain].to_numpy(dtype="datetime64[D]").astype("int64")
-    peak_mg = max_concurrent_per_patient(rows[certain], lo, hi, mg[certain].to_numpy(dtype=float), n)
+    mg = meds["dose"].iloc[idx].to_numpy(dtype=float, na_value=np.nan) * per_category[drug.cat.codes.to_numpy()]
+    unknown_start = np.isnat(start)  # could lie anywhere before a stop inside the window
+    certain = ~unknown_start & ~np.isnan(mg)
+    lo = np.maximum(start[certain], begin[certain]).astype("datetime64[D]").astype(np.int64)
+    hi = np.minimum(np.where(np.isnat(stop[certain]), end[certain], stop[certain]), end[certain])
+    hi = hi.astype("datetime64[D]").astype(np.int64)
+    peak_mg = max_concurrent_per_patient(rows[certain], lo, hi, mg[certain], n)
     weight = ex.patients["weight_kg"].to_numpy(dtype=float, na_value=np.nan)
     with np.errstate(invalid="ignore", divide="ignore"):
         above = peak_mg / weight > max_mg_per_kg
-    result = pd.arrays.BooleanArray(np.nan_to_num(above, nan=0).astype(bool), np.zeros(n, dtype=bool))
+    above = np.nan_to_num(above, nan=0).astype(bool)
     # Exposure with an unknown dose or weight, or a row that may fall in the window, leaves it open.
     doubt = np.zeros(n, dtype=bool)
-    doubt[rows[(inside.isna() | (inside.fillna(False) & mg.isna())).to_numpy()]] = True
+    doubt[rows[unknown_start | np.isnan(mg)]] = True
     doubt |= (peak_mg > 0) & np.isnan(weight)
-    result[~np.asarray(result.fillna(False), dtype=bool) & doubt] = pd.NA
-    return result
+    return pd.arrays.BooleanArray(above, ~above & doubt)
 
 
 @rule("screening_visit")

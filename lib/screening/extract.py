@@ -18,7 +18,7 @@ import pandera.pandas as pa
 from .errors import ExtractError
 from .schema import TABLES, Field, dtype_of
 
-__all__ = ["Extract", "load_extract", "extract_hash"]
+__all__ = ["Extract", "load_extract", "extract_from_tables", "extract_hash"]
 
 _TRUE = ("true", "t", "yes", "y", "1")
 _FALSE = ("false", "f", "no", "n", "0")
@@ -47,6 +47,8 @@ class Extract:
     hash: str
     format: str
     _rows: dict = field(default_factory=dict, repr=False, compare=False)
+    #: column -> why the source cannot give it (for converted sources; shown in the data-quality summary)
+    notes: dict = field(default_factory=dict)
 
     @property
     def n_patients(self) -> int:
@@ -89,6 +91,19 @@ def load_extract(path: str | Path, columns: dict[str, list[str]] | None = None) 
     rows = _check_references(tables, files)
     fmt = "parquet" if files["patients"].suffix == ".parquet" else "csv"
     return Extract(**tables, path=str(folder), hash=extract_hash(files.values()), format=fmt, _rows=rows)
+
+
+def extract_from_tables(tables: dict[str, pd.DataFrame], source: str, content_hash: str,
+                        notes: dict | None = None) -> Extract:
+    """Check tables built in memory (e.g. converted from OMOP or Synthea) exactly as files are checked.
+
+    ``source`` names the origin in errors and reports; ``content_hash`` identifies the source data.
+    """
+    files = {name: Path(source) / f"{name} (converted)" for name in TABLES}
+    checked = {name: _check_table(tables[name].reset_index(drop=True), files[name], name) for name in TABLES}
+    checked["patients"] = checked["patients"].set_index("patient_id")
+    rows = _check_references(checked, files)
+    return Extract(**checked, path=source, hash=content_hash, format="converted", _rows=rows, notes=notes or {})
 
 
 def extract_hash(files) -> str:
@@ -141,7 +156,11 @@ def _read_raw(file: Path, columns: list[str] | None = None) -> pd.DataFrame:
 
 
 def _load_table(file: Path, name: str, columns: list[str] | None = None) -> pd.DataFrame:
-    raw = _read_raw(file, columns)
+    return _check_table(_read_raw(file, columns), file, name, columns)
+
+
+def _check_table(raw: pd.DataFrame, file: Path, name: str, columns: list[str] | None = None) -> pd.DataFrame:
+    """Parse and check one raw table; ``file`` only names it in errors."""
     fields = TABLES[name] if columns is None else [f for f in TABLES[name] if f.name in columns]
     row_word = "line" if file.suffix == ".csv" else "row"
     missing = [f.name for f in fields if f.name not in raw.columns]

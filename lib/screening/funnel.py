@@ -296,11 +296,26 @@ class Screening:
         Only the criterion that owns the parameter is re-evaluated.
         """
         cid, param = self.protocol.resolve(parameter)
+        col = self.ids.index(cid) if cid in self.ids else None
+        if col is None:  # a screening-visit criterion: its parameters change nothing counted
+            counts = self.summary().set_index("status")["patients"]
+            return pd.DataFrame([{"parameter": f"{cid}.{param}", "value": v, **{k: int(counts[k]) for k in STATUSES}}
+                                 for v in values])
+        # What the other criteria decide is fixed across the sweep: compute it once.
+        others = np.delete(self.states, col, axis=1)
+        fail_before = (others[:, :col] == FAIL).any(axis=1)
+        fail_other = fail_before | (others[:, col:] == FAIL).any(axis=1)
+        unknown_other = (others == UNKNOWN).any(axis=1)
         rows = []
         for value in values:
-            variant = self.with_protocol(self.protocol.with_overrides({f"{cid}.{param}": value}))
-            counts = variant.summary().set_index("status")["patients"]
-            rows.append({"parameter": f"{cid}.{param}", "value": value, **{s: int(counts[s]) for s in STATUSES}})
+            variant = self.protocol.with_overrides({f"{cid}.{param}": value})
+            state = self._apply_policy(self._evaluate(variant.criterion(cid))[:, None])[:, 0]
+            excluded = fail_other | (state == FAIL)
+            unknown = ~excluded & (unknown_other | (state == UNKNOWN))
+            n_excluded, n_unknown = int(excluded.sum()), int(unknown.sum())
+            rows.append({"parameter": f"{cid}.{param}", "value": value,
+                         "eligible": len(state) - n_excluded - n_unknown, "excluded": n_excluded,
+                         "not_assessable": n_unknown})
         return pd.DataFrame(rows)
 
     def _order(self, order: list[str] | None) -> list[int]:

@@ -21,7 +21,8 @@ __all__ = ["missingness"]
 def missingness(extract: Extract, table: str = "patients") -> pd.DataFrame:
     """Per column of ``table``: rows missing a value and the share, most missing first.
 
-    Columns that are required (never missing) are left out.
+    Columns that are required (never missing) are left out. ``note`` says why a
+    converted source (OMOP, Synthea) cannot give a column.
     """
     frame = extract.table(table)
     rows = []
@@ -30,7 +31,8 @@ def missingness(extract: Extract, table: str = "patients") -> pd.DataFrame:
             continue
         missing = int(frame[f.name].isna().sum())
         rows.append({"table": table, "column": f.name, "description": f.description, "missing": missing,
-                     "percent": round(100 * missing / max(len(frame), 1), 1)})
+                     "percent": round(100 * missing / max(len(frame), 1), 1),
+                     "note": extract.notes.get(f.name, "")})
     out = pd.DataFrame(rows)
     return out.sort_values(["missing", "column"], ascending=[False, True], kind="stable").reset_index(drop=True) \
         if len(out) else out.assign(missing=np.zeros(0, dtype=int))

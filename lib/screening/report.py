@@ -29,7 +29,7 @@ from .errors import ScreeningError
 from .funnel import Screening
 from .privacy import suppress_attrition, suppress_counts
 from .protocol import Protocol, load_protocol
-from .sources import load_source
+from .sources import absolute_spec, load_source
 
 __all__ = ["build_report", "report_tables", "provenance", "NOTEBOOKS"]
 
@@ -182,7 +182,7 @@ def build_report(data: str | Path, protocol: Protocol | str = "misle-phase2", *,
         _write_tables(report_tables(screening, small_cell, subgroup), meta, tmp / "tables")
         if notebooks:
             protocol_arg = protocol.path or protocol.id
-            params = {"extract_path": str(Path(str(data)).resolve()) if ":" not in str(data) else str(data),
+            params = {"extract_path": absolute_spec(data),
                       "protocol": protocol_arg, "overrides": dict(protocol.overrides), "policy": policy,
                       "subgroup": subgroup, "small_cell": small_cell}
             _run_notebooks(tmp, params, progress)

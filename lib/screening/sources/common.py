@@ -1,0 +1,178 @@
+"""Build the native extract from a source's events (shared by the OMOP and Synthea readers).
+
+A reader turns its source into an :class:`EventModel`: people, classified
+condition and procedure records, measurements converted to the extract's units,
+drug rows with the ingredient named, and visits. :func:`build_extract` derives
+every extract field from those events relative to each person's baseline, and
+leaves missing what the source cannot give (listed in ``Extract.notes``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from ..errors import ExtractError
+from ..extract import Extract, extract_from_tables
+from ..schema import BILAG_DOMAINS, TABLES
+
+__all__ = ["EventModel", "build_extract", "load_concepts", "NOT_DERIVABLE"]
+
+#: Extract fields no OMOP or Synthea record carries; they stay missing.
+NOT_DERIVABLE = {
+    "acr_criteria_count": "the count of ACR 1997 criteria is not coded in OMOP or Synthea",
+    "slicc_classified": "SLICC classification is not coded in OMOP or Synthea",
+    **{f"bilag_{d}": "BILAG-2004 grades are not coded in OMOP or Synthea" for d in BILAG_DOMAINS},
+    "chest_xray": "chest X-ray findings are free text, not coded",
+    "breastfeeding": "no standard concept set for breastfeeding is shipped",
+    "childbearing_potential": "child-bearing potential is not coded",
+    "contraception": "contraception is not reliably coded",
+    "unstable_condition": "an investigator's judgement, not coded",
+    "anti_sm_positive": "anti-Sm is not in the shipped concept sets",
+    "anti_sm_date": "anti-Sm is not in the shipped concept sets",
+}
+
+#: Look-back windows (days) used to turn coded records into baseline flags.
+ACTIVE_NEPHRITIS_DAYS = 365
+ACTIVE_CNS_DAYS = 365
+DIALYSIS_DAYS = 90
+PREGNANCY_DAYS = 280
+
+
+def load_concepts(path: str | Path | None = None) -> dict:
+    """The concept-set file (the shipped one unless ``path`` is given)."""
+    if path is None:
+        text = (resources.files("screening") / "sources" / "concepts.yaml").read_text(encoding="utf-8")
+    else:
+        text = Path(path).read_text(encoding="utf-8")
+    return yaml.safe_load(text)
+
+
+@dataclass
+class EventModel:
+    """A source's records in the shape :func:`build_extract` reads. Dates are datetime64."""
+
+    persons: pd.DataFrame  # person_id, site, sex (F/M/NA), race_ethnicity, birth_date
+    conditions: pd.DataFrame  # person_id, set (concept-set name), date
+    measurements: pd.DataFrame  # person_id, field, date, value, range_high, positive
+    drugs: pd.DataFrame  # person_id, drug, drug_class, start_date, stop_date, dose, dose_unit
+    visits: pd.DataFrame  # person_id, date
+    source: str
+    content_hash: str
+    notes: dict = field(default_factory=dict)
+
+
+def _baselines(model: EventModel, baseline: str, before: str | None) -> pd.Series:
+    persons = model.persons["person_id"]
+    if baseline != "last_visit":
+        try:
+            day = pd.to_datetime(baseline, format="%Y-%m-%d")  # strict: "June" must not parse
+        except ValueError:
+            raise ExtractError(model.source, "baseline", "a date YYYY-MM-DD or 'last_visit'",
+                               hint=f"Got {baseline!r}.") from None
+        return pd.Series(day, index=persons.to_numpy()).astype("datetime64[s]")
+    try:
+        cutoff = pd.to_datetime(before, format="%Y-%m-%d") if before else pd.Timestamp.today().normalize()
+    except ValueError:
+        raise ExtractError(model.source, "before", "a date YYYY-MM-DD", hint=f"Got {before!r}.") from None
+    visits = model.visits[model.visits["date"] <= cutoff]
+    last = visits.groupby("person_id")["date"].max()
+    return last.reindex(persons.to_numpy()).astype("datetime64[s]")
+
+
+def _per_person(index: pd.Index, events: pd.DataFrame, base: pd.Series, days: int | None) -> pd.Series:
+    """Whether each person has an event on or before baseline (within ``days`` when given)."""
+    b = base.reindex(events["person_id"]).to_numpy()
+    keep = events["date"].to_numpy() <= b
+    if days is not None:
+        keep &= events["date"].to_numpy() >= b - np.timedelta64(days, "D")
+    hit = pd.Index(events["person_id"][keep].unique())
+    return pd.Series(index.isin(hit), index=index)
+
+
+def _latest(model: EventModel, field_name: str, base: pd.Series) -> pd.DataFrame:
+    """Latest measurement of ``field_name`` on or before baseline: value, date, range_high, positive."""
+    m = model.measurements[model.measurements["field"] == field_name]
+    m = m[m["date"].to_numpy() <= base.reindex(m["person_id"]).to_numpy()]
+    m = m.sort_values(["person_id", "date"], kind="stable")
+    return m.groupby("person_id").tail(1).set_index("person_id")
+
+
+def build_extract(model: EventModel, baseline: str = "last_visit", before: str | None = None) -> Extract:
+    """The native extract (four tables, checked by the loader's rules) from a source's events."""
+    p = model.persons.set_index("person_id")
+    ids = p.index
+    base = _baselines(model, baseline, before)
+    patients = pd.DataFrame({"patient_id": ids.astype(str), "site": p["site"].astype(str).to_numpy(),
+                             "sex": p["sex"].to_numpy(), "race_ethnicity": p["race_ethnicity"].to_numpy()})
+    birth = p["birth_date"]
+    age = (base - birth).dt.days / 365.25
+    patients["age_years"] = pd.array(np.minimum(np.floor(age.to_numpy(dtype=float)), 90), dtype="Float64")
+    patients["baseline_date"] = base.to_numpy()
+
+    def latest_value(name: str) -> pd.Series:
+        return _latest(model, name, base)["value"].reindex(ids)
+
+    for name in ("weight_kg", "egfr", "proteinuria_g_per_g", "wbc", "haemoglobin", "platelets", "ast", "alt",
+                 "sledai_2k"):
+        patients[name] = latest_value(name).to_numpy()
+    for name in ("ast", "alt"):
+        patients[f"{name}_uln"] = _latest(model, name, base)["range_high"].reindex(ids).to_numpy()
+    ana = _latest(model, "ana_titre", base).reindex(ids)
+    patients["ana_titre"], patients["ana_date"] = ana["value"].to_numpy(), ana["date"].to_numpy()
+    ds = _latest(model, "anti_dsdna", base).reindex(ids)
+    patients["anti_dsdna_positive"] = ds["positive"].to_numpy()
+    patients["anti_dsdna_date"] = ds["date"].to_numpy()
+
+    cond = model.conditions
+
+    def flag(set_names, days=None) -> np.ndarray:
+        events = cond[cond["set"].isin(set_names)]
+        out = _per_person(ids, events, base, days).to_numpy()
+        return np.where(base.reindex(ids).isna().to_numpy(), None, out)
+
+    ln = cond[cond["set"] == "lupus_nephritis"]
+    ln_any = _per_person(ids, ln, base, None)
+    ln_recent = _per_person(ids, ln, base, ACTIVE_NEPHRITIS_DAYS)
+    patients["lupus_nephritis"] = np.where(ln_recent, "active", np.where(ln_any, "remission", "never"))
+    first_ln = ln[ln["date"].to_numpy() <= base.reindex(ln["person_id"]).to_numpy()].groupby("person_id")["date"].min()
+    patients["nephritis_onset_date"] = first_ln.reindex(ids).to_numpy()
+    patients["cns_lupus_active"] = flag(["cns_lupus"], ACTIVE_CNS_DAYS)
+    patients["dialysis"] = flag(["dialysis"], DIALYSIS_DAYS)
+    patients["hiv_positive"] = flag(["hiv"])
+    patients["hepatitis_b_positive"] = flag(["hepatitis_b"])
+    patients["hepatitis_c_positive"] = flag(["hepatitis_c"])
+    patients["tb_positive"] = flag(["tuberculosis"])
+    patients["pregnant"] = flag(["pregnancy"], PREGNANCY_DAYS)
+    patients["organ_transplant"] = flag(["organ_transplant"])
+    for name in NOT_DERIVABLE:
+        patients[name] = None
+    patients = patients[[f.name for f in TABLES["patients"]]]
+
+    mal_sets = {"basal_cell_skin", "squamous_cell_skin", "cervical_carcinoma_in_situ"}
+    mal = cond[cond["set"].isin(mal_sets | {"malignancy"})]
+    # A specific (excepted) code wins over the generic malignancy set for the same record.
+    mal = mal.assign(rank=np.where(mal["set"] == "malignancy", 1, 0)).sort_values(["person_id", "date", "rank"])
+    mal = mal.drop_duplicates(["person_id", "date"])
+    malignancies = pd.DataFrame({"patient_id": mal["person_id"].astype(str),
+                                 "malignancy_type": np.where(mal["set"] == "malignancy", "other", mal["set"]),
+                                 "diagnosis_date": mal["date"].to_numpy()})
+    inf = cond[cond["set"].isin(["herpes_zoster", "serious_infection"])]
+    infections = pd.DataFrame({"patient_id": inf["person_id"].astype(str), "infection_type": inf["set"].to_numpy(),
+                               "onset_date": inf["date"].to_numpy()})
+    d = model.drugs
+    medications = pd.DataFrame({"patient_id": d["person_id"].astype(str), "drug": d["drug"].to_numpy(),
+                                "drug_class": d["drug_class"].to_numpy(), "start_date": d["start_date"].to_numpy(),
+                                "stop_date": d["stop_date"].to_numpy(), "dose": d["dose"].to_numpy(),
+                                "dose_unit": d["dose_unit"].to_numpy()})
+    tables = {"patients": patients, "medications": medications, "malignancies": malignancies,
+              "infections": infections}
+    notes = {**NOT_DERIVABLE, **model.notes}
+    if model.measurements[model.measurements["field"] == "sledai_2k"].empty:
+        notes["sledai_2k"] = "no SLEDAI-2K measurement found: add the site's concept to the sledai_2k concept set"
+    return extract_from_tables(tables, model.source, model.content_hash, notes)

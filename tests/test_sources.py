@@ -1,0 +1,142 @@
+"""OMOP CDM and Synthea exports screened end to end, against hand-computed funnels."""
+
+from __future__ import annotations
+
+import io
+from contextlib import redirect_stdout
+
+import pandas as pd
+import pytest
+
+import source_fixtures as fx
+from screening import screen
+from screening.cli import main
+from screening.quality import missingness
+from screening.sources import load_source
+from screening.sources.common import load_concepts
+
+
+@pytest.fixture(scope="module")
+def omop_dir(tmp_path_factory):
+    return fx.write_omop(tmp_path_factory.mktemp("omop"))
+
+
+@pytest.fixture(scope="module")
+def synthea_dir(tmp_path_factory):
+    return fx.write_synthea(tmp_path_factory.mktemp("synthea"))
+
+
+def _outcomes(s) -> dict:
+    out = s.outcome()
+    return {k: (str(v["status"]), v["criterion"]) for k, v in out.iterrows()}
+
+
+def test_omop_funnel_under_the_ehr_protocol(omop_dir):
+    s = screen(load_source(f"omop:{omop_dir}@2024-06-15"), "misle-phase2-ehr")
+    assert _outcomes(s) == {str(k): v for k, v in fx.OMOP_EXPECTED_EHR.items()}
+    assert s.summary()["patients"].tolist() == [2, 8, 2]
+    table = s.attrition().set_index("criterion")
+    assert table.loc["age", "excluded"] == 1 and table.loc["nephritis_therapy", "not_assessable"] == 1
+    assert table.loc["glucocorticoid", ["excluded", "not_assessable"]].tolist() == [1, 1]
+
+
+def test_omop_under_the_full_protocol_leaves_registry_only_criteria_unassessable(omop_dir):
+    s = screen(load_source(f"omop:{omop_dir}@2024-06-15"), "misle-phase2")
+    # ACR count, SLEDAI, BILAG, chest X-ray are not in OMOP: nobody can be eligible,
+    # the 8 definite exclusions stand, and the 4 others are not assessable.
+    assert s.summary()["patients"].tolist() == [0, 8, 4]
+    assert s.outcome().loc["1", "criterion"] == "classification"
+
+
+def test_omop_derivations(omop_dir):
+    ex = load_source(f"omop:{omop_dir}@2024-06-15")
+    p = ex.patients
+    assert p.loc["1", "haemoglobin"] == 12.0  # 120 g/L converted
+    assert p.loc["12", "platelets"] == 25000  # 25 x10^3/uL
+    assert p.loc["2", "age_years"] == 17 and p.loc["9", "sex"] == "M" and p.loc["7", "race_ethnicity"] == "Hispanic"
+    assert p.loc["4", "lupus_nephritis"] == "active"  # local code matched only through concept_ancestor
+    assert str(p.loc["4", "nephritis_onset_date"].date()) == "2024-01-10"
+    assert bool(p.loc["3", "hiv_positive"]) and not bool(p.loc["1", "hiv_positive"])
+    meds = ex.medications.set_index("patient_id")
+    assert meds.loc["5", "dose"] == 30.0  # 180 tablets x 5 mg / 30 days
+    assert pd.isna(meds.loc["11", "dose"])  # no quantity: not derivable, left missing
+    assert meds.loc["6", ["dose", "dose_unit"]].tolist() == [120.0, "mg"]
+    mal = ex.malignancies.set_index("patient_id")["malignancy_type"].to_dict()
+    assert mal == {"8": "other", "9": "basal_cell_skin"}
+
+
+def test_without_concept_ancestor_the_local_code_is_not_matched(omop_dir, tmp_path):
+    import shutil
+
+    copy = shutil.copytree(omop_dir, tmp_path / "omop")
+    (copy / "concept_ancestor.csv").unlink()
+    p = load_source(f"omop:{copy}@2024-06-15").patients
+    assert p.loc["4", "lupus_nephritis"] == "never"
+
+
+def test_omop_in_duckdb_gives_the_same_extract(omop_dir, tmp_path):
+    import duckdb
+
+    db = tmp_path / "cdm.duckdb"
+    con = duckdb.connect(str(db))
+    for csv in omop_dir.glob("*.csv"):
+        con.execute(f"CREATE TABLE {csv.stem} AS SELECT * FROM read_csv('{csv}', header=true)")
+    con.close()
+    a = screen(load_source(f"omop:{omop_dir}@2024-06-15"), "misle-phase2-ehr")
+    b = screen(load_source(f"omop:{db}@2024-06-15"), "misle-phase2-ehr")
+    pd.testing.assert_frame_equal(a.attrition(), b.attrition())
+
+
+def test_last_visit_baseline(omop_dir):
+    ex = load_source(f"omop:{omop_dir}", baseline="last_visit", before="2024-06-30")
+    assert set(ex.patients["baseline_date"].dt.strftime("%Y-%m-%d")) == {"2024-06-15"}
+    early = load_source(f"omop:{omop_dir}", baseline="last_visit", before="2024-03-01")
+    assert set(early.patients["baseline_date"].dt.strftime("%Y-%m-%d")) == {"2024-01-01"}
+
+
+def test_synthea_funnel_under_the_ehr_protocol(synthea_dir):
+    s = screen(load_source(f"synthea:{synthea_dir}@2024-06-15"), "misle-phase2-ehr")
+    assert _outcomes(s) == fx.SYNTHEA_EXPECTED_EHR
+    assert s.summary()["patients"].tolist() == [0, 6, 2]
+    crit = s.criteria_table().set_index("criterion")
+    assert crit.loc["glucocorticoid", "not_assessable_alone"] == 1  # s6: Synthea gives no daily dose
+    assert crit.loc["liver", "not_assessable_alone"] == 8  # no reference ranges in Synthea
+
+
+def test_data_quality_names_what_a_source_cannot_give(synthea_dir, omop_dir):
+    q = missingness(load_source(f"synthea:{synthea_dir}@2024-06-15")).set_index("column")
+    assert q.loc["sledai_2k", "percent"] == 100.0 and "SLEDAI" in q.loc["sledai_2k", "note"]
+    assert "reference range" in q.loc["ast_uln", "note"]
+    q = missingness(load_source(f"omop:{omop_dir}@2024-06-15")).set_index("column")
+    assert "BILAG" in q.loc["bilag_renal", "note"] and q.loc["bilag_renal", "missing"] == 12
+
+
+def test_cli_screens_an_omop_folder(omop_dir):
+    out = io.StringIO()
+    with redirect_stdout(out):
+        code = main(["funnel", "--data", f"omop:{omop_dir}", "--baseline", "2024-06-15", "--protocol",
+                     "misle-phase2-ehr", "--format", "csv", "--small-cell", "0"])
+    assert code == 0
+    table = pd.read_csv(io.StringIO(out.getvalue()))
+    assert table["entering"].iloc[0] == 12 and table["remaining"].iloc[-1] == 2
+
+
+def test_every_concept_cites_its_source():
+    sets = load_concepts()
+    sources = set(sets["sources"])
+    items = [i for section in ("conditions", "procedures") for spec in sets[section].values() for i in spec["items"]]
+    items += list(sets["drugs"].values())
+    items += [i for spec in sets["measurements"].values() for i in spec["items"]]
+    assert items and all(i["source"] in sources and i.get("code") for i in items)
+
+
+def test_bad_sources_are_named(tmp_path):
+    from screening import ExtractError
+
+    with pytest.raises(ExtractError, match="person"):
+        load_source(f"omop:{tmp_path}")
+    with pytest.raises(ExtractError, match="patients.csv"):
+        load_source(f"synthea:{tmp_path}")
+    with pytest.raises(ExtractError, match="baseline"):
+        fx.write_omop(tmp_path / "o")
+        load_source(f"omop:{tmp_path / 'o'}@June")
