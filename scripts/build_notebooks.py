@@ -69,7 +69,7 @@ screen_failure_rate: float = 0.3  # share failing the screening visit''', metada
                           "Both rates are parameters of this notebook."),
         new_code_cell('''from screening.report import enrolment_table
 
-enrolment_table(s, consent_rate, screen_failure_rate, small_cell)'''),
+enrolment_table(s, consent_rate, screen_failure_rate, tables["headline"])'''),
         new_markdown_cell("Not knowable from registry data, assessed at the screening visit:"),
         new_code_cell('s.assessed_at_visit'),
     ]
@@ -108,8 +108,13 @@ plt.show()'''),
         new_code_cell('''charts.subgroup_chart(tables[f"outcome_by_{subgroup}"], subgroup)
 plt.show()
 tables[f"outcome_by_{subgroup}"]'''),
-        new_code_cell('''wide = tables[f"attrition_by_{subgroup}"].pivot(index=["step", "label"], columns=subgroup, values="remaining")
-wide.reset_index(level="step", drop=True)'''),
+        new_markdown_cell("The step-by-step funnel within each group is shown only with suppression off "
+                          "(`small_cell = 0`, for internal use): split by group, most steps are small counts."),
+        new_code_cell('''if f"attrition_by_{subgroup}" in tables:
+    wide = tables[f"attrition_by_{subgroup}"].pivot(index=["step", "label"], columns=subgroup, values="remaining")
+    display(wide.reset_index(level="step", drop=True))
+else:
+    print(f"Funnel by {subgroup}: withheld from shareable output (small_cell = {small_cell}).")'''),
         new_markdown_cell("## Who is in the eligible pool, compared with the whole extract"),
         new_code_cell('''fig, axes = plt.subplots(1, 3, figsize=(15, 4), layout="constrained")
 comp = tables["composition"]
@@ -135,19 +140,22 @@ def changing_criteria() -> list:
 variant: str = "misle-phase1-pilot"  # protocol to compare with''', metadata={"tags": ["parameters"]}),
         new_code_cell(SETUP + '''
 from screening import charts, load_protocol
-from screening.privacy import suppress_counts
+from screening.shareable import round_counts
 from screening.whatif import compare'''),
         new_code_cell(LOAD),
         new_markdown_cell("## The variant protocol against the shipped one"),
         new_code_cell('''cmp = compare(extract, s.protocol, load_protocol(variant), policy)
-suppress_counts(cmp.summary, [cmp.name_a, cmp.name_b], small_cell)'''),
-        new_markdown_cell("Where each patient goes (rows: shipped protocol, columns: variant):"),
+round_counts(cmp.summary, [cmp.name_a, cmp.name_b, "difference"], small_cell)'''),
+        new_markdown_cell("What-if counts are rounded to the nearest 5 (and counts under the small-cell "
+                          "threshold hidden): neighbouring values differ by a few patients, and those differences "
+                          "would otherwise be small counts.\n\nWhere each patient goes (rows: shipped protocol, "
+                          "columns: variant):"),
         new_code_cell('''t = cmp.transitions
-suppress_counts(t.reset_index(), list(t.columns), small_cell).set_index(t.index.name)'''),
+round_counts(t.reset_index(), list(t.columns), small_cell).set_index(t.index.name)'''),
         new_code_cell('''by = cmp.by_criterion
 by = by[by["changed"]].drop(columns=["changed"])
-suppress_counts(by, ["excluded_alone_a", "excluded_alone_b", "not_assessable_alone_a", "not_assessable_alone_b"],
-                small_cell).drop(columns=["excluded_difference"])'''),
+round_counts(by, ["excluded_alone_a", "excluded_alone_b", "not_assessable_alone_a", "not_assessable_alone_b"],
+             small_cell).drop(columns=["excluded_difference"])'''),
         new_markdown_cell("## Sweeps of key thresholds\n\nThe eligible count for each value (line), up to "
                           "eligible + not assessable (shaded). The dotted line is the protocol's value."),
         new_code_cell('''sweeps = {
@@ -163,14 +171,15 @@ results = {name: s.sweep(name, values) for name, values in sweeps.items()}
 fig, axes = plt.subplots(2, 4, figsize=(16, 7), layout="constrained")
 for ax, (name, table) in zip(axes.flat, results.items()):
     cid, param = name.split(".")
-    charts.sweep_chart(table, ax=ax, current=s.protocol.criterion(cid).params[param])
+    drawn = round_counts(table, ["eligible", "not_assessable"], small_cell, as_text=False)
+    charts.sweep_chart(drawn, ax=ax, current=s.protocol.criterion(cid).params[param])
 axes.flat[-1].set_axis_off()
 plt.show()'''),
         new_code_cell('''table = pd.concat(results.values(), ignore_index=True)
-suppress_counts(table, ["eligible", "excluded", "not_assessable"], small_cell)'''),
+round_counts(table, ["eligible", "excluded", "not_assessable"], small_cell)'''),
         new_markdown_cell("## Leave one out: eligible patients gained by dropping each criterion"),
         new_code_cell('''loo = s.leave_one_out()
-suppress_counts(loo, ["eligible_without", "gain"], small_cell)'''),
+round_counts(loo, ["eligible_without", "gain"], small_cell)'''),
     ]
 
 

@@ -15,7 +15,7 @@ from screening.report import build_report
 ROOT = Path(__file__).resolve().parents[1]
 SYNTHETIC = ROOT / "data" / "synthetic"
 TABLES = ["attrition", "composition", "criteria", "headline", "missingness", "not_assessable", "outcome_by_site",
-          "attrition_by_site", "overlap"]
+          "overlap"]
 
 
 @pytest.fixture(scope="module")
@@ -64,9 +64,8 @@ def test_no_identifier_or_date_in_any_report_file(full_report):
 
 COUNT_COLUMNS = {
     "attrition": ["entering", "excluded", "not_assessable", "remaining"],
-    "attrition_by_site": ["entering", "excluded", "not_assessable", "remaining"],
     "criteria": ["excluded_alone", "not_assessable_alone", "excluded_uniquely", "gain_if_dropped"],
-    "headline": ["patients"], "not_assessable": ["first_missing", "missing_any"],
+    "headline": ["patients"], "not_assessable": ["missing_any"],
     "outcome_by_site": ["eligible", "excluded", "not_assessable", "total"], "composition": ["patients"],
     "missingness": ["missing"], "overlap": ["patients"],
 }

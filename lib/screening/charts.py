@@ -1,7 +1,7 @@
 """Charts of screening results. Each takes a result table and returns matplotlib Axes or a Figure.
 
 Colours are the Okabe–Ito colour-blind-safe palette. When a suppressed table
-(from :mod:`screening.privacy`) is given, its text is used for every label, and
+(from :mod:`screening.shareable`) is given, its text is used for every label, and
 hidden counts are drawn to the nearest 10, so a shared figure never shows a
 small count.
 
@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.patches import FancyBboxPatch
 
-from .privacy import HIDDEN
+from .disclosure import HIDDEN
 
 __all__ = ["funnel_chart", "consort_chart", "upset_chart", "sweep_chart", "composition_chart", "subgroup_chart",
            "COLORS"]
@@ -180,10 +180,11 @@ def upset_chart(overlap: pd.DataFrame, labels: dict[str, str], top: int = 15, mi
                 title: str | None = None):
     """An UpSet chart of exclusion overlaps: bars of patients per combination, dots for its criteria.
 
-    ``overlap`` is :meth:`Screening.overlap` (optionally already filtered for small cells).
-    Returns the Figure.
+    ``overlap`` is :meth:`Screening.overlap` or the shareable overlap table; only
+    combinations shown as a number are drawn. Returns the Figure.
     """
-    table = overlap[overlap["patients"] >= min_patients].head(top).reset_index(drop=True)
+    table = overlap.assign(patients=pd.to_numeric(overlap["patients"], errors="coerce"))
+    table = table[table["patients"] >= min_patients].head(top).reset_index(drop=True)
     ids = [c for c in labels if c in table.columns and table[c].any()]
     fig, (bar_ax, dot_ax) = plt.subplots(2, 1, figsize=(11, 3.2 + 0.3 * len(ids)), sharex=True,
                                          gridspec_kw={"height_ratios": [2, max(1, 0.16 * len(ids) + 0.4)]},

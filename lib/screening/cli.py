@@ -105,12 +105,11 @@ def _run(args) -> int:
     protocol = load_protocol(args.protocol, _overrides(args.set))
     if args.command == "funnel":
         from .funnel import Screening
-        from .privacy import suppress_attrition
+        from .shareable import shareable_tables
 
         extract = load_source(args.data, args.baseline, args.before)
-        table = Screening(extract, protocol, args.policy).attrition()
-        if args.small_cell:
-            table = suppress_attrition(table, args.small_cell)
+        screening = Screening(extract, protocol, args.policy)
+        table = shareable_tables(screening, args.small_cell)["attrition"] if args.small_cell else screening.attrition()
         if args.format == "csv":
             sys.stdout.write(table.to_csv(index=False, lineterminator="\n"))
         elif args.format == "json":

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-__all__ = ["ScreeningError", "ExtractError", "ProtocolError"]
+__all__ = ["ScreeningError", "ExtractError", "ProtocolError", "DisclosureError"]
 
 #: How many offending rows an error message lists before summarising.
 ROWS_SHOWN = 5
@@ -96,3 +96,14 @@ def repr_value(value: object) -> str:
     """Short, readable form of a cell value for an error message."""
     text = repr(value) if isinstance(value, str) else str(value)
     return text if len(text) <= 40 else text[:37] + "..."
+
+
+class DisclosureError(ScreeningError):
+    """Shareable tables cannot be produced without revealing a small count (the extract is too small).
+
+    ``cells`` names the counts that could not be protected: (table, row, column).
+    """
+
+    def __init__(self, message: str, cells: list[tuple] | None = None) -> None:
+        super().__init__(message)
+        self.cells = list(cells or [])

@@ -27,11 +27,11 @@ import pandas as pd
 from . import __version__
 from .errors import ScreeningError
 from .funnel import Screening
-from .privacy import suppress_attrition, suppress_counts
+from .shareable import shareable_tables
 from .protocol import Protocol, load_protocol
 from .sources import absolute_spec, load_source
 
-__all__ = ["build_report", "report_tables", "provenance", "NOTEBOOKS"]
+__all__ = ["build_report", "report_tables", "enrolment_table", "provenance", "NOTEBOOKS"]
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ("01-eligible-pool.ipynb", "02-screening-funnel.ipynb", "03-changing-criteria.ipynb")
@@ -84,54 +84,35 @@ def _text(value) -> str:
     return str(value)
 
 
-AGE_BINS = [0, 18, 30, 40, 50, 66, 91]
-
-
 def enrolment_table(screening: Screening, consent_rate: float, screen_failure_rate: float,
-                    small_cell: int = 10) -> pd.DataFrame:
-    """Expected enrolment, suppressed: a hidden pool hides its estimate too."""
+                    headline: pd.DataFrame) -> pd.DataFrame:
+    """Expected enrolment from the shareable headline: a hidden pool hides its estimate too."""
     table = screening.expected_enrolment(consent_rate, screen_failure_rate)
-    shown = suppress_counts(table, ["pool"], small_cell)
-    hidden = shown["pool"].astype(str).str.startswith("<")
-    shown["expected_enrolment"] = table["expected_enrolment"].astype(str).where(~hidden, "*")
-    return shown
+    shown = headline.set_index("measure")["patients"].astype(str)
+    pools = [shown["eligible on registry data"], shown["eligible if every not-assessable patient qualified"]]
+    factor = (1 - screen_failure_rate) * consent_rate
+    return pd.DataFrame({"scenario": table["scenario"], "pool": pools,
+                         "expected_enrolment": [str(round(int(p) * factor, 1)) if p.isdigit() else "*" for p in pools]})
 
 
 def report_tables(screening: Screening, small_cell: int = 10, subgroup: str = "site") -> dict[str, pd.DataFrame]:
-    """Every shareable table, suppressed; keys are file stems. The notebooks show exactly these."""
-    from .quality import missingness
+    """Every shareable table, protected together (see :mod:`screening.shareable`). The notebooks show these.
 
-    t = small_cell
-    crit = screening.criteria_table().drop(columns=["excluded_in_sequence", "not_assessable_in_sequence"])
-    by_group = [suppress_attrition(part.drop(columns=[subgroup]), t).assign(**{subgroup: value})
-                for value, part in screening.attrition_by(subgroup).groupby(subgroup, sort=True)]
-    attrition_by = pd.concat(by_group, ignore_index=True)
-    attrition_by = attrition_by[[subgroup] + [c for c in attrition_by.columns if c != subgroup]]
-    composition = pd.concat([
-        screening.composition("sex").rename(columns={"sex": "group"}).assign(column="sex"),
-        screening.composition("race_ethnicity").rename(columns={"race_ethnicity": "group"}).assign(
-            column="race_ethnicity"),
-        screening.composition("age_years", bins=AGE_BINS).rename(columns={"age_years": "group"}).assign(
-            column="age_years"),
-    ], ignore_index=True)[["column", "group", "population", "patients", "percent"]]
-    return {
-        "headline": suppress_counts(screening.headline(), ["patients"], t),
-        "attrition": suppress_attrition(screening.attrition(), t),
-        "criteria": suppress_counts(crit, ["excluded_alone", "not_assessable_alone", "excluded_uniquely",
-                                           "gain_if_dropped"], t),
-        "overlap": screening.overlap(min_patients=t + 1),
-        "not_assessable": suppress_counts(screening.missing_by_criterion(), ["first_missing", "missing_any"], t),
-        f"outcome_by_{subgroup}": suppress_counts(screening.outcome_by(subgroup),
-                                                  ["eligible", "excluded", "not_assessable", "total"], t),
-        f"attrition_by_{subgroup}": attrition_by,
-        "composition": suppress_counts(composition, ["patients"], t),
-        "missingness": suppress_counts(missingness(screening.extract), ["missing"], t),
-    }
+    ``tables.attrs`` is not used: what was withheld, and how many counts hide to
+    protect others, come back under the keys starting with ``_`` (not written as tables).
+    """
+    return shareable_tables(screening, small_cell, subgroup)
 
 
 def _write_tables(tables: dict[str, pd.DataFrame], meta: dict, folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
+    if "_protection" in tables:
+        meta["counts_hidden_to_protect_others"] = int(tables["_protection"]["also_hidden"].iloc[0])
+    if "_withheld" in tables:
+        meta["withheld_breakdowns"] = tables["_withheld"]["withheld"].tolist()
     for stem, table in tables.items():
+        if stem.startswith("_"):
+            continue
         table.to_csv(folder / f"{stem}.csv", index=False, lineterminator="\n")
         payload = {"provenance": meta, "table": json.loads(table.to_json(orient="records", force_ascii=False))}
         (folder / f"{stem}.json").write_text(json.dumps(payload, indent=2, ensure_ascii=False, sort_keys=True) + "\n",
