@@ -174,3 +174,28 @@ def test_input_files_are_never_modified(tmp_path):
     before = {p.name: p.read_bytes() for p in folder.iterdir()}
     load_extract(folder)
     assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+
+
+def test_empty_extract_is_an_error(tmp_path):
+    folder = _broken(tmp_path, "patients", lambda f: f.iloc[0:0])
+    with pytest.raises(ExtractError, match="at least one patient row"):
+        load_extract(folder)
+
+
+def test_file_cut_off_mid_line_is_an_error(tmp_path):
+    folder = boundary.write(tmp_path / "x")
+    path = folder / "patients.csv"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.rstrip("\n")[: -200], encoding="utf-8")  # no line end, last row short
+    with pytest.raises(ExtractError, match="looks truncated") as info:
+        load_extract(folder)
+    assert info.value.rows == [55]
+
+
+def test_column_empty_in_every_row_warns_and_loads(tmp_path):
+    from screening.errors import ExtractWarning
+
+    folder = _broken(tmp_path, "patients", _set("egfr", slice(None), ""))
+    with pytest.warns(ExtractWarning, match="patients.csv: column egfr empty in every row"):
+        ex = load_extract(folder)
+    assert ex.patients["egfr"].isna().all() and ex.n_patients == 54

@@ -68,8 +68,12 @@ def count_states(states: np.ndarray) -> Counts:
     fail, unknown, passes = states == FAIL, states == UNKNOWN, states == PASS
     n_fail = fail.sum(axis=1)
     n_pass = passes.sum(axis=1)
-    # Eligible once criterion i is dropped: every other criterion passes.
-    others_pass = (n_pass[:, None] - passes) == k - 1
+    # Eligible once criterion i is dropped: every other criterion passes. Patients passing all
+    # count for every i; those short of one pass count only for that one criterion.
+    short_one = n_pass == k - 1
+    eligible_without = np.bincount((~passes[short_one]).argmax(axis=1), minlength=k) + int((n_pass == k).sum())
+    single_fail = n_fail == 1
+    fail_unique = np.bincount(fail[single_fail].argmax(axis=1), minlength=k)
     rows = fail[n_fail > 0]
     bits = np.left_shift(np.int64(1), np.arange(k, dtype=np.int64))
     # One bit per criterion: counting int64 codes is far cheaper than sorting boolean rows.
@@ -81,8 +85,8 @@ def count_states(states: np.ndarray) -> Counts:
         unknown_at=np.bincount(where[status == 2], minlength=k).astype(np.int64),
         fail_alone=fail.sum(axis=0).astype(np.int64),
         unknown_alone=unknown.sum(axis=0).astype(np.int64),
-        fail_unique=(fail & (n_fail == 1)[:, None]).sum(axis=0).astype(np.int64),
-        eligible_without=others_pass.sum(axis=0).astype(np.int64),
+        fail_unique=fail_unique.astype(np.int64),
+        eligible_without=eligible_without.astype(np.int64),
         patterns=patterns,
     )
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-__all__ = ["ScreeningError", "ExtractError", "ProtocolError", "DisclosureError"]
+__all__ = ["ScreeningError", "ExtractError", "ProtocolError", "DisclosureError", "ExtractWarning"]
 
 #: How many offending rows an error message lists before summarising.
 ROWS_SHOWN = 5
@@ -107,3 +107,7 @@ class DisclosureError(ScreeningError):
     def __init__(self, message: str, cells: list[tuple] | None = None) -> None:
         super().__init__(message)
         self.cells = list(cells or [])
+
+
+class ExtractWarning(UserWarning):
+    """Input that loads but is probably not what the registry meant (a column empty in every row)."""

@@ -8,6 +8,7 @@ An extract is a folder holding one file per table (``patients``, ``medications``
 from __future__ import annotations
 
 import hashlib
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from .errors import ExtractError
+from .errors import ExtractError, ExtractWarning
 from .schema import TABLES, Field, dtype_of
 
 __all__ = ["Extract", "load_extract", "extract_from_tables", "extract_hash"]
@@ -87,6 +88,9 @@ def load_extract(path: str | Path, columns: dict[str, list[str]] | None = None) 
     files = {name: _table_file(folder, name) for name in TABLES}
     tables = {name: _load_table(file, name, None if columns is None else columns.get(name, ["patient_id"]))
               for name, file in files.items()}
+    if tables["patients"].empty:
+        raise ExtractError(str(files["patients"]), None, "at least one patient row",
+                           hint="The patients table has a header but no patients.")
     tables["patients"] = tables["patients"].set_index("patient_id")
     rows = _check_references(tables, files)
     fmt = "parquet" if files["patients"].suffix == ".parquet" else "csv"
@@ -100,7 +104,9 @@ def extract_from_tables(tables: dict[str, pd.DataFrame], source: str, content_ha
     ``source`` names the origin in errors and reports; ``content_hash`` identifies the source data.
     """
     files = {name: Path(source) / f"{name} (converted)" for name in TABLES}
-    checked = {name: _check_table(tables[name].reset_index(drop=True), files[name], name) for name in TABLES}
+    explained = frozenset(notes or {})
+    checked = {name: _check_table(tables[name].reset_index(drop=True), files[name], name, explained=explained)
+               for name in TABLES}
     checked["patients"] = checked["patients"].set_index("patient_id")
     rows = _check_references(checked, files)
     return Extract(**checked, path=source, hash=content_hash, format="converted", _rows=rows, notes=notes or {})
@@ -152,15 +158,43 @@ def _read_raw(file: Path, columns: list[str] | None = None) -> pd.DataFrame:
     except pd.errors.ParserError as exc:
         raise ExtractError(str(file), None, "comma-separated rows with as many fields as the header",
                            hint=f"Reader said: {str(exc).strip()}. Is the file truncated or quoted badly?") from None
+    _check_last_line(file, raw)
     return raw
+
+
+def _check_last_line(file: Path, raw: pd.DataFrame) -> None:
+    """A file cut off mid-row reads as a short last row padded with blanks: say so instead."""
+    if raw.empty:
+        return
+    with open(file, "rb") as handle:
+        handle.seek(0, 2)
+        size = handle.tell()
+        handle.seek(max(0, size - 65536))
+        tail = handle.read().decode("utf-8", errors="replace")
+    if tail.endswith("\n"):
+        return
+    last = tail.rsplit("\n", 1)[-1]
+    import csv
+
+    fields = next(csv.reader([last]), [])
+    if len(fields) < len(raw.columns):
+        line = len(raw) + 1
+        raise ExtractError(str(file), None, f"{len(raw.columns)} fields on every line",
+                           rows=[line], values=[last[:40]], row_word="line",
+                           hint=f"The last line has {len(fields)} fields and no line end: the file looks "
+                                "truncated. Export it again.")
 
 
 def _load_table(file: Path, name: str, columns: list[str] | None = None) -> pd.DataFrame:
     return _check_table(_read_raw(file, columns), file, name, columns)
 
 
-def _check_table(raw: pd.DataFrame, file: Path, name: str, columns: list[str] | None = None) -> pd.DataFrame:
-    """Parse and check one raw table; ``file`` only names it in errors."""
+def _check_table(raw: pd.DataFrame, file: Path, name: str, columns: list[str] | None = None,
+                 explained: frozenset = frozenset()) -> pd.DataFrame:
+    """Parse and check one raw table; ``file`` only names it in errors.
+
+    ``explained`` columns are known to be empty (a converted source cannot give them): no warning.
+    """
     fields = TABLES[name] if columns is None else [f for f in TABLES[name] if f.name in columns]
     row_word = "line" if file.suffix == ".csv" else "row"
     missing = [f.name for f in fields if f.name not in raw.columns]
@@ -179,11 +213,24 @@ def _check_table(raw: pd.DataFrame, file: Path, name: str, columns: list[str] | 
     for col in extras:  # kept for protocol column rules; not part of the dictionary
         table[col] = raw[col]
     _validate(table, fields, file, name, row_word)
+    _warn_empty_columns(table, [f for f in fields if f.name not in explained], file)
     for f in fields:
         if f.kind in ("category", "str"):
             # Labels repeat across millions of rows: categoricals are smaller and compare by code.
             table[f.name] = table[f.name].astype(dtype_of(f))
     return table.reset_index(drop=True)
+
+
+def _warn_empty_columns(table: pd.DataFrame, fields: list[Field], file: Path) -> None:
+    """A column empty in every row is allowed (not recorded) but usually an export mistake: warn."""
+    if table.empty:
+        return
+    empty = [f.name for f in fields if not f.required and table[f.name].isna().all()]
+    if empty:
+        warnings.warn(ExtractWarning(f"{file}: column{'s' if len(empty) > 1 else ''} {', '.join(empty)} "
+                                     "empty in every row: criteria that need them will find every patient "
+                                     "not assessable. Check the export if the registry records them."),
+                      stacklevel=4)
 
 
 def _row_numbers(index: pd.Index, row_word: str) -> list[int]:

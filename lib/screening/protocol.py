@@ -342,7 +342,10 @@ def _check_relations(src: str, c: Criterion) -> None:
 
 def parse_override(text: str):
     """Read a ``--set`` value: numbers, true/false, none, or a comma-separated list."""
-    value = yaml.safe_load(text) if text.strip() else None
+    try:
+        value = yaml.safe_load(text) if text.strip() else None
+    except yaml.YAMLError:
+        return text  # not YAML: the type check then names what was expected
     if isinstance(value, str) and "," in value:
         return [v.strip() for v in value.split(",")]
     return value
