@@ -123,7 +123,8 @@ for ax, column in zip(axes, ["sex", "race_ethnicity", "age_years"]):
     part = part.assign(percent=pd.to_numeric(part["percent"], errors="coerce"))
     charts.composition_chart(part, column, ax=ax)
 plt.show()'''),
-        new_code_cell('tables["composition"].pivot(index=["column", "group"], columns="population", values="percent")'),
+        new_code_cell('tables["composition"].pivot(index=["column", "group"], columns="population", values="percent")'
+                      '.fillna("0.0")  # a group absent from a population'),
         new_markdown_cell("## Every parameter"),
         new_code_cell('''from screening.report import parameters_table
 

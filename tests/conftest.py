@@ -11,7 +11,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).parent))
 
 import boundary  # noqa: E402
-
 from screening import load_extract  # noqa: E402
 
 

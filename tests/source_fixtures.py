@@ -55,7 +55,8 @@ def write_omop(folder: Path) -> Path:
               for i, (pid, d) in enumerate((p, d) for p in range(1, 13) for d in ("2024-01-01", "2024-06-15"))]
     meas, mid = [], 1000
     for pid in range(1, 13):
-        rows = [(3000905, 5.5, 8848, None), (3013721, 25, 8645, 40), (3006923, 25, 8645, 45), (40764999, 95, None, None)]
+        rows = [(3000905, 5.5, 8848, None), (3013721, 25, 8645, 40), (3006923, 25, 8645, 45),
+                (40764999, 95, None, None)]
         rows.append((3000963, 120, 8636, None) if pid == 1 else (3000963, 12.5, 8713, None))
         rows.append((3024929, 25 if pid == 12 else 250, 8848, None))
         if pid != 11:

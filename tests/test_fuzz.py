@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import warnings
 
 import yaml
@@ -11,7 +12,9 @@ from hypothesis import strategies as st
 import boundary
 from screening import ScreeningError, load_extract, load_protocol
 
-FUZZ = settings(max_examples=int(__import__("os").environ.get("FUZZ_EXAMPLES", "60")), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+# FUZZ_EXAMPLES=400 for a longer hunt; 60 keeps make test quick.
+FUZZ = settings(max_examples=int(os.environ.get("FUZZ_EXAMPLES", "60")), deadline=None,
+                suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 cells = st.one_of(st.text(max_size=12), st.integers(-10**6, 10**6).map(str), st.floats(allow_nan=True).map(str),
                   st.sampled_from(["", "NA", "true", "2024-02-30", "1/2/2024", "1e309", '"', ",", "\n", "é"]))

@@ -10,8 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from screening import load_extract, screen
-from screening.errors import DisclosureError
 from screening.disclosure import MIN_VALUES, Cells, audit, protect
+from screening.errors import DisclosureError
 from screening.report import build_report
 from screening.shareable import shareable_tables
 from screening.synthetic import generate, write_extract

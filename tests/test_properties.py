@@ -8,8 +8,8 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from screening import load_protocol
-from screening.extract import Extract
 from screening.counts import placement as _placement
+from screening.extract import Extract
 from screening.funnel import STATUSES, Screening, _attrition
 from screening.synthetic import generate, write_extract
 
@@ -102,7 +102,7 @@ def test_sweep_matches_fresh_screenings(tmp_path_factory, ex_key, values):
     ex = _extract(*ex_key, tmp_path_factory.getbasetemp())
     s = Screening(ex, PROTOCOL)
     table = s.sweep("sledai.min", values)
-    for value, eligible in zip(values, table["eligible"]):
+    for value, eligible in zip(values, table["eligible"], strict=True):
         fresh = Screening(ex, PROTOCOL.with_overrides({"sledai.min": value}))
         assert _counts(fresh)["eligible"] == eligible
 

@@ -2,8 +2,8 @@
 
 Colours are the Okabe–Ito colour-blind-safe palette. When a suppressed table
 (from :mod:`screening.shareable`) is given, its text is used for every label, and
-hidden counts are drawn to the nearest 10, so a shared figure never shows a
-small count.
+hidden counts are drawn on a coarse grid (see :func:`_drawn`), so a shared
+figure tells no more than its table.
 
 Example
 -------
@@ -41,13 +41,18 @@ def _pct(value) -> str:
     return text if text == HIDDEN else f"{text}%"
 
 
-def _drawn(numeric: pd.Series, text: pd.Series | None) -> np.ndarray:
-    """Bar lengths: exact where the count is shown, to the nearest 10 where it is hidden."""
+def _drawn(numeric: pd.Series, text: pd.Series | None, threshold: int = 10) -> np.ndarray:
+    """Bar lengths: exact where the count is shown; hidden ones to the nearest max(50, 5 × threshold).
+
+    The grid is wider than the small-count range, so a bar measured off the screen
+    narrows no hidden count beyond what the table allows.
+    """
     values = numeric.to_numpy(dtype=float)
     if text is None:
         return values
     hidden = ~text.astype(str).str.fullmatch(r"\d+").to_numpy()
-    return np.where(hidden, np.round(values, -1), values)
+    grid = max(50, 5 * threshold)
+    return np.where(hidden, np.round(values / grid) * grid, values)
 
 
 def funnel_chart(attrition: pd.DataFrame, suppressed: pd.DataFrame | None = None, ax=None, title: str | None = None):
@@ -191,7 +196,7 @@ def upset_chart(overlap: pd.DataFrame, labels: dict[str, str], top: int = 15, mi
                                          layout="constrained")
     x = np.arange(len(table))
     bar_ax.bar(x, table["patients"], color=COLORS["excluded"])
-    for xi, v in zip(x, table["patients"]):
+    for xi, v in zip(x, table["patients"], strict=True):
         bar_ax.text(xi, v, f"{int(v):,}", ha="center", va="bottom", fontsize=8)
     bar_ax.set_ylabel("patients excluded\nby exactly this set")
     bar_ax.spines[["top", "right"]].set_visible(False)
@@ -231,8 +236,10 @@ def sweep_chart(sweep: pd.DataFrame, ax=None, xlabel: str | None = None, current
 
 def composition_chart(composition: pd.DataFrame, column: str, ax=None, populations=("extract", "eligible")):
     """Share of each group in the extract and in the eligible pool, as side-by-side bars."""
-    wide = composition.pivot_table(index=column, columns="population", values="percent", aggfunc="first",
-                                   observed=False).reindex(columns=list(populations)).fillna(0)
+    shares = composition.assign(percent=pd.to_numeric(composition["percent"], errors="coerce"))
+    # A hidden share (NaN) draws no bar at all, rather than a misleading zero.
+    wide = shares.pivot_table(index=column, columns="population", values="percent", aggfunc="first",
+                              observed=False, dropna=False).reindex(columns=list(populations))
     if ax is None:
         _, ax = plt.subplots(figsize=(6.5, 0.45 * len(wide) + 1.4), layout="constrained")
     y = np.arange(len(wide))
@@ -259,6 +266,12 @@ def subgroup_chart(outcome_by: pd.DataFrame, column: str, ax=None):
         values = pd.to_numeric(t[status], errors="coerce").fillna(0).to_numpy(dtype=float)
         ax.barh(y, values, left=left, color=COLORS[status], label=status.replace("_", " "))
         left += values
+    # Hidden counts: one hatched segment for what the total says they add up to (derivable from the table).
+    total = pd.to_numeric(t["total"], errors="coerce").to_numpy(dtype=float) if "total" in t else left
+    hidden = np.where(np.isnan(total), 0, total - left)
+    if (hidden > 0).any():
+        ax.barh(y, hidden, left=left, color="white", edgecolor=COLORS["neutral"], hatch="///",
+                label="hidden (small counts protected)")
     ax.set_yticks(y, t.index.astype(str))
     ax.set_xlabel("patients")
     ax.spines[["top", "right"]].set_visible(False)

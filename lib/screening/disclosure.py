@@ -104,7 +104,7 @@ class Cells:
         """What a reader knows of each cell from its label alone."""
         top = max(self.values, default=0) * 4 + self.threshold + 1  # finite: keeps the LPs bounded
         out = []
-        for v, s in zip(self.values, self.state):
+        for v, s in zip(self.values, self.state, strict=True):
             if s == VISIBLE:
                 out.append((v, v))
             elif s == PRIMARY:

@@ -27,8 +27,8 @@ import pandas as pd
 from . import __version__
 from .errors import ScreeningError
 from .funnel import Screening
-from .shareable import shareable_tables
 from .protocol import Protocol, load_protocol
+from .shareable import shareable_tables
 from .sources import absolute_spec, load_source
 
 __all__ = ["build_report", "report_tables", "enrolment_table", "provenance", "NOTEBOOKS"]
@@ -63,7 +63,8 @@ def provenance_markdown(meta: dict) -> str:
         "| | |", "| --- | --- |",
         f"| extract SHA-256 | `{meta['extract_sha256']}` |",
         f"| patients in extract | {meta['patients']:,} |",
-        f"| protocol | {meta['protocol_title']} (`{meta['protocol_id']}`, fingerprint `{meta['protocol_fingerprint']}`) |",
+        f"| protocol | {meta['protocol_title']} (`{meta['protocol_id']}`, "
+        f"fingerprint `{meta['protocol_fingerprint']}`) |",
         f"| parameter overrides | {changed} |",
         f"| missing data policy | {meta['unknown_policy']} |",
         f"| small-cell threshold | counts from 1 to {meta['small_cell_threshold']} hidden |",

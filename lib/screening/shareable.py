@@ -114,7 +114,7 @@ def _build(s: Screening, threshold: int, subgroup: str, withheld: set) -> dict[s
     headline = s.headline()
     head = {m: cells.add("headline", m, "patients", v, locked=m in ("patients in extract",
                                                                    "eligible on registry data"))
-            for m, v in zip(headline["measure"], headline["patients"])}
+            for m, v in zip(headline["measure"], headline["patients"], strict=True)}
     n_cell, elig, na, upper, excl = (head[m] for m in headline["measure"])
     cells.relate({elig: 1, steps[(last, "remaining")]: -1})
     cells.relate({n_cell: 1, steps[(0, "entering")]: -1})
@@ -134,7 +134,7 @@ def _build(s: Screening, threshold: int, subgroup: str, withheld: set) -> dict[s
 
     crit = s.criteria_table()
     crit_ids = {}
-    for i, row in crit.iterrows():
+    for _, row in crit.iterrows():
         crit_ids[row["criterion"]] = {c: cells.add("criteria", row["criterion"], c, int(row[c]))
                                       for c in CRITERIA_COLUMNS}
     # The first step removes exactly the patients its criterion removes alone.
@@ -165,7 +165,8 @@ def _build(s: Screening, threshold: int, subgroup: str, withheld: set) -> dict[s
             cells.relate({comp_ids[missing_group.index[0]]: 1, miss_ids[column]: -1})
 
     na_table = s.missing_by_criterion().drop(columns=["first_missing"])
-    na_ids = [cells.add("not_assessable", r.criterion, "missing_any", int(r.missing_any)) for r in na_table.itertuples()]
+    na_ids = [cells.add("not_assessable", r.criterion, "missing_any", int(r.missing_any))
+              for r in na_table.itertuples()]
 
     overlap = s.overlap(min_patients=threshold + 1)
     listed = int(overlap["patients"].sum()) if len(overlap) else 0
@@ -183,12 +184,13 @@ def _build(s: Screening, threshold: int, subgroup: str, withheld: set) -> dict[s
     cells.withhold(is_withheld)
     protect(cells)
 
-    def render(frame: pd.DataFrame, ids_of, columns) -> pd.DataFrame:
+    def render(frame: pd.DataFrame, ids_of, columns, pct_from=None) -> pd.DataFrame:
+        """Labels for the count ``columns``; percentages hidden where a count they derive from is hidden."""
         out = frame.copy()
         for col in columns:
             out[col] = [cells.label(ids_of(k, col)) for k in range(len(frame))]
         hidden = np.zeros(len(frame), dtype=bool)
-        for col in columns:
+        for col in pct_from or columns:
             hidden |= ~out[col].astype(str).str.fullmatch(r"\d+")
         for col in [c for c in out.columns if c.startswith("pct") or c == "percent"]:
             out[col] = np.where(hidden, HIDDEN_PCT, out[col].astype(str)).astype(object)
@@ -196,7 +198,8 @@ def _build(s: Screening, threshold: int, subgroup: str, withheld: set) -> dict[s
 
     tables = {
         "headline": render(headline, lambda k, c: head[headline["measure"].iloc[k]], ["patients"]),
-        "attrition": render(attrition, lambda k, c: steps[(k, c)], list(STEP_COLUMNS)),
+        "attrition": render(attrition, lambda k, c: steps[(k, c)], list(STEP_COLUMNS),
+                            pct_from=["entering", "remaining"]),
         "criteria": render(crit.drop(columns=["excluded_in_sequence", "not_assessable_in_sequence"]),
                            lambda k, c: crit_ids[crit["criterion"].iloc[k]][c], list(CRITERIA_COLUMNS)),
         "overlap": pd.concat([overlap.assign(patients=[cells.label(j) for j in ov_ids]),
@@ -210,7 +213,7 @@ def _build(s: Screening, threshold: int, subgroup: str, withheld: set) -> dict[s
         "composition": render(comp, lambda k, c: comp_ids[k], ["patients"]),
         "missingness": render(quality, lambda k, c: miss_ids[quality["column"].iloc[k]], ["missing"]),
     }
-    keep = [("composition", c, p) not in withheld for c, p in zip(comp["column"], comp["population"])]
+    keep = [("composition", c, p) not in withheld for c, p in zip(comp["column"], comp["population"], strict=True)]
     tables["composition"] = tables["composition"][keep].reset_index(drop=True)
     for name in [t for t in tables if (t,) in withheld]:
         tables[name] = tables[name].iloc[0:0]  # withheld whole: published empty, listed in _withheld

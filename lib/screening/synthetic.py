@@ -212,7 +212,8 @@ def _medications(rng, ids, baseline, female, ln_ever, ln_active, onset, activity
     dose = pd.array(dose.astype(float), dtype="Float64")
     dose[band == 3] = pd.NA
     drug = np.where(rng.random(k) < 0.9, "prednisone", "methylprednisolone")
-    dose_vals = np.where(drug == "methylprednisolone", np.asarray(dose, dtype=float) * 0.8, np.asarray(dose, dtype=float))
+    plain = np.asarray(dose, dtype=float)
+    dose_vals = np.where(drug == "methylprednisolone", plain * 0.8, plain)
     dose = pd.array(np.round(dose_vals, 1), dtype="Float64")
     start = baseline[who] - _days(rng.integers(10, 500, k))
     blocks.append(_rows(ids, baseline, who, drug, "glucocorticoid", start, nat, dose, "mg/day"))

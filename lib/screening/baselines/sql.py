@@ -108,8 +108,8 @@ def _rule(c: Criterion, i: int) -> tuple[str, list[str]]:  # noqa: C901 - one br
     if c.rule == "malignancy":
         src = (f"(SELECT x.patient_id, x.diagnosis_date AS d, b.baseline_date AS base FROM malignancies x "
                f"JOIN patients b USING (patient_id) WHERE x.malignancy_type NOT IN {_lit(p['excepted'])})")
-        expr = (f"CASE WHEN d IS NULL OR base IS NULL THEN NULL ELSE d >= {_before('base', round(12 * p['lookback_years']))}"
-                f" AND d <= base END")
+        since = _before("base", round(12 * p["lookback_years"]))
+        expr = f"CASE WHEN d IS NULL OR base IS NULL THEN NULL ELSE d >= {since} AND d <= base END"
         return _from_any(k), [_kleene_any(k, expr, src)]
     if c.rule == "recent_infection":
         src = ("(SELECT x.patient_id, x.onset_date AS d, b.baseline_date AS base, x.infection_type AS t "
@@ -177,7 +177,8 @@ def _nephritis(p: dict, k: str) -> tuple[str, list[str]]:
         f"WHERE x.drug IN ('mycophenolate', 'azathioprine', 'cyclophosphamide'))",
         f"{k}_first AS (SELECT patient_id, min(raw_start) FILTER (WHERE drug = 'cyclophosphamide') AS first_cyc, "
         f"bool_or(raw_start IS NULL) AS unknown_start FROM {k}_rows GROUP BY patient_id)",
-        f"{k}_sets AS (SELECT r.patient_id, 'mmf' AS grp, CAST(lo AS DATE) AS lo, CAST(hi AS DATE) AS hi FROM {k}_rows r "
+        f"{k}_sets AS (SELECT r.patient_id, 'mmf' AS grp, CAST(lo AS DATE) AS lo, CAST(hi AS DATE) AS hi "
+        f"FROM {k}_rows r "
         f"WHERE drug = 'mycophenolate' AND lo IS NOT NULL AND hi >= lo "
         f"UNION ALL SELECT r.patient_id, 'cyc', CAST(lo AS DATE), CAST(hi AS DATE) FROM {k}_rows r "
         f"WHERE drug = 'cyclophosphamide' AND lo IS NOT NULL AND hi >= lo "
@@ -226,8 +227,8 @@ def run_funnel(con, protocol: Protocol) -> dict[str, pd.DataFrame]:
     con.execute(f"CREATE OR REPLACE TEMP TABLE states AS {states_sql(protocol)}")
     quoted = [f'"{i}"' for i in ids]
     fails = "list_value(" + ", ".join(quoted) + ")"
-    placed = (f"SELECT patient_id, list_position({fails}, 0) AS first_fail, list_position({fails}, -1) AS first_unknown "
-              f"FROM states")
+    placed = (f"SELECT patient_id, list_position({fails}, 0) AS first_fail, "
+              f"list_position({fails}, -1) AS first_unknown FROM states")
     status = ("CASE WHEN first_fail IS NOT NULL THEN 'excluded' WHEN first_unknown IS NOT NULL "
               "THEN 'not_assessable' ELSE 'eligible' END")
     con.execute(f"CREATE OR REPLACE TEMP TABLE placed AS SELECT patient_id, {status} AS status, "

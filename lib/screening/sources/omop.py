@@ -88,7 +88,8 @@ class _Cdm:
                         raise ExtractError(str(path), None, "a readable OMOP table", hint=str(exc)) from None
             return None
         if self._kind == "duckdb":
-            names = {r[0].lower() for r in self._con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+            listed = self._con.execute("SELECT table_name FROM information_schema.tables").fetchall()
+            names = {r[0].lower() for r in listed}
             return self._con.execute(f"SELECT * FROM {name}").df() if name in names else None
         import sqlalchemy
 
