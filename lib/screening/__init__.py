@@ -3,8 +3,9 @@
 Example
 -------
 >>> from screening import load_extract, screen
->>> s = screen(load_extract("data/synthetic"))     # doctest: +SKIP
->>> s.attrition()                                   # doctest: +SKIP
+>>> s = screen(load_extract("data/synthetic"))
+>>> s.summary()["patients"].tolist()    # eligible, excluded, not assessable
+[116, 4237, 647]
 """
 
 from .errors import ExtractError, ProtocolError, ScreeningError

@@ -10,9 +10,12 @@ builders as in memory turn them into the same tables.
 
 Example
 -------
+>>> import tempfile
 >>> from distributed import Client
 >>> from screening.dask_funnel import write_partitioned, dask_screen
->>> write_partitioned("data/synthetic", "/tmp/parts", parts=4)           # doctest: +SKIP
+>>> parts = write_partitioned("data/synthetic", tempfile.mkdtemp(), parts=4)
+>>> len(list(parts.iterdir()))
+4
 >>> with Client("tcp://scheduler:8786"):                                  # doctest: +SKIP
 ...     result = dask_screen("/tmp/parts", "misle-phase2")
 ...     result.attrition()

@@ -8,9 +8,11 @@ suppressed.
 
 Example
 -------
->>> from screening.report import build_report
->>> build_report("data/synthetic", "misle-phase2", out="reports/demo")   # doctest: +SKIP
-PosixPath('reports/demo')
+>>> import tempfile
+>>> from pathlib import Path
+>>> out = build_report("data/synthetic", "misle-phase2", out=Path(tempfile.mkdtemp()) / "demo", notebooks=False)
+>>> sorted(p.name for p in (out / "tables").glob("*.json"))[:3]
+['attrition.json', 'composition.json', 'criteria.json']
 """
 
 from __future__ import annotations

@@ -8,8 +8,9 @@ Example
 >>> from screening import load_extract, load_protocol
 >>> from screening.whatif import compare
 >>> cmp = compare(load_extract("data/synthetic"), load_protocol("misle-phase2"),
-...               load_protocol("misle-phase1-pilot"))          # doctest: +SKIP
->>> cmp.summary                                                 # doctest: +SKIP
+...               load_protocol("misle-phase1-pilot"))
+>>> cmp.counts()
+{'eligible_a': 116, 'eligible_b': 124, 'gained': 58, 'lost': 50}
 """
 
 from __future__ import annotations

@@ -8,7 +8,9 @@ from each person's last visit up to today, or from a fixed date written after
 Example
 -------
 >>> from screening.sources import load_source
->>> ex = load_source("omop:tests/fixtures/omop@2024-06-15")     # doctest: +SKIP
+>>> load_source("data/synthetic").n_patients
+5000
+>>> ex = load_source("omop:path/to/cdm@2024-06-15")     # doctest: +SKIP
 """
 
 from __future__ import annotations

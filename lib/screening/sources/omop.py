@@ -10,7 +10,9 @@ descendants of those. Doses per day come from ``quantity``, ``days_supply`` and
 
 Example
 -------
->>> from screening.sources.omop import read_omop
+>>> from screening.sources.omop import read_omop, OMOP_TABLES
+>>> OMOP_TABLES[:3]
+('person', 'observation_period', 'visit_occurrence')
 >>> ex = read_omop("path/to/omop", baseline="last_visit", before="2024-06-30")   # doctest: +SKIP
 """
 

@@ -10,7 +10,9 @@ frequency, so daily doses stay missing (not assessable), as the README says.
 
 Example
 -------
->>> from screening.sources.synthea import read_synthea
+>>> from screening.sources.synthea import read_synthea, SYNTHEA_FILES
+>>> SYNTHEA_FILES[:2]
+('patients', 'encounters')
 >>> ex = read_synthea("output/csv", baseline="2024-06-15")    # doctest: +SKIP
 """
 
