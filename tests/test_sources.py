@@ -144,3 +144,16 @@ def test_bad_sources_are_named(tmp_path):
     with pytest.raises(ExtractError, match="baseline"):
         fx.write_omop(tmp_path / "o")
         load_source(f"omop:{tmp_path / 'o'}@June")
+
+
+def test_omop_through_sqlalchemy_gives_the_same_extract(omop_dir, tmp_path):
+    sqlalchemy = pytest.importorskip("sqlalchemy")
+    url = f"sqlite:///{tmp_path / 'cdm.sqlite'}"
+    engine = sqlalchemy.create_engine(url)
+    for csv in omop_dir.glob("*.csv"):
+        pd.read_csv(csv).to_sql(csv.stem, engine, index=False)
+    engine.dispose()
+    a = screen(load_source(f"omop:{omop_dir}@2024-06-15"), "misle-phase2-ehr")
+    b = screen(load_source(f"omop:{url}@2024-06-15"), "misle-phase2-ehr")
+    pd.testing.assert_frame_equal(a.attrition(), b.attrition())
+    assert _outcomes(b) == {str(k): v for k, v in fx.OMOP_EXPECTED_EHR.items()}
