@@ -199,3 +199,13 @@ def test_column_empty_in_every_row_warns_and_loads(tmp_path):
     with pytest.warns(ExtractWarning, match="patients.csv: column egfr empty in every row"):
         ex = load_extract(folder)
     assert ex.patients["egfr"].isna().all() and ex.n_patients == 54
+
+
+def test_row_longer_than_the_header_is_an_error_not_a_shift(tmp_path):
+    folder = boundary.write(tmp_path / "x")
+    path = folder / "patients.csv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    lines[1] = lines[1].replace("E01,", "E01,extra,", 1)  # first data row: one field too many
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(ExtractError, match="more fields than the header"):
+        load_extract(folder)

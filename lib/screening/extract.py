@@ -148,14 +148,23 @@ def _read_raw(file: Path, columns: list[str] | None = None) -> pd.DataFrame:
             raise ExtractError(str(file), None, "a readable Parquet file", hint=f"Reader said: {exc}") from None
     try:
         wanted = None if columns is None else set(columns)
-        raw = pd.read_csv(file, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8-sig",
-                          skipinitialspace=True, usecols=None if wanted is None else (lambda c: c in wanted))
+        with warnings.catch_warnings():
+            # A first row longer than the header would silently become an index (values shifted one
+            # column): index_col=False turns that into this warning, and the warning into an error.
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            raw = pd.read_csv(file, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8-sig",
+                              skipinitialspace=True, index_col=False,
+                              usecols=None if wanted is None else (lambda c: c in wanted))
     except UnicodeDecodeError as exc:
         raise ExtractError(str(file), None, "UTF-8 text", hint=f"Byte {exc.start} is not UTF-8: save the "
                            "file as UTF-8 (in Excel: CSV UTF-8).") from None
     except pd.errors.EmptyDataError:
         raise ExtractError(str(file), None, "a header row naming the columns, then one row per record",
                            hint="The file is empty.") from None
+    except pd.errors.ParserWarning:
+        raise ExtractError(str(file), None, "comma-separated rows with as many fields as the header",
+                           hint="A row has more fields than the header: a value holding a comma needs quotes."
+                           ) from None
     except pd.errors.ParserError as exc:
         raise ExtractError(str(file), None, "comma-separated rows with as many fields as the header",
                            hint=f"Reader said: {str(exc).strip()}. Is the file truncated or quoted badly?") from None
@@ -177,7 +186,10 @@ def _check_last_line(file: Path, raw: pd.DataFrame) -> None:
     last = tail.rsplit("\n", 1)[-1]
     import csv
 
-    fields = next(csv.reader([last]), [])
+    try:
+        fields = next(csv.reader([last]), [])
+    except csv.Error:  # a stray carriage return or quote: as broken as a short line
+        fields = []
     if len(fields) < len(raw.columns):
         line = len(raw) + 1
         raise ExtractError(str(file), None, f"{len(raw.columns)} fields on every line",

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-__all__ = ["Field", "TABLES", "BILAG_DOMAINS", "DOSE_UNITS", "DRUG_CLASSES", "fields_of"]
+__all__ = ["Field", "TABLES", "BILAG_DOMAINS", "DOSE_UNITS", "DRUG_CLASSES", "dtype_of"]
 
 BILAG_DOMAINS = (
     "constitutional",
@@ -204,16 +204,6 @@ KIND_DTYPES = {
     "bool": "boolean",
     "date": "datetime64[s]",
 }
-
-
-def fields_of(table: str) -> dict[str, Field]:
-    """Fields of one table, by column name."""
-    return {f.name: f for f in TABLES[table]}
-
-
-def empty_table(table: str) -> pd.DataFrame:
-    """A table with every column and no rows, in its loaded dtypes."""
-    return pd.DataFrame({f.name: pd.Series([], dtype=dtype_of(f)) for f in TABLES[table]})
 
 
 def dtype_of(f: Field):
