@@ -79,7 +79,7 @@ def test_tightening_a_threshold_never_adds_eligible_patients(tmp_path_factory, e
     ex = _extract(*ex_key, tmp_path_factory.getbasetemp())
     name, values, direction = TIGHTER[which]
     loose = data.draw(values)
-    tight = loose + direction * step
+    tight = max(0, loose + direction * step)  # a window cannot shrink below zero months
     base = Screening(ex, PROTOCOL, policy)
     a = base.with_protocol(PROTOCOL.with_overrides({name: loose}))
     b = base.with_protocol(PROTOCOL.with_overrides({name: tight}))
