@@ -93,3 +93,27 @@ def test_variant_can_drop_add_and_reorder(tmp_path):
 def test_unknown_protocol_name_lists_the_shipped_ones():
     with pytest.raises(ProtocolError, match="misle-phase1-pilot, misle-phase2, misle-phase2-ehr"):
         load_protocol("no-such-protocol")
+
+
+def test_column_rule_on_a_column_the_extract_lacks_is_named(tmp_path, boundary_extract):
+    from screening import screen
+
+    path = _write(tmp_path, """
+        extends: misle-phase2
+        add:
+          - {id: crp, kind: exclusion, rule: column, params: {column: crp_mg_l, op: ">", value: 50}}
+        """)
+    with pytest.raises(ProtocolError, match=r"crp.column: expected a column of the extract's patients table"):
+        screen(boundary_extract, load_protocol(path))
+
+
+def test_column_rule_with_a_value_of_the_wrong_type_is_named(tmp_path, boundary_extract):
+    from screening import screen
+
+    path = _write(tmp_path, """
+        extends: misle-phase2
+        add:
+          - {id: odd, kind: exclusion, rule: column, params: {column: sex, op: "<", value: 3}}
+        """)
+    with pytest.raises(ProtocolError, match=r"odd.params: expected values comparable"):
+        screen(boundary_extract, load_protocol(path))

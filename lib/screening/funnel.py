@@ -117,7 +117,17 @@ class Screening:
     def _evaluate(self, c: Criterion) -> np.ndarray:
         key = c.kind + ":" + _key(c)
         if key not in self._cache:
-            self._cache[key] = _states(RULES[c.rule](self.extract, **c.params), c.kind)
+            wanted = [c.params["column"]] if c.rule == "column" else list(c.params.get("columns", []))
+            absent = [col for col in wanted if col not in self.extract.patients.columns]
+            if absent:
+                raise ProtocolError(self.protocol.id, f"{c.id}.column", "a column of the extract's patients table",
+                                    hint=f"{', '.join(absent)} is not in {self.extract.path}.")
+            try:
+                met = RULES[c.rule](self.extract, **c.params)
+            except (TypeError, ValueError) as exc:  # e.g. a text column compared with a number
+                raise ProtocolError(self.protocol.id, f"{c.id}.params", "values comparable with the data they test",
+                                    hint=str(exc).splitlines()[0]) from None
+            self._cache[key] = _states(met, c.kind)
         return self._cache[key]
 
     def _apply_policy(self, raw: np.ndarray) -> np.ndarray:
