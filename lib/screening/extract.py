@@ -58,7 +58,7 @@ class Extract:
     def patient_rows(self, table: str) -> np.ndarray:
         """Position in ``patients`` of each row of an event table (computed once, then cached)."""
         if table not in self._rows:
-            self._rows[table] = self.patients.index.get_indexer(self.table(table)["patient_id"]).astype(np.int64)
+            self._rows[table] = _positions(self.patients.index, self.table(table)["patient_id"])
         return self._rows[table]
 
     def table(self, name: str) -> pd.DataFrame:
@@ -138,12 +138,22 @@ def _table_file(folder: Path, name: str) -> Path:
 def _read_raw(file: Path, columns: list[str] | None = None) -> pd.DataFrame:
     if file.suffix == ".parquet":
         try:
-            if columns is not None:
-                import pyarrow.parquet as pq
+            import pyarrow as pa
+            import pyarrow.parquet as pq
 
-                present = set(pq.read_schema(file).names)
-                columns = [c for c in columns if c in present]  # absent ones are reported below
-            return pd.read_parquet(file, columns=columns)
+            schema = pq.read_schema(file)
+            if columns is not None:
+                columns = [c for c in columns if c in schema.names]  # absent ones are reported below
+            # Text columns (ids, labels) repeat across millions of rows: read them as dictionaries,
+            # which pandas holds as categoricals, instead of one string per row.
+            text = [f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
+            # One column at a time, freeing Arrow's buffers as each converts: the read never holds
+            # more than the finished frame plus one column in flight.
+            out = {}
+            for name in (columns if columns is not None else schema.names):
+                part = pq.read_table(file, columns=[name], read_dictionary=[name] if name in text else None)
+                out[name] = part.to_pandas(split_blocks=True, self_destruct=True)[name]
+            return pd.DataFrame(out, copy=False)
         except Exception as exc:  # pyarrow raises several types for a damaged file
             raise ExtractError(str(file), None, "a readable Parquet file", hint=f"Reader said: {exc}") from None
     try:
@@ -231,6 +241,10 @@ def _check_table(raw: pd.DataFrame, file: Path, name: str, columns: list[str] | 
         if f.kind in ("category", "str"):
             # Labels repeat across millions of rows: categoricals are smaller and compare by code.
             table[f.name] = table[f.name].astype(dtype_of(f))
+        elif f.kind == "id" and name != "patients":
+            table[f.name] = table[f.name].astype("category")  # each patient's id repeats per event
+        elif f.kind == "id":
+            table[f.name] = table[f.name].astype("string")  # the patients index: unique strings
     return table.reset_index(drop=True)
 
 
@@ -274,6 +288,11 @@ def _parse_column(col: pd.Series, f: Field, file: Path, row_word: str) -> pd.Ser
         return out
     if f.kind == "bool" and pd.api.types.is_bool_dtype(col):
         return col.astype("boolean")
+    if f.kind in ("id", "str", "category") and isinstance(col.dtype, pd.CategoricalDtype):
+        # Clean the categories, not every row: blank means missing, as in a CSV.
+        cleaned = col.cat.rename_categories(lambda c: str(c).strip())
+        blank = [c for c in cleaned.cat.categories if c == ""]
+        return cleaned.cat.remove_categories(blank) if blank else cleaned
     text = col.astype("string").str.strip()
     text = text.mask(text == "")
     present = text.notna()
@@ -356,6 +375,14 @@ def _validate(table: pd.DataFrame, fields: list[Field], file: Path, name: str, r
     _fail(file, f, bad, table[col], row_word)
 
 
+def _positions(index: pd.Index, ids: pd.Series) -> np.ndarray:
+    """Position of each id in ``index`` (-1 where absent): looked up once per distinct id."""
+    if isinstance(ids.dtype, pd.CategoricalDtype):
+        per_category = np.append(index.get_indexer(ids.cat.categories), -1)  # code -1 (missing) -> -1
+        return per_category[ids.cat.codes.to_numpy()].astype(np.int64)
+    return index.get_indexer(ids).astype(np.int64)
+
+
 def _check_references(tables: dict[str, pd.DataFrame], files: dict[str, Path]) -> dict[str, np.ndarray]:
     """Every event must belong to a patient; returns each event's patient position (a hash join, no scan)."""
     index = tables["patients"].index
@@ -363,7 +390,7 @@ def _check_references(tables: dict[str, pd.DataFrame], files: dict[str, Path]) -
     for name, table in tables.items():
         if name == "patients":
             continue
-        position = index.get_indexer(table["patient_id"]).astype(np.int64)
+        position = _positions(index, table["patient_id"])
         orphan = position < 0
         if orphan.any():
             file = files[name]
