@@ -45,11 +45,11 @@ def _assert_same_values(left: pd.DataFrame, right: pd.DataFrame) -> None:
     """Same dtypes and values; a categorical may list its categories in another order (sorted vs. stored)."""
     assert list(left.columns) == list(right.columns)
     for col in left.columns:
-        l, r = left[col], right[col]
-        if isinstance(l.dtype, pd.CategoricalDtype):
-            assert isinstance(r.dtype, pd.CategoricalDtype), col
-            l, r = l.astype("string"), r.astype("string")
-        pd.testing.assert_series_equal(l, r, check_dtype=True, obj=col)
+        a, b = left[col], right[col]
+        if isinstance(a.dtype, pd.CategoricalDtype):
+            assert isinstance(b.dtype, pd.CategoricalDtype), col
+            a, b = a.astype("string"), b.astype("string")
+        pd.testing.assert_series_equal(a, b, check_dtype=True, obj=col)
 
 
 def test_nothing_is_dropped(tmp_path):
