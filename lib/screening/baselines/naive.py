@@ -222,7 +222,9 @@ def _nephritis(p, row, meds):
 def naive_states(extract: Extract, protocol: Protocol, patients: list[str] | None = None) -> pd.DataFrame:
     """Per patient and counted criterion: 1 passes, 0 fails, -1 unknown, computed row by row."""
     p = extract.patients if patients is None else extract.patients.loc[patients]
-    meds, mal, inf = extract.medications, extract.malignancies, extract.infections
+    # Plain string ids, as a first script would hold them (the loader keeps them categorical).
+    meds, mal, inf = (t.assign(patient_id=t["patient_id"].astype("string"))
+                      for t in (extract.medications, extract.malignancies, extract.infections))
 
     def one(row: pd.Series) -> pd.Series:
         pid = row.name
