@@ -95,25 +95,19 @@ def test_unknown_protocol_name_lists_the_shipped_ones():
         load_protocol("no-such-protocol")
 
 
-def test_column_rule_on_a_column_the_extract_lacks_is_named(tmp_path, boundary_extract):
+@pytest.mark.parametrize("rule, message", [
+    ("{id: crp, kind: exclusion, rule: column, params: {column: crp_mg_l, op: '>', value: 50}}",
+     r"crp.column: expected a column of the extract's patients table"),
+    ("{id: odd, kind: exclusion, rule: column, params: {column: sex, op: '<', value: 3}}",
+     r"odd.params: expected values comparable"),
+], ids=["missing column", "incomparable value"])
+def test_column_rules_the_extract_cannot_answer_are_named(tmp_path, boundary_extract, rule, message):
     from screening import screen
 
-    path = _write(tmp_path, """
+    path = _write(tmp_path, f"""
         extends: misle-phase2
         add:
-          - {id: crp, kind: exclusion, rule: column, params: {column: crp_mg_l, op: ">", value: 50}}
+          - {rule}
         """)
-    with pytest.raises(ProtocolError, match=r"crp.column: expected a column of the extract's patients table"):
-        screen(boundary_extract, load_protocol(path))
-
-
-def test_column_rule_with_a_value_of_the_wrong_type_is_named(tmp_path, boundary_extract):
-    from screening import screen
-
-    path = _write(tmp_path, """
-        extends: misle-phase2
-        add:
-          - {id: odd, kind: exclusion, rule: column, params: {column: sex, op: "<", value: 3}}
-        """)
-    with pytest.raises(ProtocolError, match=r"odd.params: expected values comparable"):
+    with pytest.raises(ProtocolError, match=message):
         screen(boundary_extract, load_protocol(path))
