@@ -74,6 +74,14 @@ def _broken(tmp_path, table: str, edit) -> str:
     return folder
 
 
+def _rewritten(tmp_path, table: str, edit) -> str:
+    """Write the boundary extract, then replace one table's CSV text with ``edit(text)``."""
+    folder = boundary.write(tmp_path / "x")
+    path = folder / f"{table}.csv"
+    path.write_text(edit(path.read_text(encoding="utf-8")), encoding="utf-8")
+    return folder
+
+
 def _set(column, rows, value):
     def edit(frame):
         frame.loc[rows, column] = value
@@ -157,10 +165,7 @@ def test_wrong_encoding(tmp_path):
 
 
 def test_truncated_row(tmp_path):
-    folder = boundary.write(tmp_path / "x")
-    path = folder / "medications.csv"
-    text = path.read_text(encoding="utf-8")
-    path.write_text(text + 'E01,"prednisone,glucocorticoid\n', encoding="utf-8")
+    folder = _rewritten(tmp_path, "medications", lambda text: text + 'E01,"prednisone,glucocorticoid\n')
     with pytest.raises(ExtractError, match="medications.csv"):
         load_extract(folder)
 
@@ -194,10 +199,8 @@ def test_empty_extract_is_an_error(tmp_path):
 
 
 def test_file_cut_off_mid_line_is_an_error(tmp_path):
-    folder = boundary.write(tmp_path / "x")
-    path = folder / "patients.csv"
-    text = path.read_text(encoding="utf-8")
-    path.write_text(text.rstrip("\n")[: -200], encoding="utf-8")  # no line end, last row short
+    # no line end, and the last row short
+    folder = _rewritten(tmp_path, "patients", lambda text: text.rstrip("\n")[:-200])
     with pytest.raises(ExtractError, match="looks truncated") as info:
         load_extract(folder)
     assert info.value.rows == [55]
@@ -213,10 +216,7 @@ def test_column_empty_in_every_row_warns_and_loads(tmp_path):
 
 
 def test_row_longer_than_the_header_is_an_error_not_a_shift(tmp_path):
-    folder = boundary.write(tmp_path / "x")
-    path = folder / "patients.csv"
-    lines = path.read_text(encoding="utf-8").splitlines()
-    lines[1] = lines[1].replace("E01,", "E01,extra,", 1)  # first data row: one field too many
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    # the first data row gets one field too many
+    folder = _rewritten(tmp_path, "patients", lambda text: text.replace("\nE01,", "\nE01,extra,", 1))
     with pytest.raises(ExtractError, match="more fields than the header"):
         load_extract(folder)

@@ -74,9 +74,6 @@ class Cells:
             self.locked.add(idx)
         return idx
 
-    def get(self, table: str, row, column: str) -> int:
-        return self._index[(table, row, column)]
-
     def relate(self, coefficients: dict[int, float]) -> None:
         """Publish the relation sum(coefficient × cell) = 0 (true of the values, known to readers)."""
         assert abs(sum(c * self.values[i] for i, c in coefficients.items())) < 1e-9, coefficients

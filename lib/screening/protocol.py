@@ -50,7 +50,7 @@ class Criterion:
     def display_label(self) -> str:
         """The label with parameter values filled in (``"Age {min_age}–{max_age}"`` → ``"Age 18–65"``)."""
         try:
-            return self.label.format(**{k: _fmt(v) for k, v in self.params.items()})
+            return self.label.format(**{k: format_value(v) for k, v in self.params.items()})
         except (KeyError, IndexError, ValueError):
             return self.label
 
@@ -307,9 +307,8 @@ def _check_value(src: str, key: str, default, value):
     if isinstance(value, str) and not isinstance(default, str):
         value = parse_override(value)
     if default is None:  # an optional parameter (e.g. sledai.max) or a free value (column rules)
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0 \
-                and key.rsplit(".", 1)[-1].endswith(_NON_NEGATIVE):
-            raise ProtocolError(src, key, "a number of at least 0", hint=f"Got {value!r}.")
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            _check_non_negative(src, key, value)
         return value
     if isinstance(default, bool):
         if not isinstance(value, bool):
@@ -317,14 +316,19 @@ def _check_value(src: str, key: str, default, value):
     elif isinstance(default, (int, float)):
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ProtocolError(src, key, "a number", hint=f"Got {value!r}.")
-        if key.rsplit(".", 1)[-1].endswith(_NON_NEGATIVE) and value < 0:
-            raise ProtocolError(src, key, "a number of at least 0", hint=f"Got {value!r}.")
+        _check_non_negative(src, key, value)
     elif isinstance(default, list):
         if isinstance(value, str):
             value = [v.strip() for v in value.split(",") if v.strip()]
         if not isinstance(value, list):
             raise ProtocolError(src, key, "a list", hint=f"Got {value!r}.")
     return value
+
+
+def _check_non_negative(src: str, key: str, value: float) -> None:
+    """Months, days, ages, limits and the like cannot be negative."""
+    if key.rsplit(".", 1)[-1].endswith(_NON_NEGATIVE) and value < 0:
+        raise ProtocolError(src, key, "a number of at least 0", hint=f"Got {value!r}.")
 
 
 def _check_relations(src: str, c: Criterion) -> None:
@@ -356,7 +360,8 @@ def _suggest(word: str, choices) -> str | None:
     return f"Did you mean {', '.join(close)}?" if close else None
 
 
-def _fmt(value) -> str:
+def format_value(value) -> str:
+    """A parameter value as people write it: 30 not 30.0, lists comma-separated."""
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     if isinstance(value, list):
@@ -365,4 +370,4 @@ def _fmt(value) -> str:
 
 
 def _params_text(params: dict) -> str:
-    return "; ".join(f"{k}={_fmt(v)}" for k, v in params.items())
+    return "; ".join(f"{k}={format_value(v)}" for k, v in params.items())

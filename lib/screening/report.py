@@ -82,9 +82,8 @@ def parameters_table(meta: dict) -> pd.DataFrame:
 
 
 def _text(value) -> str:
-    if isinstance(value, list):
-        return ", ".join(map(str, value))
-    return str(value)
+    # Unlike a label, the appendix keeps each value as it is stored (2.0 stays 2.0).
+    return ", ".join(map(str, value)) if isinstance(value, list) else str(value)
 
 
 def enrolment_table(screening: Screening, consent_rate: float, screen_failure_rate: float,

@@ -152,11 +152,7 @@ def _build(s: Screening, threshold: int, subgroup: str, withheld: set) -> dict[s
         if column in miss_ids and s.policy == "separate":
             cells.relate({crit_ids[c.id]["not_assessable_alone"]: 1, miss_ids[column]: -1})
 
-    comp = pd.concat([
-        s.composition("sex").rename(columns={"sex": "group"}).assign(column="sex"),
-        s.composition("race_ethnicity").rename(columns={"race_ethnicity": "group"}).assign(column="race_ethnicity"),
-        s.composition("age_years", bins=AGE_BINS).rename(columns={"age_years": "group"}).assign(column="age_years"),
-    ], ignore_index=True)[["column", "group", "population", "patients", "percent"]]
+    comp = _composition(s)
     comp_ids = [cells.add("composition", (r.column, r.group, r.population), "patients", int(r.patients))
                 for r in comp.itertuples()]
     population_total = {"extract": n_cell, "eligible": elig, "not_assessable": na}
@@ -228,16 +224,20 @@ def _build(s: Screening, threshold: int, subgroup: str, withheld: set) -> dict[s
 HIDDEN_PCT = "*"
 
 
+def _composition(s: Screening) -> pd.DataFrame:
+    """Composition by sex, race/ethnicity and age band, stacked: column, group, population, patients, percent."""
+    parts = [s.composition(c, bins=AGE_BINS if c == "age_years" else None).rename(columns={c: "group"})
+             .assign(column=c) for c in ("sex", "race_ethnicity", "age_years")]
+    return pd.concat(parts, ignore_index=True)[["column", "group", "population", "patients", "percent"]]
+
+
 def _unsuppressed(s: Screening, subgroup: str) -> dict[str, pd.DataFrame]:
     """The same tables with every count shown, plus the funnel within each subgroup: never for sharing."""
-    comp = pd.concat([
-        s.composition(c, bins=AGE_BINS if c == "age_years" else None).rename(columns={c: "group"}).assign(column=c)
-        for c in ("sex", "race_ethnicity", "age_years")], ignore_index=True)
     return {
         "headline": s.headline(), "attrition": s.attrition(),
         "criteria": s.criteria_table().drop(columns=["excluded_in_sequence", "not_assessable_in_sequence"]),
         "overlap": s.overlap(), "not_assessable": s.missing_by_criterion().drop(columns=["first_missing"]),
         f"outcome_by_{subgroup}": s.outcome_by(subgroup),
-        "composition": comp[["column", "group", "population", "patients", "percent"]],
+        "composition": _composition(s),
         "missingness": missingness(s.extract), f"attrition_by_{subgroup}": s.attrition_by(subgroup),
     }

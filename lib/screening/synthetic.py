@@ -14,7 +14,6 @@ Example
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import numpy as np
@@ -358,18 +357,3 @@ def write_extract(tables: dict[str, pd.DataFrame], folder: str | Path, fmt: str 
             table.to_parquet(tmp, index=False)
         tmp.replace(target)
     return folder
-
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Write the synthetic SLE registry extract.")
-    parser.add_argument("--patients", type=int, default=DEFAULT_PATIENTS)
-    parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
-    parser.add_argument("--format", choices=("csv", "parquet"), default="csv")
-    parser.add_argument("--out", default="data/synthetic")
-    args = parser.parse_args(argv)
-    folder = write_extract(generate(args.patients, args.seed), args.out, args.format)
-    print(f"wrote {args.patients:,} synthetic patients to {folder}")
-
-
-if __name__ == "__main__":
-    main()
