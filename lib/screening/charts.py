@@ -26,10 +26,13 @@ from matplotlib.patches import FancyBboxPatch
 from .disclosure import HIDDEN
 
 __all__ = ["funnel_chart", "consort_chart", "upset_chart", "sweep_chart", "composition_chart", "subgroup_chart",
-           "COLORS"]
+           "makeup_chart", "exclusion_heatmap", "COLORS"]
 
 COLORS = {"remaining": "#0072B2", "excluded": "#D55E00", "not_assessable": "#E69F00", "eligible": "#009E73",
           "extract": "#56B4E9", "neutral": "#999999"}
+
+#: Okabe–Ito colours for the groups of a characteristic; missing values are always grey.
+GROUP_COLORS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
 
 
 def _shown(value) -> str:
@@ -279,4 +282,73 @@ def subgroup_chart(outcome_by: pd.DataFrame, column: str, ax=None):
     ax.spines[["top", "right"]].set_visible(False)
     ax.legend(fontsize=8, frameon=False, ncols=3, loc="upper center", bbox_to_anchor=(0.5, -0.12))
     ax.set_title(f"Screening outcome by {column.replace('_', ' ')}", loc="left", fontsize=11)
+    return ax
+
+
+def makeup_chart(along: pd.DataFrame, characteristic: str, ax=None, title: str | None = None):
+    """The make-up of the patients in play at every step, as 100 % stacked bars (extract on top).
+
+    ``along`` is :meth:`Screening.composition_along` or its shareable form; a share the
+    table hides draws no segment, and the bar shows a hatched remainder instead.
+    """
+    t = along[along["characteristic"] == characteristic]
+    percent = pd.to_numeric(t["percent"], errors="coerce")
+    wide = t.assign(percent=percent).pivot_table(index="step", columns="group", values="percent",
+                                                  aggfunc="first", dropna=False)
+    groups = [g for g in wide.columns if g != "(missing)"] + [g for g in wide.columns if g == "(missing)"]
+    wide = wide[groups].fillna(0)
+    labels = t.drop_duplicates("step").set_index("step")["label"].reindex(wide.index)
+    k = len(wide)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(11, 0.36 * k + 1.8), layout="constrained")
+    y = np.arange(k)[::-1]
+    left = np.zeros(k)
+    for i, g in enumerate(groups):
+        color = COLORS["neutral"] if g == "(missing)" else GROUP_COLORS[i % len(GROUP_COLORS)]
+        values = wide[g].to_numpy(dtype=float)
+        ax.barh(y, values, left=left, color=color, height=0.75, label=str(g))
+        left += values
+    hidden = np.clip(100 - left, 0, None)
+    if (hidden > 0.5).any():
+        ax.barh(y, np.where(hidden > 0.5, hidden, 0), left=left, color="white", edgecolor=COLORS["neutral"],
+                hatch="///", height=0.75, label="hidden (small counts protected)")
+    ax.set_yticks(y, [textwrap.shorten(str(x), 48, placeholder="…") for x in labels], fontsize=8)
+    ax.set_xlim(0, 100)
+    ax.set_xlabel(f"% of patients still in play, by {characteristic.replace('_', ' ')}")
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.legend(fontsize=8, frameon=False, ncols=min(len(groups) + 1, 7), loc="upper center",
+              bbox_to_anchor=(0.5, -0.04 - 1.0 / (k + 4)))
+    ax.set_title(title or f"Who is still in play after each criterion: {characteristic.replace('_', ' ')}",
+                 loc="left", fontsize=11)
+    return ax
+
+
+def exclusion_heatmap(differential: pd.DataFrame, column: str, value: str = "ratio_alone", ax=None,
+                      title: str | None = None):
+    """Criterion × group heat map of relative exclusion (1 = as for everyone; blue lower, red higher).
+
+    Colours follow log2 of the ratio, capped at 4× either way; each cell shows the ratio.
+    A ratio the shareable table hides (or one with no patients) is left blank.
+    """
+    ratios = differential.assign(**{value: pd.to_numeric(differential[value], errors="coerce")})
+    wide = ratios.pivot_table(index="criterion", columns=column, values=value, aggfunc="first", dropna=False)
+    wide = wide.reindex(index=list(dict.fromkeys(differential["criterion"])))
+    cols = [g for g in wide.columns if g != "(missing)"] + [g for g in wide.columns if g == "(missing)"]
+    wide = wide[cols]
+    if ax is None:
+        _, ax = plt.subplots(figsize=(1.1 * len(cols) + 3.5, 0.32 * len(wide) + 1.6), layout="constrained")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        shown = np.clip(np.log2(wide.to_numpy(dtype=float)), -2, 2)
+    image = ax.imshow(np.ma.masked_invalid(shown), cmap="RdBu_r", vmin=-2, vmax=2, aspect="auto")
+    for (i, j), ratio in np.ndenumerate(wide.to_numpy(dtype=float)):
+        if np.isfinite(ratio):
+            ax.text(j, i, f"{ratio:.2f}", ha="center", va="center", fontsize=7,
+                    color="white" if abs(shown[i, j]) > 1.2 else "#222222")
+    ax.set_xticks(range(len(cols)), [str(c) for c in cols], rotation=30, ha="right", fontsize=8)
+    ax.set_yticks(range(len(wide)), wide.index, fontsize=8)
+    bar = ax.figure.colorbar(image, ax=ax, shrink=0.8, ticks=[-2, -1, 0, 1, 2])
+    bar.ax.set_yticklabels(["¼×", "½×", "1×", "2×", "4×"], fontsize=8)
+    what = "alone" if value.endswith("alone") else "in sequence"
+    ax.set_title(title or f"Share removed ({what}) relative to all patients, by {column.replace('_', ' ')}",
+                 loc="left", fontsize=11)
     return ax

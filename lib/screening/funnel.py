@@ -31,6 +31,7 @@ import json
 import numpy as np
 import pandas as pd
 
+from .composition import composition_along, differential_exclusion, leave_one_out_by
 from .counts import (
     FAIL,
     PASS,
@@ -302,6 +303,18 @@ class Screening:
                                        "percent": np.round(100 * counts.to_numpy() / total, 1)}))
         table = pd.concat(parts, ignore_index=True)
         return table.sort_values(["population", column], kind="stable").reset_index(drop=True)
+
+    def composition_along(self, columns: list[str] | None = None, bins: dict | None = None) -> pd.DataFrame:
+        """Make-up of the patients in play after every step, with SMDs (see :mod:`screening.composition`)."""
+        return composition_along(self, columns, bins)
+
+    def differential_exclusion(self, column: str, bins=None) -> pd.DataFrame:
+        """Per criterion and group of ``column``: share removed, its ratio to the overall share, pool shift."""
+        return differential_exclusion(self, column, bins)
+
+    def leave_one_out_by(self, column: str, bins=None) -> pd.DataFrame:
+        """Each group's share of the eligible pool now and with each criterion dropped."""
+        return leave_one_out_by(self, column, bins)
 
     # --- what-if -----------------------------------------------------------------------------------
 

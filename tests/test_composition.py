@@ -1,0 +1,134 @@
+"""The pool's make-up along the funnel, checked against a 10-patient extract computed by hand.
+
+Two criteria: SLEDAI-2K ≥ 6 (inclusion) and eGFR < 30 (exclusion). Patients
+(sex, race/ethnicity, SLEDAI, eGFR) and where they leave the funnel:
+
+    P01 F White    8  95   eligible
+    P02 F Black    8  20   excluded at egfr
+    P03 F Black    4  95   excluded at activity
+    P04 M White    8  95   eligible
+    P05 F Asian    -  95   not assessable at activity
+    P06 - Black   10  95   eligible (sex missing)
+    P07 F Black    8   -   not assessable at egfr
+    P08 M Asian    2  25   excluded at activity (fails both)
+    P09 F White    7  95   eligible
+    P10 F Hispanic 9  15   excluded at egfr
+
+Sex in play: step 0 F 7 / M 2 / missing 1; after activity F 5 / M 1 / missing 1;
+after egfr F 2 / M 1 / missing 1.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from boundary import BASE
+from screening import load_extract, screen
+from screening.composition import composition_along, differential_exclusion, leave_one_out_by, smd
+from screening.synthetic import write_extract
+
+ROWS = [
+    ("P01", "F", "White", 8, 95), ("P02", "F", "Black", 8, 20), ("P03", "F", "Black", 4, 95),
+    ("P04", "M", "White", 8, 95), ("P05", "F", "Asian", None, 95), ("P06", None, "Black", 10, 95),
+    ("P07", "F", "Black", 8, None), ("P08", "M", "Asian", 2, 25), ("P09", "F", "White", 7, 95),
+    ("P10", "F", "Hispanic", 9, 15),
+]
+
+PROTOCOL = """\
+id: two-criteria
+title: "Two criteria, for hand-computed make-up tables"
+criteria:
+  - {id: activity, label: "SLEDAI-2K ≥ 6", kind: inclusion, rule: column,
+     params: {column: sledai_2k, op: ">=", value: 6}}
+  - {id: egfr, label: "eGFR < 30", kind: exclusion, rule: column, params: {column: egfr, op: "<", value: 30}}
+"""
+
+
+@pytest.fixture(scope="module")
+def s(tmp_path_factory):
+    import pandas as pd
+
+    from screening.schema import TABLES
+
+    folder = tmp_path_factory.mktemp("makeup")
+    patients = pd.DataFrame([{"patient_id": pid, **BASE, "sex": sex, "race_ethnicity": race, "sledai_2k": sledai,
+                              "egfr": egfr} for pid, sex, race, sledai, egfr in ROWS])
+    empty = {name: pd.DataFrame(columns=[f.name for f in TABLES[name]])
+             for name in ("medications", "malignancies", "infections")}
+    write_extract({"patients": patients, **empty}, folder / "extract")
+    (folder / "two.yaml").write_text(PROTOCOL, encoding="utf-8")
+    return screen(load_extract(folder / "extract"), str(folder / "two.yaml"))
+
+
+def test_the_hand_made_funnel_is_as_worked_out(s):
+    assert s.summary()["patients"].tolist() == [4, 4, 2]
+
+
+def _row(table, step, group):
+    return table[(table["step"] == step) & (table["group"] == group)].iloc[0]
+
+
+def test_counts_in_play_per_step_and_group_with_missing_as_a_group(s):
+    t = composition_along(s, ["sex"])
+    got = {(r.step, r.group): r.patients for r in t.itertuples()}
+    assert got == {(0, "F"): 7, (0, "M"): 2, (0, "(missing)"): 1,
+                   (1, "F"): 5, (1, "M"): 1, (1, "(missing)"): 1,
+                   (2, "F"): 2, (2, "M"): 1, (2, "(missing)"): 1}
+    # Each step's groups add up to the attrition table's patients still in play.
+    in_play = t.groupby("step")["patients"].sum().tolist()
+    assert in_play == [10, 7, 4]
+    assert t.groupby("step")["in_play"].first().tolist() == in_play
+
+
+def test_shares_and_smds_equal_hand_computed_values(s):
+    t = composition_along(s, ["sex"])
+    assert _row(t, 1, "F")["percent"] == 71.4  # 5 of 7
+    # (5/7 - 7/10) / sqrt((5/7 * 2/7 + 0.7 * 0.3) / 2) = 0.0314
+    assert _row(t, 1, "F")["smd_vs_extract"] == 0.031
+    # (1/2 - 5/7) / sqrt((0.25 + 5/7 * 2/7) / 2) = -0.4497
+    assert _row(t, 2, "F")["smd_vs_previous"] == -0.450
+    # Missing sex: 1 of 4 against 1 of 10: (0.25 - 0.1) / sqrt((0.1875 + 0.09) / 2) = 0.4027
+    assert _row(t, 2, "(missing)")["smd_vs_extract"] == 0.403
+    assert (t[t["step"] == 0]["smd_vs_extract"] == 0).all()
+
+
+def test_race_ethnicity_includes_every_level_seen(s):
+    t = composition_along(s, ["race_ethnicity"])
+    assert sorted(t[t["step"] == 0]["group"]) == ["Asian", "Black", "Hispanic", "White"]
+    assert _row(t, 2, "Black")["patients"] == 1  # only P06 remains
+
+
+def test_differential_exclusion_by_sex(s):
+    t = differential_exclusion(s, "sex").set_index(["criterion", "sex"])
+    f1, m1, f2 = t.loc[("activity", "F")], t.loc[("activity", "M")], t.loc[("egfr", "F")]
+    # Alone: activity fails P03 (F) and P08 (M); overall 2 of 10.
+    assert (f1["removed_alone"], f1["share_alone"], f1["ratio_alone"]) == (1, 14.3, 0.71)
+    assert (m1["removed_alone"], m1["share_alone"], m1["ratio_alone"]) == (1, 50.0, 2.5)
+    # In sequence: eGFR excludes P02 and P10 of the 5 women entering; overall 2 of 7.
+    assert (f2["entering"], f2["removed_in_sequence"], f2["share_in_sequence"]) == (5, 2, 40.0)
+    assert f2["ratio_in_sequence"] == 1.4
+    # Women's share of those in play: 70 % → 71.4 % at activity, → 50 % at eGFR.
+    assert (f1["pool_share_before"], f1["pool_share_after"], f1["share_change"]) == (70.0, 71.4, 1.4)
+    assert (f2["pool_share_before"], f2["pool_share_after"], f2["share_change"]) == (71.4, 50.0, -21.4)
+    assert f2["rank_within_group"] == 1 and f1["rank_within_group"] == 2
+    missing = t.loc[("activity", "(missing)")]
+    assert missing["patients_in_group"] == 1 and missing["share_alone"] == 0.0
+
+
+def test_leave_one_out_by_sex(s):
+    t = leave_one_out_by(s, "sex").set_index(["criterion", "sex"])
+    # Now: P01, P09 (F), P04 (M), P06 (missing): women 50 %.
+    assert t.loc[("activity", "F"), "eligible"] == 2 and t.loc[("activity", "F"), "share_now"] == 50.0
+    # Without activity: P01, P03, P05, P09 (F), P04, P06 → women 4 of 6.
+    assert t.loc[("activity", "F"), ["eligible_without", "share_without", "share_change"]].tolist() == [4, 66.7, 16.7]
+    # Without eGFR: P01, P02, P07, P09, P10 (F), P04, P06 → women 5 of 7.
+    assert t.loc[("egfr", "F"), ["eligible_without", "share_without", "share_change"]].tolist() == [5, 71.4, 21.4]
+
+
+def test_smd_edge_cases():
+    assert smd(0.0, 0.0) == 0 and smd(1.0, 1.0) == 0
+    assert math.isnan(smd(0.0, 1.0)) and math.isnan(smd(np.nan, 0.5))
+    assert smd(0.5, 0.25) == pytest.approx(0.25 / math.sqrt((0.25 + 0.1875) / 2))
