@@ -113,8 +113,8 @@ def composition_along(s, columns: list[str] | None = None, bins: dict | None = N
     >>> from screening import load_extract, screen
     >>> s = screen(load_extract("data/synthetic"))
     >>> t = composition_along(s, ["sex"])
-    >>> sorted(t.columns)[:4]
-    ['characteristic', 'criterion', 'group', 'label']
+    >>> list(t.columns[3:7])
+    ['characteristic', 'group', 'in_play', 'patients']
     """
     columns = list(CHARACTERISTICS) if columns is None else list(columns)
     bins = bins or {}
@@ -169,7 +169,7 @@ def differential_exclusion(s, column: str, bins=None) -> pd.DataFrame:
     >>> from screening import load_extract, screen
     >>> s = screen(load_extract("data/synthetic"))
     >>> t = differential_exclusion(s, "sex")
-    >>> len(t) == len(s.criteria) * t["group"].nunique()
+    >>> len(t) == len(s.criteria) * t["sex"].nunique()
     True
     """
     groups = characteristic_groups(s, column, bins)
