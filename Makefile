@@ -35,9 +35,9 @@ test: data
 	$(PY) -m pytest -n 2 --dist loadscope tests lib \
 	    --nbval notebooks --nbval-current-env --nbval-sanitize-with tests/nbval-sanitize.cfg
 
-## Re-execute the notebooks on the synthetic extract (commit them afterwards).
+## Sync each notebook with its .py pair (Jupytext), re-execute it in place on the synthetic extract; commit both.
 notebooks: data
-	$(PY) scripts/build_notebooks.py
+	$(PY) scripts/run_notebooks.py
 
 ## Open JupyterLab on the notebooks.
 lab: data

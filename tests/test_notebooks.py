@@ -1,6 +1,7 @@
 """The notebooks run as parameterised reports (papermill), and their committed outputs come from the synthetic extract.
 
 nbval itself re-executes every committed notebook in `make test` and compares the outputs.
+Each notebook is paired with a Jupytext percent script; the two must hold the same cells.
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import jupytext
 import nbformat
 import papermill as pm
 import pytest
@@ -61,9 +63,23 @@ def test_committed_outputs_come_from_the_synthetic_extract(path):
     assert hashes == {synthetic}, f"{path.name} carries outputs from another extract: re-run `make notebooks`"
 
 
-def test_lower_sledai_minimum_raises_the_eligible_count(tmp_path):
+def _cells(nb) -> list[tuple[str, str, list]]:
+    return [(c.cell_type, c.source.strip(), c.metadata.get("tags", [])) for c in nb.cells]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_each_notebook_and_its_text_pair_hold_the_same_cells(path):
+    pair = path.with_suffix(".py")
+    assert pair.exists(), f"{pair.name} is missing: run `make notebooks` (Jupytext pairs every notebook)"
+    assert _cells(jupytext.read(pair)) == _cells(nbformat.read(path, as_version=4)), \
+        f"{path.name} and {pair.name} differ: run `make notebooks` and commit both"
+
+
+@pytest.mark.parametrize("overrides", [{"sledai.min": 4}, '{"sledai.min": 4}'],
+                         ids=["dict", "text (papermill -p)"])
+def test_lower_sledai_minimum_raises_the_eligible_count(tmp_path, overrides):
     default = nbformat.read(ROOT / "notebooks" / "01-eligible-pool.ipynb", as_version=4)
-    lowered = _run("01-eligible-pool.ipynb", tmp_path, overrides={"sledai.min": 4})
+    lowered = _run("01-eligible-pool.ipynb", tmp_path, overrides=overrides)
     assert int(_headline(lowered, "eligible on registry data")) > int(_headline(default, "eligible on registry data"))
     assert "`sledai.min=4`" in _text(lowered)
 

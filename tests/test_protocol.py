@@ -45,6 +45,8 @@ def test_overrides_by_full_or_unique_name():
     ({"sledai.max": 3}, "not above sledai.max"),
     ({"sledai.min": "six"}, "a number"),
     ({"classification.accept_slicc": 3}, "true or false"),
+    ('{"sledai.min": 4', "a YAML or JSON mapping"),  # text as papermill -p passes it
+    ("[4]", "a mapping of criterion.param"),
 ])
 def test_bad_overrides_are_named(override, message):
     with pytest.raises(ProtocolError, match=message):

@@ -48,7 +48,7 @@ from .counts import (
 from .criteria import RULES
 from .errors import ProtocolError
 from .extract import Extract
-from .protocol import Criterion, Protocol, load_protocol
+from .protocol import Criterion, Protocol, as_overrides, load_protocol
 
 __all__ = ["Screening", "screen", "POLICIES", "PASS", "FAIL", "UNKNOWN", "STATUSES"]
 
@@ -72,9 +72,11 @@ def _attrition(states: np.ndarray, crits: list[Criterion]) -> pd.DataFrame:
     return attrition_table(count_states(states), crits)
 
 
-def screen(extract: Extract, protocol: Protocol | str = "misle-phase2", overrides: dict | None = None,
+def screen(extract: Extract, protocol: Protocol | str = "misle-phase2", overrides: dict | str | None = None,
            policy: str = "separate") -> Screening:
     """Screen every patient of ``extract`` against ``protocol``.
+
+    ``overrides`` is a mapping or its YAML/JSON text, as papermill passes ``-p overrides '{...}'``.
 
     Example
     -------
@@ -85,6 +87,7 @@ def screen(extract: Extract, protocol: Protocol | str = "misle-phase2", override
     """
     if not isinstance(protocol, Protocol):
         protocol = load_protocol(protocol)
+    overrides = as_overrides(overrides)
     if overrides:
         protocol = protocol.with_overrides(overrides)
     return Screening(extract, protocol, policy)

@@ -29,7 +29,7 @@ import yaml
 from .criteria import RULES
 from .errors import ProtocolError
 
-__all__ = ["Criterion", "Protocol", "load_protocol", "parse_override", "shipped_protocols"]
+__all__ = ["Criterion", "Protocol", "as_overrides", "load_protocol", "parse_override", "shipped_protocols"]
 
 KINDS = ("inclusion", "exclusion", "screening_visit")
 _NON_NEGATIVE = ("months", "days", "years", "min", "max", "limit", "multiple", "titre", "mg_per_kg", "age")
@@ -194,7 +194,7 @@ def _locate(name: str | Path, relative_to: Path | None = None) -> Path:
                         hint="Shipped protocols: " + ", ".join(shipped_protocols()) + ".")
 
 
-def load_protocol(name: str | Path, overrides: dict[str, object] | None = None) -> Protocol:
+def load_protocol(name: str | Path, overrides: dict[str, object] | str | None = None) -> Protocol:
     """Read a protocol by path or shipped name, follow ``extends``, apply ``overrides``.
 
     Example
@@ -203,6 +203,7 @@ def load_protocol(name: str | Path, overrides: dict[str, object] | None = None) 
     3
     """
     protocol = _read(_locate(name), seen=())
+    overrides = as_overrides(overrides)
     return protocol.with_overrides(overrides) if overrides else protocol
 
 
@@ -353,6 +354,28 @@ def parse_override(text: str):
     if isinstance(value, str) and "," in value:
         return [v.strip() for v in value.split(",")]
     return value
+
+
+def as_overrides(value: dict | str | None) -> dict:
+    """Overrides as a mapping, from a mapping or its YAML/JSON text (papermill's ``-p overrides '{...}'``).
+
+    Example
+    -------
+    >>> as_overrides('{"sledai.min": 4}'), as_overrides("sledai.min: 4"), as_overrides(None)
+    ({'sledai.min': 4}, {'sledai.min': 4}, {})
+    """
+    if value is None:
+        return {}
+    if isinstance(value, str):
+        try:
+            value = yaml.safe_load(value) if value.strip() else {}
+        except yaml.YAMLError as exc:
+            raise ProtocolError("overrides", "text", "a YAML or JSON mapping such as {\"sledai.min\": 4}",
+                                hint=str(exc).splitlines()[0]) from None
+    if not isinstance(value, dict):
+        raise ProtocolError("overrides", "value", "a mapping of criterion.param: value such as {\"sledai.min\": 4}",
+                            hint=f"Got {value!r}.")
+    return {str(k): v for k, v in value.items()}
 
 
 def _suggest(word: str, choices) -> str | None:

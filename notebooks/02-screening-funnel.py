@@ -1,0 +1,136 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 2. Screening-funnel report
+#
+# Which criteria remove the most patients, in what order, and who is left. Counts are people. Counts from 1 to the small-cell threshold are shown as `<11`; `*` marks a count hidden so that a small one cannot be derived by subtraction.
+
+# %% tags=["parameters"]
+# Parameters (papermill injects its own values after this cell)
+extract_path: str = "../data/synthetic"  # native folder, or omop:DIR / synthea:DIR
+protocol: str = "misle-phase2"  # shipped name or YAML path
+overrides: dict | str = {}  # e.g. {"sledai.min": 4}, or the same as YAML/JSON text
+policy: str = "separate"  # missing data: separate | exclude | include
+subgroup: str = "site"  # patients column for subgroup tables
+small_cell: int = 10  # counts from 1 to this are hidden in shareable output
+
+# %%
+import matplotlib.pyplot as plt
+import pandas as pd
+from IPython.display import Markdown, display
+
+from screening import screen
+from screening.report import provenance, provenance_markdown, report_tables
+from screening.sources import load_source
+
+pd.set_option("display.max_rows", 80)
+pd.set_option("display.width", 160)
+pd.set_option("display.max_colwidth", 70)
+plt.rcParams["figure.dpi"] = 80
+from screening import charts
+
+# %% [markdown]
+# ## What produced these numbers
+
+# %%
+extract = load_source(extract_path)
+s = screen(extract, protocol, overrides, policy)
+meta = provenance(s, small_cell)
+tables = report_tables(s, small_cell, subgroup)
+display(Markdown(provenance_markdown(meta)))
+
+# %%
+tables["headline"].set_index("measure")
+
+# %% [markdown]
+# ## The funnel, in protocol order
+
+# %%
+charts.funnel_chart(s.attrition(), tables["attrition"])
+plt.show()
+
+# %%
+fig = charts.consort_chart(s.attrition(), tables["attrition"], s.assessed_at_visit)
+plt.show()
+
+# %% [markdown]
+# ## Per criterion
+#
+# *Sequential*: removed at this step of the funnel. *Alone*: removed if this were the only criterion. *Uniquely*: failing this criterion and no other. *Gain if dropped*: eligible patients added by removing it.
+
+# %%
+tables["attrition"].drop(columns=["kind"]).set_index("step")
+
+# %%
+tables["criteria"]
+
+# %% [markdown]
+# ## Overlap of exclusions
+#
+# Patients excluded by exactly each combination of criteria; combinations smaller than the small-cell threshold are left out.
+
+# %%
+fig = charts.upset_chart(tables["overlap"], s.labels, top=15)
+plt.show()
+
+# %% [markdown]
+# ## Not assessable, by reason
+#
+# *First missing*: the criterion at which each not-assessable patient was set aside. *Missing any*: how many not-assessable patients lack each criterion's data.
+
+# %%
+tables["not_assessable"]
+
+# %% [markdown]
+# ## By subgroup
+
+# %%
+charts.subgroup_chart(tables[f"outcome_by_{subgroup}"], subgroup)
+plt.show()
+tables[f"outcome_by_{subgroup}"]
+
+# %% [markdown]
+# The step-by-step funnel within each group is shown only with suppression off (`small_cell = 0`, for internal use): split by group, most steps are small counts.
+
+# %%
+if f"attrition_by_{subgroup}" in tables:
+    wide = tables[f"attrition_by_{subgroup}"].pivot(index=["step", "label"], columns=subgroup, values="remaining")
+    display(wide.reset_index(level="step", drop=True))
+else:
+    print(f"Funnel by {subgroup}: withheld from shareable output (small_cell = {small_cell}).")
+
+# %% [markdown]
+# ## Who is in the eligible pool, compared with the whole extract
+
+# %%
+fig, axes = plt.subplots(1, 3, figsize=(15, 4), layout="constrained")
+comp = tables["composition"]
+for ax, column in zip(axes, ["sex", "race_ethnicity", "age_years"]):
+    part = comp[comp["column"] == column].rename(columns={"group": column})
+    part = part.assign(percent=pd.to_numeric(part["percent"], errors="coerce"))
+    charts.composition_chart(part, column, ax=ax)
+plt.show()
+
+# %%
+tables["composition"].pivot(index=["column", "group"], columns="population", values="percent").fillna("0.0")  # a group absent from a population
+
+# %% [markdown]
+# ## Every parameter
+
+# %%
+from screening.report import parameters_table
+
+parameters_table(meta)
