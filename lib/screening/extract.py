@@ -14,16 +14,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pandera.pandas as pa
 
 from .errors import ExtractError, ExtractWarning
-from .schema import TABLES, Field, dtype_of
+from .schema import FALSE_WORDS, TABLES, TRUE_WORDS, Field, dtype_of
 
 __all__ = ["Extract", "load_extract", "extract_from_tables", "extract_hash"]
 
-_TRUE = ("true", "t", "yes", "y", "1")
-_FALSE = ("false", "f", "no", "n", "0")
-_BOOL_WORDS = {**{w: True for w in _TRUE}, **{w: False for w in _FALSE}}
+_BOOL_WORDS = {**{w: True for w in TRUE_WORDS}, **{w: False for w in FALSE_WORDS}}
 
 
 @dataclass
@@ -209,7 +206,17 @@ def _check_last_line(file: Path, raw: pd.DataFrame) -> None:
 
 
 def _load_table(file: Path, name: str, columns: list[str] | None = None) -> pd.DataFrame:
-    return _check_table(_read_raw(file, columns), file, name, columns)
+    """The fast, columnar path; when it doubts anything, the thorough one, which names the problem."""
+    from .columnar import Suspect, canonical, read_checked
+
+    try:
+        table = read_checked(file, name, columns)
+    except Suspect:
+        # Valid after all (the fast path is stricter, e.g. about date spelling): same dtypes either way.
+        return canonical(_check_table(_read_raw(file, columns), file, name, columns), name, file.suffix == ".csv")
+    fields = TABLES[name] if columns is None else [f for f in TABLES[name] if f.name in columns]
+    _warn_empty_columns(table, fields, file)
+    return table
 
 
 def _check_table(raw: pd.DataFrame, file: Path, name: str, columns: list[str] | None = None,
@@ -321,7 +328,9 @@ def _parse_column(col: pd.Series, f: Field, file: Path, row_word: str) -> pd.Ser
     raise AssertionError(f"unknown field kind {f.kind}")  # pragma: no cover - schema is static
 
 
-def _schema(fields: list[Field], name: str) -> pa.DataFrameSchema:
+def _schema(fields: list[Field], name: str):
+    import pandera.pandas as pa  # only on the slow path: importing pandera costs a third of a second
+
     columns = {}
     for f in fields:
         checks = []
@@ -349,6 +358,8 @@ def _schema(fields: list[Field], name: str) -> pa.DataFrameSchema:
 
 def _validate(table: pd.DataFrame, fields: list[Field], file: Path, name: str, row_word: str) -> None:
     """Check values with pandera; report the first failing check as one ExtractError."""
+    import pandera.pandas as pa
+
     try:
         _schema(fields, name).validate(table, lazy=True)
         return

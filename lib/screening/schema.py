@@ -46,6 +46,10 @@ MALIGNANCY_TYPES = (
 )
 INFECTION_TYPES = ("herpes_zoster", "serious_infection")
 
+#: The spellings a boolean cell may take, compared in lower case; anything else is an error.
+TRUE_WORDS = ("true", "t", "yes", "y", "1")
+FALSE_WORDS = ("false", "f", "no", "n", "0")
+
 #: Age is top-coded for de-identification: 90 stands for "90 or over".
 AGE_TOP_CODE = 90
 

@@ -1,0 +1,293 @@
+"""The loader's fast path: read an extract table with Arrow and parse and check it column by column.
+
+Text is read dictionary-encoded, so parsing and most checks run once per
+distinct value (a few thousand dates, a dozen drug names) rather than once per
+row, and no second full copy of a table is built. The fast path only ever says
+"this table is fine" or :class:`Suspect`; on :class:`Suspect` the loader reads
+the table again the slow, thorough way (pandas and pandera,
+:mod:`screening.extract`), which finds the problem and names its file, column,
+lines and values. So the fast path may be stricter than the slow one (an
+ISO-looking date only, no quotes in a value), never more lenient.
+
+Example
+-------
+>>> from pathlib import Path
+>>> table = read_checked(Path("data/synthetic/medications.csv"), "medications", None)
+>>> str(table["drug_class"].dtype), str(table["start_date"].dtype)
+('category', 'datetime64[s]')
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .schema import FALSE_WORDS, TABLES, TRUE_WORDS, Field, dtype_of
+
+__all__ = ["Suspect", "canonical", "read_checked", "read_typed", "typed_to_frame"]
+
+_TEXT = pa.dictionary(pa.int32(), pa.string())
+_ISO_DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+_NULLABLE = {pa.int32(): pd.Int32Dtype(), pa.float64(): pd.Float64Dtype(), pa.bool_(): pd.BooleanDtype()}
+
+
+class Suspect(Exception):
+    """The fast path met something it does not accept: the slow path will find and name it."""
+
+
+def read_checked(file: Path, name: str, columns: list[str] | None) -> pd.DataFrame:
+    """Read, parse and check one table the fast way; raises :class:`Suspect` on anything doubtful."""
+    return typed_to_frame(read_typed(file, name, columns), name, file.suffix == ".csv")
+
+
+def read_typed(file: Path, name: str, columns: list[str] | None) -> pa.Table:
+    """The table as typed, checked Arrow columns (what the cache stores); raises :class:`Suspect`."""
+    fields = TABLES[name] if columns is None else [f for f in TABLES[name] if f.name in columns]
+    raw = _read_csv(file, columns) if file.suffix == ".csv" else _read_parquet(file, columns)
+    if any(f.name not in raw.column_names for f in fields):
+        raise Suspect("a dictionary column is absent")
+    by_name = {f.name: f for f in fields}
+    out = {}
+    for col in list(raw.column_names):
+        values = raw.column(col)
+        raw = raw.drop_columns([col])  # free each raw column as soon as it is parsed
+        if col in by_name:
+            out[col] = _parse(values, by_name[col], name, file.suffix == ".csv")
+        else:  # kept for protocol column rules, as read (CSV text loses leading blanks, as a spreadsheet does)
+            out[col] = _extra(values) if file.suffix == ".csv" else values
+    ordered = [f.name for f in fields] + [c for c in out if c not in by_name]
+    table = pa.table({c: out.pop(c) for c in ordered})
+    _check_rows(table, fields, name)
+    return table
+
+
+def typed_to_frame(table: pa.Table, name: str, from_csv: bool) -> pd.DataFrame:
+    """pandas columns in the data dictionary's dtypes, converted (and freed) one column at a time."""
+    by_name = {f.name: f for f in TABLES[name]}
+    out = {}
+    for col in list(table.column_names):
+        values = table.column(col)
+        table = table.drop_columns([col])
+        out[col] = _series(values, by_name.get(col), name, from_csv)
+    return pd.DataFrame(out, copy=False)
+
+
+def canonical(frame: pd.DataFrame, name: str, from_csv: bool) -> pd.DataFrame:
+    """A loaded frame in exactly the form the fast path and the cache give (sorted free-text categories)."""
+    return typed_to_frame(pa.Table.from_pandas(frame, preserve_index=False), name, from_csv)
+
+
+# --- reading ---------------------------------------------------------------------------------------
+
+def _read_csv(file: Path, columns: list[str] | None) -> pa.Table:
+    from pyarrow import csv as pacsv
+
+    try:
+        with open(file, encoding="utf-8-sig", newline="") as handle:
+            header = next(csv.reader([handle.readline()]))
+    except (UnicodeDecodeError, StopIteration, csv.Error) as exc:
+        raise Suspect("unreadable header") from exc
+    if len(set(header)) != len(header) or any(h != h.strip() or h == "" for h in header):
+        raise Suspect("duplicate or padded column names")
+    wanted = header if columns is None else [h for h in header if h in set(columns)]
+    try:
+        return pacsv.read_csv(
+            file,
+            read_options=pacsv.ReadOptions(use_threads=True, block_size=1 << 23),
+            # A quoted value may hold a line end, as the slow reader allows.
+            parse_options=pacsv.ParseOptions(newlines_in_values=True),
+            convert_options=pacsv.ConvertOptions(column_types={h: _TEXT for h in wanted}, include_columns=wanted,
+                                                 strings_can_be_null=False, quoted_strings_can_be_null=False))
+    except (pa.ArrowException, OSError, ValueError) as exc:  # short or long rows, bad UTF-8, empty file
+        raise Suspect(str(exc)) from exc
+
+
+def _read_parquet(file: Path, columns: list[str] | None) -> pa.Table:
+    import pyarrow.parquet as pq
+
+    try:
+        schema = pq.read_schema(file)
+        names = schema.names if columns is None else [c for c in columns if c in schema.names]
+        text = [f.name for f in schema if f.name in names and (pa.types.is_string(f.type)
+                                                               or pa.types.is_large_string(f.type))]
+        return pq.read_table(file, columns=names, read_dictionary=text, use_threads=True)
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        raise Suspect(str(exc)) from exc
+
+
+# --- parsing one column ----------------------------------------------------------------------------
+
+def _parse(values: pa.ChunkedArray, f: Field, table: str, from_csv: bool) -> pa.Array:
+    """One column in its typed Arrow form; text is parsed once per distinct value."""
+    kind = values.type
+    if pa.types.is_dictionary(kind) or pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        words, codes = _dictionary(values)
+        if from_csv and pc.any(pc.match_substring(words, '"')).as_py():
+            raise Suspect("a quote inside a value")  # the slow reader may read it differently
+        words = pc.utf8_trim_whitespace(words)
+        words = pc.if_else(pc.equal(words, ""), pa.scalar(None, pa.string()), words)
+        parsed = words if f.kind == "id" and table == "patients" else _parse_words(words, f)
+        missing = pc.is_null(parsed)
+        if pc.any(pc.and_(missing, pc.is_valid(words))).as_py():
+            raise Suspect("a value that does not parse")
+        out = _take(parsed, codes)
+    else:
+        out = _parse_typed(values, f)
+    if f.required and out.null_count:
+        raise Suspect("a required value is missing")
+    _check_range(out, f)
+    return out
+
+
+def _dictionary(values: pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
+    """Distinct values and each row's code into them (-1 for missing), whatever the chunking."""
+    if not pa.types.is_dictionary(values.type):
+        values = pc.dictionary_encode(values)
+    if values.num_chunks == 0:
+        return pa.array([], pa.string()), np.empty(0, dtype=np.int32)
+    values = values.unify_dictionaries()
+    words = values.chunk(0).dictionary.cast(pa.string())
+    codes = np.concatenate([pc.fill_null(c.indices, -1).to_numpy().astype(np.int32, copy=False)
+                            for c in values.chunks]) if values.num_chunks > 1 else \
+        pc.fill_null(values.chunk(0).indices, -1).to_numpy().astype(np.int32, copy=False)
+    return words, codes
+
+
+def _take(parsed: pa.Array, codes: np.ndarray) -> pa.Array:
+    """Per-row values from per-distinct-value ones (a dictionary column stays a dictionary)."""
+    if pa.types.is_dictionary(parsed.type):
+        inner = pc.fill_null(parsed.indices, -1).to_numpy().astype(np.int32)
+        rows = np.where(codes >= 0, inner[np.maximum(codes, 0)] if len(inner) else -1, -1).astype(np.int32)
+        return pa.DictionaryArray.from_arrays(pa.array(rows, mask=rows < 0), parsed.dictionary)
+    index = pa.array(codes, mask=codes < 0)
+    return parsed.take(index)
+
+
+def _parse_words(words: pa.Array, f: Field) -> pa.Array:
+    """Parse trimmed distinct values; a value that does not parse becomes null (and is flagged)."""
+    present = pc.is_valid(words)
+    if f.kind == "date":
+        if not pc.all(pc.or_(pc.invert(present), pc.match_substring_regex(words, _ISO_DATE))).as_py():
+            raise Suspect("a date not written YYYY-MM-DD")
+        try:
+            return pc.cast(pc.cast(words, pa.date32()), pa.timestamp("s"))
+        except pa.ArrowInvalid as exc:  # an impossible date such as 2024-02-30
+            raise Suspect(str(exc)) from exc
+    if f.kind in ("int", "float"):
+        try:
+            number = pc.cast(words, pa.float64())
+        except pa.ArrowInvalid as exc:
+            raise Suspect(str(exc)) from exc
+        if f.kind == "int":
+            if pc.any(pc.not_equal(number, pc.floor(number))).as_py():
+                raise Suspect("a fraction in a whole-number column")
+        return number
+    if f.kind == "bool":
+        lower = pc.utf8_lower(words)
+        yes, no = pc.is_in(lower, pa.array(TRUE_WORDS)), pc.is_in(lower, pa.array(FALSE_WORDS))
+        return pc.if_else(pc.or_(yes, no), yes, pa.scalar(None, pa.bool_()))
+    if f.kind == "category":
+        position = pc.index_in(words, value_set=pa.array(f.allowed))
+        return pa.DictionaryArray.from_arrays(position, pa.array(f.allowed))
+    # id and free text: categories sorted, as the slow path's astype("category") gives them
+    return pc.dictionary_encode(words)
+
+
+def _parse_typed(values: pa.ChunkedArray, f: Field) -> pa.Array:
+    """A column Parquet already holds typed: check it has the kind the dictionary asks for."""
+    values = values.combine_chunks()
+    kind = values.type
+    if f.kind == "date" and (pa.types.is_date(kind) or pa.types.is_timestamp(kind)):
+        if pa.types.is_timestamp(kind) and kind.tz is not None:
+            raise Suspect("a date with a time zone")
+        return values.cast(pa.timestamp("s"), safe=False) if pa.types.is_timestamp(kind) else \
+            pc.cast(values, pa.timestamp("s"))
+    if f.kind in ("int", "float") and (pa.types.is_integer(kind) or pa.types.is_floating(kind)):
+        number = values.cast(pa.float64())
+        if f.kind == "int" and pc.any(pc.not_equal(number, pc.floor(number))).as_py():
+            raise Suspect("a fraction in a whole-number column")
+        return number
+    if f.kind == "bool" and pa.types.is_boolean(kind):
+        return values
+    raise Suspect(f"a {kind} column where the dictionary asks for {f.kind}")
+
+
+def _check_range(values: pa.Array, f: Field) -> None:
+    if f.kind in ("int", "float"):
+        if pc.any(pc.is_nan(values)).as_py():
+            raise Suspect("NaN is not a number a registry records")
+        lo = -np.inf if f.min is None else f.min
+        hi = np.inf if f.max is None else f.max
+        if pc.any(pc.or_(pc.less(values, lo), pc.greater(values, hi))).as_py():
+            raise Suspect("a value out of range")
+
+
+def _check_rows(table: pa.Table, fields: list[Field], name: str) -> None:
+    """Checks across rows or columns: unique patient ids, dates in order."""
+    present = {f.name for f in fields}
+    if name == "patients" and "patient_id" in present:
+        ids = table.column("patient_id")
+        if pc.count_distinct(ids).as_py() != len(ids):
+            raise Suspect("a patient id repeats")
+    for f in fields:
+        other = f.not_after or f.not_before
+        if other is None or other not in present:
+            continue
+        a, b = table.column(f.name), table.column(other)
+        wrong = pc.greater(a, b) if f.not_after else pc.less(a, b)
+        if pc.any(wrong).as_py():
+            raise Suspect(f"{f.name} out of order with {other}")
+
+
+def _extra(values: pa.ChunkedArray) -> pa.Array:
+    """A CSV column outside the dictionary: text, leading blanks dropped, empty as missing."""
+    words, codes = _dictionary(values)
+    words = pc.utf8_ltrim(words, characters=" ")
+    words = pc.if_else(pc.equal(words, ""), pa.scalar(None, pa.string()), words)
+    return _take(words, codes)
+
+
+# --- to pandas -------------------------------------------------------------------------------------
+
+def _series(values: pa.ChunkedArray, f: Field | None, table: str, from_csv: bool) -> pd.Series:
+    if f is None:
+        if from_csv:
+            return pd.Series(values.to_pandas(), dtype="str")
+        return values.to_pandas()
+    if f.kind == "id" and table == "patients":
+        return pd.Series(pd.array(values.cast(pa.string()), dtype=pd.StringDtype("pyarrow")))
+    if f.kind in ("id", "str", "category"):
+        return _categorical(values, f)
+    if f.kind == "date":
+        return values.to_pandas().astype("datetime64[s]")
+    if f.kind == "int":
+        return values.cast(pa.int32()).to_pandas(types_mapper=_NULLABLE.get)
+    return values.to_pandas(types_mapper=_NULLABLE.get)
+
+
+def _categorical(values: pa.ChunkedArray, f: Field) -> pd.Series:
+    words, codes = _dictionary(values)
+    words = words.to_numpy(zero_copy_only=False).astype(object)
+    if f.kind == "category":
+        dtype = dtype_of(f)
+        lookup = dtype.categories.get_indexer(words)
+    else:  # the values found, sorted; unused ones dropped
+        used = np.bincount(codes[codes >= 0], minlength=len(words)) > 0
+        cats, lookup = np.unique(words[used], return_inverse=True) if used.any() else (np.array([], object), [])
+        full = np.full(len(words), -1, dtype=np.int64)
+        full[np.flatnonzero(used)] = lookup
+        lookup = full
+        dtype = pd.CategoricalDtype(pd.Index(cats, dtype="string"))
+    rows = np.asarray(lookup, dtype=np.int64)[codes] if len(words) else np.full(len(codes), -1)
+    rows[codes < 0] = -1
+    return pd.Series(pd.Categorical.from_codes(rows.astype(_code_type(len(dtype.categories))), dtype=dtype))
+
+
+def _code_type(n: int):
+    return np.int8 if n < 127 else np.int16 if n < 32767 else np.int32
+
