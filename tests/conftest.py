@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).parent))
+# The tests' own validated cache, not the user's (notebook kernels inherit it); removed at the end.
+_CACHE = tempfile.TemporaryDirectory(prefix="screening-cache-")
+os.environ["SCREENING_CACHE"] = _CACHE.name
 
 import boundary  # noqa: E402
 from screening import load_extract  # noqa: E402

@@ -67,6 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("protocols", help="list the shipped protocols")
 
+    c = sub.add_parser("cache", help="show or clear the validated-extract cache ($SCREENING_CACHE)")
+    c.add_argument("--clear", action="store_true", help="delete every cached extract")
+
     s = sub.add_parser("synth", help="write a synthetic extract")
     s.add_argument("--patients", type=int, default=5000)
     s.add_argument("--seed", type=int, default=None)
@@ -90,6 +93,17 @@ def _run(args) -> int:
 
         for name in shipped_protocols():
             print(f"{name}: {load_protocol(name).title}")
+        return 0
+    if args.command == "cache":
+        from . import cache
+
+        folder, count, size = cache.usage()
+        if folder is None:
+            print("the cache is off (SCREENING_CACHE=off)")
+        elif args.clear:
+            print(f"removed {cache.clear()} cached extract(s) from {folder}")
+        else:
+            print(f"{folder}: {count} cached extract(s), {size / 2**20:.1f} MB")
         return 0
     if args.command == "synth":
         from .synthetic import DEFAULT_SEED, generate, write_extract

@@ -27,7 +27,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .schema import FALSE_WORDS, TABLES, TRUE_WORDS, Field, dtype_of
+from .schema import FALSE_WORDS, TABLES, TRUE_WORDS, Field, dtype_of, fields_of
 
 __all__ = ["Suspect", "canonical", "read_checked", "read_typed", "typed_to_frame"]
 
@@ -47,7 +47,7 @@ def read_checked(file: Path, name: str, columns: list[str] | None) -> pd.DataFra
 
 def read_typed(file: Path, name: str, columns: list[str] | None) -> pa.Table:
     """The table as typed, checked Arrow columns (what the cache stores); raises :class:`Suspect`."""
-    fields = TABLES[name] if columns is None else [f for f in TABLES[name] if f.name in columns]
+    fields = fields_of(name, columns)
     raw = _read_csv(file, columns) if file.suffix == ".csv" else _read_parquet(file, columns)
     if any(f.name not in raw.column_names for f in fields):
         raise Suspect("a dictionary column is absent")

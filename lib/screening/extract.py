@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import ExtractError, ExtractWarning
-from .schema import FALSE_WORDS, TABLES, TRUE_WORDS, Field, dtype_of
+from .schema import FALSE_WORDS, TABLES, TRUE_WORDS, Field, dtype_of, fields_of
 
 __all__ = ["Extract", "load_extract", "extract_from_tables", "extract_hash"]
 
@@ -47,6 +47,8 @@ class Extract:
     _rows: dict = field(default_factory=dict, repr=False, compare=False)
     #: column -> why the source cannot give it (for converted sources; shown in the data-quality summary)
     notes: dict = field(default_factory=dict)
+    #: read from the validated cache (:mod:`screening.cache`) rather than parsed and checked again
+    cached: bool = field(default=False, compare=False)
 
     @property
     def n_patients(self) -> int:
@@ -83,16 +85,29 @@ def load_extract(path: str | Path, columns: dict[str, list[str]] | None = None) 
     if not folder.is_dir():
         raise ExtractError(str(folder), None, "a folder holding patients.csv or patients.parquet",
                            hint="Check the path; build the synthetic extract with `make data`.")
+    from . import cache
+
     files = {name: _table_file(folder, name) for name in TABLES}
-    tables = {name: _load_table(file, name, None if columns is None else columns.get(name, ["patient_id"]))
-              for name, file in files.items()}
+    wanted = {name: None if columns is None else columns.get(name, ["patient_id"]) for name in TABLES}
+    digest = extract_hash(files.values())
+    fmt = "parquet" if files["patients"].suffix == ".parquet" else "csv"
+    key = cache.entry_key(digest, columns)
+    tables = cache.read_entry(key, TABLES, fmt == "csv")
+    cached = tables is not None
+    if cached:  # checked when stored; only the warnings are said again
+        for name, table in tables.items():
+            _warn_empty_columns(table, fields_of(name, wanted[name]), files[name])
+    else:
+        tables = {name: _load_table(file, name, wanted[name]) for name, file in files.items()}
     if tables["patients"].empty:
         raise ExtractError(str(files["patients"]), None, "at least one patient row",
                            hint="The patients table has a header but no patients.")
+    stored = dict(tables)
     tables["patients"] = tables["patients"].set_index("patient_id")
     rows = _check_references(tables, files)
-    fmt = "parquet" if files["patients"].suffix == ".parquet" else "csv"
-    return Extract(**tables, path=str(folder), hash=extract_hash(files.values()), format=fmt, _rows=rows)
+    if not cached:
+        cache.write_entry(key, stored)
+    return Extract(**tables, path=str(folder), hash=digest, format=fmt, _rows=rows, cached=cached)
 
 
 def extract_from_tables(tables: dict[str, pd.DataFrame], source: str, content_hash: str,
@@ -214,8 +229,7 @@ def _load_table(file: Path, name: str, columns: list[str] | None = None) -> pd.D
     except Suspect:
         # Valid after all (the fast path is stricter, e.g. about date spelling): same dtypes either way.
         return canonical(_check_table(_read_raw(file, columns), file, name, columns), name, file.suffix == ".csv")
-    fields = TABLES[name] if columns is None else [f for f in TABLES[name] if f.name in columns]
-    _warn_empty_columns(table, fields, file)
+    _warn_empty_columns(table, fields_of(name, columns), file)
     return table
 
 
@@ -225,7 +239,7 @@ def _check_table(raw: pd.DataFrame, file: Path, name: str, columns: list[str] | 
 
     ``explained`` columns are known to be empty (a converted source cannot give them): no warning.
     """
-    fields = TABLES[name] if columns is None else [f for f in TABLES[name] if f.name in columns]
+    fields = fields_of(name, columns)
     row_word = "line" if file.suffix == ".csv" else "row"
     missing = [f.name for f in fields if f.name not in raw.columns]
     if missing:

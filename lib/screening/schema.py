@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-__all__ = ["Field", "TABLES", "BILAG_DOMAINS", "DOSE_UNITS", "DRUG_CLASSES", "dtype_of"]
+__all__ = ["Field", "TABLES", "BILAG_DOMAINS", "DOSE_UNITS", "DRUG_CLASSES", "dtype_of", "fields_of"]
 
 BILAG_DOMAINS = (
     "constitutional",
@@ -208,6 +208,11 @@ KIND_DTYPES = {
     "bool": "boolean",
     "date": "datetime64[s]",
 }
+
+
+def fields_of(table: str, columns: list[str] | None = None) -> list[Field]:
+    """The dictionary's fields of ``table``, only those in ``columns`` when given, in dictionary order."""
+    return TABLES[table] if columns is None else [f for f in TABLES[table] if f.name in columns]
 
 
 def dtype_of(f: Field):
