@@ -63,3 +63,64 @@ def test_report_tables_only(tmp_path):
 def test_protocols_listing():
     code, out, _ = run("protocols")
     assert "misle-phase2" in out and "misle-phase1-pilot" in out
+
+
+def test_rules_lists_every_rule_and_parameter():
+    from screening.criteria import RULES
+
+    code, out, _ = run("rules")
+    assert code == 0
+    for r in RULES.values():
+        assert f"{r.name}: {r.doc}" in out
+        for name in r.params:
+            assert f"  {name}: " in out, f"{r.name}.{name}"
+    assert "  min_age: whole number [years], default 18. youngest age allowed, inclusive." in out
+    assert "      allowed: A, B, C, D, E" in out
+
+
+def test_protocols_show_prints_each_criterion_with_its_parameters():
+    code, out, _ = run("protocols", "--show", "misle-phase1-pilot")
+    assert code == 0
+    assert out.startswith("misle-phase1-pilot: UC-MSCs in SLE, Phase 1 pilot (NCT03171194)")
+    assert (" 4. sledai (inclusion): SLEDAI-2K 4–10\n    rule sledai; source: Inclusion 4\n"
+            "    min = 4\n    max = 10") in out
+    assert "consent (screening_visit): Informed consent" in out
+
+
+def test_lint_exits_1_on_errors(tmp_path):
+    path = tmp_path / "p.yaml"
+    path.write_text("extends: misle-phase2\nset: {belimumab.drugs: [], belimumab.months: 0}\n", encoding="utf-8")
+    code, out, _ = run("lint", "--protocol", str(path))
+    assert code == 1
+    assert "error: belimumab.drugs: names no drug and no class: the criterion is never met" in out
+    code, out, _ = run("lint", "--protocol", "misle-phase2")
+    assert code == 0 and out.strip() == "misle-phase2: 0 findings"
+
+
+def run_process(*args: str) -> tuple[int, str]:
+    """The CLI as a user runs it: argparse errors exit before main's handler."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "screening", *args], capture_output=True, text=True, timeout=120)
+    return done.returncode, done.stderr
+
+
+def test_bad_command_lines_exit_2_with_one_message(boundary_dir):
+    cases = [
+        (("funnel", "--data", str(boundary_dir), "--small-cell", "-5"),
+         "argument --small-cell: expected a whole number of at least 0 (0 turns suppression off), got -5"),
+        (("funnel", "--data", str(boundary_dir), "--set", "sledai.min=.nan"),
+         "error: --set, sledai.min: expected a finite number."),
+        (("funnel", "--data", str(boundary_dir), "--set", "bilag.grades=Z"),
+         "error: --set, bilag.grades: expected values from A, B, C, D, E."),
+        (("funnel", "--data", str(boundary_dir), "--baseline", "2024-06-15"),
+         "--baseline and --before apply to omop: and synthea: sources"),
+        (("funnel", "--data", f"synthea:{boundary_dir}"),
+         "patients.csv, column 'ID, BIRTHDATE': expected the columns of a Synthea patients.csv"),
+    ]
+    for args, message in cases:
+        code, err = run_process(*args)
+        assert code == 2, args
+        assert message in err, (args, err)
+        assert "Traceback" not in err

@@ -47,6 +47,13 @@ def test_overrides_by_full_or_unique_name():
     ({"classification.accept_slicc": 3}, "true or false"),
     ('{"sledai.min": 4', "a YAML or JSON mapping"),  # text as papermill -p passes it
     ("[4]", "a mapping of criterion.param"),
+
+
+    ({"sledai.min": ".nan"}, r"sledai.min: expected a finite number"),
+    ({"sledai.max": ".inf"}, r"sledai.max: expected a finite number"),
+    ({"bilag.grades": "Z"}, r"bilag.grades: expected values from A, B, C, D, E"),
+    ({"nephritis_therapy.grades": ["A", "b"]}, r"nephritis_therapy.grades: expected values from A, B"),
+    ({"other_biologic.classes": "biologics"}, r"other_biologic.classes: expected values from glucocorticoid"),
 ])
 def test_bad_overrides_are_named(override, message):
     with pytest.raises(ProtocolError, match=message):
@@ -68,7 +75,23 @@ def _write(tmp_path, text: str):
      "each criterion id once"),
     ("criteria: []", "non-empty list"),
     ("criteria: [{id: a, kind: exclusion, rule: column, params: {op: '<', value: 3}}]", "a.column"),
-    ("criteria: [{id: a, kind: exclusion, rule: column, params: {column: egfr, op: '~', value: 3}}]", "a.op"),
+    ("criteria: [{id: a, kind: exclusion, rule: column, params: {column: egfr, op: '~', value: 3}}]",
+     r"\(a\).params.op: expected a value from <, <="),
+    ("criteria: [{id: a, kind: inclusion, rule: sledai, params: {min: .nan}}]",
+     r"\(a\).params.min: expected a finite number"),
+    ("criteria: [{id: a, kind: exclusion, rule: column, params: {column: egfr, op: '<', value: .nan}}]",
+     r"\(a\).params.value: expected a finite number"),
+    ("criteria: [{id: a, kind: inclusion, rule: bilag_active, params: {grades: [A, Z]}}]",
+     r"\(a\).params.grades: expected values from A, B, C, D, E.\n  Got 'Z'"),
+    ("criteria: [{id: a, kind: inclusion, rule: sledai, label: 'SLEDAI {min.nope}'}]",
+     r"\(a\).label: expected a label naming only this criterion's parameters"),
+    ("criteria: [{id: a, kind: inclusion, rule: sledai, label: 'SLEDAI {minimum}'}]",
+     r"(?s)\(a\).label: .*Parameters: min, max"),
+    ("extends: misle-phase2\nlabels: {sledai: 'x {min.nope}'}", r"labels.sledai: expected a label"),
+    ("extends: misle-phase2\nset: {sledai.min: .nan}", r"sledai.min: expected a finite number"),
+    ("extends: [misle-phase2]", r"extends: expected the name or path of one protocol"),
+    ("extends:", r"extends: expected the name or path of one protocol"),
+    ("extends: ''", r"extends: expected the name or path of one protocol"),
     ("{criteria: [", "valid YAML"),
     ("extends: misle-phase2\nset: {sledai.min: -4}", "at least 0"),
     ("extends: misle-phase2\ndrop: [nosuch]", "nosuch"),
@@ -113,3 +136,68 @@ def test_column_rules_the_extract_cannot_answer_are_named(tmp_path, boundary_ext
         """)
     with pytest.raises(ProtocolError, match=message):
         screen(boundary_extract, load_protocol(path))
+
+
+def _bomb(levels: int, width: int) -> str:
+    """A YAML 'billion laughs': each level repeats the one before ``width`` times."""
+    lines = ["a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * width)}]" for i in range(1, levels)]
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("text, words", [
+    (_bomb(9, 9), "Its aliases expand to more than 10,000 values"),
+    ("a: &a [*a]\n", "An alias refers to the value that contains it"),
+], ids=["billion laughs", "recursive alias"])
+def test_yaml_alias_bombs_are_refused_quickly(tmp_path, text, words):
+    assert len(text) < 600  # a few hundred bytes that would expand to 9 ** 9 values
+    with pytest.raises(ProtocolError, match=f"file: expected YAML of at most 10,000 values.*\n.*{words}"):
+        load_protocol(_write(tmp_path, text))
+
+
+def test_a_few_yaml_anchors_still_work(tmp_path):
+    p = load_protocol(_write(tmp_path, """
+        criteria:
+          - {id: bilag, kind: inclusion, rule: bilag_active, params: {grades: &active [A, B]}}
+          - {id: renal, kind: inclusion, rule: nephritis_therapy, params: {grades: *active}}
+        """))
+    assert p.criterion("renal").params["grades"] == ["A", "B"]
+
+
+def test_every_rule_and_parameter_is_described():
+    from screening.criteria import RULES
+
+    for r in RULES.values():
+        assert r.doc.strip(), r.name
+        for name, spec in r.params.items():
+            assert spec.meaning.strip(), f"{r.name}.{name} has no meaning"
+            assert spec.type, f"{r.name}.{name} has no type"
+
+
+def test_rules_table_lists_every_parameter_once():
+    from screening.criteria import RULES
+    from screening.protocol import rules_table
+
+    table = rules_table()
+    described = set(zip(table["rule"], table["parameter"], strict=True))
+    assert described == {(r.name, p) for r in RULES.values() for p in r.params} | \
+        {(r.name, "") for r in RULES.values() if not r.params}
+
+
+@pytest.mark.parametrize("override, finding", [
+    ({"belimumab.months": 0}, "warning: belimumab.months: a look-back of 0 counts only the baseline day"),
+    ({"belimumab.drugs": [], "belimumab.classes": []}, "error: belimumab.drugs: names no drug and no class"),
+    ({"chest_xray.value": ["tb"]}, "error: chest_xray.value: 'tb' never occurs in 'chest_xray'"),
+    ({"egfr.column": "crp"}, "warning: egfr.column: 'crp' is not in the data dictionary"),
+])
+def test_lint_names_what_cannot_work(override, finding):
+    from screening.protocol import lint
+
+    assert finding in [str(i)[: len(finding)] for i in lint(load_protocol("misle-phase2", override))]
+
+
+def test_shipped_protocols_lint_clean():
+    from screening.protocol import lint
+
+    for name in shipped_protocols():
+        assert [str(i) for i in lint(load_protocol(name)) if i.severity != "note"] == [], name

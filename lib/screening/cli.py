@@ -1,4 +1,4 @@
-"""Command line: ``python -m screening funnel|report|protocols|synth``.
+"""Command line: ``python -m screening funnel|report|protocols|rules|lint|template|synth``.
 
 Examples
 --------
@@ -9,11 +9,19 @@ Print the sequential funnel of the bundled extract as CSV::
 Build the full report with a lower SLEDAI minimum::
 
     python -m screening report --data data/synthetic --set sledai.min=4 --out reports/sledai4
+
+Write a protocol: list the rules, show a shipped protocol, check yours, write the extract it needs::
+
+    python -m screening rules
+    python -m screening protocols --show misle-phase2
+    python -m screening lint --protocol my-trial.yaml
+    python -m screening template --protocol my-trial.yaml --out extract-template
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from . import __version__
@@ -31,6 +39,18 @@ def _overrides(pairs: list[str]) -> dict[str, object]:
         name, value = pair.split("=", 1)
         out[name.strip()] = parse_override(value)
     return out
+
+
+def _small_cell(text: str) -> int:
+    """``--small-cell``: a whole number of at least 0 (a negative one would turn protection off)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 0 (0 turns suppression off), "
+                                         f"got {value}")
+    return value
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -54,18 +74,30 @@ def build_parser() -> argparse.ArgumentParser:
     f = sub.add_parser("funnel", help="print the sequential funnel (for scripts)")
     _common(f)
     f.add_argument("--format", choices=("table", "csv", "json"), default="table")
-    f.add_argument("--small-cell", type=int, default=10,
+    f.add_argument("--small-cell", type=_small_cell, default=10,
                    help="suppress counts from 1 to this value (0 turns suppression off; default 10)")
 
     r = sub.add_parser("report", help="run the notebooks and write the shareable report folder")
     _common(r)
     r.add_argument("--out", required=True, help="folder to write the report into")
     r.add_argument("--overwrite", action="store_true", help="replace an existing report folder")
-    r.add_argument("--small-cell", type=int, default=10, help="suppress counts from 1 to this value (default 10)")
+    r.add_argument("--small-cell", type=_small_cell, default=10,
+                   help="suppress counts from 1 to this value (default 10)")
     r.add_argument("--subgroup", default="site", help="patients column for the subgroup funnel (default site)")
     r.add_argument("--tables-only", action="store_true", help="write the tables without running notebooks")
 
-    sub.add_parser("protocols", help="list the shipped protocols")
+    pr = sub.add_parser("protocols", help="list the shipped protocols, or show one with its criteria")
+    pr.add_argument("--show", metavar="NAME", help="print this protocol (shipped name or YAML path) criterion by "
+                    "criterion")
+
+    sub.add_parser("rules", help="list every rule a protocol can use, with its parameters")
+
+    li = sub.add_parser("lint", help="check a protocol for criteria that cannot work as written")
+    li.add_argument("--protocol", default="misle-phase2", help="protocol YAML file or shipped name")
+
+    t = sub.add_parser("template", help="write header-only extract files with the columns a protocol needs")
+    t.add_argument("--protocol", default="misle-phase2", help="protocol YAML file or shipped name")
+    t.add_argument("--out", required=True, help="folder to write the template into")
 
     c = sub.add_parser("cache", help="show or clear the validated-extract cache ($SCREENING_CACHE)")
     c.add_argument("--clear", action="store_true", help="delete every cached extract")
@@ -85,14 +117,16 @@ def main(argv: list[str] | None = None) -> int:
     except ScreeningError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # output piped into `head`: stop quietly, as other command-line tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 def _run(args) -> int:
     if args.command == "protocols":
-        from .protocol import load_protocol
-
-        for name in shipped_protocols():
-            print(f"{name}: {load_protocol(name).title}")
+        return _protocols(args.show)
+    if args.command == "rules":
+        print(_rules_text())
         return 0
     if args.command == "cache":
         from . import cache
@@ -105,6 +139,20 @@ def _run(args) -> int:
         else:
             print(f"{folder}: {count} cached extract(s), {size / 2**20:.1f} MB")
         return 0
+    if args.command in ("lint", "template"):
+        from .protocol import lint, load_protocol
+
+        protocol = load_protocol(args.protocol)
+        if args.command == "template":
+            from .template import write_template
+
+            print(f"wrote the {protocol.id} extract template to {write_template(protocol, args.out)}")
+            return 0
+        issues = lint(protocol)
+        for issue in issues:
+            print(issue)
+        print(f"{protocol.id}: {len(issues)} finding{'s' if len(issues) != 1 else ''}")
+        return 1 if any(i.severity == "error" for i in issues) else 0
     if args.command == "synth":
         from .synthetic import DEFAULT_SEED, generate, write_extract
 
@@ -113,10 +161,16 @@ def _run(args) -> int:
         print(f"wrote {args.patients:,} synthetic patients to {args.out}")
         return 0
 
+    from .sources import source_kind
+
+    if (args.baseline or args.before) and source_kind(args.data) == "native":
+        raise ScreeningError(f"--data {args.data}: --baseline and --before apply to omop: and synthea: sources; "
+                             "a native extract carries each patient's baseline_date. Drop them, or prefix the "
+                             "folder with omop: or synthea:.")
     from .protocol import load_protocol
     from .sources import load_source
 
-    protocol = load_protocol(args.protocol, _overrides(args.set))
+    protocol = load_protocol(args.protocol).with_overrides(_overrides(args.set), source="--set")
     if args.command == "funnel":
         from .funnel import Screening
         from .shareable import shareable_tables
@@ -143,6 +197,50 @@ def _run(args) -> int:
         print(f"report written to {out}")
         return 0
     raise AssertionError(args.command)  # pragma: no cover
+
+
+def _protocols(show: str | None) -> int:
+    from .protocol import format_value, lint, load_protocol
+
+    if not show:
+        for name in shipped_protocols():
+            print(f"{name}: {load_protocol(name).title}")
+        return 0
+    p = load_protocol(show)
+    print(f"{p.id}: {p.title}")
+    if p.source:
+        print(f"source: {p.source}")
+    for i, c in enumerate(p.criteria, 1):
+        print(f"\n{i:>2}. {c.id} ({c.kind}): {c.display_label}")
+        print(f"    rule {c.rule}" + (f"; source: {c.source}" if c.source else ""))
+        for name, value in c.params.items():
+            print(f"    {name} = {format_value(value) if value is not None else 'none'}")
+    issues = lint(p)
+    if issues:
+        print("\nlint:")
+        for issue in issues:
+            print(f"  {issue}")
+    return 0
+
+
+def _rules_text() -> str:
+    """Every rule, its one-line meaning, what it reads and its parameters, from the rule registry."""
+    from .criteria import RULES
+    from .protocol import format_value
+
+    blocks = []
+    for r in RULES.values():
+        lines = [f"{r.name}: {r.doc}"]
+        if r.reads:
+            lines.append(f"  reads: {', '.join(r.reads)}")
+        for name, spec in r.params.items():
+            default = "none" if spec.default is None else format_value(spec.default) or "(empty)"
+            unit = f" [{spec.unit}]" if spec.unit else ""
+            lines.append(f"  {name}: {spec.type}{unit}, default {default}. {spec.meaning}.")
+            if spec.choices:
+                lines.append(f"      allowed: {', '.join(map(str, spec.choices))}")
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
 
 
 if __name__ == "__main__":

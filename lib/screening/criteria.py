@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from .extract import Extract
-from .schema import BILAG_DOMAINS
+from .schema import BILAG_DOMAINS, BILAG_GRADES, DRUG_CLASSES, MALIGNANCY_TYPES
 from .windows import (
     DAYS_PER_MONTH,
     PREDNISONE_EQUIVALENT,
@@ -36,7 +36,38 @@ from .windows import (
     overlaps,
 )
 
-__all__ = ["Rule", "RULES", "rule"]
+__all__ = ["Param", "Rule", "RULES", "rule"]
+
+
+@dataclass(frozen=True)
+class Param:
+    """One parameter of a rule, declared beside it: default, meaning, unit and allowed values.
+
+    ``kind`` names the type when the default (``None``) cannot; ``choices`` lists the
+    values a parameter (or each item of a list parameter) may take.
+    """
+
+    default: object
+    meaning: str
+    unit: str = ""
+    choices: tuple = ()
+    kind: str = ""
+
+    @property
+    def type(self) -> str:
+        """The parameter's type in words, for ``python -m screening rules``."""
+        if self.kind:
+            return self.kind
+        d = self.default
+        if isinstance(d, bool):
+            return "true/false"
+        if isinstance(d, int):
+            return "whole number"
+        if isinstance(d, float):
+            return "number"
+        if isinstance(d, list):
+            return "list"
+        return "text"
 
 
 @dataclass(frozen=True)
@@ -45,10 +76,15 @@ class Rule:
 
     name: str
     func: Callable[..., pd.arrays.BooleanArray]
-    defaults: dict
+    params: dict[str, Param]
     doc: str
     #: patient columns and event tables the rule reads (for column pruning at scale)
     reads: tuple[str, ...]
+
+    @property
+    def defaults(self) -> dict:
+        """Parameter name → default value."""
+        return {name: p.default for name, p in self.params.items()}
 
     def __call__(self, extract: Extract, **params) -> pd.arrays.BooleanArray:
         result = self.func(extract, **{**self.defaults, **params})
@@ -58,11 +94,12 @@ class Rule:
 RULES: dict[str, Rule] = {}
 
 
-def rule(name: str, reads: tuple[str, ...] = (), **defaults) -> Callable:
-    """Register a rule under ``name`` with its default parameters."""
+def rule(name: str, reads: tuple[str, ...] = (), **params) -> Callable:
+    """Register a rule under ``name``; each parameter is a :class:`Param` (or a bare default)."""
 
     def register(func: Callable) -> Callable:
-        RULES[name] = Rule(name, func, defaults, (func.__doc__ or "").strip().splitlines()[0], reads)
+        declared = {k: v if isinstance(v, Param) else Param(v, "") for k, v in params.items()}
+        RULES[name] = Rule(name, func, declared, (func.__doc__ or "").strip().splitlines()[0], reads)
         return func
 
     return register
@@ -115,14 +152,18 @@ def _events(ex: Extract, table: str, mask: pd.Series | None = None) -> tuple[pd.
 
 # --- inclusion ---------------------------------------------------------------------------------
 
-@rule("age", reads=("age_years",), min_age=18, max_age=65)
+@rule("age", reads=("age_years",),
+      min_age=Param(18, "youngest age allowed, inclusive", "years"),
+      max_age=Param(65, "oldest age allowed, inclusive", "years"))
 def age_between(ex: Extract, min_age: float, max_age: float):
     """Age at baseline from min_age to max_age years, both inclusive."""
     age = ex.patients["age_years"]
     return _b((age >= min_age) & (age <= max_age))
 
 
-@rule("classification", reads=("acr_criteria_count", "slicc_classified"), acr_min=4, accept_slicc=False)
+@rule("classification", reads=("acr_criteria_count", "slicc_classified"),
+      acr_min=Param(4, "fewest of the 11 ACR 1997 criteria met", "criteria"),
+      accept_slicc=Param(False, "also accept SLICC 2012 classification"))
 def classified_sle(ex: Extract, acr_min: int, accept_slicc: bool):
     """At least acr_min of the 11 ACR 1997 criteria (or SLICC 2012 classification if accepted)."""
     acr = _b(ex.patients["acr_criteria_count"] >= acr_min)
@@ -132,7 +173,8 @@ def classified_sle(ex: Extract, acr_min: int, accept_slicc: bool):
 
 
 @rule("autoantibody", reads=("ana_titre", "ana_date", "anti_dsdna_positive", "anti_dsdna_date", "baseline_date"),
-      ana_min_titre=80, months=6)
+      ana_min_titre=Param(80, "lowest positive ANA titre, as the denominator of 1:n"),
+      months=Param(6, "how recent the test must be, before baseline", "months"))
 def positive_autoantibody(ex: Extract, ana_min_titre: int, months: float):
     """Positive ANA (titre at least 1:ana_min_titre) or anti-dsDNA, tested within `months` before baseline."""
     p = ex.patients
@@ -141,7 +183,10 @@ def positive_autoantibody(ex: Extract, ana_min_titre: int, months: float):
     return ana | dsdna
 
 
-@rule("sledai", reads=("sledai_2k",), min=6, max=None)
+@rule("sledai", reads=("sledai_2k",),
+      min=Param(6, "lowest SLEDAI-2K allowed, inclusive", "points"),
+      max=Param(None, "highest SLEDAI-2K allowed, inclusive (none: no upper limit)", "points",
+                kind="number or none"))
 def sledai_in_range(ex: Extract, min: float, max: float | None):
     """SLEDAI-2K at screening at least `min` (and at most `max` when given)."""
     score = ex.patients["sledai_2k"]
@@ -151,16 +196,39 @@ def sledai_in_range(ex: Extract, min: float, max: float | None):
     return ok
 
 
-@rule("bilag_active", reads=tuple(f"bilag_{d}" for d in BILAG_DOMAINS), grades=["A", "B"],
-      domains=list(BILAG_DOMAINS))
+@rule("bilag_active", reads=tuple(f"bilag_{d}" for d in BILAG_DOMAINS),
+      grades=Param(["A", "B"], "grades that count as active", choices=BILAG_GRADES),
+      domains=Param(list(BILAG_DOMAINS), "BILAG-2004 domains looked at", choices=BILAG_DOMAINS))
 def bilag_active(ex: Extract, grades: list[str], domains: list[str]):
     """At least one BILAG-2004 domain graded in `grades` at screening."""
     return _any([_isin(ex.patients[f"bilag_{d}"], grades) for d in domains], len(ex.patients))
 
 
+@rule("bilag_count", reads=tuple(f"bilag_{d}" for d in BILAG_DOMAINS),
+      a_min=Param(1, "fewest domains graded A", "domains"),
+      b_min=Param(2, "fewest domains graded A or B", "domains"),
+      domains=Param(list(BILAG_DOMAINS), "BILAG-2004 domains counted", choices=BILAG_DOMAINS))
+def bilag_count(ex: Extract, a_min: int, b_min: int, domains: list[str]):
+    """At least a_min BILAG-2004 domains graded A, or at least b_min graded A or B, at screening."""
+    p = ex.patients
+    n = len(p)
+    n_a, n_ab, n_missing = np.zeros(n, int), np.zeros(n, int), np.zeros(n, int)
+    for d in domains:  # one pass per domain, vectorised over patients
+        grade = p[f"bilag_{d}"]
+        n_a += np.asarray(_isin(grade, ["A"]).fillna(False), dtype=bool)
+        n_ab += np.asarray(_isin(grade, ["A", "B"]).fillna(False), dtype=bool)
+        n_missing += np.asarray(grade.isna(), dtype=bool)
+    met = (n_a >= a_min) | (n_ab >= b_min)
+    # Unknown only if grading the missing domains A could still meet it.
+    reachable = (n_a + n_missing >= a_min) | (n_ab + n_missing >= b_min)
+    return pd.arrays.BooleanArray(met, ~met & reachable)
+
+
 @rule("nephritis_therapy", reads=("bilag_renal", "lupus_nephritis", "nephritis_onset_date", "baseline_date",
                                   "medications"),
-      total_months=6, cyclophosphamide_months=3, grades=["A", "B"])
+      total_months=Param(6, "nephritis therapy needed in the current episode", "months"),
+      cyclophosphamide_months=Param(3, "cyclophosphamide needed before maintenance counts", "months"),
+      grades=Param(["A", "B"], "renal BILAG grades that make the criterion apply", choices=BILAG_GRADES))
 def nephritis_therapy_done(ex: Extract, total_months: float, cyclophosphamide_months: float, grades: list[str]):
     """If renal BILAG is in `grades`: at least total_months of nephritis therapy for the current episode.
 
@@ -215,7 +283,11 @@ _OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge
         "!=": operator.ne}
 
 
-@rule("column", column=None, op="==", value=None)
+@rule("column",
+      column=Param(None, "the patients column compared", kind="column name"),
+      op=Param("==", "comparison", choices=("<", "<=", ">", ">=", "==", "!=", "in", "is")),
+      value=Param(None, "what the column is compared with (a list for in, true/false for is)",
+                  kind="number, text, true/false or list"))
 def column_rule(ex: Extract, column: str, op: str, value):
     """A simple comparison of one patient column with a value: `column op value` (op also `in`)."""
     col = ex.patients[column]
@@ -226,13 +298,15 @@ def column_rule(ex: Extract, column: str, op: str, value):
     return _b(_OPS[op](col, value))
 
 
-@rule("any_flag", columns=[])
+@rule("any_flag", columns=Param([], "boolean patients columns, any of which true meets the rule",
+                                 kind="list of column names"))
 def any_flag(ex: Extract, columns: list[str]):
     """Any of the boolean patient `columns` is true (unknown if none is true and one is missing)."""
     return _any([_b(ex.patients[column]) for column in columns], len(ex.patients))
 
 
-@rule("liver_enzymes", reads=("ast", "ast_uln", "alt", "alt_uln"), uln_multiple=4.0)
+@rule("liver_enzymes", reads=("ast", "ast_uln", "alt", "alt_uln"),
+      uln_multiple=Param(4.0, "multiple of the upper limit of normal that is too high", "× ULN"))
 def liver_enzymes_high(ex: Extract, uln_multiple: float):
     """AST or ALT above uln_multiple times its laboratory upper limit of normal."""
     p = ex.patients
@@ -250,8 +324,10 @@ def pregnancy_risk(ex: Extract):
 
 # --- exclusion: event look-backs ---------------------------------------------------------------
 
-@rule("malignancy", reads=("baseline_date", "malignancies"), lookback_years=5,
-      excepted=["basal_cell_skin", "squamous_cell_skin", "cervical_carcinoma_in_situ"])
+@rule("malignancy", reads=("baseline_date", "malignancies"),
+      lookback_years=Param(5, "look-back before baseline", "years"),
+      excepted=Param(["basal_cell_skin", "squamous_cell_skin", "cervical_carcinoma_in_situ"],
+                     "malignancy types that do not count", choices=MALIGNANCY_TYPES))
 def recent_malignancy(ex: Extract, lookback_years: float, excepted: list[str]):
     """A malignancy diagnosed within lookback_years before baseline, other than the excepted types."""
     events, rows = _events(ex, "malignancies", ~ex.malignancies["malignancy_type"].isin(excepted))
@@ -263,7 +339,9 @@ def recent_malignancy(ex: Extract, lookback_years: float, excepted: list[str]):
     return any_per_patient(len(ex.patients), rows, recent)
 
 
-@rule("recent_infection", reads=("baseline_date", "infections"), herpes_zoster_days=90, serious_infection_days=60)
+@rule("recent_infection", reads=("baseline_date", "infections"),
+      herpes_zoster_days=Param(90, "look-back for herpes zoster", "days"),
+      serious_infection_days=Param(60, "look-back for a serious infection", "days"))
 def recent_infection(ex: Extract, herpes_zoster_days: int, serious_infection_days: int):
     """Herpes zoster within herpes_zoster_days, or a serious infection within serious_infection_days."""
     events, rows = _events(ex, "infections")
@@ -276,7 +354,11 @@ def recent_infection(ex: Extract, herpes_zoster_days: int, serious_infection_day
     return any_per_patient(len(ex.patients), rows, hit)
 
 
-@rule("drug_exposure", reads=("baseline_date", "medications"), drugs=[], classes=[], excepted=[], months=6)
+@rule("drug_exposure", reads=("baseline_date", "medications"),
+      drugs=Param([], "drug ingredients that count (lower case)", kind="list of drug names"),
+      classes=Param([], "drug classes that count", choices=DRUG_CLASSES),
+      excepted=Param([], "drugs that never count, even in a listed class", kind="list of drug names"),
+      months=Param(6, "look-back before baseline (0: taken on the baseline day)", "months"))
 def drug_exposure(ex: Extract, drugs: list[str], classes: list[str], excepted: list[str], months: float):
     """Any listed drug (or drug of a listed class, bar `excepted`) taken within `months` before baseline."""
     meds = ex.medications
@@ -290,7 +372,9 @@ def drug_exposure(ex: Extract, drugs: list[str], classes: list[str], excepted: l
     return any_per_patient(len(ex.patients), rows, hit)
 
 
-@rule("regimen_change", reads=("baseline_date", "medications"), classes=["immunosuppressant"], months=3)
+@rule("regimen_change", reads=("baseline_date", "medications"),
+      classes=Param(["immunosuppressant"], "drug classes whose changes count", choices=DRUG_CLASSES),
+      months=Param(3, "look-back before baseline", "months"))
 def regimen_change(ex: Extract, classes: list[str], months: float):
     """A drug of `classes` started, stopped or changed dose within `months` before baseline."""
     events, rows = _events(ex, "medications", ex.medications["drug_class"].isin(classes))
@@ -305,7 +389,9 @@ def regimen_change(ex: Extract, classes: list[str], months: float):
     return any_per_patient(len(ex.patients), rows, started | stopped)
 
 
-@rule("glucocorticoid_dose", reads=("baseline_date", "weight_kg", "medications"), max_mg_per_kg=0.5, months=1)
+@rule("glucocorticoid_dose", reads=("baseline_date", "weight_kg", "medications"),
+      max_mg_per_kg=Param(0.5, "highest prednisone-equivalent dose allowed, inclusive", "mg/kg/day"),
+      months=Param(1, "look-back before baseline", "months"))
 def glucocorticoid_above(ex: Extract, max_mg_per_kg: float, months: float):
     """Prednisone-equivalent dose above max_mg_per_kg mg/kg/day on any day within `months` before baseline.
 

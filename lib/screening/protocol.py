@@ -20,18 +20,22 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import math
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 
 import yaml
 
-from .criteria import RULES
+from .criteria import RULES, Param
 from .errors import ProtocolError
 
-__all__ = ["Criterion", "Protocol", "as_overrides", "load_protocol", "parse_override", "shipped_protocols"]
+__all__ = ["Criterion", "Issue", "Protocol", "as_overrides", "lint", "load_protocol", "parse_override",
+           "rules_table", "shipped_protocols"]
 
 KINDS = ("inclusion", "exclusion", "screening_visit")
+#: Values a protocol file may hold once its YAML aliases are expanded; a shipped protocol has a few hundred.
+MAX_YAML_VALUES = 10_000
 _NON_NEGATIVE = ("months", "days", "years", "min", "max", "limit", "multiple", "titre", "mg_per_kg", "age")
 
 
@@ -116,7 +120,7 @@ class Protocol:
         for name, value in overrides.items():
             cid, param = self.resolve(name)
             crit = by_id[cid]
-            value = _check_value(source, f"{cid}.{param}", crit.params[param], value)
+            value = _check_value(source, f"{cid}.{param}", _spec(crit, param), value)
             by_id[cid] = replace(crit, params={**crit.params, param: value})
             applied[f"{cid}.{param}"] = value
         new = replace(self, criteria=tuple(by_id[c.id] for c in self.criteria), overrides=applied)
@@ -174,6 +178,98 @@ class Protocol:
                               "parameters": _params_text(c.params), "source": c.source} for c in self.criteria])
 
 
+@dataclass(frozen=True)
+class Issue:
+    """A finding of :func:`lint`: ``error`` (the criterion cannot work as written), ``warning`` or ``note``."""
+
+    severity: str
+    key: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.severity}: {self.key}: {self.message}"
+
+
+SEVERITIES = ("error", "warning", "note")
+_LOOKBACK_RULES = ("drug_exposure", "regimen_change", "glucocorticoid_dose", "malignancy", "recent_infection",
+                   "autoantibody")
+
+
+def lint(protocol: Protocol) -> list[Issue]:
+    """Everything questionable in a protocol that still loads, most severe first.
+
+    Example
+    -------
+    >>> p = load_protocol("misle-phase2", {"belimumab.months": 0})
+    >>> [str(i) for i in lint(p)]
+    ['warning: belimumab.months: a look-back of 0 counts only the baseline day']
+    """
+    from .schema import TABLES
+
+    dictionary = {f.name: f for f in TABLES["patients"]}
+    issues: list[Issue] = []
+    seen: dict[str, str] = {}
+    for c in protocol.counted:
+        p = c.params
+        if c.rule == "drug_exposure" and not p["drugs"] and not p["classes"]:
+            issues.append(Issue("error", f"{c.id}.drugs", "names no drug and no class: the criterion is never met"))
+        for name in ("columns", "domains", "grades"):
+            if name in p and isinstance(p[name], list) and not p[name]:
+                issues.append(Issue("error", f"{c.id}.{name}", "is empty: the criterion is never met"))
+        if c.kind == "exclusion" and c.rule in _LOOKBACK_RULES:
+            for name, value in p.items():
+                if name.endswith(("months", "days", "years")) and value == 0:
+                    issues.append(Issue("warning", f"{c.id}.{name}", "a look-back of 0 counts only the baseline day"))
+        columns = [p["column"]] if c.rule == "column" else list(p.get("columns", [])) if c.rule == "any_flag" else []
+        for col in columns:
+            f = dictionary.get(col)
+            if f is None:
+                issues.append(Issue("warning", f"{c.id}.column", f"'{col}' is not in the data dictionary: the "
+                                    "extract must carry it as an extra patients column"))
+            elif c.rule == "any_flag" and f.kind != "bool":
+                issues.append(Issue("error", f"{c.id}.columns", f"'{col}' is not a true/false column"))
+            elif c.rule == "column" and f.allowed and p["op"] in ("in", "==", "!="):
+                values = p["value"] if isinstance(p["value"], list) else [p["value"]]
+                never = [v for v in values if v not in f.allowed]
+                if never:
+                    issues.append(Issue("error", f"{c.id}.value", f"{', '.join(map(repr, never))} never occurs in "
+                                        f"'{col}' (one of {', '.join(f.allowed)})"))
+        if c.rule == "column" and p["op"] == "is" and not isinstance(p["value"], bool):
+            issues.append(Issue("error", f"{c.id}.value", "op 'is' compares with true or false"))
+        if c.rule == "column" and p["op"] == "in" and not isinstance(p["value"], list):
+            issues.append(Issue("error", f"{c.id}.value", "op 'in' needs a list of values"))
+        same = c.kind + ":" + c.rule + json.dumps(p, sort_keys=True, default=str)
+        if same in seen:
+            issues.append(Issue("warning", c.id, f"checks exactly what '{seen[same]}' checks"))
+        seen.setdefault(same, c.id)
+        if not c.source:
+            issues.append(Issue("note", c.id, "no source: say which protocol item it encodes"))
+    return sorted(issues, key=lambda i: SEVERITIES.index(i.severity))
+
+
+def rules_table():
+    """Every rule's parameters as a tidy DataFrame: rule, meaning, parameter, type, default, unit, meaning.
+
+    Example
+    -------
+    >>> t = rules_table()
+    >>> t[t["rule"] == "age"][["parameter", "type", "default"]].values.tolist()
+    [['min_age', 'whole number', '18'], ['max_age', 'whole number', '65']]
+    """
+    import pandas as pd
+
+    rows = []
+    for r in RULES.values():
+        for name, spec in (r.params.items() or [(None, None)]):
+            rows.append({"rule": r.name, "rule_meaning": r.doc, "reads": ", ".join(r.reads),
+                         "parameter": name or "", "type": spec.type if spec else "",
+                         "default": format_value(spec.default) if spec else "",
+                         "unit": spec.unit if spec else "",
+                         "choices": ", ".join(map(str, spec.choices)) if spec else "",
+                         "meaning": spec.meaning if spec else ""})
+    return pd.DataFrame(rows)
+
+
 def shipped_protocols() -> list[str]:
     """Names of the protocols that ship with the package."""
     folder = resources.files("screening") / "protocols"
@@ -212,9 +308,12 @@ def _read(path: Path, seen: tuple[Path, ...]) -> Protocol:
     if path.resolve() in seen:
         raise ProtocolError(src, "extends", "a chain of protocols without a cycle")
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        doc = safe_yaml(path.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise ProtocolError(src, "file", "valid YAML", hint=str(exc).splitlines()[0]) from None
+    except _TooLarge as exc:
+        raise ProtocolError(src, "file", f"YAML of at most {MAX_YAML_VALUES:,} values once aliases are expanded",
+                            hint=f"{exc} Write the values out instead of repeating anchors (&name, *name).") from None
     if not isinstance(doc, dict):
         raise ProtocolError(src, "file", "a mapping with id, title and criteria")
     unknown = set(doc) - {"id", "title", "source", "extends", "criteria", "set", "drop", "add", "order",
@@ -223,6 +322,9 @@ def _read(path: Path, seen: tuple[Path, ...]) -> Protocol:
         raise ProtocolError(src, ", ".join(sorted(unknown)), "only the keys id, title, source, extends, criteria, "
                             "set, drop, add, order, labels")
     if "extends" in doc:
+        if not isinstance(doc["extends"], str) or not doc["extends"].strip():
+            raise ProtocolError(src, "extends", "the name or path of one protocol to extend",
+                                hint=f"Got {doc['extends']!r}. Shipped protocols: {', '.join(shipped_protocols())}.")
         base = _read(_locate(doc["extends"], path.parent), seen + (path.resolve(),))
         if "criteria" in doc:
             raise ProtocolError(src, "criteria", "no criteria list in a protocol that extends another",
@@ -241,6 +343,8 @@ def _read(path: Path, seen: tuple[Path, ...]) -> Protocol:
             if not isinstance(doc["labels"], dict):
                 raise ProtocolError(src, "labels", "a mapping of criterion id: label")
             relabelled = {protocol.criterion(str(k)).id: str(v) for k, v in doc["labels"].items()}
+            for cid, label in relabelled.items():
+                _check_label(src, f"labels.{cid}", label, protocol.criterion(cid).params)
             protocol = replace(protocol, criteria=tuple(replace(c, label=relabelled.get(c.id, c.label))
                                                         for c in protocol.criteria))
         protocol = replace(protocol, overrides={})
@@ -287,6 +391,7 @@ def _criterion(src: str, key: str, item) -> Criterion:
     if rule_name not in RULES:
         raise ProtocolError(src, f"{key}.rule", "the name of a rule in screening.criteria",
                             hint=_suggest(rule_name, list(RULES)))
+    specs = RULES[rule_name].params
     defaults = RULES[rule_name].defaults
     given = item.get("params") or {}
     if not isinstance(given, dict):
@@ -296,20 +401,32 @@ def _criterion(src: str, key: str, item) -> Criterion:
         if pname not in defaults:
             raise ProtocolError(src, f"{key}.params.{pname}", f"a parameter of rule '{rule_name}' "
                                 f"({', '.join(defaults) or 'it has none'})", hint=_suggest(pname, defaults))
-        params[pname] = _check_value(src, f"{key}.params.{pname}", defaults[pname], value)
-    crit = Criterion(id=cid, label=str(item.get("label", cid)), kind=item["kind"], rule=rule_name, params=params,
+        params[pname] = _check_value(src, f"{key}.params.{pname}", specs[pname], value)
+    label = str(item.get("label", cid))
+    _check_label(src, f"{key}.label", label, params)
+    crit = Criterion(id=cid, label=label, kind=item["kind"], rule=rule_name, params=params,
                      source=str(item.get("source", "")))
     _check_relations(src, crit)
     return crit
 
 
-def _check_value(src: str, key: str, default, value):
-    """Coerce an override to the default's type; reject impossible values."""
+def _spec(c: Criterion, param: str) -> Param:
+    """What a criterion's parameter may hold: declared by its rule."""
+    return RULES[c.rule].params[param]
+
+
+def _check_value(src: str, key: str, spec: Param, value):
+    """Coerce a value to the parameter's declared type; reject impossible values, naming ``key``."""
+    default = spec.default
     if isinstance(value, str) and not isinstance(default, str):
         value = parse_override(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ProtocolError(src, key, "a finite number", hint=f"Got {value!r}.")
     if default is None:  # an optional parameter (e.g. sledai.max) or a free value (column rules)
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             _check_non_negative(src, key, value)
+        if isinstance(value, list) and any(isinstance(v, float) and not math.isfinite(v) for v in value):
+            raise ProtocolError(src, key, "finite numbers", hint=f"Got {value!r}.")
         return value
     if isinstance(default, bool):
         if not isinstance(value, bool):
@@ -323,7 +440,27 @@ def _check_value(src: str, key: str, default, value):
             value = [v.strip() for v in value.split(",") if v.strip()]
         if not isinstance(value, list):
             raise ProtocolError(src, key, "a list", hint=f"Got {value!r}.")
+    if spec.choices:
+        given = value if isinstance(value, list) else [value]
+        wrong = [v for v in given if v not in spec.choices]
+        if wrong:
+            raise ProtocolError(src, key, ("values" if isinstance(value, list) else "a value") + " from "
+                                + ", ".join(map(str, spec.choices)),
+                                hint=f"Got {', '.join(map(repr, wrong))}."
+                                     + (f" {_suggest(str(wrong[0]), spec.choices)}"
+                                        if _suggest(str(wrong[0]), spec.choices) else ""))
     return value
+
+
+def _check_label(src: str, key: str, label: str, params: dict) -> None:
+    """A label may name its criterion's parameters in braces, and nothing else."""
+    try:
+        label.format(**{k: format_value(v) for k, v in params.items()})
+    except (KeyError, IndexError, ValueError, AttributeError, TypeError) as exc:
+        raise ProtocolError(src, key, "a label naming only this criterion's parameters in braces, e.g. "
+                            "'SLEDAI-2K ≥ {min}'", hint=f"Parameters: {', '.join(params) or 'none'}; "
+                            f"the label says {label!r} ({type(exc).__name__}: {exc}). Write {{{{ }}}} "
+                            "for a literal brace.") from None
 
 
 def _check_non_negative(src: str, key: str, value: float) -> None:
@@ -348,8 +485,8 @@ def _check_relations(src: str, c: Criterion) -> None:
 def parse_override(text: str):
     """Read a ``--set`` value: numbers, true/false, none, or a comma-separated list."""
     try:
-        value = yaml.safe_load(text) if text.strip() else None
-    except yaml.YAMLError:
+        value = safe_yaml(text) if text.strip() else None
+    except (yaml.YAMLError, _TooLarge):
         return text  # not YAML: the type check then names what was expected
     if isinstance(value, str) and "," in value:
         return [v.strip() for v in value.split(",")]
@@ -368,8 +505,8 @@ def as_overrides(value: dict | str | None) -> dict:
         return {}
     if isinstance(value, str):
         try:
-            value = yaml.safe_load(value) if value.strip() else {}
-        except yaml.YAMLError as exc:
+            value = safe_yaml(value) if value.strip() else {}
+        except (yaml.YAMLError, _TooLarge) as exc:
             raise ProtocolError("overrides", "text", "a YAML or JSON mapping such as {\"sledai.min\": 4}",
                                 hint=str(exc).splitlines()[0]) from None
     if not isinstance(value, dict):
@@ -378,13 +515,63 @@ def as_overrides(value: dict | str | None) -> dict:
     return {str(k): v for k, v in value.items()}
 
 
+class _TooLarge(Exception):
+    """YAML whose aliases expand past :data:`MAX_YAML_VALUES` (an alias bomb)."""
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing documents whose aliases would expand too far.
+
+    PyYAML shares one object per anchor, but everything that walks the result
+    (hashing, copying, printing) sees the expanded tree: count it before building.
+    """
+
+    def compose_document(self):
+        node = super().compose_document()
+        _expanded_size(node, {}, set())
+        return node
+
+
+def _expanded_size(node, sizes: dict, active: set) -> int:
+    key = id(node)
+    if key in sizes:
+        return sizes[key]
+    if key in active:
+        raise _TooLarge("An alias refers to the value that contains it.")
+    active.add(key)
+    if isinstance(node, yaml.SequenceNode):
+        size = 1 + sum(_expanded_size(child, sizes, active) for child in node.value)
+    elif isinstance(node, yaml.MappingNode):
+        size = 1 + sum(_expanded_size(k, sizes, active) + _expanded_size(v, sizes, active) for k, v in node.value)
+    else:
+        size = 1
+    active.discard(key)
+    if size > MAX_YAML_VALUES:
+        raise _TooLarge(f"Its aliases expand to more than {MAX_YAML_VALUES:,} values.")
+    sizes[key] = size
+    return size
+
+
+def safe_yaml(text: str):
+    r"""Parse YAML with the safe loader and a bound on alias expansion (no alias bombs).
+
+    Example
+    -------
+    >>> safe_yaml("a: &x [1, 2]\nb: *x")
+    {'a': [1, 2], 'b': [1, 2]}
+    """
+    return yaml.load(text, Loader=_BoundedLoader)  # noqa: S506 - a SafeLoader subclass
+
+
 def _suggest(word: str, choices) -> str | None:
     close = difflib.get_close_matches(word, list(choices), n=3)
     return f"Did you mean {', '.join(close)}?" if close else None
 
 
 def format_value(value) -> str:
-    """A parameter value as people write it: 30 not 30.0, lists comma-separated."""
+    """A parameter value as people write it: 30 not 30.0, true not True, lists comma-separated."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     if isinstance(value, list):

@@ -89,6 +89,14 @@ def _rule(name, p, row, meds, mal, inf):  # noqa: C901 - one branch per rule, by
         return ok if p["max"] is None else _and(ok, _cmp(row["sledai_2k"], "<=", p["max"]))
     if name == "bilag_active":
         return _any(None if _na(row[f"bilag_{d}"]) else row[f"bilag_{d}"] in p["grades"] for d in p["domains"])
+    if name == "bilag_count":
+        grades = [row[f"bilag_{d}"] for d in p["domains"]]
+        missing = sum(_na(g) for g in grades)
+        n_a = sum(not _na(g) and g == "A" for g in grades)
+        n_ab = sum(not _na(g) and g in ("A", "B") for g in grades)
+        if n_a >= p["a_min"] or n_ab >= p["b_min"]:
+            return True
+        return None if (n_a + missing >= p["a_min"] or n_ab + missing >= p["b_min"]) else False
     if name == "column":
         v = row[p["column"]]
         if p["op"] == "in":

@@ -90,6 +90,14 @@ def _rule(c: Criterion, i: int) -> tuple[str, list[str]]:  # noqa: C901 - one br
     if c.rule == "bilag_active":
         terms = " OR ".join(f"(p.bilag_{d} IN {_lit(p['grades'])})" for d in p["domains"])
         return f"(FALSE OR {terms})", []
+    if c.rule == "bilag_count":
+        def count(test: str) -> str:
+            return "(" + (" + ".join(f"(CASE WHEN p.bilag_{d} {test} THEN 1 ELSE 0 END)" for d in p["domains"])
+                          or "0") + ")"
+        n_a, n_ab, missing = count("= 'A'"), count("IN ('A', 'B')"), count("IS NULL")
+        return (f"(CASE WHEN {n_a} >= {p['a_min']} OR {n_ab} >= {p['b_min']} THEN TRUE "
+                f"WHEN {n_a} + {missing} >= {p['a_min']} OR {n_ab} + {missing} >= {p['b_min']} THEN NULL "
+                f"ELSE FALSE END)"), []
     if c.rule == "column":
         col = f"p.{p['column']}"
         if p["op"] == "in":

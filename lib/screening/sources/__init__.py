@@ -19,7 +19,7 @@ from pathlib import Path
 
 from ..extract import Extract, load_extract
 
-__all__ = ["load_source", "absolute_spec"]
+__all__ = ["load_source", "absolute_spec", "source_kind"]
 
 _KINDS = ("omop", "synthea", "native")
 
@@ -30,6 +30,17 @@ def _split(spec: str) -> tuple[str, str, str | None]:
         return "native", spec, None
     path, at, date = rest.rpartition("@") if "@" in rest else (rest, "", "")
     return kind, path, date or None
+
+
+def source_kind(spec: str | Path) -> str:
+    """``native``, ``omop`` or ``synthea``: how ``spec`` will be read.
+
+    Example
+    -------
+    >>> source_kind("omop:cdm@2024-06-15"), source_kind("data/synthetic")
+    ('omop', 'native')
+    """
+    return _split(str(spec))[0]
 
 
 def absolute_spec(spec: str | Path) -> str:

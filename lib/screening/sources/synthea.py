@@ -31,6 +31,10 @@ from .common import EventModel, build_extract, load_concepts
 __all__ = ["read_synthea", "SYNTHEA_FILES"]
 
 SYNTHEA_FILES = ("patients", "encounters", "conditions", "medications", "observations", "procedures")
+#: The columns read from each Synthea file (upper case, as Synthea writes them).
+_NEEDS = {"patients": ("ID", "BIRTHDATE"), "encounters": ("PATIENT", "START"),
+          "conditions": ("PATIENT", "CODE", "START"), "medications": ("PATIENT", "DESCRIPTION", "START", "STOP"),
+          "observations": ("PATIENT", "CODE", "VALUE", "DATE"), "procedures": ("PATIENT", "CODE", "START")}
 _RACE = {"white": "White", "black": "Black", "asian": "Asian"}
 _STRENGTH = re.compile(r"(\d+(?:\.\d+)?)\s*MG\b(?!\s*/\s*ML)", re.IGNORECASE)
 
@@ -47,6 +51,13 @@ def _read(folder: Path, name: str, files: list[Path]) -> pd.DataFrame:
     except Exception as exc:
         raise ExtractError(str(path), None, "a readable Synthea CSV file", hint=str(exc)) from None
     frame.columns = [c.strip().upper() for c in frame.columns]
+    absent = [c for c in _NEEDS[name] if c not in frame.columns]
+    if absent:
+        native = "PATIENT_ID" in frame.columns
+        raise ExtractError(str(path), ", ".join(absent), f"the columns of a Synthea {name}.csv "
+                           f"({', '.join(_NEEDS[name])})",
+                           hint="This looks like an extract in this package's own format: pass the folder "
+                                "without 'synthea:'." if native else "Is this folder a Synthea CSV export?")
     return frame
 
 
