@@ -126,7 +126,7 @@ def _parse(values: pa.ChunkedArray, f: Field, table: str, from_csv: bool) -> pa.
     """One column in its typed Arrow form; text is parsed once per distinct value."""
     kind = values.type
     if pa.types.is_dictionary(kind) or pa.types.is_string(kind) or pa.types.is_large_string(kind):
-        words, codes = _dictionary(values)
+        words, indices = _dictionary(values)
         if from_csv and pc.any(pc.match_substring(words, '"')).as_py():
             raise Suspect("a quote inside a value")  # the slow reader may read it differently
         words = pc.utf8_trim_whitespace(words)
@@ -135,7 +135,7 @@ def _parse(values: pa.ChunkedArray, f: Field, table: str, from_csv: bool) -> pa.
         missing = pc.is_null(parsed)
         if pc.any(pc.and_(missing, pc.is_valid(words))).as_py():
             raise Suspect("a value that does not parse")
-        out = _take(parsed, codes)
+        out = parsed.take(indices)  # per row, from per distinct value
     else:
         out = _parse_typed(values, f)
     if f.required and out.null_count:
@@ -144,28 +144,16 @@ def _parse(values: pa.ChunkedArray, f: Field, table: str, from_csv: bool) -> pa.
     return out
 
 
-def _dictionary(values: pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
-    """Distinct values and each row's code into them (-1 for missing), whatever the chunking."""
+def _dictionary(values: pa.ChunkedArray) -> tuple[pa.Array, pa.Array]:
+    """Distinct values and each row's index into them (null where missing), whatever the chunking."""
     if not pa.types.is_dictionary(values.type):
         values = pc.dictionary_encode(values)
     if values.num_chunks == 0:
-        return pa.array([], pa.string()), np.empty(0, dtype=np.int32)
+        return pa.array([], pa.string()), pa.array([], pa.int32())
     values = values.unify_dictionaries()
     words = values.chunk(0).dictionary.cast(pa.string())
-    codes = np.concatenate([pc.fill_null(c.indices, -1).to_numpy().astype(np.int32, copy=False)
-                            for c in values.chunks]) if values.num_chunks > 1 else \
-        pc.fill_null(values.chunk(0).indices, -1).to_numpy().astype(np.int32, copy=False)
-    return words, codes
-
-
-def _take(parsed: pa.Array, codes: np.ndarray) -> pa.Array:
-    """Per-row values from per-distinct-value ones (a dictionary column stays a dictionary)."""
-    if pa.types.is_dictionary(parsed.type):
-        inner = pc.fill_null(parsed.indices, -1).to_numpy().astype(np.int32)
-        rows = np.where(codes >= 0, inner[np.maximum(codes, 0)] if len(inner) else -1, -1).astype(np.int32)
-        return pa.DictionaryArray.from_arrays(pa.array(rows, mask=rows < 0), parsed.dictionary)
-    index = pa.array(codes, mask=codes < 0)
-    return parsed.take(index)
+    indices = pa.chunked_array([c.indices for c in values.chunks]).combine_chunks()
+    return words, indices.cast(pa.int32())
 
 
 def _parse_words(words: pa.Array, f: Field) -> pa.Array:
@@ -246,10 +234,9 @@ def _check_rows(table: pa.Table, fields: list[Field], name: str) -> None:
 
 def _extra(values: pa.ChunkedArray) -> pa.Array:
     """A CSV column outside the dictionary: text, leading blanks dropped, empty as missing."""
-    words, codes = _dictionary(values)
+    words, indices = _dictionary(values)
     words = pc.utf8_ltrim(words, characters=" ")
-    words = pc.if_else(pc.equal(words, ""), pa.scalar(None, pa.string()), words)
-    return _take(words, codes)
+    return pc.if_else(pc.equal(words, ""), pa.scalar(None, pa.string()), words).take(indices)
 
 
 # --- to pandas -------------------------------------------------------------------------------------
@@ -271,21 +258,22 @@ def _series(values: pa.ChunkedArray, f: Field | None, table: str, from_csv: bool
 
 
 def _categorical(values: pa.ChunkedArray, f: Field) -> pd.Series:
-    words, codes = _dictionary(values)
-    words = words.to_numpy(zero_copy_only=False).astype(object)
+    words, indices = _dictionary(values)
+    codes = pc.fill_null(indices, -1).to_numpy()
     if f.kind == "category":
         dtype = dtype_of(f)
-        lookup = dtype.categories.get_indexer(words)
-    else:  # the values found, sorted; unused ones dropped
-        used = np.bincount(codes[codes >= 0], minlength=len(words)) > 0
-        cats, lookup = np.unique(words[used], return_inverse=True) if used.any() else (np.array([], object), [])
-        full = np.full(len(words), -1, dtype=np.int64)
-        full[np.flatnonzero(used)] = lookup
-        lookup = full
-        dtype = pd.CategoricalDtype(pd.Index(cats, dtype="string"))
-    rows = np.asarray(lookup, dtype=np.int64)[codes] if len(words) else np.full(len(codes), -1)
+        lookup = pc.fill_null(pc.index_in(words, value_set=pa.array(f.allowed)), -1).to_numpy()
+    else:  # the values found, sorted (as the slow path's astype("category") gives them); unused ones dropped
+        used = np.flatnonzero(np.bincount(codes[codes >= 0], minlength=len(words)))
+        found = words.take(pa.array(used))
+        order = pc.array_sort_indices(found).to_numpy()
+        lookup = np.full(len(words), -1, dtype=np.int64)
+        lookup[used[order]] = np.arange(len(order))
+        dtype = pd.CategoricalDtype(pd.Index(pd.array(found.take(pa.array(order)), dtype=pd.StringDtype("pyarrow"))))
+    rows = lookup[codes] if len(words) else np.full(len(codes), -1)
     rows[codes < 0] = -1
-    return pd.Series(pd.Categorical.from_codes(rows.astype(_code_type(len(dtype.categories))), dtype=dtype))
+    return pd.Series(pd.Categorical.from_codes(rows.astype(_code_type(len(dtype.categories))), dtype=dtype,
+                                               validate=False))
 
 
 def _code_type(n: int):

@@ -402,10 +402,17 @@ def _validate(table: pd.DataFrame, fields: list[Field], file: Path, name: str, r
 
 def _positions(index: pd.Index, ids: pd.Series) -> np.ndarray:
     """Position of each id in ``index`` (-1 where absent): looked up once per distinct id."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    def lookup(values) -> np.ndarray:  # Arrow's hash join: several times quicker than pandas' on strings
+        found = pc.index_in(pa.array(values, pa.string()), value_set=pa.array(index, pa.string()))
+        return pc.fill_null(found, -1).to_numpy().astype(np.int64)
+
     if isinstance(ids.dtype, pd.CategoricalDtype):
-        per_category = np.append(index.get_indexer(ids.cat.categories), -1)  # code -1 (missing) -> -1
-        return per_category[ids.cat.codes.to_numpy()].astype(np.int64)
-    return index.get_indexer(ids).astype(np.int64)
+        per_category = np.append(lookup(ids.cat.categories), -1)  # code -1 (missing) -> -1
+        return per_category[ids.cat.codes.to_numpy()]
+    return lookup(ids)
 
 
 def _check_references(tables: dict[str, pd.DataFrame], files: dict[str, Path]) -> dict[str, np.ndarray]:

@@ -18,8 +18,13 @@ from ..windows import DAYS_PER_MONTH, PREDNISONE_EQUIVALENT
 __all__ = ["connect", "states_sql", "run_funnel"]
 
 
-def connect(folder: str | Path, columns: dict[str, list[str]] | None = None):
-    """A DuckDB connection with the extract's Parquet or CSV tables loaded as tables."""
+def connect(folder: str | Path, columns: dict[str, list[str]] | None = None, copy: bool = False):
+    """A DuckDB connection whose tables are views straight onto the extract's Parquet or CSV files.
+
+    Nothing is copied into DuckDB: each query reads only the columns (and, for
+    Parquet, the row groups) it needs, as a DuckDB user would query an extract.
+    ``copy=True`` loads the tables into DuckDB first, to time the SQL alone (after load).
+    """
     import duckdb
 
     con = duckdb.connect()
@@ -28,7 +33,7 @@ def connect(folder: str | Path, columns: dict[str, list[str]] | None = None):
         pq, csv = folder / f"{name}.parquet", folder / f"{name}.csv"
         source = f"read_parquet('{pq}')" if pq.exists() else f"read_csv('{csv}', header=true)"
         cols = ", ".join(columns[name]) if columns and name in columns else "*"
-        con.execute(f"CREATE TABLE {name} AS SELECT {cols} FROM {source}")
+        con.execute(f"CREATE {'TABLE' if copy else 'VIEW'} {name} AS SELECT {cols} FROM {source}")
     return con
 
 
