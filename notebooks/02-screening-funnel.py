@@ -26,15 +26,14 @@ overrides: dict | str = {}  # e.g. {"sledai.min": 4}, or the same as YAML/JSON t
 policy: str = "separate"  # missing data: separate | exclude | include
 subgroup: str = "site"  # patients column for subgroup tables
 small_cell: int = 10  # counts from 1 to this are hidden in shareable output
+shared: str = ""  # a report run's screening result, handed to every notebook (empty: computed here)
 
 # %%
 import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import Markdown, display
 
-from screening import screen
-from screening.report import provenance, provenance_markdown, report_tables
-from screening.sources import load_source
+from screening.report import notebook_state, provenance_markdown
 
 pd.set_option("display.max_rows", 80)
 pd.set_option("display.width", 160)
@@ -46,10 +45,7 @@ from screening import charts
 # ## What produced these numbers
 
 # %%
-extract = load_source(extract_path)
-s = screen(extract, protocol, overrides, policy)
-meta = provenance(s, small_cell)
-tables = report_tables(s, small_cell, subgroup)
+s, meta, tables = notebook_state(extract_path, protocol, overrides, policy, subgroup, small_cell, shared)
 display(Markdown(provenance_markdown(meta)))
 
 # %%

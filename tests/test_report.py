@@ -115,3 +115,14 @@ def test_extract_files_are_not_touched(tmp_path):
     before = {p.name: p.stat().st_mtime_ns for p in SYNTHETIC.iterdir()}
     build_report(SYNTHETIC, out=tmp_path / "r", notebooks=False)
     assert {p.name: p.stat().st_mtime_ns for p in SYNTHETIC.iterdir()} == before
+
+
+def test_notebooks_use_the_result_a_report_hands_them_only_for_the_same_parameters(tmp_path):
+    params = {"extract_path": str(SYNTHETIC), "protocol": "misle-phase2", "overrides": {}, "policy": "separate",
+              "subgroup": "site", "small_cell": 10}
+    shared = report_mod._share(tmp_path, params, "the screening", {"from": "the report"}, {"tables": 1})
+    assert report_mod.notebook_state(**params, shared=shared) == ("the screening", {"from": "the report"},
+                                                                  {"tables": 1})
+    s, meta, tables = report_mod.notebook_state(**{**params, "small_cell": 5}, shared=shared)
+    assert meta["small_cell_threshold"] == 5 and meta["patients"] == s.extract.n_patients
+    assert "attrition" in tables

@@ -33,7 +33,7 @@ from .protocol import Protocol, load_protocol
 from .shareable import shareable_tables
 from .sources import absolute_spec, load_source
 
-__all__ = ["build_report", "report_tables", "enrolment_table", "provenance", "NOTEBOOKS"]
+__all__ = ["build_report", "report_tables", "enrolment_table", "provenance", "notebook_state", "NOTEBOOKS"]
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ("01-eligible-pool.ipynb", "02-screening-funnel.ipynb", "03-changing-criteria.ipynb")
@@ -123,23 +123,80 @@ def _write_tables(tables: dict[str, pd.DataFrame], meta: dict, folder: Path) -> 
                                             encoding="utf-8")
 
 
-def _run_notebooks(folder: Path, params: dict, progress: bool) -> None:
+def notebook_state(extract_path: str, protocol: str, overrides: dict | str, policy: str, subgroup: str,
+                   small_cell: int, shared: str = "") -> tuple[Screening, dict, dict[str, pd.DataFrame]]:
+    """A notebook's screening, provenance and shareable tables: handed over by a report run, or computed here.
+
+    A report screens once and protects the tables once, then hands every
+    notebook the same result through ``shared`` (a pickle in a private
+    temporary folder, never in the report). It is used only if it was made from
+    these very parameters; a notebook run on its own computes its own.
+
+    Example
+    -------
+    >>> s, meta, tables = notebook_state("data/synthetic", "misle-phase2", {}, "separate", "site", 10)
+    >>> meta["patients"], "attrition" in tables
+    (5000, True)
+    """
+    params = {"extract_path": extract_path, "protocol": protocol, "overrides": overrides, "policy": policy,
+              "subgroup": subgroup, "small_cell": small_cell}
+    if shared and Path(shared).is_file():
+        import pickle
+
+        with open(shared, "rb") as handle:
+            state = pickle.load(handle)  # written by build_report in this run's private folder
+        if state["params"] == params:
+            return state["screening"], state["meta"], state["tables"]
+    from .funnel import screen
+
+    s = screen(load_source(extract_path), protocol, overrides, policy)
+    return s, provenance(s, small_cell), report_tables(s, small_cell, subgroup)
+
+
+def _share(folder: Path, params: dict, screening: Screening, meta: dict, tables: dict) -> str:
+    import pickle
+
+    path = folder / "state.pickle"
+    with open(path, "wb") as handle:
+        pickle.dump({"params": params, "screening": screening, "meta": meta, "tables": tables}, handle,
+                    protocol=pickle.HIGHEST_PROTOCOL)
+    return str(path)
+
+
+def _run_notebook(name: str, folder: Path, params: dict) -> float:
+    """Execute one notebook with papermill and export its HTML; returns the seconds it took."""
+    import time
+
     import nbformat
     import papermill as pm
     from nbconvert import HTMLExporter
 
+    start = time.perf_counter()
+    target = folder / name
+    pm.execute_notebook(str(ROOT / "notebooks" / name), str(target), parameters=params, kernel_name="python3",
+                        cwd=str(ROOT / "notebooks"), progress_bar=False, log_output=False)
     exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
-    for name in NOTEBOOKS:
-        source = ROOT / "notebooks" / name
-        if not source.exists():
-            continue
-        target = folder / name
+    body, _ = exporter.from_notebook_node(nbformat.read(target, as_version=4))
+    target.with_suffix(".html").write_text(body, encoding="utf-8")
+    return time.perf_counter() - start
+
+
+def _run_notebooks(folder: Path, params: dict, progress: bool) -> None:
+    """Run the notebooks side by side, one kernel each, as many at once as there are cores."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    names = [n for n in NOTEBOOKS if (ROOT / "notebooks" / n).exists()]
+    workers = max(1, min(len(names), os.cpu_count() or 1))
+    # spawn: the parent holds Arrow's thread pools, which a forked child must not inherit
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        running = {pool.submit(_run_notebook, name, folder, params): name for name in names}
         if progress:
-            print(f"running {name} ...", file=sys.stderr, flush=True)
-        pm.execute_notebook(str(source), str(target), parameters=params, kernel_name="python3",
-                            cwd=str(ROOT / "notebooks"), progress_bar=False, log_output=False)
-        body, _ = exporter.from_notebook_node(nbformat.read(target, as_version=4))
-        target.with_suffix(".html").write_text(body, encoding="utf-8")
+            print(f"running {', '.join(names)} ({workers} at a time) ...", file=sys.stderr, flush=True)
+        for done in as_completed(running):
+            seconds = done.result()  # a failed notebook stops the report with its error
+            if progress:
+                print(f"ran {running[done]} in {seconds:.1f} s", file=sys.stderr, flush=True)
 
 
 def build_report(data: str | Path, protocol: Protocol | str = "misle-phase2", *, out: str | Path,
@@ -161,13 +218,16 @@ def build_report(data: str | Path, protocol: Protocol | str = "misle-phase2", *,
     umask = os.umask(0)
     os.umask(umask)
     tmp.chmod(0o777 & ~umask)  # mkdtemp makes it private; a report folder follows the user's umask
+    private = Path(tempfile.mkdtemp(prefix="screening-state-"))  # patient-level: never inside the report
     try:
-        _write_tables(report_tables(screening, small_cell, subgroup), meta, tmp / "tables")
+        tables = report_tables(screening, small_cell, subgroup)
+        params = {"extract_path": absolute_spec(data), "protocol": protocol.path or protocol.id,
+                  "overrides": dict(protocol.overrides), "policy": policy, "subgroup": subgroup,
+                  "small_cell": small_cell}
+        if notebooks:  # handed over before the tables are written: that adds to meta what a notebook doesn't show
+            params["shared"] = _share(private, params, screening, provenance(screening, small_cell), tables)
+        _write_tables(tables, meta, tmp / "tables")
         if notebooks:
-            protocol_arg = protocol.path or protocol.id
-            params = {"extract_path": absolute_spec(data),
-                      "protocol": protocol_arg, "overrides": dict(protocol.overrides), "policy": policy,
-                      "subgroup": subgroup, "small_cell": small_cell}
             _run_notebooks(tmp, params, progress)
         if out.exists():
             old = out.with_name(f".{out.name}.old")
@@ -180,4 +240,6 @@ def build_report(data: str | Path, protocol: Protocol | str = "misle-phase2", *,
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    finally:
+        shutil.rmtree(private, ignore_errors=True)
     return out
