@@ -150,6 +150,50 @@ def _events(ex: Extract, table: str, mask: pd.Series | None = None) -> tuple[pd.
     return events, rows
 
 
+# --- cohort entry (EHR sources) ------------------------------------------------------------------
+# An EHR database holds everyone, not an SLE registry: these rules read columns that the OMOP and
+# Synthea readers add. A native registry extract without them is not assessable on them.
+
+def _entry_column(ex: Extract, name: str) -> pd.Series:
+    p = ex.patients
+    return p[name] if name in p.columns else pd.Series(pd.NA, index=p.index, dtype="object")
+
+
+@rule("diagnosis_recorded", reads=("sle_diagnoses",), min_records=1)
+def diagnosis_recorded(ex: Extract, min_records: int):
+    """At least min_records SLE diagnosis records (distinct days) on or before baseline.
+
+    ``min_records: 2`` asks for a second, confirming diagnosis.
+    """
+    count = pd.to_numeric(_entry_column(ex, "sle_diagnoses"), errors="coerce")
+    return _b((count >= min_records).where(count.notna()))
+
+
+@rule("alive_at_baseline", reads=("death_date", "baseline_date"))
+def alive_at_baseline(ex: Extract):
+    """No death recorded on or before baseline (unknown without a death table or a baseline)."""
+    p = ex.patients
+    if "death_date" not in p.columns:
+        return _b(pd.Series(pd.NA, index=p.index, dtype="boolean"))
+    death, base = p["death_date"], _baseline(ex)
+    alive = _b(~(death <= base))
+    alive[base.isna().to_numpy()] = pd.NA
+    return alive
+
+
+@rule("observed_before_baseline", reads=("in_observation", "observation_start", "baseline_date"), months=12)
+def observed_before_baseline(ex: Extract, months: float):
+    """Baseline falls in an observation period that began at least `months` before it."""
+    inside = _b(_entry_column(ex, "in_observation"))
+    p = ex.patients
+    if "observation_start" not in p.columns:
+        return inside & _b(pd.Series(pd.NA, index=p.index, dtype="boolean"))
+    start, base = p["observation_start"], _baseline(ex)
+    long_enough = _b(start <= months_before(base, months))
+    long_enough[(start.isna() | base.isna()).to_numpy()] = pd.NA
+    return inside & long_enough
+
+
 # --- inclusion ---------------------------------------------------------------------------------
 
 @rule("age", reads=("age_years",),

@@ -21,7 +21,7 @@ from ..errors import ExtractError
 from ..extract import Extract, extract_from_tables
 from ..schema import BILAG_DOMAINS, TABLES
 
-__all__ = ["EventModel", "build_extract", "load_concepts", "NOT_DERIVABLE"]
+__all__ = ["EventModel", "baselines", "build_extract", "load_concepts", "NOT_DERIVABLE"]
 
 #: Extract fields no OMOP or Synthea record carries; they stay missing.
 NOT_DERIVABLE = {
@@ -65,9 +65,12 @@ class EventModel:
     source: str
     content_hash: str
     notes: dict = field(default_factory=dict)
+    #: cohort-entry columns by person_id (sle_diagnoses, death_date, in_observation, observation_start)
+    entry: pd.DataFrame | None = None
 
 
-def _baselines(model: EventModel, baseline: str, before: str | None) -> pd.Series:
+def baselines(model: EventModel, baseline: str, before: str | None) -> pd.Series:
+    """Each person's baseline: a fixed date, or their last visit on or before ``before``."""
     persons = model.persons["person_id"]
     if baseline != "last_visit":
         try:
@@ -107,7 +110,7 @@ def build_extract(model: EventModel, baseline: str = "last_visit", before: str |
     """The native extract (four tables, checked by the loader's rules) from a source's events."""
     p = model.persons.set_index("person_id")
     ids = p.index
-    base = _baselines(model, baseline, before)
+    base = baselines(model, baseline, before)
     patients = pd.DataFrame({"patient_id": ids.astype(str), "site": p["site"].astype(str).to_numpy(),
                              "sex": p["sex"].to_numpy(), "race_ethnicity": p["race_ethnicity"].to_numpy()})
     birth = p["birth_date"]
@@ -153,6 +156,9 @@ def build_extract(model: EventModel, baseline: str = "last_visit", before: str |
     for name in NOT_DERIVABLE:
         patients[name] = None
     patients = patients[[f.name for f in TABLES["patients"]]]
+    if model.entry is not None:  # not in the registry dictionary: kept as extra columns for the entry rules
+        for name, column in model.entry.items():
+            patients[name] = column.reindex(ids).to_numpy()
 
     mal_sets = {"basal_cell_skin", "squamous_cell_skin", "cervical_carcinoma_in_situ"}
     mal = cond[cond["set"].isin(mal_sets | {"malignancy"})]

@@ -1,290 +1,472 @@
-"""Read an OMOP CDM v5.4 extract and build the screening extract from it.
+"""Read an OMOP CDM (v5.3 or v5.4) where it lives and build the screening extract of its SLE cohort.
 
-The CDM can be a folder of tables (``person.csv`` or ``person.parquet``, ...),
-a DuckDB database file, or any database SQLAlchemy reaches. Each criterion's
-concepts come from the concept-set file (``concepts.yaml`` beside this module):
-a record matches a set through a listed concept id, the id the CDM's ``concept``
-table gives for a listed code, or (where present) ``concept_ancestor``
-descendants of those. Doses per day come from ``quantity``, ``days_supply`` and
-``drug_strength``; what cannot be derived stays missing.
+The CDM can be a folder of tables (``person.csv``, ``PERSON.csv`` or
+``person.parquet``, ...), a DuckDB database file, or any database SQLAlchemy
+reaches (``postgresql://user:password@host/db``), with the CDM tables in one
+schema and the vocabulary in another. Folders and DuckDB files are queried by
+DuckDB in place; nothing is read whole into memory.
+
+The concept sets of ``concepts.yaml`` are resolved in the database (listed ids,
+codes looked up in ``concept``, descendants through ``concept_ancestor``), and
+the queries of :mod:`screening.sources.omop_sql` bring back one short row per
+person and, for the SLE cohort only, the records that fall in a concept set and
+in a look-back. pandas then derives each extract field as for any source.
 
 Example
 -------
 >>> from screening.sources.omop import read_omop, OMOP_TABLES
 >>> OMOP_TABLES[:3]
 ('person', 'observation_period', 'visit_occurrence')
->>> ex = read_omop("path/to/omop", baseline="last_visit", before="2024-06-30")   # doctest: +SKIP
+>>> ex = read_omop("postgresql://me@db/cdm", baseline="2024-06-15", cdm_schema="cdm",
+...                vocab_schema="vocab")   # doctest: +SKIP
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
+import warnings
+from datetime import date
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from ..errors import ExtractError
-from ..extract import Extract, extract_hash
+from ..errors import ExtractError, ExtractWarning
+from ..extract import Extract
+from ..windows import months_before
+from . import omop_sql as q
 from .common import EventModel, build_extract, load_concepts
 
-__all__ = ["read_omop", "OMOP_TABLES"]
+__all__ = ["read_omop", "OMOP_TABLES", "split_url"]
 
 OMOP_TABLES = ("person", "observation_period", "visit_occurrence", "condition_occurrence", "drug_exposure",
-               "measurement", "observation", "procedure_occurrence", "concept", "concept_ancestor", "drug_strength")
-_REQUIRED = ("person",)
+               "measurement", "observation", "procedure_occurrence", "death", "concept", "concept_ancestor",
+               "drug_strength")
+VOCABULARY = ("concept", "concept_ancestor", "drug_strength")
 FEMALE, MALE = 8532, 8507
 RACE = {8527: "White", 8516: "Black", 8515: "Asian"}
 HISPANIC = 38003563
 MG = 8576  # UCUM milligram, the amount unit drug_strength uses for mg
+#: How far back drug rows are read: the longest drug look-back (nephritis therapy of an episode) fits.
+DRUG_YEARS = 5
+#: Labs and weight older than this (months before baseline) are not used, unless the caller says otherwise.
+LAB_MONTHS = 12
+#: Environment variable holding a database password, so it never appears in a spec or a notebook.
+PASSWORD_ENV = "SCREENING_DB_PASSWORD"
+#: Columns named ``*_id`` that hold text in the CDM (vocabulary tables).
+_TEXT_IDS = ("vocabulary_id", "domain_id", "concept_class_id", "relationship_id")
+_NUMBER = ("value_as_number", "range_high", "range_low", "quantity", "days_supply", "amount_value",
+           "year_of_birth", "month_of_birth", "day_of_birth", "refills")
 
 
-class _Cdm:
-    """Table access for a folder, a DuckDB file or a SQLAlchemy URL; missing optional tables are empty."""
+def split_url(text: str) -> tuple[str, dict[str, str]]:
+    """A database URL without this package's own options (``?cdm_schema=...&vocab_schema=...``), and them.
 
-    def __init__(self, source: str | Path) -> None:
-        self.source = str(source)
-        text = self.source
-        self.files: list[Path] = []
-        if "://" in text:
-            try:
-                import sqlalchemy
-            except ImportError:
-                raise ExtractError(text, None, "SQLAlchemy installed to read a database URL",
-                                   hint="pip install sqlalchemy and the database driver, or export the tables.") \
-                    from None
-            self._engine = sqlalchemy.create_engine(text)
-            self._kind = "sql"
-        elif text.endswith((".duckdb", ".db")) and Path(text).is_file():
-            import duckdb
-
-            self._con = duckdb.connect(text, read_only=True)
-            self._kind = "duckdb"
-        elif Path(text).is_dir():
-            self._kind = "folder"
+    >>> split_url("postgresql://u:pw@host/db?cdm_schema=cdm&vocab_schema=vocab&sslmode=require")
+    ('postgresql://u:pw@host/db?sslmode=require', {'cdm_schema': 'cdm', 'vocab_schema': 'vocab'})
+    """
+    base, _, query = text.partition("?")
+    ours, theirs = {}, []
+    for part in filter(None, query.split("&")):
+        key, _, value = part.partition("=")
+        if key in ("cdm_schema", "vocab_schema"):
+            ours[key] = value
         else:
-            raise ExtractError(text, None, "an OMOP CDM folder of tables, a .duckdb file or a database URL")
-        self._cache: dict[str, pd.DataFrame] = {}
+            theirs.append(part)
+    return base + ("?" + "&".join(theirs) if theirs else ""), ours
 
-    def table(self, name: str) -> pd.DataFrame:
-        if name in self._cache:
-            return self._cache[name]
-        frame = self._read(name)
-        if frame is None:
-            if name in _REQUIRED:
-                raise ExtractError(f"{self.source}/{name}", None, f"the OMOP table {name} (.csv or .parquet)")
-            frame = pd.DataFrame()
-        frame.columns = [str(c).lower() for c in frame.columns]
-        self._cache[name] = frame
-        return frame
 
-    def _read(self, name: str) -> pd.DataFrame | None:
-        if self._kind == "folder":
-            for ext in (".parquet", ".csv"):
-                path = Path(self.source) / f"{name}{ext}"
-                if path.is_file():
-                    self.files.append(path)
-                    try:
-                        return pd.read_parquet(path) if ext == ".parquet" else pd.read_csv(path, low_memory=False)
-                    except Exception as exc:  # a damaged file: say which
-                        raise ExtractError(str(path), None, "a readable OMOP table", hint=str(exc)) from None
-            return None
-        if self._kind == "duckdb":
-            listed = self._con.execute("SELECT table_name FROM information_schema.tables").fetchall()
-            names = {r[0].lower() for r in listed}
-            return self._con.execute(f"SELECT * FROM {name}").df() if name in names else None
-        import sqlalchemy
+class _DuckDB:
+    """A DuckDB connection over a folder of CSV/Parquet tables or a ``.duckdb`` file."""
 
-        if not sqlalchemy.inspect(self._engine).has_table(name):
-            return None
-        return pd.read_sql_table(name, self._engine)
+    def __init__(self, source: str) -> None:
+        import duckdb
 
-    def content_hash(self) -> str:
-        if self._kind == "folder":
-            return extract_hash(self.files)
-        digest = hashlib.sha256()
-        for name in sorted(self._cache):
-            digest.update(name.encode())
-            if len(self._cache[name]):
-                digest.update(pd.util.hash_pandas_object(self._cache[name], index=False).to_numpy().tobytes())
-        return digest.hexdigest()
+        self.source = source
+        if Path(source).is_dir():
+            self.con = duckdb.connect()
+            self.found = self._views(Path(source))
+        else:
+            self.con = duckdb.connect(source, read_only=True)
+            rows = self.con.execute("SELECT table_name, column_name FROM information_schema.columns "
+                                    "WHERE table_schema = current_schema() ORDER BY ordinal_position").fetchall()
+            self.found = {}
+            for table, column in rows:
+                self.found.setdefault(table, []).append(column)
+        from sqlalchemy.dialects import postgresql
+
+        self.dialect = postgresql.dialect()
+        self.names = {t.lower(): t for t in self.found}
+
+    def _views(self, folder: Path) -> dict[str, list[str]]:
+        """One view per table file, named and typed as the CDM says whatever the file's spelling."""
+        files: dict[str, Path] = {}
+        for path in sorted(folder.iterdir()):
+            name, suffix = path.stem.lower(), path.suffix.lower()
+            if name in OMOP_TABLES and suffix in (".csv", ".parquet") and (name not in files or suffix == ".parquet"):
+                files[name] = path
+            elif path.is_dir() and path.name.lower() in OMOP_TABLES and any(path.glob("*.parquet")):
+                files[path.name.lower()] = path
+        found = {}
+        for name, path in files.items():
+            if path.is_dir():
+                reader = f"read_parquet('{_quote(str(path / '*.parquet'))}')"
+            elif path.suffix.lower() == ".parquet":
+                reader = f"read_parquet('{_quote(str(path))}')"
+            else:
+                # Text in, CDM types out: an unparsable id, number or date becomes NULL (unknown).
+                reader = f"read_csv('{_quote(str(path))}', header=true, all_varchar=true)"
+            try:
+                columns = [r[0] for r in self.con.execute(f"DESCRIBE SELECT * FROM {reader}").fetchall()]
+            except Exception as exc:  # a damaged file: say which
+                raise ExtractError(str(path), None, "a readable OMOP table", hint=str(exc).splitlines()[0]) from None
+            select = ", ".join(_typed(c, path.suffix.lower() == ".csv") for c in columns)
+            self.con.execute(f'CREATE VIEW "{name}" AS SELECT {select} FROM {reader}')
+            found[name] = [c.lower() for c in columns]
+        return found
+
+    def sql(self, stmt) -> str:
+        return str(stmt.compile(dialect=self.dialect, compile_kwargs={"literal_binds": True}))
+
+    def execute(self, stmt) -> None:
+        self.con.execute(self.sql(stmt))
+
+    def fetch(self, stmt) -> pd.DataFrame:
+        return self.con.execute(self.sql(stmt)).df()
+
+    def load(self, table, frame: pd.DataFrame) -> None:
+        self.con.register("screening_frame", frame)
+        self.con.execute(f"CREATE TEMPORARY TABLE {table.name} AS SELECT * FROM screening_frame")
+        self.con.unregister("screening_frame")
+
+    def create(self, table) -> None:
+        from sqlalchemy.schema import CreateTable
+
+        self.con.execute(str(CreateTable(table).compile(dialect=self.dialect)))
+
+    def close(self) -> None:
+        self.con.close()
+
+
+def _quote(text: str) -> str:
+    return text.replace("'", "''")
+
+
+def _typed(column: str, text: bool) -> str:
+    """``column`` read as its CDM type, named in lower case."""
+    low, quoted = column.lower(), '"' + column.replace('"', '""') + '"'
+    if low.endswith("_date"):
+        kind = "DATE"
+    elif low.endswith("_datetime"):
+        kind = "TIMESTAMP"
+    elif low.endswith("_id") and low not in _TEXT_IDS:
+        kind = "BIGINT"
+    elif low in _NUMBER:
+        kind = "DOUBLE"
+    else:
+        return f'{quoted} AS "{low}"'
+    if not text and kind != "DATE":
+        return f'{quoted} AS "{low}"'
+    return f'TRY_CAST({quoted} AS {kind}) AS "{low}"'
+
+
+class _Database:
+    """A SQLAlchemy connection (one session, so temporary tables live across the queries)."""
+
+    def __init__(self, url: str, cdm_schema: str | None, vocab_schema: str | None) -> None:
+        import sqlalchemy as sa
+
+        url, options = split_url(url)
+        cdm_schema = cdm_schema or options.get("cdm_schema") or None
+        vocab_schema = vocab_schema or options.get("vocab_schema") or cdm_schema
+        try:
+            parsed = sa.engine.make_url(url)
+        except Exception:
+            raise ExtractError(url, None, "a database URL such as postgresql://user@host:5432/database") from None
+        if parsed.password is None and os.environ.get(PASSWORD_ENV):
+            parsed = parsed.set(password=os.environ[PASSWORD_ENV])
+        shown = parsed.render_as_string(hide_password=True)
+        self.source = shown
+        try:
+            engine = sa.create_engine(parsed)
+        except (ImportError, sa.exc.NoSuchModuleError) as exc:
+            raise ExtractError(shown, None, f"a database driver for {parsed.drivername}",
+                               hint=f"Install it ({exc}); PostgreSQL needs psycopg (pinned in requirements.txt).") \
+                from None
+        try:
+            self.conn = engine.connect()
+        except sa.exc.SQLAlchemyError as exc:
+            reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+            raise ExtractError(shown, None, "a database server that accepts the connection",
+                               hint=f"The server said: {reason}") from None
+        except ImportError as exc:
+            raise ExtractError(shown, None, f"a database driver for {parsed.drivername}", hint=str(exc)) from None
+        self.engine = engine
+        self.dialect = engine.dialect
+        inspector = sa.inspect(self.conn)
+        self.found, self.schemas, self.names = {}, {}, {}
+        for schema, wanted in ((cdm_schema, OMOP_TABLES), (vocab_schema, VOCABULARY)):
+            try:
+                tables = inspector.get_table_names(schema=schema) + inspector.get_view_names(schema=schema)
+            except sa.exc.SQLAlchemyError as exc:
+                reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+                raise ExtractError(shown, None, f"a readable schema {schema!r}", hint=reason) from None
+            for table in tables:
+                low = table.lower()
+                if low in wanted and (low not in self.found or schema == vocab_schema and low in VOCABULARY):
+                    self.found[low] = [c["name"] for c in inspector.get_columns(table, schema=schema)]
+                    self.schemas[low], self.names[low] = schema, table
+
+    def execute(self, stmt) -> None:
+        self.conn.execute(stmt)
+
+    def fetch(self, stmt) -> pd.DataFrame:
+        return pd.read_sql(stmt, self.conn)
+
+    def create(self, table) -> None:
+        table.create(self.conn)
+
+    def load(self, table, frame: pd.DataFrame) -> None:
+        table.create(self.conn)
+        if len(frame):
+            self.conn.execute(table.insert(), frame.astype(object).where(frame.notna(), None).to_dict("records"))
+
+    def close(self) -> None:
+        self.conn.close()
+        self.engine.dispose()
+
+
+def _connect(source: str, cdm_schema: str | None, vocab_schema: str | None):
+    if "://" in source:
+        return _Database(source, cdm_schema, vocab_schema)
+    if source.endswith((".duckdb", ".db")) and Path(source).is_file():
+        return _DuckDB(source)
+    if Path(source).is_dir():
+        return _DuckDB(source)
+    raise ExtractError(source, None, "an OMOP CDM folder of tables, a .duckdb file or a database URL")
+
+
+def _items(concepts: dict) -> pd.DataFrame:
+    """The concept-set file as rows of ``screening_items``."""
+    rows = []
+    for section, domain in (("conditions", "condition"), ("procedures", "procedure"),
+                            ("measurements", "measurement")):
+        for name, spec in concepts[section].items():
+            for item in spec["items"]:
+                rows.append((name, domain, item.get("vocabulary"), str(item.get("code", "")), item.get("concept_id"),
+                             int(spec.get("descendants", True))))
+    for name, spec in concepts["drugs"].items():
+        for item in spec.get("items", [spec]):
+            rows.append((name, "drug", item.get("vocabulary"), str(item.get("code", "")), item.get("concept_id"),
+                         1))
+    frame = pd.DataFrame(rows, columns=["set_name", "domain", "vocabulary_id", "concept_code", "concept_id",
+                                        "descendants"])
+    frame["concept_id"] = frame["concept_id"].astype("Int64")
+    return frame
 
 
 def _dates(series: pd.Series) -> pd.Series:
     return pd.to_datetime(series, errors="coerce").astype("datetime64[s]")
 
 
-class _Resolver:
-    """Concept ids of a concept set: listed ids, codes looked up in ``concept``, and their descendants."""
-
-    def __init__(self, cdm: _Cdm) -> None:
-        concept = cdm.table("concept")
-        self._by_code = {}
-        if len(concept):
-            c = concept[["concept_id", "vocabulary_id", "concept_code"]].dropna()
-            self._by_code = {(str(v).lower(), str(k)): int(i) for i, v, k in c.itertuples(index=False)}
-        anc = cdm.table("concept_ancestor")
-        self._ancestor = anc[["ancestor_concept_id", "descendant_concept_id"]].astype("int64") if len(anc) else None
-
-    def ids(self, items: list[dict], descendants: bool = True) -> set[int]:
-        roots = set()
-        for item in items:
-            if item.get("concept_id") is not None:
-                roots.add(int(item["concept_id"]))
-            found = self._by_code.get((str(item.get("vocabulary", "")).lower(), str(item.get("code", ""))))
-            if found is not None:
-                roots.add(found)
-        if descendants and self._ancestor is not None and roots:
-            a = self._ancestor
-            roots |= set(a.loc[a["ancestor_concept_id"].isin(roots), "descendant_concept_id"].tolist())
-        return roots
-
-
-def _persons(cdm: _Cdm) -> pd.DataFrame:
-    person = cdm.table("person")
-    year = pd.to_numeric(person.get("year_of_birth"), errors="coerce")
-    month = pd.to_numeric(person.get("month_of_birth", pd.Series(np.nan, index=person.index)), errors="coerce")
-    day = pd.to_numeric(person.get("day_of_birth", pd.Series(np.nan, index=person.index)), errors="coerce")
+def _persons(frame: pd.DataFrame) -> pd.DataFrame:
+    number = {c: pd.to_numeric(frame[c], errors="coerce") for c in
+              ("year_of_birth", "month_of_birth", "day_of_birth", "gender_concept_id", "race_concept_id",
+               "ethnicity_concept_id")}
+    month = number["month_of_birth"]
     # Where month or day is missing, the middle of the year (1 July) or month (15th) is used.
-    birth = pd.to_datetime(pd.DataFrame({"year": year, "month": month.fillna(7),
-                                         "day": day.fillna(pd.Series(np.where(month.isna(), 1, 15),
-                                                                     index=person.index))}), errors="coerce")
-    if "birth_datetime" in person:
-        exact = _dates(person["birth_datetime"])
-        birth = exact.where(exact.notna(), birth)
-    gender = pd.to_numeric(person.get("gender_concept_id"), errors="coerce")
-    race = pd.to_numeric(person.get("race_concept_id"), errors="coerce").map(RACE)
-    race_known = pd.to_numeric(person.get("race_concept_id"), errors="coerce").fillna(0) > 0
-    race = race.where(race.notna() | ~race_known, "Other")
-    hispanic = pd.to_numeric(person.get("ethnicity_concept_id"), errors="coerce") == HISPANIC
-    site = person["care_site_id"] if "care_site_id" in person else pd.Series(pd.NA, index=person.index)
+    day = number["day_of_birth"].fillna(pd.Series(np.where(month.isna(), 1, 15), index=frame.index))
+    birth = pd.to_datetime(pd.DataFrame({"year": number["year_of_birth"], "month": month.fillna(7), "day": day}),
+                           errors="coerce")
+    exact = _dates(frame["birth_datetime"])
+    birth = exact.where(exact.notna(), birth)
+    race_id = number["race_concept_id"]
+    race = race_id.map(RACE)
+    race = race.where(race.notna() | ~(race_id.fillna(0) > 0), "Other")
+    gender = number["gender_concept_id"]
+    site = frame["care_site_id"].astype("string").str.removesuffix(".0").fillna("OMOP")
     return pd.DataFrame({
-        "person_id": person["person_id"].astype("int64").astype(str),
-        "site": site.astype("string").fillna("OMOP").str.removesuffix(".0"),
+        "person_id": _ids(frame["person_id"]),
+        "site": site,
         "sex": np.where(gender == FEMALE, "F", np.where(gender == MALE, "M", None)),
-        "race_ethnicity": np.where(hispanic, "Hispanic", race.astype(object)),
+        "race_ethnicity": np.where(number["ethnicity_concept_id"] == HISPANIC, "Hispanic", race.astype(object)),
         "birth_date": birth.astype("datetime64[s]"),
     })
 
 
-def _records(frame: pd.DataFrame, concept_col: str, date_col: str, sets: dict[str, set[int]]) -> pd.DataFrame:
-    """Records whose concept falls in a named set: person_id, set, date (one row per match)."""
-    if not len(frame):
-        return pd.DataFrame({"person_id": pd.Series(dtype=str), "set": pd.Series(dtype=str),
-                             "date": pd.Series(dtype="datetime64[s]")})
-    lookup = pd.DataFrame([(cid, name) for name, ids in sets.items() for cid in ids], columns=["cid", "set"])
-    codes = pd.to_numeric(frame[concept_col], errors="coerce")
-    joined = pd.DataFrame({"person_id": frame["person_id"].astype("int64").astype(str), "cid": codes,
-                           "date": _dates(frame[date_col])}).merge(lookup, on="cid")
-    return joined[["person_id", "set", "date"]]
+def _ids(series: pd.Series) -> pd.Series:
+    return pd.to_numeric(series, errors="coerce").astype("int64").astype(str)
 
 
-def _measurements(cdm: _Cdm, resolver: _Resolver, concepts: dict) -> pd.DataFrame:
-    m = cdm.table("measurement")
+def _measurements(rows: pd.DataFrame, concepts: dict) -> pd.DataFrame:
     cols = ["person_id", "field", "date", "value", "range_high", "positive"]
-    if not len(m):
+    if rows is None or not len(rows):
         return pd.DataFrame(columns=cols)
     positive_ids = set(concepts.get("positive_values", []))
     words = {w.lower() for w in concepts.get("positive_words", [])}
-    parts = []
+    value = pd.to_numeric(rows["value_as_number"], errors="coerce")
+    factor = pd.Series(np.nan, index=rows.index)
+    unit_id = pd.to_numeric(rows["unit_concept_id"], errors="coerce").astype("Int64").astype("string")
+    unit_text = rows["unit_source_value"].astype("string")
     for name, spec in concepts["measurements"].items():
-        ids = resolver.ids(spec["items"], descendants=False)
-        rows = m[pd.to_numeric(m["measurement_concept_id"], errors="coerce").isin(ids)]
-        if not len(rows):
-            continue
-        value = pd.to_numeric(rows.get("value_as_number"), errors="coerce")
         units = {str(k): float(v) for k, v in spec.get("units", {}).items()}
-        if "any" not in units:
-            unit_id = rows.get("unit_concept_id", pd.Series(index=rows.index, dtype=object))
-            unit_text = rows.get("unit_source_value", pd.Series(index=rows.index, dtype=object))
-            factor = unit_id.map(lambda u: units.get(str(int(u))) if pd.notna(u) else None)
-            factor = factor.where(factor.notna(), unit_text.map(lambda u: units.get(str(u)) if pd.notna(u) else None))
-            value = value * pd.to_numeric(factor, errors="coerce")  # unknown unit: value unknown
-        high = pd.to_numeric(rows.get("range_high"), errors="coerce")
-        by_concept = pd.to_numeric(rows.get("value_as_concept_id"), errors="coerce").isin(positive_ids)
-        by_text = rows.get("value_source_value", pd.Series("", index=rows.index)).astype(str).str.strip().str.lower() \
-            .isin(words)
-        by_number = (value > high).where(value.notna() & high.notna())
-        positive = pd.Series(np.where(by_concept | by_text, True, by_number), index=rows.index).astype("boolean")
-        parts.append(pd.DataFrame({"person_id": rows["person_id"].astype("int64").astype(str), "field": name,
-                                   "date": _dates(rows["measurement_date"]), "value": value.astype("Float64"),
-                                   "range_high": high, "positive": positive}))
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=cols)
+        mine = (rows["field"] == name).to_numpy()
+        if "any" in units:
+            factor[mine] = 1.0
+            continue
+        by_id = unit_id[mine].map(units)
+        factor[mine] = by_id.where(by_id.notna(), unit_text[mine].map(units)).astype(float)
+    value = value * factor  # an unknown unit leaves the value unknown
+    high = pd.to_numeric(rows["range_high"], errors="coerce")
+    by_concept = pd.to_numeric(rows["value_as_concept_id"], errors="coerce").isin(positive_ids)
+    by_text = rows["value_source_value"].astype("string").str.strip().str.lower().isin(words).fillna(False)
+    by_number = (value > high).where(value.notna() & high.notna())
+    positive = pd.Series(np.where(by_concept | by_text, True, by_number), index=rows.index).astype("boolean")
+    return pd.DataFrame({"person_id": _ids(rows["person_id"]), "field": rows["field"].astype(str),
+                         "date": _dates(rows["date"]), "value": value.astype("Float64"), "range_high": high,
+                         "positive": positive})
 
 
-def _drugs(cdm: _Cdm, resolver: _Resolver, concepts: dict) -> pd.DataFrame:
-    d = cdm.table("drug_exposure")
+def _drugs(rows: pd.DataFrame, concepts: dict) -> pd.DataFrame:
     cols = ["person_id", "drug", "drug_class", "start_date", "stop_date", "dose", "dose_unit"]
-    if not len(d):
+    if rows is None or not len(rows):
         return pd.DataFrame(columns=cols)
-    rows = []
-    for drug, spec in concepts["drugs"].items():
-        ingredient = resolver.ids([spec], descendants=False)
-        for cid in resolver.ids([spec], descendants=True):
-            rows.append((cid, drug, spec["class"], min(ingredient) if ingredient else None))
-    lookup = pd.DataFrame(rows, columns=["drug_concept_id", "drug", "drug_class", "ingredient_id"]).drop_duplicates(
-        "drug_concept_id")
-    d = d.assign(drug_concept_id=pd.to_numeric(d["drug_concept_id"], errors="coerce")).merge(lookup,
-                                                                                            on="drug_concept_id")
-    start = _dates(d["drug_exposure_start_date"])
-    supply = pd.to_numeric(d.get("days_supply"), errors="coerce")
-    end = _dates(d["drug_exposure_end_date"]) if "drug_exposure_end_date" in d else pd.Series(pd.NaT, index=d.index)
-    derived_end = start + pd.to_timedelta(supply - 1, unit="D")
-    stop = end.where(end.notna(), derived_end.where(supply > 0)).astype("datetime64[s]")
-    quantity = pd.to_numeric(d.get("quantity"), errors="coerce")
-    strength = pd.Series(np.nan, index=d.index)
-    ds = cdm.table("drug_strength")
-    if len(ds):
-        s = ds[pd.to_numeric(ds.get("amount_unit_concept_id"), errors="coerce") == MG][
-            ["drug_concept_id", "ingredient_concept_id", "amount_value"]]
-        merged = d[["drug_concept_id", "ingredient_id"]].reset_index().merge(
-            s, left_on=["drug_concept_id", "ingredient_id"], right_on=["drug_concept_id", "ingredient_concept_id"],
-            how="left").set_index("index")
-        strength = pd.to_numeric(merged["amount_value"], errors="coerce").reindex(d.index)
+    drug_class = rows["drug"].map({name: spec["class"] for name, spec in concepts["drugs"].items()})
+    start = _dates(rows["start_date"])
+    supply = pd.to_numeric(rows["days_supply"], errors="coerce")
+    end = _dates(rows["end_date"])
+    stop = end.where(end.notna(), (start + pd.to_timedelta(supply - 1, unit="D")).where(supply > 0))
+    quantity = pd.to_numeric(rows["quantity"], errors="coerce")
+    strength = pd.to_numeric(rows["amount_value"], errors="coerce").where(
+        pd.to_numeric(rows["amount_unit_concept_id"], errors="coerce") == MG)
     total_mg = quantity * strength
-    biologic = d["drug_class"] == "biologic"
-    per_day = (total_mg / supply).where(supply > 0)
-    dose = np.where(biologic, total_mg, per_day)
-    return pd.DataFrame({"person_id": d["person_id"].astype("int64").astype(str), "drug": d["drug"],
-                         "drug_class": d["drug_class"], "start_date": start, "stop_date": stop,
+    biologic = (drug_class == "biologic").to_numpy()
+    dose = np.where(biologic, total_mg, (total_mg / supply).where(supply > 0))
+    return pd.DataFrame({"person_id": _ids(rows["person_id"]), "drug": rows["drug"].astype(str),
+                         "drug_class": drug_class, "start_date": start, "stop_date": stop.astype("datetime64[s]"),
                          "dose": pd.array(np.round(pd.to_numeric(pd.Series(dose), errors="coerce"), 3),
                                           dtype="Float64"),
                          "dose_unit": np.where(biologic, "mg", "mg/day")})
 
 
+def _cohort(persons: pd.DataFrame, lab_months: float) -> pd.DataFrame:
+    """The SLE cohort with each person's baseline and the look-backs read for it."""
+    sle = persons[(persons["sle_diagnoses"] > 0) & persons["baseline"].notna()]
+    base = _dates(sle["baseline"]).reset_index(drop=True)
+    return pd.DataFrame({"person_id": pd.to_numeric(sle["person_id"]).astype("int64").to_numpy(),
+                         "baseline": base.dt.date,
+                         "lab_since": months_before(base, lab_months).dt.date,
+                         "drug_since": months_before(base, 12 * DRUG_YEARS).dt.date})
+
+
+def _edges(cdm) -> str | None:
+    """Which table gives descendants; warn when a CDM has no concept_ancestor."""
+    if "concept_ancestor" in cdm.found:
+        return "concept_ancestor"
+    if "drug_strength" in cdm.found:
+        warnings.warn(ExtractWarning(f"{cdm.source}: no concept_ancestor table: drug exposures recorded as clinical "
+                                     "drugs are matched to their ingredient through drug_strength, and condition "
+                                     "and measurement sets match only the listed concepts."), stacklevel=3)
+        return "drug_strength"
+    warnings.warn(ExtractWarning(f"{cdm.source}: no concept_ancestor or drug_strength table: only exposures and "
+                                 "records coded with a listed concept match (clinical drugs are missed)."),
+                  stacklevel=3)
+    return None
+
+
 def read_omop(source: str | Path, baseline: str = "last_visit", before: str | None = None,
-              concepts: str | Path | None = None) -> Extract:
-    """Build the screening extract from an OMOP CDM v5.4 source.
+              concepts: str | Path | None = None, cdm_schema: str | None = None, vocab_schema: str | None = None,
+              lab_months: float = LAB_MONTHS) -> Extract:
+    """Build the screening extract from an OMOP CDM: a folder, a ``.duckdb`` file or a database URL.
 
     ``baseline`` is a date (``"2024-06-15"``) or ``"last_visit"``: each person's
-    last visit on or before ``before`` (default today).
+    last visit on or before ``before`` (default today). ``cdm_schema`` and
+    ``vocab_schema`` name the database schemas (the URL may also carry them as
+    ``?cdm_schema=cdm&vocab_schema=vocab``). Labs and weight are read from the
+    ``lab_months`` months before baseline.
     """
-    cdm = _Cdm(source)
+    source = str(source)
+    fixed = None if baseline == "last_visit" else baseline
+    if fixed is not None:
+        try:
+            date.fromisoformat(fixed)
+        except ValueError:
+            raise ExtractError(f"omop:{source}", "baseline", "a date YYYY-MM-DD or 'last_visit'",
+                               hint=f"Got {baseline!r}.") from None
+    try:
+        cutoff = date.fromisoformat(before).isoformat() if before else date.today().isoformat()
+    except ValueError:
+        raise ExtractError(f"omop:{source}", "before", "a date YYYY-MM-DD", hint=f"Got {before!r}.") from None
     sets = load_concepts(concepts)
-    resolver = _Resolver(cdm)
-    condition_sets = {name: resolver.ids(spec["items"], spec.get("descendants", True))
-                      for name, spec in sets["conditions"].items()}
-    procedure_sets = {name: resolver.ids(spec["items"], spec.get("descendants", True))
-                      for name, spec in sets["procedures"].items()}
-    all_sets = {**condition_sets, **procedure_sets}
-    records = [
-        _records(cdm.table("condition_occurrence"), "condition_concept_id", "condition_start_date", all_sets),
-        _records(cdm.table("procedure_occurrence"), "procedure_concept_id", "procedure_date", all_sets),
-        _records(cdm.table("observation"), "observation_concept_id", "observation_date", all_sets),
-    ]
-    visits = cdm.table("visit_occurrence")
-    visit_events = pd.DataFrame({"person_id": visits["person_id"].astype("int64").astype(str),
-                                 "date": _dates(visits["visit_start_date"])}) if len(visits) else \
-        pd.DataFrame({"person_id": pd.Series(dtype=str), "date": pd.Series(dtype="datetime64[s]")})
+    cdm = _connect(source, cdm_schema, vocab_schema)
+    try:
+        if "person" not in cdm.found:
+            raise ExtractError(f"{cdm.source if hasattr(cdm, 'source') else source}/person", None,
+                               "the OMOP table person (.csv or .parquet, any letter case)")
+        cat = q.Catalog(cdm.found, getattr(cdm, "schemas", None), cdm.names)
+        cdm.load(q.ITEMS, _items(sets))
+        cdm.create(q.ROOTS)
+        cdm.execute(q.roots_insert(cat))
+        cdm.create(q.CODESETS)
+        cdm.execute(q.codesets_insert(cat, _edges(cdm)))
+        persons = cdm.fetch(q.persons_query(cat, fixed, cutoff))
+        cdm.load(q.COHORT, _cohort(persons, lab_months))
+        events = q.events_query(cat)
+        conditions = cdm.fetch(events) if events is not None else None
+        measurements = q.measurements_query(cat)
+        measurements = cdm.fetch(measurements) if measurements is not None else None
+        drugs = q.drugs_query(cat)
+        drugs = cdm.fetch(drugs) if drugs is not None else None
+    finally:
+        cdm.close()
+    if conditions is None or not len(conditions):
+        conditions = pd.DataFrame({"person_id": pd.Series(dtype=str), "set": pd.Series(dtype=str),
+                                   "date": pd.Series(dtype="datetime64[s]")})
+    else:
+        conditions = pd.DataFrame({"person_id": _ids(conditions["person_id"]), "set": conditions["set_name"],
+                                   "date": _dates(conditions["date"])})
+    people = _persons(persons)
+    base = _dates(persons["baseline"])
     model = EventModel(
-        persons=_persons(cdm),
-        conditions=pd.concat([r for r in records if len(r)], ignore_index=True) if any(len(r) for r in records)
-        else records[0],
-        measurements=_measurements(cdm, resolver, sets),
-        drugs=_drugs(cdm, resolver, sets),
-        visits=visit_events,
-        source=f"omop:{source}",
-        content_hash="",
-    )
-    model.content_hash = cdm.content_hash()
+        persons=people, conditions=conditions, measurements=_measurements(measurements, sets),
+        drugs=_drugs(drugs, sets),
+        visits=pd.DataFrame({"person_id": people["person_id"], "date": base}).dropna(),
+        source=f"omop:{cdm.source if isinstance(cdm, _Database) else source}", content_hash="",
+        entry=_entry(persons, people["person_id"], cdm.found))
+    model.notes.update(_entry_notes(cdm.found))
+    model.content_hash = _content_hash([persons, conditions, measurements, drugs])
     return build_extract(model, baseline, before)
+
+
+def _entry(persons: pd.DataFrame, ids: pd.Series, found: dict) -> pd.DataFrame:
+    """Cohort-entry columns: SLE diagnosis days, death date, and the observation period around baseline."""
+    entry = pd.DataFrame({"sle_diagnoses": pd.array(pd.to_numeric(persons["sle_diagnoses"]).fillna(0), dtype="Int32")},
+                         index=ids.to_numpy())
+    if "death" in found:
+        entry["death_date"] = _dates(persons["death_date"]).to_numpy()
+    if "observation_period" in found:
+        start = _dates(persons["observation_start"]).to_numpy()
+        entry["observation_start"] = start
+        inside = pd.array(~pd.isna(start), dtype="boolean")
+        inside[_dates(persons["baseline"]).isna().to_numpy()] = pd.NA
+        entry["in_observation"] = inside
+    return entry
+
+
+def _entry_notes(found: dict) -> dict:
+    notes = {}
+    if "death" not in found:
+        notes["death_date"] = "the CDM has no death table: whether a person was alive at baseline is unknown"
+    if "observation_period" not in found:
+        notes["in_observation"] = "the CDM has no observation_period table: observed time is unknown"
+    return notes
+
+
+def _content_hash(frames) -> str:
+    """SHA-256 of the rows screening read: the same CDM gives the same hash from any source."""
+    digest = hashlib.sha256()
+    for frame in frames:
+        if frame is not None and len(frame):
+            digest.update(pd.util.hash_pandas_object(frame.astype(str), index=False).to_numpy().tobytes())
+    return digest.hexdigest()

@@ -26,7 +26,7 @@ import pandas as pd
 
 from ..errors import ExtractError
 from ..extract import Extract, extract_hash
-from .common import EventModel, build_extract, load_concepts
+from .common import EventModel, baselines, build_extract, load_concepts
 
 __all__ = ["read_synthea", "SYNTHEA_FILES"]
 
@@ -114,11 +114,33 @@ def read_synthea(folder: str | Path, baseline: str = "last_visit", before: str |
     visits = pd.DataFrame({"person_id": enc["PATIENT"], "date": _dates(enc["START"])}) if len(enc) else \
         pd.DataFrame({"person_id": pd.Series(dtype=str), "date": pd.Series(dtype="datetime64[s]")})
     model = EventModel(persons, conditions, measurements, drugs, visits, source=f"synthea:{folder}",
-                       content_hash=extract_hash(files))
+                       content_hash=extract_hash(files), entry=_entry(p, conditions, visits, baseline, before))
     model.notes["dose"] = "Synthea records no daily frequency: daily doses are not derivable"
     for name in ("ast_uln", "alt_uln"):
         model.notes[name] = "Synthea observations carry no reference range"
     return build_extract(model, baseline, before)
+
+
+def _entry(patients: pd.DataFrame, conditions: pd.DataFrame, visits: pd.DataFrame, baseline: str,
+           before: str | None) -> pd.DataFrame:
+    """Cohort-entry columns: SLE diagnosis days by baseline, death date, and observation from the first encounter.
+
+    Synthea simulates whole lives but writes no observation period: a person is
+    taken as observed from their first encounter to their last.
+    """
+    ids = patients["ID"]
+    model = EventModel(pd.DataFrame({"person_id": ids}), conditions, pd.DataFrame(), pd.DataFrame(), visits, "", "")
+    base = baselines(model, baseline, before).reindex(ids.to_numpy())
+    sle = conditions[conditions["set"] == "sle"]
+    sle = sle[sle["date"].to_numpy() <= base.reindex(sle["person_id"]).to_numpy()]
+    count = sle.groupby("person_id")["date"].nunique().reindex(ids.to_numpy()).fillna(0)
+    span = visits.groupby("person_id")["date"].agg(["min", "max"]).reindex(ids.to_numpy())
+    inside = pd.array((span["min"] <= base) & (span["max"] >= base), dtype="boolean")
+    inside[base.isna().to_numpy()] = pd.NA
+    death = _dates(patients.get("DEATHDATE", pd.Series("", index=patients.index)).fillna(""))
+    return pd.DataFrame({"sle_diagnoses": pd.array(count.to_numpy(), dtype="Int32"), "death_date": death.to_numpy(),
+                         "observation_start": span["min"].where(inside.fillna(False)).to_numpy(),
+                         "in_observation": inside}, index=ids.to_numpy())
 
 
 def _measurements(obs: pd.DataFrame, concepts: dict) -> pd.DataFrame:
