@@ -76,22 +76,15 @@ round_counts(by, ["excluded_alone_a", "excluded_alone_b", "not_assessable_alone_
 # The eligible count for each value (line), up to eligible + not assessable (shaded). The dotted line is the protocol's value.
 
 # %%
-sweeps = {
-    "sledai.min": range(0, 13),
-    "age.min_age": range(16, 27),
-    "age.max_age": range(55, 76, 2),
-    "glucocorticoid.max_mg_per_kg": [0.2, 0.3, 0.4, 0.5, 0.6, 0.75, 1.0],
-    "belimumab.months": range(0, 7),
-    "other_biologic.months": range(0, 13, 2),
-    "immunosuppressant_change.months": range(0, 7),
-}
-results = {name: s.sweep(name, values) for name, values in sweeps.items()}
-fig, axes = plt.subplots(2, 4, figsize=(16, 7), layout="constrained")
+results = {name: s.sweep(name, values) for name, values in s.sweepable().items()}  # what this protocol has
+fig, axes = plt.subplots(-(-len(results) // 4), 4, figsize=(16, 3.5 * -(-len(results) // 4)),
+                         layout="constrained", squeeze=False)
 for ax, (name, table) in zip(axes.flat, results.items()):
     cid, param = name.split(".")
     drawn = round_counts(table, ["eligible", "not_assessable"], small_cell, as_text=False)
     charts.sweep_chart(drawn, ax=ax, current=s.protocol.criterion(cid).params[param])
-axes.flat[-1].set_axis_off()
+for ax in axes.flat[len(results):]:
+    ax.set_axis_off()
 plt.show()
 
 # %%

@@ -73,15 +73,6 @@ def test_omop_derivations(omop_dir):
     assert mal == {"8": "other", "9": "basal_cell_skin"}
 
 
-def test_without_concept_ancestor_the_local_code_is_not_matched(omop_dir, tmp_path):
-    import shutil
-
-    copy = shutil.copytree(omop_dir, tmp_path / "omop")
-    (copy / "concept_ancestor.csv").unlink()
-    p = load_source(f"omop:{copy}@2024-06-15").patients
-    assert p.loc["4", "lupus_nephritis"] == "never"
-
-
 def test_omop_in_duckdb_gives_the_same_extract(omop_dir, tmp_path):
     import duckdb
 
@@ -148,3 +139,30 @@ def test_bad_sources_are_named(tmp_path):
     with pytest.raises(ExtractError, match="baseline"):
         fx.write_omop(tmp_path / "o")
         load_source(f"omop:{tmp_path / 'o'}@June")
+
+
+def test_full_report_on_the_omop_fixture_under_the_ehr_protocol(omop_dir, tmp_path):
+    out = tmp_path / "report"
+    with redirect_stdout(io.StringIO()):
+        code = main(["report", "--data", f"omop:{omop_dir}", "--baseline", "2024-06-15", "--protocol",
+                     "misle-phase2-ehr", "--out", str(out), "--small-cell", "0"])
+    assert code == 0
+    assert {p.name for p in out.glob("*.html")} == {"01-eligible-pool.html", "02-screening-funnel.html",
+                                                    "03-changing-criteria.html"}
+    attrition = pd.read_csv(out / "tables" / "attrition.csv")
+    assert attrition["criterion"].tolist()[:4] == ["extract", "sle_diagnosis", "alive", "observed"]
+    assert "observed.months" in (out / "03-changing-criteria.html").read_text(encoding="utf-8")  # swept
+
+
+def test_without_concept_ancestor_clinical_drugs_still_match_through_drug_strength(omop_dir, tmp_path):
+    import shutil
+
+    from screening.errors import ExtractWarning
+
+    copy = shutil.copytree(omop_dir, tmp_path / "omop")
+    (copy / "concept_ancestor.csv").unlink()
+    with pytest.warns(ExtractWarning, match="no concept_ancestor"):
+        s = screen(load_source(f"omop:{copy}@2024-06-15"), "misle-phase2-ehr")
+    out = _outcomes(s)
+    assert out["5"] == ("excluded", "glucocorticoid") and out["6"] == ("excluded", "belimumab")
+    assert out["2"] == ("excluded", "sle_diagnosis")  # the local SLE code needs the hierarchy

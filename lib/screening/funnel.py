@@ -93,6 +93,20 @@ def screen(extract: Extract, protocol: Protocol | str = "misle-phase2", override
     return Screening(extract, protocol, policy)
 
 
+#: Threshold sweeps worth drawing, when the protocol has the parameter (in drawing order).
+KEY_SWEEPS = {
+    "sle_diagnosis.min_records": range(1, 4),
+    "observed.months": range(0, 37, 6),
+    "sledai.min": range(0, 13),
+    "age.min_age": range(16, 27),
+    "age.max_age": range(55, 76, 2),
+    "glucocorticoid.max_mg_per_kg": [0.2, 0.3, 0.4, 0.5, 0.6, 0.75, 1.0],
+    "belimumab.months": range(0, 7),
+    "other_biologic.months": range(0, 13, 2),
+    "immunosuppressant_change.months": range(0, 7),
+}
+
+
 class Screening:
     """A protocol evaluated on an extract; every table is a tidy DataFrame.
 
@@ -320,6 +334,18 @@ class Screening:
         return leave_one_out_by(self, column, bins)
 
     # --- what-if -----------------------------------------------------------------------------------
+
+    def sweepable(self) -> dict[str, list]:
+        """The key threshold sweeps that apply to this protocol: parameter → values to try.
+
+        A protocol that drops a criterion (the EHR protocol drops SLEDAI-2K) has no sweep for it.
+
+        >>> from screening import load_extract, screen
+        >>> list(screen(load_extract("data/synthetic"), "misle-phase2-ehr").sweepable())[:2]
+        ['sle_diagnosis.min_records', 'observed.months']
+        """
+        known = set(self.protocol.parameters())
+        return {name: list(values) for name, values in KEY_SWEEPS.items() if name in known}
 
     def sweep(self, parameter: str, values) -> pd.DataFrame:
         """Eligible, excluded and not-assessable counts for each value of one parameter.

@@ -187,15 +187,15 @@ def persons_query(cat: Catalog, baseline: str | None, before: str):
 def events_query(cat: Catalog, domains: tuple[str, ...] = ("condition", "procedure")):
     """The cohort's records in a condition or procedure set, on or before baseline: person_id, set_name, date."""
     parts = []
-    for table, concept, date in CONDITION_TABLES:
+    for table, concept, day in CONDITION_TABLES:
         if not cat.has(table, concept):
             continue
         t = cat.table(table)
         parts.append(sa.select(cat.col(table, "person_id").label("person_id"), CODESETS.c.set_name,
-                               cat.col(table, date).label("date"))
+                               cat.col(table, day).label("date"))
                      .select_from(t.join(COHORT, COHORT.c.person_id == cat.col(table, "person_id"))
                                   .join(CODESETS, CODESETS.c.concept_id == cat.col(table, concept)))
-                     .where(CODESETS.c.domain.in_(domains), cat.col(table, date) <= COHORT.c.baseline))
+                     .where(CODESETS.c.domain.in_(domains), cat.col(table, day) <= COHORT.c.baseline))
     return sa.union_all(*parts) if parts else None
 
 
