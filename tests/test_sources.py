@@ -166,3 +166,79 @@ def test_without_concept_ancestor_clinical_drugs_still_match_through_drug_streng
     out = _outcomes(s)
     assert out["5"] == ("excluded", "glucocorticoid") and out["6"] == ("excluded", "belimumab")
     assert out["2"] == ("excluded", "sle_diagnosis")  # the local SLE code needs the hierarchy
+
+
+# --- the same CDM in PostgreSQL (two schemas), a DuckDB file and a Parquet folder ----------------------
+
+@pytest.fixture(scope="module")
+def postgres(omop_dir, generated_cdm):
+    """A throw-away server holding the hand-made CDM (schemas cdm, vocab) and the generated one (gen, gen_vocab)."""
+    import postgres_server as pg
+
+    with pg.running_postgres() as url:
+        pg.load_cdm(url, pg.read_tables(omop_dir), "cdm", "vocab")
+        pg.load_cdm(url, generated_cdm, "gen", "gen_vocab")
+        yield url
+
+
+@pytest.fixture(scope="module")
+def generated_cdm():
+    from screening.sources.synthetic_cdm import generate_cdm
+
+    return generate_cdm(3000, seed=7, vocabulary=20_000)
+
+
+def _duckdb_file(tables: dict, path) -> str:
+    import duckdb
+
+    con = duckdb.connect(str(path))
+    for name, frame in tables.items():
+        con.register("frame", frame)
+        con.execute(f"CREATE TABLE {name} AS SELECT * FROM frame")
+        con.unregister("frame")
+    con.close()
+    return str(path)
+
+
+def test_hand_made_cdm_in_postgres_gives_each_persons_outcome(postgres, omop_dir):
+    s = screen(load_source(f"omop:{postgres}@2024-06-15", cdm_schema="cdm", vocab_schema="vocab"),
+               "misle-phase2-ehr")
+    assert _outcomes(s) == {str(k): v for k, v in fx.OMOP_EXPECTED_EHR.items()}
+    folder = screen(load_source(f"omop:{omop_dir}@2024-06-15"), "misle-phase2-ehr")
+    pd.testing.assert_frame_equal(s.attrition(), folder.attrition())
+
+
+def test_generated_cdm_gives_one_funnel_in_postgres_duckdb_and_parquet(postgres, generated_cdm, tmp_path):
+    import postgres_server as pg
+    from screening.sources.synthetic_cdm import write_cdm
+
+    parquet = write_cdm(generated_cdm, tmp_path / "parquet")
+    specs = {"postgres": f"omop:{postgres}?cdm_schema=gen&vocab_schema=gen_vocab@2024-06-15",
+             "duckdb": f"omop:{_duckdb_file(generated_cdm, tmp_path / 'cdm.duckdb')}@2024-06-15",
+             "parquet": f"omop:{parquet}@2024-06-15"}
+    funnels = {name: screen(load_source(spec), "misle-phase2-ehr").attrition() for name, spec in specs.items()}
+    pd.testing.assert_frame_equal(funnels["postgres"], funnels["duckdb"])
+    pd.testing.assert_frame_equal(funnels["postgres"], funnels["parquet"])
+    entry = funnels["postgres"].set_index("criterion")
+    assert entry.loc["sle_diagnosis", "entering"] == 3000 and 0 < entry.loc["sle_diagnosis", "remaining"] < 300
+    assert pg.VOCABULARY[0] == "concept"
+
+
+def test_cli_reads_postgres_schemas_and_a_password_url(postgres):
+    out = io.StringIO()
+    url = postgres.replace("cdm@", "cdm:anything@")  # trust authentication ignores the password
+    with redirect_stdout(out):
+        code = main(["funnel", "--data", f"omop:{url}", "--baseline", "2024-06-15", "--cdm-schema", "cdm",
+                     "--vocab-schema", "vocab", "--protocol", "misle-phase2-ehr", "--format", "csv",
+                     "--small-cell", "0"])
+    assert code == 0
+    assert pd.read_csv(io.StringIO(out.getvalue()))["remaining"].iloc[-1] == 2
+
+
+def test_database_problems_are_one_line(capsys):
+    code = main(["funnel", "--data", "omop:postgresql+psycopg://me:pw@127.0.0.1:9/db", "--baseline", "2024-06-15"])
+    err = capsys.readouterr().err
+    assert code != 0 and "database server" in err and "pw" not in err and "Traceback" not in err
+    code = main(["funnel", "--data", "omop:mssql+pyodbc://me@host/db", "--baseline", "2024-06-15"])
+    err = capsys.readouterr().err
+    assert code != 0 and "driver" in err and "Traceback" not in err

@@ -64,6 +64,10 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--baseline", default=None,
                    help="for omop:/synthea: sources: a baseline date YYYY-MM-DD, or last_visit (default)")
     p.add_argument("--before", default=None, help="with --baseline last_visit: the last visit on or before this date")
+    p.add_argument("--cdm-schema", default=None, help="for omop: database URLs: the schema holding the CDM tables")
+    p.add_argument("--vocab-schema", default=None,
+                   help="for omop: database URLs: the schema holding concept, concept_ancestor, drug_strength "
+                        "(default: the CDM schema)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -175,7 +179,7 @@ def _run(args) -> int:
         from .funnel import Screening
         from .shareable import shareable_tables
 
-        extract = load_source(args.data, args.baseline, args.before)
+        extract = load_source(args.data, args.baseline, args.before, args.cdm_schema, args.vocab_schema)
         screening = Screening(extract, protocol, args.policy)
         table = shareable_tables(screening, args.small_cell)["attrition"] if args.small_cell else screening.attrition()
         if args.format == "csv":
@@ -188,9 +192,12 @@ def _run(args) -> int:
     if args.command == "report":
         from .report import build_report
 
+        from .sources import with_schemas
+
         spec = args.data
         if args.baseline and args.baseline != "last_visit" and ":" in spec:
             spec = f"{spec}@{args.baseline}"  # converted sources carry their baseline in the spec
+        spec = with_schemas(spec, args.cdm_schema, args.vocab_schema)
         out = build_report(spec, protocol, policy=args.policy, out=args.out, overwrite=args.overwrite,
                            small_cell=args.small_cell, subgroup=args.subgroup, notebooks=not args.tables_only,
                            progress=True)

@@ -49,6 +49,9 @@ class Extract:
     notes: dict = field(default_factory=dict)
     #: read from the validated cache (:mod:`screening.cache`) rather than parsed and checked again
     cached: bool = field(default=False, compare=False)
+    #: values a converted source held outside the dictionary's range, set to unknown: table, column,
+    #: patient_id, value (for the data team; never part of a shareable report)
+    implausible: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False, compare=False)
 
     @property
     def n_patients(self) -> int:

@@ -31,7 +31,8 @@ from .errors import ScreeningError
 from .funnel import Screening
 from .protocol import Protocol, load_protocol
 from .shareable import shareable_tables
-from .sources import absolute_spec, load_source
+from .sources import absolute_spec, load_source, without_password
+from .sources.omop import PASSWORD_ENV
 
 __all__ = ["build_report", "report_tables", "enrolment_table", "provenance", "notebook_state", "NOTEBOOKS"]
 
@@ -221,7 +222,10 @@ def build_report(data: str | Path, protocol: Protocol | str = "misle-phase2", *,
     private = Path(tempfile.mkdtemp(prefix="screening-state-"))  # patient-level: never inside the report
     try:
         tables = report_tables(screening, small_cell, subgroup)
-        params = {"extract_path": absolute_spec(data), "protocol": protocol.path or protocol.id,
+        spec, password = without_password(absolute_spec(data))
+        if password:  # the notebooks' kernels inherit it; their saved parameters do not hold it
+            os.environ[PASSWORD_ENV] = password
+        params = {"extract_path": spec, "protocol": protocol.path or protocol.id,
                   "overrides": dict(protocol.overrides), "policy": policy, "subgroup": subgroup,
                   "small_cell": small_cell}
         if notebooks:  # handed over before the tables are written: that adds to meta what a notebook doesn't show

@@ -179,6 +179,38 @@ def build_extract(model: EventModel, baseline: str = "last_visit", before: str |
     tables = {"patients": patients, "medications": medications, "malignancies": malignancies,
               "infections": infections}
     notes = {**NOT_DERIVABLE, **model.notes}
+    implausible = _implausible_to_unknown(tables, notes)
     if model.measurements[model.measurements["field"] == "sledai_2k"].empty:
         notes["sledai_2k"] = "no SLEDAI-2K measurement found: add the site's concept to the sledai_2k concept set"
-    return extract_from_tables(tables, model.source, model.content_hash, notes)
+    extract = extract_from_tables(tables, model.source, model.content_hash, notes)
+    extract.implausible = implausible
+    return extract
+
+
+def _implausible_to_unknown(tables: dict[str, pd.DataFrame], notes: dict) -> pd.DataFrame:
+    """Numbers outside the dictionary's range become unknown for that person, listed rather than fatal.
+
+    An EHR holds a child's 11 kg or a mistyped 1200 g/dL; one such value must not stop
+    a whole CDM's screening. Whole-number fields are rounded. Returns the values set
+    aside (table, column, patient_id, value); ``notes`` says how many per column.
+    """
+    found = []
+    for name, table in tables.items():
+        for f in TABLES[name]:
+            if f.kind not in ("int", "float") or f.name not in table:
+                continue
+            value = pd.to_numeric(table[f.name], errors="coerce").astype(float)
+            if f.kind == "int":
+                value = value.round()
+            bad = (value < (f.min if f.min is not None else -np.inf)) | (value > (f.max if f.max is not None
+                                                                                  else np.inf))
+            table[f.name] = value.where(~bad)
+            if bad.any():
+                who = table["patient_id"][bad]
+                found.append(pd.DataFrame({"table": name, "column": f.name, "patient_id": who.astype(str).to_numpy(),
+                                           "value": value[bad].to_numpy()}))
+                notes[f.name] = (f"{int(bad.sum())} implausible value{'s' if bad.sum() > 1 else ''} (outside "
+                                 f"{f.expected.split(' from ')[-1]}) set to unknown; listed by patient in "
+                                 "extract.implausible")
+    columns = {"table": str, "column": str, "patient_id": str, "value": float}
+    return pd.concat(found, ignore_index=True) if found else pd.DataFrame(columns=list(columns)).astype(columns)
