@@ -10,6 +10,7 @@ REPORTS := reports
 .PHONY: setup data report test notebooks lab bench lint clean
 
 setup: $(STAMP)
+	@sh scripts/system-packages.sh
 
 $(STAMP): requirements.txt pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Needs $(PYTHON) on PATH (or run: make PYTHON=python3 ...)"; exit 1; }
@@ -31,7 +32,7 @@ report: data
 	$(PY) -m screening report --data $(EXTRACT) --out $(REPORTS)/latest --overwrite
 
 ## Run every test: unit, property-based, doctests and the notebooks (nbval).
-test: data
+test: setup data
 	$(PY) -m pytest -n 2 --dist loadscope tests lib \
 	    --nbval notebooks --nbval-current-env --nbval-sanitize-with tests/nbval-sanitize.cfg
 

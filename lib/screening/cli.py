@@ -191,7 +191,6 @@ def _run(args) -> int:
         return 0
     if args.command == "report":
         from .report import build_report
-
         from .sources import with_schemas
 
         spec = args.data

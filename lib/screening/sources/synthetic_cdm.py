@@ -85,7 +85,7 @@ def _vocabulary(concepts: dict) -> tuple[pd.DataFrame, dict[str, list[int]], dic
 
 
 def generate_cdm(persons: int, seed: int = 12, vocabulary: int = 20_000, sle_share: float = 0.05) -> dict:
-    """Tables of a CDM with ``persons`` people (``sle_share`` of them with SLE) and a ``vocabulary``-row concept table."""
+    """A CDM's tables: ``persons`` people (``sle_share`` with SLE), a ``vocabulary``-row concept table."""
     rng = np.random.default_rng(seed)
     concepts = load_concepts()
     real, by_set, products = _vocabulary(concepts)
@@ -144,7 +144,8 @@ def generate_cdm(persons: int, seed: int = 12, vocabulary: int = 20_000, sle_sha
         parts.append((who, codes, days_back(len(who), 2000)))
     pid = np.concatenate([p[0] for p in parts])
     condition_occurrence = pd.DataFrame({"condition_occurrence_id": np.arange(len(pid), dtype=np.int64),
-                                         "person_id": pid, "condition_concept_id": np.concatenate([p[1] for p in parts]),
+                                         "person_id": pid,
+                                         "condition_concept_id": np.concatenate([p[1] for p in parts]),
                                          "condition_start_date": np.concatenate([p[2] for p in parts])})
     procedure = condition_occurrence["condition_concept_id"].isin(by_set["dialysis"] + by_set["organ_transplant"])
     procedure_occurrence = condition_occurrence[procedure].rename(columns={
@@ -167,7 +168,8 @@ def generate_cdm(persons: int, seed: int = 12, vocabulary: int = 20_000, sle_sha
         "measurement_concept_id": np.where(listed, concept_of[np.minimum(which, len(lab_names) - 1)],
                                            FILLER + rng.integers(0, max(n_fill, 1), n_lab)),
         "measurement_date": days_back(n_lab, 1000),
-        "value_as_number": np.where(which == lab_names.index("ana_titre"), rng.choice([0, 40, 80, 160, 320, 640], n_lab),
+        "value_as_number": np.where(which == lab_names.index("ana_titre"),
+                                    rng.choice([0, 40, 80, 160, 320, 640], n_lab),
                                     np.round(np.abs(rng.normal(mean[which], sd[which])), 1)),
         "unit_concept_id": np.where(unit[which] > 0, unit[which], np.nan),
         "range_high": high[which], "value_as_concept_id": np.nan})
