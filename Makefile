@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 EXTRACT := data/synthetic
 REPORTS := reports
 
-.PHONY: setup data report test notebooks lab bench lint clean
+.PHONY: setup data report test notebooks lab bench bench-omop lint clean
 
 setup: $(STAMP)
 	@sh scripts/system-packages.sh
@@ -47,6 +47,10 @@ lab: data
 ## Time the engine against DuckDB and the naive way at 10k/100k/1M patients.
 bench: setup
 	$(PY) scripts/bench.py
+
+## Screen a generated OMOP CDM in place: 200k persons, 2M-concept vocabulary (Parquet). Heavy: minutes.
+bench-omop: setup
+	$(PY) scripts/bench_omop.py --persons 200000 --routes parquet,duckdb
 
 lint: setup
 	$(VENV)/bin/ruff check lib tests scripts

@@ -84,8 +84,13 @@ def _vocabulary(concepts: dict) -> tuple[pd.DataFrame, dict[str, list[int]], dic
     return frame, by_set, products
 
 
-def generate_cdm(persons: int, seed: int = 12, vocabulary: int = 20_000, sle_share: float = 0.05) -> dict:
-    """A CDM's tables: ``persons`` people (``sle_share`` with SLE), a ``vocabulary``-row concept table."""
+def generate_cdm(persons: int, seed: int = 12, vocabulary: int = 20_000, sle_share: float = 0.05,
+                 first_id: int = 1, with_vocabulary: bool = True) -> dict:
+    """A CDM's tables: ``persons`` people (``sle_share`` with SLE), a ``vocabulary``-row concept table.
+
+    A large CDM is written in slices: persons from ``first_id`` on, the vocabulary
+    tables with the first slice only (``with_vocabulary``).
+    """
     rng = np.random.default_rng(seed)
     concepts = load_concepts()
     real, by_set, products = _vocabulary(concepts)
@@ -106,7 +111,10 @@ def generate_cdm(persons: int, seed: int = 12, vocabulary: int = 20_000, sle_sha
                                  columns=["drug_concept_id", "ingredient_concept_id", "amount_value",
                                           "amount_unit_concept_id"])
 
-    ids = np.arange(1, persons + 1, dtype=np.int64)
+    vocab = {"concept": concept, "concept_ancestor": concept_ancestor, "drug_strength": drug_strength} \
+        if with_vocabulary else {}
+    ids = np.arange(first_id, first_id + persons, dtype=np.int64)
+    row0 = (first_id - 1) * 40  # event ids unique across slices (under 40 rows of a table per person)
     sle = rng.random(persons) < sle_share
     person = pd.DataFrame({"person_id": ids, "gender_concept_id": np.where(rng.random(persons) < 0.55, 8532, 8507),
                            "year_of_birth": rng.integers(1940, 2012, persons),
@@ -123,7 +131,7 @@ def generate_cdm(persons: int, seed: int = 12, vocabulary: int = 20_000, sle_sha
                           "death_date": BASELINE + rng.integers(-900, 200, int(died.sum())).astype("timedelta64[D]")})
     n_visits = 3
     visit_occurrence = pd.DataFrame({
-        "visit_occurrence_id": np.arange(persons * n_visits, dtype=np.int64), "person_id": np.repeat(ids, n_visits),
+        "visit_occurrence_id": row0 + np.arange(persons * n_visits, dtype=np.int64), "person_id": np.repeat(ids, n_visits),
         "visit_concept_id": 9202,
         "visit_start_date": BASELINE - rng.integers(0, 700, persons * n_visits).astype("timedelta64[D]")})
 
@@ -143,7 +151,7 @@ def generate_cdm(persons: int, seed: int = 12, vocabulary: int = 20_000, sle_sha
         codes = np.asarray(by_set[name])[rng.integers(0, len(by_set[name]), len(who))]
         parts.append((who, codes, days_back(len(who), 2000)))
     pid = np.concatenate([p[0] for p in parts])
-    condition_occurrence = pd.DataFrame({"condition_occurrence_id": np.arange(len(pid), dtype=np.int64),
+    condition_occurrence = pd.DataFrame({"condition_occurrence_id": row0 + np.arange(len(pid), dtype=np.int64),
                                          "person_id": pid,
                                          "condition_concept_id": np.concatenate([p[1] for p in parts]),
                                          "condition_start_date": np.concatenate([p[2] for p in parts])})
@@ -164,7 +172,8 @@ def generate_cdm(persons: int, seed: int = 12, vocabulary: int = 20_000, sle_sha
     unit = np.array([LABS[n][2] for n in lab_names] + [0] * 4)
     high = np.array([ULN.get(n, np.nan) for n in lab_names] + [np.nan] * 4)
     measurement = pd.DataFrame({
-        "measurement_id": np.arange(n_lab, dtype=np.int64), "person_id": rng.integers(1, persons + 1, n_lab),
+        "measurement_id": row0 + np.arange(n_lab, dtype=np.int64),
+        "person_id": rng.integers(first_id, first_id + persons, n_lab),
         "measurement_concept_id": np.where(listed, concept_of[np.minimum(which, len(lab_names) - 1)],
                                            FILLER + rng.integers(0, max(n_fill, 1), n_lab)),
         "measurement_date": days_back(n_lab, 1000),
@@ -176,7 +185,7 @@ def generate_cdm(persons: int, seed: int = 12, vocabulary: int = 20_000, sle_sha
 
     # Prescriptions: unrelated drugs for everyone; steroids, antimalarials and biologics for SLE persons.
     n_rx = persons * 4
-    drug_rows = [(rng.integers(1, persons + 1, n_rx), FILLER + rng.integers(0, max(n_fill, 1), n_rx))]
+    drug_rows = [(rng.integers(first_id, first_id + persons, n_rx), FILLER + rng.integers(0, max(n_fill, 1), n_rx))]
     for name, share in (("prednisone", 0.6), ("hydroxychloroquine", 0.7), ("mycophenolate", 0.25),
                         ("azathioprine", 0.1), ("belimumab", 0.05), ("rituximab", 0.03)):
         who = sle_ids[rng.random(len(sle_ids)) < share]
@@ -185,15 +194,20 @@ def generate_cdm(persons: int, seed: int = 12, vocabulary: int = 20_000, sle_sha
     pid = np.concatenate([r[0] for r in drug_rows])
     rx_start = days_back(len(pid), 400)
     supply = rng.choice([30, 90], len(pid))
+    # Immunosuppressants run as one long course that started long ago and is still going.
+    course = np.isin(np.concatenate([r[1] for r in drug_rows]),
+                     [p for d in ("mycophenolate", "azathioprine") for p, _ in products[d]])
+    rx_start = np.where(course, BASELINE - rng.integers(200, 1500, len(pid)).astype("timedelta64[D]"), rx_start)
+    supply = np.where(course, (BASELINE - rx_start).astype(int) + 100, supply)
     drug_exposure = pd.DataFrame({
-        "drug_exposure_id": np.arange(len(pid), dtype=np.int64), "person_id": pid,
+        "drug_exposure_id": row0 + np.arange(len(pid), dtype=np.int64), "person_id": pid,
         "drug_concept_id": np.concatenate([r[1] for r in drug_rows]), "drug_exposure_start_date": rx_start,
         "drug_exposure_end_date": rx_start + (supply - 1).astype("timedelta64[D]"),
         "quantity": supply.astype(float), "days_supply": supply, "route_concept_id": 4132161})
     return {"person": person, "observation_period": observation_period, "death": death,
             "visit_occurrence": visit_occurrence, "condition_occurrence": condition_occurrence,
             "procedure_occurrence": procedure_occurrence, "measurement": measurement, "drug_exposure": drug_exposure,
-            "concept": concept, "concept_ancestor": concept_ancestor, "drug_strength": drug_strength}
+            **vocab}
 
 
 def write_cdm(tables: dict, folder: str | Path, fmt: str = "parquet") -> Path:
