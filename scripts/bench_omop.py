@@ -125,6 +125,7 @@ def main() -> None:
         results["duckdb"] = run(f"omop:{ensure_duckdb(folder)}@2024-06-15")
     if "postgres" in routes:
         import duckdb
+
         import postgres_server as pg
 
         with pg.running_postgres() as url:

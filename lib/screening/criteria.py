@@ -159,7 +159,9 @@ def _entry_column(ex: Extract, name: str) -> pd.Series:
     return p[name] if name in p.columns else pd.Series(pd.NA, index=p.index, dtype="object")
 
 
-@rule("diagnosis_recorded", reads=("sle_diagnoses",), min_records=1)
+@rule("diagnosis_recorded", reads=("sle_diagnoses",),
+      min_records=Param(1, "fewest SLE diagnosis records (distinct days) by baseline; 2 asks for a confirming one",
+                        "records"))
 def diagnosis_recorded(ex: Extract, min_records: int):
     """At least min_records SLE diagnosis records (distinct days) on or before baseline.
 
@@ -181,7 +183,8 @@ def alive_at_baseline(ex: Extract):
     return alive
 
 
-@rule("observed_before_baseline", reads=("in_observation", "observation_start", "baseline_date"), months=12)
+@rule("observed_before_baseline", reads=("in_observation", "observation_start", "baseline_date"),
+      months=Param(12, "how long before baseline the observation period must have begun", "months"))
 def observed_before_baseline(ex: Extract, months: float):
     """Baseline falls in an observation period that began at least `months` before it."""
     inside = _b(_entry_column(ex, "in_observation"))

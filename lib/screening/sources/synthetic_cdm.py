@@ -131,7 +131,8 @@ def generate_cdm(persons: int, seed: int = 12, vocabulary: int = 20_000, sle_sha
                           "death_date": BASELINE + rng.integers(-900, 200, int(died.sum())).astype("timedelta64[D]")})
     n_visits = 3
     visit_occurrence = pd.DataFrame({
-        "visit_occurrence_id": row0 + np.arange(persons * n_visits, dtype=np.int64), "person_id": np.repeat(ids, n_visits),
+        "visit_occurrence_id": row0 + np.arange(persons * n_visits, dtype=np.int64),
+        "person_id": np.repeat(ids, n_visits),
         "visit_concept_id": 9202,
         "visit_start_date": BASELINE - rng.integers(0, 700, persons * n_visits).astype("timedelta64[D]")})
 
