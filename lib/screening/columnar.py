@@ -126,16 +126,18 @@ def _parse(values: pa.ChunkedArray, f: Field, table: str, from_csv: bool) -> pa.
     """One column in its typed Arrow form; text is parsed once per distinct value."""
     kind = values.type
     if pa.types.is_dictionary(kind) or pa.types.is_string(kind) or pa.types.is_large_string(kind):
-        words, indices = _dictionary(values)
+        words, rows = _dictionary(values)
         if from_csv and pc.any(pc.match_substring(words, '"')).as_py():
             raise Suspect("a quote inside a value")  # the slow reader may read it differently
         words = pc.utf8_trim_whitespace(words)
         words = pc.if_else(pc.equal(words, ""), pa.scalar(None, pa.string()), words)
-        parsed = words if f.kind == "id" and table == "patients" else _parse_words(words, f)
-        missing = pc.is_null(parsed)
-        if pc.any(pc.and_(missing, pc.is_valid(words))).as_py():
-            raise Suspect("a value that does not parse")
-        out = parsed.take(indices)  # per row, from per distinct value
+        if f.kind in ("id", "str", "category") and not (f.kind == "id" and table == "patients"):
+            out = _codes(words, rows, f)
+        else:
+            parsed = words if f.kind == "id" else _parse_words(words, f)
+            if pc.any(pc.and_(pc.is_null(parsed), pc.is_valid(words))).as_py():
+                raise Suspect("a value that does not parse")
+            out = parsed.take(pa.array(rows, mask=rows < 0))  # per row, from per distinct value
     else:
         out = _parse_typed(values, f)
     if f.required and out.null_count:
@@ -144,16 +146,62 @@ def _parse(values: pa.ChunkedArray, f: Field, table: str, from_csv: bool) -> pa.
     return out
 
 
-def _dictionary(values: pa.ChunkedArray) -> tuple[pa.Array, pa.Array]:
-    """Distinct values and each row's index into them (null where missing), whatever the chunking."""
+def _dictionary(values: pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
+    """Distinct values and each row's index into them (-1 where missing), whatever the chunking.
+
+    Each chunk (row group, CSV block) has a dictionary of its own. Their entries
+    are encoded together once, and each row's index goes through its chunk's
+    offset: cheaper than Arrow's ``unify_dictionaries`` on a million ids.
+    """
     if not pa.types.is_dictionary(values.type):
         values = pc.dictionary_encode(values)
-    if values.num_chunks == 0:
-        return pa.array([], pa.string()), pa.array([], pa.int32())
-    values = values.unify_dictionaries()
-    words = values.chunk(0).dictionary.cast(pa.string())
-    indices = pa.chunked_array([c.indices for c in values.chunks]).combine_chunks()
-    return words, indices.cast(pa.int32())
+    chunks = [c for c in values.chunks if len(c)]
+    if not chunks:
+        return pa.array([], pa.string()), np.empty(0, dtype=np.int32)
+    # Batches of one Parquet row group share its dictionary: encode each distinct dictionary once.
+    start, dictionaries, base = {}, [], []
+    for c in chunks:
+        d = c.dictionary
+        key = (d.offset, len(d), *(b.address if b is not None else 0 for b in d.buffers()))
+        if key not in start:
+            start[key] = sum(len(x) for x in dictionaries)
+            dictionaries.append(d.cast(pa.string()))
+        base.append(start[key])
+    together = pc.dictionary_encode(pa.concat_arrays(dictionaries))
+    entry = pc.fill_null(together.indices, -1).to_numpy().astype(np.int32)
+    local = np.concatenate([pc.fill_null(c.indices, -1).to_numpy().astype(np.int32) for c in chunks])
+    return together.dictionary, _through(entry, local + np.repeat(np.array(base, np.int32), [len(c) for c in chunks]),
+                                         local < 0)
+
+
+def _through(entry: np.ndarray, rows: np.ndarray, missing: np.ndarray | None = None) -> np.ndarray:
+    """``entry[rows]``, -1 where a row is missing (``rows < 0`` unless ``missing`` says otherwise)."""
+    missing = rows < 0 if missing is None else missing
+    out = entry[np.where(missing, 0, rows)] if len(entry) else np.full(len(rows), -1, np.int32)
+    out[missing] = -1
+    return out.astype(np.int32, copy=False)
+
+
+def _codes(words: pa.Array, rows: np.ndarray, f: Field) -> pa.DictionaryArray:
+    """Labels as codes into their final categories: the allowed values, or the values found, sorted."""
+    if f.kind == "category":
+        categories = pa.array(f.allowed, pa.string())
+        entry = pc.fill_null(pc.index_in(words, value_set=categories), -1).to_numpy().astype(np.int32)
+        if np.any((entry < 0) & pc.is_valid(words).to_numpy(zero_copy_only=False)):
+            raise Suspect("a value not among the allowed ones")
+        codes = _through(entry, rows)
+    else:  # sorted, as the slow path's astype("category") gives them; trimmed words may coincide
+        found = pc.dictionary_encode(words)
+        order = pc.array_sort_indices(found.dictionary).to_numpy()
+        rank = np.empty(len(order), np.int32)
+        rank[order] = np.arange(len(order), dtype=np.int32)
+        codes = _through(_through(rank, pc.fill_null(found.indices, -1).to_numpy().astype(np.int32)), rows)
+        categories = found.dictionary.take(pa.array(order))
+        used = np.bincount(codes[codes >= 0], minlength=len(categories)) > 0
+        if not used.all():  # only the values found (a Parquet dictionary may hold others)
+            codes = _through((np.cumsum(used) - 1).astype(np.int32), codes)
+            categories = categories.filter(pa.array(used))
+    return pa.DictionaryArray.from_arrays(pa.array(codes, mask=codes < 0), categories)
 
 
 def _parse_words(words: pa.Array, f: Field) -> pa.Array:
@@ -179,11 +227,7 @@ def _parse_words(words: pa.Array, f: Field) -> pa.Array:
         lower = pc.utf8_lower(words)
         yes, no = pc.is_in(lower, pa.array(TRUE_WORDS)), pc.is_in(lower, pa.array(FALSE_WORDS))
         return pc.if_else(pc.or_(yes, no), yes, pa.scalar(None, pa.bool_()))
-    if f.kind == "category":
-        position = pc.index_in(words, value_set=pa.array(f.allowed))
-        return pa.DictionaryArray.from_arrays(position, pa.array(f.allowed))
-    # id and free text: categories sorted, as the slow path's astype("category") gives them
-    return pc.dictionary_encode(words)
+    raise AssertionError(f"{f.kind} is not parsed word by word")  # pragma: no cover - labels go to _codes
 
 
 def _parse_typed(values: pa.ChunkedArray, f: Field) -> pa.Array:
@@ -234,9 +278,9 @@ def _check_rows(table: pa.Table, fields: list[Field], name: str) -> None:
 
 def _extra(values: pa.ChunkedArray) -> pa.Array:
     """A CSV column outside the dictionary: text, leading blanks dropped, empty as missing."""
-    words, indices = _dictionary(values)
+    words, rows = _dictionary(values)
     words = pc.utf8_ltrim(words, characters=" ")
-    return pc.if_else(pc.equal(words, ""), pa.scalar(None, pa.string()), words).take(indices)
+    return pc.if_else(pc.equal(words, ""), pa.scalar(None, pa.string()), words).take(pa.array(rows, mask=rows < 0))
 
 
 # --- to pandas -------------------------------------------------------------------------------------
@@ -258,22 +302,25 @@ def _series(values: pa.ChunkedArray, f: Field | None, table: str, from_csv: bool
 
 
 def _categorical(values: pa.ChunkedArray, f: Field) -> pd.Series:
-    words, indices = _dictionary(values)
-    codes = pc.fill_null(indices, -1).to_numpy()
+    chunk = values.chunk(0) if values.num_chunks == 1 else None
+    if chunk is None or not _canonical(chunk.dictionary, f):  # e.g. read back from Parquet in row groups
+        chunk = _codes(*_dictionary(values), f)
+    codes = pc.fill_null(chunk.indices, -1).to_numpy()
     if f.kind == "category":
         dtype = dtype_of(f)
-        lookup = pc.fill_null(pc.index_in(words, value_set=pa.array(f.allowed)), -1).to_numpy()
-    else:  # the values found, sorted (as the slow path's astype("category") gives them); unused ones dropped
-        used = np.flatnonzero(np.bincount(codes[codes >= 0], minlength=len(words)))
-        found = words.take(pa.array(used))
-        order = pc.array_sort_indices(found).to_numpy()
-        lookup = np.full(len(words), -1, dtype=np.int64)
-        lookup[used[order]] = np.arange(len(order))
-        dtype = pd.CategoricalDtype(pd.Index(pd.array(found.take(pa.array(order)), dtype=pd.StringDtype("pyarrow"))))
-    rows = lookup[codes] if len(words) else np.full(len(codes), -1)
-    rows[codes < 0] = -1
-    return pd.Series(pd.Categorical.from_codes(rows.astype(_code_type(len(dtype.categories))), dtype=dtype,
+    else:
+        dtype = pd.CategoricalDtype(pd.Index(pd.array(chunk.dictionary, dtype=pd.StringDtype("pyarrow"))))
+    return pd.Series(pd.Categorical.from_codes(codes.astype(_code_type(len(dtype.categories))), dtype=dtype,
                                                validate=False))
+
+
+def _canonical(categories: pa.Array, f: Field) -> bool:
+    """Already the final categories: the allowed values in order, or distinct values sorted."""
+    if f.kind == "category":
+        return categories.equals(pa.array(f.allowed, categories.type))
+    if categories.null_count or not pa.types.is_string(categories.type):
+        return False
+    return len(categories) < 2 or pc.all(pc.less(categories[:-1], categories[1:])).as_py()
 
 
 def _code_type(n: int):
