@@ -55,3 +55,11 @@ def test_values_only_the_thorough_path_accepts_load_the_same(tmp_path):
     loaded = load_extract(folder).patients.reset_index()
     pd.testing.assert_frame_equal(loaded, _thorough(file, "patients"), check_exact=True)
     assert loaded["site"].astype(str).str.contains('"').sum() == 0
+
+
+def test_a_quoted_line_end_is_read_as_the_thorough_path_reads_it(tmp_path):
+    folder = _rewritten(tmp_path, "patients", lambda text: text.replace("E01,A,", 'E01,"A\nB",', 1))
+    file = folder / "patients.csv"
+    fast = read_checked(file, "patients", None)
+    pd.testing.assert_frame_equal(fast, _thorough(file, "patients"), check_exact=True)
+    assert "A\nB" in set(fast["site"].astype(str))
