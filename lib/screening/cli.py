@@ -106,11 +106,16 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("cache", help="show or clear the validated-extract cache ($SCREENING_CACHE)")
     c.add_argument("--clear", action="store_true", help="delete every cached extract")
 
-    s = sub.add_parser("synth", help="write a synthetic extract")
+    s = sub.add_parser("synth", help="write a synthetic extract, or print its calibration table")
     s.add_argument("--patients", type=int, default=5000)
     s.add_argument("--seed", type=int, default=None)
     s.add_argument("--format", choices=("csv", "parquet"), default="csv")
-    s.add_argument("--out", required=True)
+    s.add_argument("--out", help="folder to write the extract into")
+    s.add_argument("--messy", action="store_true",
+                   help="write as registries do: brand and mixed-case names, stray spaces, optional columns left out")
+    s.add_argument("--calibration", action="store_true",
+                   help="print the calibration table (data/README.md) of the extract in --data instead")
+    s.add_argument("--data", default="data/synthetic", help="with --calibration: the extract to measure")
     return parser
 
 
@@ -160,9 +165,17 @@ def _run(args) -> int:
     if args.command == "synth":
         from .synthetic import DEFAULT_SEED, generate, write_extract
 
-        write_extract(generate(args.patients, args.seed if args.seed is not None else DEFAULT_SEED), args.out,
-                      args.format)
-        print(f"wrote {args.patients:,} synthetic patients to {args.out}")
+        if args.calibration:
+            from .calibration import calibration_markdown
+            from .extract import load_extract
+
+            sys.stdout.write(calibration_markdown(load_extract(args.data)))
+            return 0
+        if not args.out:
+            raise ProtocolError("synth", "--out", "a folder to write the extract into (or --calibration)")
+        seed = args.seed if args.seed is not None else DEFAULT_SEED
+        write_extract(generate(args.patients, seed), args.out, args.format, messy=args.messy, seed=seed)
+        print(f"wrote {args.patients:,} synthetic patients to {args.out}{' (messy)' if args.messy else ''}")
         return 0
 
     from .sources import source_kind

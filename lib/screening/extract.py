@@ -244,7 +244,7 @@ def _check_table(raw: pd.DataFrame, file: Path, name: str, columns: list[str] | 
     """
     fields = fields_of(name, columns)
     row_word = "line" if file.suffix == ".csv" else "row"
-    missing = [f.name for f in fields if f.name not in raw.columns]
+    missing = [f.name for f in fields if f.name not in raw.columns and not f.optional]
     if missing:
         sep_hint = ""
         if len(raw.columns) == 1 and any(c in str(raw.columns[0]) for c in ";\t|"):
@@ -252,15 +252,17 @@ def _check_table(raw: pd.DataFrame, file: Path, name: str, columns: list[str] | 
         raise ExtractError(str(file), ", ".join(missing), f"the column{'s' if len(missing) > 1 else ''} "
                            f"named in the data dictionary (data/README.md)",
                            hint=f"Columns found: {', '.join(map(str, raw.columns[:12]))}.{sep_hint}")
+    absent = {f.name for f in fields if f.name not in raw.columns}
     parsed = {}
     for f in fields:
-        parsed[f.name] = _parse_column(raw[f.name], f, file, row_word)
+        column = raw[f.name] if f.name not in absent else pd.Series(pd.NA, index=raw.index, dtype="string")
+        parsed[f.name] = _parse_column(column, f, file, row_word)
     table = pd.DataFrame(parsed, index=raw.index)
     extras = [c for c in raw.columns if c not in parsed]
     for col in extras:  # kept for protocol column rules; not part of the dictionary
         table[col] = raw[col]
     _validate(table, fields, file, name, row_word)
-    _warn_empty_columns(table, [f for f in fields if f.name not in explained], file)
+    _warn_empty_columns(table, [f for f in fields if f.name not in explained | absent], file)
     for f in fields:
         if f.kind in ("category", "str"):
             # Labels repeat across millions of rows: categoricals are smaller and compare by code.

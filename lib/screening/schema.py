@@ -61,7 +61,8 @@ class Field:
     ``kind`` is one of ``id``, ``str`` (free text, held as a categorical with the
     values found), ``category`` (a fixed list of allowed values), ``int``,
     ``float``, ``bool``, ``date``. ``required`` columns may not be missing in any row;
-    every other column may be empty, and empty means "not recorded".
+    every other column may be empty, and empty means "not recorded". An ``optional``
+    column may also be absent from the file: it is then read as not recorded.
     """
 
     name: str
@@ -72,6 +73,7 @@ class Field:
     min: float | None = None
     max: float | None = None
     required: bool = False
+    optional: bool = False
     #: the column in the same row that this date may not come after
     not_after: str | None = None
     #: the column in the same row that this date may not come before
@@ -108,6 +110,8 @@ def _patients() -> list[Field]:
         f("race_ethnicity", "category", "Self-reported race/ethnicity group.", allowed=RACE_ETHNICITY),
         f("weight_kg", "float", "Body weight recorded nearest to baseline.", "kg", min=20, max=350),
         f("baseline_date", "date", "The baseline (index) visit; every look-back window counts back from it."),
+        f("sle_diagnosis_date", "date", "Date SLE was diagnosed. May be absent from the file.",
+          not_after="baseline_date", optional=True),
         f("acr_criteria_count", "int", "Number of the 11 ACR 1997 classification criteria ever met.",
           min=0, max=11),
         f("slicc_classified", "bool", "Meets the SLICC 2012 classification criteria."),

@@ -145,6 +145,9 @@ def build_extract(model: EventModel, baseline: str = "last_visit", before: str |
     patients["lupus_nephritis"] = np.where(ln_recent, "active", np.where(ln_any, "remission", "never"))
     first_ln = ln[ln["date"].to_numpy() <= base.reindex(ln["person_id"]).to_numpy()].groupby("person_id")["date"].min()
     patients["nephritis_onset_date"] = first_ln.reindex(ids).to_numpy()
+    sle = cond[cond["set"] == "sle"]
+    first_sle = sle[sle["date"].to_numpy() <= base.reindex(sle["person_id"]).to_numpy()].groupby("person_id")["date"].min()
+    patients["sle_diagnosis_date"] = first_sle.reindex(ids).to_numpy()
     patients["cns_lupus_active"] = flag(["cns_lupus"], ACTIVE_CNS_DAYS)
     patients["dialysis"] = flag(["dialysis"], DIALYSIS_DAYS)
     patients["hiv_positive"] = flag(["hiv"])
