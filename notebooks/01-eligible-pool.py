@@ -28,7 +28,7 @@ subgroup: str = "site"  # patients column for subgroup tables
 small_cell: int = 10  # counts from 1 to this are hidden in shareable output
 shared: str = ""  # a report run's screening result, handed to every notebook (empty: computed here)
 consent_rate: float = 0.5  # share of eligible patients expected to consent
-screen_failure_rate: float = 0.3  # share failing the screening visit
+screen_failure: list = [0.26, 0.51]  # share failing screening: BLISS-BELIEVE 26% (104/396), MUSE 51% (319/626)
 
 # %%
 import matplotlib.pyplot as plt
@@ -68,12 +68,14 @@ tables["headline"].set_index("measure")
 # %% [markdown]
 # ## Expected enrolment
 #
-# The eligible pool × (1 − screen-failure rate) × consent rate. Both rates are parameters of this notebook.
+# The eligible pool × (1 − screen-failure rate) × consent rate, over the screen-failure range of two SLE
+# trials: 26% of those screened failed in BLISS-BELIEVE (NCT03312907, 104 of 396) and 51% in MUSE
+# (NCT01438489, 319 of 626). The range and the consent rate are parameters of this notebook.
 
 # %%
 from screening.report import enrolment_table
 
-enrolment_table(s, consent_rate, screen_failure_rate, tables["headline"])
+enrolment_table(s, consent_rate, screen_failure, tables["headline"])
 
 # %% [markdown]
 # Not knowable from registry data, assessed at the screening visit:

@@ -100,6 +100,8 @@ CASES = [
     ("impossible date", "patients", _set("ana_date", [0], "2024-02-30"), "ana_date", [2], "YYYY-MM-DD"),
     ("test after baseline", "patients", _set("ana_date", [9], "2024-07-01"), "ana_date", [11],
      "not after baseline_date"),
+    ("diagnosis after baseline", "patients", _set("sle_diagnosis_date", [3], "2024-06-16"), "sle_diagnosis_date",
+     [5], "not after baseline_date"),
     ("unknown boolean word", "patients", _set("hiv_positive", [4], "maybe"), "hiv_positive", [6], "true or false"),
     ("unknown category", "patients", _set("bilag_renal", [7], "F"), "bilag_renal", [9], "one of A, B, C, D, E"),
     ("unknown sex code", "patients", _set("sex", [1], "X"), "sex", [3], "one of F, M"),
@@ -220,3 +222,14 @@ def test_row_longer_than_the_header_is_an_error_not_a_shift(tmp_path):
     folder = _rewritten(tmp_path, "patients", lambda text: text.replace("\nE01,", "\nE01,extra,", 1))
     with pytest.raises(ExtractError, match="more fields than the header"):
         load_extract(folder)
+
+
+def test_optional_diagnosis_date_may_be_left_out_without_a_warning(tmp_path):
+    import warnings
+
+    folder = _broken(tmp_path, "patients", lambda f: f.drop(columns=["sle_diagnosis_date"]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ex = load_extract(folder)
+    dx = ex.patients["sle_diagnosis_date"]
+    assert str(dx.dtype) == "datetime64[s]" and dx.isna().all() and ex.n_patients == 54

@@ -138,3 +138,12 @@ def test_screening_visit_criteria_are_listed_not_counted(s):
     assert s.assessed_at_visit == ["Informed consent"]
     assert "consent" not in s.ids
     assert isinstance(s.attrition(), pd.DataFrame)
+
+
+def test_expected_enrolment_spans_the_screen_failure_range(boundary_extract):
+    # 18 eligible and 6 not assessable (worked out by hand above); consent 50%;
+    # 26% (BLISS-BELIEVE) to 51% (MUSE) fail screening.
+    table = screen(boundary_extract).expected_enrolment(0.5, (0.51, 0.26)).set_index("scenario")
+    assert table.loc["eligible pool only"].tolist() == [18, 4.4, 6.7]  # 18 × 0.49 × 0.5, 18 × 0.74 × 0.5
+    assert table.loc["including not-assessable patients"].tolist() == [24, 5.9, 8.9]
+    assert screen(boundary_extract).expected_enrolment(0.5, 0.3)["enrolment_low"].tolist() == [6.3, 8.4]

@@ -259,7 +259,8 @@ _YEE = "Yee et al., British Isles Lupus Assessment Group 2004 index is valid for
        "activity in SLE, Arthritis Rheum 2007 (369 patients)"
 _HANLY = "Hanly et al., The frequency and outcome of lupus nephritis: results from an international " \
          "inception cohort study, Rheumatology 2016"
-_TULIP = "Pooled TULIP-1/TULIP-2 baseline table (726 patients), Lupus Sci Med"
+_TULIP = "Pooled TULIP-1/TULIP-2 baseline table (726 patients), Lupus Sci Med, " \
+         "https://lupus.bmj.com/highwire/markup/141661"
 _BLISS_DOMAINS = "Manzi et al., Effects of belimumab on organ domain-specific SLE disease activity " \
                  "(BLISS-52/76 post hoc), Ann Rheum Dis 2012"
 
@@ -293,12 +294,13 @@ TARGETS: tuple[Target, ...] = (
     Target("renal grade agrees with nephritis history (never E; remission C/D; active A/B/C)", "all",
            "BILAG-2004 grade definitions (E never involved, D previously involved), " + _YEE,
            _renal_consistent, 1, 1),
-    Target("≥ 1 BILAG A/B among SLEDAI-2K ≥ 6", "90.6%", "BLISS-52/76 pooled baseline (1,684 patients), "
-           "Lupus Sci Med", lambda ex: _share(_any_ab(ex.patients), _sledai(ex.patients) >= 6), 0.80, 0.97),
+    Target("≥ 1 BILAG A/B among SLEDAI-2K ≥ 6", "90.6%", "BLISS-52/76 SRI responders and non-responders, baseline "
+           "table (1,684 patients), Lupus Sci Med, https://lupus.bmj.com/highwire/markup/135674",
+           lambda ex: _share(_any_ab(ex.patients), _sledai(ex.patients) >= 6), 0.80, 0.97),
     Target("≥ 1 BILAG A/B among SLEDAI-2K = 0", "none expected", "assumption",
            lambda ex: _share(_any_ab(ex.patients), _sledai(ex.patients) == 0), 0, 0.03),
-    Target("anti-dsDNA latest positive", "35–56%", "54% of 850 patients at diagnosis (J Rheumatol, Table 1); "
-           "34–37% at cohort entry; 56% in an 87-patient cohort (Clin Transl Immunology 2019)",
+    Target("anti-dsDNA latest positive", "35–56%", "54% of 850 patients at diagnosis (J Rheumatol, Table 1, "
+           "https://www.jrheum.org/highwire/markup/33751); 56% of 87 patients (PMC6475618)",
            lambda ex: _share(ex.patients["anti_dsdna_positive"]), 0.35, 0.50),
     Target("ANA ≥ 1:80", "97.8%", "Leuchten et al., Arthritis Care Res 2018",
            lambda ex: _share(ex.patients["ana_titre"] >= 80), 0.96, 0.99),

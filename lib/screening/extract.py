@@ -34,7 +34,7 @@ class Extract:
     -------
     >>> ex = load_extract("data/synthetic")
     >>> ex.n_patients, ex.hash[:12]
-    (5000, '2796e4e25a1c')
+    (5000, '97ffe9e84d68')
     """
 
     patients: pd.DataFrame
@@ -82,7 +82,7 @@ def load_extract(path: str | Path, columns: dict[str, list[str]] | None = None) 
     >>> from screening import load_extract
     >>> ex = load_extract("data/synthetic")
     >>> str(ex.patients["sledai_2k"].dtype), int(ex.patients["sledai_2k"].isna().sum())
-    ('Int32', 623)
+    ('Int32', 626)
     """
     folder = Path(path)
     if not folder.is_dir():
@@ -262,7 +262,7 @@ def _check_table(raw: pd.DataFrame, file: Path, name: str, columns: list[str] | 
     for col in extras:  # kept for protocol column rules; not part of the dictionary
         table[col] = raw[col]
     _validate(table, fields, file, name, row_word)
-    _warn_empty_columns(table, [f for f in fields if f.name not in explained | absent], file)
+    _warn_empty_columns(table, [f for f in fields if f.name not in explained and not f.optional], file)
     for f in fields:
         if f.kind in ("category", "str"):
             # Labels repeat across millions of rows: categoricals are smaller and compare by code.

@@ -21,7 +21,7 @@ Example
 >>> s = screen(load_extract("data/synthetic"))
 >>> table = s.attrition()
 >>> table.loc[[0, 4, 24], ["criterion", "remaining"]].values.tolist()
-[['extract', 5000], ['sledai', 1416], ['other_biologic', 116]]
+[['extract', 5000], ['sledai', 1075], ['other_biologic', 85]]
 """
 
 from __future__ import annotations
@@ -49,6 +49,22 @@ from .criteria import RULES
 from .errors import ProtocolError
 from .extract import Extract
 from .protocol import Criterion, Protocol, as_overrides, load_protocol
+
+#: Share of screened patients who failed screening in two SLE trials: BLISS-BELIEVE (NCT03312907,
+#: 104 of 396 screened, 26%) and MUSE (anifrolumab phase IIb, NCT01438489, 319 of 626, 51%).
+SCREEN_FAILURE_RANGE = (0.26, 0.51)
+
+
+def screen_failure_range(rate: float | tuple[float, float] | list[float]) -> tuple[float, float]:
+    """A screen-failure rate or (low, high) range as a sorted pair.
+
+    >>> screen_failure_range(0.3), screen_failure_range([0.51, 0.26])
+    ((0.3, 0.3), (0.26, 0.51))
+    """
+    pair = (rate, rate) if isinstance(rate, (int, float)) else tuple(rate)
+    if len(pair) != 2:
+        raise ProtocolError("enrolment", "screen_failure", "a rate or a (low, high) pair of rates", hint=f"Got {rate}.")
+    return (min(pair), max(pair))
 
 __all__ = ["Screening", "screen", "POLICIES", "PASS", "FAIL", "UNKNOWN", "STATUSES"]
 
@@ -83,7 +99,7 @@ def screen(extract: Extract, protocol: Protocol | str = "misle-phase2", override
     >>> from screening import load_extract
     >>> s = screen(load_extract("data/synthetic"), "misle-phase2", {"sledai.min": 4})
     >>> s.summary()["patients"].tolist()
-    [157, 4019, 824]
+    [106, 4365, 529]
     """
     if not isinstance(protocol, Protocol):
         protocol = load_protocol(protocol)
@@ -218,20 +234,23 @@ class Screening:
                          int(c["eligible"] + c["not_assessable"]), int(c["excluded"])],
         })
 
-    def expected_enrolment(self, consent_rate: float = 0.5, screen_failure_rate: float = 0.3) -> pd.DataFrame:
-        """Patients expected to enrol: eligible pool × (1 − screen failure) × consent.
+    def expected_enrolment(self, consent_rate: float = 0.5,
+                           screen_failure: float | tuple[float, float] = SCREEN_FAILURE_RANGE) -> pd.DataFrame:
+        """Patients expected to enrol: pool × (1 − screen failure) × consent, over a range of screen failure.
 
-        The low figure uses the eligible pool, the high one adds every not-assessable patient.
+        One row per pool: the eligible patients, then adding every not-assessable one.
+        ``enrolment_low`` uses the highest screen-failure rate, ``enrolment_high`` the lowest
+        (the default range: :data:`SCREEN_FAILURE_RANGE`).
         """
-        for name, rate in (("consent_rate", consent_rate), ("screen_failure_rate", screen_failure_rate)):
+        rates = screen_failure_range(screen_failure)
+        for name, rate in (("consent_rate", consent_rate), ("screen_failure", rates[0]), ("screen_failure", rates[1])):
             if not 0 <= rate <= 1:
                 raise ProtocolError("enrolment", name, "a rate from 0 to 1", hint=f"Got {rate}.")
         c = self.summary().set_index("status")["patients"]
-        low, high = int(c["eligible"]), int(c["eligible"] + c["not_assessable"])
-        factor = (1 - screen_failure_rate) * consent_rate
-        return pd.DataFrame({"scenario": ["eligible pool only", "including not-assessable patients"],
-                             "pool": [low, high],
-                             "expected_enrolment": [round(low * factor, 1), round(high * factor, 1)]})
+        pools = [int(c["eligible"]), int(c["eligible"] + c["not_assessable"])]
+        return pd.DataFrame({"scenario": ["eligible pool only", "including not-assessable patients"], "pool": pools,
+                             "enrolment_low": [round(p * (1 - rates[1]) * consent_rate, 1) for p in pools],
+                             "enrolment_high": [round(p * (1 - rates[0]) * consent_rate, 1) for p in pools]})
 
     def missing_by_criterion(self) -> pd.DataFrame:
         """Among not-assessable patients, how many lack the data for each criterion (one patient may count twice)."""

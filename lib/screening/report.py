@@ -28,7 +28,7 @@ import pandas as pd
 
 from . import __version__
 from .errors import ScreeningError
-from .funnel import Screening
+from .funnel import Screening, screen_failure_range
 from .protocol import Protocol, load_protocol
 from .shareable import shareable_tables
 from .sources import absolute_spec, load_source, without_password
@@ -87,15 +87,23 @@ def _text(value) -> str:
     return ", ".join(map(str, value)) if isinstance(value, list) else str(value)
 
 
-def enrolment_table(screening: Screening, consent_rate: float, screen_failure_rate: float,
+def enrolment_table(screening: Screening, consent_rate: float, screen_failure: float | tuple[float, float],
                     headline: pd.DataFrame) -> pd.DataFrame:
-    """Expected enrolment from the shareable headline: a hidden pool hides its estimate too."""
-    table = screening.expected_enrolment(consent_rate, screen_failure_rate)
+    """Expected enrolment over the screen-failure range, from the shareable headline.
+
+    A hidden pool hides its estimate too.
+    """
+    table = screening.expected_enrolment(consent_rate, screen_failure)
     shown = headline.set_index("measure")["patients"].astype(str)
     pools = [shown["eligible on registry data"], shown["eligible if every not-assessable patient qualified"]]
-    factor = (1 - screen_failure_rate) * consent_rate
+    low_sf, high_sf = screen_failure_range(screen_failure)
+
+    def estimate(rate: float) -> list[str]:
+        return [str(round(int(p) * (1 - rate) * consent_rate, 1)) if p.isdigit() else "*" for p in pools]
+
     return pd.DataFrame({"scenario": table["scenario"], "pool": pools,
-                         "expected_enrolment": [str(round(int(p) * factor, 1)) if p.isdigit() else "*" for p in pools]})
+                         f"enrolment if {high_sf:.0%} fail screening": estimate(high_sf),
+                         f"enrolment if {low_sf:.0%} fail screening": estimate(low_sf)})
 
 
 def report_tables(screening: Screening, small_cell: int = 10, subgroup: str = "site") -> dict[str, pd.DataFrame]:

@@ -453,7 +453,8 @@ def _liver(rng, p: dict, meds: pd.DataFrame) -> None:
 
 def _malignancies(rng, p: dict) -> pd.DataFrame:
     n = p["n"]
-    risk = 0.01 + 0.0008 * np.maximum(p["age"] - 40, 0) + 0.004 * np.minimum(p["duration"], 20) / 10 + 0.01 * p["ever_cyc"]
+    risk = (0.01 + 0.0008 * np.maximum(p["age"] - 40, 0) + 0.0004 * np.minimum(p["duration"], 20)
+            + 0.01 * p["ever_cyc"])
     who = np.flatnonzero(rng.random(n) < risk)
     lo = np.maximum(p["diagnosis"][who], p["adult_from"][who])
     keep = lo < p["baseline"][who]  # a malignancy after diagnosis and in adulthood only

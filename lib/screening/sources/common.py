@@ -98,6 +98,12 @@ def _per_person(index: pd.Index, events: pd.DataFrame, base: pd.Series, days: in
     return pd.Series(index.isin(hit), index=index)
 
 
+def _first(events: pd.DataFrame, base: pd.Series) -> pd.Series:
+    """Each person's first event date on or before baseline."""
+    on_time = events[events["date"].to_numpy() <= base.reindex(events["person_id"]).to_numpy()]
+    return on_time.groupby("person_id")["date"].min()
+
+
 def _latest(model: EventModel, field_name: str, base: pd.Series) -> pd.DataFrame:
     """Latest measurement of ``field_name`` on or before baseline: value, date, range_high, positive."""
     m = model.measurements[model.measurements["field"] == field_name]
@@ -143,11 +149,8 @@ def build_extract(model: EventModel, baseline: str = "last_visit", before: str |
     ln_any = _per_person(ids, ln, base, None)
     ln_recent = _per_person(ids, ln, base, ACTIVE_NEPHRITIS_DAYS)
     patients["lupus_nephritis"] = np.where(ln_recent, "active", np.where(ln_any, "remission", "never"))
-    first_ln = ln[ln["date"].to_numpy() <= base.reindex(ln["person_id"]).to_numpy()].groupby("person_id")["date"].min()
-    patients["nephritis_onset_date"] = first_ln.reindex(ids).to_numpy()
-    sle = cond[cond["set"] == "sle"]
-    first_sle = sle[sle["date"].to_numpy() <= base.reindex(sle["person_id"]).to_numpy()].groupby("person_id")["date"].min()
-    patients["sle_diagnosis_date"] = first_sle.reindex(ids).to_numpy()
+    patients["nephritis_onset_date"] = _first(ln, base).reindex(ids).to_numpy()
+    patients["sle_diagnosis_date"] = _first(cond[cond["set"] == "sle"], base).reindex(ids).to_numpy()
     patients["cns_lupus_active"] = flag(["cns_lupus"], ACTIVE_CNS_DAYS)
     patients["dialysis"] = flag(["dialysis"], DIALYSIS_DAYS)
     patients["hiv_positive"] = flag(["hiv"])
