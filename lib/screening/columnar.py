@@ -220,7 +220,7 @@ def _parse_words(words: pa.Array, f: Field) -> pa.Array:
     """Parse trimmed distinct values; a value that does not parse becomes null (and is flagged)."""
     present = pc.is_valid(words)
     if f.kind == "date":
-        if not pc.all(pc.or_(pc.invert(present), pc.match_substring_regex(words, _ISO_DATE))).as_py():
+        if not pc.all(pc.or_kleene(pc.invert(present), pc.match_substring_regex(words, _ISO_DATE))).as_py():
             raise Suspect("a date not written YYYY-MM-DD")
         try:
             return pc.cast(pc.cast(words, pa.date32()), pa.timestamp("s"))

@@ -262,7 +262,7 @@ def _check_table(raw: pd.DataFrame, file: Path, name: str, columns: list[str] | 
     for col in extras:  # kept for protocol column rules; not part of the dictionary
         table[col] = raw[col]
     _validate(table, fields, file, name, row_word)
-    _warn_empty_columns(table, [f for f in fields if f.name not in explained and not f.optional], file)
+    _warn_empty_columns(table, [f for f in fields if f.name not in explained], file)
     for f in fields:
         if f.kind in ("category", "str"):
             # Labels repeat across millions of rows: categoricals are smaller and compare by code.
@@ -278,7 +278,7 @@ def _warn_empty_columns(table: pd.DataFrame, fields: list[Field], file: Path) ->
     """A column empty in every row is allowed (not recorded) but usually an export mistake: warn."""
     if table.empty:
         return
-    empty = [f.name for f in fields if not f.required and table[f.name].isna().all()]
+    empty = [f.name for f in fields if not (f.required or f.optional) and table[f.name].isna().all()]
     if empty:
         warnings.warn(ExtractWarning(f"{file}: column{'s' if len(empty) > 1 else ''} {', '.join(empty)} "
                                      "empty in every row: criteria that need them will find every patient "
