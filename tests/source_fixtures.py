@@ -36,10 +36,14 @@ CONCEPTS = [  # concept_id, vocabulary_id, concept_code, concept_name
     (2000000012, "RxNorm", "1657064", "rituximab 500 MG Injection"),
     (4000010, "LOINC", "5048-4", "Nuclear Ab [Titer] in Serum"),
     (4000011, "LOINC", "5130-0", "DNA double strand Ab"),
+    (1000005, "RxNorm", "5492", "hydrocortisone"),
+    (2000000013, "RxNorm", "HC-CREAM", "hydrocortisone 10% Topical Cream (local code)"),
+    (4263689, "SNOMED", "6064005", "Topical route"),
 ]
 ANCESTORS = [(257628, 2000000003), (4000001, 2000000001), (443392, 2000000002), (1551099, 2000000010),
-             (40236987, 2000000011), (1314273, 2000000012)]
-STRENGTH = [(2000000010, 1551099, 5.0, 8576), (2000000011, 40236987, 120.0, 8576), (2000000012, 1314273, 500.0, 8576)]
+             (40236987, 2000000011), (1314273, 2000000012), (1000005, 2000000013)]
+STRENGTH = [(2000000010, 1551099, 5.0, 8576), (2000000011, 40236987, 120.0, 8576), (2000000012, 1314273, 500.0, 8576),
+            (2000000013, 1000005, 1000.0, 8576)]
 
 # person -> outcome under misle-phase2-ehr, worked out by hand
 OMOP_EXPECTED_EHR = {
@@ -70,7 +74,7 @@ def write_omop(folder: Path) -> Path:
         rows.append((3000963, 120, 8636, None) if pid == 1 else (3000963, 12.5, 8713, None))
         rows.append((3024929, 25 if pid == 12 else 250, 8848, None))
         if pid != 11:
-            rows.append((3025315, 50 if pid == 5 else 60, 9529, None))
+            rows.append((3025315, {5: 50, 10: 11}.get(pid, 60), 9529, None))  # 10's 11 kg is implausible
         for cid, value, unit, high in rows:
             meas.append({"measurement_id": (mid := mid + 1), "person_id": pid, "measurement_concept_id": cid,
                          "measurement_date": "2024-06-01", "value_as_number": value, "unit_concept_id": unit,
@@ -87,7 +91,11 @@ def write_omop(folder: Path) -> Path:
     conditions += [(16, 257628, "2024-07-01")]
     periods = [(p, "2024-03-01" if p == 15 else "2020-01-01", "2024-12-31") for p in PERSONS]
     drugs = [(5, 2000000010, "2024-05-20", "2024-06-18", 180, 30), (6, 2000000011, "2024-05-01", "2024-05-01", 1, 1),
-             (7, 2000000012, "2024-01-10", "2024-01-10", 1, 1), (11, 2000000010, "2024-06-01", None, None, 30)]
+             (7, 2000000012, "2024-01-10", "2024-01-10", 1, 1), (11, 2000000010, "2024-06-01", None, None, 30),
+             (1, 2000000013, "2024-06-01", "2024-06-30", 30, 30), (9, 2000000013, "2024-06-01", "2024-06-30", 30, 30)]
+    # Persons 1 and 9 use a hydrocortisone cream (1000 mg/day if it counted): topical by route concept
+    # and by the route as written. Neither is a systemic glucocorticoid, so both stay eligible.
+    routes = {1: (4263689, None), 9: (None, "Topical")}
     tables = {
         "person": pd.DataFrame(persons),
         "visit_occurrence": pd.DataFrame(visits),
@@ -97,8 +105,10 @@ def write_omop(folder: Path) -> Path:
              for i, (p, c, d) in enumerate(conditions)]),
         "drug_exposure": pd.DataFrame(
             [{"drug_exposure_id": i, "person_id": p, "drug_concept_id": c, "drug_exposure_start_date": s,
-              "drug_exposure_end_date": e, "quantity": q, "days_supply": ds} for i, (p, c, s, e, q, ds) in
-             enumerate(drugs)]),
+              "drug_exposure_end_date": e, "quantity": q, "days_supply": ds,
+              "route_concept_id": routes.get(p, (None, None))[0] if c == 2000000013 else None,
+              "route_source_value": routes.get(p, (None, None))[1] if c == 2000000013 else None}
+             for i, (p, c, s, e, q, ds) in enumerate(drugs)]),
         "observation_period": pd.DataFrame(
             [{"observation_period_id": i, "person_id": p, "observation_period_start_date": a,
               "observation_period_end_date": b} for i, (p, a, b) in enumerate(periods)]),

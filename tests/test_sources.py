@@ -71,6 +71,15 @@ def test_omop_derivations(omop_dir):
     assert meds.loc["6", ["dose", "dose_unit"]].tolist() == [120.0, "mg"]
     mal = ex.malignancies.set_index("patient_id")["malignancy_type"].to_dict()
     assert mal == {"8": "other", "9": "basal_cell_skin"}
+    assert "hydrocortisone" not in set(ex.medications["drug"])  # creams (by route concept or text) do not count
+
+
+def test_an_implausible_value_is_unknown_for_that_person_not_fatal(omop_dir):
+    ex = load_source(f"omop:{omop_dir}@2024-06-15")
+    assert pd.isna(ex.patients.loc["10", "weight_kg"]) and ex.patients.loc["1", "weight_kg"] == 60
+    assert ex.implausible[["column", "patient_id", "value"]].values.tolist() == [["weight_kg", "10", 11.0]]
+    q = missingness(ex).set_index("column")
+    assert q.loc["weight_kg", "note"].startswith("1 implausible value")
 
 
 def test_omop_in_duckdb_gives_the_same_extract(omop_dir, tmp_path):

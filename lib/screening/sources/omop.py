@@ -251,8 +251,8 @@ def _items(concepts: dict) -> pd.DataFrame:
     """The concept-set file as rows of ``screening_items``."""
     rows = []
     for section, domain in (("conditions", "condition"), ("procedures", "procedure"),
-                            ("measurements", "measurement")):
-        for name, spec in concepts[section].items():
+                            ("measurements", "measurement"), ("routes", "route")):
+        for name, spec in concepts.get(section, {}).items():
             for item in spec["items"]:
                 rows.append((name, domain, item.get("vocabulary"), str(item.get("code", "")), item.get("concept_id"),
                              int(spec.get("descendants", True))))
@@ -333,6 +333,12 @@ def _drugs(rows: pd.DataFrame, concepts: dict) -> pd.DataFrame:
     if rows is None or not len(rows):
         return pd.DataFrame(columns=cols)
     drug_class = rows["drug"].map({name: spec["class"] for name, spec in concepts["drugs"].items()})
+    # A cream or an inhaler is not a systemic glucocorticoid: by route concept, or by the route as written.
+    words = "|".join(concepts.get("non_systemic_route_words", [])) or "$^"
+    local = rows["route_set"].notna() | rows["route_source_value"].astype("string").str.lower() \
+        .str.contains(words, regex=True).fillna(False)
+    rows = rows[~(local & (drug_class == "glucocorticoid")).to_numpy()]
+    drug_class = drug_class[rows.index]
     start = _dates(rows["start_date"])
     supply = pd.to_numeric(rows["days_supply"], errors="coerce")
     end = _dates(rows["end_date"])

@@ -221,10 +221,16 @@ def drugs_query(cat: Catalog):
         return None
     start, end = cat.col(d, "drug_exposure_start_date"), cat.col(d, "drug_exposure_end_date")
     cols = [cat.col(d, "person_id").label("person_id"), CODESETS.c.set_name.label("drug"), start.label("start_date"),
-            end.label("end_date"), cat.col(d, "quantity"), cat.col(d, "days_supply"), cat.col(d, "route_concept_id"),
-            cat.col(d, "route_source_value")]
+            end.label("end_date"), cat.col(d, "quantity"), cat.col(d, "days_supply"), cat.col(d, "route_source_value")]
     frm = (cat.table(d).join(COHORT, COHORT.c.person_id == cat.col(d, "person_id"))
            .join(CODESETS, CODESETS.c.concept_id == cat.col(d, "drug_concept_id")))
+    if cat.has(d, "route_concept_id"):  # which rows came by a route that does not act systemically
+        route = CODESETS.alias("route_sets")
+        frm = frm.outerjoin(route, sa.and_(route.c.concept_id == cat.col(d, "route_concept_id"),
+                                           route.c.domain == "route"))
+        cols.append(route.c.set_name.label("route_set"))
+    else:
+        cols.append(sa.null().label("route_set"))
     ds = "drug_strength"
     if cat.has(ds, "amount_value"):
         strength = cat.table(ds)
