@@ -66,6 +66,26 @@ def read_typed(file: Path, name: str, columns: list[str] | None) -> pa.Table:
     return table
 
 
+def check_frame(frame: pd.DataFrame, name: str) -> pd.DataFrame:
+    """A table built in memory (a converted source) checked the fast way; :class:`Suspect` if doubtful."""
+    try:
+        raw = pa.Table.from_pandas(frame, preserve_index=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+        raise Suspect(str(exc)) from None
+    fields = fields_of(name, None)
+    by_name = {f.name: f for f in fields}
+    empty = {"bool": pa.bool_(), "int": pa.float64(), "float": pa.float64(), "date": pa.timestamp("s")}
+    out = {}
+    for c in raw.column_names:
+        values = raw.column(c)
+        if c in by_name and pa.types.is_null(values.type):  # a column the source cannot give at all
+            values = values.cast(empty.get(by_name[c].kind, pa.string()))
+        out[c] = _parse(values, by_name[c], name, False) if c in by_name else values
+    table = pa.table(out)
+    _check_rows(table, fields, name)
+    return typed_to_frame(table, name, False)
+
+
 def typed_to_frame(table: pa.Table, name: str, from_csv: bool) -> pd.DataFrame:
     """pandas columns in the data dictionary's dtypes, converted (and freed) one column at a time."""
     by_name = {f.name: f for f in TABLES[name]}

@@ -121,11 +121,23 @@ def extract_from_tables(tables: dict[str, pd.DataFrame], source: str, content_ha
     """
     files = {name: Path(source) / f"{name} (converted)" for name in TABLES}
     explained = frozenset(notes or {})
-    checked = {name: _check_table(tables[name].reset_index(drop=True), files[name], name, explained=explained)
+    checked = {name: _converted(tables[name].reset_index(drop=True), files[name], name, explained)
                for name in TABLES}
     checked["patients"] = checked["patients"].set_index("patient_id")
     rows = _check_references(checked, files)
     return Extract(**checked, path=source, hash=content_hash, format="converted", _rows=rows, notes=notes or {})
+
+
+def _converted(table: pd.DataFrame, file: Path, name: str, explained: frozenset) -> pd.DataFrame:
+    """A converted table: the fast columnar check, or the thorough one when that doubts anything."""
+    from .columnar import Suspect, check_frame
+
+    try:
+        checked = check_frame(table, name)
+    except Suspect:
+        return _check_table(table, file, name, explained=explained)
+    _warn_empty_columns(checked, [f for f in TABLES[name] if f.name not in explained], file)
+    return checked
 
 
 def extract_hash(files) -> str:

@@ -88,6 +88,20 @@ def baselines(model: EventModel, baseline: str, before: str | None) -> pd.Series
     return last.reindex(persons.to_numpy()).astype("datetime64[s]")
 
 
+def _aligned(part: pd.Series | pd.DataFrame, ids: pd.Index):
+    """``part`` (indexed by some persons) on every person of ``ids``, missing where absent.
+
+    Looked up through ``ids``' own cached hash table: ``part.reindex(ids)`` would hash every one
+    of a large CDM's person ids again for each field.
+    """
+    pos = ids.get_indexer(part.index)
+    order = np.full(len(ids), -1, dtype=np.int64)
+    order[pos[pos >= 0]] = np.flatnonzero(pos >= 0)
+    out = part.reset_index(drop=True).reindex(order)
+    out.index = ids
+    return out
+
+
 def _per_person(index: pd.Index, events: pd.DataFrame, base: pd.Series, days: int | None) -> pd.Series:
     """Whether each person has an event on or before baseline (within ``days`` when given)."""
     b = base.reindex(events["person_id"]).to_numpy()
@@ -125,16 +139,16 @@ def build_extract(model: EventModel, baseline: str = "last_visit", before: str |
     patients["baseline_date"] = base.to_numpy()
 
     def latest_value(name: str) -> pd.Series:
-        return _latest(model, name, base)["value"].reindex(ids)
+        return _aligned(_latest(model, name, base)["value"], ids)
 
     for name in ("weight_kg", "egfr", "proteinuria_g_per_g", "wbc", "haemoglobin", "platelets", "ast", "alt",
                  "sledai_2k"):
         patients[name] = latest_value(name).to_numpy()
     for name in ("ast", "alt"):
-        patients[f"{name}_uln"] = _latest(model, name, base)["range_high"].reindex(ids).to_numpy()
-    ana = _latest(model, "ana_titre", base).reindex(ids)
+        patients[f"{name}_uln"] = _aligned(_latest(model, name, base)["range_high"], ids).to_numpy()
+    ana = _aligned(_latest(model, "ana_titre", base), ids)
     patients["ana_titre"], patients["ana_date"] = ana["value"].to_numpy(), ana["date"].to_numpy()
-    ds = _latest(model, "anti_dsdna", base).reindex(ids)
+    ds = _aligned(_latest(model, "anti_dsdna", base), ids)
     patients["anti_dsdna_positive"] = ds["positive"].to_numpy()
     patients["anti_dsdna_date"] = ds["date"].to_numpy()
 
@@ -143,14 +157,15 @@ def build_extract(model: EventModel, baseline: str = "last_visit", before: str |
     def flag(set_names, days=None) -> np.ndarray:
         events = cond[cond["set"].isin(set_names)]
         out = _per_person(ids, events, base, days).to_numpy()
-        return np.where(base.reindex(ids).isna().to_numpy(), None, out)
+        return np.where(no_base, None, out)
 
+    no_base = _aligned(base, ids).isna().to_numpy()
     ln = cond[cond["set"] == "lupus_nephritis"]
     ln_any = _per_person(ids, ln, base, None)
     ln_recent = _per_person(ids, ln, base, ACTIVE_NEPHRITIS_DAYS)
     patients["lupus_nephritis"] = np.where(ln_recent, "active", np.where(ln_any, "remission", "never"))
-    patients["nephritis_onset_date"] = _first(ln, base).reindex(ids).to_numpy()
-    patients["sle_diagnosis_date"] = _first(cond[cond["set"] == "sle"], base).reindex(ids).to_numpy()
+    patients["nephritis_onset_date"] = _aligned(_first(ln, base), ids).to_numpy()
+    patients["sle_diagnosis_date"] = _aligned(_first(cond[cond["set"] == "sle"], base), ids).to_numpy()
     patients["cns_lupus_active"] = flag(["cns_lupus"], ACTIVE_CNS_DAYS)
     patients["dialysis"] = flag(["dialysis"], DIALYSIS_DAYS)
     patients["hiv_positive"] = flag(["hiv"])
@@ -164,7 +179,7 @@ def build_extract(model: EventModel, baseline: str = "last_visit", before: str |
     patients = patients[[f.name for f in TABLES["patients"]]]
     if model.entry is not None:  # not in the registry dictionary: kept as extra columns for the entry rules
         for name, column in model.entry.items():
-            patients[name] = column.reindex(ids).to_numpy()
+            patients[name] = _aligned(column, ids).to_numpy()
 
     mal_sets = {"basal_cell_skin", "squamous_cell_skin", "cervical_carcinoma_in_situ"}
     mal = cond[cond["set"].isin(mal_sets | {"malignancy"})]
