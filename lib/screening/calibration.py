@@ -39,11 +39,13 @@ class Target:
     measure: Callable[[Extract], float]
     lo: float
     hi: float
-    #: "%" prints a share as a percentage; "" a plain number
+    #: "%" prints a share as a percentage, "n" a count, "" a plain number
     unit: str = "%"
 
     def shown(self, value: float) -> str:
-        return f"{100 * value:.1f}%" if self.unit == "%" else f"{value:.2f}"
+        if self.unit == "%":
+            return f"{100 * value:.1f}%"
+        return f"{value:.0f}" if self.unit == "n" else f"{value:.2f}"
 
     def tolerance(self) -> str:
         lo, hi = (self.shown(v) if np.isfinite(v) else None for v in (self.lo, self.hi))
@@ -273,8 +275,8 @@ TARGETS: tuple[Target, ...] = (
     Target("largest pile-up at one age (count ÷ mean of the 3 ages either side)", "no pile-up",
            "assumption", _age_pile_up, 0, 1.6, ""),
     Target("dated history before SLE diagnosis (events, courses, tests)", "none", "assumption",
-           _events_before_diagnosis, 0, 0, ""),
-    Target("malignancies diagnosed before age 17", "none", "assumption", _malignancy_under_18, 0, 0, ""),
+           _events_before_diagnosis, 0, 0, "n"),
+    Target("malignancies diagnosed before age 17", "none", "assumption", _malignancy_under_18, 0, 0, "n"),
     Target("lupus nephritis ever", "38.3%", _HANLY,
            lambda ex: _share(ex.patients["lupus_nephritis"].isin(["active", "remission"])
                              .where(ex.patients["lupus_nephritis"].notna())), 0.33, 0.43),
@@ -285,7 +287,7 @@ TARGETS: tuple[Target, ...] = (
     Target("SLEDAI-2K ≥ 6", "about 24% (median 4, IQR 2–6 in APLC; 0–7 in Sweden)", f"{_APLC}; {_SWEDEN}",
            lambda ex: _share(_sledai(ex.patients) >= 6), 0.18, 0.30),
     Target("SLEDAI-2K = 0", "lower quartile 0", _SWEDEN, lambda ex: _share(_sledai(ex.patients) == 0), 0.20, 0.40),
-    Target("SLEDAI-2K median", "4", f"{_APLC}; {_SWEDEN}", lambda ex: float(_sledai(ex.patients).median()), 3, 5, ""),
+    Target("SLEDAI-2K median", "4", f"{_APLC}; {_SWEDEN}", lambda ex: float(_sledai(ex.patients).median()), 3, 5, "n"),
     Target("musculoskeletal and mucocutaneous the two commonest BILAG A/B domains (1 = yes)",
            "dominate", _BLISS_DOMAINS, _domain_rank, 1, 1, ""),
     Target("largest BILAG A/B share of CNS, ophthalmic, gastrointestinal", "≤ 3% (≤ 16% in trial patients)",
@@ -320,7 +322,7 @@ TARGETS: tuple[Target, ...] = (
     Target("≥ 10 mg/day among SLEDAI-2K ≥ 6", "50.5–52.8%", _TULIP, _gc_high, 0.40, 0.65),
     Target("pregnant women using contraception or exposed to a teratogenic drug in 3 months", "none",
            "Andreoli et al., EULAR recommendations for women's health ... in SLE and/or APS, Ann Rheum Dis 2017",
-           _pregnant_exposed, 0, 0, ""),
+           _pregnant_exposed, 0, 0, "n"),
     Target("serious infection in 2 years, immunosuppressed or ≥ 7.5 mg/day ÷ neither", "HR 3.1–4.6 (steroids)",
            "Herrinton et al., Risk of serious infection for patients with SLE starting glucocorticoids with or "
            "without antimalarials, J Rheumatol 2016", _infection_ratio, 1.8, 5, ""),
