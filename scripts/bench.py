@@ -74,9 +74,15 @@ class PeakSampler:
 
 
 def ensure_data(n: int) -> Path:
+    import hashlib
+    import inspect
+
+    from screening import synthetic
     from screening.synthetic import generate, write_extract
 
-    folder = CACHE / f"n{n}"
+    # Keyed by the generator's source too: a cache from an older generator is never reused.
+    version = hashlib.sha256(inspect.getsource(synthetic).encode()).hexdigest()[:10]
+    folder = CACHE / f"n{n}-{version}"
     if not (folder / "parquet" / "patients.parquet").exists():
         print(f"generating {n:,} patients (cached in {folder}) ...", file=sys.stderr, flush=True)
         tables = generate(n, seed=7, history=HISTORY)
