@@ -1,4 +1,4 @@
-"""Command line: ``python -m screening funnel|report|protocols|rules|lint|template|synth``.
+"""Command line: ``python -m screening funnel|report|merge|protocols|rules|lint|template|synth``.
 
 Examples
 --------
@@ -16,6 +16,10 @@ Write a protocol: list the rules, show a shipped protocol, check yours, write th
     python -m screening protocols --show misle-phase2
     python -m screening lint --protocol my-trial.yaml
     python -m screening template --protocol my-trial.yaml --out extract-template
+
+Merge the bundles several sites wrote with ``report --site-label``::
+
+    python -m screening merge bundles/site-a bundles/site-b --out reports/network
 """
 
 from __future__ import annotations
@@ -89,6 +93,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help="suppress counts from 1 to this value (default 10)")
     r.add_argument("--subgroup", default="site", help="patients column for the subgroup funnel (default site)")
     r.add_argument("--tables-only", action="store_true", help="write the tables without running notebooks")
+    r.add_argument("--site-label", default=None,
+                   help="make the report a site bundle for `merge`, labelled with this short name (no path)")
+
+    m = sub.add_parser("merge", help="merge several sites' bundles into a network report")
+    m.add_argument("bundles", nargs="+", metavar="BUNDLE",
+                   help="a site bundle (written by report --site-label), or a folder holding bundles")
+    m.add_argument("--out", required=True, help="folder to write the network report into")
+    m.add_argument("--overwrite", action="store_true", help="replace an existing network report folder")
+    m.add_argument("--tables-only", action="store_true", help="write the tables without running notebook 04")
 
     pr = sub.add_parser("protocols", help="list the shipped protocols, or show one with its criteria")
     pr.add_argument("--show", metavar="NAME", help="print this protocol (shipped name or YAML path) criterion by "
@@ -178,12 +191,21 @@ def _run(args) -> int:
         print(f"wrote {args.patients:,} synthetic patients to {args.out}{' (messy)' if args.messy else ''}")
         return 0
 
+    if args.command == "merge":
+        from .network import write_network_report
+
+        out = write_network_report(args.bundles, args.out, overwrite=args.overwrite, notebooks=not args.tables_only,
+                                   progress=True)
+        print(f"network report written to {out}")
+        return 0
+
     from .sources import source_kind
 
     if (args.baseline or args.before) and source_kind(args.data) == "native":
         raise ScreeningError(f"--data {args.data}: --baseline and --before apply to omop: and synthea: sources; "
                              "a native extract carries each patient's baseline_date. Drop them, or prefix the "
                              "folder with omop: or synthea:.")
+
     from .protocol import load_protocol
     from .sources import load_source
 
@@ -212,7 +234,7 @@ def _run(args) -> int:
         spec = with_schemas(spec, args.cdm_schema, args.vocab_schema)
         out = build_report(spec, protocol, policy=args.policy, out=args.out, overwrite=args.overwrite,
                            small_cell=args.small_cell, subgroup=args.subgroup, notebooks=not args.tables_only,
-                           progress=True)
+                           progress=True, site_label=args.site_label)
         print(f"report written to {out}")
         return 0
     raise AssertionError(args.command)  # pragma: no cover

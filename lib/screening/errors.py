@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-__all__ = ["ScreeningError", "ExtractError", "ProtocolError", "DisclosureError", "ExtractWarning"]
+__all__ = ["ScreeningError", "ExtractError", "ProtocolError", "DisclosureError", "BundleError", "ExtractWarning"]
 
 #: How many offending rows an error message lists before summarising.
 ROWS_SHOWN = 5
@@ -107,6 +107,10 @@ class DisclosureError(ScreeningError):
     def __init__(self, message: str, cells: list[tuple] | None = None) -> None:
         super().__init__(message)
         self.cells = list(cells or [])
+
+
+class BundleError(ScreeningError):
+    """A site bundle cannot be merged: not a bundle, changed since written, or unlike the other bundles."""
 
 
 class ExtractWarning(UserWarning):

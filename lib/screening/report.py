@@ -30,7 +30,8 @@ from . import __version__
 from .errors import ScreeningError
 from .funnel import Screening, screen_failure_range
 from .protocol import Protocol, load_protocol
-from .shareable import shareable_tables
+from .bundle import check_site_label, write_manifest
+from .shareable import disclosure_rule, shareable_tables
 from .sources import absolute_spec, load_source, without_password
 from .sources.omop import PASSWORD_ENV
 
@@ -40,10 +41,11 @@ ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ("01-eligible-pool.ipynb", "02-screening-funnel.ipynb", "03-changing-criteria.ipynb")
 
 
-def provenance(screening: Screening, small_cell: int) -> dict:
-    """What produced a result: extract hash, protocol, every parameter, policy and package version."""
+def provenance(screening: Screening, small_cell: int, site_label: str | None = None) -> dict:
+    """What produced a result: extract hash, protocol, every parameter, policy, disclosure rule, package version."""
     p = screening.protocol
-    return {
+    site = {"site_label": check_site_label(site_label)} if site_label is not None else {}
+    return site | {
         "extract_sha256": screening.extract.hash,
         "extract_format": screening.extract.format,
         "patients": int(screening.extract.n_patients),
@@ -55,6 +57,7 @@ def provenance(screening: Screening, small_cell: int) -> dict:
         "criteria": [{"id": c.id, "label": c.display_label, "kind": c.kind} for c in p.criteria],
         "unknown_policy": screening.policy,
         "small_cell_threshold": small_cell,
+        "disclosure": disclosure_rule(small_cell),
         "package_version": __version__,
     }
 
@@ -172,7 +175,7 @@ def _share(folder: Path, params: dict, screening: Screening, meta: dict, tables:
     return str(path)
 
 
-def _run_notebook(name: str, folder: Path, params: dict) -> float:
+def _run_notebook(name: str, folder: Path, params: dict, cwd: Path = ROOT / "notebooks") -> float:
     """Execute one notebook with papermill and export its HTML; returns the seconds it took."""
     import time
 
@@ -183,7 +186,7 @@ def _run_notebook(name: str, folder: Path, params: dict) -> float:
     start = time.perf_counter()
     target = folder / name
     pm.execute_notebook(str(ROOT / "notebooks" / name), str(target), parameters=params, kernel_name="python3",
-                        cwd=str(ROOT / "notebooks"), progress_bar=False, log_output=False)
+                        cwd=str(cwd), progress_bar=False, log_output=False)
     exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
     body, _ = exporter.from_notebook_node(nbformat.read(target, as_version=4))
     target.with_suffix(".html").write_text(body, encoding="utf-8")
@@ -210,9 +213,15 @@ def _run_notebooks(folder: Path, params: dict, progress: bool) -> None:
 
 def build_report(data: str | Path, protocol: Protocol | str = "misle-phase2", *, out: str | Path,
                  policy: str = "separate", overwrite: bool = False, small_cell: int = 10, subgroup: str = "site",
-                 notebooks: bool = True, progress: bool = False) -> Path:
-    """Screen ``data`` and write the report folder ``out``; returns its path."""
+                 notebooks: bool = True, progress: bool = False, site_label: str | None = None) -> Path:
+    """Screen ``data`` and write the report folder ``out``; returns its path.
+
+    Every report ends with ``MANIFEST.sha256``; with a ``site_label`` it is a site bundle
+    that ``python -m screening merge`` combines with other sites' (see :mod:`screening.bundle`).
+    """
     out = Path(out)
+    if site_label is not None:
+        check_site_label(site_label)
     if out.exists() and not overwrite:
         raise ScreeningError(f"{out} already exists: pass --overwrite (overwrite=True) or choose another --out.")
     if not isinstance(protocol, Protocol):
@@ -221,7 +230,7 @@ def build_report(data: str | Path, protocol: Protocol | str = "misle-phase2", *,
         print(f"loading {data} ...", file=sys.stderr, flush=True)
     extract = load_source(data)
     screening = Screening(extract, protocol, policy)
-    meta = provenance(screening, small_cell)
+    meta = provenance(screening, small_cell, site_label)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     umask = os.umask(0)
@@ -241,6 +250,7 @@ def build_report(data: str | Path, protocol: Protocol | str = "misle-phase2", *,
         _write_tables(tables, meta, tmp / "tables")
         if notebooks:
             _run_notebooks(tmp, params, progress)
+        write_manifest(tmp)
         if out.exists():
             old = out.with_name(f".{out.name}.old")
             shutil.rmtree(old, ignore_errors=True)

@@ -23,12 +23,19 @@ from .errors import DisclosureError
 from .funnel import Screening
 from .quality import missingness
 
-__all__ = ["shareable_tables", "AGE_BINS", "round_counts"]
+__all__ = ["shareable_tables", "disclosure_rule", "AGE_BINS", "round_counts"]
 
 AGE_BINS = [0, 18, 30, 40, 50, 66, 91]
 STEP_COLUMNS = ("entering", "excluded", "not_assessable", "remaining")
 OUTCOME_COLUMNS = ("eligible", "excluded", "not_assessable", "total")
 CRITERIA_COLUMNS = ("excluded_alone", "not_assessable_alone", "excluded_uniquely", "gain_if_dropped")
+
+
+def disclosure_rule(threshold: int) -> dict:
+    """How the shareable tables show counts, for ``provenance.json`` (read by :mod:`screening.published`)."""
+    if threshold <= 0:
+        return {"method": "none", "threshold": 0}
+    return {"method": "suppression", "threshold": threshold, "small": f"<{threshold + 1}", "protecting": "*"}
 
 
 def round_counts(table: pd.DataFrame, columns: list[str], threshold: int = 10, base: int = 5,
