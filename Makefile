@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 EXTRACT := data/synthetic
 REPORTS := reports
 
-.PHONY: setup data report test notebooks lab bench bench-omop lint clean
+.PHONY: setup data report network test notebooks lab bench bench-omop lint clean
 
 setup: $(STAMP)
 	@sh scripts/system-packages.sh
@@ -30,6 +30,11 @@ data: $(EXTRACT)/patients.csv
 ## Produce the screening-funnel report on the bundled extract, in reports/.
 report: data
 	$(PY) -m screening report --data $(EXTRACT) --out $(REPORTS)/latest --overwrite
+
+## Merge a demo network (the bundled extract split by its 8 sites, one bundle each) into reports/network/.
+network: data
+	$(PY) -c "from screening.network import demo_network; demo_network('$(REPORTS)/network-demo')"
+	$(PY) -m screening merge $(REPORTS)/network-demo --out $(REPORTS)/network --overwrite
 
 ## Run every test: unit, property-based, doctests and the notebooks (nbval).
 test: setup data

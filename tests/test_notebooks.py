@@ -48,7 +48,7 @@ def _headline(nb, measure: str) -> str:
 
 def test_notebooks_are_numbered_and_parameterised():
     assert [p.name for p in NOTEBOOKS] == ["01-eligible-pool.ipynb", "02-screening-funnel.ipynb",
-                                           "03-changing-criteria.ipynb"]
+                                           "03-changing-criteria.ipynb", "04-network.ipynb"]
     for path in NOTEBOOKS:
         nb = nbformat.read(path, as_version=4)
         tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]

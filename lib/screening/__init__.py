@@ -8,7 +8,7 @@ Example
 [85, 4543, 372]
 """
 
-from .errors import ExtractError, ProtocolError, ScreeningError
+from .errors import BundleError, ExtractError, ProtocolError, ScreeningError
 from .extract import Extract, load_extract
 from .funnel import Screening, screen
 from .protocol import Criterion, Protocol, load_protocol
@@ -16,5 +16,5 @@ from .whatif import Comparison, compare
 
 __version__ = "0.1.0"
 
-__all__ = ["Comparison", "Criterion", "Extract", "ExtractError", "Protocol", "ProtocolError", "Screening",
-           "ScreeningError", "compare", "load_extract", "load_protocol", "screen", "__version__"]
+__all__ = ["BundleError", "Comparison", "Criterion", "Extract", "ExtractError", "Protocol", "ProtocolError",
+           "Screening", "ScreeningError", "compare", "load_extract", "load_protocol", "screen", "__version__"]

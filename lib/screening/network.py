@@ -42,7 +42,7 @@ __all__ = ["Network", "merge_bundles", "find_bundles", "write_network_report", "
 ROOT = Path(__file__).resolve().parents[2]
 NETWORK_NOTEBOOK = "04-network.ipynb"
 #: What every bundle in a network must share, as named in ``provenance.json``.
-ALIKE = {"protocol_id": "protocol", "protocol_fingerprint": "protocol fingerprint", "parameters": "parameters",
+ALIKE = {"protocol_id": "protocol", "protocol_fingerprint": "protocol fingerprint (its criteria)",
          "unknown_policy": "missing-data policy", "disclosure": "disclosure rule"}
 HEADLINE = ("patients in extract", "eligible on registry data", "not assessable (data missing)",
             "eligible if every not-assessable patient qualified", "excluded")
@@ -80,25 +80,28 @@ def find_bundles(paths) -> list[Path]:
 
 def _check_alike(bundles: list[Bundle]) -> None:
     """One error naming every way the bundles differ, and which bundles hold which value."""
+    sums = pd.Series([b.checksum for b in bundles])
+    if sums.duplicated().any():
+        same = [str(b.path) for b in bundles if b.checksum == sums[sums.duplicated()].iloc[0]]
+        raise BundleError(f"{' and '.join(same)} are the same bundle (equal checksums): a site is merged once")
     labels = pd.Series([b.label for b in bundles])
     if labels.duplicated().any():
         dup = labels[labels.duplicated()].iloc[0]
         where = ", ".join(str(b.path) for b in bundles if b.label == dup)
         raise BundleError(f"two bundles have the site label '{dup}' ({where}): a site is merged once; give each "
                           "site its own --site-label")
-    sums = pd.Series([b.checksum for b in bundles])
-    if sums.duplicated().any():
-        same = [b.label for b in bundles if b.checksum == sums[sums.duplicated()].iloc[0]]
-        raise BundleError(f"bundles {', '.join(same)} are the same bundle (equal checksums): a site is merged once")
-    problems = []
-    for key, name in ALIKE.items():
+
+    def differs(key: str) -> list[str]:
         values = [b.provenance.get(key) for b in bundles]
-        if key == "parameters":
-            names = sorted({k for v in values for k in (v or {})})
-            for p in names:
-                problems += _differs(f"parameter {p}", [(v or {}).get(p, "(absent)") for v in values], labels)
-        else:
-            problems += _differs(name, [rule_text(v) if key == "disclosure" and v else v for v in values], labels)
+        return _differs(ALIKE[key], [rule_text(v) if key == "disclosure" and v else v for v in values], labels)
+
+    problems = differs("protocol_id")
+    if not problems:  # the same protocol: say which parameters differ, else that its criteria do
+        params = [b.provenance.get("parameters") or {} for b in bundles]
+        for p in sorted({k for v in params for k in v}):
+            problems += _differs(f"parameter {p}", [v.get(p, "(absent)") for v in params], labels)
+        problems = problems or differs("protocol_fingerprint")
+    problems += differs("unknown_policy") + differs("disclosure")
     if problems:
         raise BundleError("the bundles did not screen alike and cannot be merged: " + "; ".join(problems)
                           + ". Each site reruns `screening report` with the same protocol, --set, --policy and "
@@ -241,8 +244,11 @@ def _provenance(bundles: list[Bundle]) -> dict:
     }
 
 
-def provenance_markdown(meta: dict) -> str:
-    """The network's provenance block, shown at the top of notebook 04 and its HTML."""
+def provenance_markdown(meta: dict, demo_source: str | None = None) -> str:
+    """The network's provenance block, shown at the top of notebook 04 and its HTML.
+
+    ``demo_source``: the hash of the extract a demo network was split from, stated as its source.
+    """
     changed = ", ".join(f"`{k}={v}`" for k, v in (meta["overrides"] or {}).items()) or "none (protocol defaults)"
     rows = ["| | |", "| --- | --- |",
             f"| protocol | {meta['protocol_title']} (`{meta['protocol_id']}`, "
@@ -252,6 +258,8 @@ def provenance_markdown(meta: dict) -> str:
             f"| disclosure rule of every site | {meta['disclosure_text']} |",
             f"| sites | {len(meta['sites'])}: {', '.join(s['site_label'] for s in meta['sites'])} |",
             f"| package | screening {meta['package_version']} |"]
+    if demo_source:
+        rows.append(f"| extract SHA-256 | `{demo_source}` (demo: the bundled extract, split by its sites) |")
     return "\n".join(rows)
 
 
@@ -275,8 +283,8 @@ def write_network_report(paths, out: str | Path, *, overwrite: bool = False, not
         if notebooks:
             # Relative to the bundles' common folder: no local path goes into the shared notebook.
             base = Path(_common_folder(found))
-            _run_notebooks(tmp, {"bundles": [p.resolve().relative_to(base).as_posix() or "." for p in found]},
-                          progress, names=(NETWORK_NOTEBOOK,), cwd=base)
+            _run_notebooks(tmp, {"bundles": [p.resolve().relative_to(base).as_posix() for p in found],
+                                 "build_demo": False}, progress, names=(NETWORK_NOTEBOOK,), cwd=base)
         write_manifest(tmp)
         if out.exists():
             shutil.rmtree(out)

@@ -81,10 +81,11 @@ def intervals(shown: Sequence[str], rule: dict, cap: int | None = None) -> np.nd
 def _unrounded(n: np.ndarray, base: int, threshold: int) -> tuple[np.ndarray, np.ndarray]:
     """Counts that round to ``n`` (nearest multiple of ``base``) and are shown as numbers at all.
 
-    Counts from 1 to ``threshold`` are never shown as numbers, so they drop out of the range.
+    Halves may round either way (up, or to even), so an even base keeps both ends. Counts
+    from 1 to ``threshold`` are never shown as numbers, so they drop out of the range.
     """
     lo = np.maximum(n - base // 2, 0)
-    hi = n + (base - 1) // 2
+    hi = n + base // 2
     only_zero = (lo == 0) & (hi <= threshold)
     lo = np.where(~only_zero & (lo >= 1) & (lo <= threshold), threshold + 1, lo)
     hi = np.where(only_zero, 0, hi)

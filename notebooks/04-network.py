@@ -1,0 +1,97 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 4. How many patients could the network of sites enrol?
+#
+# Each site screened its own registry and sent only its shareable bundle (`screening report --site-label`). This notebook checks the bundles (unchanged since written, same protocol, parameters, missing-data policy and disclosure rule) and adds up their published counts. Where a site published a count rounded or hidden, the network count is a range: the sum of every count each site's tables allow. The true network count always lies in it.
+
+# %% tags=["parameters"]
+# Parameters (papermill injects its own values after this cell)
+bundles: str = "../reports/network-demo"  # a folder of site bundles (a list of bundle folders works too)
+build_demo: bool = True  # first build the demo network there: the bundled extract split by its 8 sites
+
+# %%
+import matplotlib.pyplot as plt
+import pandas as pd
+from IPython.display import Markdown, display
+
+from screening import load_extract, network_charts
+from screening.network import demo_network, merge_bundles, provenance_markdown
+
+pd.set_option("display.max_rows", 80)
+pd.set_option("display.width", 160)
+pd.set_option("display.max_colwidth", 70)
+plt.rcParams["figure.dpi"] = 80
+
+# %% [markdown]
+# ## What produced these numbers
+
+# %%
+source = load_extract("../data/synthetic").hash if build_demo else None
+if build_demo:
+    demo_network(bundles)  # reused when already built from this extract and code
+net = merge_bundles(bundles)
+display(Markdown(provenance_markdown(net.provenance, demo_source=source)))
+pd.DataFrame(net.provenance["sites"]).set_index("site_label")[["bundle_sha256", "package_version"]]
+
+# %% [markdown]
+# ## The network's eligible pool
+#
+# *Eligible* patients meet every criterion on registry data; *not assessable* patients fail none but lack data for one, so the network's pool lies in the last row's range.
+
+# %%
+net.tables["headline"].set_index("measure")[["patients"]]
+
+# %% [markdown]
+# ## The network funnel, in protocol order
+#
+# Bars are drawn at the middle of each range; the whisker spans the range.
+
+# %%
+network_charts.network_funnel_chart(net.tables["attrition"])
+plt.show()
+
+# %%
+net.tables["attrition"].set_index("step")[["label", "entering", "excluded", "not_assessable", "remaining"]]
+
+# %% [markdown]
+# ## By site
+#
+# Each site's eligible pool, with its not-assessable patients on top: the most the site could offer once their data are checked at the screening visit.
+
+# %%
+network_charts.site_pool_chart(net.tables["outcome_by_site"])
+plt.show()
+net.tables["outcome_by_site"].set_index("site")[["eligible", "not_assessable", "excluded", "total"]]
+
+# %% [markdown]
+# ## Which criteria bite most at each site
+#
+# The share of each site's patients a criterion would remove on its own. A site whose share stands out may record that criterion differently, or treat a different population.
+
+# %%
+fig, ax = plt.subplots(figsize=(12, 9), layout="constrained")
+network_charts.criteria_heatmap(net.tables["criteria_by_site"], ax=ax)
+plt.show()
+
+# %% [markdown]
+# ## Per criterion, across the network
+#
+# *Alone*: removed if this were the only criterion. *Uniquely*: failing this criterion and no other. *Gain if dropped*: eligible patients added by removing it.
+
+# %%
+net.tables["criteria"].set_index("criterion")[["excluded_alone", "not_assessable_alone", "excluded_uniquely",
+                                               "gain_if_dropped"]]

@@ -1,0 +1,260 @@
+"""Several sites: bundles written apart, merged from their published counts, checked against pooled screening."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from screening import BundleError, load_extract, load_protocol, screen
+from screening.bundle import read_bundle
+from screening.cli import main
+from screening.network import merge_bundles, split_by_site, write_network_report
+from screening.published import intervals, tighten
+from screening.report import build_report
+
+ROOT = Path(__file__).resolve().parents[1]
+SYNTHETIC = ROOT / "data" / "synthetic"
+
+
+# ---- published cells as intervals (hand-computed) ----
+
+def test_suppressed_cells_stand_for_their_hidden_range():
+    rule = {"method": "suppression", "threshold": 10}
+    got = intervals(["0", "57", "<11", "*", ""], rule, cap=900).tolist()
+    assert got == [[0, 0], [57, 57], [1, 10], [11, 900], [0, 900]]
+
+
+def test_rounded_cells_stand_for_every_count_that_rounds_to_them():
+    rule = {"method": "rounding", "threshold": 10, "base": 5}
+    # 15 is 13..17; 10 can only be 11 or 12 (10 and below show as ≤10); 0 is a true zero.
+    got = intervals(["15", "10", "≤10", "<=10", "0", "1,000".replace(",", "")], rule).tolist()
+    assert got == [[13, 17], [11, 12], [0, 10], [0, 10], [0, 0], [998, 1002]]
+    # An even base: a half may have rounded up or to even, so both ends stay.
+    assert intervals(["10"], {"method": "rounding", "threshold": 0, "base": 10}).tolist() == [[5, 15]]
+
+
+def test_a_label_the_rule_cannot_produce_is_refused():
+    with pytest.raises(ValueError, match="'<11' cannot come from the disclosure rule none"):
+        intervals(["12", "<11"], {"method": "none"})
+    with pytest.raises(ValueError, match="unknown disclosure method 'noise'"):
+        intervals(["12"], {"method": "noise"})
+
+
+def _round_for_release(v: int, threshold: int, base: int) -> str:
+    """What a rounding release shows for a true count (the reader's model of issue 13's rule)."""
+    if 1 <= v <= threshold:
+        return f"≤{threshold}"
+    return str(int(np.floor(v / base + 0.5)) * base)
+
+
+@given(v=st.integers(0, 5000), threshold=st.integers(0, 15), base=st.sampled_from([1, 3, 5, 10]))
+def test_every_rounded_count_lies_in_the_interval_of_what_it_shows(v, threshold, base):
+    rule = {"method": "rounding", "threshold": threshold, "base": base}
+    shown = _round_for_release(v, threshold, base)
+    lo, hi = intervals([shown], rule)[0]
+    assert lo <= v <= hi
+    if base % 2:  # odd bases have no halves: the interval is exactly the counts shown this way
+        assert _round_for_release(int(lo), threshold, base) == shown or lo == 0
+        assert _round_for_release(int(hi), threshold, base) == shown
+
+
+def test_sums_narrow_a_hidden_cell_to_what_the_others_leave():
+    # total 43 = a (<11) + b (*): b is 33 to 42.
+    bounds = np.array([[43, 43], [1, 10], [11, 100]])
+    assert tighten(bounds, [{0: 1, 1: -1, 2: -1}]).tolist() == [[43, 43], [1, 10], [33, 42]]
+    with pytest.raises(ValueError, match="do not add up"):
+        tighten(np.array([[43, 43], [1, 10], [11, 20]]), [{0: 1, 1: -1, 2: -1}])
+
+
+# ---- the synthetic network: the bundled extract split by its sites ----
+
+@pytest.fixture(scope="module")
+def sites(tmp_path_factory) -> list[Path]:
+    return split_by_site(SYNTHETIC, tmp_path_factory.mktemp("extracts"))
+
+
+def _bundles(sites: list[Path], folder: Path, **options) -> list[Path]:
+    return [build_report(site, out=folder / site.name, notebooks=False, site_label=f"site {site.name}", **options)
+            for site in sites]
+
+
+@pytest.fixture(scope="module")
+def bundles(sites, tmp_path_factory) -> list[Path]:
+    return _bundles(sites, tmp_path_factory.mktemp("bundles"))
+
+
+@pytest.fixture(scope="module")
+def pooled(synthetic_extract):
+    return screen(synthetic_extract)
+
+
+def test_splitting_by_site_keeps_every_patient_and_row_once(sites, synthetic_extract):
+    parts = [load_extract(s) for s in sites]
+    assert sum(p.n_patients for p in parts) == synthetic_extract.n_patients
+    for table in ("medications", "malignancies", "infections"):
+        assert sum(len(p.table(table)) for p in parts) == len(synthetic_extract.table(table))
+
+
+def _exact(pooled) -> dict[str, pd.DataFrame]:
+    crit = pooled.criteria_table()
+    return {"headline": pooled.headline().set_index("measure")[["patients"]],
+            "attrition": pooled.attrition().set_index("step")[["entering", "excluded", "not_assessable",
+                                                               "remaining"]],
+            "criteria": crit.set_index("criterion")[["excluded_alone", "not_assessable_alone", "excluded_uniquely",
+                                                     "gain_if_dropped"]]}
+
+
+def _assert_within(network, exact: dict[str, pd.DataFrame], equal: bool = False) -> int:
+    """Every exact pooled count lies in the network's interval; returns how many counts were checked."""
+    checked = 0
+    keys = {"headline": "measure", "attrition": "step", "criteria": "criterion"}
+    for name, truth in exact.items():
+        table = network.tables[name].set_index(keys[name])
+        if name == "attrition":
+            table.index = table.index.astype(int)
+        for col in truth.columns:
+            low = table[f"{col}_low" if name != "headline" else "low"].reindex(truth.index)
+            high = table[f"{col}_high" if name != "headline" else "high"].reindex(truth.index)
+            inside = (low <= truth[col]) & (truth[col] <= high)
+            assert inside.all(), f"{name}.{col}: {truth[col][~inside].to_dict()} outside {low[~inside].to_dict()}"
+            if equal:
+                assert (low == truth[col]).all() and (high == truth[col]).all(), f"{name}.{col}"
+            checked += len(truth)
+    return checked
+
+
+def test_every_network_count_holds_the_pooled_count(bundles, pooled):
+    network = merge_bundles(bundles)
+    assert _assert_within(network, _exact(pooled)) > 150
+    range_row = network.tables["headline"].set_index("measure").loc["range of the eligible pool"]
+    assert range_row["low"] <= pooled.headline()["patients"][1] <= pooled.headline()["patients"][3] \
+        <= range_row["high"]
+
+
+def test_each_site_row_holds_that_sites_counts(bundles, pooled):
+    exact = pooled.outcome_by("site").set_index("site")
+    table = merge_bundles(bundles).tables["outcome_by_site"]
+    table.index = table["site"].str.removeprefix("site ")
+    for col in ("eligible", "excluded", "not_assessable", "total"):
+        assert ((table[f"{col}_low"] <= exact[col]) & (exact[col] <= table[f"{col}_high"])).all(), col
+
+
+def test_exact_bundles_merge_to_exactly_the_pooled_counts(sites, pooled, tmp_path):
+    network = merge_bundles(_bundles(sites, tmp_path, small_cell=0))
+    _assert_within(network, _exact(pooled), equal=True)
+    assert network.tables["headline"]["patients"].iloc[0] == f"{pooled.extract.n_patients:,}"
+
+
+# ---- what a bundle holds, and what merge refuses ----
+
+def test_a_bundle_names_its_site_rule_and_files_and_no_path(bundles, sites):
+    meta = json.loads((bundles[0] / "tables" / "provenance.json").read_text())
+    assert meta["site_label"] == "site S01"
+    assert meta["disclosure"] == {"method": "suppression", "threshold": 10, "small": "<11", "protecting": "*"}
+    assert {"protocol_id", "protocol_fingerprint", "parameters", "unknown_policy", "package_version"} <= set(meta)
+    listed = (bundles[0] / "MANIFEST.sha256").read_text().splitlines()
+    files = sorted(p.relative_to(bundles[0]).as_posix() for p in bundles[0].rglob("*")
+                   if p.is_file() and p.name != "MANIFEST.sha256")
+    assert [line.split("  ", 1)[1] for line in listed] == files
+    for path in bundles[0].rglob("*"):
+        if path.is_file():
+            text = path.read_text(encoding="utf-8")
+            assert str(sites[0]) not in text and str(sites[0].parent) not in text, path.name
+
+
+def test_a_tampered_bundle_is_refused(bundles, tmp_path):
+    copy = shutil.copytree(bundles[1], tmp_path / "S02")
+    headline = copy / "tables" / "headline.csv"
+    headline.write_text(headline.read_text().replace("eligible on registry data,18", "eligible on registry data,80"))
+    with pytest.raises(BundleError, match=r"S02: tables/headline.csv was changed after the bundle was written"):
+        merge_bundles([bundles[0], copy])
+
+
+def test_a_bundle_from_another_protocol_is_refused_naming_it(sites, bundles, tmp_path):
+    pilot = build_report(sites[2], "misle-phase1-pilot", out=tmp_path / "pilot", notebooks=False,
+                         site_label="pilot site")
+    with pytest.raises(BundleError) as err:
+        merge_bundles([bundles[0], bundles[1], pilot])
+    message = str(err.value)
+    assert "protocol is misle-phase2 in site S01, site S02 but misle-phase1-pilot in pilot site" in message
+    assert "parameter" not in message and message.count("\n") == 0
+
+
+def test_bundles_with_another_parameter_value_are_refused_naming_it(sites, bundles, tmp_path):
+    lowered = build_report(sites[2], load_protocol("misle-phase2", {"sledai.min": 4}), out=tmp_path / "low",
+                           notebooks=False, site_label="sledai 4")
+    with pytest.raises(BundleError, match=r"parameter sledai.min is 6 in site S01, site S02 but 4 in sledai 4\. "
+                                          "Each site reruns"):
+        merge_bundles([bundles[0], bundles[1], lowered])
+
+
+def test_bundles_with_another_rule_or_policy_are_refused(sites, bundles, tmp_path):
+    other = build_report(sites[3], out=tmp_path / "other", notebooks=False, site_label="other", small_cell=5,
+                         policy="exclude")
+    with pytest.raises(BundleError, match="missing-data policy is separate in site S01 but exclude in other; "
+                                          "disclosure rule is counts from 1 to 10 .* but counts from 1 to 5"):
+        merge_bundles([bundles[0], other])
+
+
+def test_a_site_is_merged_once(bundles, tmp_path):
+    with pytest.raises(BundleError, match="same bundle"):
+        merge_bundles([bundles[0], shutil.copytree(bundles[0], tmp_path / "again")])
+
+
+def test_a_report_without_site_label_or_manifest_is_not_a_bundle(sites, tmp_path):
+    plain = build_report(sites[0], out=tmp_path / "plain", notebooks=False)
+    with pytest.raises(BundleError, match="has no site label; write it again with"):
+        read_bundle(plain)
+    (plain / "MANIFEST.sha256").unlink()
+    with pytest.raises(BundleError, match="not a site bundle"):
+        read_bundle(plain)
+
+
+def test_a_site_label_that_is_a_path_is_refused_before_screening(tmp_path, capsys):
+    assert main(["report", "--data", str(tmp_path / "absent"), "--out", str(tmp_path / "r"), "--tables-only",
+                 "--site-label", "/home/site/extract"]) == 2
+    assert "not a path" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()
+
+
+def test_merge_command_errors_in_one_line(bundles, tmp_path, capsys):
+    copy = shutil.copytree(bundles[1], tmp_path / "S02")
+    (copy / "tables" / "criteria.csv").write_text("tampered\n")
+    assert main(["merge", str(bundles[0]), str(copy), "--out", str(tmp_path / "net")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "criteria.csv was changed" in err and "Traceback" not in err
+    assert not (tmp_path / "net").exists()
+
+
+def test_network_report_tables_and_provenance(bundles, tmp_path):
+    out = write_network_report([bundles[0].parent], tmp_path / "net", notebooks=False)
+    names = {p.name for p in (out / "tables").iterdir()}
+    for stem in ("headline", "attrition", "criteria", "outcome_by_site", "criteria_by_site"):
+        assert {f"{stem}.csv", f"{stem}.json"} <= names
+    meta = json.loads((out / "tables" / "provenance.json").read_text())
+    sums = {b.name: hashlib.sha256((b / "MANIFEST.sha256").read_bytes()).hexdigest() for b in bundles}
+    assert {s["site_label"]: s["bundle_sha256"] for s in meta["sites"]} == \
+        {f"site {name}": digest for name, digest in sums.items()}
+    assert meta["protocol_id"] == "misle-phase2" and meta["disclosure"]["method"] == "suppression"
+    headline = pd.read_csv(out / "tables" / "headline.csv", dtype=str)
+    assert headline["measure"].tolist()[-1] == "range of the eligible pool"
+    with pytest.raises(Exception, match="already exists"):
+        write_network_report(bundles, out, notebooks=False)
+
+
+def test_merged_html_shows_network_funnel_and_site_chart(bundles, tmp_path):
+    out = write_network_report(bundles, tmp_path / "net")
+    html = (out / "04-network.html").read_text(encoding="utf-8")
+    assert html.count("<img") >= 3  # network funnel, per-site pool, criteria heat map
+    assert "range of the eligible pool" in html and "site S08" in html
+    assert "from screening" not in html
+    notebook = (out / "04-network.ipynb").read_text(encoding="utf-8")
+    assert str(bundles[0].parent) not in notebook and str(bundles[0].parent) not in html
