@@ -27,43 +27,46 @@ SYNTHETIC = ROOT / "data" / "synthetic"
 # ---- published cells as intervals (hand-computed) ----
 
 def test_suppressed_cells_stand_for_their_hidden_range():
-    rule = {"method": "suppression", "threshold": 10}
+    rule = {"rule": "suppress", "threshold": 10}
     got = intervals(["0", "57", "<11", "*", ""], rule, cap=900).tolist()
     assert got == [[0, 0], [57, 57], [1, 10], [11, 900], [0, 900]]
 
 
 def test_rounded_cells_stand_for_every_count_that_rounds_to_them():
-    rule = {"method": "rounding", "threshold": 10, "base": 5}
-    # 15 is 13..17; 10 can only be 11 or 12 (10 and below show as ≤10); 0 is a true zero.
-    got = intervals(["15", "10", "≤10", "<=10", "0", "1,000".replace(",", "")], rule).tolist()
-    assert got == [[13, 17], [11, 12], [0, 10], [0, 10], [0, 0], [998, 1002]]
-    # An even base: a half may have rounded up or to even, so both ends stay.
-    assert intervals(["10"], {"method": "rounding", "threshold": 0, "base": 10}).tolist() == [[5, 15]]
+    rule = {"rule": "round", "threshold": 10, "base": 5}
+    # 115 is 113..117; 15, the smallest number shown, also stands for 11 and 12; ≤10 includes zero.
+    got = intervals(["115", "20", "15", "≤10", "*"], rule, cap=900).tolist()
+    assert got == [[113, 117], [18, 22], [11, 17], [0, 10], [0, 900]]
+    # An even base rounds halves up: 110 is 105..114.
+    assert intervals(["110", "20"], {"rule": "round", "threshold": 10, "base": 10}).tolist() == [[105, 114],
+                                                                                                 [11, 24]]
 
 
 def test_a_label_the_rule_cannot_produce_is_refused():
-    with pytest.raises(ValueError, match="'<11' cannot come from the disclosure rule none"):
-        intervals(["12", "<11"], {"method": "none"})
-    with pytest.raises(ValueError, match="unknown disclosure method 'noise'"):
-        intervals(["12"], {"method": "noise"})
+    with pytest.raises(ValueError, match="'<11' cannot come from the disclosure rule: none"):
+        intervals(["12", "<11"], {"rule": "none"})
+    with pytest.raises(ValueError, match="'≤5' cannot come from the disclosure rule: counts from 0 to 10"):
+        intervals(["≤5"], {"rule": "round", "threshold": 10, "base": 5})
+    with pytest.raises(ValueError, match="unknown disclosure rule 'noise'"):
+        intervals(["12"], {"rule": "noise"})
 
 
 def _round_for_release(v: int, threshold: int, base: int) -> str:
-    """What a rounding release shows for a true count (the reader's model of issue 13's rule)."""
-    if 1 <= v <= threshold:
+    """What a rounding release shows for a true count: ≤threshold, else half up, never below the first step."""
+    if v <= threshold:
         return f"≤{threshold}"
-    return str(int(np.floor(v / base + 0.5)) * base)
+    floor = base * int(np.ceil((threshold + 1) / base))
+    return str(max(base * int(np.floor(v / base + 0.5)), floor))
 
 
-@given(v=st.integers(0, 5000), threshold=st.integers(0, 15), base=st.sampled_from([1, 3, 5, 10]))
+@given(v=st.integers(0, 5000), threshold=st.integers(3, 15), base=st.integers(1, 10))
 def test_every_rounded_count_lies_in_the_interval_of_what_it_shows(v, threshold, base):
-    rule = {"method": "rounding", "threshold": threshold, "base": base}
+    rule = {"rule": "round", "threshold": threshold, "base": base}
     shown = _round_for_release(v, threshold, base)
     lo, hi = intervals([shown], rule)[0]
     assert lo <= v <= hi
-    if base % 2:  # odd bases have no halves: the interval is exactly the counts shown this way
-        assert _round_for_release(int(lo), threshold, base) == shown or lo == 0
-        assert _round_for_release(int(hi), threshold, base) == shown
+    # ... and no wider: both ends are shown the same way.
+    assert _round_for_release(int(lo), threshold, base) == shown == _round_for_release(int(hi), threshold, base)
 
 
 def test_sums_narrow_a_hidden_cell_to_what_the_others_leave():
@@ -158,7 +161,7 @@ def test_exact_bundles_merge_to_exactly_the_pooled_counts(sites, pooled, tmp_pat
 def test_a_bundle_names_its_site_rule_and_files_and_no_path(bundles, sites):
     meta = json.loads((bundles[0] / "tables" / "provenance.json").read_text())
     assert meta["site_label"] == "site S01"
-    assert meta["disclosure"] == {"method": "suppression", "threshold": 10, "small": "<11", "protecting": "*"}
+    assert meta["disclosure"] == {"rule": "suppress", "threshold": 10}
     assert {"protocol_id", "protocol_fingerprint", "parameters", "unknown_policy", "package_version"} <= set(meta)
     listed = (bundles[0] / "MANIFEST.sha256").read_text().splitlines()
     files = sorted(p.relative_to(bundles[0]).as_posix() for p in bundles[0].rglob("*")
@@ -243,7 +246,7 @@ def test_network_report_tables_and_provenance(bundles, tmp_path):
     sums = {b.name: hashlib.sha256((b / "MANIFEST.sha256").read_bytes()).hexdigest() for b in bundles}
     assert {s["site_label"]: s["bundle_sha256"] for s in meta["sites"]} == \
         {f"site {name}": digest for name, digest in sums.items()}
-    assert meta["protocol_id"] == "misle-phase2" and meta["disclosure"]["method"] == "suppression"
+    assert meta["protocol_id"] == "misle-phase2" and meta["disclosure"]["rule"] == "suppress"
     headline = pd.read_csv(out / "tables" / "headline.csv", dtype=str)
     assert headline["measure"].tolist()[-1] == "range of the eligible pool"
     with pytest.raises(Exception, match="already exists"):

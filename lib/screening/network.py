@@ -131,7 +131,7 @@ def _site_cells(bundle: Bundle) -> pd.DataFrame:
     cells = pd.concat([p.assign(table=name)[["table", "row", "column", "shown"]]
                        for name, p in zip(("headline", "attrition", "criteria"), parts, strict=True)],
                       ignore_index=True)
-    rule = bundle.provenance.get("disclosure") or {"method": "suppression",
+    rule = bundle.provenance.get("disclosure") or {"rule": "suppress",
                                                    "threshold": bundle.provenance.get("small_cell_threshold", 10)}
     try:
         total = intervals(cells["shown"].iloc[:1], rule)[0, 1]

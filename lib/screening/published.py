@@ -4,11 +4,13 @@ A shareable table shows each count exactly, rounded or hidden. Knowing the
 rule (recorded in ``provenance.json`` under ``disclosure``), a reader can say
 which true counts could have been shown that way:
 
-* ``"116"`` with no rounding: exactly 116;
-* ``"<11"``: 1 to 10; ``"≤10"``: 0 to 10;
-* ``"*"``: hidden to protect another count, so above the small-cell threshold;
-* ``"115"`` rounded to 5, with counts up to 10 shown as ``≤10``: 113 to 117;
-  ``"10"`` under that rule: 11 or 12 (10 itself would have been shown as ``≤10``);
+* ``{"rule": "none"}``: ``"116"`` is exactly 116;
+* ``{"rule": "suppress", "threshold": 10}``: ``"<11"`` is 1 to 10, ``"*"`` (hidden
+  to protect another count) is above 10, a number is exact;
+* ``{"rule": "round", "threshold": 10, "base": 5}``: ``"≤10"`` is 0 to 10; a number is
+  the counts that round half up to it, ``"115"`` 113 to 117; the smallest number
+  shown (15) also stands for 11 and 12, which are never shown as less;
+  ``"*"`` (hidden besides rounding) is anything;
 * ``""`` (a withheld cell): anything.
 
 :func:`tighten` then narrows the intervals by the sums that tie a report's
@@ -17,10 +19,10 @@ true counts satisfy those sums, so the narrowed intervals still hold them.
 
 Example
 -------
->>> rule = {"method": "rounding", "threshold": 10, "base": 5}
->>> intervals(["115", "10", "≤10", "0"], rule).tolist()
-[[113, 117], [11, 12], [0, 10], [0, 0]]
->>> intervals(["116", "<11", "*"], {"method": "suppression", "threshold": 10}, cap=500).tolist()
+>>> rule = {"rule": "round", "threshold": 10, "base": 5}
+>>> intervals(["115", "15", "≤10"], rule).tolist()
+[[113, 117], [11, 17], [0, 10]]
+>>> intervals(["116", "<11", "*"], {"rule": "suppress", "threshold": 10}, cap=500).tolist()
 [[116, 116], [1, 10], [11, 500]]
 """
 
@@ -31,10 +33,10 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-__all__ = ["intervals", "tighten", "interval_text", "rule_text", "METHODS"]
+__all__ = ["intervals", "tighten", "interval_text", "rule_text", "RULES"]
 
-#: Disclosure methods this module can read: nothing hidden, hiding (``<11``, ``*``), rounding (``≤10``).
-METHODS = ("none", "suppression", "rounding")
+#: Disclosure rules this module can read: nothing hidden, hiding (``<11``, ``*``), rounding (``≤10``).
+RULES = ("none", "suppress", "round")
 
 
 def intervals(shown: Sequence[str], rule: dict, cap: int | None = None) -> np.ndarray:
@@ -44,52 +46,42 @@ def intervals(shown: Sequence[str], rule: dict, cap: int | None = None) -> np.nd
     no count exceeds the patients in the report. Raises ``ValueError`` naming
     the first labels the rule cannot produce.
     """
-    method = rule.get("method", "none")
-    if method not in METHODS:
-        raise ValueError(f"unknown disclosure method '{method}' (this version reads {', '.join(METHODS)})")
-    threshold = int(rule.get("threshold", 0))
+    kind = rule.get("rule", "none")
+    if kind not in RULES:
+        raise ValueError(f"unknown disclosure rule '{kind}' (this version reads {', '.join(RULES)})")
+    threshold = int(rule.get("threshold", 0)) if kind != "none" else 0
+    base = int(rule.get("base", 1)) if kind == "round" else 1
     top = np.iinfo(np.int64).max // 4 if cap is None else int(cap)
     text = pd.Series(list(shown), dtype=object).fillna("").astype(str).str.strip()
     number = pd.to_numeric(text.where(text.str.fullmatch(r"\d+")), errors="coerce")
-    bound = pd.to_numeric(text.str.extract(r"^(?:<|≤|<=)(\d+)$")[0], errors="coerce")
+    n = number.fillna(0).to_numpy(dtype=np.int64)
     lo = np.full(len(text), -1, dtype=np.int64)
     hi = np.full(len(text), -1, dtype=np.int64)
 
     exact = number.notna().to_numpy()
-    n = number.fillna(0).to_numpy(dtype=np.int64)
-    base = int(rule.get("base", 1)) if method == "rounding" else 1
-    lo[exact], hi[exact] = _unrounded(n[exact], base, threshold if method != "none" else 0)
-
-    below = text.str.startswith("<").to_numpy() & ~text.str.startswith("<=").to_numpy() & bound.notna().to_numpy()
-    lo[below], hi[below] = 1, bound.to_numpy()[below] - 1  # "<11" hides 1 to 10; a zero is shown as 0
-    at_most = bound.notna().to_numpy() & ~below
-    lo[at_most], hi[at_most] = 0, bound.to_numpy()[at_most]
-    hidden = (text == "*").to_numpy()
-    lo[hidden], hi[hidden] = threshold + 1, top
+    if kind == "round" and threshold > 0:
+        # Half up: r stands for r − base/2 (rounded up) to r + base/2 (exclusive).
+        lo[exact], hi[exact] = -((base - 2 * n[exact]) // 2), (2 * n[exact] + base - 1) // 2
+        floor = base * -(-(threshold + 1) // base)  # no count above the threshold is shown below this
+        lo[exact & (n == floor)] = threshold + 1
+    else:
+        lo[exact], hi[exact] = n[exact], n[exact]
+    if kind == "suppress":
+        small = (text == f"<{threshold + 1}").to_numpy()
+        lo[small], hi[small] = 1, threshold
+    if kind == "round":
+        small = (text == f"≤{threshold}").to_numpy()
+        lo[small], hi[small] = 0, threshold
+    hidden = (text == "*").to_numpy() if kind != "none" else np.zeros(len(text), dtype=bool)
+    lo[hidden], hi[hidden] = (threshold + 1 if kind == "suppress" else 0), top
     withheld = (text == "").to_numpy()
     lo[withheld], hi[withheld] = 0, top
 
-    bad = (lo < 0) | (lo > hi)
-    if method == "none":
-        bad |= ~exact
+    bad = hi < 0
     if bad.any():
         raise ValueError(f"{', '.join(repr(t) for t in text[bad].unique()[:3])} cannot come from the "
-                         f"disclosure rule {rule_text(rule)}")
-    return np.stack([lo, np.minimum(hi, top)], axis=1)
-
-
-def _unrounded(n: np.ndarray, base: int, threshold: int) -> tuple[np.ndarray, np.ndarray]:
-    """Counts that round to ``n`` (nearest multiple of ``base``) and are shown as numbers at all.
-
-    Halves may round either way (up, or to even), so an even base keeps both ends. Counts
-    from 1 to ``threshold`` are never shown as numbers, so they drop out of the range.
-    """
-    lo = np.maximum(n - base // 2, 0)
-    hi = n + base // 2
-    only_zero = (lo == 0) & (hi <= threshold)
-    lo = np.where(~only_zero & (lo >= 1) & (lo <= threshold), threshold + 1, lo)
-    hi = np.where(only_zero, 0, hi)
-    return lo, hi
+                         f"disclosure rule: {rule_text(rule)}")
+    return np.stack([np.maximum(lo, 0), np.minimum(hi, top)], axis=1)
 
 
 def tighten(bounds: np.ndarray, relations: list[dict[int, int]], rounds: int = 50) -> np.ndarray:
@@ -135,13 +127,12 @@ def interval_text(lo, hi) -> pd.Series:
 def rule_text(rule: dict) -> str:
     """The disclosure rule in words, for tables and error messages.
 
-    >>> rule_text({"method": "rounding", "threshold": 10, "base": 5})
-    'counts from 1 to 10 shown as ≤10, others rounded to the nearest 5'
+    >>> rule_text({"rule": "round", "threshold": 10, "base": 5})
+    'counts from 0 to 10 shown as ≤10, others rounded to the nearest 5'
     """
-    method, t = rule.get("method", "none"), rule.get("threshold", 0)
-    if method == "suppression":
+    kind, t = rule.get("rule", "none"), rule.get("threshold", 0)
+    if kind == "suppress":
         return f"counts from 1 to {t} shown as <{t + 1}, others hidden to protect them as *"
-    if method == "rounding":
-        small = f"counts from 1 to {t} shown as ≤{t}, others " if t else ""
-        return f"{small}rounded to the nearest {rule.get('base', 1)}"
+    if kind == "round":
+        return f"counts from 0 to {t} shown as ≤{t}, others rounded to the nearest {rule.get('base', 1)}"
     return "none: every count exact (internal)"

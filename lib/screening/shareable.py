@@ -34,8 +34,8 @@ CRITERIA_COLUMNS = ("excluded_alone", "not_assessable_alone", "excluded_uniquely
 def disclosure_rule(threshold: int) -> dict:
     """How the shareable tables show counts, for ``provenance.json`` (read by :mod:`screening.published`)."""
     if threshold <= 0:
-        return {"method": "none", "threshold": 0}
-    return {"method": "suppression", "threshold": threshold, "small": f"<{threshold + 1}", "protecting": "*"}
+        return {"rule": "none", "threshold": 0}
+    return {"rule": "suppress", "threshold": threshold}
 
 
 def round_counts(table: pd.DataFrame, columns: list[str], threshold: int = 10, base: int = 5,
