@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -266,7 +267,7 @@ def provenance_markdown(meta: dict, demo_source: str | None = None) -> str:
 def write_network_report(paths, out: str | Path, *, overwrite: bool = False, notebooks: bool = True,
                          progress: bool = False) -> Path:
     """Merge the bundles and write the network report folder ``out`` (tables, notebook 04, HTML)."""
-    from .report import _run_notebooks, _write_tables
+    from .report import _run_notebook, _write_tables
 
     out = Path(out)
     if out.exists() and not overwrite:
@@ -283,8 +284,10 @@ def write_network_report(paths, out: str | Path, *, overwrite: bool = False, not
         if notebooks:
             # Relative to the bundles' common folder: no local path goes into the shared notebook.
             base = Path(_common_folder(found))
-            _run_notebooks(tmp, {"bundles": [p.resolve().relative_to(base).as_posix() for p in found],
-                                 "build_demo": False}, progress, names=(NETWORK_NOTEBOOK,), cwd=base)
+            if progress:
+                print(f"running {NETWORK_NOTEBOOK} ...", file=sys.stderr, flush=True)
+            _run_notebook(NETWORK_NOTEBOOK, tmp, {"bundles": [p.resolve().relative_to(base).as_posix() for p in found],
+                                                  "build_demo": False}, cwd=base)
         write_manifest(tmp)
         if out.exists():
             shutil.rmtree(out)

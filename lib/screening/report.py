@@ -27,10 +27,10 @@ from pathlib import Path
 import pandas as pd
 
 from . import __version__
+from .bundle import check_site_label, write_manifest
 from .errors import ScreeningError
 from .funnel import Screening, screen_failure_range
 from .protocol import Protocol, load_protocol
-from .bundle import check_site_label, write_manifest
 from .shareable import disclosure_rule, shareable_tables
 from .sources import absolute_spec, load_source, without_password
 from .sources.omop import PASSWORD_ENV
