@@ -1,10 +1,13 @@
-"""The validated-extract cache: a typed Parquet copy of each checked table, keyed by the extract's bytes.
+"""The validated-extract cache: a typed copy of each checked table, keyed by the extract's bytes.
 
 The first load of an extract parses and checks it, then writes the checked
 tables here; a later load of the same bytes reads them back and skips parsing
 and checking. The key is the extract's SHA-256 (the one provenance reports),
 the columns read and the loader's own source code, so changing one byte of the
-extract, or upgrading the loader, misses the cache.
+extract, or upgrading the loader, misses the cache. The copy is in Arrow's own
+file format (Feather v2, lz4-compressed) rather than Parquet: it keeps each
+label column's dictionary exactly as loaded, so a million patient ids are read
+back as codes, several times faster than from Parquet.
 
 The folder is ``$SCREENING_CACHE`` if set, else ``$XDG_CACHE_HOME/screening``
 (``~/.cache/screening``). ``SCREENING_CACHE=off`` turns the cache off. It holds
@@ -68,12 +71,12 @@ def read_entry(key: str, names, from_csv: bool) -> dict[str, pd.DataFrame] | Non
     folder = cache_folder()
     if folder is None or not (folder / key).is_dir():
         return None
-    import pyarrow.parquet as pq
+    import pyarrow.feather as feather
 
     from .columnar import typed_to_frame
 
     try:
-        return {name: typed_to_frame(pq.read_table(folder / key / f"{name}.parquet"), name, from_csv)
+        return {name: typed_to_frame(feather.read_table(folder / key / f"{name}.arrow"), name, from_csv)
                 for name in names}
     except Exception:  # a damaged entry is only a miss: drop it, the extract is read again  # noqa: BLE001
         shutil.rmtree(folder / key, ignore_errors=True)
@@ -86,7 +89,7 @@ def write_entry(key: str, tables: dict[str, pd.DataFrame]) -> None:
     if folder is None or (folder / key).is_dir():
         return
     import pyarrow as pa
-    import pyarrow.parquet as pq
+    import pyarrow.feather as feather
 
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -96,8 +99,8 @@ def write_entry(key: str, tables: dict[str, pd.DataFrame]) -> None:
     try:
         for name, frame in tables.items():
             # lz4: the copy is read back many times and written once; it should cost little more than the read
-            pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), tmp / f"{name}.parquet",
-                           compression="lz4", row_group_size=1 << 20)
+            feather.write_feather(pa.Table.from_pandas(frame, preserve_index=False), tmp / f"{name}.arrow",
+                                  compression="lz4", chunksize=1 << 20)
         tmp.rename(folder / key)
     except OSError:  # another process stored the same entry first, or the disk is full
         pass

@@ -194,7 +194,7 @@ def _dictionary(values: pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
     start, dictionaries, base = {}, [], []
     for c in chunks:
         d = c.dictionary
-        key = (d.offset, len(d), *(b.address if b is not None else 0 for b in d.buffers()))
+        key = _identity(d)
         if key not in start:
             start[key] = sum(len(x) for x in dictionaries)
             dictionaries.append(d.cast(pa.string()))
@@ -204,6 +204,11 @@ def _dictionary(values: pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
     local = np.concatenate([pc.fill_null(c.indices, -1).to_numpy().astype(np.int32) for c in chunks])
     return together.dictionary, _through(entry, local + np.repeat(np.array(base, np.int32), [len(c) for c in chunks]),
                                          local < 0)
+
+
+def _identity(array: pa.Array) -> tuple:
+    """Where an array's memory is: chunks that share one dictionary give the same identity."""
+    return (array.offset, len(array), *(b.address if b is not None else 0 for b in array.buffers()))
 
 
 def _through(entry: np.ndarray, rows: np.ndarray, missing: np.ndarray | None = None) -> np.ndarray:
@@ -334,14 +339,18 @@ def _series(values: pa.ChunkedArray, f: Field | None, table: str, from_csv: bool
 
 
 def _categorical(values: pa.ChunkedArray, f: Field) -> pd.Series:
-    chunk = values.chunk(0) if values.num_chunks == 1 else None
-    if chunk is None or not _canonical(chunk.dictionary, f):  # e.g. read back from Parquet in row groups
-        chunk = _codes(*_dictionary(values), f)
-    codes = pc.fill_null(chunk.indices, -1).to_numpy()
+    chunks = [c for c in values.chunks if len(c)]
+    shared = len({_identity(c.dictionary) for c in chunks}) == 1
+    if shared and _canonical(chunks[0].dictionary, f):  # as parsed, or read back from the cache
+        categories = chunks[0].dictionary
+        codes = np.concatenate([pc.fill_null(c.indices, -1).to_numpy() for c in chunks])
+    else:
+        canonical = _codes(*_dictionary(values), f)
+        categories, codes = canonical.dictionary, pc.fill_null(canonical.indices, -1).to_numpy()
     if f.kind == "category":
         dtype = dtype_of(f)
     else:
-        dtype = pd.CategoricalDtype(pd.Index(pd.array(chunk.dictionary, dtype=pd.StringDtype("pyarrow"))))
+        dtype = pd.CategoricalDtype(pd.Index(pd.array(categories, dtype=pd.StringDtype("pyarrow"))))
     return pd.Series(pd.Categorical.from_codes(codes.astype(_code_type(len(dtype.categories))), dtype=dtype,
                                                validate=False))
 
@@ -350,7 +359,7 @@ def _canonical(categories: pa.Array, f: Field) -> bool:
     """Already the final categories: the allowed values in order, or distinct values sorted."""
     if f.kind == "category":
         return categories.equals(pa.array(f.allowed, categories.type))
-    if categories.null_count or not pa.types.is_string(categories.type):
+    if categories.null_count or not (pa.types.is_string(categories.type) or pa.types.is_large_string(categories.type)):
         return False
     return len(categories) < 2 or pc.all(pc.less(categories[:-1], categories[1:])).as_py()
 
