@@ -29,7 +29,7 @@ import pyarrow.compute as pc
 
 from .schema import FALSE_WORDS, TABLES, TRUE_WORDS, Field, dtype_of, fields_of
 
-__all__ = ["Suspect", "canonical", "read_checked", "read_typed", "typed_to_frame"]
+__all__ = ["Suspect", "canonical", "read_checked", "typed_to_frame"]
 
 _TEXT = pa.dictionary(pa.int32(), pa.string())
 _ISO_DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
@@ -41,29 +41,35 @@ class Suspect(Exception):
 
 
 def read_checked(file: Path, name: str, columns: list[str] | None) -> pd.DataFrame:
-    """Read, parse and check one table the fast way; raises :class:`Suspect` on anything doubtful."""
-    return typed_to_frame(read_typed(file, name, columns), name, file.suffix == ".csv")
+    """Read, parse and check one table the fast way; raises :class:`Suspect` on anything doubtful.
 
-
-def read_typed(file: Path, name: str, columns: list[str] | None) -> pa.Table:
-    """The table as typed, checked Arrow columns (what the cache stores); raises :class:`Suspect`."""
+    Each column is read (Parquet) or taken from the parsed file (CSV), checked,
+    turned into its pandas column and freed before the next, so the read holds
+    little more than the finished table.
+    """
+    from_csv = file.suffix == ".csv"
     fields = fields_of(name, columns)
-    raw = _read_csv(file, columns) if file.suffix == ".csv" else _read_parquet(file, columns)
-    if any(f.name not in raw.column_names for f in fields):
-        raise Suspect("a dictionary column is absent")
     by_name = {f.name: f for f in fields}
+    names, read = _read_csv(file, columns) if from_csv else _read_parquet(file, columns)
+    if any(f.name not in names for f in fields):
+        raise Suspect("a dictionary column is absent")
     out = {}
-    for col in list(raw.column_names):
-        values = raw.column(col)
-        raw = raw.drop_columns([col])  # free each raw column as soon as it is parsed
-        if col in by_name:
-            out[col] = _parse(values, by_name[col], name, file.suffix == ".csv")
-        else:  # kept for protocol column rules, as read (CSV text loses leading blanks, as a spreadsheet does)
-            out[col] = _extra(values) if file.suffix == ".csv" else values
-    ordered = [f.name for f in fields] + [c for c in out if c not in by_name]
-    table = pa.table({c: out.pop(c) for c in ordered})
-    _check_rows(table, fields, name)
-    return table
+    try:
+        for col in names:
+            values, f = read(col), by_name.get(col)
+            if f is None:  # kept for protocol column rules (CSV text loses leading blanks, as a spreadsheet does)
+                out[col] = _series(pa.chunked_array([_extra(values)]) if from_csv else values, None, name, from_csv)
+                continue
+            out[col] = _column(values, f, name, from_csv)
+    except (pa.ArrowException, OSError) as exc:  # a damaged Parquet column
+        raise Suspect(str(exc)) from exc
+    finally:
+        # Arrow's allocator keeps what the raw columns held; hand it back before the next table is read.
+        pa.default_memory_pool().release_unused()
+    frame = pd.DataFrame({c: out.pop(c) for c in [f.name for f in fields] + [c for c in names if c not in by_name]},
+                         copy=False)
+    _check_order(frame, fields)
+    return frame
 
 
 def check_frame(frame: pd.DataFrame, name: str) -> pd.DataFrame:
@@ -104,7 +110,7 @@ def canonical(frame: pd.DataFrame, name: str, from_csv: bool) -> pd.DataFrame:
 
 # --- reading ---------------------------------------------------------------------------------------
 
-def _read_csv(file: Path, columns: list[str] | None) -> pa.Table:
+def _read_csv(file: Path, columns: list[str] | None):
     from pyarrow import csv as pacsv
 
     try:
@@ -116,7 +122,7 @@ def _read_csv(file: Path, columns: list[str] | None) -> pa.Table:
         raise Suspect("duplicate or padded column names")
     wanted = header if columns is None else [h for h in header if h in set(columns)]
     try:
-        return pacsv.read_csv(
+        table = pacsv.read_csv(
             file,
             read_options=pacsv.ReadOptions(use_threads=True, block_size=1 << 23),
             # A quoted value may hold a line end, as the slow reader allows; allowing it costs a third of
@@ -126,6 +132,9 @@ def _read_csv(file: Path, columns: list[str] | None) -> pa.Table:
                                                  strings_can_be_null=False, quoted_strings_can_be_null=False))
     except (pa.ArrowException, OSError, ValueError) as exc:  # short or long rows, bad UTF-8, empty file
         raise Suspect(str(exc)) from exc
+    parsed = {c: table.column(c) for c in table.column_names}
+    del table
+    return list(parsed), parsed.pop  # each column handed over once, then no longer held here
 
 
 def _holds(file: Path, needle: bytes) -> bool:
@@ -139,43 +148,50 @@ def _holds(file: Path, needle: bytes) -> bool:
             return view.find(needle) >= 0
 
 
-def _read_parquet(file: Path, columns: list[str] | None) -> pa.Table:
+def _read_parquet(file: Path, columns: list[str] | None):
     import pyarrow.parquet as pq
 
     try:
         schema = pq.read_schema(file)
-        names = schema.names if columns is None else [c for c in columns if c in schema.names]
+        names = schema.names if columns is None else [c for c in schema.names if c in set(columns)]
+        # Labels repeat across millions of rows: read them as dictionaries, parsed once per distinct value.
         text = [f.name for f in schema if f.name in names and (pa.types.is_string(f.type)
                                                                or pa.types.is_large_string(f.type))]
-        return pq.read_table(file, columns=names, read_dictionary=text, use_threads=True)
+        source = pq.ParquetFile(file, read_dictionary=text)
     except (pa.ArrowException, OSError, ValueError) as exc:
         raise Suspect(str(exc)) from exc
+    return names, lambda name: source.read(columns=[name], use_threads=True).column(0)
 
 
 # --- parsing one column ----------------------------------------------------------------------------
 
-def _parse(values: pa.ChunkedArray, f: Field, table: str, from_csv: bool) -> pa.Array:
-    """One column in its typed Arrow form; text is parsed once per distinct value."""
+def _column(values: pa.ChunkedArray, f: Field, table: str, from_csv: bool) -> pd.Series:
+    """One column parsed, checked and in its pandas dtype; text is parsed once per distinct value."""
     kind = values.type
     if pa.types.is_dictionary(kind) or pa.types.is_string(kind) or pa.types.is_large_string(kind):
         words, rows = _dictionary(values)
+        values = None
         if from_csv and pc.any(pc.match_substring(words, '"')).as_py():
             raise Suspect("a quote inside a value")  # the slow reader may read it differently
         words = pc.utf8_trim_whitespace(words)
         words = pc.if_else(pc.equal(words, ""), pa.scalar(None, pa.string()), words)
         if f.kind in ("id", "str", "category") and not (f.kind == "id" and table == "patients"):
-            out = _codes(words, rows, f)
-        else:
-            parsed = words if f.kind == "id" else _parse_words(words, f)
-            if pc.any(pc.and_(pc.is_null(parsed), pc.is_valid(words))).as_py():
-                raise Suspect("a value that does not parse")
-            out = parsed.take(pa.array(rows, mask=rows < 0))  # per row, from per distinct value
+            codes, categories = _codes(words, rows, f)
+            if f.required and (codes < 0).any():
+                raise Suspect("a required value is missing")
+            return _labels(codes, categories, f)
+        parsed = words if f.kind == "id" else _parse_words(words, f)
+        if pc.any(pc.and_(pc.is_null(parsed), pc.is_valid(words))).as_py():
+            raise Suspect("a value that does not parse")
+        out = parsed.take(pa.array(rows, mask=rows < 0))  # per row, from per distinct value
     else:
         out = _parse_typed(values, f)
     if f.required and out.null_count:
         raise Suspect("a required value is missing")
+    if f.kind == "id" and pc.count_distinct(out).as_py() != len(out):
+        raise Suspect("a patient id repeats")
     _check_range(out, f)
-    return out
+    return _series(pa.chunked_array([out]), f, table, from_csv)
 
 
 def _dictionary(values: pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
@@ -191,19 +207,18 @@ def _dictionary(values: pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
     if not chunks:
         return pa.array([], pa.string()), np.empty(0, dtype=np.int32)
     # Batches of one Parquet row group share its dictionary: encode each distinct dictionary once.
-    start, dictionaries, base = {}, [], []
+    start, dictionaries, local, at = {}, [], np.empty(sum(len(c) for c in chunks), np.int32), 0
     for c in chunks:
-        d = c.dictionary
-        key = _identity(d)
+        key = _identity(c.dictionary)
         if key not in start:
             start[key] = sum(len(x) for x in dictionaries)
-            dictionaries.append(d.cast(pa.string()))
-        base.append(start[key])
+            dictionaries.append(c.dictionary.cast(pa.string()))
+        part = local[at:at + len(c)]
+        part[:] = pc.fill_null(c.indices, -1).to_numpy()
+        np.add(part, start[key], out=part, where=part >= 0)  # into the dictionaries laid end to end
+        at += len(c)
     together = pc.dictionary_encode(pa.concat_arrays(dictionaries))
-    entry = pc.fill_null(together.indices, -1).to_numpy().astype(np.int32)
-    local = np.concatenate([pc.fill_null(c.indices, -1).to_numpy().astype(np.int32) for c in chunks])
-    return together.dictionary, _through(entry, local + np.repeat(np.array(base, np.int32), [len(c) for c in chunks]),
-                                         local < 0)
+    return together.dictionary, _through(pc.fill_null(together.indices, -1).to_numpy(), local)
 
 
 def _identity(array: pa.Array) -> tuple:
@@ -211,34 +226,31 @@ def _identity(array: pa.Array) -> tuple:
     return (array.offset, len(array), *(b.address if b is not None else 0 for b in array.buffers()))
 
 
-def _through(entry: np.ndarray, rows: np.ndarray, missing: np.ndarray | None = None) -> np.ndarray:
-    """``entry[rows]``, -1 where a row is missing (``rows < 0`` unless ``missing`` says otherwise)."""
-    missing = rows < 0 if missing is None else missing
-    out = entry[np.where(missing, 0, rows)] if len(entry) else np.full(len(rows), -1, np.int32)
-    out[missing] = -1
-    return out.astype(np.int32, copy=False)
+def _through(entry: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """``entry[rows]``, -1 where ``rows`` is -1: one pass, one new array."""
+    return np.append(entry.astype(np.int32, copy=False), np.int32(-1))[rows]
 
 
-def _codes(words: pa.Array, rows: np.ndarray, f: Field) -> pa.DictionaryArray:
-    """Labels as codes into their final categories: the allowed values, or the values found, sorted."""
+def _codes(words: pa.Array, rows: np.ndarray, f: Field) -> tuple[np.ndarray, pa.Array]:
+    """Labels as codes (-1 missing) into their final categories: the allowed values, or those found, sorted."""
     if f.kind == "category":
         categories = pa.array(f.allowed, pa.string())
-        entry = pc.fill_null(pc.index_in(words, value_set=categories), -1).to_numpy().astype(np.int32)
+        entry = pc.fill_null(pc.index_in(words, value_set=categories), -1).to_numpy()
         if np.any((entry < 0) & pc.is_valid(words).to_numpy(zero_copy_only=False)):
             raise Suspect("a value not among the allowed ones")
-        codes = _through(entry, rows)
-    else:  # sorted, as the slow path's astype("category") gives them; trimmed words may coincide
-        found = pc.dictionary_encode(words)
-        order = pc.array_sort_indices(found.dictionary).to_numpy()
-        rank = np.empty(len(order), np.int32)
-        rank[order] = np.arange(len(order), dtype=np.int32)
-        codes = _through(_through(rank, pc.fill_null(found.indices, -1).to_numpy().astype(np.int32)), rows)
-        categories = found.dictionary.take(pa.array(order))
-        used = np.bincount(codes[codes >= 0], minlength=len(categories)) > 0
-        if not used.all():  # only the values found (a Parquet dictionary may hold others)
-            codes = _through((np.cumsum(used) - 1).astype(np.int32), codes)
-            categories = categories.filter(pa.array(used))
-    return pa.DictionaryArray.from_arrays(pa.array(codes, mask=codes < 0), categories)
+        return _through(entry, rows), categories
+    # sorted, as the slow path's astype("category") gives them; trimmed words may coincide
+    found = pc.dictionary_encode(words)
+    order = pc.array_sort_indices(found.dictionary).to_numpy()
+    rank = np.empty(len(order), np.int32)
+    rank[order] = np.arange(len(order), dtype=np.int32)
+    codes = _through(_through(rank, pc.fill_null(found.indices, -1).to_numpy()), rows)
+    categories = found.dictionary.take(pa.array(order))
+    used = np.bincount(codes + 1, minlength=len(categories) + 1)[1:] > 0
+    if not used.all():  # only the values found (a Parquet dictionary may hold others)
+        codes = _through((np.cumsum(used) - 1).astype(np.int32), codes)
+        categories = categories.filter(pa.array(used))
+    return codes, categories
 
 
 def _parse_words(words: pa.Array, f: Field) -> pa.Array:
@@ -296,20 +308,15 @@ def _check_range(values: pa.Array, f: Field) -> None:
             raise Suspect("a value out of range")
 
 
-def _check_rows(table: pa.Table, fields: list[Field], name: str) -> None:
-    """Checks across rows or columns: unique patient ids, dates in order."""
+def _check_order(frame: pd.DataFrame, fields: list[Field]) -> None:
+    """Dates that may not come after (or before) another date in the same row."""
     present = {f.name for f in fields}
-    if name == "patients" and "patient_id" in present:
-        ids = table.column("patient_id")
-        if pc.count_distinct(ids).as_py() != len(ids):
-            raise Suspect("a patient id repeats")
     for f in fields:
         other = f.not_after or f.not_before
         if other is None or other not in present:
             continue
-        a, b = table.column(f.name), table.column(other)
-        wrong = pc.greater(a, b) if f.not_after else pc.less(a, b)
-        if pc.any(wrong).as_py():
+        a, b = frame[f.name].to_numpy(), frame[other].to_numpy()  # NaT compares false: a missing date is no error
+        if (a > b if f.not_after else a < b).any():
             raise Suspect(f"{f.name} out of order with {other}")
 
 
@@ -340,19 +347,21 @@ def _series(values: pa.ChunkedArray, f: Field | None, table: str, from_csv: bool
 
 def _categorical(values: pa.ChunkedArray, f: Field) -> pd.Series:
     chunks = [c for c in values.chunks if len(c)]
-    shared = len({_identity(c.dictionary) for c in chunks}) == 1
-    if shared and _canonical(chunks[0].dictionary, f):  # as parsed, or read back from the cache
-        categories = chunks[0].dictionary
-        codes = np.concatenate([pc.fill_null(c.indices, -1).to_numpy() for c in chunks])
-    else:
-        canonical = _codes(*_dictionary(values), f)
-        categories, codes = canonical.dictionary, pc.fill_null(canonical.indices, -1).to_numpy()
+    if len({_identity(c.dictionary) for c in chunks}) == 1 and _canonical(chunks[0].dictionary, f):
+        # as the cache holds it: codes into the final categories already
+        return _labels(np.concatenate([pc.fill_null(c.indices, -1).to_numpy() for c in chunks]),
+                       chunks[0].dictionary, f)
+    return _labels(*_codes(*_dictionary(values), f), f)
+
+
+def _labels(codes: np.ndarray, categories: pa.Array, f: Field) -> pd.Series:
+    """A categorical from codes: the dictionary's allowed values, or the free text's sorted values."""
     if f.kind == "category":
         dtype = dtype_of(f)
     else:
         dtype = pd.CategoricalDtype(pd.Index(pd.array(categories, dtype=pd.StringDtype("pyarrow"))))
-    return pd.Series(pd.Categorical.from_codes(codes.astype(_code_type(len(dtype.categories))), dtype=dtype,
-                                               validate=False))
+    return pd.Series(pd.Categorical.from_codes(codes.astype(_code_type(len(dtype.categories)), copy=False),
+                                               dtype=dtype, validate=False))
 
 
 def _canonical(categories: pa.Array, f: Field) -> bool:
