@@ -11,7 +11,7 @@ from screening.baselines.naive import naive_states
 from screening.funnel import Screening
 from screening.synthetic import generate, write_extract
 
-PROTOCOLS = ["misle-phase2", "misle-phase1-pilot"]
+PROTOCOLS = ["misle-phase2", "misle-phase1-pilot", "anifrolumab-tulip2"]
 
 
 def _engine_states(ex, protocol) -> pd.DataFrame:

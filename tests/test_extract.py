@@ -134,17 +134,98 @@ def test_bad_value_names_file_column_and_lines(tmp_path, name, table, edit, colu
     assert "Line" in message
 
 
-def test_missing_column_is_named(tmp_path):
+def test_absent_columns_load_as_missing_and_screening_lists_them_one_per_line(tmp_path):
+    import warnings
+
+    from screening import screen
+    from screening.errors import ExtractWarning
+    from screening.quality import missingness
+
     folder = _broken(tmp_path, "patients", lambda f: f.drop(columns=["sledai_2k", "egfr"]))
-    with pytest.raises(ExtractError, match=r"patients.csv, column 'sledai_2k, egfr'"):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # loading is not the place: only a protocol knows what it needs
+        ex = load_extract(folder)
+    assert ex.absent == {"patients": ("sledai_2k", "egfr")}
+    assert ex.patients["sledai_2k"].isna().all() and str(ex.patients["sledai_2k"].dtype) == "Int32"
+    with pytest.warns(ExtractWarning) as caught:
+        s = screen(ex)
+    assert str(caught[0].message).endswith(
+        ": 2 columns the protocol misle-phase2 reads are absent; every patient is not assessable on the criteria "
+        "that need them:\n  patients.sledai_2k: SLEDAI-2K total at screening. Not assessable: sledai.\n"
+        "  patients.egfr: Estimated GFR nearest to baseline. Not assessable: egfr.")
+    assert (s.states[:, s.ids.index("sledai")] == -1).all()  # every patient unknown on SLEDAI
+    row = missingness(ex).set_index("column").loc["sledai_2k"]
+    assert row["missing"] == 54 and row["note"].startswith("absent from the extract")
+
+
+def test_absent_event_column_makes_the_criterion_not_assessable_rather_than_ongoing(tmp_path):
+    import warnings
+
+    from screening import screen
+
+    # Without stop_date every course would look ongoing: the criteria that read it must say unknown instead.
+    folder = _broken(tmp_path, "medications", lambda f: f.drop(columns=["stop_date"]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        s = screen(load_extract(folder))
+    for cid in ("belimumab", "other_biologic", "glucocorticoid", "immunosuppressant_change", "nephritis_therapy"):
+        assert (s.states[:, s.ids.index(cid)] == -1).all(), cid
+
+
+def test_missing_required_columns_are_listed_one_per_line(tmp_path):
+    folder = _broken(tmp_path, "medications", lambda f: f.drop(columns=["drug", "drug_class"]))
+    with pytest.raises(ExtractError) as info:
+        load_extract(folder)
+    assert str(info.value).startswith("{}: expected the required columns of the data dictionary".format(
+        folder / "medications.csv"))
+    assert "\n    drug: Ingredient" in str(info.value) and "\n    drug_class: Therapeutic class" in str(info.value)
+
+
+def test_repeated_header_column_is_an_error(tmp_path):
+    folder = _rewritten(tmp_path, "patients", lambda text: text.replace("egfr,", "egfr,egfr,", 1))
+    with pytest.raises(ExtractError, match=r"patients.csv, column 'egfr': 1 line does not match: expected each "
+                                           r"column name once in the header.\n  Line 1"):
         load_extract(folder)
 
 
-def test_missing_file_is_named(tmp_path):
+def test_short_row_in_the_middle_is_named_by_line_not_padded(tmp_path):
+    def drop_last_fields(text):
+        lines = text.split("\n")
+        lines[5] = lines[5].rsplit(",", 3)[0]  # line 6 loses its last three fields
+        return "\n".join(lines)
+
+    folder = _rewritten(tmp_path, "patients", drop_last_fields)
+    with pytest.raises(ExtractError) as info:
+        load_extract(folder)
+    assert info.value.rows == [6] and info.value.file.endswith("patients.csv")
+    assert "fields on every line, as in the header" in str(info.value)
+
+
+def test_time_zoned_parquet_dates_count_on_their_local_day(tmp_path):
+    tables = generate(40, seed=3)
+    folder = write_extract(tables, tmp_path / "pq", "parquet")
+    frame = pd.read_parquet(folder / "infections.parquet")
+    frame["onset_date"] = pd.to_datetime(frame["onset_date"]).dt.tz_localize("Europe/Paris")
+    frame.to_parquet(folder / "infections.parquet", index=False)
+    ex = load_extract(folder)
+    plain = load_extract(write_extract(tables, tmp_path / "csv", "csv"))
+    assert len(ex.infections) > 0
+    assert ex.infections["onset_date"].tolist() == plain.infections["onset_date"].tolist()
+
+
+def test_missing_patients_file_is_named(tmp_path):
+    folder = boundary.write(tmp_path / "x")
+    (folder / "patients.csv").unlink()
+    with pytest.raises(ExtractError, match=r"patients.csv: expected the patients table"):
+        load_extract(folder)
+
+
+def test_missing_event_file_loads_empty_and_marked_absent(tmp_path):
     folder = boundary.write(tmp_path / "x")
     (folder / "infections.csv").unlink()
-    with pytest.raises(ExtractError, match=r"infections.csv: expected the infections table"):
-        load_extract(folder)
+    ex = load_extract(folder)
+    assert ex.absent == {"infections": ("*",)} and len(ex.infections) == 0
+    assert list(ex.infections.columns) == ["patient_id", "infection_type", "onset_date"]
 
 
 def test_missing_folder(tmp_path):

@@ -11,7 +11,7 @@ from screening.protocol import shipped_protocols
 
 
 def test_shipped_protocols():
-    assert shipped_protocols() == ["misle-phase1-pilot", "misle-phase2", "misle-phase2-ehr"]
+    assert shipped_protocols() == ["anifrolumab-tulip2", "misle-phase1-pilot", "misle-phase2", "misle-phase2-ehr"]
     p = load_protocol("misle-phase2")
     assert len(p.counted) == 24 and [c.id for c in p.criteria if not c.counted] == ["consent"]
     assert p.criterion("glucocorticoid").params == {"max_mg_per_kg": 0.5, "months": 1}
@@ -201,3 +201,11 @@ def test_shipped_protocols_lint_clean():
 
     for name in shipped_protocols():
         assert [str(i) for i in lint(load_protocol(name)) if i.severity != "note"] == [], name
+
+
+def test_second_trial_is_written_in_yaml_alone_with_a_source_for_every_criterion():
+    p = load_protocol("anifrolumab-tulip2")
+    assert p.criterion("age").params == {"min_age": 18, "max_age": 70}
+    assert p.criterion("bilag").display_label == "≥ 1 BILAG A or ≥ 2 BILAG B domains"
+    assert [c.id for c in p.criteria if not c.counted] == ["pga", "consent"]
+    assert all(c.source for c in p.criteria)

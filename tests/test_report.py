@@ -126,3 +126,14 @@ def test_notebooks_use_the_result_a_report_hands_them_only_for_the_same_paramete
     s, meta, tables = report_mod.notebook_state(**{**params, "small_cell": 5}, shared=shared)
     assert meta["small_cell_threshold"] == 5 and meta["patients"] == s.extract.n_patients
     assert "attrition" in tables
+
+
+def test_second_trial_protocol_gives_a_full_report(tmp_path):
+    out = build_report(SYNTHETIC, "anifrolumab-tulip2", out=tmp_path / "tulip2")
+    meta = json.loads((out / "tables" / "provenance.json").read_text(encoding="utf-8"))
+    assert meta["protocol_id"] == "anifrolumab-tulip2" and meta["parameters"]["bilag.a_min"] == 1
+    for name in report_mod.NOTEBOOKS:
+        assert (out / name).with_suffix(".html").exists(), name
+    # notebook 03 sweeps what this protocol has (no belimumab or glucocorticoid criterion here)
+    sweeps = (out / "03-changing-criteria.html").read_text(encoding="utf-8")
+    assert "sledai.min" in sweeps and "belimumab.months" not in sweeps

@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import warnings
 
 from . import __version__
 from .errors import ProtocolError, ScreeningError
@@ -135,7 +136,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return _run(args)
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            return _run(args)
     except ScreeningError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -238,6 +241,11 @@ def _run(args) -> int:
         print(f"report written to {out}")
         return 0
     raise AssertionError(args.command)  # pragma: no cover
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Warnings about the input, as one plain message (no source line: the user did not write it)."""
+    print(f"warning: {message}", file=sys.stderr)
 
 
 def _protocols(show: str | None) -> int:

@@ -52,6 +52,9 @@ class Extract:
     #: values a converted source held outside the dictionary's range, set to unknown: table, column,
     #: patient_id, value (for the data team; never part of a shareable report)
     implausible: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False, compare=False)
+    #: table -> dictionary columns absent from its file, ``("*",)`` for an absent event table (held as
+    #: missing or empty; the criteria that read them are not assessable)
+    absent: dict = field(default_factory=dict)
 
     @property
     def n_patients(self) -> int:
@@ -90,27 +93,108 @@ def load_extract(path: str | Path, columns: dict[str, list[str]] | None = None) 
                            hint="Check the path; build the synthetic extract with `make data`.")
     from . import cache
 
-    files = {name: _table_file(folder, name) for name in TABLES}
     wanted = {name: None if columns is None else columns.get(name, ["patient_id"]) for name in TABLES}
-    digest = extract_hash(files.values())
+    # An event table may be left out of a hand-written extract: held empty, and marked absent, so that
+    # criteria reading it are not assessable rather than met by "no events".
+    files = {name: _table_file(folder, name, optional=name != "patients") for name in TABLES}
+    present = {name: file for name, file in files.items() if file is not None}
+    absent = {}
+    for name, file in present.items():
+        absent[name], wanted[name] = _absent_columns(file, name, wanted[name])
+    absent = {name: cols for name, cols in absent.items() if cols}
+    absent |= {name: ["*"] for name, file in files.items() if file is None}
+    digest = extract_hash(present.values())
     fmt = "parquet" if files["patients"].suffix == ".parquet" else "csv"
-    key = cache.entry_key(digest, columns)
-    tables = cache.read_entry(key, TABLES, fmt == "csv")
+    key = cache.entry_key(digest, None if columns is None and not absent else
+                          {name: ["*"] if cols is None else cols for name, cols in wanted.items()})
+    tables = cache.read_entry(key, TABLES, fmt == "csv") if len(present) == len(files) else None
     cached = tables is not None
     if cached:  # checked when stored; only the warnings are said again
         for name, table in tables.items():
             _warn_empty_columns(table, fields_of(name, wanted[name]), files[name])
     else:
-        tables = {name: _load_table(file, name, wanted[name]) for name, file in files.items()}
+        tables = {name: _load_table(file, name, wanted[name]) if file is not None else _no_events(name)
+                  for name, file in files.items()}
     if tables["patients"].empty:
         raise ExtractError(str(files["patients"]), None, "at least one patient row",
                            hint="The patients table has a header but no patients.")
     stored = dict(tables)
+    for name, cols in absent.items():  # the screening that needs them says so (it knows which criteria)
+        tables[name] = _with_absent(tables[name], name, [f.name for f in TABLES[name] if f.name != "patient_id"]
+                                    if cols == ["*"] else cols)
     tables["patients"] = tables["patients"].set_index("patient_id")
     rows = _check_references(tables, files)
-    if not cached:
+    if not cached and len(present) == len(files):
         cache.write_entry(key, stored)
-    return Extract(**tables, path=str(folder), hash=digest, format=fmt, _rows=rows, cached=cached)
+    notes = {col: "absent from the extract: criteria that read it are not assessable"
+             for cols in absent.values() for col in cols if col != "*"}
+    return Extract(**tables, path=str(folder), hash=digest, format=fmt, _rows=rows, cached=cached, notes=notes,
+                   absent={name: tuple(cols) for name, cols in absent.items()})
+
+
+def _header(file: Path) -> list[str] | None:
+    """The column names a table file declares, or None if it cannot be read (the loader then says why)."""
+    try:
+        if file.suffix == ".parquet":
+            import pyarrow.parquet as pq
+
+            return list(pq.read_schema(file).names)
+        import csv
+
+        with open(file, encoding="utf-8-sig", newline="") as handle:
+            return [h.strip() for h in next(csv.reader([handle.readline()]), [])]
+    except Exception:  # noqa: BLE001 - unreadable files are reported by the reader itself
+        return None
+
+
+def _absent_columns(file: Path, name: str, wanted: list[str] | None) -> tuple[list[str], list[str] | None]:
+    """Dictionary columns missing from ``file``'s header, and the columns to read instead.
+
+    A missing required column (or a repeated name) is an error; any other missing
+    column is held as missing, so the criteria that read it are not assessable.
+    """
+    header = _header(file)
+    if header is None or header == [""]:
+        return [], wanted
+    repeated = sorted({h for h in header if header.count(h) > 1})
+    if repeated:
+        raise ExtractError(str(file), ", ".join(repeated), "each column name once in the header",
+                           rows=[1], row_word="line" if file.suffix == ".csv" else "header",
+                           hint="Which copy holds the data is ambiguous: remove or rename the repeated column"
+                                f"{'s' if len(repeated) > 1 else ''}.")
+    missing = [f for f in fields_of(name, wanted) if f.name not in header]
+    required = [f for f in missing if f.required]
+    if required:
+        sep_hint = ""
+        if len(header) == 1 and any(c in header[0] for c in ";\t|"):
+            sep_hint = "\n  The header looks delimited by ';', tab or '|': save the file with commas."
+        raise ExtractError(str(file), None, f"the required column{'s' if len(required) > 1 else ''} of the data "
+                           "dictionary (data/README.md)",
+                           hint="Missing:\n" + "\n".join(f"    {f.name}: {f.description}" for f in required)
+                                + f"\n  Columns found: {', '.join(header[:12])}"
+                                + (", ..." if len(header) > 12 else "") + "." + sep_hint)
+    if not missing:
+        return [], wanted
+    gone = {f.name for f in missing}
+    return [f.name for f in missing], [c for c in (header if wanted is None else wanted) if c not in gone]
+
+
+def _with_absent(table: pd.DataFrame, name: str, columns: list[str]) -> pd.DataFrame:
+    """``table`` with each absent dictionary column added as wholly missing, in dictionary order."""
+    by_name = {f.name: f for f in TABLES[name]}
+    added = {c: pd.Series(index=table.index, dtype=_empty_dtype(by_name[c])) for c in columns}
+    table = table.assign(**added)
+    order = [f.name for f in TABLES[name] if f.name in table.columns]
+    return table[order + [c for c in table.columns if c not in order]]
+
+
+def _empty_dtype(f: Field):
+    return pd.CategoricalDtype(pd.Index([], dtype="string")) if f.kind in ("str", "id") else dtype_of(f)
+
+
+def _no_events(name: str) -> pd.DataFrame:
+    """An event table the extract does not hold: no rows (its other columns are added as absent)."""
+    return pd.DataFrame({"patient_id": pd.Series(pd.Categorical([], categories=pd.Index([], dtype="string")))})
 
 
 def extract_from_tables(tables: dict[str, pd.DataFrame], source: str, content_hash: str,
@@ -151,8 +235,10 @@ def extract_hash(files) -> str:
     return digest.hexdigest()
 
 
-def _table_file(folder: Path, name: str) -> Path:
+def _table_file(folder: Path, name: str, optional: bool = False) -> Path | None:
     found = [folder / f"{name}{ext}" for ext in (".parquet", ".csv") if (folder / f"{name}{ext}").is_file()]
+    if not found and optional:
+        return None
     if not found:
         raise ExtractError(str(folder / f"{name}.csv"), None, f"the {name} table as {name}.csv or "
                            f"{name}.parquet", hint="An event table with no events still needs its header row.")
@@ -206,7 +292,30 @@ def _read_raw(file: Path, columns: list[str] | None = None) -> pd.DataFrame:
         raise ExtractError(str(file), None, "comma-separated rows with as many fields as the header",
                            hint=f"Reader said: {str(exc).strip()}. Is the file truncated or quoted badly?") from None
     _check_last_line(file, raw)
+    if wanted is not None or (len(raw.columns) and raw[raw.columns[-1]].isna().any()):
+        _check_short_rows(file)  # pandas pads a short row with blanks; only a row with blanks can be one
     return raw
+
+
+def _check_short_rows(file: Path) -> None:
+    """A row with fewer fields than the header would be read padded with blanks: name its lines instead."""
+    import csv
+
+    with open(file, encoding="utf-8-sig", newline="") as handle:
+        reader = csv.reader(handle, skipinitialspace=True)
+        width = len(next(reader, []))
+        short, values, n = [], [], 0
+        for row in reader:
+            if row and len(row) < width:  # blank lines are skipped, as the reader skips them
+                n += 1
+                if len(short) < 5:
+                    short.append(reader.line_num)
+                    values.append(",".join(row))
+    if n:
+        raise ExtractError(str(file), None, f"{width} comma-separated fields on every line, as in the header",
+                           rows=short, values=values, n_rows=n, row_word="line",
+                           hint="A short line would be read padded with blanks: export the file again, or add "
+                                "the missing fields (empty ones stay as commas).")
 
 
 def _check_last_line(file: Path, raw: pd.DataFrame) -> None:
@@ -315,6 +424,8 @@ def _parse_column(col: pd.Series, f: Field, file: Path, row_word: str) -> pd.Ser
     """Turn a raw column into its dictionary dtype; unparsable cells are errors, blanks stay missing."""
     target = dtype_of(f)
     if f.kind == "date" and pd.api.types.is_datetime64_any_dtype(col):
+        if isinstance(col.dtype, pd.DatetimeTZDtype):
+            col = col.dt.tz_localize(None)  # a time-zoned timestamp counts on its own local calendar date
         return col.astype("datetime64[s]")
     if f.kind in ("int", "float") and pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
         out = col.astype("Float64")

@@ -141,12 +141,46 @@ class Screening:
         self.criteria: list[Criterion] = protocol.counted
         if not self.criteria:
             raise ProtocolError(protocol.id, "criteria", "at least one counted (inclusion or exclusion) criterion")
+        self._warn_absent()
         self.raw = np.column_stack([self._evaluate(c) for c in self.criteria]) if len(extract.patients) else \
             np.zeros((0, len(self.criteria)), dtype=np.int8)
         self.states = self._apply_policy(self.raw)
         self._counts: Counts | None = None
 
     # --- evaluation -----------------------------------------------------------------------------
+
+    def _lacking(self, c: Criterion) -> list[tuple[str, str]]:
+        """(table, column) pairs this criterion reads that the extract does not hold."""
+        out = []
+        for table, cols in c.columns().items():
+            gone = self.extract.absent.get(table, ())
+            out += [(table, "*")] if "*" in gone else [(table, col) for col in sorted(cols) if col in gone]
+        return out
+
+    def _warn_absent(self) -> None:
+        """Name each absent column the protocol reads, one per line, with the criteria it leaves unassessable."""
+        needed: dict[tuple[str, str], list[str]] = {}
+        for c in self.criteria:
+            for pair in self._lacking(c):
+                needed.setdefault(pair, []).append(c.id)
+        if not needed:
+            return
+        import warnings
+
+        from .errors import ExtractWarning
+        from .schema import TABLES
+
+        described = {(t, f.name): f.description for t, fields in TABLES.items() for f in fields}
+        described |= {(t, "*"): f"The whole {t} table (no {t} file in the extract)." for t in TABLES}
+        lines = "\n".join(f"  {table}{'' if col == '*' else '.' + col}: {described[(table, col)]} "
+                          f"Not assessable: {', '.join(ids)}."
+                          for (table, col), ids in needed.items())
+        n = len(needed)
+        noun = ("column" if all(col != "*" for _, col in needed) else "column or table") + ("s" if n > 1 else "")
+        warnings.warn(ExtractWarning(f"{self.extract.path}: {n} {noun} the protocol "
+                                     f"{self.protocol.id} reads {'are' if n > 1 else 'is'} absent; every patient "
+                                     f"is not assessable on the criteria that need {'them' if n > 1 else 'it'}:"
+                                     f"\n{lines}"), stacklevel=3)
 
     def _evaluate(self, c: Criterion) -> np.ndarray:
         key = c.kind + ":" + _key(c)
@@ -156,6 +190,9 @@ class Screening:
             if absent:
                 raise ProtocolError(self.protocol.id, f"{c.id}.column", "a column of the extract's patients table",
                                     hint=f"{', '.join(absent)} is not in {self.extract.path}.")
+            if self._lacking(c):  # a column the extract does not hold: no patient can be assessed on this criterion
+                self._cache[key] = _states(pd.array([pd.NA] * self.extract.n_patients, dtype="boolean"), c.kind)
+                return self._cache[key]
             try:
                 met = RULES[c.rule](self.extract, **c.params)
             except (TypeError, ValueError) as exc:  # e.g. a text column compared with a number

@@ -63,6 +63,24 @@ class Criterion:
         """Whether the criterion takes part in the funnel (screening-visit checks do not)."""
         return self.kind != "screening_visit"
 
+    def columns(self) -> dict[str, set[str]]:
+        """Table → the columns this criterion reads: its rule's ``reads`` and its column parameters.
+
+        Naming an event table in ``reads`` asks for all its columns.
+        """
+        from .schema import TABLES
+
+        reads = set(RULES[self.rule].reads)
+        reads |= {self.params["column"]} if self.params.get("column") else set()
+        reads |= set(self.params.get("columns", []))
+        out: dict[str, set[str]] = {}
+        for item in reads:
+            if item in TABLES:
+                out.setdefault(item, set()).update(f.name for f in TABLES[item])
+            else:
+                out.setdefault("patients", set()).add(item)
+        return out
+
 
 @dataclass(frozen=True)
 class Protocol:
@@ -153,14 +171,8 @@ class Protocol:
         wanted: dict[str, set[str]] = {name: {"patient_id"} for name in TABLES}
         wanted["patients"].add("baseline_date")
         for c in self.counted:
-            reads = set(RULES[c.rule].reads)
-            reads |= {c.params["column"]} if "column" in c.params and c.params["column"] else set()
-            reads |= set(c.params.get("columns", []))
-            for item in reads:
-                if item in TABLES:
-                    wanted[item] |= {f.name for f in TABLES[item]}
-                else:
-                    wanted["patients"].add(item)
+            for table, cols in c.columns().items():
+                wanted[table] |= cols
         order = {name: [f.name for f in fields] for name, fields in TABLES.items()}
         return {name: sorted(cols, key=lambda col: order[name].index(col) if col in order[name] else 10**6)
                 for name, cols in wanted.items()}

@@ -103,7 +103,7 @@ def _patients() -> list[Field]:
     f = Field
     rows = [
         f("patient_id", "id", "Pseudonymous patient identifier, unique in the extract.", required=True),
-        f("site", "str", "Registry site code.", required=True),
+        f("site", "str", "Registry site code (a single-site registry may leave it out)."),
         f("sex", "category", "Sex recorded at baseline.", allowed=SEXES),
         f("age_years", "int", "Age at the baseline visit; 90 means 90 or over (top-coded).", "years",
           min=0, max=AGE_TOP_CODE),
