@@ -101,7 +101,7 @@ def load_source(spec: str | Path, baseline: str | None = None, before: str | Non
     """
     kind, path, date = _split(str(spec))
     if kind == "native":
-        return load_extract(path, columns)
+        return load_extract(path)
     base = baseline or date or "last_visit"
     if kind == "omop":
         from .omop import read_omop
