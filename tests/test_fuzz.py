@@ -45,6 +45,11 @@ def test_any_patients_file_loads_or_raises_extract_errors(tmp_path_factory, data
         c = data.draw(st.integers(0, len(header) - 1))
         row[c] = data.draw(cells)
         lines[r] = ",".join(row)
+    if data.draw(st.booleans()):  # a row cut short in the middle of the file
+        r = data.draw(st.integers(1, len(lines) - 1))
+        lines[r] = ",".join(lines[r].split(",")[: data.draw(st.integers(0, len(header) - 1))])
+    if data.draw(st.booleans()):  # a header naming one column twice
+        lines[0] = lines[0] + "," + data.draw(st.sampled_from(header))
     path.write_text("\n".join(lines) + data.draw(st.sampled_from(["\n", ""])), encoding="utf-8")
     _loads_or_raises(folder)
 
@@ -66,11 +71,14 @@ criterion = st.fixed_dictionaries({"id": st.text(max_size=6), "kind": st.sampled
     ["inclusion", "exclusion", "screening_visit", "other"]), "rule": st.sampled_from(
     ["age", "sledai", "column", "drug_exposure", "nope"])}, optional={"params": st.dictionaries(
         st.sampled_from(["min", "max", "min_age", "months", "column", "op", "value", "drugs", "x"]), yaml_values,
-        max_size=3), "label": st.text(max_size=10)})
+        max_size=3), "label": st.one_of(st.text(max_size=10), st.sampled_from(
+            ["{min}", "{min.nope}", "{0}", "{", "}", "{min!r}", "{min:%}"]))})
 
 
 @FUZZ
 @given(st.one_of(st.fixed_dictionaries({"criteria": st.lists(criterion, max_size=4)}),
+                 st.fixed_dictionaries({"extends": st.one_of(st.none(), st.just(""), st.lists(st.just(
+                     "misle-phase2"), max_size=2), st.integers())}),
                  st.fixed_dictionaries({"extends": st.just("misle-phase2"),
                                         "set": st.dictionaries(st.sampled_from(
                                             ["sledai.min", "age.max_age", "belimumab.months", "months",
