@@ -1,13 +1,14 @@
-# Verbs: make data | report | test | lab | bench | lint | clean
+# Verbs: make data | report | test | notebooks | lab | app | bench | lint | clean
 # Every verb creates .venv with the pinned dependencies on first use.
 PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 EXTRACT := data/synthetic
+APP_PORT ?= 8866
 REPORTS := reports
 
-.PHONY: setup data report network test notebooks lab bench bench-omop lint clean
+.PHONY: setup data report network test notebooks lab app bench bench-omop lint clean
 
 setup: $(STAMP)
 	@sh scripts/system-packages.sh
@@ -44,6 +45,11 @@ test: setup data
 ## Sync each notebook with its .py pair (Jupytext), re-execute it in place on the synthetic extract; commit both.
 notebooks: data
 	$(PY) scripts/run_notebooks.py
+
+## Serve the what-if panel as a page with no code (Voila) on http://127.0.0.1:$(APP_PORT)/ ; Ctrl-C stops it.
+app: data
+	SCREENING_DATA=$(abspath $(EXTRACT)) $(VENV)/bin/voila app/whatif.ipynb --port=$(APP_PORT) --no-browser \
+	    --Voila.ip=127.0.0.1
 
 ## Open JupyterLab on the notebooks.
 lab: data

@@ -97,3 +97,19 @@ round_counts(table, ["eligible", "excluded", "not_assessable"], small_cell)
 # %%
 loo = s.leave_one_out()
 round_counts(loo, ["eligible_without", "gain"], small_cell)
+
+# %% [markdown]
+# ## Try it live
+#
+# Untick a criterion to drop it, move a threshold (the protocol's value is marked beside each slider),
+# reorder with the arrows, change the missing-data policy or pick a protocol to compare with: the funnel,
+# the headline and the per-criterion table redraw at once. Only the criterion that changed is
+# re-evaluated. *Save variant YAML* writes the settings as a protocol that `extends` this one
+# (under `what-if/`); *Write shareable report* builds the report for it. Counts follow the same
+# small-cell rules as above. The panel needs a running kernel: use JupyterLab, or `make app` for a
+# page without code.
+
+# %% tags=["nbval-ignore-output"]
+from screening import whatif_panel
+
+whatif_panel(extract, protocol, policy=policy, compare_with=variant, small_cell=small_cell)

@@ -2,6 +2,7 @@
 
     python scripts/bench.py                       # 10k, 100k, 1M patients (about 10 medication rows each)
     python scripts/bench.py --sizes 10000,100000  # smaller run
+    python scripts/bench.py --panel-only          # only the what-if panel's latency per change (5k, 1M)
 
 Extracts are generated once and cached under bench-data/ (Parquet and CSV).
 Each size runs in fresh processes, so every peak-memory figure is that run's
@@ -30,6 +31,8 @@ CACHE = ROOT / "bench-data"
 HISTORY = 7.7  # past prednisone courses per patient: about 10 medication rows per patient
 PROTOCOL = "misle-phase2"
 SWEEP = ("sledai.min", list(range(20)))
+PANEL_SIZES = (5000, 1_000_000)
+PANEL_TARGET = {5000: 0.3, 1_000_000: 2.0}  # seconds per change, from issue 14
 
 
 def _current_rss_mb() -> float:
@@ -160,6 +163,52 @@ def run_others(n: int, naive_sample: int) -> dict:
             "naive_sample_s": t_naive, "naive": t_naive * n / len(sample), "naive_agrees": agree}
 
 
+def run_panel(n: int) -> dict:
+    """Time each change an investigator makes in the what-if panel, from the widget event to the redraw."""
+    from screening import load_extract, whatif_panel
+
+    folder = ROOT / "data" / "synthetic" if n == 5000 else ensure_data(n) / "parquet"
+    extract = load_extract(folder)
+    assert extract.n_patients == n, f"{folder} holds {extract.n_patients:,} patients, not {n:,}"
+    t_open, panel = timed(lambda: whatif_panel(extract))
+    changes = [
+        ("sledai.min 6 -> 5", lambda: setattr(panel.sliders["sledai.min"], "value", 5)),
+        ("sledai.min 5 -> 4", lambda: setattr(panel.sliders["sledai.min"], "value", 4)),
+        ("untick bilag", lambda: setattr(panel.boxes["bilag"], "value", False)),
+        ("move sledai up", lambda: panel._move("sledai", -1)),
+        ("glucocorticoid 0.5 -> 0.6", lambda: setattr(panel.sliders["glucocorticoid.max_mg_per_kg"], "value", 0.6)),
+        ("belimumab.months 6 -> 3", lambda: setattr(panel.sliders["belimumab.months"], "value", 3)),
+        ("policy: exclude", lambda: setattr(panel.policy, "value", "exclude")),
+        ("compare with pilot", lambda: setattr(panel.compare, "value", "misle-phase1-pilot")),
+        ("sledai.min 4 -> 5 (seen)", lambda: setattr(panel.sliders["sledai.min"], "value", 5)),
+        ("reset", panel.reset),
+    ]
+    times = []
+    for name, change in changes:
+        seconds, _ = timed(change)
+        assert panel.status.value == "", f"{name}: {panel.status.value}"
+        times.append((name, seconds))
+    return {"n": n, "open": t_open, "changes": times}
+
+
+def panel_table() -> None:
+    rows = [child("panel", n, 0) for n in PANEL_SIZES]
+    print(f"\nWhat-if panel: seconds from a widget change to the redrawn funnel, headline and tables "
+          f"(load {os.getloadavg()[0]:.1f})")
+    print(f"{'change':<28}" + "".join(f"{r['n']:>12,}" for r in rows))
+    print("-" * (28 + 12 * len(rows)))
+    print(f"{'open the panel':<28}" + "".join(f"{r['open']:>11.3f}s" for r in rows))
+    for i, (name, _) in enumerate(rows[0]["changes"]):
+        print(f"{name:<28}" + "".join(f"{r['changes'][i][1]:>11.3f}s" for r in rows))
+    verdicts = []
+    for r in rows:
+        worst = max(s for _, s in r["changes"])
+        ok = worst <= PANEL_TARGET[r["n"]]
+        verdicts.append(f"{r['n']:,}: slowest change {worst:.3f}s, target {PANEL_TARGET[r['n']]}s "
+                        f"{'met' if ok else 'MISSED'}")
+    print("\n".join(verdicts))
+
+
 def child(kind: str, n: int, naive_sample: int) -> dict:
     out = subprocess.run([sys.executable, __file__, f"--{kind}", str(n), "--naive-sample", str(naive_sample)],
                          check=True, capture_output=True, text=True, env={**os.environ, "SCREENING_CACHE": "off"})
@@ -211,7 +260,15 @@ def main() -> None:
     parser.add_argument("--naive-sample", type=int, default=300, help="patients timed the naive way, then scaled")
     parser.add_argument("--ours", type=int)
     parser.add_argument("--others", type=int)
+    parser.add_argument("--panel", type=int)
+    parser.add_argument("--panel-only", action="store_true", help="only time the what-if panel")
     args = parser.parse_args()
+    if args.panel:
+        print(json.dumps(run_panel(args.panel)))
+        return
+    if args.panel_only:
+        panel_table()
+        return
     if args.ours:
         print(json.dumps(run_ours(args.ours)))
         return
@@ -264,6 +321,7 @@ def main() -> None:
     print("ours = first load (parsed and checked); ours cached = a later load of the same extract; "
           "duckdb = SQL on views over the Parquet files.")
     print("\nAll three implementations gave the same eligible set at every size.")
+    panel_table()
 
 
 if __name__ == "__main__":

@@ -14,7 +14,9 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = ROOT / "notebooks"
+APP = ROOT / "app" / "whatif.ipynb"  # kept without outputs: Voila runs it for each visitor
 
 
 def sync(paths: list[Path]) -> None:
@@ -23,7 +25,10 @@ def sync(paths: list[Path]) -> None:
 
 def execute(path: Path) -> None:
     nb = nbformat.read(path, as_version=4)
-    NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
+    nb.metadata.pop("widgets", None)
+    # Widget state is per run (model ids) and thousands of lines: a kernel redraws the panel anyway.
+    NotebookClient(nb, timeout=600, kernel_name="python3", store_widget_state=False,
+                   resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
     for cell in nb.cells:
         cell.metadata.pop("execution", None)  # timings would make every re-run a diff
     nbformat.write(nb, path)
@@ -32,7 +37,7 @@ def execute(path: Path) -> None:
 
 def main(names: list[str]) -> None:
     paths = [NOTEBOOKS / n for n in names] if names else sorted(NOTEBOOKS.glob("*.ipynb"))
-    sync(paths)
+    sync(paths + [APP])
     for path in paths:
         execute(path)
     sync(paths)

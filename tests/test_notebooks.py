@@ -18,6 +18,7 @@ from screening import load_extract
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+PAIRED = NOTEBOOKS + [ROOT / "app" / "whatif.ipynb"]
 
 
 def _run(name: str, tmp_path: Path, **params) -> nbformat.NotebookNode:
@@ -67,7 +68,7 @@ def _cells(nb) -> list[tuple[str, str, list]]:
     return [(c.cell_type, c.source.strip(), c.metadata.get("tags", [])) for c in nb.cells]
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+@pytest.mark.parametrize("path", PAIRED, ids=[p.name for p in PAIRED])
 def test_each_notebook_and_its_text_pair_hold_the_same_cells(path):
     pair = path.with_suffix(".py")
     assert pair.exists(), f"{pair.name} is missing: run `make notebooks` (Jupytext pairs every notebook)"

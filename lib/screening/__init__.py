@@ -17,4 +17,14 @@ from .whatif import Comparison, compare
 __version__ = "0.1.0"
 
 __all__ = ["BundleError", "Comparison", "Criterion", "Extract", "ExtractError", "Protocol", "ProtocolError",
-           "Screening", "ScreeningError", "compare", "load_extract", "load_protocol", "screen", "__version__"]
+           "Screening", "ScreeningError", "compare", "load_extract", "load_protocol", "screen", "whatif_panel",
+           "__version__"]
+
+
+def __getattr__(name: str):
+    # The panel pulls in ipywidgets: imported on first use, not with the package.
+    if name == "whatif_panel":
+        from .panel import whatif_panel
+
+        return whatif_panel
+    raise AttributeError(f"module 'screening' has no attribute {name!r}")

@@ -1,0 +1,153 @@
+"""The what-if panel in a real browser: JupyterLab running notebook 03, and the ``make app`` page (Voila).
+
+Playwright drives Debian's Chromium (/usr/bin/chromium, installed by scripts/system-packages.sh; no browser
+is downloaded). Each server runs on a free localhost port in its own process group and is stopped by its
+pid when the test ends, pass or fail. Screenshots are kept in tests/artifacts/.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from playwright.sync_api import Page, sync_playwright
+
+from screening import load_extract, load_protocol, screen
+from screening.shareable import round_counts
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "tests" / "artifacts"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic"]
+DROPPED = "bilag"  # the criterion the tests untick
+SMALL_CELL = 10  # notebook 03 and the app run in shareable mode
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def _server(args: list[str], url: str, cwd: Path, env: dict, log: Path, timeout: float = 90):
+    """Run a server in its own process group until ``url`` answers; stop that group by the server's pid."""
+    with log.open("w") as out:
+        proc = subprocess.Popen(args, cwd=cwd, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                urllib.request.urlopen(url, timeout=5).close()
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"server did not start; its log:\n{log.read_text()[-3000:]}") from None
+                time.sleep(0.5)
+        yield proc
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)  # the group holds the server and the kernels it started
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+
+
+@contextmanager
+def _browser_page():
+    assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing: `make setup` installs Debian's chromium"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser.new_page(viewport={"width": 1400, "height": 1100})
+        finally:
+            browser.close()
+
+
+@pytest.fixture(scope="module")
+def expected() -> dict[str, str]:
+    """The eligible count as shown (rounded) before and after the changes, computed by the engine directly."""
+    extract = load_extract(ROOT / "data" / "synthetic")
+    shipped = load_protocol("misle-phase2")
+    changed = shipped.with_overrides({"sledai.min": 4}).without(DROPPED)
+    counts = {name: int(screen(extract, p).summary().set_index("status").loc["eligible", "patients"])
+              for name, p in (("before", shipped), ("after", changed))}
+    shown = round_counts(pd.DataFrame([counts]), list(counts), SMALL_CELL).iloc[0].to_dict()
+    assert shown["before"] != shown["after"], "pick changes that move the rounded count"
+    return shown
+
+
+def _eligible_shown(page: Page) -> str:
+    return page.locator(".whatif-eligible").first.inner_text().strip()
+
+
+def _change_settings_and_check(page: Page, expected: dict[str, str], shot: str) -> None:
+    """Move the SLEDAI slider from 6 to 4 and untick one criterion; the count must follow the engine."""
+    page.locator(".whatif-eligible").first.wait_for(timeout=180_000)
+    assert _eligible_shown(page) == expected["before"]
+    readout = page.locator(".whatif-param-sledai-min .widget-readout").first
+    assert readout.inner_text().strip() == "6"
+    handle = page.locator(".whatif-param-sledai-min .noUi-handle").first
+    handle.focus()
+    handle.press("ArrowLeft")
+    handle.press("ArrowLeft")
+    page.wait_for_function("() => document.querySelector('.whatif-param-sledai-min .widget-readout')"
+                           ".textContent.trim() === '4'", timeout=30_000)
+    page.locator(f".whatif-keep-{DROPPED} input[type=checkbox]").first.uncheck()
+    page.wait_for_function(f"() => document.querySelector('.whatif-eligible').textContent.trim() === "
+                           f"'{expected['after']}'", timeout=60_000)
+    assert _eligible_shown(page) == expected["after"]
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.locator(".whatif-headline").first.scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTIFACTS / shot))
+
+
+def test_panel_in_jupyterlab_follows_the_engine(tmp_path, expected):
+    (tmp_path / "notebooks").mkdir()
+    shutil.copy(ROOT / "notebooks" / "03-changing-criteria.ipynb", tmp_path / "notebooks")  # Lab autosaves
+    (tmp_path / "data").symlink_to(ROOT / "data")
+    news = tmp_path / "settings" / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
+    news.parent.mkdir(parents=True)
+    news.write_text('{"fetchNews": "false"}')  # no pop-up asking to fetch news over the closed network
+    port = _free_port()
+    env = {"JUPYTER_CONFIG_DIR": str(tmp_path / "config"), "JUPYTERLAB_SETTINGS_DIR": str(tmp_path / "settings"),
+           "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "workspaces"),
+           "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime")}
+    args = [sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}", "--ServerApp.ip=127.0.0.1",
+            "--IdentityProvider.token=", "--ServerApp.password=", f"--ServerApp.root_dir={tmp_path}",
+            "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate", "--allow-root"]
+    base = f"http://127.0.0.1:{port}"
+    with _server(args, f"{base}/api/status", tmp_path, env, tmp_path / "lab.log"), _browser_page() as page:
+        page.goto(f"{base}/lab/tree/notebooks/03-changing-criteria.ipynb")
+        page.locator(".jp-Notebook").first.wait_for(timeout=60_000)
+        page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000)
+        page.locator(".lm-MenuBar-item", has_text="Run").first.click()
+        page.locator("[data-command='runmenu:run-all']").first.click()
+        _change_settings_and_check(page, expected, "jupyterlab-panel.png")
+
+
+def test_app_page_shows_no_code_and_follows_the_engine(tmp_path, expected):
+    port = _free_port()
+    args = [sys.executable, "-m", "voila", "app/whatif.ipynb", f"--port={port}", "--no-browser",
+            "--Voila.ip=127.0.0.1"]
+    env = {"SCREENING_DATA": str(ROOT / "data" / "synthetic"), "JUPYTER_CONFIG_DIR": str(tmp_path / "config"),
+           "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime")}
+    with _server(args, f"http://127.0.0.1:{port}/", ROOT, env, tmp_path / "voila.log"), _browser_page() as page:
+        page.goto(f"http://127.0.0.1:{port}/")
+        _change_settings_and_check(page, expected, "app-panel.png")
+        text = page.locator("body").inner_text()
+        assert "whatif_panel(" not in text and "import os" not in text  # no code shown
+        page.screenshot(path=str(ARTIFACTS / "app-page.png"), full_page=True)

@@ -1,0 +1,104 @@
+"""The what-if panel on the hand-built boundary extract (tests/boundary.py), counts worked out by hand."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from screening import load_protocol, screen
+from screening.panel import Explorer, Settings, whatif_panel
+
+# On the boundary extract: SLEDAI minimum 4 admits X12 (SLEDAI 5; X52 at 4 is 70 years old); dropping
+# BILAG admits X14 (musculoskeletal C) and N15 (BILAG not scored, never had nephritis).
+LOWER_SLEDAI = {"gained": 1, "lost": 0}
+LOWER_SLEDAI_NO_BILAG = {"gained": 3, "lost": 0, "not_assessable_change": -1}
+
+
+@pytest.fixture
+def panel(boundary_extract, tmp_path):
+    return whatif_panel(boundary_extract, small_cell=0, folder=tmp_path)
+
+
+def test_moving_a_slider_and_unticking_a_criterion_redraws_the_counts(panel):
+    shipped = dict(panel.view.headline)
+    panel.sliders["sledai.min"].value = 4
+    assert panel.view.changes.loc[0, ["gained", "lost"]].tolist() == [1, 0]
+    assert panel.view.headline["eligible"] == shipped["eligible"] + LOWER_SLEDAI["gained"]
+    panel.boxes["bilag"].value = False
+    head = panel.view.headline
+    assert head["eligible"] == shipped["eligible"] + LOWER_SLEDAI_NO_BILAG["gained"]
+    assert head["not_assessable"] == shipped["not_assessable"] + LOWER_SLEDAI_NO_BILAG["not_assessable_change"]
+    assert panel.view.changes.loc[0, ["gained", "lost"]].tolist() == [3, 0]
+    assert f"<b class='whatif-eligible'>{head['eligible']}</b>" in panel.headline.value
+    assert "bilag" not in panel.view.criteria["criterion"].tolist()
+    assert "SLEDAI-2K ≥ 4" in panel.boxes["sledai"].description  # labels follow their parameters
+
+
+def test_the_panel_agrees_with_the_engine_for_the_same_settings(panel, boundary_extract):
+    panel.sliders["sledai.min"].value = 4
+    panel.boxes["bilag"].value = False
+    panel.policy.value = "exclude"
+    engine = screen(boundary_extract, load_protocol("misle-phase2", {"sledai.min": 4}).without("bilag"),
+                    policy="exclude")
+    assert panel.view.attrition[["criterion", "remaining"]].equals(engine.attrition()[["criterion", "remaining"]])
+    assert panel.view.headline["not_assessable"] == 0
+
+
+def test_reordering_moves_steps_but_keeps_the_totals(panel):
+    totals = dict(panel.view.headline)
+    for _ in range(3):
+        panel._move("sledai", -1)  # the up button, three times: sledai becomes the first step
+    assert panel.order[0] == "sledai"
+    first = panel.view.attrition.iloc[1]
+    assert (first["criterion"], first["excluded"], first["not_assessable"]) == ("sledai", 2, 2)  # X12, X52; N13, N54
+    assert panel.view.headline == totals
+    panel.reset()
+    assert panel.settings == Settings()
+
+
+def test_comparing_with_a_second_protocol_adds_a_row(panel, boundary_extract):
+    panel.compare.value = "misle-phase1-pilot"
+    row = panel.view.changes.iloc[1]
+    pilot = screen(boundary_extract, "misle-phase1-pilot").eligible_ids()
+    assert row["against"] == "misle-phase1-pilot" and row["eligible_then"] == len(pilot)
+
+
+def test_an_impossible_setting_is_named_and_the_last_view_kept(panel):
+    before = panel.view
+    panel.sliders["age.max_age"].value = 10  # below age.min_age (18)
+    assert "age.min_age" in panel.status.value and "not above age.max_age" in panel.status.value
+    assert panel.view is before
+
+
+def test_a_saved_variant_extends_the_shipped_protocol_and_screens_alike(panel, boundary_extract, tmp_path):
+    panel.sliders["sledai.min"].value = 4
+    panel.boxes["bilag"].value = False
+    panel._move("sledai", -1)
+    panel.name.value = "sledai4"
+    path = panel._save()
+    text = path.read_text(encoding="utf-8")
+    assert "extends: misle-phase2" in text and "sledai.min: 4" in text and "- bilag" in text
+    again = screen(boundary_extract, load_protocol(path))
+    assert again.attrition()["remaining"].tolist() == panel.view.attrition["remaining"].tolist()
+    panel.name.value = "../escape"
+    assert panel._save() is None and "a file name" in panel.status.value
+
+
+def test_the_report_button_writes_a_shareable_report_for_the_variant(panel, tmp_path):
+    panel.sliders["sledai.min"].value = 4
+    out = panel._report(notebooks=False)
+    provenance = (out / "tables" / "provenance.json").read_text(encoding="utf-8")
+    assert '"protocol_id": "misle-phase2-whatif"' in provenance
+    assert '"sledai.min": 4' in provenance
+
+
+def test_shareable_mode_shows_no_exact_small_count(boundary_extract):
+    view = Explorer(boundary_extract, small_cell=10).view(Settings(set={"sledai.min": 4}, dropped=("bilag",)))
+    shown = [str(v) for v in view.shown.values()]
+    for frame in (view.attrition_text, view.criteria, view.changes):
+        numeric = frame.select_dtypes(exclude="number").columns.intersection(
+            ["entering", "excluded", "not_assessable", "remaining", "excluded_alone", "not_assessable_alone",
+             "excluded_uniquely", "gain_if_dropped", "eligible_then", "eligible_now", "gained", "lost"])
+        shown += frame[numeric].astype(str).to_numpy().ravel().tolist()
+    assert shown and all(v == "<11" or (re.fullmatch(r"\d+", v) and int(v) % 5 == 0) for v in shown), shown
