@@ -185,28 +185,30 @@ def run_panel(n: int) -> dict:
     ]
     times = []
     for name, change in changes:
+        cpu = time.process_time()
         seconds, _ = timed(change)
         assert panel.status.value == "", f"{name}: {panel.status.value}"
-        times.append((name, seconds))
+        times.append((name, seconds, time.process_time() - cpu))
     return {"n": n, "open": t_open, "changes": times}
 
 
 def panel_table() -> None:
+    load = os.getloadavg()[0]
     rows = [child("panel", n, 0) for n in PANEL_SIZES]
     print(f"\nWhat-if panel: seconds from a widget change to the redrawn funnel, headline and tables "
-          f"(load {os.getloadavg()[0]:.1f})")
-    print(f"{'change':<28}" + "".join(f"{r['n']:>12,}" for r in rows))
-    print("-" * (28 + 12 * len(rows)))
-    print(f"{'open the panel':<28}" + "".join(f"{r['open']:>11.3f}s" for r in rows))
-    for i, (name, _) in enumerate(rows[0]["changes"]):
-        print(f"{name:<28}" + "".join(f"{r['changes'][i][1]:>11.3f}s" for r in rows))
-    verdicts = []
+          f"(wall / CPU; 1-min load {load:.1f} before, {os.getloadavg()[0]:.1f} after, on {os.cpu_count()} cores)")
+    print(f"{'change':<28}" + "".join(f"{r['n']:>18,}" for r in rows))
+    print("-" * (28 + 18 * len(rows)))
+    print(f"{'open the panel (wall)':<28}" + "".join(f"{r['open']:>17.2f}s" for r in rows))
+    for i, (name, *_) in enumerate(rows[0]["changes"]):
+        print(f"{name:<28}" + "".join(f"{r['changes'][i][1]:>9.3f} / {r['changes'][i][2]:.3f}" for r in rows))
     for r in rows:
-        worst = max(s for _, s in r["changes"])
-        ok = worst <= PANEL_TARGET[r["n"]]
-        verdicts.append(f"{r['n']:,}: slowest change {worst:.3f}s, target {PANEL_TARGET[r['n']]}s "
-                        f"{'met' if ok else 'MISSED'}")
-    print("\n".join(verdicts))
+        wall, cpu = (max(c[k] for c in r["changes"]) for k in (1, 2))
+        target = PANEL_TARGET[r["n"]]
+        print(f"{r['n']:>9,}: slowest change {wall:.3f}s wall, {cpu:.3f}s CPU; target {target}s: "
+              f"{'met' if wall <= target else 'met in CPU time only' if cpu <= target else 'MISSED'}")
+    if load > os.cpu_count():
+        print("The machine was loaded: wall times include waiting for a core; CPU times are this process's own.")
 
 
 def child(kind: str, n: int, naive_sample: int) -> dict:
