@@ -188,7 +188,12 @@ def _run_notebook(name: str, folder: Path, params: dict, cwd: Path = ROOT / "not
     pm.execute_notebook(str(ROOT / "notebooks" / name), str(target), parameters=params, kernel_name="python3",
                         cwd=str(cwd), progress_bar=False, log_output=False)
     exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
-    body, _ = exporter.from_notebook_node(nbformat.read(target, as_version=4))
+    nb = nbformat.read(target, as_version=4)
+    # The what-if panel needs a live kernel; its saved widget state would only pull a widget
+    # script from the network into the HTML, which then shows the panel's text fallback.
+    if nb.metadata.pop("widgets", None) is not None:
+        nbformat.write(nb, target)
+    body, _ = exporter.from_notebook_node(nb)
     target.with_suffix(".html").write_text(body, encoding="utf-8")
     return time.perf_counter() - start
 
