@@ -112,4 +112,4 @@ round_counts(loo, ["eligible_without", "gain"], small_cell)
 # %% tags=["nbval-ignore-output"]
 from screening import whatif_panel
 
-whatif_panel(extract, protocol, policy=policy, compare_with=variant, small_cell=small_cell)
+whatif_panel(s.extract, protocol, policy=policy, compare_with=variant, small_cell=small_cell)
