@@ -8,7 +8,6 @@ pid when the test ends, pass or fail. Screenshots are kept in tests/artifacts/.
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -18,9 +17,11 @@ import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
+import nbformat
 import pandas as pd
 import pytest
 from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from screening import load_extract, load_protocol, screen
 from screening.shareable import round_counts
@@ -96,7 +97,14 @@ def _eligible_shown(page: Page) -> str:
 
 def _change_settings_and_check(page: Page, expected: dict[str, str], shot: str) -> None:
     """Move the SLEDAI slider from 6 to 4 and untick one criterion; the count must follow the engine."""
-    page.locator(".whatif-eligible").first.wait_for(timeout=180_000)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    try:
+        page.locator(".whatif-eligible").first.wait_for(timeout=180_000)
+    except Exception:
+        page.screenshot(path=str(ARTIFACTS / f"failed-{shot}"))
+        errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+        raise AssertionError("the panel did not appear; errors shown: "
+                             + " | ".join(errors.all_inner_texts())[-2000:]) from None
     assert _eligible_shown(page) == expected["before"]
     readout = page.locator(".whatif-param-sledai-min .widget-readout").first
     assert readout.inner_text().strip() == "6"
@@ -110,14 +118,16 @@ def _change_settings_and_check(page: Page, expected: dict[str, str], shot: str) 
     page.wait_for_function(f"() => document.querySelector('.whatif-eligible').textContent.trim() === "
                            f"'{expected['after']}'", timeout=60_000)
     assert _eligible_shown(page) == expected["after"]
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.locator(".whatif-headline").first.scroll_into_view_if_needed()
     page.screenshot(path=str(ARTIFACTS / shot))
 
 
 def test_panel_in_jupyterlab_follows_the_engine(tmp_path, expected):
     (tmp_path / "notebooks").mkdir()
-    shutil.copy(ROOT / "notebooks" / "03-changing-criteria.ipynb", tmp_path / "notebooks")  # Lab autosaves
+    # A copy, as Lab autosaves; unpaired, so Jupytext neither writes a .py beside it nor reads one.
+    nb = nbformat.read(ROOT / "notebooks" / "03-changing-criteria.ipynb", as_version=4)
+    nb.metadata.pop("jupytext", None)
+    nbformat.write(nb, tmp_path / "notebooks" / "03-changing-criteria.ipynb")
     (tmp_path / "data").symlink_to(ROOT / "data")
     news = tmp_path / "settings" / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
     news.parent.mkdir(parents=True)
@@ -133,9 +143,16 @@ def test_panel_in_jupyterlab_follows_the_engine(tmp_path, expected):
     with _server(args, f"{base}/api/status", tmp_path, env, tmp_path / "lab.log"), _browser_page() as page:
         page.goto(f"{base}/lab/tree/notebooks/03-changing-criteria.ipynb")
         page.locator(".jp-Notebook").first.wait_for(timeout=60_000)
-        page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000)
-        page.locator(".lm-MenuBar-item", has_text="Run").first.click()
-        page.locator("[data-command='runmenu:run-all']").first.click()
+        page.get_by_text("Python 3 (ipykernel) | Idle").first.wait_for(timeout=90_000)
+        for _ in range(3):  # a click before the kernel is wired up can be lost: retry until cells run
+            page.locator(".lm-MenuBar-item", has_text="Run").first.click()
+            page.locator("[data-command='runmenu:run-all']").first.click()
+            try:
+                page.wait_for_function("() => [...document.querySelectorAll('.jp-InputPrompt')]"
+                                       ".some(p => /\\[(\\*|\\d+)\\]/.test(p.textContent))", timeout=20_000)
+                break
+            except PlaywrightTimeout:
+                continue
         _change_settings_and_check(page, expected, "jupyterlab-panel.png")
 
 
