@@ -78,7 +78,8 @@ class Rule:
     func: Callable[..., pd.arrays.BooleanArray]
     params: dict[str, Param]
     doc: str
-    #: patient columns and event tables the rule reads (for column pruning at scale)
+    #: patient columns and event tables the rule reads (for column pruning at scale); ``bilag_{domains}``
+    #: stands for one column per value of the list parameter ``domains``
     reads: tuple[str, ...]
 
     @property
@@ -243,7 +244,7 @@ def sledai_in_range(ex: Extract, min: float, max: float | None):
     return ok
 
 
-@rule("bilag_active", reads=tuple(f"bilag_{d}" for d in BILAG_DOMAINS),
+@rule("bilag_active", reads=("bilag_{domains}",),
       grades=Param(["A", "B"], "grades that count as active", choices=BILAG_GRADES),
       domains=Param(list(BILAG_DOMAINS), "BILAG-2004 domains looked at", choices=BILAG_DOMAINS))
 def bilag_active(ex: Extract, grades: list[str], domains: list[str]):
@@ -251,7 +252,7 @@ def bilag_active(ex: Extract, grades: list[str], domains: list[str]):
     return _any([_isin(ex.patients[f"bilag_{d}"], grades) for d in domains], len(ex.patients))
 
 
-@rule("bilag_count", reads=tuple(f"bilag_{d}" for d in BILAG_DOMAINS),
+@rule("bilag_count", reads=("bilag_{domains}",),
       a_min=Param(1, "fewest domains graded A", "domains"),
       b_min=Param(2, "fewest domains graded A or B", "domains"),
       domains=Param(list(BILAG_DOMAINS), "BILAG-2004 domains counted", choices=BILAG_DOMAINS))

@@ -70,7 +70,13 @@ class Criterion:
         """
         from .schema import TABLES
 
-        reads = set(RULES[self.rule].reads)
+        reads = set()
+        for item in RULES[self.rule].reads:
+            if "{" in item:  # one column per value of a list parameter, e.g. bilag_{domains}
+                name = item[item.index("{") + 1:item.index("}")]
+                reads |= {item.replace("{" + name + "}", str(v)) for v in self.params.get(name, [])}
+            else:
+                reads.add(item)
         reads |= {self.params["column"]} if self.params.get("column") else set()
         reads |= set(self.params.get("columns", []))
         out: dict[str, set[str]] = {}
