@@ -86,10 +86,10 @@ def check_frame(frame: pd.DataFrame, name: str) -> pd.DataFrame:
         values = raw.column(c)
         if c in by_name and pa.types.is_null(values.type):  # a column the source cannot give at all
             values = values.cast(empty.get(by_name[c].kind, pa.string()))
-        out[c] = _parse(values, by_name[c], name, False) if c in by_name else values
-    table = pa.table(out)
-    _check_rows(table, fields, name)
-    return typed_to_frame(table, name, False)
+        out[c] = _column(values, by_name[c], name, False) if c in by_name else _series(values, None, name, False)
+    frame = pd.DataFrame(out, copy=False)
+    _check_order(frame, fields)
+    return frame
 
 
 def typed_to_frame(table: pa.Table, name: str, from_csv: bool) -> pd.DataFrame:
