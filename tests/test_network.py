@@ -35,8 +35,8 @@ def test_suppressed_cells_stand_for_their_hidden_range():
 def test_rounded_cells_stand_for_every_count_that_rounds_to_them():
     rule = {"rule": "round", "threshold": 10, "base": 5}
     # 115 is 113..117; 15, the smallest number shown, also stands for 11 and 12; ≤10 includes zero.
-    got = intervals(["115", "20", "15", "≤10", "*"], rule, cap=900).tolist()
-    assert got == [[113, 117], [18, 22], [11, 17], [0, 10], [0, 900]]
+    got = intervals(["115", "20", "15", "≤10", "*", "0"], rule, cap=900).tolist()
+    assert got == [[113, 117], [18, 22], [11, 17], [0, 10], [0, 900], [0, 0]]
     # An even base rounds halves up: 110 is 105..114.
     assert intervals(["110", "20"], {"rule": "round", "threshold": 10, "base": 10}).tolist() == [[105, 114],
                                                                                                  [11, 24]]

@@ -91,15 +91,22 @@ def funnel_chart(attrition: pd.DataFrame, suppressed: pd.DataFrame | None = None
         ax.text(total * 1.03, y[i], text, va="center", fontsize=8.5)
     ax.text(total * 1.03, k - 0.35, "remaining  (% of previous / % of all)   removed at this step",
             fontsize=8.5, weight="bold", va="bottom")
-    ax.set_yticks(y, [textwrap.shorten(str(lbl), 48) for lbl in t["label"]], fontsize=9)
-    ax.set_xlim(0, total * 2.25)
+    return funnel_axes(ax, t["label"], total, width=2.25, xlabel="patients (people, not records)", legend_columns=3,
+                       title=title or "Screening funnel, in protocol order")
+
+
+def funnel_axes(ax, labels: pd.Series, total: float, width: float, xlabel: str, legend_columns: int, title: str):
+    """The frame every horizontal funnel shares: step labels top down, a patient axis, room for text on the right."""
+    k = len(labels)
+    ax.set_yticks(np.arange(k)[::-1], [textwrap.shorten(str(lbl), 48) for lbl in labels], fontsize=9)
+    ax.set_xlim(0, total * width)
     ax.set_ylim(-0.6, k + 0.2)
     ax.set_xticks(np.linspace(0, total, 5))
     ax.xaxis.set_major_formatter(lambda v, _: f"{int(v):,}")
-    ax.set_xlabel("patients (people, not records)")
+    ax.set_xlabel(xlabel)
     ax.spines[["top", "right"]].set_visible(False)
-    ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncols=3, fontsize=8.5, frameon=False)
-    ax.set_title(title or "Screening funnel, in protocol order", loc="left", fontsize=12, pad=22)
+    ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncols=legend_columns, fontsize=8.5, frameon=False)
+    ax.set_title(title, loc="left", fontsize=12, pad=22)
     return ax
 
 

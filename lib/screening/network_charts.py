@@ -22,7 +22,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from .charts import COLORS
+from .charts import COLORS, funnel_axes
 
 __all__ = ["network_funnel_chart", "site_pool_chart", "criteria_heatmap"]
 
@@ -62,16 +62,8 @@ def network_funnel_chart(attrition: pd.DataFrame, ax=None, title: str | None = N
         ax.text(total * 1.03, y[i], text, va="center", fontsize=8.5)
     ax.text(total * 1.03, k - 0.35, "remaining   removed at this step (ranges: low–high)", fontsize=8.5,
             weight="bold", va="bottom")
-    ax.set_yticks(y, [textwrap.shorten(str(lbl), 48) for lbl in t["label"]], fontsize=9)
-    ax.set_xlim(0, total * 2.1)
-    ax.set_ylim(-0.6, k + 0.2)
-    ax.set_xticks(np.linspace(0, total, 5))
-    ax.xaxis.set_major_formatter(lambda v, _: f"{int(v):,}")
-    ax.set_xlabel("patients across the network (people, not records)")
-    ax.spines[["top", "right"]].set_visible(False)
-    ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncols=2, fontsize=8.5, frameon=False)
-    ax.set_title(title or "Network screening funnel, in protocol order", loc="left", fontsize=12, pad=22)
-    return ax
+    return funnel_axes(ax, t["label"], total, width=2.1, xlabel="patients across the network (people, not records)",
+                       legend_columns=2, title=title or "Network screening funnel, in protocol order")
 
 
 def site_pool_chart(outcome: pd.DataFrame, ax=None, title: str | None = None):

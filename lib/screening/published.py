@@ -10,7 +10,7 @@ which true counts could have been shown that way:
 * ``{"rule": "round", "threshold": 10, "base": 5}``: ``"≤10"`` is 0 to 10; a number is
   the counts that round half up to it, ``"115"`` 113 to 117; the smallest number
   shown (15) also stands for 11 and 12, which are never shown as less;
-  ``"*"`` (hidden besides rounding) is anything;
+  ``"0"`` is a zero no patient could fill; ``"*"`` (hidden besides rounding) is anything;
 * ``""`` (a withheld cell): anything.
 
 :func:`tighten` then narrows the intervals by the sums that tie a report's
@@ -64,6 +64,8 @@ def intervals(shown: Sequence[str], rule: dict, cap: int | None = None) -> np.nd
         lo[exact], hi[exact] = -((base - 2 * n[exact]) // 2), (2 * n[exact] + base - 1) // 2
         floor = base * -(-(threshold + 1) // base)  # no count above the threshold is shown below this
         lo[exact & (n == floor)] = threshold + 1
+        zero = exact & (n == 0)  # never a rounded count (small ones show as ≤threshold): a structural zero
+        lo[zero], hi[zero] = 0, 0
     else:
         lo[exact], hi[exact] = n[exact], n[exact]
     if kind == "suppress":
