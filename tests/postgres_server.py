@@ -87,7 +87,10 @@ def _sql_type(series: pd.Series, name: str) -> str:
 
 
 def load_cdm(url: str, tables: dict[str, pd.DataFrame], cdm_schema: str = "cdm", vocab_schema: str = "vocab") -> None:
-    """Create the CDM tables (vocabulary in ``vocab_schema``, the rest in ``cdm_schema``) and COPY the rows in."""
+    """Create the CDM tables (vocabulary in ``vocab_schema``, the rest in ``cdm_schema``) and COPY the rows in.
+
+    A table that exists already gets the rows appended (a large CDM is loaded slice by slice).
+    """
     import psycopg
 
     with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as conn, conn.cursor() as cur:
@@ -96,7 +99,7 @@ def load_cdm(url: str, tables: dict[str, pd.DataFrame], cdm_schema: str = "cdm",
         for name, frame in tables.items():
             schema = vocab_schema if name in VOCABULARY else cdm_schema
             types = {c: _sql_type(frame[c], c) for c in frame.columns}
-            cur.execute(f'CREATE TABLE "{schema}"."{name}" ('
+            cur.execute(f'CREATE TABLE IF NOT EXISTS "{schema}"."{name}" ('
                         + ", ".join(f'"{c}" {t}' for c, t in types.items()) + ")")
             out = frame.copy()
             for c, t in types.items():

@@ -251,3 +251,19 @@ def test_database_problems_are_one_line(capsys):
     code = main(["funnel", "--data", "omop:mssql+pyodbc://me@host/db", "--baseline", "2024-06-15"])
     err = capsys.readouterr().err
     assert code != 0 and "driver" in err and "Traceback" not in err
+
+
+def test_upper_case_files_and_columns_and_a_trimmed_measurement_table(omop_dir, tmp_path):
+    # Eunomia ships PERSON.csv with upper-case headers; a CDM 5.3 extract may lack newer or optional columns.
+    copy = tmp_path / "upper"
+    copy.mkdir()
+    for csv in omop_dir.glob("*.csv"):
+        table = pd.read_csv(csv)
+        if csv.stem == "measurement":
+            table = table.drop(columns=["value_as_concept_id"])
+        table.columns = [c.upper() for c in table.columns]
+        table.to_csv(copy / f"{csv.stem.upper()}.csv", index=False)
+    s = screen(load_source(f"omop:{copy}@2024-06-15"), "misle-phase2-ehr")
+    expected = {str(k): v for k, v in fx.OMOP_EXPECTED_EHR.items()}
+    # Without value_as_concept_id nobody's anti-dsDNA is known positive; the ANA titre still is.
+    assert _outcomes(s) == expected
