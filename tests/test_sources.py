@@ -43,6 +43,9 @@ def test_omop_funnel_under_the_ehr_protocol(omop_dir):
     # The CDM's persons first, then who has SLE, is alive and is observed.
     assert table["entering"].iloc[:4].tolist() == [16, 16, 14, 13]
     assert table.loc[["sle_diagnosis", "alive", "observed"], "excluded"].tolist() == [2, 1, 1]
+    # Not even counting every unknown as met makes a person without SLE, or dead at baseline, eligible.
+    lenient = _outcomes(screen(load_source(f"omop:{omop_dir}@2024-06-15"), "misle-phase2-ehr", policy="include"))
+    assert [lenient[p][0] for p in ("13", "14", "16")] == ["excluded"] * 3
     assert table.loc["age", "excluded"] == 1 and table.loc["nephritis_therapy", "not_assessable"] == 1
     assert table.loc["glucocorticoid", ["excluded", "not_assessable"]].tolist() == [1, 1]
 
