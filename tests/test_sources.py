@@ -270,3 +270,6 @@ def test_upper_case_files_and_columns_and_a_trimmed_measurement_table(omop_dir, 
     expected = {str(k): v for k, v in fx.OMOP_EXPECTED_EHR.items()}
     # Without value_as_concept_id nobody's anti-dsDNA is known positive; the ANA titre still is.
     assert _outcomes(s) == expected
+    tables = {csv.stem: pd.read_csv(csv) for csv in copy.glob("*.csv")}  # PERSON, MEASUREMENT, ... in DuckDB
+    db = _duckdb_file(tables, tmp_path / "upper.duckdb")
+    assert _outcomes(screen(load_source(f"omop:{db}@2024-06-15"), "misle-phase2-ehr")) == expected

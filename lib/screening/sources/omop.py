@@ -87,17 +87,18 @@ class _DuckDB:
         if Path(source).is_dir():
             self.con = duckdb.connect()
             self.found = self._views(Path(source))
+            self.names = {t: t for t in self.found}
         else:
             self.con = duckdb.connect(source, read_only=True)
             rows = self.con.execute("SELECT table_name, column_name FROM information_schema.columns "
                                     "WHERE table_schema = current_schema() ORDER BY ordinal_position").fetchall()
-            self.found = {}
-            for table, column in rows:
-                self.found.setdefault(table, []).append(column)
+            self.found, self.names = {}, {}
+            for table, column in rows:  # any letter case: looked up by the lower-case CDM name
+                self.found.setdefault(table.lower(), []).append(column)
+                self.names[table.lower()] = table
         from sqlalchemy.dialects import postgresql
 
         self.dialect = postgresql.dialect()
-        self.names = {t.lower(): t for t in self.found}
 
     def _views(self, folder: Path) -> dict[str, list[str]]:
         """One view per table file, named and typed as the CDM says whatever the file's spelling."""

@@ -89,7 +89,9 @@ class Catalog:
         if not self.has(table, column):
             return sa.null().label(column)
         source = self._tables[table] if alias is None else alias
-        return source.c[self._columns[table][column]]
+        found = source.c[self._columns[table][column]]
+        # A date stored as text or a timestamp (CSV loads, some ETLs) still compares as a date.
+        return sa.cast(found, sa.Date) if column.endswith("_date") else found
 
 
 def _day(value: str):
@@ -132,11 +134,12 @@ def codesets_insert(cat: Catalog, edges: str | None):
 def _baselines(cat: Catalog, baseline: str | None, before: str):
     """person_id, baseline: a fixed date for everyone, or each person's last visit on or before ``before``."""
     if baseline is not None:
-        return sa.select(cat.col("person", "person_id"), _day(baseline).label("baseline")).subquery("base")
+        return sa.select(cat.col("person", "person_id").label("person_id"), _day(baseline).label("baseline")) \
+            .subquery("base")
     v = "visit_occurrence"
     if not cat.has(v):
-        return sa.select(cat.col("person", "person_id"), sa.cast(sa.null(), sa.Date).label("baseline")) \
-            .subquery("base")
+        return sa.select(cat.col("person", "person_id").label("person_id"),
+                         sa.cast(sa.null(), sa.Date).label("baseline")).subquery("base")
     start = cat.col(v, "visit_start_date")
     return (sa.select(cat.col(v, "person_id").label("person_id"), sa.func.max(start).label("baseline"))
             .where(start <= _day(before)).group_by(cat.col(v, "person_id")).subquery("base"))
@@ -175,7 +178,8 @@ def persons_query(cat: Catalog, baseline: str | None, before: str):
                .group_by(cat.col(op, "person_id")).subquery("observed"))
         extra.append(obs.c.observation_start)
         joins.append(obs)
-    cols = [cat.col(p, c) for c in ("person_id", "gender_concept_id", "race_concept_id", "ethnicity_concept_id",
+    cols = [cat.col(p, c).label(c) for c in ("person_id", "gender_concept_id", "race_concept_id",
+                                             "ethnicity_concept_id",
                                     "year_of_birth", "month_of_birth", "day_of_birth", "birth_datetime",
                                     "care_site_id")]
     frm = cat.table(p).outerjoin(base, base.c.person_id == cat.col(p, "person_id"))
@@ -206,7 +210,7 @@ def measurements_query(cat: Catalog):
         return None
     day = cat.col(m, "measurement_date")
     cols = [cat.col(m, "person_id").label("person_id"), CODESETS.c.set_name.label("field"), day.label("date")]
-    cols += [cat.col(m, c) for c in ("value_as_number", "unit_concept_id", "unit_source_value", "range_high",
+    cols += [cat.col(m, c).label(c) for c in ("value_as_number", "unit_concept_id", "unit_source_value", "range_high",
                                      "value_as_concept_id", "value_source_value")]
     return (sa.select(*cols)
             .select_from(cat.table(m).join(COHORT, COHORT.c.person_id == cat.col(m, "person_id"))
@@ -221,7 +225,7 @@ def drugs_query(cat: Catalog):
         return None
     start, end = cat.col(d, "drug_exposure_start_date"), cat.col(d, "drug_exposure_end_date")
     cols = [cat.col(d, "person_id").label("person_id"), CODESETS.c.set_name.label("drug"), start.label("start_date"),
-            end.label("end_date"), cat.col(d, "quantity"), cat.col(d, "days_supply"), cat.col(d, "route_source_value")]
+            end.label("end_date"), *(cat.col(d, c).label(c) for c in ("quantity", "days_supply", "route_source_value"))]
     frm = (cat.table(d).join(COHORT, COHORT.c.person_id == cat.col(d, "person_id"))
            .join(CODESETS, CODESETS.c.concept_id == cat.col(d, "drug_concept_id")))
     if cat.has(d, "route_concept_id"):  # which rows came by a route that does not act systemically
@@ -236,7 +240,7 @@ def drugs_query(cat: Catalog):
         strength = cat.table(ds)
         frm = frm.outerjoin(strength, sa.and_(cat.col(ds, "drug_concept_id") == cat.col(d, "drug_concept_id"),
                                               cat.col(ds, "ingredient_concept_id") == CODESETS.c.root_id))
-        cols += [cat.col(ds, "amount_value"), cat.col(ds, "amount_unit_concept_id")]
+        cols += [cat.col(ds, c).label(c) for c in ("amount_value", "amount_unit_concept_id")]
     else:
         cols += [sa.null().label("amount_value"), sa.null().label("amount_unit_concept_id")]
     # A row without an end date is read as ongoing, so it may still touch the look-back.
