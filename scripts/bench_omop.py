@@ -98,7 +98,10 @@ def run(spec: str, cdm_schema: str | None = None, vocab_schema: str | None = Non
     if cdm_schema:
         args += ["--cdm-schema", cdm_schema, "--vocab-schema", vocab_schema]
     out = subprocess.run(args, check=True, capture_output=True, text=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    print(f"  {spec.split('@')[0][:60]}: {result['total_s']} s, peak {result['peak_mb']} MB "
+          f"(load average {os.getloadavg()[0]:.1f})", flush=True)  # as each route ends: a long run may be cut
+    return result
 
 
 def main() -> None:
