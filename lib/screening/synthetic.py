@@ -127,7 +127,7 @@ def generate(n: int = DEFAULT_PATIENTS, seed: int = DEFAULT_SEED, history: float
     _sledai(rng, p)
     _fertility(rng, p)
     meds = _medications(rng, p, history)
-    _liver(rng, p, meds)
+    _liver(rng, p)
     tables = {
         "patients": _patients_table(rng, p),
         "medications": meds,
@@ -420,9 +420,11 @@ def _medications(rng, p: dict, history: float) -> pd.DataFrame:
 
     meds = pd.concat(blocks, ignore_index=True)
     p["on_is"] = on_is
+    who, ongoing = meds["_who"].to_numpy(), meds["stop_date"].isna().to_numpy()
     p["teratogen"] = np.zeros(n, dtype=bool)
-    current = meds["stop_date"].isna().to_numpy() & meds["drug"].isin(TERATOGENIC).to_numpy()
-    p["teratogen"][meds["_who"].to_numpy()[current]] = True
+    p["teratogen"][who[ongoing & meds["drug"].isin(TERATOGENIC).to_numpy()]] = True
+    p["liver_drug"] = np.zeros(n, dtype=bool)
+    p["liver_drug"][who[ongoing & meds["drug"].isin(["methotrexate", "azathioprine"]).to_numpy()]] = True
     p["ever_cyc"] = cyc
     meds = meds.drop(columns="_who")
     meds["start_date"] = pd.to_datetime(meds["start_date"]).astype("datetime64[s]")
@@ -437,11 +439,9 @@ def _medications(rng, p: dict, history: float) -> pd.DataFrame:
     return meds.iloc[order].reset_index(drop=True)
 
 
-def _liver(rng, p: dict, meds: pd.DataFrame) -> None:
+def _liver(rng, p: dict) -> None:
     """Transaminases: a small tail of marked rises, more on methotrexate or azathioprine."""
-    n = p["n"]
-    on_drug = np.isin(p["id"], meds.loc[meds["drug"].isin(["methotrexate", "azathioprine"])
-                                         & meds["stop_date"].isna(), "patient_id"].unique())
+    n, on_drug = p["n"], p["liver_drug"]
     raised = rng.random(n) < 0.008 + 0.03 * on_drug
     for name, uln, sigma in (("ast", _AST_ULN[p["site"]], 0.35), ("alt", _ALT_ULN[p["site"]], 0.45)):
         values = np.clip(np.round(rng.lognormal(np.log(22), sigma, n) * (1 + 0.2 * on_drug)), 5, 3000)
