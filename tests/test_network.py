@@ -19,6 +19,7 @@ from screening.cli import main
 from screening.network import merge_bundles, split_by_site, write_network_report
 from screening.published import intervals, tighten
 from screening.report import build_report
+from screening.shareable import disclosure_rule
 
 ROOT = Path(__file__).resolve().parents[1]
 SYNTHETIC = ROOT / "data" / "synthetic"
@@ -162,7 +163,7 @@ def test_exact_bundles_merge_to_exactly_the_pooled_counts(sites, pooled, tmp_pat
 def test_a_bundle_names_its_site_rule_and_files_and_no_path(bundles, sites):
     meta = json.loads((bundles[0] / "tables" / "provenance.json").read_text())
     assert meta["site_label"] == "site S01"
-    assert meta["disclosure"] == {"rule": "suppress", "threshold": 10}
+    assert meta["disclosure"] == disclosure_rule(10)
     assert {"protocol_id", "protocol_fingerprint", "parameters", "unknown_policy", "package_version"} <= set(meta)
     listed = (bundles[0] / "MANIFEST.sha256").read_text().splitlines()
     files = sorted(p.relative_to(bundles[0]).as_posix() for p in bundles[0].rglob("*")
@@ -204,7 +205,7 @@ def test_bundles_with_another_rule_or_policy_are_refused(sites, bundles, tmp_pat
     other = build_report(sites[3], out=tmp_path / "other", notebooks=False, site_label="other", small_cell=5,
                          policy="exclude")
     with pytest.raises(BundleError, match="missing-data policy is separate in site S01 but exclude in other; "
-                                          "disclosure rule is counts from 1 to 10 .* but counts from 1 to 5"):
+                                          "disclosure rule is counts from [01] to 10 .* but counts from [01] to 5"):
         merge_bundles([bundles[0], other])
 
 
@@ -247,7 +248,7 @@ def test_network_report_tables_and_provenance(bundles, tmp_path):
     sums = {b.name: hashlib.sha256((b / "MANIFEST.sha256").read_bytes()).hexdigest() for b in bundles}
     assert {s["site_label"]: s["bundle_sha256"] for s in meta["sites"]} == \
         {f"site {name}": digest for name, digest in sums.items()}
-    assert meta["protocol_id"] == "misle-phase2" and meta["disclosure"]["rule"] == "suppress"
+    assert meta["protocol_id"] == "misle-phase2" and meta["disclosure"] == disclosure_rule(10)
     headline = pd.read_csv(out / "tables" / "headline.csv", dtype=str)
     assert headline["measure"].tolist()[-1] == "range of the eligible pool"
     with pytest.raises(Exception, match="already exists"):

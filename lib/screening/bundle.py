@@ -68,6 +68,17 @@ def write_manifest(folder: Path) -> Path:
     return target
 
 
+def _read_table(file: Path) -> pd.DataFrame:
+    """A published table as text, past any leading ``#`` lines (an internal report's watermark)."""
+    with open(file, encoding="utf-8") as f:
+        skip = 0
+        for line in f:
+            if not line.startswith("#"):
+                break
+            skip += 1
+    return pd.read_csv(file, dtype=str, keep_default_na=False, skiprows=skip)
+
+
 @dataclass
 class Bundle:
     """One site's bundle, checked: its label, checksum, provenance and the published tables merged."""
@@ -113,5 +124,5 @@ def read_bundle(path: str | Path) -> Bundle:
     if not meta.get("site_label"):
         raise BundleError(f"{path}: the report has no site label; write it again with "
                           "`python -m screening report --site-label NAME`")
-    tables = {t: pd.read_csv(path / "tables" / f"{t}.csv", dtype=str, keep_default_na=False) for t in MERGED}
+    tables = {t: _read_table(path / "tables" / f"{t}.csv") for t in MERGED}
     return Bundle(path, meta["site_label"], _sha256(manifest), meta, tables)
