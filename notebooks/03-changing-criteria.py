@@ -105,7 +105,7 @@ round_counts(loo, ["eligible_without", "gain"], small_cell)
 # reorder with the arrows, change the missing-data policy or pick a protocol to compare with: the funnel,
 # the headline and the per-criterion table redraw at once. Only the criterion that changed is
 # re-evaluated. *Save variant YAML* writes the settings as a protocol that `extends` this one
-# (under `what-if/`); *Write shareable report* builds the report for it. Counts follow the same
+# (under `reports/what-if/`); *Write shareable report* builds the report for it. Counts follow the same
 # small-cell rules as above. The panel needs a running kernel: use JupyterLab, or `make app` for a
 # page without code.
 

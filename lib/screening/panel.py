@@ -48,6 +48,7 @@ from .shareable import round_counts
 __all__ = ["Settings", "View", "Explorer", "WhatIfPanel", "whatif_panel", "numeric_parameters"]
 
 NO_KERNEL = "The live what-if panel appears here when this notebook runs in JupyterLab, or on the `make app` page."
+DEFAULT_FOLDER = Path(__file__).resolve().parents[2] / "reports" / "what-if"
 STEP_COUNTS = ["entering", "excluded", "not_assessable", "remaining"]
 CRITERION_COUNTS = ["excluded_alone", "not_assessable_alone", "excluded_uniquely", "gain_if_dropped"]
 CHANGE_COUNTS = ["eligible_then", "eligible_now", "gained", "lost"]
@@ -231,11 +232,11 @@ class WhatIfPanel:
     """The widgets around an :class:`Explorer`. Display it in a notebook (it renders as its ``widget``)."""
 
     def __init__(self, explorer: Explorer, policy: str = "separate", compare_with: str = "",
-                 folder: str | Path = "what-if") -> None:
+                 folder: str | Path | None = None) -> None:
         import ipywidgets as w
 
         self.explorer = explorer
-        self.folder = Path(folder)
+        self.folder = Path(folder) if folder is not None else DEFAULT_FOLDER
         shipped = explorer.shipped
         self.order = [c.id for c in shipped.counted]
         self.params = numeric_parameters(shipped)
@@ -410,11 +411,13 @@ class WhatIfPanel:
 
 
 def whatif_panel(extract: Extract, protocol: Protocol | str = "misle-phase2", *, policy: str = "separate",
-                 compare_with: str = "", small_cell: int = 10, folder: str | Path = "what-if") -> WhatIfPanel:
+                 compare_with: str = "", small_cell: int = 10, folder: str | Path | None = None) -> WhatIfPanel:
     """A live what-if panel on ``extract``: tick criteria off, move thresholds, reorder, compare.
 
     ``small_cell > 0`` (the default) is the shareable mode: counts rounded to the
-    nearest 5 and small ones hidden. Variants and reports are written under ``folder``.
+    nearest 5 and small ones hidden. Variants and reports are written under ``folder``
+    (default ``reports/what-if/`` in the project, beside the other reports, whichever folder the
+    notebook or app runs in).
 
     Example
     -------
