@@ -90,7 +90,9 @@ PATIENTS: dict[str, tuple[dict, list | None, dict]] = {
     "X44": ({}, [HCQ, ("prednisone", "glucocorticoid", "2024-05-01", "2024-05-20", 31.0, "mg/day")], {}),
     "X45": ({}, [HCQ, ("prednisone", "glucocorticoid", "2024-05-01", "2024-05-20", 15.0, "mg/day"),
                  ("prednisolone", "glucocorticoid", "2024-05-10", "2024-05-30", 16.0, "mg/day")], {}),
-    "N46": ({"weight_kg": None}, None, {}),
+    # Weight unknown: 15 mg/day is above 0.5 mg/kg/day for anyone under 30 kg, so it stays open;
+    # 10 mg/day could not be (the dictionary's lightest weight is 20 kg).
+    "N46": ({"weight_kg": None}, [HCQ, ("prednisone", "glucocorticoid", "2023-01-01", None, 15.0, "mg/day")], {}),
     "X47": ({}, BASE_MEDS + [("mycophenolate", "immunosuppressant", "2024-03-15", None, 1000.0, "mg/day")], {}),
     "E48": ({}, BASE_MEDS + [("azathioprine", "immunosuppressant", "2024-03-14", None, 100.0, "mg/day")], {}),
     "X49": ({}, BASE_MEDS + [("belimumab", "biologic", "2024-04-15", "2024-04-15", 600.0, "mg")], {}),

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from .extract import Extract
-from .schema import BILAG_DOMAINS, BILAG_GRADES, DRUG_CLASSES, MALIGNANCY_TYPES
+from .schema import BILAG_DOMAINS, BILAG_GRADES, DRUG_CLASSES, MALIGNANCY_TYPES, TABLES
 from .windows import (
     DAYS_PER_MONTH,
     PREDNISONE_EQUIVALENT,
@@ -244,12 +244,25 @@ def sledai_in_range(ex: Extract, min: float, max: float | None):
     return ok
 
 
+def _renal_grade(p: pd.DataFrame) -> pd.Series:
+    """Renal BILAG grade; E (never involved) when not scored for a patient who never had nephritis.
+
+    Uses ``lupus_nephritis`` when the extract holds it (not a required read: without it, unknown stays unknown).
+    """
+    renal = p["bilag_renal"]
+    if "lupus_nephritis" not in p:
+        return renal
+    never = (renal.isna() & (p["lupus_nephritis"] == "never")).fillna(False)
+    return renal.mask(never, "E") if never.any() else renal
+
+
 @rule("bilag_active", reads=("bilag_{domains}",),
       grades=Param(["A", "B"], "grades that count as active", choices=BILAG_GRADES),
       domains=Param(list(BILAG_DOMAINS), "BILAG-2004 domains looked at", choices=BILAG_DOMAINS))
 def bilag_active(ex: Extract, grades: list[str], domains: list[str]):
     """At least one BILAG-2004 domain graded in `grades` at screening."""
-    return _any([_isin(ex.patients[f"bilag_{d}"], grades) for d in domains], len(ex.patients))
+    p = ex.patients
+    return _any([_isin(_renal_grade(p) if d == "renal" else p[f"bilag_{d}"], grades) for d in domains], len(p))
 
 
 @rule("bilag_count", reads=("bilag_{domains}",),
@@ -262,7 +275,7 @@ def bilag_count(ex: Extract, a_min: int, b_min: int, domains: list[str]):
     n = len(p)
     n_a, n_ab, n_missing = np.zeros(n, int), np.zeros(n, int), np.zeros(n, int)
     for d in domains:  # one pass per domain, vectorised over patients
-        grade = p[f"bilag_{d}"]
+        grade = _renal_grade(p) if d == "renal" else p[f"bilag_{d}"]
         n_a += np.asarray(_isin(grade, ["A"]).fillna(False), dtype=bool)
         n_ab += np.asarray(_isin(grade, ["A", "B"]).fillna(False), dtype=bool)
         n_missing += np.asarray(grade.isna(), dtype=bool)
@@ -285,22 +298,42 @@ def nephritis_therapy_done(ex: Extract, total_months: float, cyclophosphamide_mo
     to total_months. Patients without renal activity meet the criterion.
     """
     p = ex.patients
-    renal = p["bilag_renal"]
-    applies = _isin(renal, grades)
-    # A patient who never had nephritis has no renal activity, even with BILAG not scored.
-    applies[(renal.isna() & (p["lupus_nephritis"] == "never")).fillna(False).to_numpy()] = False
-
-    n = len(p)
-    onset, base = p["nephritis_onset_date"], _baseline(ex)
+    applies = _isin(_renal_grade(p), grades)
+    onset, base = p["nephritis_onset_date"].to_numpy(), _baseline(ex).to_numpy()
     meds, rows = _events(ex, "medications",
                          ex.medications["drug"].isin(["mycophenolate", "azathioprine", "cyclophosphamide"]))
-    base_r = base.to_numpy()[rows]
-    # Only therapy inside the current episode, up to baseline, counts; NaT propagates to "unusable".
-    start = np.maximum(meds["start_date"].to_numpy(), onset.to_numpy()[rows])
-    stop = np.minimum(meds["stop_date"].fillna(pd.Series(base_r, index=meds.index)).to_numpy(), base_r)
-    usable = ~pd.isna(start) & ~pd.isna(stop) & (stop >= start)
-    unknown_start = meds["start_date"].isna().to_numpy()
-    drug = meds["drug"].to_numpy()
+    drug, start, stop = meds["drug"].to_numpy(), meds["start_date"].to_numpy(), meds["stop_date"].to_numpy()
+    is_cyc = drug == "cyclophosphamide"
+    # Certain: rows with a known start, inside a known episode (NaT propagates), up to a known baseline.
+    sure = _therapy_done(rows, drug, np.maximum(start, onset[rows]),
+                         np.minimum(np.where(np.isnat(stop), base[rows], stop), base[rows]),
+                         start >= _first(rows, np.where(is_cyc, start, _NAT), len(p))[rows],
+                         len(p), total_months, cyclophosphamide_months)
+    # Possible: every unknown date at its most favourable (start and onset long ago, baseline far ahead).
+    start_hi = np.where(np.isnat(start), _EARLY, start)
+    base_hi = np.where(np.isnat(base), _LATE, base)[rows]
+    first_hi = _first(rows, np.where(is_cyc, start_hi, _NAT), len(p))[rows]
+    maybe = _therapy_done(rows, drug, np.maximum(start_hi, np.where(np.isnat(onset), _EARLY, onset)[rows]),
+                          np.minimum(np.where(np.isnat(stop), base_hi, stop), base_hi),
+                          ~np.isnat(first_hi) & (np.isnat(start) | (start >= first_hi)), len(p), total_months,
+                          cyclophosphamide_months)
+    completed = pd.arrays.BooleanArray(sure, ~sure & maybe)
+    return ~applies | completed
+
+
+_NAT = np.datetime64("NaT", "s")
+#: stand-ins for "as early / as late as it could be" when a date is missing
+_EARLY, _LATE = np.datetime64("1900-01-01", "s"), np.datetime64("2999-12-31", "s")
+
+
+def _first(rows: np.ndarray, dates: np.ndarray, n: int) -> np.ndarray:
+    """Earliest date per patient (NaT where none)."""
+    return pd.Series(dates).groupby(rows).min().reindex(range(n)).to_numpy(dtype="datetime64[s]")
+
+
+def _therapy_done(rows, drug, start, stop, after_cyc, n, total_months, cyclophosphamide_months) -> np.ndarray:
+    """Whether the therapy rows [start, stop] add up to a completed nephritis course, per patient."""
+    usable = ~np.isnat(start) & ~np.isnat(stop) & (stop >= start)
 
     def days(drugs: list[str], extra: np.ndarray | None = None) -> np.ndarray:
         keep = usable & np.isin(drug, drugs)
@@ -310,19 +343,9 @@ def nephritis_therapy_done(ex: Extract, total_months: float, cyclophosphamide_mo
 
     mmf = days(["mycophenolate"])
     cyc = days(["cyclophosphamide"])
-    first_cyc = pd.Series(np.where(drug == "cyclophosphamide", meds["start_date"].to_numpy(), np.datetime64("NaT")))
-    first_cyc = first_cyc.groupby(rows).min().reindex(range(n)).to_numpy()
-    after_cyc = meds["start_date"].to_numpy() >= first_cyc[rows]
     maintenance = days(["mycophenolate", "azathioprine"], after_cyc)
-    need_total = total_months * DAYS_PER_MONTH
-    done = (mmf >= need_total) | ((cyc >= cyclophosphamide_months * DAYS_PER_MONTH) & (cyc + maintenance >= need_total))
-    completed = pd.arrays.BooleanArray(done, np.zeros(n, dtype=bool))
-    # Without the episode's onset, or with therapy rows missing a start, shortfalls are not knowable.
-    unsure = onset.isna().to_numpy() | base.isna().to_numpy()
-    unsure_rows = np.zeros(n, dtype=bool)
-    unsure_rows[rows[unknown_start]] = True
-    completed[~done & (unsure | unsure_rows)] = pd.NA
-    return ~applies | completed
+    need = total_months * DAYS_PER_MONTH
+    return (mmf >= need) | ((cyc >= cyclophosphamide_months * DAYS_PER_MONTH) & (cyc + maintenance >= need))
 
 
 # --- exclusion: patient-level flags and labs ---------------------------------------------------
@@ -431,10 +454,13 @@ def regimen_change(ex: Extract, classes: list[str], months: float):
     start = events["start_date"].reset_index(drop=True)
     stop = events["stop_date"].reset_index(drop=True)
     started = _b((start >= begin) & (start <= end))
-    started[start.isna().to_numpy()] = pd.NA
+    # A missing start lies on or before its stop: a stop before the window rules a start in it out.
+    started[(start.isna() & ~(stop < begin)).to_numpy()] = pd.NA
     # A course stopping before baseline is a change; one that runs past baseline is not.
     stopped = _b((stop >= begin) & (stop < end)).fillna(False)
-    return any_per_patient(len(ex.patients), rows, started | stopped)
+    changed = started | stopped
+    changed[end.isna().to_numpy()] = pd.NA  # no baseline, no window
+    return any_per_patient(len(ex.patients), rows, changed)
 
 
 @rule("glucocorticoid_dose", reads=("baseline_date", "weight_kg", "medications"),
@@ -455,29 +481,44 @@ def glucocorticoid_above(ex: Extract, max_mg_per_kg: float, months: float):
     end = base.to_numpy()[rows]
     begin = months_before(base, months).to_numpy()[rows]
     start, stop = meds["start_date"].to_numpy(), meds["stop_date"].to_numpy()
-    # Keep only rows that may touch the window (a missing start may; a missing stop is ongoing).
+    # Keep only rows that may touch the window (a missing date may; a missing stop is ongoing).
     near = np.asarray(meds["drug_class"] == "glucocorticoid") \
-        & (np.isnat(stop) | (stop >= begin)) & (np.isnat(start) | (start <= end))
+        & (np.isnat(stop) | np.isnat(begin) | (stop >= begin)) & (np.isnat(start) | np.isnat(end) | (start <= end))
     idx = np.flatnonzero(near)
     rows, start, stop, begin, end = rows[idx], start[idx], stop[idx], begin[idx], end[idx]
     drug = meds["drug"].iloc[idx].astype("category")
     per_category = np.array([PREDNISONE_EQUIVALENT.get(d, np.nan) for d in drug.cat.categories] + [np.nan])
     mg = meds["dose"].iloc[idx].to_numpy(dtype=float, na_value=np.nan) * per_category[drug.cat.codes.to_numpy()]
-    unknown_start = np.isnat(start)  # could lie anywhere before a stop inside the window
-    certain = ~unknown_start & ~np.isnan(mg)
-    lo = np.maximum(start[certain], begin[certain]).astype("datetime64[D]").astype(np.int64)
-    hi = np.minimum(np.where(np.isnat(stop[certain]), end[certain], stop[certain]), end[certain])
-    hi = hi.astype("datetime64[D]").astype(np.int64)
-    peak_mg = max_concurrent_per_patient(rows[certain], lo, hi, mg[certain], n)
+    ongoing = np.isnat(stop)
+    # Surely taken: known dose and start, clipped to a known window; a row missing its start
+    # surely ran on its stop day.
+    lo = np.maximum(np.where(np.isnat(start), stop, start), begin)
+    hi = np.minimum(np.where(ongoing, end, stop), end)
+    peak_sure = _peak(rows, lo, hi, mg, n)
+    # Possibly taken: a missing start from long ago, a missing baseline anywhere, a missing dose
+    # or unknown drug as large as any.
+    begin_hi, end_hi = np.where(np.isnat(begin), _EARLY, begin), np.where(np.isnat(end), _LATE, end)
+    lo = np.maximum(np.where(np.isnat(start), _EARLY, start), begin_hi)
+    hi = np.minimum(np.where(ongoing, end_hi, stop), end_hi)
+    peak_maybe = _peak(rows, lo, hi, np.where(np.isnan(mg), _ANY_DOSE_MG, mg), n)
     weight = ex.patients["weight_kg"].to_numpy(dtype=float, na_value=np.nan)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        above = peak_mg / weight > max_mg_per_kg
-    above = np.nan_to_num(above, nan=0).astype(bool)
-    # Exposure with an unknown dose or weight, or a row that may fall in the window, leaves it open.
-    doubt = np.zeros(n, dtype=bool)
-    doubt[rows[unknown_start | np.isnan(mg)]] = True
-    doubt |= (peak_mg > 0) & np.isnan(weight)
-    return pd.arrays.BooleanArray(above, ~above & doubt)
+    light, heavy = (np.where(np.isnan(weight), bound, weight) for bound in _WEIGHT_RANGE)
+    above = peak_sure / heavy > max_mg_per_kg
+    maybe = peak_maybe / light > max_mg_per_kg
+    return pd.arrays.BooleanArray(above, ~above & maybe)
+
+
+#: the weights a missing weight could be (the data dictionary's range)
+_WEIGHT_RANGE = next((f.min, f.max) for f in TABLES["patients"] if f.name == "weight_kg")
+#: a dose larger than any, for a row whose dose is missing
+_ANY_DOSE_MG = 1e9
+
+
+def _peak(rows: np.ndarray, lo: np.ndarray, hi: np.ndarray, mg: np.ndarray, n: int) -> np.ndarray:
+    """Largest daily total of ``mg`` over the rows' day intervals [lo, hi], per patient (NaN/NaT rows skipped)."""
+    keep = ~np.isnat(lo) & ~np.isnat(hi) & ~np.isnan(mg) & (hi >= lo)
+    day = [d[keep].astype("datetime64[D]").astype(np.int64) for d in (lo, hi)]
+    return max_concurrent_per_patient(rows[keep], day[0], day[1], mg[keep], n)
 
 
 @rule("screening_visit")

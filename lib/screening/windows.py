@@ -65,13 +65,17 @@ def any_per_patient(n: int, rows: np.ndarray, values: pd.Series | pd.arrays.Bool
 def overlaps(start: pd.Series, stop: pd.Series, window_start: pd.Series, window_end: pd.Series) -> pd.Series:
     """Whether [start, stop] meets [window_start, window_end]; a missing stop means ongoing.
 
-    Unknown when start is missing (the event could lie anywhere before stop).
+    A missing start could lie anywhere up to stop: a known stop before the window
+    settles "no", a known stop inside it settles "yes" (the course ran that day);
+    otherwise the answer is unknown. Without a window (no baseline) it is unknown.
     """
     begins_in_time = (start <= window_end).astype("boolean")
-    begins_in_time[start.isna().to_numpy()] = pd.NA
+    no_start = start.isna().to_numpy()
+    begins_in_time[no_start] = pd.NA
+    begins_in_time[no_start & (stop <= window_end).fillna(False).to_numpy()] = True
     still_on = (stop >= window_start) | stop.isna()
-    # A known stop before the window settles it even when the start is missing.
     result = begins_in_time & still_on.astype("boolean")
+    result[(window_start.isna() | window_end.isna()).to_numpy()] = pd.NA  # no baseline, no window
     return result
 
 

@@ -13,6 +13,7 @@ import operator
 
 import pandas as pd
 
+from ..criteria import _ANY_DOSE_MG, _WEIGHT_RANGE
 from ..extract import Extract
 from ..protocol import Protocol
 from ..windows import DAYS_PER_MONTH, PREDNISONE_EQUIVALENT
@@ -67,9 +68,19 @@ def _any(values):
 
 
 def _overlaps(start, stop, begin, end):
-    if _na(start):
-        return None if (_na(stop) or stop >= begin) else False
+    if _na(begin) or _na(end):
+        return None
+    if _na(start):  # it began on or before its stop
+        if _na(stop) or stop > end:
+            return None
+        return stop >= begin
     return start <= end and (_na(stop) or stop >= begin)
+
+
+def _renal(row):
+    if _na(row["bilag_renal"]):
+        return "E" if row.get("lupus_nephritis") == "never" else None
+    return row["bilag_renal"]
 
 
 def _rule(name, p, row, meds, mal, inf):  # noqa: C901 - one branch per rule, by design
@@ -88,9 +99,10 @@ def _rule(name, p, row, meds, mal, inf):  # noqa: C901 - one branch per rule, by
         ok = _cmp(row["sledai_2k"], ">=", p["min"])
         return ok if p["max"] is None else _and(ok, _cmp(row["sledai_2k"], "<=", p["max"]))
     if name == "bilag_active":
-        return _any(None if _na(row[f"bilag_{d}"]) else row[f"bilag_{d}"] in p["grades"] for d in p["domains"])
+        grade = {d: _renal(row) if d == "renal" else row[f"bilag_{d}"] for d in p["domains"]}
+        return _any(None if _na(g) else g in p["grades"] for g in grade.values())
     if name == "bilag_count":
-        grades = [row[f"bilag_{d}"] for d in p["domains"]]
+        grades = [_renal(row) if d == "renal" else row[f"bilag_{d}"] for d in p["domains"]]
         missing = sum(_na(g) for g in grades)
         n_a = sum(not _na(g) and g == "A" for g in grades)
         n_ab = sum(not _na(g) and g in ("A", "B") for g in grades)
@@ -145,7 +157,13 @@ def _rule(name, p, row, meds, mal, inf):  # noqa: C901 - one branch per rule, by
         for _, m in meds.iterrows():
             if m["drug_class"] not in p["classes"]:
                 continue
-            started = None if _na(m["start_date"]) else begin <= m["start_date"] <= base
+            if _na(base):
+                hits.append(None)
+                continue
+            if _na(m["start_date"]):
+                started = False if not _na(m["stop_date"]) and m["stop_date"] < begin else None
+            else:
+                started = begin <= m["start_date"] <= base
             stopped = False if _na(m["stop_date"]) else begin <= m["stop_date"] < base
             hits.append(_or(started, stopped))
         return _any(hits)
@@ -156,32 +174,43 @@ def _rule(name, p, row, meds, mal, inf):  # noqa: C901 - one branch per rule, by
     raise KeyError(name)
 
 
+_EARLY, _LATE = pd.Timestamp("1900-01-01"), pd.Timestamp("2999-12-31")
+
+
 def _glucocorticoid(p, row, meds):
+    """Peak daily dose surely taken, and the peak possibly taken, over the window."""
     base = row["baseline_date"]
-    begin = _months_before(base, p["months"])
-    per_day: dict = {}
-    doubt = False
+    begin = None if _na(base) else _months_before(base, p["months"])
+    sure: dict = {}
+    maybe: dict = {}
     for _, m in meds.iterrows():
         if m["drug_class"] != "glucocorticoid":
             continue
-        inside = _overlaps(m["start_date"], m["stop_date"], begin, base)
         factor = PREDNISONE_EQUIVALENT.get(m["drug"])
         dose = None if _na(m["dose"]) or factor is None else m["dose"] * factor
-        if inside is None or (inside and dose is None):
-            doubt = True
-            continue
-        if not inside:
-            continue
-        lo = max(m["start_date"], begin)
-        hi = base if _na(m["stop_date"]) else min(m["stop_date"], base)
-        for day in pd.date_range(lo, hi, freq="D"):
-            per_day[day] = per_day.get(day, 0.0) + dose
-    peak = max(per_day.values(), default=0.0)
+        start, stop = m["start_date"], m["stop_date"]
+        if dose is not None and begin is not None:
+            lo = stop if _na(start) else start
+            if not _na(lo):
+                lo = max(lo, begin)
+                hi = base if _na(stop) else min(stop, base)
+                for day in pd.date_range(lo, hi, freq="D"):
+                    sure[day] = sure.get(day, 0.0) + dose
+        lo = max(_EARLY if _na(start) else start, _EARLY if begin is None else begin)
+        last = _LATE if _na(base) else base
+        hi = last if _na(stop) else min(stop, last)
+        if hi >= lo:
+            # Day-by-day over decades is too slow even here: the possible peak only needs the
+            # segments' edges, where totals change.
+            maybe[(lo, hi)] = maybe.get((lo, hi), []) + [_ANY_DOSE_MG if dose is None else dose]
     weight = row["weight_kg"]
-    if peak > 0 and _na(weight):
-        doubt = True
-    above = bool(peak > 0 and not _na(weight) and peak / weight > p["max_mg_per_kg"])
-    return True if above else (None if doubt else False)
+    light, heavy = (_WEIGHT_RANGE if _na(weight) else (weight, weight))
+    peak_sure = max(sure.values(), default=0.0)
+    peak_maybe = max((sum(d for (lo, hi), doses in maybe.items() if lo <= day <= hi for d in doses)
+                      for day in {lo for lo, _ in maybe}), default=0.0)
+    if peak_sure / heavy > p["max_mg_per_kg"]:
+        return True
+    return None if peak_maybe / light > p["max_mg_per_kg"] else False
 
 
 def _covered(intervals) -> float:
@@ -192,39 +221,38 @@ def _covered(intervals) -> float:
 
 
 def _nephritis(p, row, meds):
-    renal = row["bilag_renal"]
-    applies = None if _na(renal) else renal in p["grades"]
-    if _na(renal) and row["lupus_nephritis"] == "never":
-        applies = False
+    renal = _renal(row)
+    applies = None if renal is None else renal in p["grades"]
     onset, base = row["nephritis_onset_date"], row["baseline_date"]
+    rows = [m for _, m in meds.iterrows() if m["drug"] in ("mycophenolate", "azathioprine", "cyclophosphamide")]
+    # Surely done: known dates only. Possibly done: each missing date at its most favourable.
+    if not (_na(onset) or _na(base)) and _course_done(
+            p, [(m["drug"], m["start_date"], m["stop_date"], True) for m in rows if not _na(m["start_date"])],
+            onset, base):
+        return True
+    maybe = _course_done(p, [(m["drug"], _EARLY if _na(m["start_date"]) else m["start_date"], m["stop_date"],
+                              not _na(m["start_date"])) for m in rows],
+                         _EARLY if _na(onset) else onset, _LATE if _na(base) else base)
+    return _or(_not(applies), None if maybe else False)
+
+
+def _course_done(p, rows, onset, base) -> bool:
+    """Whether (drug, start, stop, start_known) rows make a completed course; an unknown start may follow cyclophosphamide."""
     course = {"mycophenolate": [], "azathioprine": [], "cyclophosphamide": []}
-    unknown_start = False
-    first_cyc = None
-    for _, m in meds.iterrows():
-        if m["drug"] not in course:
-            continue
-        if _na(m["start_date"]):
-            unknown_start = True
-            continue
-        if m["drug"] == "cyclophosphamide" and (first_cyc is None or m["start_date"] < first_cyc):
-            first_cyc = m["start_date"]
-    for _, m in meds.iterrows():
-        if m["drug"] not in course or _na(m["start_date"]) or _na(onset) or _na(base):
-            continue
-        lo = max(m["start_date"], onset)
-        hi = min(base if _na(m["stop_date"]) else m["stop_date"], base)
-        if hi < lo:
-            continue
-        day = pd.Timestamp("1970-01-01")
-        course[m["drug"]].append(((lo - day).days, (hi - day).days, m["start_date"]))
+    cyc_starts = [start for drug, start, _, _ in rows if drug == "cyclophosphamide"]
+    first_cyc = min(cyc_starts) if cyc_starts else None
+    day = pd.Timestamp("1970-01-01")
+    for drug, start, stop, known in rows:
+        lo = max(start, onset)
+        hi = min(base if _na(stop) else stop, base)
+        if hi >= lo:
+            after = first_cyc is not None and (not known or start >= first_cyc)
+            course[drug].append(((lo - day).days, (hi - day).days, after))
     need = p["total_months"] * DAYS_PER_MONTH
     mmf = _covered((a, b) for a, b, _ in course["mycophenolate"])
     cyc = _covered((a, b) for a, b, _ in course["cyclophosphamide"])
-    maint = _covered((a, b) for drug in ("mycophenolate", "azathioprine") for a, b, s in course[drug]
-                     if first_cyc is not None and s >= first_cyc)
-    done = mmf >= need or (cyc >= p["cyclophosphamide_months"] * DAYS_PER_MONTH and cyc + maint >= need)
-    completed = True if done else (None if (_na(onset) or _na(base) or unknown_start) else False)
-    return _or(_not(applies), completed)
+    maint = _covered((a, b) for drug in ("mycophenolate", "azathioprine") for a, b, after in course[drug] if after)
+    return mmf >= need or (cyc >= p["cyclophosphamide_months"] * DAYS_PER_MONTH and cyc + maint >= need)
 
 
 def naive_states(extract: Extract, protocol: Protocol, patients: list[str] | None = None) -> pd.DataFrame:

@@ -13,6 +13,8 @@ from pathlib import Path
 import pandas as pd
 
 from ..protocol import Criterion, Protocol
+from ..schema import TABLES
+from ..criteria import _ANY_DOSE_MG, _WEIGHT_RANGE
 from ..windows import DAYS_PER_MONTH, PREDNISONE_EQUIVALENT
 
 __all__ = ["connect", "states_sql", "run_funnel"]
@@ -31,10 +33,19 @@ def connect(folder: str | Path, columns: dict[str, list[str]] | None = None, cop
     folder = Path(folder)
     for name in ("patients", "medications", "malignancies", "infections"):
         pq, csv = folder / f"{name}.parquet", folder / f"{name}.csv"
-        source = f"read_parquet('{pq}')" if pq.exists() else f"read_csv('{csv}', header=true)"
+        source = f"read_parquet('{pq}')" if pq.exists() else _read_csv(csv, name)
         cols = ", ".join(columns[name]) if columns and name in columns else "*"
         con.execute(f"CREATE {'TABLE' if copy else 'VIEW'} {name} AS SELECT {cols} FROM {source}")
     return con
+
+
+def _read_csv(csv: Path, table: str) -> str:
+    """``read_csv`` with the dictionary's types: a column empty in every row would otherwise be text."""
+    with open(csv, encoding="utf-8-sig") as handle:
+        header = handle.readline().strip().split(",")
+    sql_type = {"date": "DATE", "int": "INTEGER", "float": "DOUBLE", "bool": "BOOLEAN"}
+    typed = [f"'{f.name}': '{sql_type[f.kind]}'" for f in TABLES[table] if f.kind in sql_type and f.name in header]
+    return f"read_csv('{csv}', header=true" + (f", types={{{', '.join(typed)}}})" if typed else ")")
 
 
 def _lit(value) -> str:
@@ -74,8 +85,15 @@ def _from_any(cte: str) -> str:
 
 
 def _overlap(start: str, stop: str, begin: str, end: str) -> str:
-    return (f"(CASE WHEN {start} IS NULL THEN (CASE WHEN {stop} IS NULL OR {stop} >= {begin} THEN NULL ELSE FALSE END) "
+    """[start, stop] meets [begin, end]; a missing start lies on or before stop, a missing stop is ongoing."""
+    return (f"(CASE WHEN {begin} IS NULL OR {end} IS NULL THEN NULL "
+            f"WHEN {start} IS NULL THEN (CASE WHEN {stop} IS NULL OR {stop} > {end} THEN NULL ELSE {stop} >= {begin} END) "
             f"ELSE {start} <= {end} AND ({stop} IS NULL OR {stop} >= {begin}) END)")
+
+
+#: renal BILAG, E (never involved) when not scored for a patient who never had nephritis
+_RENAL = "coalesce(p.bilag_renal, CASE WHEN p.lupus_nephritis = 'never' THEN 'E' END)"
+_EARLY, _LATE = "DATE '1900-01-01'", "DATE '2999-12-31'"
 
 
 def _rule(c: Criterion, i: int) -> tuple[str, list[str]]:  # noqa: C901 - one branch per rule
@@ -93,11 +111,13 @@ def _rule(c: Criterion, i: int) -> tuple[str, list[str]]:  # noqa: C901 - one br
         upper = f" AND p.sledai_2k <= {p['max']}" if p["max"] is not None else ""
         return f"(p.sledai_2k >= {p['min']}{upper})", []
     if c.rule == "bilag_active":
-        terms = " OR ".join(f"(p.bilag_{d} IN {_lit(p['grades'])})" for d in p["domains"])
+        terms = " OR ".join(f"({_RENAL if d == 'renal' else f'p.bilag_{d}'} IN {_lit(p['grades'])})"
+                            for d in p["domains"])
         return f"(FALSE OR {terms})", []
     if c.rule == "bilag_count":
         def count(test: str) -> str:
-            return "(" + (" + ".join(f"(CASE WHEN p.bilag_{d} {test} THEN 1 ELSE 0 END)" for d in p["domains"])
+            return "(" + (" + ".join(f"(CASE WHEN {_RENAL if d == 'renal' else f'p.bilag_{d}'} {test} THEN 1 ELSE 0 END)"
+                                     for d in p["domains"])
                           or "0") + ")"
         n_a, n_ab, missing = count("= 'A'"), count("IN ('A', 'B')"), count("IS NULL")
         return (f"(CASE WHEN {n_a} >= {p['a_min']} OR {n_ab} >= {p['b_min']} THEN TRUE "
@@ -141,8 +161,9 @@ def _rule(c: Criterion, i: int) -> tuple[str, list[str]]:  # noqa: C901 - one br
         src = (f"(SELECT x.patient_id, x.start_date AS s, x.stop_date AS e, b.baseline_date AS base, "
                f"{_before('b.baseline_date', p['months'])} AS begin FROM medications x JOIN patients b "
                f"USING (patient_id) WHERE x.drug_class IN {_lit(p['classes'])})")
-        expr = ("(CASE WHEN s IS NULL THEN NULL ELSE s >= begin AND s <= base END) OR "
-                "coalesce(e >= begin AND e < base, FALSE)")
+        expr = ("CASE WHEN base IS NULL THEN NULL ELSE "
+                "(CASE WHEN s IS NULL THEN (CASE WHEN e < begin THEN FALSE END) ELSE s >= begin AND s <= base END) "
+                "OR coalesce(e >= begin AND e < base, FALSE) END")
         return _from_any(k), [_kleene_any(k, expr, src)]
     if c.rule == "glucocorticoid_dose":
         return _glucocorticoid(p, k)
@@ -158,62 +179,67 @@ def _glucocorticoid(p: dict, k: str) -> tuple[str, list[str]]:
         f"{k}_rows AS (SELECT x.patient_id, x.start_date AS s, x.stop_date AS e, b.baseline_date AS base, "
         f"{begin} AS begin, x.dose * (CASE x.drug {factors} ELSE NULL END) AS mg FROM medications x "
         f"JOIN patients b USING (patient_id) WHERE x.drug_class = 'glucocorticoid')",
-        f"{k}_in AS (SELECT *, {_overlap('s', 'e', 'begin', 'base')} AS inside FROM {k}_rows)",
-        f"{k}_sure AS (SELECT patient_id, CAST(CASE WHEN s > begin THEN s ELSE begin END AS DATE) AS lo, "
-        f"CAST(CASE WHEN e IS NULL OR e > base THEN base ELSE e END AS DATE) AS hi, "
-        f"CAST(round(mg * 1000000) AS BIGINT) AS units FROM {k}_in WHERE inside AND mg IS NOT NULL)",
-        f"{k}_ev AS (SELECT patient_id, lo AS day, units AS delta FROM {k}_sure UNION ALL "
-        f"SELECT patient_id, hi + 1 AS day, -units AS delta FROM {k}_sure)",
-        f"{k}_run AS (SELECT patient_id, sum(delta) OVER (PARTITION BY patient_id ORDER BY day, delta "
+        # Surely taken: known dose, clipped to a known window; a missing start surely ran on its stop day.
+        # Possibly taken: a missing start long ago, a missing baseline anywhere, a missing dose huge.
+        f"{k}_seg AS (SELECT patient_id, 'sure' AS bound, CAST(CASE WHEN coalesce(s, e) > begin THEN coalesce(s, e) "
+        f"ELSE begin END AS DATE) AS lo, CAST(CASE WHEN e IS NULL OR e > base THEN base ELSE e END AS DATE) AS hi, "
+        f"mg FROM {k}_rows WHERE mg IS NOT NULL AND base IS NOT NULL AND coalesce(s, e) IS NOT NULL "
+        f"UNION ALL SELECT patient_id, 'maybe', CAST(greatest(coalesce(s, {_EARLY}), coalesce(begin, {_EARLY})) AS DATE), "
+        f"CAST(least(coalesce(e, base, {_LATE}), coalesce(base, {_LATE})) AS DATE), coalesce(mg, {_ANY_DOSE_MG!r}) "
+        f"FROM {k}_rows)",
+        f"{k}_sure AS (SELECT patient_id, bound, lo, hi, CAST(round(mg * 1000000) AS BIGINT) AS units FROM {k}_seg "
+        f"WHERE hi >= lo)",
+        f"{k}_ev AS (SELECT patient_id, bound, lo AS day, units AS delta FROM {k}_sure UNION ALL "
+        f"SELECT patient_id, bound, hi + 1 AS day, -units AS delta FROM {k}_sure)",
+        f"{k}_run AS (SELECT patient_id, bound, sum(delta) OVER (PARTITION BY patient_id, bound ORDER BY day, delta "
         f"ROWS UNBOUNDED PRECEDING) AS total FROM {k}_ev)",
-        f"{k}_peak AS (SELECT patient_id, max(total) / 1000000.0 AS peak FROM {k}_run GROUP BY patient_id)",
-        f"{k}_doubt AS (SELECT patient_id, bool_or(inside IS NULL OR (inside AND mg IS NULL)) AS doubt "
-        f"FROM {k}_in GROUP BY patient_id)",
+        f"{k}_peak AS (SELECT patient_id, max(total) FILTER (WHERE bound = 'sure') / 1000000.0 AS sure, "
+        f"max(total) FILTER (WHERE bound = 'maybe') / 1000000.0 AS maybe FROM {k}_run GROUP BY patient_id)",
     ]
-    limit = p["max_mg_per_kg"]
-    expr = (f"(CASE WHEN coalesce({k}_peak.peak, 0) > 0 AND p.weight_kg IS NOT NULL AND "
-            f"{k}_peak.peak / p.weight_kg > {limit} THEN TRUE "
-            f"WHEN coalesce({k}_doubt.doubt, FALSE) OR (coalesce({k}_peak.peak, 0) > 0 AND p.weight_kg IS NULL) "
-            f"THEN NULL ELSE FALSE END)")
+    limit, (light, heavy) = p["max_mg_per_kg"], _WEIGHT_RANGE
+    expr = (f"(CASE WHEN coalesce({k}_peak.sure, 0) / coalesce(p.weight_kg, {heavy!r}) > {limit} THEN TRUE "
+            f"WHEN coalesce({k}_peak.maybe, 0) / coalesce(p.weight_kg, {light!r}) > {limit} THEN NULL ELSE FALSE END)")
     return expr, ctes
 
 
 def _nephritis(p: dict, k: str) -> tuple[str, list[str]]:
     total = p["total_months"] * DAYS_PER_MONTH
     cyc_need = p["cyclophosphamide_months"] * DAYS_PER_MONTH
+    span = "greatest(0, hi - CASE WHEN prev_end > lo THEN prev_end ELSE lo END)"
     ctes = [
-        f"{k}_rows AS (SELECT x.patient_id, x.drug, x.start_date AS raw_start, "
-        f"CASE WHEN x.start_date IS NULL OR b.nephritis_onset_date IS NULL THEN NULL "
-        f"WHEN x.start_date > b.nephritis_onset_date THEN x.start_date ELSE b.nephritis_onset_date END AS lo, "
-        f"CASE WHEN b.baseline_date IS NULL THEN NULL WHEN x.stop_date IS NULL OR x.stop_date > b.baseline_date "
-        f"THEN b.baseline_date ELSE x.stop_date END AS hi FROM medications x JOIN patients b USING (patient_id) "
-        f"WHERE x.drug IN ('mycophenolate', 'azathioprine', 'cyclophosphamide'))",
-        f"{k}_first AS (SELECT patient_id, min(raw_start) FILTER (WHERE drug = 'cyclophosphamide') AS first_cyc, "
-        f"bool_or(raw_start IS NULL) AS unknown_start FROM {k}_rows GROUP BY patient_id)",
-        f"{k}_sets AS (SELECT r.patient_id, 'mmf' AS grp, CAST(lo AS DATE) AS lo, CAST(hi AS DATE) AS hi "
-        f"FROM {k}_rows r "
-        f"WHERE drug = 'mycophenolate' AND lo IS NOT NULL AND hi >= lo "
-        f"UNION ALL SELECT r.patient_id, 'cyc', CAST(lo AS DATE), CAST(hi AS DATE) FROM {k}_rows r "
-        f"WHERE drug = 'cyclophosphamide' AND lo IS NOT NULL AND hi >= lo "
-        f"UNION ALL SELECT r.patient_id, 'maint', CAST(lo AS DATE), CAST(hi AS DATE) FROM {k}_rows r "
-        f"JOIN {k}_first f USING (patient_id) WHERE drug IN ('mycophenolate', 'azathioprine') "
-        f"AND lo IS NOT NULL AND hi >= lo AND raw_start >= f.first_cyc)",
-        f"{k}_prev AS (SELECT *, max(hi) OVER (PARTITION BY patient_id, grp ORDER BY lo ROWS BETWEEN "
+        f"{k}_rows AS (SELECT x.patient_id, x.drug, x.start_date AS raw_start, x.stop_date AS raw_stop, "
+        f"b.nephritis_onset_date AS onset, b.baseline_date AS base FROM medications x JOIN patients b "
+        f"USING (patient_id) WHERE x.drug IN ('mycophenolate', 'azathioprine', 'cyclophosphamide'))",
+        f"{k}_first AS (SELECT patient_id, min(raw_start) FILTER (WHERE drug = 'cyclophosphamide') AS first_sure, "
+        f"min(coalesce(raw_start, {_EARLY})) FILTER (WHERE drug = 'cyclophosphamide') AS first_maybe "
+        f"FROM {k}_rows GROUP BY patient_id)",
+        # Surely done: known dates only. Possibly done: each missing date at its most favourable.
+        f"{k}_bounds AS (SELECT r.patient_id, r.drug, 'sure' AS bound, "
+        f"CASE WHEN raw_start IS NULL OR onset IS NULL THEN NULL ELSE greatest(raw_start, onset) END AS lo, "
+        f"CASE WHEN base IS NULL THEN NULL ELSE least(coalesce(raw_stop, base), base) END AS hi, "
+        f"coalesce(raw_start >= f.first_sure, FALSE) AS after_cyc FROM {k}_rows r JOIN {k}_first f USING (patient_id) "
+        f"UNION ALL SELECT r.patient_id, r.drug, 'maybe', greatest(coalesce(raw_start, {_EARLY}), "
+        f"coalesce(onset, {_EARLY})), least(coalesce(raw_stop, base, {_LATE}), coalesce(base, {_LATE})), "
+        f"f.first_maybe IS NOT NULL AND (raw_start IS NULL OR raw_start >= f.first_maybe) "
+        f"FROM {k}_rows r JOIN {k}_first f USING (patient_id))",
+        f"{k}_sets AS (SELECT patient_id, bound, CASE drug WHEN 'mycophenolate' THEN 'mmf' "
+        f"WHEN 'cyclophosphamide' THEN 'cyc' END AS grp, CAST(lo AS DATE) AS lo, CAST(hi AS DATE) AS hi "
+        f"FROM {k}_bounds WHERE drug <> 'azathioprine' AND lo IS NOT NULL AND hi >= lo "
+        f"UNION ALL SELECT patient_id, bound, 'maint', CAST(lo AS DATE), CAST(hi AS DATE) FROM {k}_bounds "
+        f"WHERE drug IN ('mycophenolate', 'azathioprine') AND lo IS NOT NULL AND hi >= lo AND after_cyc)",
+        f"{k}_prev AS (SELECT *, max(hi) OVER (PARTITION BY patient_id, bound, grp ORDER BY lo ROWS BETWEEN "
         f"UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_end FROM {k}_sets)",
-        f"{k}_days AS (SELECT patient_id, "
-        f"sum(CASE WHEN grp = 'mmf' THEN greatest(0, hi - CASE WHEN prev_end > lo THEN prev_end ELSE lo END) "
-        f"ELSE 0 END) AS mmf, "
-        f"sum(CASE WHEN grp = 'cyc' THEN greatest(0, hi - CASE WHEN prev_end > lo THEN prev_end ELSE lo END) "
-        f"ELSE 0 END) AS cyc, "
-        f"sum(CASE WHEN grp = 'maint' THEN greatest(0, hi - CASE WHEN prev_end > lo THEN prev_end ELSE lo END) "
-        f"ELSE 0 END) AS maint FROM {k}_prev GROUP BY patient_id)",
+        f"{k}_days AS (SELECT patient_id, " + ", ".join(
+            f"sum(CASE WHEN grp = '{grp}' AND bound = '{bound}' THEN {span} ELSE 0 END) AS {grp}_{bound}"
+            for grp in ("mmf", "cyc", "maint") for bound in ("sure", "maybe")) + f" FROM {k}_prev GROUP BY patient_id)",
     ]
-    done = (f"(coalesce({k}_days.mmf, 0) >= {total} OR (coalesce({k}_days.cyc, 0) >= {cyc_need} AND "
-            f"coalesce({k}_days.cyc, 0) + coalesce({k}_days.maint, 0) >= {total}))")
-    completed = (f"(CASE WHEN {done} THEN TRUE WHEN p.nephritis_onset_date IS NULL OR p.baseline_date IS NULL "
-                 f"OR coalesce({k}_first.unknown_start, FALSE) THEN NULL ELSE FALSE END)")
-    applies = (f"(CASE WHEN p.bilag_renal IS NULL AND p.lupus_nephritis = 'never' THEN FALSE "
-               f"ELSE p.bilag_renal IN {_lit(p['grades'])} END)")
+
+    def done(bound: str) -> str:
+        mmf, cyc, maint = (f"coalesce({k}_days.{grp}_{bound}, 0)" for grp in ("mmf", "cyc", "maint"))
+        return f"({mmf} >= {total} OR ({cyc} >= {cyc_need} AND {cyc} + {maint} >= {total}))"
+
+    completed = f"(CASE WHEN {done('sure')} THEN TRUE WHEN {done('maybe')} THEN NULL ELSE FALSE END)"
+    applies = f"({_RENAL} IN {_lit(p['grades'])})"
     return f"((NOT {applies}) OR {completed})", ctes
 
 
@@ -225,7 +251,7 @@ def states_sql(protocol: Protocol) -> str:
         ctes += more
         for cte in more:
             name = cte.split(" AS ", 1)[0]
-            if name.endswith(("_peak", "_doubt", "_days", "_first")) or name == f"c{i}":
+            if name.endswith(("_peak", "_days")) or name == f"c{i}":
                 joins.append(f"LEFT JOIN {name} USING (patient_id)")
         passes = expr if c.kind == "inclusion" else f"(NOT {expr})"
         cols.append(f"CAST(CASE WHEN {passes} IS NULL THEN -1 WHEN {passes} THEN 1 ELSE 0 END AS TINYINT) "

@@ -1,0 +1,168 @@
+"""Completions of an extract: every missing value replaced by an admissible one.
+
+A completion is what the registry might have recorded had nothing been missing.
+It must pass the data dictionary (ranges, allowed values, dates not after
+baseline, start not after stop) and respect the facts the rules rely on: a man is
+not pregnant, breastfeeding or of child-bearing potential, and a patient who never
+had nephritis has renal BILAG E (never involved). An empty ``stop_date`` is not
+missing (it means ongoing), so it is never filled.
+
+Values are drawn to land on the rules' boundaries often: half from the values the
+column already holds or the thresholds the criterion names (±1), half uniformly
+over the admissible range; dates near window edges or anywhere in ten years.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+
+from screening.extract import Extract
+from screening.schema import TABLES
+
+DAY = np.timedelta64(1, "D")
+MALE_ONLY_FALSE = ("pregnant", "breastfeeding", "childbearing_potential")
+
+
+def thresholds(params: dict) -> tuple[list[float], list[int]]:
+    """Numbers a criterion compares against, and the window lengths (days) its dates may sit on."""
+    numbers, days = [], [0]
+    for key, value in params.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            continue
+        numbers.append(float(value))
+        if "month" in key:
+            days.append(round(value * 365.25 / 12))
+        elif "year" in key:
+            days.append(round(value * 365.25))
+        elif "days" in key:
+            days.append(int(value))
+    return numbers, days
+
+
+def _numbers(rng, f, col: pd.Series, n: int, numbers: list[float]) -> np.ndarray:
+    lo = f.min if f.min is not None else 0.0
+    hi = f.max if f.max is not None else 1000.0
+    observed = col.dropna().to_numpy(dtype=float)
+    near = np.array([v + d for v in numbers for d in (-1, -0.5, 0, 0.5, 1) if lo <= v + d <= hi] or [lo])
+    pools = [rng.uniform(lo, hi, n), rng.choice(near, n), rng.choice(observed, n) if len(observed) else
+             rng.uniform(lo, hi, n)]
+    out = np.choose(rng.integers(0, 3, n), pools)
+    out = np.clip(out, lo, hi)
+    return np.round(out) if f.kind == "int" else out
+
+
+def _offsets(rng, n: int, days: list[int], same: bool) -> np.ndarray:
+    """Days before baseline: on a window edge (±1 day) or anywhere from a year after to ten years before.
+
+    With ``same``, every date of the column lies a month after baseline or ten years before it.
+    """
+    if same and rng.random() < 0.5:
+        return np.full(n, -30 if rng.random() < 0.5 else 3650)
+    edge = rng.choice(np.array(days), n) + rng.integers(-1, 2, n)
+    anywhere = rng.integers(-365, 3650, n)
+    return np.where(rng.random(n) < 0.5, edge, anywhere)
+
+
+def complete(ex: Extract, rng: np.random.Generator, params: dict) -> Extract:
+    """One random admissible completion of ``ex`` (nothing missing but ongoing stop dates).
+
+    ``params`` holds the thresholds and windows to aim at (any names; numbers whose name holds
+    ``month``, ``year`` or ``days`` are window lengths).
+    """
+    numbers, days = thresholds(params)
+    # Half the completions give every flag one value, every coded column the same choice and every
+    # number one end of its range: "none of the nine BILAG domains active" is then as likely as any.
+    same = rng.random() < 0.5
+    flag, choice = rng.random() < 0.5, int(rng.integers(0, 1000))
+    p = ex.patients.copy()
+    fields = {f.name: f for f in TABLES["patients"]}
+    for name, f in fields.items():
+        if name not in p or f.kind == "date" or name in ("sex", "bilag_renal"):
+            continue
+        gap = p[name].isna().to_numpy()
+        if not gap.any():
+            continue
+        k = int(gap.sum())
+        if f.kind == "bool":
+            values = np.full(k, flag) if same else rng.random(k) < 0.5
+        elif f.kind == "category":
+            values = np.full(k, f.allowed[choice % len(f.allowed)]) if same else rng.choice(np.array(f.allowed), k)
+        elif same:  # the range's low or high end: witnesses both sides of any one threshold
+            values = np.full(k, f.min if rng.random() < 0.5 else f.max)
+        else:
+            values = _numbers(rng, f, p[name], k, numbers)
+        p.loc[gap, name] = values
+    # Sex last: whoever is pregnant, breastfeeding or of child-bearing potential is a woman,
+    # and a man's missing flags are false.
+    flags_true = np.zeros(len(p), dtype=bool)
+    for name in MALE_ONLY_FALSE:
+        if name in p:
+            was_missing = ex.patients[name].isna().to_numpy()
+            male = (ex.patients["sex"] == "M").fillna(False).to_numpy() if "sex" in p else 0
+            p.loc[was_missing & male, name] = False
+            flags_true |= p[name].fillna(False).to_numpy(dtype=bool)
+    if "sex" in p:
+        gap = p["sex"].isna().to_numpy()
+        p.loc[gap, "sex"] = np.where(flags_true[gap] | (rng.random(int(gap.sum())) < 0.5), "F", "M")
+    if "bilag_renal" in p:
+        gap = p["bilag_renal"].isna().to_numpy()
+        never = (p["lupus_nephritis"] == "never").fillna(False).to_numpy() if "lupus_nephritis" in p else False
+        p.loc[gap, "bilag_renal"] = np.where(never[gap], "E", rng.choice(np.array(fields["bilag_renal"].allowed),
+                                                                        int(gap.sum())))
+    # Baseline first (not before any dated test), then dates that may not come after it.
+    dated = [n for n, f in fields.items() if f.kind == "date" and f.not_after == "baseline_date" and n in p]
+    if "baseline_date" in p:
+        gap = p["baseline_date"].isna().to_numpy()
+        latest = p[dated].max(axis=1).to_numpy(dtype="datetime64[s]")
+        observed = p["baseline_date"].dropna().to_numpy(dtype="datetime64[s]")
+        guess = rng.choice(observed, len(p)) if len(observed) else np.full(len(p), np.datetime64("2024-06-15"))
+        later = np.where(np.isnat(latest), guess, latest + rng.integers(0, 400, len(p)) * DAY)
+        p.loc[gap, "baseline_date"] = later[gap]
+    base = p["baseline_date"].to_numpy(dtype="datetime64[s]")
+    for name in dated:
+        gap = p[name].isna().to_numpy()
+        back = np.clip(_offsets(rng, len(p), days, same), 0, None) * DAY
+        p.loc[gap, name] = (base - back)[gap]
+    out = {"patients": p.astype(ex.patients.dtypes.to_dict())}
+    for table in ("medications", "malignancies", "infections"):
+        events = ex.table(table).copy()
+        rows = ex.patient_rows(table)
+        ev_base = base[rows]
+        for f in TABLES[table]:
+            if f.name not in events or f.name == "stop_date" or f.required:
+                continue
+            gap = events[f.name].isna().to_numpy()
+            if not gap.any():
+                continue
+            k = int(gap.sum())
+            if f.kind == "date":
+                value = ev_base[gap] - _offsets(rng, k, days, same) * DAY
+                if f.name == "start_date" and "stop_date" in events:
+                    stop = events["stop_date"].to_numpy(dtype="datetime64[s]")[gap]
+                    value = np.where(~np.isnat(stop) & (stop < value), stop, value)
+                events.loc[gap, f.name] = value
+            elif f.kind == "category":
+                events.loc[gap, f.name] = rng.choice(np.array(f.allowed), k)
+            elif same:
+                events.loc[gap, f.name] = f.min if rng.random() < 0.5 else f.max
+            else:
+                events.loc[gap, f.name] = _numbers(rng, f, events[f.name], k, numbers)
+        out[table] = events.astype(ex.table(table).dtypes.to_dict())
+    return replace(ex, **out, _rows=dict(ex._rows))
+
+
+def blank(ex: Extract, rng: np.random.Generator, share: float) -> Extract:
+    """``ex`` with a further ``share`` of its optional cells made missing (ongoing stop dates untouched)."""
+    out = {}
+    for table, fields in TABLES.items():
+        frame = ex.table(table).copy()
+        for f in fields:
+            if f.required or f.name not in frame or f.name == "stop_date":
+                continue
+            hit = rng.random(len(frame)) < share
+            frame.loc[hit, f.name] = pd.NA if f.kind != "date" else pd.NaT
+        out[table] = frame
+    return replace(ex, **out, _rows=dict(ex._rows))

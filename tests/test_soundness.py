@@ -1,0 +1,94 @@
+"""Three-valued screening is sound: missing data never decide an answer, and never hide one.
+
+For every registered rule, on extracts with many missing values:
+
+* a definite answer (met / not met) holds for every admissible completion of the
+  missing values (``tests/completion.py``): no completion flips it;
+* an unknown answer is justified: among the completions tried, some meet the
+  rule and some do not (checked for patients with a baseline date).
+
+Completions are drawn to land on window edges and thresholds, so a handful of
+them find both answers wherever both exist; more are drawn while an unknown has
+not yet been shown to go both ways.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from completion import blank, complete
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+
+from screening import load_extract, load_protocol
+from screening.criteria import RULES
+from screening.synthetic import generate, write_extract
+
+#: (rule, parameters): every criterion of the shipped protocols, plus variants that move windows.
+CASES = sorted({(c.rule, repr(c.params)): (c.rule, c.params)
+                for name in ("misle-phase2", "misle-phase1-pilot") for c in load_protocol(name).criteria}.values(),
+               key=repr)
+CASES += [
+    ("drug_exposure", {**RULES["drug_exposure"].defaults, "drugs": ["belimumab"], "months": 12}),
+    ("regimen_change", {**RULES["regimen_change"].defaults, "months": 12}),
+    ("nephritis_therapy", {**RULES["nephritis_therapy"].defaults, "total_months": 3}),
+    ("glucocorticoid_dose", {**RULES["glucocorticoid_dose"].defaults, "max_mg_per_kg": 0.2, "months": 3}),
+    ("malignancy", {**RULES["malignancy"].defaults, "lookback_years": 1}),
+    ("column", {"column": "age_years", "op": ">=", "value": 50}),
+]
+#: Rules whose unknown is their meaning, not a gap in the data.
+ALWAYS_UNKNOWN = {"screening_visit"}
+_EXTRACTS: dict = {}
+TRIES, MAX_TRIES = 16, 160
+
+
+def _extract(seed: int, tmp_root):
+    if seed not in _EXTRACTS:
+        _EXTRACTS[seed] = load_extract(write_extract(generate(120, seed), tmp_root / f"sound{seed}"))
+    return _EXTRACTS[seed]
+
+
+def test_every_rule_has_a_soundness_case():
+    assert {name for name, _ in CASES} == set(RULES)
+
+
+SETTINGS = settings(max_examples=8, deadline=None, derandomize=True, phases=[Phase.explicit, Phase.generate],
+                    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+ALL_PARAMS = {f"{i}.{k}": v for i, (_, params) in enumerate(CASES) for k, v in params.items()
+              if isinstance(v, (int, float)) and not isinstance(v, bool)}
+
+
+def _state(answer: pd.arrays.BooleanArray) -> np.ndarray:
+    return np.asarray(answer.astype("Int8").fillna(-1), dtype=np.int8)
+
+
+@SETTINGS
+@given(seed=st.integers(0, 3), share=st.sampled_from([0.05, 0.2, 0.5]), draw=st.integers(0, 2**32 - 1))
+def test_missing_values_never_decide_or_hide_an_answer(tmp_path_factory, seed, share, draw):
+    rng = np.random.default_rng(draw)
+    ex = blank(_extract(seed, tmp_path_factory.getbasetemp()), rng, share)
+    ids = ex.patients.index
+    # Without a baseline, window rules answer unknown for any event a window could hold; they do
+    # not reason about how late the baseline could be, so those unknowns are not checked.
+    dated = ex.patients["baseline_date"].notna().to_numpy()
+    said = np.stack([_state(RULES[rule](ex, **params)) for rule, params in CASES])
+    checked = np.array([rule not in ALWAYS_UNKNOWN for rule, _ in CASES])[:, None]
+    seen_met, seen_not = np.zeros_like(said, dtype=bool), np.zeros_like(said, dtype=bool)
+    for attempt in range(MAX_TRIES):
+        done = complete(ex, rng, ALL_PARAMS)
+        got = np.stack([_state(RULES[rule](done, **params)) for rule, params in CASES])
+        flipped = (said >= 0) & (got >= 0) & (got != said)
+        for i in np.flatnonzero(flipped.any(axis=1)):
+            rule, params = CASES[i]
+            raise AssertionError(f"{rule} {params}: a completion flips the definite answer of "
+                                 f"{list(ids[flipped[i]])}")
+        seen_met |= got == 1
+        seen_not |= got == 0
+        # Keep completing while some unknown has not yet been shown to go both ways.
+        open_ = (said < 0) & ~(seen_met & seen_not) & checked & dated
+        if attempt + 1 >= TRIES and not open_.any():
+            return
+    for i in np.flatnonzero(open_.any(axis=1)):
+        rule, params = CASES[i]
+        raise AssertionError(f"{rule} {params}: unknown, yet {MAX_TRIES} completions all agree, for "
+                             f"{list(ids[open_[i]])}")
