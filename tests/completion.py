@@ -2,8 +2,8 @@
 
 A completion is what the registry might have recorded had nothing been missing.
 It must pass the data dictionary (ranges, allowed values, dates not after
-baseline, start not after stop) and respect the facts the rules rely on: a man is
-not pregnant, breastfeeding or of child-bearing potential, and a patient who never
+baseline, start not after stop) and respect the facts the rules rely on: whoever is
+pregnant, breastfeeding or of child-bearing potential is a woman, and a patient who never
 had nephritis has renal BILAG E (never involved). An empty ``stop_date`` is not
 missing (it means ongoing), so it is never filled.
 
@@ -23,7 +23,7 @@ from screening.extract import Extract
 from screening.schema import TABLES
 
 DAY = np.timedelta64(1, "D")
-MALE_ONLY_FALSE = ("pregnant", "breastfeeding", "childbearing_potential")
+WOMEN_ONLY = ("pregnant", "breastfeeding", "childbearing_potential")
 
 
 def thresholds(params: dict) -> tuple[list[float], list[int]]:
@@ -95,14 +95,10 @@ def complete(ex: Extract, rng: np.random.Generator, params: dict) -> Extract:
         else:
             values = _numbers(rng, f, p[name], k, numbers)
         p.loc[gap, name] = values
-    # Sex last: whoever is pregnant, breastfeeding or of child-bearing potential is a woman,
-    # and a man's missing flags are false.
+    # Sex last: whoever is pregnant, breastfeeding or of child-bearing potential is a woman.
     flags_true = np.zeros(len(p), dtype=bool)
-    for name in MALE_ONLY_FALSE:
+    for name in WOMEN_ONLY:
         if name in p:
-            was_missing = ex.patients[name].isna().to_numpy()
-            male = (ex.patients["sex"] == "M").fillna(False).to_numpy() if "sex" in p else 0
-            p.loc[was_missing & male, name] = False
             flags_true |= p[name].fillna(False).to_numpy(dtype=bool)
     if "sex" in p:
         gap = p["sex"].isna().to_numpy()

@@ -21,12 +21,13 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from screening import load_extract, load_protocol
+from screening.protocol import shipped_protocols
 from screening.criteria import RULES
 from screening.synthetic import generate, write_extract
 
 #: (rule, parameters): every criterion of the shipped protocols, plus variants that move windows.
 CASES = sorted({(c.rule, repr(c.params)): (c.rule, c.params)
-                for name in ("misle-phase2", "misle-phase1-pilot") for c in load_protocol(name).criteria}.values(),
+                for name in shipped_protocols() for c in load_protocol(name).criteria}.values(),
                key=repr)
 CASES += [
     ("drug_exposure", {**RULES["drug_exposure"].defaults, "drugs": ["belimumab"], "months": 12}),
@@ -35,6 +36,7 @@ CASES += [
     ("glucocorticoid_dose", {**RULES["glucocorticoid_dose"].defaults, "max_mg_per_kg": 0.2, "months": 3}),
     ("malignancy", {**RULES["malignancy"].defaults, "lookback_years": 1}),
     ("column", {"column": "age_years", "op": ">=", "value": 50}),
+    ("bilag_count", RULES["bilag_count"].defaults),
 ]
 #: Rules whose unknown is their meaning, not a gap in the data.
 ALWAYS_UNKNOWN = {"screening_visit"}
