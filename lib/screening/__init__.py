@@ -5,7 +5,7 @@ Example
 >>> from screening import load_extract, screen
 >>> s = screen(load_extract("data/synthetic"))
 >>> s.summary()["patients"].tolist()    # eligible, excluded, not assessable
-[85, 4543, 372]
+[87, 4545, 368]
 """
 
 from .errors import BundleError, ExtractError, ProtocolError, ScreeningError

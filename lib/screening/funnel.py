@@ -21,7 +21,7 @@ Example
 >>> s = screen(load_extract("data/synthetic"))
 >>> table = s.attrition()
 >>> table.loc[[0, 4, 24], ["criterion", "remaining"]].values.tolist()
-[['extract', 5000], ['sledai', 1075], ['other_biologic', 85]]
+[['extract', 5000], ['sledai', 1076], ['other_biologic', 87]]
 """
 
 from __future__ import annotations
@@ -99,7 +99,7 @@ def screen(extract: Extract, protocol: Protocol | str = "misle-phase2", override
     >>> from screening import load_extract
     >>> s = screen(load_extract("data/synthetic"), "misle-phase2", {"sledai.min": 4})
     >>> s.summary()["patients"].tolist()
-    [106, 4365, 529]
+    [109, 4367, 524]
     """
     if not isinstance(protocol, Protocol):
         protocol = load_protocol(protocol)

@@ -10,7 +10,7 @@ Example
 >>> from screening import load_extract, screen
 >>> tables = shareable_tables(screen(load_extract("data/synthetic")))
 >>> tables["headline"]["patients"].tolist()
-['5000', '85', '372', '457', '4543']
+['5000', '87', '368', '455', '4545']
 """
 
 from __future__ import annotations
