@@ -90,6 +90,8 @@ def complete(ex: Extract, rng: np.random.Generator, params: dict) -> Extract:
             values = np.full(k, flag) if same else rng.random(k) < 0.5
         elif f.kind == "category":
             values = np.full(k, f.allowed[choice % len(f.allowed)]) if same else rng.choice(np.array(f.allowed), k)
+        elif f.kind in ("str", "id"):  # free text (site): one of the values the column holds
+            values = rng.choice(p[name].dropna().astype(str).unique(), k)
         elif same:  # the range's low or high end: witnesses both sides of any one threshold
             values = np.full(k, f.min if rng.random() < 0.5 else f.max)
         else:
