@@ -57,7 +57,6 @@ def test_duckdb_sql_matches_engine(tmp_path, boundary_dir, name):
 def test_baselines_match_engine_when_much_is_missing(tmp_path, share):
     """Many blanks (dates, doses, weights, baselines): the three implementations still agree on every patient."""
     from completion import blank
-
     from screening.baselines.sql import connect, states_sql
 
     ex = blank(load_extract(write_extract(generate(200, 7), tmp_path / "full")), np.random.default_rng(7), share)

@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from completion import blank, complete
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
+from completion import blank, complete
 from screening import load_extract, load_protocol
-from screening.protocol import shipped_protocols
 from screening.criteria import RULES
-from screening.schema import TABLES
+from screening.protocol import Criterion, shipped_protocols
 from screening.synthetic import generate, write_extract
 
 #: (rule, parameters): every criterion of the shipped protocols, plus variants that move windows.
@@ -61,8 +60,9 @@ ALL_PARAMS = {f"{i}.{k}": v for i, (_, params) in enumerate(CASES) for k, v in p
               if isinstance(v, (int, float)) and not isinstance(v, bool)}
 
 
-def _reads_present(ex, rule: str) -> bool:
-    return all(item in TABLES or item in ex.patients for item in RULES[rule].reads)
+def _reads_present(ex, rule: str, params: dict) -> bool:
+    wanted = Criterion("c", "c", "inclusion", rule, params).columns()
+    return all(col in ex.table(table) or table != "patients" for table, cols in wanted.items() for col in cols)
 
 
 def _state(answer: pd.arrays.BooleanArray) -> np.ndarray:
@@ -80,7 +80,8 @@ def test_missing_values_never_decide_or_hide_an_answer(tmp_path_factory, seed, s
     dated = ex.patients["baseline_date"].notna().to_numpy()
     said = np.stack([_state(RULES[rule](ex, **params)) for rule, params in CASES])
     # A rule reading a column this extract lacks (an EHR-only field) is unknown by absence, not by gaps.
-    checked = np.array([rule not in ALWAYS_UNKNOWN and _reads_present(ex, rule) for rule, _ in CASES])[:, None]
+    checked = np.array([rule not in ALWAYS_UNKNOWN and _reads_present(ex, rule, params)
+                        for rule, params in CASES])[:, None]
     seen_met, seen_not = np.zeros_like(said, dtype=bool), np.zeros_like(said, dtype=bool)
     for attempt in range(MAX_TRIES):
         done = complete(ex, rng, ALL_PARAMS)

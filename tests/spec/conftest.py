@@ -40,7 +40,7 @@ def engine(request, tmp_path):
             from screening.criteria import RULES
 
             met = RULES[rule](ex, **params)
-            return {pid: (None if pd.isna(v) else bool(v)) for pid, v in zip(ex.patients.index, met)}
+            return {pid: (None if pd.isna(v) else bool(v)) for pid, v in zip(ex.patients.index, met, strict=True)}
         if request.param == "naive":
             from screening.baselines.naive import naive_states
 

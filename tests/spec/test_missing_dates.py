@@ -6,7 +6,6 @@ Baseline is 2024-06-15 for every patient (the boundary fixture's base patient).
 from __future__ import annotations
 
 from conftest import spec_tables
-
 from screening.criteria import RULES
 
 

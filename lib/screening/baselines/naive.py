@@ -237,7 +237,10 @@ def _nephritis(p, row, meds):
 
 
 def _course_done(p, rows, onset, base) -> bool:
-    """Whether (drug, start, stop, start_known) rows make a completed course; an unknown start may follow cyclophosphamide."""
+    """Whether (drug, start, stop, start_known) rows make a completed course.
+
+    A row with an unknown start may follow cyclophosphamide.
+    """
     course = {"mycophenolate": [], "azathioprine": [], "cyclophosphamide": []}
     cyc_starts = [start for drug, start, _, _ in rows if drug == "cyclophosphamide"]
     first_cyc = min(cyc_starts) if cyc_starts else None

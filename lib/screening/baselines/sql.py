@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..criteria import _ANY_DOSE_MG, _WEIGHT_RANGE
 from ..protocol import Criterion, Protocol
 from ..schema import TABLES
-from ..criteria import _ANY_DOSE_MG, _WEIGHT_RANGE
 from ..windows import DAYS_PER_MONTH, PREDNISONE_EQUIVALENT
 
 __all__ = ["connect", "states_sql", "run_funnel"]
@@ -87,7 +87,8 @@ def _from_any(cte: str) -> str:
 def _overlap(start: str, stop: str, begin: str, end: str) -> str:
     """[start, stop] meets [begin, end]; a missing start lies on or before stop, a missing stop is ongoing."""
     return (f"(CASE WHEN {begin} IS NULL OR {end} IS NULL THEN NULL "
-            f"WHEN {start} IS NULL THEN (CASE WHEN {stop} IS NULL OR {stop} > {end} THEN NULL ELSE {stop} >= {begin} END) "
+            f"WHEN {start} IS NULL THEN "
+            f"(CASE WHEN {stop} IS NULL OR {stop} > {end} THEN NULL ELSE {stop} >= {begin} END) "
             f"ELSE {start} <= {end} AND ({stop} IS NULL OR {stop} >= {begin}) END)")
 
 
@@ -116,7 +117,8 @@ def _rule(c: Criterion, i: int) -> tuple[str, list[str]]:  # noqa: C901 - one br
         return f"(FALSE OR {terms})", []
     if c.rule == "bilag_count":
         def count(test: str) -> str:
-            return "(" + (" + ".join(f"(CASE WHEN {_RENAL if d == 'renal' else f'p.bilag_{d}'} {test} THEN 1 ELSE 0 END)"
+            grade = {d: _RENAL if d == "renal" else f"p.bilag_{d}" for d in p["domains"]}
+            return "(" + (" + ".join(f"(CASE WHEN {grade[d]} {test} THEN 1 ELSE 0 END)"
                                      for d in p["domains"])
                           or "0") + ")"
         n_a, n_ab, missing = count("= 'A'"), count("IN ('A', 'B')"), count("IS NULL")
@@ -184,7 +186,8 @@ def _glucocorticoid(p: dict, k: str) -> tuple[str, list[str]]:
         f"{k}_seg AS (SELECT patient_id, 'sure' AS bound, CAST(CASE WHEN coalesce(s, e) > begin THEN coalesce(s, e) "
         f"ELSE begin END AS DATE) AS lo, CAST(CASE WHEN e IS NULL OR e > base THEN base ELSE e END AS DATE) AS hi, "
         f"mg FROM {k}_rows WHERE mg IS NOT NULL AND base IS NOT NULL AND coalesce(s, e) IS NOT NULL "
-        f"UNION ALL SELECT patient_id, 'maybe', CAST(greatest(coalesce(s, {_EARLY}), coalesce(begin, {_EARLY})) AS DATE), "
+        f"UNION ALL SELECT patient_id, 'maybe', "
+        f"CAST(greatest(coalesce(s, {_EARLY}), coalesce(begin, {_EARLY})) AS DATE), "
         f"CAST(least(coalesce(e, base, {_LATE}), coalesce(base, {_LATE})) AS DATE), coalesce(mg, {_ANY_DOSE_MG!r}) "
         f"FROM {k}_rows)",
         f"{k}_sure AS (SELECT patient_id, bound, lo, hi, CAST(round(mg * 1000000) AS BIGINT) AS units FROM {k}_seg "
