@@ -426,6 +426,10 @@ def _medications(rng, p: dict, history: float) -> pd.DataFrame:
     p["liver_drug"] = np.zeros(n, dtype=bool)
     p["liver_drug"][who[ongoing & meds["drug"].isin(["methotrexate", "azathioprine"]).to_numpy()]] = True
     p["ever_cyc"] = cyc
+    # Rows sort by patient id then start; ranking the ids once lets the sort use integers, not strings.
+    rank = np.empty(n, dtype=np.int64)
+    rank[np.argsort(p["id"], kind="stable")] = np.arange(n)
+    by_patient = rank[who]
     meds = meds.drop(columns="_who")
     meds["start_date"] = pd.to_datetime(meds["start_date"]).astype("datetime64[s]")
     meds["stop_date"] = pd.to_datetime(meds["stop_date"]).astype("datetime64[s]")
@@ -435,7 +439,7 @@ def _medications(rng, p: dict, history: float) -> pd.DataFrame:
     gc = (meds["drug_class"] == "glucocorticoid").to_numpy()
     meds.loc[rng.random(m) < np.where(gc, 0.08, 0.02), "dose"] = pd.NA
     meds.loc[rng.random(m) < 0.004, "start_date"] = pd.NaT
-    order = np.lexsort((meds["start_date"].to_numpy(), meds["patient_id"].to_numpy()))
+    order = np.lexsort((meds["start_date"].to_numpy(), by_patient))
     return meds.iloc[order].reset_index(drop=True)
 
 
