@@ -122,7 +122,9 @@ def _latest(model: EventModel, field_name: str, base: pd.Series) -> pd.DataFrame
     """Latest measurement of ``field_name`` on or before baseline: value, date, range_high, positive."""
     m = model.measurements[model.measurements["field"] == field_name]
     m = m[m["date"].to_numpy() <= base.reindex(m["person_id"]).to_numpy()]
-    m = m.sort_values(["person_id", "date"], kind="stable")
+    # Two results on the same day: the higher known value, so the choice never depends on the order a
+    # database returned the rows in (PostgreSQL, DuckDB and a folder then agree).
+    m = m.sort_values(["person_id", "date", "value", "range_high", "positive"], kind="stable", na_position="first")
     return m.groupby("person_id").tail(1).set_index("person_id")
 
 
@@ -184,7 +186,7 @@ def build_extract(model: EventModel, baseline: str = "last_visit", before: str |
     mal_sets = {"basal_cell_skin", "squamous_cell_skin", "cervical_carcinoma_in_situ"}
     mal = cond[cond["set"].isin(mal_sets | {"malignancy"})]
     # A specific (excepted) code wins over the generic malignancy set for the same record.
-    mal = mal.assign(rank=np.where(mal["set"] == "malignancy", 1, 0)).sort_values(["person_id", "date", "rank"])
+    mal = mal.assign(rank=np.where(mal["set"] == "malignancy", 1, 0)).sort_values(["person_id", "date", "rank", "set"])
     mal = mal.drop_duplicates(["person_id", "date"])
     malignancies = pd.DataFrame({"patient_id": mal["person_id"].astype(str),
                                  "malignancy_type": np.where(mal["set"] == "malignancy", "other", mal["set"]),
