@@ -147,15 +147,16 @@ def test_an_absent_event_table_is_not_assessable_rather_than_no_events(tmp_path,
 
 
 # Four domains graded, and only those in the file: the rule is told to count only those.
+# lupus_nephritis is left blank: the SQL oracle's renal reading refers to it.
 BILAG = """\
-    patient_id,baseline_date,bilag_constitutional,bilag_mucocutaneous,bilag_renal,bilag_haematological
-    Q1,2024-06-15,A,D,E,E
-    Q2,2024-06-15,B,B,E,E
-    Q3,2024-06-15,B,C,D,E
-    Q4,2024-06-15,B,,D,E
-    Q5,2024-06-15,C,,,E
-    Q6,2024-06-15,C,D,D,D
-    Q7,2024-06-15,,,,
+    patient_id,baseline_date,bilag_constitutional,bilag_mucocutaneous,bilag_renal,bilag_haematological,lupus_nephritis
+    Q1,2024-06-15,A,D,E,E,
+    Q2,2024-06-15,B,B,E,E,
+    Q3,2024-06-15,B,C,D,E,
+    Q4,2024-06-15,B,,D,E,
+    Q5,2024-06-15,C,,,E,
+    Q6,2024-06-15,C,D,D,D,
+    Q7,2024-06-15,,,,,
     """
 
 
@@ -178,7 +179,7 @@ def test_bilag_count_one_a_or_two_b(tmp_path, engine):
     if engine == "duckdb":
         from screening.baselines.sql import connect, states_sql
 
-        states = connect(folder, protocol.columns()).execute(states_sql(protocol)).df().set_index("patient_id")
+        states = connect(folder).execute(states_sql(protocol)).df().set_index("patient_id")
         assert states["bilag"].astype(int).to_dict() == expected
         return
     ex = load_extract(folder, columns=protocol.columns())
