@@ -153,9 +153,14 @@ def test_each_site_row_holds_that_sites_counts(bundles, pooled):
 
 
 def test_exact_bundles_merge_to_exactly_the_pooled_counts(sites, pooled, tmp_path):
-    network = merge_bundles(_bundles(sites, tmp_path, small_cell=0))
+    exact = _bundles(sites, tmp_path / "bundles", small_cell=0)
+    network = merge_bundles(exact)
     _assert_within(network, _exact(pooled), equal=True)
     assert network.tables["headline"]["patients"].iloc[0] == f"{pooled.extract.n_patients:,}"
+    # Internal bundles make an internal network: any watermark the sites' reports carry, it carries too.
+    out = write_network_report(exact, tmp_path / "net", notebooks=False)
+    marks = {p.name for p in exact[0].glob("INTERNAL*.txt")}
+    assert marks <= {p.name for p in out.iterdir()}
 
 
 # ---- what a bundle holds, and what merge refuses ----

@@ -281,6 +281,9 @@ def write_network_report(paths, out: str | Path, *, overwrite: bool = False, not
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
         _write_tables(network.tables, network.provenance, tmp / "tables")
+        for bundle in network.bundles:  # exact counts from internal reports stay marked as internal
+            for mark in bundle.path.glob("INTERNAL*.txt"):
+                shutil.copyfile(mark, tmp / mark.name)
         if notebooks:
             # Relative to the bundles' common folder: no local path goes into the shared notebook.
             base = Path(_common_folder(found))
