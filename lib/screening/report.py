@@ -200,13 +200,15 @@ def _run_notebook(name: str, folder: Path, params: dict, cwd: Path = ROOT / "not
 
 def _run_notebooks(folder: Path, params: dict, progress: bool) -> None:
     """Run the notebooks side by side, one kernel each, about as many at once as there are cores."""
-    from concurrent.futures import ThreadPoolExecutor, as_completed
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
 
     names = [n for n in NOTEBOOKS if (ROOT / "notebooks" / n).exists()]
-    # Each kernel is a process of its own; the threads here only wait on them. One more kernel than
-    # cores keeps the cores busy while a kernel waits on its client.
+    # One more kernel than cores keeps the cores busy while a kernel waits on its client. Processes, not
+    # threads: papermill is not thread-safe. Spawned: the parent holds Arrow's thread pools, which a forked
+    # child must not inherit.
     workers = max(1, min(len(names), (os.cpu_count() or 1) + 1))
-    with ThreadPoolExecutor(workers) as pool:
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
         running = {pool.submit(_run_notebook, name, folder, params): name for name in names}
         if progress:
             print(f"running {', '.join(names)} ({workers} at a time) ...", file=sys.stderr, flush=True)
