@@ -207,3 +207,17 @@ def test_synth_without_out_or_calibration_is_a_one_line_error(capsys):
     assert main(["synth"]) == 2
     assert capsys.readouterr().err.startswith("error: synth, --out: expected a folder")
 
+
+
+def test_messy_extract_loads_to_the_clean_facts_apart_from_drug_names(tmp_path):
+    tables = generate(800, seed=6)
+    clean = load_extract(write_extract(tables, tmp_path / "clean"))
+    messy = load_extract(write_extract(tables, tmp_path / "messy", messy=True, seed=6))
+    gone = list(ABSENT["patients"])
+    assert messy.patients[gone].isna().all().all()  # left out of the file: read as not recorded
+    kept = [c for c in clean.patients.columns if c not in gone]
+    pd.testing.assert_frame_equal(messy.patients[kept], clean.patients[kept], check_categorical=False)
+    for name in ("malignancies", "infections"):
+        pd.testing.assert_frame_equal(messy.table(name), clean.table(name), check_categorical=False)
+    others = [c for c in clean.medications.columns if c != "drug"]
+    pd.testing.assert_frame_equal(messy.medications[others], clean.medications[others], check_categorical=False)

@@ -4,7 +4,7 @@ Only the writing changes, never a value's meaning; every difference from the cle
 writer is declared here, so a test can undo exactly these and get the clean files back:
 
 - drug names in mixed case, upper case or as the brand names in :data:`BRANDS`;
-- the coded columns in :data:`MIXED_CASE` in lower, upper or title case;
+- the columns in :data:`MIXED_CASE` (drug names) in lower, upper or title case;
 - booleans spelled ``Yes``/``No``, ``TRUE``/``FALSE`` or ``1``/``0`` (all accepted by the loader);
 - stray spaces around text cells;
 - the columns in :data:`ABSENT` (read by no shipped protocol) left out.
@@ -30,13 +30,8 @@ __all__ = ["ABSENT", "BRANDS", "MIXED_CASE", "BOOLEAN_SPELLINGS", "messy_tables"
 
 #: Brand names a registry may record instead of the ingredient.
 BRANDS = {"belimumab": "Benlysta", "rituximab": "Rituxan", "mycophenolate": "CellCept", "anifrolumab": "Saphnelo"}
-#: Coded columns written in mixed case (table -> columns).
-MIXED_CASE = {
-    "patients": ("race_ethnicity", "lupus_nephritis", "chest_xray"),
-    "medications": ("drug", "drug_class"),
-    "malignancies": ("malignancy_type",),
-    "infections": ("infection_type",),
-}
+#: Columns written in mixed case (table -> columns): drug names, as the vocabulary layer reads them.
+MIXED_CASE = {"medications": ("drug",)}
 #: (true, false) spellings used for booleans.
 BOOLEAN_SPELLINGS = (("true", "false"), ("Yes", "No"), ("TRUE", "FALSE"), ("1", "0"))
 
@@ -72,7 +67,7 @@ def messy_tables(tables: dict[str, pd.DataFrame], seed: int) -> dict[str, pd.Dat
             brand = table["drug"].map(BRANDS)
             use_brand = brand.notna().to_numpy() & (rng.random(len(table)) < 0.5)
             text["drug"] = text["drug"].where(~use_brand, brand)
-        for col in MIXED_CASE[name]:
+        for col in MIXED_CASE.get(name, ()):
             if col in text:
                 text[col] = _recase(rng, text[col])
         for col in text.columns:
@@ -85,7 +80,7 @@ def messy_tables(tables: dict[str, pd.DataFrame], seed: int) -> dict[str, pd.Dat
         for col in text.columns:
             if col == "patient_id" or not (table[col].dtype == object or isinstance(table[col].dtype, pd.StringDtype)
                                            or isinstance(table[col].dtype, pd.CategoricalDtype)
-                                           or col in MIXED_CASE[name]):
+                                           or col in MIXED_CASE.get(name, ())):
                 continue
             pad = rng.random(len(text)) < 0.05
             values = text[col]
