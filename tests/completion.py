@@ -4,7 +4,8 @@ A completion is what the registry might have recorded had nothing been missing.
 It must pass the data dictionary (ranges, allowed values, dates not after
 baseline, start not after stop) and respect the facts the rules rely on: whoever is
 pregnant, breastfeeding or of child-bearing potential is a woman, and a patient who never
-had nephritis has renal BILAG E (never involved). An empty ``stop_date`` is not
+had nephritis has renal BILAG E (never involved). A drug name the vocabulary did not know
+(missing) is some ingredient of its row's class. An empty ``stop_date`` is not
 missing (it means ongoing), so it is never filled.
 
 Values are drawn to land on the rules' boundaries often: half from the values the
@@ -21,8 +22,11 @@ import pandas as pd
 
 from screening.extract import Extract
 from screening.schema import TABLES
+from screening.vocabulary import ingredients
 
 DAY = np.timedelta64(1, "D")
+INGREDIENTS = ingredients()
+BY_CLASS = {c: group["drug"].to_numpy() for c, group in INGREDIENTS.groupby("drug_class")}
 WOMEN_ONLY = ("pregnant", "breastfeeding", "childbearing_potential")
 
 
@@ -130,7 +134,7 @@ def complete(ex: Extract, rng: np.random.Generator, params: dict) -> Extract:
         rows = ex.patient_rows(table)
         ev_base = base[rows]
         for f in TABLES[table]:
-            if f.name not in events or f.name == "stop_date" or f.required:
+            if f.name not in events or f.name == "stop_date" or (f.required and f.name != "drug"):
                 continue
             gap = events[f.name].isna().to_numpy()
             if not gap.any():
@@ -142,13 +146,18 @@ def complete(ex: Extract, rng: np.random.Generator, params: dict) -> Extract:
                     stop = events["stop_date"].to_numpy(dtype="datetime64[s]")[gap]
                     value = np.where(~np.isnat(stop) & (stop < value), stop, value)
                 events.loc[gap, f.name] = value
+            elif f.name == "drug":  # an unrecognised name: some ingredient of the row's class
+                events[f.name] = events[f.name].cat.add_categories(
+                    [d for d in INGREDIENTS["drug"] if d not in events[f.name].cat.categories])
+                klass = events.loc[gap, "drug_class"].astype(str).to_numpy()
+                events.loc[gap, f.name] = [rng.choice(BY_CLASS[c]) for c in klass]
             elif f.kind == "category":
                 events.loc[gap, f.name] = rng.choice(np.array(f.allowed), k)
             elif same:
                 events.loc[gap, f.name] = f.min if rng.random() < 0.5 else f.max
             else:
                 events.loc[gap, f.name] = _numbers(rng, f, events[f.name], k, numbers)
-        out[table] = events.astype(ex.table(table).dtypes.to_dict())
+        out[table] = events.astype({c: t for c, t in ex.table(table).dtypes.items() if c != "drug"})
     return replace(ex, **out, _rows=dict(ex._rows))
 
 
@@ -158,7 +167,8 @@ def blank(ex: Extract, rng: np.random.Generator, share: float) -> Extract:
     for table, fields in TABLES.items():
         frame = ex.table(table).copy()
         for f in fields:
-            if f.required or f.name not in frame or f.name == "stop_date":
+            # A drug name may be unrecognised (read as missing); other required columns never miss.
+            if (f.required and f.name != "drug") or f.name not in frame or f.name == "stop_date":
                 continue
             hit = rng.random(len(frame)) < share
             frame.loc[hit, f.name] = pd.NA if f.kind != "date" else pd.NaT

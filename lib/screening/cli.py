@@ -69,6 +69,9 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--baseline", default=None,
                    help="for omop:/synthea: sources: a baseline date YYYY-MM-DD, or last_visit (default)")
     p.add_argument("--before", default=None, help="with --baseline last_visit: the last visit on or before this date")
+    p.add_argument("--strict-vocabulary", action="store_true",
+                   help="stop on a drug name the vocabulary (lib/screening/vocabulary.csv) does not know, "
+                        "instead of reporting it and reading its rows as unknown")
     p.add_argument("--cdm-schema", default=None, help="for omop: database URLs: the schema holding the CDM tables")
     p.add_argument("--vocab-schema", default=None,
                    help="for omop: database URLs: the schema holding concept, concept_ancestor, drug_strength "
@@ -217,7 +220,8 @@ def _run(args) -> int:
         from .funnel import Screening
         from .shareable import shareable_tables
 
-        extract = load_source(args.data, args.baseline, args.before, args.cdm_schema, args.vocab_schema)
+        extract = load_source(args.data, args.baseline, args.before, args.cdm_schema, args.vocab_schema,
+                              strict=args.strict_vocabulary)
         screening = Screening(extract, protocol, args.policy)
         table = shareable_tables(screening, args.small_cell)["attrition"] if args.small_cell else screening.attrition()
         if args.format == "csv":
@@ -235,6 +239,8 @@ def _run(args) -> int:
         if args.baseline and args.baseline != "last_visit" and ":" in spec:
             spec = f"{spec}@{args.baseline}"  # converted sources carry their baseline in the spec
         spec = with_schemas(spec, args.cdm_schema, args.vocab_schema)
+        if args.strict_vocabulary:  # stop before any notebook runs (the second load reads the checked cache)
+            load_source(spec, strict=True)
         out = build_report(spec, protocol, policy=args.policy, out=args.out, overwrite=args.overwrite,
                            small_cell=args.small_cell, subgroup=args.subgroup, notebooks=not args.tables_only,
                            progress=True, site_label=args.site_label)

@@ -26,6 +26,7 @@ import pandas as pd
 
 from .extract import Extract
 from .schema import BILAG_DOMAINS, BILAG_GRADES, DRUG_CLASSES, MALIGNANCY_TYPES, TABLES
+from .vocabulary import classes_of
 from .windows import (
     DAYS_PER_MONTH,
     PREDNISONE_EQUIVALENT,
@@ -300,9 +301,11 @@ def nephritis_therapy_done(ex: Extract, total_months: float, cyclophosphamide_mo
     p = ex.patients
     applies = _isin(_renal_grade(p), grades)
     onset, base = p["nephritis_onset_date"].to_numpy(), _baseline(ex).to_numpy()
-    meds, rows = _events(ex, "medications",
-                         ex.medications["drug"].isin(["mycophenolate", "azathioprine", "cyclophosphamide"]))
+    therapy = _is_drug(ex.medications, _NEPHRITIS_DRUGS)
+    meds, rows = _events(ex, "medications", therapy.fillna(True))
     drug, start, stop = meds["drug"].to_numpy(), meds["start_date"].to_numpy(), meds["stop_date"].to_numpy()
+    # A drug name the vocabulary did not know may be any of the three: possibly, it is each.
+    wild = np.asarray(meds["drug"].isna())
     is_cyc = drug == "cyclophosphamide"
     # Certain: rows with a known start, inside a known episode (NaT propagates), up to a known baseline.
     sure = _therapy_done(rows, drug, np.maximum(start, onset[rows]),
@@ -312,16 +315,17 @@ def nephritis_therapy_done(ex: Extract, total_months: float, cyclophosphamide_mo
     # Possible: every unknown date at its most favourable (start and onset long ago, baseline far ahead).
     start_hi = np.where(np.isnat(start), _EARLY, start)
     base_hi = np.where(np.isnat(base), _LATE, base)[rows]
-    first_hi = _first(rows, np.where(is_cyc, start_hi, _NAT), len(p))[rows]
+    first_hi = _first(rows, np.where(is_cyc | wild, start_hi, _NAT), len(p))[rows]
     maybe = _therapy_done(rows, drug, np.maximum(start_hi, np.where(np.isnat(onset), _EARLY, onset)[rows]),
                           np.minimum(np.where(np.isnat(stop), base_hi, stop), base_hi),
                           ~np.isnat(first_hi) & (np.isnat(start) | (start >= first_hi)), len(p), total_months,
-                          cyclophosphamide_months)
+                          cyclophosphamide_months, wild)
     completed = pd.arrays.BooleanArray(sure, ~sure & maybe)
     return ~applies | completed
 
 
 _NAT = np.datetime64("NaT", "s")
+_NEPHRITIS_DRUGS = ["mycophenolate", "azathioprine", "cyclophosphamide"]
 #: stand-ins for "as early / as late as it could be" when a date is missing
 _EARLY, _LATE = np.datetime64("1900-01-01", "s"), np.datetime64("2999-12-31", "s")
 
@@ -331,12 +335,16 @@ def _first(rows: np.ndarray, dates: np.ndarray, n: int) -> np.ndarray:
     return pd.Series(dates).groupby(rows).min().reindex(range(n)).to_numpy(dtype="datetime64[s]")
 
 
-def _therapy_done(rows, drug, start, stop, after_cyc, n, total_months, cyclophosphamide_months) -> np.ndarray:
-    """Whether the therapy rows [start, stop] add up to a completed nephritis course, per patient."""
+def _therapy_done(rows, drug, start, stop, after_cyc, n, total_months, cyclophosphamide_months,
+                  wild: np.ndarray | None = None) -> np.ndarray:
+    """Whether the therapy rows [start, stop] add up to a completed nephritis course, per patient.
+
+    ``wild`` rows (drug unknown) count as every therapy drug.
+    """
     usable = ~np.isnat(start) & ~np.isnat(stop) & (stop >= start)
 
     def days(drugs: list[str], extra: np.ndarray | None = None) -> np.ndarray:
-        keep = usable & np.isin(drug, drugs)
+        keep = usable & (np.isin(drug, drugs) if wild is None else (np.isin(drug, drugs) | wild))
         if extra is not None:
             keep &= extra
         return covered_days(rows[keep], pd.Series(start[keep]), pd.Series(stop[keep]), n)
@@ -433,14 +441,21 @@ def recent_infection(ex: Extract, herpes_zoster_days: int, serious_infection_day
 def drug_exposure(ex: Extract, drugs: list[str], classes: list[str], excepted: list[str], months: float):
     """Any listed drug (or drug of a listed class, bar `excepted`) taken within `months` before baseline."""
     meds = ex.medications
-    pick = (meds["drug"].isin(drugs) | meds["drug_class"].isin(classes)) & ~meds["drug"].isin(excepted)
-    events, rows = _events(ex, "medications", pick)
+    pick = (_is_drug(meds, drugs) | _b(meds["drug_class"].isin(classes))) & ~_is_drug(meds, excepted)
+    events, rows = _events(ex, "medications", pick.fillna(True))
     base = _baseline(ex)
     end = base.iloc[rows].reset_index(drop=True)
     begin = months_before(end, months)
     hit = overlaps(events["start_date"].reset_index(drop=True), events["stop_date"].reset_index(drop=True),
                    begin, end)
-    return any_per_patient(len(ex.patients), rows, hit)
+    return any_per_patient(len(ex.patients), rows, hit & pick[np.asarray(pick.fillna(True), dtype=bool)])
+
+
+def _is_drug(meds: pd.DataFrame, drugs: list[str]) -> pd.arrays.BooleanArray:
+    """Row's drug is one of ``drugs``; for a name the vocabulary did not know, unknown if its class holds one."""
+    out = _b(meds["drug"].isin(drugs))
+    out[(meds["drug"].isna() & meds["drug_class"].isin(classes_of(drugs))).to_numpy()] = pd.NA
+    return out
 
 
 @rule("regimen_change", reads=("baseline_date", "medications"),
@@ -487,8 +502,13 @@ def glucocorticoid_above(ex: Extract, max_mg_per_kg: float, months: float):
     idx = np.flatnonzero(near)
     rows, start, stop, begin, end = rows[idx], start[idx], stop[idx], begin[idx], end[idx]
     drug = meds["drug"].iloc[idx].astype("category")
-    per_category = np.array([PREDNISONE_EQUIVALENT.get(d, np.nan) for d in drug.cat.categories] + [np.nan])
-    mg = meds["dose"].iloc[idx].to_numpy(dtype=float, na_value=np.nan) * per_category[drug.cat.codes.to_numpy()]
+    # An unrecognised name (missing) is some glucocorticoid: at least the weakest, at most the strongest.
+    factor = np.array([PREDNISONE_EQUIVALENT.get(d, np.nan) for d in drug.cat.categories] + [np.nan])
+    factor = factor[drug.cat.codes.to_numpy()]
+    unnamed = drug.isna().to_numpy()
+    dose = meds["dose"].iloc[idx].to_numpy(dtype=float, na_value=np.nan)
+    mg = dose * np.where(unnamed, min(PREDNISONE_EQUIVALENT.values()), factor)
+    mg_most = dose * np.where(unnamed, max(PREDNISONE_EQUIVALENT.values()), factor)
     ongoing = np.isnat(stop)
     # Surely taken: known dose and start, clipped to a known window; a row missing its start
     # surely ran on its stop day.
@@ -500,7 +520,7 @@ def glucocorticoid_above(ex: Extract, max_mg_per_kg: float, months: float):
     begin_hi, end_hi = np.where(np.isnat(begin), _EARLY, begin), np.where(np.isnat(end), _LATE, end)
     lo = np.maximum(np.where(np.isnat(start), _EARLY, start), begin_hi)
     hi = np.minimum(np.where(ongoing, end_hi, stop), end_hi)
-    peak_maybe = _peak(rows, lo, hi, np.where(np.isnan(mg), _ANY_DOSE_MG, mg), n)
+    peak_maybe = _peak(rows, lo, hi, np.where(np.isnan(mg_most), _ANY_DOSE_MG, mg_most), n)
     weight = ex.patients["weight_kg"].to_numpy(dtype=float, na_value=np.nan)
     light, heavy = (np.where(np.isnan(weight), bound, weight) for bound in _WEIGHT_RANGE)
     above = peak_sure / heavy > max_mg_per_kg

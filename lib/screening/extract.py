@@ -17,6 +17,7 @@ import pandas as pd
 
 from .errors import ExtractError, ExtractWarning
 from .schema import FALSE_WORDS, TABLES, TRUE_WORDS, Field, dtype_of, fields_of
+from .vocabulary import recognise
 
 __all__ = ["Extract", "load_extract", "extract_from_tables", "extract_hash"]
 
@@ -55,6 +56,8 @@ class Extract:
     #: table -> dictionary columns absent from its file, ``("*",)`` for an absent event table (held as
     #: missing or empty; the criteria that read them are not assessable)
     absent: dict = field(default_factory=dict)
+    #: coded values the vocabulary does not know, read as unknown: file, column, value, rows
+    unrecognised: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False, compare=False)
 
     @property
     def n_patients(self) -> int:
@@ -70,11 +73,14 @@ class Extract:
         return getattr(self, name)
 
 
-def load_extract(path: str | Path, columns: dict[str, list[str]] | None = None) -> Extract:
+def load_extract(path: str | Path, columns: dict[str, list[str]] | None = None, strict: bool = False) -> Extract:
     """Read an extract folder, parse every column strictly and check its values.
 
     ``columns`` (table → column names, e.g. ``protocol.columns()``) reads and
     checks only those columns: what a protocol needs from a wide extract.
+
+    Coded values (drug names) are mapped through the vocabulary (:mod:`screening.vocabulary`);
+    a value it does not know is reported and read as unknown, or with ``strict`` is an error.
 
     Raises :class:`~screening.errors.ExtractError` naming the file, the column,
     the first offending rows and what was expected. A value that is merely
@@ -122,6 +128,7 @@ def load_extract(path: str | Path, columns: dict[str, list[str]] | None = None) 
     for name, cols in absent.items():  # the screening that needs them says so (it knows which criteria)
         tables[name] = _with_absent(tables[name], name, [f.name for f in TABLES[name] if f.name != "patient_id"]
                                     if cols == ["*"] else cols)
+    tables, unrecognised = recognise(tables, files, strict)  # the vocabulary step: coded values to canonical
     tables["patients"] = tables["patients"].set_index("patient_id")
     rows = _check_references(tables, files)
     if not cached and len(present) == len(files):
@@ -129,7 +136,7 @@ def load_extract(path: str | Path, columns: dict[str, list[str]] | None = None) 
     notes = {col: "absent from the extract: criteria that read it are not assessable"
              for cols in absent.values() for col in cols if col != "*"}
     return Extract(**tables, path=str(folder), hash=digest, format=fmt, _rows=rows, cached=cached, notes=notes,
-                   absent={name: tuple(cols) for name, cols in absent.items()})
+                   absent={name: tuple(cols) for name, cols in absent.items()}, unrecognised=unrecognised)
 
 
 def _header(file: Path) -> list[str] | None:

@@ -17,7 +17,7 @@ import pandas as pd
 from .extract import Extract
 from .schema import TABLES
 
-__all__ = ["missingness"]
+__all__ = ["missingness", "unrecognised"]
 
 
 def missingness(extract: Extract, table: str = "patients") -> pd.DataFrame:
@@ -38,3 +38,16 @@ def missingness(extract: Extract, table: str = "patients") -> pd.DataFrame:
     out = pd.DataFrame(rows)
     return out.sort_values(["missing", "column"], ascending=[False, True], kind="stable").reset_index(drop=True) \
         if len(out) else out.assign(missing=np.zeros(0, dtype=int))
+
+
+def unrecognised(extract: Extract) -> pd.DataFrame:
+    """Coded values the vocabulary did not know, read as unknown: file, column, value, rows (most rows first).
+
+    >>> from screening import load_extract
+    >>> unrecognised(load_extract("data/synthetic")).empty
+    True
+    """
+    table = extract.unrecognised
+    if table.empty:
+        return pd.DataFrame(columns=["file", "column", "value", "rows"])
+    return table.sort_values(["rows", "value"], ascending=[False, True], kind="stable").reset_index(drop=True)

@@ -162,7 +162,8 @@ def _medications() -> list[Field]:
     f = Field
     return [
         f("patient_id", "id", "Patient the row belongs to.", required=True),
-        f("drug", "str", "Ingredient, lower case (e.g. prednisone, mycophenolate, belimumab).", required=True),
+        f("drug", "str", "Ingredient (e.g. prednisone, mycophenolate, belimumab); brand names, case and "
+          "spacing are read through the vocabulary.", required=True),
         f("drug_class", "category", "Therapeutic class used by the criteria.", allowed=DRUG_CLASSES,
           required=True),
         f("start_date", "date", "First day of this course, dose segment or administration."),

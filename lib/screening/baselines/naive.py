@@ -16,6 +16,7 @@ import pandas as pd
 from ..criteria import _ANY_DOSE_MG, _WEIGHT_RANGE
 from ..extract import Extract
 from ..protocol import Protocol
+from ..vocabulary import classes_of
 from ..windows import DAYS_PER_MONTH, PREDNISONE_EQUIVALENT
 
 __all__ = ["naive_states", "naive_eligible"]
@@ -75,6 +76,13 @@ def _overlaps(start, stop, begin, end):
             return None
         return stop >= begin
     return start <= end and (_na(stop) or stop >= begin)
+
+
+def _is_drug(m, drugs):
+    """None for a drug name the vocabulary did not know, if its class holds one of ``drugs``."""
+    if _na(m["drug"]):
+        return None if m["drug_class"] in classes_of(drugs) else False
+    return m["drug"] in drugs
 
 
 def _renal(row):
@@ -148,8 +156,10 @@ def _rule(name, p, row, meds, mal, inf):  # noqa: C901 - one branch per rule, by
     if name == "drug_exposure":
         hits = []
         for _, m in meds.iterrows():
-            if (m["drug"] in p["drugs"] or m["drug_class"] in p["classes"]) and m["drug"] not in p["excepted"]:
-                hits.append(_overlaps(m["start_date"], m["stop_date"], _months_before(base, p["months"]), base))
+            pick = _and(_or(_is_drug(m, p["drugs"]), m["drug_class"] in p["classes"]), _not(_is_drug(m, p["excepted"])))
+            if pick is not False:
+                hits.append(_and(pick, _overlaps(m["start_date"], m["stop_date"], _months_before(base, p["months"]),
+                                                 base)))
         return _any(hits)
     if name == "regimen_change":
         hits = []
@@ -186,8 +196,13 @@ def _glucocorticoid(p, row, meds):
     for _, m in meds.iterrows():
         if m["drug_class"] != "glucocorticoid":
             continue
-        factor = PREDNISONE_EQUIVALENT.get(m["drug"])
-        dose = None if _na(m["dose"]) or factor is None else m["dose"] * factor
+        # An unrecognised name is some glucocorticoid: at least the weakest, at most the strongest.
+        if _na(m["drug"]):
+            low, high = min(PREDNISONE_EQUIVALENT.values()), max(PREDNISONE_EQUIVALENT.values())
+        else:
+            low = high = PREDNISONE_EQUIVALENT.get(m["drug"])
+        dose = None if _na(m["dose"]) or low is None else m["dose"] * low
+        most = None if _na(m["dose"]) or high is None else m["dose"] * high
         start, stop = m["start_date"], m["stop_date"]
         if dose is not None and begin is not None:
             lo = stop if _na(start) else start
@@ -202,7 +217,7 @@ def _glucocorticoid(p, row, meds):
         if hi >= lo:
             # Day-by-day over decades is too slow even here: the possible peak only needs the
             # segments' edges, where totals change.
-            maybe[(lo, hi)] = maybe.get((lo, hi), []) + [_ANY_DOSE_MG if dose is None else dose]
+            maybe[(lo, hi)] = maybe.get((lo, hi), []) + [_ANY_DOSE_MG if most is None else most]
     weight = row["weight_kg"]
     light, heavy = (_WEIGHT_RANGE if _na(weight) else (weight, weight))
     peak_sure = max(sure.values(), default=0.0)
@@ -224,14 +239,17 @@ def _nephritis(p, row, meds):
     renal = _renal(row)
     applies = None if renal is None else renal in p["grades"]
     onset, base = row["nephritis_onset_date"], row["baseline_date"]
-    rows = [m for _, m in meds.iterrows() if m["drug"] in ("mycophenolate", "azathioprine", "cyclophosphamide")]
-    # Surely done: known dates only. Possibly done: each missing date at its most favourable.
+    therapy = ("mycophenolate", "azathioprine", "cyclophosphamide")
+    rows = [m for _, m in meds.iterrows() if _is_drug(m, therapy) is not False]
+    # Surely done: known drugs and dates only. Possibly done: each missing date at its most
+    # favourable, and an unknown drug name as every therapy drug.
     if not (_na(onset) or _na(base)) and _course_done(
-            p, [(m["drug"], m["start_date"], m["stop_date"], True) for m in rows if not _na(m["start_date"])],
-            onset, base):
+            p, [(m["drug"], m["start_date"], m["stop_date"], True) for m in rows
+                if not _na(m["start_date"]) and not _na(m["drug"])], onset, base):
         return True
-    maybe = _course_done(p, [(m["drug"], _EARLY if _na(m["start_date"]) else m["start_date"], m["stop_date"],
-                              not _na(m["start_date"])) for m in rows],
+    maybe = _course_done(p, [(drug, _EARLY if _na(m["start_date"]) else m["start_date"], m["stop_date"],
+                              not _na(m["start_date"])) for m in rows
+                             for drug in (therapy if _na(m["drug"]) else (m["drug"],))],
                          _EARLY if _na(onset) else onset, _LATE if _na(base) else base)
     return _or(_not(applies), None if maybe else False)
 

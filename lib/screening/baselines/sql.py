@@ -15,6 +15,7 @@ import pandas as pd
 from ..criteria import _ANY_DOSE_MG, _WEIGHT_RANGE
 from ..protocol import Criterion, Protocol
 from ..schema import TABLES
+from ..vocabulary import canonical, classes_of
 from ..windows import DAYS_PER_MONTH, PREDNISONE_EQUIVALENT
 
 __all__ = ["connect", "states_sql", "run_funnel"]
@@ -30,13 +31,27 @@ def connect(folder: str | Path, columns: dict[str, list[str]] | None = None, cop
     import duckdb
 
     con = duckdb.connect()
+    _vocabulary(con)
     folder = Path(folder)
     for name in ("patients", "medications", "malignancies", "infections"):
         pq, csv = folder / f"{name}.parquet", folder / f"{name}.csv"
         source = f"read_parquet('{pq}')" if pq.exists() else _read_csv(csv, name)
         cols = ", ".join(columns[name]) if columns and name in columns else "*"
+        if name == "medications":  # drug names as the loader reads them: through the vocabulary
+            source = (f"(SELECT m.* REPLACE (v.canonical AS drug) FROM {source} m LEFT JOIN vocabulary v "
+                      f"ON v.value = lower(trim(regexp_replace(nfc_normalize(m.drug), '\\s+', ' ', 'g'))))")
         con.execute(f"CREATE {'TABLE' if copy else 'VIEW'} {name} AS SELECT {cols} FROM {source}")
     return con
+
+
+def _vocabulary(con) -> None:
+    """The synonym table (normalised value -> canonical drug) as a DuckDB table.
+
+    DuckDB has no NFKC, only NFC: compatibility forms (full-width letters) match in pandas only.
+    """
+    pairs = canonical("drug")
+    con.execute("CREATE TABLE vocabulary (value VARCHAR, canonical VARCHAR)")
+    con.executemany("INSERT INTO vocabulary VALUES (?, ?)", list(pairs.items()))
 
 
 def _read_csv(csv: Path, table: str) -> str:
@@ -46,6 +61,13 @@ def _read_csv(csv: Path, table: str) -> str:
     sql_type = {"date": "DATE", "int": "INTEGER", "float": "DOUBLE", "bool": "BOOLEAN"}
     typed = [f"'{f.name}': '{sql_type[f.kind]}'" for f in TABLES[table] if f.kind in sql_type and f.name in header]
     return f"read_csv('{csv}', header=true" + (f", types={{{', '.join(typed)}}})" if typed else ")")
+
+
+def _is_drug(drugs: list[str]) -> str:
+    """``x.drug`` is one of ``drugs``; NULL for a name the vocabulary did not know if its class holds one."""
+    classes = classes_of(drugs)
+    unknown = f"(CASE WHEN x.drug_class IN {_lit(classes)} THEN NULL ELSE FALSE END)" if classes else "FALSE"
+    return f"(CASE WHEN x.drug IS NULL THEN {unknown} ELSE {_in('x.drug', drugs)} END)"
 
 
 def _lit(value) -> str:
@@ -154,11 +176,12 @@ def _rule(c: Criterion, i: int) -> tuple[str, list[str]]:  # noqa: C901 - one br
                 f"AND d <= base END")
         return _from_any(k), [_kleene_any(k, expr, src)]
     if c.rule == "drug_exposure":
-        where = (f"({_in('x.drug', p['drugs'])} OR {_in('x.drug_class', p['classes'])}) "
-                 f"AND NOT {_in('x.drug', p['excepted'])}")
-        src = (f"(SELECT x.patient_id, x.start_date AS s, x.stop_date AS e, b.baseline_date AS base "
-               f"FROM medications x JOIN patients b USING (patient_id) WHERE {where})")
-        return _from_any(k), [_kleene_any(k, _overlap("s", "e", _before("base", p["months"]), "base"), src)]
+        pick = (f"(({_is_drug(p['drugs'])} OR {_in('x.drug_class', p['classes'])}) "
+                f"AND NOT {_is_drug(p['excepted'])})")
+        src = (f"(SELECT x.patient_id, x.start_date AS s, x.stop_date AS e, b.baseline_date AS base, {pick} AS pick "
+               f"FROM medications x JOIN patients b USING (patient_id) WHERE {pick} IS DISTINCT FROM FALSE)")
+        return _from_any(k), [_kleene_any(k, "pick AND " + _overlap("s", "e", _before("base", p["months"]), "base"),
+                                          src)]
     if c.rule == "regimen_change":
         src = (f"(SELECT x.patient_id, x.start_date AS s, x.stop_date AS e, b.baseline_date AS base, "
                f"{_before('b.baseline_date', p['months'])} AS begin FROM medications x JOIN patients b "
@@ -179,7 +202,10 @@ def _glucocorticoid(p: dict, k: str) -> tuple[str, list[str]]:
     begin = _before("b.baseline_date", p["months"])
     ctes = [
         f"{k}_rows AS (SELECT x.patient_id, x.start_date AS s, x.stop_date AS e, b.baseline_date AS base, "
-        f"{begin} AS begin, x.dose * (CASE x.drug {factors} ELSE NULL END) AS mg FROM medications x "
+        f"{begin} AS begin, x.dose * (CASE WHEN x.drug IS NULL THEN {min(PREDNISONE_EQUIVALENT.values())!r} "
+        f"ELSE (CASE x.drug {factors} ELSE NULL END) END) AS mg, "
+        f"x.dose * (CASE WHEN x.drug IS NULL THEN {max(PREDNISONE_EQUIVALENT.values())!r} "
+        f"ELSE (CASE x.drug {factors} ELSE NULL END) END) AS mg_most FROM medications x "
         f"JOIN patients b USING (patient_id) WHERE x.drug_class = 'glucocorticoid')",
         # Surely taken: known dose, clipped to a known window; a missing start surely ran on its stop day.
         # Possibly taken: a missing start long ago, a missing baseline anywhere, a missing dose huge.
@@ -188,7 +214,8 @@ def _glucocorticoid(p: dict, k: str) -> tuple[str, list[str]]:
         f"mg FROM {k}_rows WHERE mg IS NOT NULL AND base IS NOT NULL AND coalesce(s, e) IS NOT NULL "
         f"UNION ALL SELECT patient_id, 'maybe', "
         f"CAST(greatest(coalesce(s, {_EARLY}), coalesce(begin, {_EARLY})) AS DATE), "
-        f"CAST(least(coalesce(e, base, {_LATE}), coalesce(base, {_LATE})) AS DATE), coalesce(mg, {_ANY_DOSE_MG!r}) "
+        f"CAST(least(coalesce(e, base, {_LATE}), coalesce(base, {_LATE})) AS DATE), "
+        f"coalesce(mg_most, {_ANY_DOSE_MG!r}) "
         f"FROM {k}_rows)",
         f"{k}_sure AS (SELECT patient_id, bound, lo, hi, CAST(round(mg * 1000000) AS BIGINT) AS units FROM {k}_seg "
         f"WHERE hi >= lo)",
@@ -212,24 +239,29 @@ def _nephritis(p: dict, k: str) -> tuple[str, list[str]]:
     ctes = [
         f"{k}_rows AS (SELECT x.patient_id, x.drug, x.start_date AS raw_start, x.stop_date AS raw_stop, "
         f"b.nephritis_onset_date AS onset, b.baseline_date AS base FROM medications x JOIN patients b "
-        f"USING (patient_id) WHERE x.drug IN ('mycophenolate', 'azathioprine', 'cyclophosphamide'))",
+        f"USING (patient_id) WHERE {_is_drug(['mycophenolate', 'azathioprine', 'cyclophosphamide'])} "
+        f"IS DISTINCT FROM FALSE)",
+        # A drug name the vocabulary did not know (NULL) may be any of the three: possibly, it is each.
         f"{k}_first AS (SELECT patient_id, min(raw_start) FILTER (WHERE drug = 'cyclophosphamide') AS first_sure, "
-        f"min(coalesce(raw_start, {_EARLY})) FILTER (WHERE drug = 'cyclophosphamide') AS first_maybe "
+        f"min(coalesce(raw_start, {_EARLY})) FILTER (WHERE coalesce(drug, 'cyclophosphamide') = 'cyclophosphamide') "
+        f"AS first_maybe "
         f"FROM {k}_rows GROUP BY patient_id)",
         # Surely done: known dates only. Possibly done: each missing date at its most favourable.
         f"{k}_bounds AS (SELECT r.patient_id, r.drug, 'sure' AS bound, "
         f"CASE WHEN raw_start IS NULL OR onset IS NULL THEN NULL ELSE greatest(raw_start, onset) END AS lo, "
         f"CASE WHEN base IS NULL THEN NULL ELSE least(coalesce(raw_stop, base), base) END AS hi, "
         f"coalesce(raw_start >= f.first_sure, FALSE) AS after_cyc FROM {k}_rows r JOIN {k}_first f USING (patient_id) "
+        f"WHERE r.drug IS NOT NULL "
         f"UNION ALL SELECT r.patient_id, r.drug, 'maybe', greatest(coalesce(raw_start, {_EARLY}), "
         f"coalesce(onset, {_EARLY})), least(coalesce(raw_stop, base, {_LATE}), coalesce(base, {_LATE})), "
         f"f.first_maybe IS NOT NULL AND (raw_start IS NULL OR raw_start >= f.first_maybe) "
         f"FROM {k}_rows r JOIN {k}_first f USING (patient_id))",
-        f"{k}_sets AS (SELECT patient_id, bound, CASE drug WHEN 'mycophenolate' THEN 'mmf' "
-        f"WHEN 'cyclophosphamide' THEN 'cyc' END AS grp, CAST(lo AS DATE) AS lo, CAST(hi AS DATE) AS hi "
-        f"FROM {k}_bounds WHERE drug <> 'azathioprine' AND lo IS NOT NULL AND hi >= lo "
-        f"UNION ALL SELECT patient_id, bound, 'maint', CAST(lo AS DATE), CAST(hi AS DATE) FROM {k}_bounds "
-        f"WHERE drug IN ('mycophenolate', 'azathioprine') AND lo IS NOT NULL AND hi >= lo AND after_cyc)",
+        f"{k}_sets AS (" + " UNION ALL ".join(
+            f"SELECT patient_id, bound, '{grp}' AS grp, CAST(lo AS DATE) AS lo, CAST(hi AS DATE) AS hi "
+            f"FROM {k}_bounds WHERE coalesce(drug, '{drugs[0]}') IN {_lit(drugs)} "
+            f"AND lo IS NOT NULL AND hi >= lo{extra}"
+            for grp, drugs, extra in (("mmf", ["mycophenolate"], ""), ("cyc", ["cyclophosphamide"], ""),
+                                      ("maint", ["mycophenolate", "azathioprine"], " AND after_cyc"))) + ")",
         f"{k}_prev AS (SELECT *, max(hi) OVER (PARTITION BY patient_id, bound, grp ORDER BY lo ROWS BETWEEN "
         f"UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_end FROM {k}_sets)",
         f"{k}_days AS (SELECT patient_id, " + ", ".join(

@@ -93,15 +93,16 @@ def absolute_spec(spec: str | Path) -> str:
 
 
 def load_source(spec: str | Path, baseline: str | None = None, before: str | None = None,
-                cdm_schema: str | None = None, vocab_schema: str | None = None) -> Extract:
+                cdm_schema: str | None = None, vocab_schema: str | None = None, strict: bool = False) -> Extract:
     """Load an extract from ``DIR``, ``omop:DIR[@DATE]`` or ``synthea:DIR[@DATE]``.
 
     ``baseline`` (a date or ``"last_visit"``) and ``before`` override what the spec says;
-    ``cdm_schema`` and ``vocab_schema`` name an OMOP database's schemas.
+    ``cdm_schema`` and ``vocab_schema`` name an OMOP database's schemas. ``strict`` makes a drug
+    name the vocabulary does not know an error (native extracts).
     """
     kind, path, date = _split(str(spec))
     if kind == "native":
-        return load_extract(path)
+        return load_extract(path, strict=strict)
     base = baseline or date or "last_visit"
     if kind == "omop":
         from .omop import read_omop
