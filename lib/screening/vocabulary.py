@@ -118,7 +118,8 @@ def recognise(tables: dict[str, pd.DataFrame], files: dict[str, Path], strict: b
 
 def _complain(report: pd.DataFrame, strict: bool) -> None:
     for (file, column), part in report.groupby(["file", "column"], sort=False):
-        listed = ", ".join(f"'{v}' ({n} row{'s' if n > 1 else ''})" for v, n in zip(part["value"], part["rows"], strict=True))
+        listed = ", ".join(f"'{v}' ({n} row{'s' if n > 1 else ''})"
+                           for v, n in zip(part["value"], part["rows"], strict=True))
         if strict:
             raise ExtractError(file, column, f"values named in the vocabulary ({VOCABULARY_FILE.name})",
                                hint=f"Not recognised: {listed}. Add each to {VOCABULARY_FILE} "
