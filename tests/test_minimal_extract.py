@@ -12,6 +12,7 @@ import pytest
 
 from screening import load_extract, load_protocol, screen
 from screening.cli import main
+from screening.schema import TABLES
 
 FOUR = """
     id: four
@@ -167,7 +168,8 @@ def test_bilag_count_one_a_or_two_b(tmp_path, engine):
     folder.mkdir()
     (folder / "patients.csv").write_text(textwrap.dedent(BILAG), encoding="utf-8")
     for table in ("medications", "malignancies", "infections"):  # the SQL oracle reads every table
-        (folder / f"{table}.csv").write_text("patient_id\n", encoding="utf-8")
+        header = ",".join(f.name for f in TABLES[table])
+        (folder / f"{table}.csv").write_text(header + "\n", encoding="utf-8")
     path = tmp_path / "p.yaml"
     path.write_text(textwrap.dedent("""
         criteria:
