@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+# Reports written by tests go into a throwaway release log, not the user's own.
+os.environ.setdefault("SCREENING_RELEASE_LOG", str(Path(tempfile.mkdtemp(prefix="screening-test-")) / "releases.jsonl"))
 sys.path.insert(0, str(Path(__file__).parent))
 # The tests' own validated cache, not the user's (notebook kernels inherit it); removed at the end.
 _CACHE = tempfile.TemporaryDirectory(prefix="screening-cache-")

@@ -38,7 +38,7 @@ def test_funnel_json_with_override(boundary_dir):
 
 def test_funnel_suppresses_by_default(boundary_dir):
     code, out, _ = run("funnel", "--data", str(boundary_dir), "--format", "csv")
-    assert code == 0 and "<11" in out
+    assert code == 0 and "≤10" in out
 
 
 def test_bad_path_parameter_and_protocol_exit_2():

@@ -2,8 +2,8 @@
 
 Colours are the Okabe–Ito colour-blind-safe palette. When a suppressed table
 (from :mod:`screening.shareable`) is given, its text is used for every label, and
-hidden counts are drawn on a coarse grid (see :func:`_drawn`), so a shared
-figure tells no more than its table.
+bars are drawn from its (rounded) numbers alone (see :func:`_drawn`), so a
+shared figure tells no more than its table.
 
 Example
 -------
@@ -46,18 +46,15 @@ def _pct(value) -> str:
     return text if text == HIDDEN else f"{text}%"
 
 
-def _drawn(numeric: pd.Series, text: pd.Series | None, threshold: int = 10) -> np.ndarray:
-    """Bar lengths: exact where the count is shown; hidden ones to the nearest max(50, 5 × threshold).
+def _drawn(numeric: pd.Series, text: pd.Series | None) -> np.ndarray:
+    """Bar lengths: the numbers a shareable table shows (rounded); redacted or hidden counts drawn as 0.
 
-    The grid is wider than the small-count range, so a bar measured off the screen
-    narrows no hidden count beyond what the table allows.
+    Drawn from the table's text alone, so a shared figure tells no more than its table.
     """
-    values = numeric.to_numpy(dtype=float)
     if text is None:
-        return values
-    hidden = ~text.astype(str).str.fullmatch(r"\d+").to_numpy()
-    grid = max(50, 5 * threshold)
-    return np.where(hidden, np.round(values / grid) * grid, values)
+        return numeric.to_numpy(dtype=float)
+    shown = text.astype(str)
+    return pd.to_numeric(shown.where(shown.str.fullmatch(r"\d+")), errors="coerce").fillna(0).to_numpy(dtype=float)
 
 
 def funnel_chart(attrition: pd.DataFrame, suppressed: pd.DataFrame | None = None, ax=None, title: str | None = None):
@@ -79,7 +76,8 @@ def funnel_chart(attrition: pd.DataFrame, suppressed: pd.DataFrame | None = None
     ax.barh(y, exc, left=rem, color=COLORS["excluded"], height=0.7, label="excluded at this step")
     ax.barh(y, una, left=rem + exc, color=COLORS["not_assessable"], height=0.7,
             label="not assessable at this step")
-    total = float(t["entering"].iloc[0]) or 1.0
+    # The axis spans the (rounded) extract; a redacted one gets a fixed axis that says nothing of its size.
+    total = float(_drawn(t["entering"], s["entering"] if s is not None else None)[0]) or 10.0
     src = s if s is not None else t
     for i in range(k):
         text = f"{_shown(src['remaining'][i])}"
@@ -138,7 +136,8 @@ def consort_chart(attrition: pd.DataFrame, suppressed: pd.DataFrame | None = Non
     def side(rows: list[int], head: str) -> tuple[str, int]:
         lines = []
         for col, title_ in (("excluded", head), ("not_assessable", "Not assessable (data missing)")):
-            hits = [i for i in rows if t.loc[i, col] > 0]
+            # Listed when the shown count is not a plain 0: a redacted ≤10 may hide a zero, and must not tell.
+            hits = [i for i in rows if str(src.loc[i, col]) != "0"]
             if hits:
                 lines.append(title_ + ":")
                 lines += [f"   {textwrap.shorten(str(t.loc[i, 'label']), 50)}: {_shown(src.loc[i, col])}"
@@ -184,7 +183,8 @@ def consort_chart(attrition: pd.DataFrame, suppressed: pd.DataFrame | None = Non
                     arrowprops=dict(arrowstyle="-|>", color="#333333", lw=1.0))
     notes = []
     if suppressed is not None:
-        notes.append(f"{HIDDEN} = hidden so that a count under the small-cell threshold cannot be derived.")
+        notes.append(f"Counts as the shareable tables show them: rounded, small ones redacted; {HIDDEN} = hidden so "
+                     "that a small count cannot be derived.")
     if assessed_at_visit:
         notes.append("Assessed at the screening visit, not from registry data: " + "; ".join(assessed_at_visit) + ".")
     if notes:
@@ -233,9 +233,12 @@ def sweep_chart(sweep: pd.DataFrame, ax=None, xlabel: str | None = None, current
     if ax is None:
         _, ax = plt.subplots(figsize=(6.5, 3.6), layout="constrained")
     x = sweep["value"].to_numpy(dtype=float)
-    ax.fill_between(x, sweep["eligible"], sweep["eligible"] + sweep["not_assessable"], color=COLORS["not_assessable"],
+    # A shareable sweep holds text: rounded numbers, and redacted small counts drawn as 0.
+    eligible, unknown = (pd.to_numeric(sweep[c].astype(str), errors="coerce").fillna(0).to_numpy(dtype=float)
+                         for c in ("eligible", "not_assessable"))
+    ax.fill_between(x, eligible, eligible + unknown, color=COLORS["not_assessable"],
                     alpha=0.35, label="+ not assessable (upper bound)")
-    ax.plot(x, sweep["eligible"], marker="o", color=COLORS["eligible"], label="eligible")
+    ax.plot(x, eligible, marker="o", color=COLORS["eligible"], label="eligible")
     if current is not None:
         ax.axvline(float(current), color="#333333", ls=":", lw=1)
         ax.text(float(current), ax.get_ylim()[1], " protocol", va="top", fontsize=8)

@@ -30,6 +30,7 @@ import sys
 import warnings
 
 from . import __version__
+from .disclosure import WATERMARK
 from .errors import ProtocolError, ScreeningError
 from .protocol import parse_override, shipped_protocols
 
@@ -78,6 +79,22 @@ def _common(p: argparse.ArgumentParser) -> None:
                         "(default: the CDM schema)")
 
 
+def _disclosure(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--small-cell", type=_small_cell, default=10, metavar="N",
+                   help="show counts from 1 to N as ≤N and round every other count to the nearest 5 "
+                        "(default 10; 0 means --internal)")
+    p.add_argument("--internal", action="store_true",
+                   help="every count exact, every file marked 'internal: not for sharing'")
+
+
+def _rule(args):
+    from .disclosure import INTERNAL, Rule
+
+    if args.small_cell < 0:
+        raise ScreeningError(f"--small-cell {args.small_cell}: a threshold cannot be negative (0 means --internal).")
+    return INTERNAL if args.internal or args.small_cell == 0 else Rule(args.small_cell, 5)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m screening", description="Clinical-trial screening funnels.")
     parser.add_argument("--version", action="version", version=f"screening {__version__}")
@@ -86,16 +103,16 @@ def build_parser() -> argparse.ArgumentParser:
     f = sub.add_parser("funnel", help="print the sequential funnel (for scripts)")
     _common(f)
     f.add_argument("--format", choices=("table", "csv", "json"), default="table")
-    f.add_argument("--small-cell", type=_small_cell, default=10,
-                   help="suppress counts from 1 to this value (0 turns suppression off; default 10)")
+    _disclosure(f)
 
     r = sub.add_parser("report", help="run the notebooks and write the shareable report folder")
     _common(r)
     r.add_argument("--out", required=True, help="folder to write the report into")
     r.add_argument("--overwrite", action="store_true", help="replace an existing report folder")
-    r.add_argument("--small-cell", type=_small_cell, default=10,
-                   help="suppress counts from 1 to this value (default 10)")
-    r.add_argument("--subgroup", default="site", help="patients column for the subgroup funnel (default site)")
+    _disclosure(r)
+    r.add_argument("--subgroup", default="site",
+                   help="declared categorical column to split outcomes by: site (default), sex, race_ethnicity, "
+                        "age_band")
     r.add_argument("--tables-only", action="store_true", help="write the tables without running notebooks")
     r.add_argument("--site-label", default=None,
                    help="make the report a site bundle for `merge`, labelled with this short name (no path)")
@@ -215,15 +232,23 @@ def _run(args) -> int:
     from .protocol import load_protocol
     from .sources import load_source
 
+    rule = _rule(args)
+    if args.command == "report":
+        from .report import check_out
+        from .shareable import check_subgroup
+
+        check_subgroup(args.subgroup)  # every check before any computing
+        check_out(args.out, args.data, args.overwrite, rule.internal)
     protocol = load_protocol(args.protocol).with_overrides(_overrides(args.set), source="--set")
     if args.command == "funnel":
         from .funnel import Screening
-        from .shareable import shareable_tables
+        from .shareable import funnel_table
 
         extract = load_source(args.data, args.baseline, args.before, args.cdm_schema, args.vocab_schema,
                               strict=args.strict_vocabulary)
-        screening = Screening(extract, protocol, args.policy)
-        table = shareable_tables(screening, args.small_cell)["attrition"] if args.small_cell else screening.attrition()
+        table = funnel_table(Screening(extract, protocol, args.policy), rule)
+        if rule.internal:
+            print(f"# {WATERMARK}", file=sys.stderr)
         if args.format == "csv":
             sys.stdout.write(table.to_csv(index=False, lineterminator="\n"))
         elif args.format == "json":
@@ -242,9 +267,9 @@ def _run(args) -> int:
         if args.strict_vocabulary:  # stop before any notebook runs (the second load reads the checked cache)
             load_source(spec, strict=True)
         out = build_report(spec, protocol, policy=args.policy, out=args.out, overwrite=args.overwrite,
-                           small_cell=args.small_cell, subgroup=args.subgroup, notebooks=not args.tables_only,
+                           small_cell=rule, subgroup=args.subgroup, notebooks=not args.tables_only,
                            progress=True, site_label=args.site_label)
-        print(f"report written to {out}")
+        print(f"report written to {out}" + (f" ({WATERMARK})" if rule.internal else ""))
         return 0
     raise AssertionError(args.command)  # pragma: no cover
 

@@ -41,6 +41,7 @@ from .counts import (
     attrition_table,
     count_states,
     criteria_table,
+    headline_table,
     overlap_table,
     placement,
     summary_table,
@@ -263,13 +264,7 @@ class Screening:
 
     def headline(self) -> pd.DataFrame:
         """The eligible pool and the range the not-assessable patients leave open."""
-        c = self.summary().set_index("status")["patients"]
-        return pd.DataFrame({
-            "measure": ["patients in extract", "eligible on registry data", "not assessable (data missing)",
-                        "eligible if every not-assessable patient qualified", "excluded"],
-            "patients": [int(c.sum()), int(c["eligible"]), int(c["not_assessable"]),
-                         int(c["eligible"] + c["not_assessable"]), int(c["excluded"])],
-        })
+        return headline_table(self.counts)
 
     def expected_enrolment(self, consent_rate: float = 0.5,
                            screen_failure: float | tuple[float, float] = SCREEN_FAILURE_RANGE) -> pd.DataFrame:

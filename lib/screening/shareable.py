@@ -1,16 +1,17 @@
-"""The tables a report shares, protected together so no small count can be derived from any of them.
+"""The tables a report shares, in one pass: counts → tables with their relations → protect → render.
 
-:func:`shareable_tables` computes every table from a :class:`~screening.funnel.Screening`,
-registers each count and the sums that tie them (:mod:`screening.disclosure`),
-hides small counts and whatever else the audit needs, and renders the tables
-with ``<11`` and ``*``. Percentages follow their counts: hidden when the count is.
+:func:`published_counts` builds every table from a :class:`~screening.funnel.Screening`
+with the relations their definitions imply (:mod:`screening.counts`);
+:func:`shareable_tables` protects them together (:mod:`screening.disclosure`:
+small counts shown as ``≤10``, every other count rounded, the whole attacked)
+and renders them. Percentages are computed from the rounded counts.
 
 Example
 -------
 >>> from screening import load_extract, screen
->>> tables = shareable_tables(screen(load_extract("data/synthetic")))
+>>> tables = shareable_tables(screen(load_extract("data/synthetic")), whatif=False)
 >>> tables["headline"]["patients"].tolist()
-['5000', '87', '368', '455', '4545']
+['5000', '85', '370', '455', '4545']
 """
 
 from __future__ import annotations
@@ -18,233 +19,293 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .disclosure import Cells, protect
-from .errors import DisclosureError
+from .counts import (
+    Published,
+    add_comparison,
+    add_composition,
+    add_missingness,
+    add_not_assessable,
+    add_outcome_by,
+    add_sweeps,
+    funnel_counts,
+)
+from .disclosure import HIDDEN, Rule, protect
+from .errors import DisclosureError, ScreeningError
 from .funnel import Screening
 from .quality import missingness
 
-__all__ = ["shareable_tables", "disclosure_rule", "AGE_BINS", "round_counts"]
+__all__ = ["shareable_tables", "published_counts", "funnel_table", "check_subgroup", "as_rule", "disclosure_rule",
+           "round_counts", "AGE_BINS", "SUBGROUPS", "VARIANT"]
 
 AGE_BINS = [0, 18, 30, 40, 50, 66, 91]
-STEP_COLUMNS = ("entering", "excluded", "not_assessable", "remaining")
-OUTCOME_COLUMNS = ("eligible", "excluded", "not_assessable", "total")
-CRITERIA_COLUMNS = ("excluded_alone", "not_assessable_alone", "excluded_uniquely", "gain_if_dropped")
+#: Subgroups a shareable report may split by: declared categorical columns with few levels (name → column, bins).
+SUBGROUPS = {"site": ("site", None), "sex": ("sex", None), "race_ethnicity": ("race_ethnicity", None),
+             "age_band": ("age_years", AGE_BINS)}
+#: More groups than this and a subgroup table is mostly small counts.
+MAX_LEVELS = 30
+#: The protocol the what-if tables compare with.
+VARIANT = "misle-phase1-pilot"
+#: Tables that may be withheld, whole or in part, when nothing else protects a count in them.
+OPTIONAL = ("composition", "outcome_by", "criteria", "missingness", "not_assessable", "overlap", "leave_one_out",
+            "comparison", "transitions", "by_criterion", "sweeps")
+#: Columns whose one-column criteria are unknown exactly where the column is missing.
+ONE_COLUMN_RULES = {"age": "age_years", "sledai": "sledai_2k"}
+
+
+def as_rule(rule: Rule | int) -> Rule:
+    """A disclosure rule from a rule or a small-cell threshold (0: internal, exact counts)."""
+    return rule if isinstance(rule, Rule) else Rule(int(rule), 5 if int(rule) else 1)
 
 
 def disclosure_rule(threshold: int) -> dict:
-    """How the shareable tables show counts, for ``provenance.json`` (read by :mod:`screening.published`)."""
-    if threshold <= 0:
-        return {"rule": "none", "threshold": 0}
-    return {"rule": "suppress", "threshold": threshold}
+    """The rule for a small-cell threshold, as ``provenance.json`` records it (read by :mod:`screening.published`).
+
+    >>> disclosure_rule(10)
+    {'rule': 'round', 'threshold': 10, 'base': 5}
+    """
+    return as_rule(threshold).as_dict()
 
 
 def round_counts(table: pd.DataFrame, columns: list[str], threshold: int = 10, base: int = 5,
                  as_text: bool = True) -> pd.DataFrame:
-    """Counts rounded to ``base`` with small ones hidden: for what-if tables, where neighbouring
-    rows differ by a few patients and the differences themselves would be small counts.
+    """``columns`` shown under the report's rule (``≤10``, others rounded): for live views such as the what-if
+    panel, which are not themselves shared. ``as_text=False`` gives numbers for charts (redacted counts as 0).
 
-    ``as_text=False`` gives numbers for charts (small counts drawn as 0).
+    >>> round_counts(pd.DataFrame({"n": [0, 7, 12, 116]}), ["n"])["n"].tolist()
+    ['≤10', '≤10', '15', '115']
     """
     out = table.copy()
     if threshold <= 0:
         return out
+    rule = Rule(threshold, base)
     for col in columns:
-        values = out[col].to_numpy()
-        small = (values >= 1) & (values <= threshold)
-        rounded = (np.round(values / base) * base).astype(int)
         if as_text:
-            text = rounded.astype(str).astype(object)
-            text[small] = f"<{threshold + 1}"
-            out[col] = text
+            out[col] = np.array(rule.labels(out[col]), dtype=object)
         else:
-            out[col] = np.where(small, 0, rounded)
+            out[col] = [rule.rounded(v) or 0 for v in out[col]]
     return out
 
 
-def _register_steps(cells: Cells, table: str, frame: pd.DataFrame, key, lock_ends: bool) -> dict:
-    """Cells of one attrition table and its chain relations; returns (step, column) -> cell."""
-    ids = {}
-    last = len(frame) - 1
-    for i, row in frame.iterrows():  # steps (tens), not patients
-        for col in STEP_COLUMNS:
-            if col == "entering" and i > 0:
-                ids[(i, col)] = ids[(i - 1, "remaining")]  # the same published number: one cell
+def check_subgroup(name: str) -> None:
+    """Refuse anything but a declared categorical column: a date or free text would publish raw values."""
+    if name not in SUBGROUPS:
+        raise ScreeningError(f"--subgroup {name!r} is not a declared categorical column; shareable subgroups are: "
+                             + ", ".join(SUBGROUPS) + ".")
+
+
+def _outcome(s: Screening, subgroup: str) -> pd.DataFrame:
+    check_subgroup(subgroup)
+    column, bins = SUBGROUPS[subgroup]
+    if column not in s.extract.patients.columns:
+        raise ScreeningError(f"--subgroup {subgroup}: the extract has no {column!r} column.")
+    levels = s.extract.patients[column].nunique() if bins is None else len(bins)
+    if levels > MAX_LEVELS:
+        raise ScreeningError(f"--subgroup {subgroup}: {levels} different values, more than {MAX_LEVELS}; "
+                             "a subgroup table that fine would be mostly small counts.")
+    return s.outcome_by(column, bins).rename(columns={column: subgroup})
+
+
+def _composition(s: Screening) -> pd.DataFrame:
+    """Composition by sex, race/ethnicity and age band, stacked: column, group, population, patients."""
+    parts = [s.composition(c, bins=AGE_BINS if c == "age_years" else None).rename(columns={c: "group"})
+             .assign(column=c) for c in ("sex", "race_ethnicity", "age_years")]
+    return pd.concat(parts, ignore_index=True)[["column", "group", "population", "patients"]]
+
+
+def _comparison(s: Screening, variant) -> tuple:
+    from .protocol import load_protocol
+    from .whatif import compare
+
+    cmp = compare(s.extract, s.protocol, load_protocol(variant) if isinstance(variant, str) else variant, s.policy)
+    by = cmp.by_criterion
+    by = by[by["changed"]].drop(columns=["changed", "excluded_difference"]).reset_index(drop=True)
+    return cmp.b.summary().set_index("status")["patients"], cmp.transitions, by, cmp.name_b
+
+
+def _sweeps(s: Screening, sweeps: dict) -> tuple[pd.DataFrame, dict]:
+    """Each sweep over the values this protocol accepts (a pilot's SLEDAI maximum caps its minimum, say)."""
+    from .errors import ProtocolError
+
+    parts, current = [], {}
+    for name, values in sweeps.items():
+        try:
+            cid, param = s.protocol.resolve(name)
+        except ProtocolError:
+            continue  # a protocol without this criterion
+        accepted = []
+        for v in values:
+            try:
+                s.protocol.with_overrides({name: v})
+            except ProtocolError:
                 continue
-            locked = lock_ends and ((i == 0) or (i == last and col == "remaining"))
-            ids[(i, col)] = cells.add(table, (key, i), col, int(row[col]), locked=locked)
-    for i in range(1, len(frame)):
-        cells.relate({ids[(i, "entering")]: 1, ids[(i, "excluded")]: -1, ids[(i, "not_assessable")]: -1,
-                      ids[(i, "remaining")]: -1})
-    return ids
+            accepted.append(v)
+        if accepted:
+            parts.append(s.sweep(name, accepted))
+            current[f"{cid}.{param}"] = s.protocol.criterion(cid).params[param]
+    columns = ["parameter", "value", *STATUS_COLUMNS]
+    return (pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)), current
 
 
-#: Tables that may be withheld, whole or in part, when nothing else protects a count in them.
-OPTIONAL = ("composition", "outcome_by", "criteria", "missingness", "not_assessable", "overlap")
+STATUS_COLUMNS = ["eligible", "excluded", "not_assessable"]
 
 
-def shareable_tables(s: Screening, threshold: int = 10, subgroup: str = "site") -> dict[str, pd.DataFrame]:
-    """Every shareable table, with small counts and anything that would reveal one hidden.
+def published_counts(s: Screening, rule: Rule, subgroup: str = "site", whatif: bool = True,
+                     variant=VARIANT, sweeps: dict | None = None) -> Published:
+    """Every shareable table as true counts, with every relation between them."""
+    pub = funnel_counts(s.counts, s.criteria, rule)
+    outcome_name = f"outcome_by_{subgroup}"
+    add_outcome_by(pub, outcome_name, _outcome(s, subgroup))
+    add_composition(pub, _composition(s), outcome_name, SUBGROUPS[subgroup][0])
+    add_not_assessable(pub, s.missing_by_criterion().drop(columns=["first_missing"]), s.ids)
+    one_column = {}
+    if s.policy == "separate":
+        for j, c in enumerate(s.criteria):
+            column = ONE_COLUMN_RULES.get(c.rule) or (c.params.get("column") if c.rule == "column" else None)
+            if column:
+                one_column[j] = column
+    add_missingness(pub, missingness(s.extract), one_column)
+    if whatif:
+        summary_b, transitions, by, name_b = _comparison(s, variant)
+        add_comparison(pub, summary_b, transitions, by)
+        pub.tables["comparison"].attrs["variant"] = name_b
+        add_sweeps(pub, *_sweeps(s, sweeps if sweeps is not None else s.sweepable()))
+    return pub
 
-    The sequential funnel within each subgroup is only shared without suppression
-    (``threshold=0``, for internal use): split by eight sites, most of its steps
-    are small counts, and protecting them would hide most of the funnel itself.
+
+def funnel_table(s: Screening, rule: Rule | int = 10) -> pd.DataFrame:
+    """The sequential funnel alone, protected as it is published (``python -m screening funnel``)."""
+    rule = as_rule(rule)
+    if rule.internal:
+        return s.attrition()
+    pub = funnel_counts(s.counts, s.criteria, rule, tables=("headline", "attrition"))
+    protect(pub.cells)
+    return _render(pub)["attrition"]
+
+
+def shareable_tables(s: Screening, rule: Rule | int = 10, subgroup: str = "site", whatif: bool = True,
+                     variant=VARIANT, sweeps: dict | None = None) -> dict[str, pd.DataFrame]:
+    """Every shareable table, small counts redacted and every count rounded, protected together.
+
+    With an internal rule (threshold 0) every count is exact and the funnel within
+    each subgroup is added: split by site, most of its steps are small counts.
     When a small pool cannot be broken down safely (the sex mix of 14 eligible
     patients, say), that breakdown is withheld and listed in ``_withheld``; when
     the funnel itself cannot be protected, :class:`~screening.errors.DisclosureError`.
     """
-    if threshold <= 0:
-        return _unsuppressed(s, subgroup)
+    rule = as_rule(rule)
+    pub = published_counts(s, rule, subgroup, whatif, variant, sweeps)
+    if rule.internal:
+        tables = _render(pub)
+        column, bins = SUBGROUPS[subgroup]
+        tables[f"attrition_by_{subgroup}"] = s.attrition_by(column, bins).rename(columns={column: subgroup})
+        return tables
     withheld: set = set()
     for _ in range(12):
+        pub.cells.state = [0] * len(pub.cells.values)
+        pub.cells.withhold(lambda name: _is_withheld(name, pub, withheld))
         try:
-            tables = _build(s, threshold, subgroup, withheld)
+            hidden = protect(pub.cells)
         except DisclosureError as exc:
-            blocks = set()
-            for table, row, _col in exc.cells:
-                if table == "composition":
-                    blocks.add(("composition", row[0], row[2]))
-                elif table.startswith(OPTIONAL):
-                    blocks.add((table,))
-                else:
-                    raise
+            blocks = {_block(name, pub) for name in exc.cells} - {None} - withheld
+            if not blocks:  # the funnel itself cannot be protected
+                raise
             withheld |= blocks
             continue
+        tables = _render(pub)
+        for name in list(tables):
+            if (name,) in withheld:
+                tables[name] = tables[name].iloc[0:0]  # withheld whole: published empty, listed in _withheld
+        comp = pub.tables["composition"]
+        keep = [("composition", c, p) not in withheld for c, p in zip(comp["column"], comp["population"], strict=True)]
+        tables["composition"] = tables["composition"][keep].reset_index(drop=True)
         tables["_withheld"] = pd.DataFrame({"withheld": [" / ".join(map(str, b)) for b in sorted(withheld)]})
+        tables["_protection"] = pd.DataFrame({"cells": [len(pub.cells.values)], "also_hidden": [hidden]})
         return tables
     raise DisclosureError("small-cell protection kept failing after withholding breakdowns")
 
 
-def _build(s: Screening, threshold: int, subgroup: str, withheld: set) -> dict[str, pd.DataFrame]:
-    cells = Cells(threshold)
-    attrition = s.attrition()
-    steps = _register_steps(cells, "attrition", attrition, None, lock_ends=True)
-    last = len(attrition) - 1
-
-    headline = s.headline()
-    head = {m: cells.add("headline", m, "patients", v, locked=m in ("patients in extract",
-                                                                   "eligible on registry data"))
-            for m, v in zip(headline["measure"], headline["patients"], strict=True)}
-    n_cell, elig, na, upper, excl = (head[m] for m in headline["measure"])
-    cells.relate({elig: 1, steps[(last, "remaining")]: -1})
-    cells.relate({n_cell: 1, steps[(0, "entering")]: -1})
-    cells.relate({na: 1, **{steps[(i, "not_assessable")]: -1 for i in range(1, last + 1)}})
-    cells.relate({excl: 1, **{steps[(i, "excluded")]: -1 for i in range(1, last + 1)}})
-    cells.relate({upper: 1, elig: -1, na: -1})
-
-    outcome = s.outcome_by(subgroup)
-    out_ids = {}
-    for _, row in outcome.iterrows():
-        g = row[subgroup]
-        ids = {c: cells.add(f"outcome_by_{subgroup}", g, c, int(row[c])) for c in OUTCOME_COLUMNS}
-        out_ids[g] = ids
-        cells.relate({ids["total"]: 1, ids["eligible"]: -1, ids["excluded"]: -1, ids["not_assessable"]: -1})
-    for col, total in (("eligible", elig), ("excluded", excl), ("not_assessable", na), ("total", n_cell)):
-        cells.relate({total: 1, **{out_ids[g][col]: -1 for g in out_ids}})
-
-    crit = s.criteria_table()
-    crit_ids = {}
-    for _, row in crit.iterrows():
-        crit_ids[row["criterion"]] = {c: cells.add("criteria", row["criterion"], c, int(row[c]))
-                                      for c in CRITERIA_COLUMNS}
-    # The first step removes exactly the patients its criterion removes alone.
-    cells.relate({crit_ids[crit["criterion"].iloc[0]]["excluded_alone"]: 1, steps[(1, "excluded")]: -1})
-
-    quality = missingness(s.extract)
-    miss_ids = {row["column"]: cells.add("missingness", row["column"], "missing", int(row["missing"]))
-                for _, row in quality.iterrows()}
-    # A criterion that reads one column is unassessable exactly where that column is missing.
-    for c in s.criteria:
-        column = {"age": "age_years", "sledai": "sledai_2k"}.get(c.rule) or \
-            (c.params.get("column") if c.rule == "column" else None)
-        if column in miss_ids and s.policy == "separate":
-            cells.relate({crit_ids[c.id]["not_assessable_alone"]: 1, miss_ids[column]: -1})
-
-    comp = _composition(s)
-    comp_ids = [cells.add("composition", (r.column, r.group, r.population), "patients", int(r.patients))
-                for r in comp.itertuples()]
-    population_total = {"extract": n_cell, "eligible": elig, "not_assessable": na}
-    for (column, population), part in comp.groupby(["column", "population"], sort=False):
-        cells.relate({population_total[population]: 1, **{comp_ids[j]: -1 for j in part.index}})
-        missing_group = part[part["group"] == "(missing)"]
-        if population == "extract" and len(missing_group) and column in miss_ids:
-            cells.relate({comp_ids[missing_group.index[0]]: 1, miss_ids[column]: -1})
-
-    na_table = s.missing_by_criterion().drop(columns=["first_missing"])
-    na_ids = [cells.add("not_assessable", r.criterion, "missing_any", int(r.missing_any))
-              for r in na_table.itertuples()]
-
-    overlap = s.overlap(min_patients=threshold + 1)
-    listed = int(overlap["patients"].sum()) if len(overlap) else 0
-    other = int(s.summary().set_index("status").loc["excluded", "patients"]) - listed
-    ov_ids = [cells.add("overlap", i, "patients", int(v)) for i, v in enumerate(overlap["patients"])]
-    other_id = cells.add("overlap", "other", "patients", other)
-    cells.relate({excl: 1, other_id: -1, **{j: -1 for j in ov_ids}})
-
-    def is_withheld(name) -> bool:
-        table, row, _ = name
-        if table == "composition":
-            return ("composition", row[0], row[2]) in withheld
-        return (table,) in withheld
-
-    cells.withhold(is_withheld)
-    protect(cells)
-
-    def render(frame: pd.DataFrame, ids_of, columns, pct_from=None) -> pd.DataFrame:
-        """Labels for the count ``columns``; percentages hidden where a count they derive from is hidden."""
-        out = frame.copy()
-        for col in columns:
-            out[col] = [cells.label(ids_of(k, col)) for k in range(len(frame))]
-        hidden = np.zeros(len(frame), dtype=bool)
-        for col in pct_from or columns:
-            hidden |= ~out[col].astype(str).str.fullmatch(r"\d+")
-        for col in [c for c in out.columns if c.startswith("pct") or c == "percent"]:
-            out[col] = np.where(hidden, HIDDEN_PCT, out[col].astype(str)).astype(object)
-        return out
-
-    tables = {
-        "headline": render(headline, lambda k, c: head[headline["measure"].iloc[k]], ["patients"]),
-        "attrition": render(attrition, lambda k, c: steps[(k, c)], list(STEP_COLUMNS),
-                            pct_from=["entering", "remaining"]),
-        "criteria": render(crit.drop(columns=["excluded_in_sequence", "not_assessable_in_sequence"]),
-                           lambda k, c: crit_ids[crit["criterion"].iloc[k]][c], list(CRITERIA_COLUMNS)),
-        "overlap": pd.concat([overlap.assign(patients=[cells.label(j) for j in ov_ids]),
-                              pd.DataFrame({"patients": [cells.label(other_id)], "criteria": [0]})
-                              .assign(**{cid: False for cid in s.ids})], ignore_index=True)
-        .assign(combination=lambda t: ["listed"] * len(ov_ids) + ["other combinations (each under "
-                                                                   f"{threshold + 1})"]),
-        "not_assessable": render(na_table, lambda k, c: na_ids[k], ["missing_any"]),
-        f"outcome_by_{subgroup}": render(outcome, lambda k, c: out_ids[outcome[subgroup].iloc[k]][c],
-                                         list(OUTCOME_COLUMNS)),
-        "composition": render(comp, lambda k, c: comp_ids[k], ["patients"]),
-        "missingness": render(quality, lambda k, c: miss_ids[quality["column"].iloc[k]], ["missing"]),
-    }
-    keep = [("composition", c, p) not in withheld for c, p in zip(comp["column"], comp["population"], strict=True)]
-    tables["composition"] = tables["composition"][keep].reset_index(drop=True)
-    for name in [t for t in tables if (t,) in withheld]:
-        tables[name] = tables[name].iloc[0:0]  # withheld whole: published empty, listed in _withheld
-    tables["_protection"] = pd.DataFrame({"cells": [len(cells.values)],
-                                          "small_hidden": [sum(1 for x in cells.state if x == 1)],
-                                          "also_hidden": [sum(1 for x in cells.state if x == 2)]})
-    return tables
+def _block(name: tuple, pub: Published):
+    """The breakdown to withhold for a cell that cannot be protected; None for the funnel itself."""
+    table, row, _ = name
+    if table == "composition":
+        comp = pub.tables["composition"]
+        return ("composition", comp["column"].iloc[row], comp["population"].iloc[row])
+    return (table,) if table.startswith(OPTIONAL) else None
 
 
-HIDDEN_PCT = "*"
+def _is_withheld(name: tuple, pub: Published, withheld: set) -> bool:
+    block = _block(name, pub)
+    return block is not None and (block in withheld or (name[0],) in withheld)
 
 
-def _composition(s: Screening) -> pd.DataFrame:
-    """Composition by sex, race/ethnicity and age band, stacked: column, group, population, patients, percent."""
-    parts = [s.composition(c, bins=AGE_BINS if c == "age_years" else None).rename(columns={c: "group"})
-             .assign(column=c) for c in ("sex", "race_ethnicity", "age_years")]
-    return pd.concat(parts, ignore_index=True)[["column", "group", "population", "patients", "percent"]]
+def _number(text: pd.Series) -> pd.Series:
+    """Shown counts as numbers; redacted or hidden ones as missing."""
+    return pd.to_numeric(text.astype(str).where(text.astype(str).str.fullmatch(r"\d+")), errors="coerce")
 
 
-def _unsuppressed(s: Screening, subgroup: str) -> dict[str, pd.DataFrame]:
-    """The same tables with every count shown, plus the funnel within each subgroup: never for sharing."""
-    return {
-        "headline": s.headline(), "attrition": s.attrition(),
-        "criteria": s.criteria_table().drop(columns=["excluded_in_sequence", "not_assessable_in_sequence"]),
-        "overlap": s.overlap(), "not_assessable": s.missing_by_criterion().drop(columns=["first_missing"]),
-        f"outcome_by_{subgroup}": s.outcome_by(subgroup),
-        "composition": _composition(s),
-        "missingness": missingness(s.extract), f"attrition_by_{subgroup}": s.attrition_by(subgroup),
-    }
+def _percent(part: pd.Series, whole) -> np.ndarray:
+    """A share of two shown counts, to one decimal; ``*`` where either is not shown."""
+    part, whole = _number(part), (_number(whole) if isinstance(whole, pd.Series) else whole)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        pct = np.round(100 * part / whole.replace(0, np.nan) if isinstance(whole, pd.Series) else
+                       100 * part / (whole or np.nan), 1)
+    return np.where(pct.isna(), HIDDEN, pct.astype(str)).astype(object)
+
+
+def _by_shown(frame: pd.DataFrame, column: str, ties: list[str]) -> pd.DataFrame:
+    """Largest shown count first (redacted ones last), then ``ties``."""
+    key = _number(frame[column]).fillna(-1)
+    return frame.assign(_shown=-key).sort_values(["_shown", *ties], kind="stable").drop(columns="_shown") \
+        .reset_index(drop=True)
+
+
+def _render(pub: Published) -> dict[str, pd.DataFrame]:
+    """Each table with its counts as published (labels) and percentages from the rounded counts."""
+    out = {}
+    for name, frame in pub.tables.items():
+        shown = frame.copy()
+        for col in pub.columns[name]:
+            shown[col] = [pub.label((name, i, col)) for i in range(len(frame))]
+        out[name] = shown
+    if pub.rule.internal:
+        for name, frame in pub.tables.items():
+            out[name] = frame.copy()
+    n = out["headline"]["patients"].astype(str).iloc[0]
+    total = float(n) if n.isdigit() else np.nan
+    a = out["attrition"]
+    a.loc[0, ["excluded", "not_assessable"]] = "0"  # the extract row removes no one, by definition
+    a["pct_of_previous"] = _percent(a["remaining"], a["entering"])
+    a["pct_of_total"] = _percent(a["remaining"], total)
+    if "composition" in out:
+        comp = out["composition"]
+        head = out["headline"].set_index("measure")["patients"].astype(str)
+        whole = comp["population"].map({"extract": head.iloc[0], "eligible": head.iloc[1],
+                                        "not_assessable": head.iloc[2]})
+        comp["percent"] = _percent(comp["patients"], whole)
+    if "missingness" in out:
+        m = out["missingness"]
+        m["percent"] = _percent(m["missing"], total)
+    # Rows in order of the counts as shown, ties by name: an order by exact counts would tell them apart.
+    if "missingness" in out:
+        out["missingness"] = _by_shown(out["missingness"], "missing", ["column"])
+    if "not_assessable" in out:
+        order = {cid: j for j, cid in enumerate(pub.tables["criteria"]["criterion"])} if "criteria" in pub.tables \
+            else {}
+        out["not_assessable"] = _by_shown(out["not_assessable"].assign(_j=lambda t: t["criterion"].map(order)),
+                                          "missing_any", ["_j"]).drop(columns="_j")
+    if "overlap" in out:
+        o = out["overlap"]
+        ids = [c for c in o.columns if o[c].dtype == bool]
+        listed = o.iloc[:-1].assign(_pattern=lambda t: ["".join("01"[int(v)] for v in row) for row in
+                                                        t[ids].to_numpy()][::1])
+        listed = _by_shown(listed, "patients", ["criteria", "_pattern"]).drop(columns="_pattern")
+        out["overlap"] = pd.concat([listed, o.iloc[-1:]], ignore_index=True)
+    if "comparison" in out:
+        c = out["comparison"]
+        reference = out["headline"].set_index("measure")["patients"].iloc[[1, 4, 2]].to_numpy()
+        c.insert(1, "reference", reference)
+        c["difference"] = (_number(c["variant"]) - _number(c["reference"])).astype("Int64").astype(str) \
+            .replace("<NA>", HIDDEN)
+        c.attrs.update(pub.tables["comparison"].attrs)
+    return out
+
