@@ -16,7 +16,7 @@
 # %% [markdown]
 # # 2. Screening-funnel report
 #
-# Which criteria remove the most patients, in what order, and who is left. Counts are people. Counts from 1 to the small-cell threshold are shown as `<11`; `*` marks a count hidden so that a small one cannot be derived by subtraction.
+# Which criteria remove the most patients, in what order, and who is left. Counts are people. Counts up to the small-cell threshold are shown as `≤10`, every other count is rounded to the nearest 5, and percentages come from the rounded counts; a rare `*` marks a count hidden so that a small one cannot be derived by subtraction.
 
 # %% tags=["parameters"]
 # Parameters (papermill injects its own values after this cell)
@@ -25,7 +25,7 @@ protocol: str = "misle-phase2"  # shipped name or YAML path
 overrides: dict | str = {}  # e.g. {"sledai.min": 4}, or the same as YAML/JSON text
 policy: str = "separate"  # missing data: separate | exclude | include
 subgroup: str = "site"  # patients column for subgroup tables
-small_cell: int = 10  # counts from 1 to this are hidden in shareable output
+small_cell: int = 10  # counts up to this shown as ≤10, others rounded to 5; 0: internal, exact
 shared: str = ""  # a report run's screening result, handed to every notebook (empty: computed here)
 
 # %%

@@ -25,7 +25,7 @@ protocol: str = "misle-phase2"  # shipped name or YAML path
 overrides: dict | str = {}  # e.g. {"sledai.min": 4}, or the same as YAML/JSON text
 policy: str = "separate"  # missing data: separate | exclude | include
 subgroup: str = "site"  # patients column for subgroup tables
-small_cell: int = 10  # counts from 1 to this are hidden in shareable output
+small_cell: int = 10  # counts up to this shown as ≤10, others rounded to 5; 0: internal, exact
 shared: str = ""  # a report run's screening result, handed to every notebook (empty: computed here)
 variant: str = "misle-phase1-pilot"  # protocol to compare with
 
@@ -40,35 +40,28 @@ pd.set_option("display.max_rows", 80)
 pd.set_option("display.width", 160)
 pd.set_option("display.max_colwidth", 70)
 plt.rcParams["figure.dpi"] = 80
-from screening import charts, load_protocol
-from screening.shareable import round_counts
-from screening.whatif import compare
+from screening import charts
 
 # %%
-s, meta, tables = notebook_state(extract_path, protocol, overrides, policy, subgroup, small_cell, shared)
+s, meta, tables = notebook_state(extract_path, protocol, overrides, policy, subgroup, small_cell, shared, variant)
 display(Markdown(provenance_markdown(meta)))
 
 # %% [markdown]
 # ## The variant protocol against the shipped one
+#
+# Like every table of the report, what-if counts are rounded to the nearest 5 and counts up to the small-cell threshold shown as `≤10`: neighbouring values differ by a few patients, and those differences would otherwise be small counts. The difference is taken between rounded counts.
 
 # %%
-cmp = compare(s.extract, s.protocol, load_protocol(variant), policy)
-round_counts(cmp.summary, [cmp.name_a, cmp.name_b, "difference"], small_cell)
+tables["comparison"]
 
 # %% [markdown]
-# What-if counts are rounded to the nearest 5 (and counts under the small-cell threshold hidden): neighbouring values differ by a few patients, and those differences would otherwise be small counts.
-#
 # Where each patient goes (rows: shipped protocol, columns: variant):
 
 # %%
-t = cmp.transitions
-round_counts(t.reset_index(), list(t.columns), small_cell).set_index(t.index.name)
+tables["transitions"].set_index("reference")
 
 # %%
-by = cmp.by_criterion
-by = by[by["changed"]].drop(columns=["changed"])
-round_counts(by, ["excluded_alone_a", "excluded_alone_b", "not_assessable_alone_a", "not_assessable_alone_b"],
-             small_cell).drop(columns=["excluded_difference"])
+tables["by_criterion"]
 
 # %% [markdown]
 # ## Sweeps of key thresholds
@@ -76,27 +69,25 @@ round_counts(by, ["excluded_alone_a", "excluded_alone_b", "not_assessable_alone_
 # The eligible count for each value (line), up to eligible + not assessable (shaded). The dotted line is the protocol's value.
 
 # %%
-results = {name: s.sweep(name, values) for name, values in s.sweepable().items()}  # what this protocol has
-fig, axes = plt.subplots(-(-len(results) // 4), 4, figsize=(16, 3.5 * -(-len(results) // 4)),
+sweeps = tables["sweeps"]
+parameters = list(dict.fromkeys(sweeps["parameter"]))  # what this protocol has
+fig, axes = plt.subplots(-(-len(parameters) // 4), 4, figsize=(16, 3.5 * -(-len(parameters) // 4)),
                          layout="constrained", squeeze=False)
-for ax, (name, table) in zip(axes.flat, results.items()):
+for ax, name in zip(axes.flat, parameters):
     cid, param = name.split(".")
-    drawn = round_counts(table, ["eligible", "not_assessable"], small_cell, as_text=False)
-    charts.sweep_chart(drawn, ax=ax, current=s.protocol.criterion(cid).params[param])
-for ax in axes.flat[len(results):]:
+    charts.sweep_chart(sweeps[sweeps["parameter"] == name], ax=ax, current=s.protocol.criterion(cid).params[param])
+for ax in axes.flat[len(parameters):]:
     ax.set_axis_off()
 plt.show()
 
 # %%
-table = pd.concat(results.values(), ignore_index=True)
-round_counts(table, ["eligible", "excluded", "not_assessable"], small_cell)
+sweeps
 
 # %% [markdown]
 # ## Leave one out: eligible patients gained by dropping each criterion
 
 # %%
-loo = s.leave_one_out()
-round_counts(loo, ["eligible_without", "gain"], small_cell)
+tables["leave_one_out"]
 
 # %% [markdown]
 # ## Try it live
