@@ -144,6 +144,8 @@ class Cells:
     locked: set[int] = field(default_factory=set)
     #: Counts a reader knows are at least 1 (a row listed only when it has patients).
     present: set[int] = field(default_factory=set)
+    #: Counts a reader knows exactly without being told (zero by definition): shown as they are.
+    known: set[int] = field(default_factory=set)
     equalities: list[dict[int, float]] = field(default_factory=list)
     inequalities: list[dict[int, float]] = field(default_factory=list)
     targets: list[tuple[dict[int, float], str]] = field(default_factory=list)
@@ -204,6 +206,8 @@ class Cells:
             return ""
         if self.state[idx] == COMPLEMENT:
             return HIDDEN
+        if idx in self.known:
+            return str(self.values[idx])
         return self.rule.label(self.values[idx])
 
     def bounds(self) -> np.ndarray:
@@ -215,6 +219,8 @@ class Cells:
                 out[i] = (0, top)
             elif s == COMPLEMENT:
                 out[i] = (self.rule.threshold + 1, top)
+            elif i in self.known:
+                out[i] = (self.values[i], self.values[i])
             else:
                 out[i] = self.rule.interval(self.rule.label(self.values[i]))
             if i in self.present:
@@ -310,7 +316,7 @@ def _at_risk(cells: Cells) -> list[tuple[dict[int, float], object, int]]:
     t = cells.rule.threshold
     related = {i for r in cells.equalities + cells.inequalities for i in r}
     out = [({i: 1.0}, i, MIN_VALUES if cells.values[i] <= t else 2) for i in sorted(related)
-           if cells.values[i] >= 1 and cells.state[i] != WITHHELD]
+           if cells.values[i] >= 1 and cells.state[i] != WITHHELD and i not in cells.known]
     for expression, name in cells.targets:
         if 1 <= abs(cells.value(expression)) <= t:
             out.append((expression, name, MIN_VALUES))

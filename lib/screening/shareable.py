@@ -164,6 +164,8 @@ def published_counts(s: Screening, rule: Rule, subgroup: str = "site", whatif: b
             if column:
                 one_column[j] = column
     add_missingness(pub, missingness(s.extract), one_column)
+    if s.policy != "separate":
+        _known_zero(pub, lambda name: "not_assessable" in name[2] or name == pub.head(2))
     if whatif:
         summary_b, transitions, by, name_b = _comparison(s, variant)
         add_comparison(pub, summary_b, transitions, by)
@@ -172,12 +174,21 @@ def published_counts(s: Screening, rule: Rule, subgroup: str = "site", whatif: b
     return pub
 
 
+def _known_zero(pub: Published, match) -> None:
+    """Counts zero by definition (no one is not assessable when missing data count as failing): shown as 0."""
+    for name, i in pub.cells._index.items():
+        if match(name) and pub.cells.values[i] == 0:
+            pub.cells.known.add(i)
+
+
 def funnel_table(s: Screening, rule: Rule | int = 10) -> pd.DataFrame:
     """The sequential funnel alone, protected as it is published (``python -m screening funnel``)."""
     rule = as_rule(rule)
     if rule.internal:
         return s.attrition()
     pub = funnel_counts(s.counts, s.criteria, rule, tables=("headline", "attrition"))
+    if s.policy != "separate":
+        _known_zero(pub, lambda name: "not_assessable" in name[2] or name == pub.head(2))
     protect(pub.cells)
     return _render(pub)["attrition"]
 
@@ -273,7 +284,8 @@ def _render(pub: Published) -> dict[str, pd.DataFrame]:
     n = out["headline"]["patients"].astype(str).iloc[0]
     total = float(n) if n.isdigit() else np.nan
     a = out["attrition"]
-    a.loc[0, ["excluded", "not_assessable"]] = "0"  # the extract row removes no one, by definition
+    if not pub.rule.internal:
+        a.loc[0, ["excluded", "not_assessable"]] = "0"  # the extract row removes no one, by definition
     a["pct_of_previous"] = _percent(a["remaining"], a["entering"])
     a["pct_of_total"] = _percent(a["remaining"], total)
     if "composition" in out:
