@@ -157,7 +157,7 @@ def test_out_onto_the_extract_is_refused_and_the_extract_untouched(tmp_path):
 
 
 @pytest.mark.parametrize("out, message", [
-    (".", "no '.' or '..'"), ("x/..", "no '.' or '..'"), ("/proc/report", "system folder"),
+    (".", "not '.' or '..'"), ("x/..", "not '.' or '..'"), ("/proc/report", "system folder"),
     ("lib/screening/r", "the screening package"), ("notebooks", "the notebooks"), ("", "empty"),
 ])
 def test_bad_out_paths_give_clear_errors(out, message, monkeypatch):

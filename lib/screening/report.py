@@ -254,7 +254,8 @@ def _run_notebooks(folder: Path, params: dict, progress: bool, local: dict[str, 
     # child must not inherit.
     workers = max(1, min(len(names), (os.cpu_count() or 1) + 1))
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        running = {pool.submit(_run_notebook, name, folder, params, ROOT / "notebooks", local, internal): name for name in names}
+        running = {pool.submit(_run_notebook, name, folder, params, ROOT / "notebooks", local, internal): name
+                   for name in names}
         if progress:
             print(f"running {', '.join(names)} ({workers} at a time) ...", file=sys.stderr, flush=True)
         for done in as_completed(running):
@@ -329,8 +330,8 @@ def check_out(out: str | Path, data: str | Path, overwrite: bool = False, intern
     if not text.strip():
         raise ScreeningError("--out is empty: name a new folder for the report.")
     path = Path(text).expanduser()
-    if ".." in path.parts or path.name in ("", "."):
-        raise ScreeningError(f"--out {text}: name the report folder itself (no '.' or '..'), e.g. reports/mine.")
+    if path.name in ("", ".", ".."):
+        raise ScreeningError(f"--out {text}: name the report folder itself (not '.' or '..'), e.g. reports/mine.")
     full = path.resolve()
     here = Path.cwd().resolve()
     if full == here or full in here.parents:
