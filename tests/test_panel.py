@@ -101,4 +101,4 @@ def test_shareable_mode_shows_no_exact_small_count(boundary_extract):
             ["entering", "excluded", "not_assessable", "remaining", "excluded_alone", "not_assessable_alone",
              "excluded_uniquely", "gain_if_dropped", "eligible_then", "eligible_now", "gained", "lost"])
         shown += frame[numeric].astype(str).to_numpy().ravel().tolist()
-    assert shown and all(v == "<11" or (re.fullmatch(r"\d+", v) and int(v) % 5 == 0) for v in shown), shown
+    assert shown and all(v == "≤10" or (re.fullmatch(r"\d+", v) and int(v) % 5 == 0) for v in shown), shown

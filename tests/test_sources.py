@@ -161,7 +161,7 @@ def test_full_report_on_the_omop_fixture_under_the_ehr_protocol(omop_dir, tmp_pa
     assert code == 0
     assert {p.name for p in out.glob("*.html")} == {"01-eligible-pool.html", "02-screening-funnel.html",
                                                     "03-changing-criteria.html"}
-    attrition = pd.read_csv(out / "tables" / "attrition.csv", comment="#")  # an internal report's watermark
+    attrition = pd.read_csv(out / "tables" / "attrition.csv")
     assert attrition["criterion"].tolist()[:4] == ["extract", "sle_diagnosis", "alive", "observed"]
     assert "observed.months" in (out / "03-changing-criteria.html").read_text(encoding="utf-8")  # swept
 

@@ -247,8 +247,6 @@ def _run(args) -> int:
         extract = load_source(args.data, args.baseline, args.before, args.cdm_schema, args.vocab_schema,
                               strict=args.strict_vocabulary)
         table = funnel_table(Screening(extract, protocol, args.policy), rule)
-        if rule.internal:
-            print(f"# {WATERMARK}", file=sys.stderr)
         if args.format == "csv":
             sys.stdout.write(table.to_csv(index=False, lineterminator="\n"))
         elif args.format == "json":

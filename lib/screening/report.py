@@ -164,8 +164,9 @@ def _write_tables(tables: dict[str, pd.DataFrame], meta: dict, folder: Path) -> 
     for stem, table in tables.items():
         if stem.startswith("_"):
             continue
-        text = table.to_csv(index=False, lineterminator="\n")
-        (folder / f"{stem}.csv").write_text(f"# {WATERMARK}\n{text}" if internal else text, encoding="utf-8")
+        # Internal: a last column says so on every row, and CSV readers still read the table.
+        shown = table.assign(**{WATERMARK: WATERMARK}) if internal else table
+        (folder / f"{stem}.csv").write_text(shown.to_csv(index=False, lineterminator="\n"), encoding="utf-8")
         payload = {"provenance": meta, "table": json.loads(table.to_json(orient="records", force_ascii=False))}
         _write_json(folder / f"{stem}.json", payload)
     _write_json(folder / "provenance.json", meta)
@@ -288,6 +289,8 @@ def _shareable_notebook(nb, local: dict[str, str], internal: bool) -> list[str]:
                 warnings += [line for line in output.get("text", "").splitlines() if line.strip()]
                 continue
             kept.append(output)
+        for output in kept:  # a widget needs a live kernel; its view only holds a random model id
+            output.get("data", {}).pop("application/vnd.jupyter.widget-view+json", None)
         cell.outputs = kept
     if internal:
         nb.cells.insert(0, _markdown_cell(f"# {WATERMARK.upper()}\n\nEvery count in this notebook is exact."))
