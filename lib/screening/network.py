@@ -359,7 +359,8 @@ def demo_network(folder: str | Path, source: str | Path = ROOT / "data" / "synth
     try:
         with tempfile.TemporaryDirectory() as extracts:
             for site in split_by_site(source, extracts):
-                build_report(site, protocol, out=tmp / site.name, notebooks=False, site_label=site.name)
+                build_report(site, protocol, out=tmp / site.name, notebooks=False, site_label=site.name,
+                             release_log=None)  # a demo, not a release
         (tmp / stamp.name).write_text(key + "\n")
         if folder.exists():
             shutil.rmtree(folder)
