@@ -136,3 +136,147 @@ def test_smd_edge_cases():
     assert smd(0.0, 0.0) == 0 and smd(1.0, 1.0) == 0
     assert math.isnan(smd(0.0, 1.0)) and math.isnan(smd(np.nan, 0.5))
     assert smd(0.5, 0.25) == pytest.approx(0.25 / math.sqrt((0.25 + 0.1875) / 2))
+
+
+# --- shareable: the same tables protected together with the funnel ------------------------------------------
+
+
+def test_small_groups_are_merged_and_missing_stays_apart():
+    import pandas as pd
+
+    from screening.composition import SMALL_GROUPS, merge_small_groups
+
+    groups = pd.Series(["A"] * 40 + ["B"] * 12 + ["C"] * 20 + ["(missing)"] * 3)
+    merged, small = merge_small_groups(groups, 30)
+    assert small == ["B", "C"]
+    assert merged.value_counts().to_dict() == {"A": 40, SMALL_GROUPS: 32, "(missing)": 3}
+
+
+def test_internal_tables_equal_the_exact_ones(s):
+    from screening.shareable import shareable_tables
+
+    tables = shareable_tables(s, 0, subgroup="sex", whatif=False)
+    exact = differential_exclusion(s, "sex")
+    shown = tables["differential_sex"]
+    assert shown["removed_alone"].tolist() == exact["removed_alone"].tolist()
+    assert shown["share_alone"].astype(float).tolist() == exact["share_alone"].tolist()
+    assert shown["ratio_in_sequence"].astype(float).tolist() == exact["ratio_in_sequence"].fillna(0).tolist() or \
+        shown["ratio_in_sequence"].tolist() == [("*" if v != v else str(v)) for v in exact["ratio_in_sequence"]]
+    along = composition_along(s, ["sex"])
+    makeup = tables["makeup"][tables["makeup"]["characteristic"] == "sex"]
+    assert makeup["patients"].tolist() == along["patients"].tolist()
+    assert makeup["smd_vs_previous"].astype(float).tolist() == along["smd_vs_previous"].tolist()
+
+
+@pytest.fixture(scope="module")
+def shared(synthetic_extract):
+    from screening.disclosure import Rule
+    from screening.shareable import published_counts, shareable_tables
+
+    s = screen(synthetic_extract)
+    return s, shareable_tables(s, Rule(10, 5), whatif=False), published_counts(s, Rule(10, 5), whatif=False)
+
+
+def test_shareable_makeup_percentages_come_from_rounded_counts(shared):
+    _, tables, _ = shared
+    m, a = tables["makeup"], tables["attrition"]
+    row = m[(m["characteristic"] == "race_ethnicity") & (m["step"] == 4) & (m["group"] == "White")].iloc[0]
+    assert float(row["percent"]) == round(100 * int(row["patients"]) / int(a["remaining"][4]), 1)
+    assert set(tables) >= {"differential_sex", "differential_race_ethnicity", "differential_age_years",
+                           "leave_one_out_sex"}
+
+
+def _attack_makeup(tables, rule) -> list[tuple]:
+    """An attacker's LP from the tables' text alone: the funnel chain and the make-up's own sums.
+
+    Each step's groups add up to the step's patients still in play; per criterion, the groups'
+    removals add up to the criterion's and the step's; a group never grows. Returns the
+    redacted counts narrowed to fewer than 3 values.
+    """
+    from scipy.optimize import linprog
+
+    names, bounds, index = [], [], {}
+
+    def var(key, label):
+        if key not in index:
+            index[key] = len(names)
+            names.append((key, str(label)))
+            b = rule.interval(str(label))
+            bounds.append(b if b else (rule.threshold + 1, 10**6))
+        return index[key]
+
+    eqs, les = [], []
+    a = tables["attrition"]
+    k = len(a) - 1
+    rem = [var(("a", i, "remaining"), a["remaining"][i]) for i in range(k + 1)]
+    exc = [None] + [var(("a", i, "excluded"), a["excluded"][i]) for i in range(1, k + 1)]
+    na = [None] + [var(("a", i, "not_assessable"), a["not_assessable"][i]) for i in range(1, k + 1)]
+    for i in range(1, k + 1):
+        eqs.append({rem[i - 1]: 1, exc[i]: -1, na[i]: -1, rem[i]: -1})
+    crit = tables["criteria"]
+    alone = [var(("c", j), crit["excluded_alone"][j]) for j in range(k)]
+    m = tables["makeup"]
+    cell = {}
+    for r in m.itertuples():
+        cell[(r.characteristic, r.step, r.group)] = var(("m", r.characteristic, r.step, r.group), r.patients)
+    for (char, step), part in m.groupby(["characteristic", "step"]):
+        eqs.append({rem[step]: 1, **{cell[(char, step, g)]: -1 for g in part["group"]}})
+    for (char, step, g), v in cell.items():
+        if step:
+            les.append({v: 1, cell[(char, step - 1, g)]: -1})
+    for name in [t for t in tables if t.startswith("differential_")]:
+        d, char = tables[name], name.removeprefix("differential_")
+        for j in range(k):
+            part = d[d["criterion"] == crit["criterion"][j]]
+            al = {g: var((name, j, g, "a"), v) for g, v in zip(part[char], part["removed_alone"], strict=True)}
+            sq = {g: var((name, j, g, "s"), v) for g, v in zip(part[char], part["removed_in_sequence"], strict=True)}
+            eqs.append({alone[j]: 1, **{x: -1 for x in al.values()}})
+            eqs.append({exc[j + 1]: 1, **{x: -1 for x in sq.values()}})
+            for g in al:
+                les.append({sq[g]: 1, al[g]: -1})
+                les.append({sq[g]: 1, cell[(char, j + 1, g)]: 1, cell[(char, j, g)]: -1})
+
+    def matrix(rows):
+        out = np.zeros((len(rows), len(names)))
+        for r, coefs in enumerate(rows):
+            for j, c in coefs.items():
+                out[r, j] += c
+        return out
+
+    a_eq, a_ub = matrix(eqs), matrix(les)
+    leaks = []
+    for j, (key, label) in enumerate(names):
+        if label != rule.small:
+            continue
+        c = np.zeros(len(names))
+        c[j] = 1
+        kw = dict(A_eq=a_eq, b_eq=np.zeros(len(eqs)), A_ub=a_ub, b_ub=np.zeros(len(les)), bounds=bounds,
+                  method="highs")
+        lo, hi = linprog(c, **kw).fun, -linprog(-c, **kw).fun
+        if np.floor(hi + 1e-6) - np.ceil(lo - 1e-6) + 1 < 3:
+            leaks.append((key, lo, hi))
+    return leaks
+
+
+def test_the_makeup_tables_leak_no_redacted_count_to_an_independent_attack(shared):
+    from screening.disclosure import Rule
+
+    _, tables, _ = shared
+    # Two characteristics keep the attacker's LP small; the library's audit below covers them all.
+    tables = {k: v for k, v in tables.items() if not k.startswith("differential_") or k == "differential_sex"}
+    makeup = tables["makeup"]
+    tables["makeup"] = makeup[makeup["characteristic"].isin(["sex", "race_ethnicity"])]
+    assert _attack_makeup(tables, Rule(10, 5)) == []
+
+
+def test_the_library_audit_covers_the_makeup_relations(shared):
+    from screening.disclosure import audit
+
+    _, tables, pub = shared
+    for (table, row, col), i in pub.cells._index.items():  # the audit sees exactly what is shown
+        label = str(tables[table][col][row]) if len(tables[table]) else ""
+        pub.cells.state[i] = {"*": 2, "": 3}.get(label, 0)
+    assert audit(pub.cells) == []
+    names = [{pub.cells.names[i] for i in r} for r in pub.cells.equalities]
+    # Step 1's groups add up to the patients in play after it.
+    assert any(("attrition", 1, "remaining") in n and ("makeup", 3, "patients") in n for n in names)

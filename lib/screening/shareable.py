@@ -29,6 +29,7 @@ from .counts import (
     add_sweeps,
     funnel_counts,
 )
+from .composition import add_makeup, render_makeup
 from .disclosure import HIDDEN, Rule, protect
 from .errors import DisclosureError, ScreeningError
 from .funnel import Screening
@@ -47,7 +48,7 @@ MAX_LEVELS = 30
 VARIANT = "misle-phase1-pilot"
 #: Tables that may be withheld, whole or in part, when nothing else protects a count in them.
 OPTIONAL = ("composition", "outcome_by", "criteria", "missingness", "not_assessable", "overlap", "leave_one_out",
-            "comparison", "transitions", "by_criterion", "sweeps")
+            "comparison", "transitions", "by_criterion", "sweeps", "makeup", "differential")
 #: Columns whose one-column criteria are unknown exactly where the column is missing.
 ONE_COLUMN_RULES = {"age": "age_years", "sledai": "sledai_2k"}
 
@@ -150,8 +151,12 @@ STATUS_COLUMNS = ["eligible", "excluded", "not_assessable"]
 
 
 def published_counts(s: Screening, rule: Rule, subgroup: str = "site", whatif: bool = True,
-                     variant=VARIANT, sweeps: dict | None = None) -> Published:
-    """Every shareable table as true counts, with every relation between them."""
+                     variant=VARIANT, sweeps: dict | None = None, makeup: bool = True) -> Published:
+    """Every shareable table as true counts, with every relation between them.
+
+    ``makeup``: the pool's make-up along the funnel and whom each criterion excludes
+    (:mod:`screening.composition`).
+    """
     pub = funnel_counts(s.counts, s.criteria, rule)
     outcome_name = f"outcome_by_{subgroup}"
     add_outcome_by(pub, outcome_name, _outcome(s, subgroup))
@@ -166,6 +171,10 @@ def published_counts(s: Screening, rule: Rule, subgroup: str = "site", whatif: b
     add_missingness(pub, missingness(s.extract), one_column)
     if s.policy != "separate":
         _known_zero(pub, lambda name: "not_assessable" in name[2] or name == pub.head(2))
+    if makeup:
+        notes = add_makeup(pub, s, (outcome_name, SUBGROUPS[subgroup][0]))
+        if "makeup" in pub.tables:
+            pub.tables["makeup"].attrs["notes"] = notes
     if whatif:
         summary_b, transitions, by, name_b = _comparison(s, variant)
         add_comparison(pub, summary_b, transitions, by)
@@ -229,7 +238,8 @@ def shareable_tables(s: Screening, rule: Rule | int = 10, subgroup: str = "site"
         comp = pub.tables["composition"]
         keep = [("composition", c, p) not in withheld for c, p in zip(comp["column"], comp["population"], strict=True)]
         tables["composition"] = tables["composition"][keep].reset_index(drop=True)
-        tables["_withheld"] = pd.DataFrame({"withheld": [" / ".join(map(str, b)) for b in sorted(withheld)]})
+        notes = pub.tables["makeup"].attrs.get("notes", []) if "makeup" in pub.tables else []
+        tables["_withheld"] = pd.DataFrame({"withheld": [" / ".join(map(str, b)) for b in sorted(withheld)] + notes})
         tables["_protection"] = pd.DataFrame({"cells": [len(pub.cells.values)], "also_hidden": [hidden]})
         return tables
     raise DisclosureError("small-cell protection kept failing after withholding breakdowns")
@@ -305,6 +315,7 @@ def _render(pub: Published) -> dict[str, pd.DataFrame]:
             else {}
         out["not_assessable"] = _by_shown(out["not_assessable"].assign(_j=lambda t: t["criterion"].map(order)),
                                           "missing_any", ["_j"]).drop(columns="_j")
+    render_makeup(out)
     if "overlap" in out:
         o = out["overlap"]
         ids = [c for c in o.columns if o[c].dtype == bool]
