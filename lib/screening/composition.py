@@ -442,6 +442,8 @@ def render_makeup(out: dict[str, pd.DataFrame]) -> None:
             d["share_in_sequence"] = _text(100 * seq / entering, 1)
             d["ratio_in_sequence"] = _text(seq / entering / all_seq, 2)
             d["share_change"] = _text(100 * (after - before), 1)
+        change = pd.to_numeric(d["share_change"], errors="coerce").abs()
+        d["rank_within_group"] = change.groupby(d[column]).rank(method="first", ascending=False).astype("Int64")
     eligible = _number(out["headline"]["patients"]).iloc[1]
     for name in [t for t in out if t.startswith("leave_one_out_")]:
         t, column = out[name], name.removeprefix("leave_one_out_")
