@@ -280,3 +280,18 @@ def test_the_library_audit_covers_the_makeup_relations(shared):
     names = [{pub.cells.names[i] for i in r} for r in pub.cells.equalities]
     # Step 1's groups add up to the patients in play after it.
     assert any(("attrition", 1, "remaining") in n and ("makeup", 3, "patients") in n for n in names)
+
+
+def test_cli_prints_a_makeup_table_as_published(capsys):
+    import io
+    import re
+
+    import pandas as pd
+
+    from screening.cli import main
+
+    assert main(["funnel", "--table", "differential", "--by", "sex", "--format", "csv"]) == 0
+    table = pd.read_csv(io.StringIO(capsys.readouterr().out), dtype=str, keep_default_na=False)
+    assert list(table.columns[:5]) == ["criterion", "label", "sex", "removed_alone", "removed_in_sequence"]
+    for value in pd.concat([table["removed_alone"], table["removed_in_sequence"]]):
+        assert value == "≤10" or (re.fullmatch(r"\d+", value) and int(value) % 5 == 0), value

@@ -103,6 +103,11 @@ def build_parser() -> argparse.ArgumentParser:
     f = sub.add_parser("funnel", help="print the sequential funnel (for scripts)")
     _common(f)
     f.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    f.add_argument("--table", choices=("attrition", "makeup", "differential", "leave_one_out"), default="attrition",
+                   help="attrition (default); makeup: who is in play after each step; differential: whom each "
+                        "criterion removes, by group; leave_one_out: each group's share if a criterion were dropped")
+    f.add_argument("--by", choices=("sex", "race_ethnicity", "age_years"), default="race_ethnicity",
+                   help="the characteristic for --table makeup/differential/leave_one_out (default race_ethnicity)")
     _disclosure(f)
 
     r = sub.add_parser("report", help="run the notebooks and write the shareable report folder")
@@ -246,7 +251,11 @@ def _run(args) -> int:
 
         extract = load_source(args.data, args.baseline, args.before, args.cdm_schema, args.vocab_schema,
                               strict=args.strict_vocabulary)
-        table = funnel_table(Screening(extract, protocol, args.policy), rule)
+        screening = Screening(extract, protocol, args.policy)
+        if args.table == "attrition":
+            table = funnel_table(screening, rule)
+        else:
+            table = _makeup_table(screening, rule, args.table, args.by)
         if args.format == "csv":
             sys.stdout.write(table.to_csv(index=False, lineterminator="\n"))
         elif args.format == "json":
@@ -319,6 +328,17 @@ def _rules_text() -> str:
                 lines.append(f"      allowed: {', '.join(map(str, spec.choices))}")
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)
+
+
+def _makeup_table(screening, rule, name: str, by: str):
+    """One make-up table, protected together with the whole report's tables (the audit needs them all)."""
+    from .shareable import shareable_tables
+
+    tables = shareable_tables(screening, rule, whatif=False)
+    if name == "makeup":
+        table = tables["makeup"]
+        return table[table["characteristic"] == by].reset_index(drop=True)
+    return tables[f"{name}_{by}"]
 
 
 if __name__ == "__main__":
