@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .composition import add_makeup, render_makeup
 from .counts import (
     Published,
     add_comparison,
@@ -29,7 +30,6 @@ from .counts import (
     add_sweeps,
     funnel_counts,
 )
-from .composition import add_makeup, render_makeup
 from .disclosure import HIDDEN, Rule, protect
 from .errors import DisclosureError, ScreeningError
 from .funnel import Screening
