@@ -129,32 +129,33 @@ tables["composition"].pivot(index=["column", "group"], columns="population", val
 # SLE falls hardest on women and on Black, Hispanic and Asian patients, and renal, haematological and prior-therapy criteria can remove some groups far more than others. First, the make-up of the patients still in play after every step (missing values are a group of their own); then, per criterion and group, the share of the group's patients the criterion removes relative to everyone (1 = as for everyone, above 1 = the group is hit harder). Counts are rounded like every other count; percentages, SMDs and ratios come from the rounded counts, `*` where a count they need is redacted.
 
 # %%
-charts.makeup_chart(tables["makeup"], "race_ethnicity")
-plt.show()
+makeup = tables.get("makeup", pd.DataFrame(columns=["step", "criterion", "label", "characteristic", "group"]))
+if (makeup["characteristic"] == "race_ethnicity").any():
+    charts.makeup_chart(makeup, "race_ethnicity")
+    plt.show()
+else:
+    print("Make-up by race/ethnicity: withheld, its groups are too small to describe (see provenance).")
 
 # %% [markdown]
 # The eligible pool against the whole extract: standardised mean difference per group (an |SMD| of 0.1 or more is the usual flag of imbalance).
 
 # %%
-makeup = tables["makeup"]
 makeup[makeup["step"] == makeup["step"].max()].drop(columns=["step", "criterion", "label"]).set_index(["characteristic", "group"])
 
-# %%
-charts.exclusion_heatmap(tables["differential_race_ethnicity"], "race_ethnicity")
-plt.show()
-
 # %% [markdown]
-# The three criteria that move each group's share of the pool the most (change in percentage points at that step):
+# Per criterion and group of race/ethnicity: the share removed relative to everyone; the three criteria that move each group's share of the pool the most (change in percentage points at that step); and each group's share of the eligible pool if a criterion were dropped.
 
 # %%
-shifts = tables["differential_race_ethnicity"]
-shifts[shifts["rank_within_group"] <= 3].sort_values(["race_ethnicity", "rank_within_group"])[["race_ethnicity", "rank_within_group", "label", "share_change", "ratio_alone"]].set_index(["race_ethnicity", "rank_within_group"])
-
-# %% [markdown]
-# If a criterion were dropped: each group's share of the eligible pool, change in percentage points.
-
-# %%
-tables["leave_one_out_race_ethnicity"].pivot(index="criterion", columns="race_ethnicity", values="share_change").reindex(s.ids)
+by = "race_ethnicity"
+if f"differential_{by}" in tables:
+    charts.exclusion_heatmap(tables[f"differential_{by}"], by)
+    plt.show()
+    shifts = tables[f"differential_{by}"]
+    display(shifts[shifts["rank_within_group"] <= 3].sort_values([by, "rank_within_group"])
+            [[by, "rank_within_group", "label", "share_change", "ratio_alone"]].set_index([by, "rank_within_group"]))
+    display(tables[f"leave_one_out_{by}"].pivot(index="criterion", columns=by, values="share_change").reindex(s.ids))
+else:
+    print(f"Exclusion by {by}: withheld, its groups are too small to describe (see provenance).")
 
 # %% [markdown]
 # ## Every parameter
