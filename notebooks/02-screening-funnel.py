@@ -53,6 +53,8 @@ tables["headline"].set_index("measure")
 
 # %% [markdown]
 # ## The funnel, in protocol order
+#
+# *Remaining* after a step means still in play: neither excluded nor set aside as not assessable so far. A patient an earlier criterion could not assess but who fails a later one stays in play until that later step excludes them; a patient who is only ever unknown leaves at the first unknown step.
 
 # %%
 charts.funnel_chart(s.attrition(), tables["attrition"])

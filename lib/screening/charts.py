@@ -31,6 +31,10 @@ __all__ = ["funnel_chart", "consort_chart", "upset_chart", "sweep_chart", "compo
 COLORS = {"remaining": "#0072B2", "excluded": "#D55E00", "not_assessable": "#E69F00", "eligible": "#009E73",
           "extract": "#56B4E9", "neutral": "#999999"}
 
+#: What "remaining" counts, in every legend: not yet excluded nor set aside, which includes patients an
+#: earlier criterion could not assess who fail a later one (they are counted where they are excluded).
+REMAINING = "remaining: still in play (passed so far, or unknown earlier but excluded later)"
+
 #: Okabe–Ito colours for the groups of a characteristic; missing values are always grey.
 GROUP_COLORS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
 
@@ -72,7 +76,7 @@ def funnel_chart(attrition: pd.DataFrame, suppressed: pd.DataFrame | None = None
     rem = _drawn(t["remaining"], s["remaining"] if s is not None else None)
     exc = _drawn(t["excluded"], s["excluded"] if s is not None else None)
     una = _drawn(t["not_assessable"], s["not_assessable"] if s is not None else None)
-    ax.barh(y, rem, color=COLORS["remaining"], height=0.7, label="remaining")
+    ax.barh(y, rem, color=COLORS["remaining"], height=0.7, label=REMAINING)
     ax.barh(y, exc, left=rem, color=COLORS["excluded"], height=0.7, label="excluded at this step")
     ax.barh(y, una, left=rem + exc, color=COLORS["not_assessable"], height=0.7,
             label="not assessable at this step")
@@ -87,7 +91,7 @@ def funnel_chart(attrition: pd.DataFrame, suppressed: pd.DataFrame | None = None
             if str(src["not_assessable"][i]) != "0":
                 text += f", not assessable {_shown(src['not_assessable'][i])}"
         ax.text(total * 1.03, y[i], text, va="center", fontsize=8.5)
-    ax.text(total * 1.03, k - 0.35, "remaining  (% of previous / % of all)   removed at this step",
+    ax.text(total * 1.03, k - 0.35, "remaining: still in play  (% of previous / % of all)   removed at this step",
             fontsize=8.5, weight="bold", va="bottom")
     return funnel_axes(ax, t["label"], total, width=2.25, xlabel="patients (people, not records)", legend_columns=3,
                        title=title or "Screening funnel, in protocol order")

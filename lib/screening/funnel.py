@@ -298,6 +298,13 @@ class Screening:
     def attrition(self, order: list[str] | None = None) -> pd.DataFrame:
         """Sequential attrition: per step, patients entering, excluded, not assessable and remaining.
 
+        *Remaining* means still in play, not "eligible so far": besides the patients
+        who passed every criterion up to that step, it holds those an earlier
+        criterion could not assess who go on to fail a later one. They leave the
+        funnel at the step that excludes them, because a definite exclusion
+        outranks missing data. A patient who is only ever unknown leaves as not
+        assessable at the first unknown step.
+
         Step 0 is the whole extract. ``order`` gives any order of the criterion ids.
         """
         if order is None:

@@ -218,7 +218,7 @@ def funnel_html(attrition: pd.DataFrame, text: pd.DataFrame | None = None) -> st
                     f"<div style='display:flex;height:11px'>{bars}</div></td>"
                     f"<td style='text-align:left;white-space:nowrap'>{src['remaining'].iloc[i]}{note}</td></tr>")
     legend = " ".join(f"<span style='color:{COLORS[c]}'>&#9632;</span> {name}" for c, name in
-                      (("remaining", "remaining"), ("excluded", "&minus;excluded"),
+                      (("remaining", "remaining: still in play"), ("excluded", "&minus;excluded"),
                        ("not_assessable", "?not assessable")))
     return (f"<div class='whatif-funnel'><b>Screening funnel under these settings</b> <small>{legend}</small>"
             f"<table style='font-size:0.85em;border-collapse:collapse;width:100%'>{''.join(rows)}</table></div>")
