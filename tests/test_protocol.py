@@ -94,6 +94,9 @@ def _write(tmp_path, text: str):
     ("extends: ''", r"extends: expected the name or path of one protocol"),
     ("{criteria: [", "valid YAML"),
     ("extends: misle-phase2\nset: {sledai.min: -4}", "at least 0"),
+    # Fuzz-found: a list where a number or nothing belongs reached a comparison of int with list.
+    ("criteria: [{id: a, kind: inclusion, rule: sledai, params: {max: []}}]",
+     r"\(a\).params.max: expected a number, or nothing for no limit"),
     ("extends: misle-phase2\ndrop: [nosuch]", "nosuch"),
     ("extends: misle-phase2\ncolour: red", "only the keys"),
 ])

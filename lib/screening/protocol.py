@@ -441,6 +441,9 @@ def _check_value(src: str, key: str, spec: Param, value):
     if isinstance(value, float) and not math.isfinite(value):
         raise ProtocolError(src, key, "a finite number", hint=f"Got {value!r}.")
     if default is None:  # an optional parameter (e.g. sledai.max) or a free value (column rules)
+        if spec.kind == "number or none" and value is not None and (
+                isinstance(value, bool) or not isinstance(value, (int, float))):
+            raise ProtocolError(src, key, "a number, or nothing for no limit", hint=f"Got {value!r}.")
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             _check_non_negative(src, key, value)
         if isinstance(value, list) and any(isinstance(v, float) and not math.isfinite(v) for v in value):
