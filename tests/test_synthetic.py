@@ -221,3 +221,18 @@ def test_messy_extract_loads_to_the_clean_facts_apart_from_drug_names(tmp_path):
         pd.testing.assert_frame_equal(messy.table(name), clean.table(name), check_categorical=False)
     others = [c for c in clean.medications.columns if c != "drug"]
     pd.testing.assert_frame_equal(messy.medications[others], clean.medications[others], check_categorical=False)
+
+
+@pytest.mark.parametrize("protocol", ["misle-phase2", "misle-phase1-pilot", "anifrolumab-tulip2"])
+def test_a_messy_extract_gives_exactly_the_clean_extracts_funnel(tmp_path_factory, protocol):
+    """Brand names, odd case, stray spaces and other boolean spellings change nothing the funnel counts."""
+    from screening import load_extract, screen
+
+    tables = generate(1500, seed=11)
+    root = tmp_path_factory.mktemp("messy-funnel")
+    clean = load_extract(write_extract(tables, root / "clean"))
+    messy = load_extract(write_extract(tables, root / "messy", messy=True, seed=11))
+    assert messy.unrecognised.empty  # every brand and spelling maps to an ingredient
+    a, b = screen(clean, protocol), screen(messy, protocol)
+    pd.testing.assert_frame_equal(a.attrition(), b.attrition())
+    assert (a.states == b.states).all()
