@@ -26,6 +26,7 @@ import numpy as np
 import pytest
 
 from boundary import BASE
+from lp_attack import narrowed
 from screening import load_extract, screen
 from screening.composition import composition_along, differential_exclusion, leave_one_out_by, smd
 from screening.synthetic import write_extract
@@ -193,8 +194,6 @@ def _attack_makeup(tables, rule) -> list[tuple]:
     removals add up to the criterion's and the step's; a group never grows. Returns the
     redacted counts narrowed to fewer than 3 values.
     """
-    from scipy.optimize import linprog
-
     names, bounds, index = [], [], {}
 
     def var(key, label):
@@ -236,26 +235,7 @@ def _attack_makeup(tables, rule) -> list[tuple]:
                 les.append({sq[g]: 1, al[g]: -1})
                 les.append({sq[g]: 1, cell[(char, j + 1, g)]: 1, cell[(char, j, g)]: -1})
 
-    def matrix(rows):
-        out = np.zeros((len(rows), len(names)))
-        for r, coefs in enumerate(rows):
-            for j, c in coefs.items():
-                out[r, j] += c
-        return out
-
-    a_eq, a_ub = matrix(eqs), matrix(les)
-    leaks = []
-    for j, (key, label) in enumerate(names):
-        if label != rule.small:
-            continue
-        c = np.zeros(len(names))
-        c[j] = 1
-        kw = dict(A_eq=a_eq, b_eq=np.zeros(len(eqs)), A_ub=a_ub, b_ub=np.zeros(len(les)), bounds=bounds,
-                  method="highs")
-        lo, hi = linprog(c, **kw).fun, -linprog(-c, **kw).fun
-        if np.floor(hi + 1e-6) - np.ceil(lo - 1e-6) + 1 < 3:
-            leaks.append((key, lo, hi))
-    return leaks
+    return narrowed(names, bounds, eqs, les, rule.small, 3)
 
 
 def test_the_makeup_tables_leak_no_redacted_count_to_an_independent_attack(shared):

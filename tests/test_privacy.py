@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
-from scipy.optimize import linprog
 
+from lp_attack import narrowed
 from screening import load_extract, screen
 from screening.disclosure import MIN_VALUES, Cells, Rule, audit, protect, ranges
 from screening.errors import DisclosureError, ScreeningError
@@ -128,21 +128,7 @@ def _attacker_lp(tables: dict[str, pd.DataFrame], rule: Rule) -> list[tuple]:
     for col, m in (("eligible", "eligible on registry data"), ("excluded", "excluded"),
                    ("not_assessable", "not assessable (data missing)")):
         eq({h[m]: 1, **{var(("s", r, col), v): -1 for r, v in enumerate(site[col])}})
-    a_eq = np.zeros((len(rows), len(names)))
-    for r, coefs in enumerate(rows):
-        for j, c in coefs.items():
-            a_eq[r, j] += c
-    leaks = []
-    for j, (key, label) in enumerate(names):
-        if label != rule.small:
-            continue
-        c = np.zeros(len(names))
-        c[j] = 1
-        lo = linprog(c, A_eq=a_eq, b_eq=np.zeros(len(rows)), bounds=bounds, method="highs").fun
-        hi = -linprog(-c, A_eq=a_eq, b_eq=np.zeros(len(rows)), bounds=bounds, method="highs").fun
-        if np.floor(hi + 1e-6) - np.ceil(lo - 1e-6) + 1 < MIN_VALUES:
-            leaks.append((key, lo, hi))
-    return leaks
+    return narrowed(names, bounds, rows, [], rule.small, MIN_VALUES)
 
 
 def test_linear_programming_attack_on_the_written_report(tmp_path):
