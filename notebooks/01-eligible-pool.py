@@ -31,16 +31,11 @@ consent_rate: float = 0.5  # share of eligible patients expected to consent
 screen_failure: list = [0.26, 0.51]  # share failing screening: BLISS-BELIEVE 26% (104/396), MUSE 51% (319/626)
 
 # %%
-import matplotlib.pyplot as plt
-import pandas as pd
 from IPython.display import Markdown, display
 
-from screening.report import notebook_state, provenance_markdown
+from screening.report import notebook_display, notebook_state, provenance_markdown
 
-pd.set_option("display.max_rows", 80)
-pd.set_option("display.width", 160)
-pd.set_option("display.max_colwidth", 70)
-plt.rcParams["figure.dpi"] = 80
+notebook_display()
 
 # %% [markdown]
 # ## What produced these numbers

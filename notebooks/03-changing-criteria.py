@@ -34,12 +34,9 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import Markdown, display
 
-from screening.report import notebook_state, provenance_markdown
+from screening.report import notebook_display, notebook_state, provenance_markdown
 
-pd.set_option("display.max_rows", 80)
-pd.set_option("display.width", 160)
-pd.set_option("display.max_colwidth", 70)
-plt.rcParams["figure.dpi"] = 80
+notebook_display()
 from screening import charts
 
 # %%

@@ -31,10 +31,9 @@ from IPython.display import Markdown, display
 from screening import load_extract, network_charts
 from screening.network import demo_network, merge_bundles, provenance_markdown
 
-pd.set_option("display.max_rows", 80)
-pd.set_option("display.width", 160)
-pd.set_option("display.max_colwidth", 70)
-plt.rcParams["figure.dpi"] = 80
+from screening.report import notebook_display
+
+notebook_display()
 
 # %% [markdown]
 # ## What produced these numbers

@@ -49,7 +49,8 @@ def network_funnel_chart(attrition: pd.DataFrame, ax=None, title: str | None = N
         _, ax = plt.subplots(figsize=(12.5, 0.42 * k + 1.6), layout="constrained")
     y = np.arange(k)[::-1]
     remaining = _mid(t, "remaining")
-    ax.barh(y, remaining, color=COLORS["remaining"], height=0.7, label="remaining: still in play (midpoint of its interval)")
+    ax.barh(y, remaining, color=COLORS["remaining"], height=0.7,
+            label="remaining: still in play (midpoint of its interval)")
     ax.errorbar(remaining, y, xerr=_span(t, "remaining"), fmt="none", ecolor="black", elinewidth=1.2, capsize=3,
                 label="interval the sites' published counts allow")
     total = float(t["remaining_high"].max()) or 1.0

@@ -44,7 +44,8 @@ from .shareable import VARIANT, as_rule, check_subgroup, shareable_tables
 from .sources import absolute_spec, load_source, without_password
 from .sources.omop import PASSWORD_ENV
 
-__all__ = ["build_report", "report_tables", "enrolment_table", "provenance", "notebook_state", "check_out",
+__all__ = ["build_report", "report_tables", "enrolment_table", "provenance", "notebook_state", "notebook_display",
+           "check_out",
            "NOTEBOOKS", "TOOL"]
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -174,6 +175,16 @@ def _write_tables(tables: dict[str, pd.DataFrame], meta: dict, folder: Path) -> 
 
 def _write_json(path: Path, payload) -> None:
     path.write_text(json.dumps(payload, indent=2, ensure_ascii=False, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def notebook_display() -> None:
+    """Table widths and figure resolution shared by every notebook, so the reports look alike."""
+    import matplotlib.pyplot as plt
+
+    pd.set_option("display.max_rows", 80)
+    pd.set_option("display.width", 160)
+    pd.set_option("display.max_colwidth", 70)
+    plt.rcParams["figure.dpi"] = 80
 
 
 def notebook_state(extract_path: str, protocol: str, overrides: dict | str, policy: str, subgroup: str,
