@@ -299,27 +299,26 @@ def add_makeup(pub, s, subgroup: tuple[str, str] | None = None) -> list[str]:
     k = len(s.criteria)
     minimum = min_group_size(pub.rule.threshold)
     groups: dict[str, pd.Series] = {}
+    complete: dict[str, bool] = {}  # False: the merged group is still too small, so it is withheld
     for column in SHARED_ALONG:
         if column not in s.extract.patients.columns:
             continue
         g, small = merge_small_groups(characteristic_groups(s, column), minimum)
+        merged = int((g == SMALL_GROUPS).sum())
+        complete[column] = not 0 < merged < minimum
         if small:
-            notes.append(f"makeup / {column}: merged {', '.join(small)} into {SMALL_GROUPS}")
-        if (g == SMALL_GROUPS).sum() and (g == SMALL_GROUPS).sum() < minimum:
-            notes[-1] = f"makeup / {column}: withheld {', '.join(small)} (too few patients even merged)"
+            notes.append(f"makeup / {column}: merged {', '.join(small)} into {SMALL_GROUPS}" if complete[column]
+                         else f"makeup / {column}: withheld {', '.join(small)} (too few patients even merged)")
         groups[column] = g
     if not groups:
         return notes
     along = pd.concat([_along(s, c, g) for c, g in groups.items()], ignore_index=True)
-    withheld = (along["group"] == SMALL_GROUPS) & along["characteristic"].map(
-        lambda c: int((groups[c] == SMALL_GROUPS).sum()) < minimum)
+    withheld = (along["group"] == SMALL_GROUPS) & ~along["characteristic"].map(complete)
     along = along[~withheld].reset_index(drop=True)
     table = along[["step", "criterion", "label", "characteristic", "group", "patients"]]
     pub.add("makeup", table, ["patients"])
     row = {(r.characteristic, r.step, r.group): i for i, r in enumerate(table.itertuples())}
     cell = lambda char, step, group: ("makeup", row[(char, step, group)], "patients")  # noqa: E731
-    complete = {c: int((groups[c] == SMALL_GROUPS).sum()) == 0 or int((groups[c] == SMALL_GROUPS).sum()) >= minimum
-                for c in groups}
     for (char, step), part in table.groupby(["characteristic", "step"], sort=False):
         parts = [("makeup", i, "patients") for i in part.index]
         if complete[char]:
