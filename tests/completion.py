@@ -3,9 +3,9 @@
 A completion is what the registry might have recorded had nothing been missing.
 It must pass the data dictionary (ranges, allowed values, dates not after
 baseline, start not after stop) and respect the facts the rules rely on: whoever is
-pregnant, breastfeeding or of child-bearing potential is a woman, and a patient who never
-had nephritis has renal BILAG E (never involved). A drug name the vocabulary did not know
-(missing) is some ingredient of its row's class. An empty ``stop_date`` is not
+pregnant, breastfeeding or of child-bearing potential is a woman (a man's blank flags are
+false), and a patient who never had nephritis has renal BILAG E (never involved). A drug
+name the vocabulary did not know (missing) is some ingredient of its row's class. An empty ``stop_date`` is not
 missing (it means ongoing), so it is never filled.
 
 Values are drawn to land on the rules' boundaries often: half from the values the
@@ -83,6 +83,11 @@ def complete(ex: Extract, rng: np.random.Generator, params: dict) -> Extract:
     flag, choice = rng.random() < 0.5, int(rng.integers(0, 1000))
     p = ex.patients.copy()
     fields = {f.name: f for f in TABLES["patients"]}
+    # A man's blank pregnancy, breastfeeding or child-bearing potential can only be false.
+    man = (p["sex"] == "M").fillna(False).to_numpy() if "sex" in p else np.zeros(len(p), dtype=bool)
+    for name in WOMEN_ONLY:
+        if name in p:
+            p.loc[man & p[name].isna().to_numpy(), name] = False
     for name, f in fields.items():
         if name not in p or f.kind == "date" or name in ("sex", "bilag_renal"):
             continue

@@ -14,6 +14,8 @@ not yet been shown to go both ways.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 from hypothesis import HealthCheck, Phase, given, settings
@@ -106,3 +108,18 @@ def test_missing_values_never_decide_or_hide_an_answer(tmp_path_factory, seed, s
         rule, params = CASES[i]
         raise AssertionError(f"{rule} {params}: unknown, yet {MAX_TRIES} completions all agree, for "
                              f"{list(ids[open_[i]])}")
+
+
+def test_a_mans_blank_pregnancy_record_is_settled_by_every_completion(tmp_path_factory):
+    """Targeted case: every completion makes a man not pregnant, so the sex-aware rule may say so."""
+    ex = _extract(0, tmp_path_factory.getbasetemp())
+    men = (ex.patients["sex"] == "M").fillna(False).to_numpy()
+    blanked = ex.patients.assign(pregnant=ex.patients["pregnant"].mask(men))
+    ex = replace(ex, patients=blanked, _rows=dict(ex._rows))
+    assert men.any()
+    said = _state(RULES["pregnancy_recorded"](ex))
+    assert (said[men] == 0).all()
+    assert (_state(RULES["column"](ex, column="pregnant", op="is", value=True))[men] == -1).all()
+    rng = np.random.default_rng(0)
+    for _ in range(8):
+        assert (_state(RULES["pregnancy_recorded"](complete(ex, rng, {})))[men] == 0).all()

@@ -401,6 +401,19 @@ def pregnancy_risk(ex: Extract):
     return risk
 
 
+@rule("pregnancy_recorded", reads=("sex", "pregnant"))
+def pregnancy_recorded(ex: Extract):
+    """Pregnant at baseline, as recorded; a man is never pregnant, whatever the record holds.
+
+    The coded part of the pregnancy exclusion, for sources that record pregnancy but
+    not breastfeeding or contraception (EHR data).
+    """
+    p = ex.patients
+    pregnant = _b(p["pregnant"])
+    pregnant[(p["sex"] == "M").fillna(False).to_numpy()] = False
+    return pregnant
+
+
 # --- exclusion: event look-backs ---------------------------------------------------------------
 
 @rule("malignancy", reads=("baseline_date", "malignancies"),

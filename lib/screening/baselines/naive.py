@@ -137,6 +137,8 @@ def _rule(name, p, row, meds, mal, inf):  # noqa: C901 - one branch per rule, by
                 ("pregnant", "breastfeeding", "childbearing_potential", "contraception")}
         return _or(flag["pregnant"], flag["breastfeeding"],
                    _and(flag["childbearing_potential"], _not(flag["contraception"])))
+    if name == "pregnancy_recorded":
+        return False if row["sex"] == "M" else (None if _na(row["pregnant"]) else bool(row["pregnant"]))
     if name == "malignancy":
         hits = []
         for _, m in mal.iterrows():

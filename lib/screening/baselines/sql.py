@@ -162,6 +162,8 @@ def _rule(c: Criterion, i: int) -> tuple[str, list[str]]:  # noqa: C901 - one br
     if c.rule == "pregnancy":
         return ("(CASE WHEN p.sex = 'M' THEN FALSE ELSE (p.pregnant OR p.breastfeeding OR "
                 "(p.childbearing_potential AND NOT p.contraception)) END)"), []
+    if c.rule == "pregnancy_recorded":
+        return "(CASE WHEN p.sex = 'M' THEN FALSE ELSE p.pregnant END)", []
     if c.rule == "malignancy":
         src = (f"(SELECT x.patient_id, x.diagnosis_date AS d, b.baseline_date AS base FROM malignancies x "
                f"JOIN patients b USING (patient_id) WHERE x.malignancy_type NOT IN {_lit(p['excepted'])})")
