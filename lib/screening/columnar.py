@@ -40,17 +40,25 @@ class Suspect(Exception):
     """The fast path met something it does not accept: the slow path will find and name it."""
 
 
-def read_checked(file: Path, name: str, columns: list[str] | None) -> pd.DataFrame:
+def read_checked(file: Path, name: str, columns: list[str] | None,
+                 patients: pd.CategoricalDtype | None = None) -> pd.DataFrame:
     """Read, parse and check one table the fast way; raises :class:`Suspect` on anything doubtful.
 
     Each column is read (Parquet) or taken from the parsed file (CSV), checked,
     turned into its pandas column and freed before the next, so the read holds
     little more than the finished table.
+
+    ``patients`` (the patients' ids as categories, in the patients table's order)
+    reads an event table's ``patient_id`` straight into codes that are patient
+    positions: the join to the patients table is then done once per distinct id,
+    while reading, and an id that is not a patient's is :class:`Suspect`.
     """
     from_csv = file.suffix == ".csv"
     fields = fields_of(name, columns)
     by_name = {f.name: f for f in fields}
-    names, read = _read_csv(file, columns) if from_csv else _read_parquet(file, columns)
+    # Patients' ids are unique: a dictionary would hold every one of them, so they are read as plain text.
+    plain = ("patient_id",) if name == "patients" else ()
+    names, read = _read_csv(file, columns, plain) if from_csv else _read_parquet(file, columns, plain)
     if any(f.name not in names for f in fields):
         raise Suspect("a dictionary column is absent")
     out = {}
@@ -60,7 +68,8 @@ def read_checked(file: Path, name: str, columns: list[str] | None) -> pd.DataFra
             if f is None:  # kept for protocol column rules (CSV text loses leading blanks, as a spreadsheet does)
                 out[col] = _series(pa.chunked_array([_extra(values)]) if from_csv else values, None, name, from_csv)
                 continue
-            out[col] = _column(values, f, name, from_csv)
+            out[col] = _patient_positions(values, patients, f) if patients is not None and f.kind == "id" \
+                else _column(values, f, name, from_csv)
     except (pa.ArrowException, OSError) as exc:  # a damaged Parquet column
         raise Suspect(str(exc)) from exc
     finally:
@@ -110,7 +119,7 @@ def canonical(frame: pd.DataFrame, name: str, from_csv: bool) -> pd.DataFrame:
 
 # --- reading ---------------------------------------------------------------------------------------
 
-def _read_csv(file: Path, columns: list[str] | None):
+def _read_csv(file: Path, columns: list[str] | None, plain: tuple[str, ...] = ()):
     from pyarrow import csv as pacsv
 
     try:
@@ -128,7 +137,7 @@ def _read_csv(file: Path, columns: list[str] | None):
             # A quoted value may hold a line end, as the slow reader allows; allowing it costs a third of
             # the read, so only a file with a quote in it pays.
             parse_options=pacsv.ParseOptions(newlines_in_values=_holds(file, b'"')),
-            convert_options=pacsv.ConvertOptions(column_types={h: _TEXT for h in wanted}, include_columns=wanted,
+            convert_options=pacsv.ConvertOptions(column_types={h: pa.string() if h in plain else _TEXT for h in wanted}, include_columns=wanted,
                                                  strings_can_be_null=False, quoted_strings_can_be_null=False))
     except (pa.ArrowException, OSError, ValueError) as exc:  # short or long rows, bad UTF-8, empty file
         raise Suspect(str(exc)) from exc
@@ -148,14 +157,14 @@ def _holds(file: Path, needle: bytes) -> bool:
             return view.find(needle) >= 0
 
 
-def _read_parquet(file: Path, columns: list[str] | None):
+def _read_parquet(file: Path, columns: list[str] | None, plain: tuple[str, ...] = ()):
     import pyarrow.parquet as pq
 
     try:
         schema = pq.read_schema(file)
         names = schema.names if columns is None else [c for c in schema.names if c in set(columns)]
         # Labels repeat across millions of rows: read them as dictionaries, parsed once per distinct value.
-        text = [f.name for f in schema if f.name in names and (pa.types.is_string(f.type)
+        text = [f.name for f in schema if f.name in names and f.name not in plain and (pa.types.is_string(f.type)
                                                                or pa.types.is_large_string(f.type))]
         source = pq.ParquetFile(file, read_dictionary=text)
     except (pa.ArrowException, OSError, ValueError) as exc:
@@ -168,7 +177,9 @@ def _read_parquet(file: Path, columns: list[str] | None):
 def _column(values: pa.ChunkedArray, f: Field, table: str, from_csv: bool) -> pd.Series:
     """One column parsed, checked and in its pandas dtype; text is parsed once per distinct value."""
     kind = values.type
-    if pa.types.is_dictionary(kind) or pa.types.is_string(kind) or pa.types.is_large_string(kind):
+    if f.kind == "id" and table == "patients" and (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
+        out = _unique_ids(values, from_csv)
+    elif pa.types.is_dictionary(kind) or pa.types.is_string(kind) or pa.types.is_large_string(kind):
         words, rows = _dictionary(values)
         values = None
         if from_csv and pc.any(pc.match_substring(words, '"')).as_py():
@@ -188,10 +199,36 @@ def _column(values: pa.ChunkedArray, f: Field, table: str, from_csv: bool) -> pd
         out = _parse_typed(values, f)
     if f.required and out.null_count:
         raise Suspect("a required value is missing")
-    if f.kind == "id" and pc.count_distinct(out).as_py() != len(out):
+    if f.kind == "id" and len(pc.unique(out)) != len(out):
         raise Suspect("a patient id repeats")
     _check_range(out, f)
     return _series(pa.chunked_array([out]), f, table, from_csv)
+
+
+def _unique_ids(values: pa.ChunkedArray, from_csv: bool) -> pa.Array:
+    """The patients' ids, trimmed, as plain text: each is distinct, so there is nothing to parse once."""
+    ids = pc.utf8_trim_whitespace(values.combine_chunks().cast(pa.string()))
+    if from_csv and pc.any(pc.match_substring(ids, '"')).as_py():
+        raise Suspect("a quote inside a value")
+    return pc.if_else(pc.equal(ids, ""), pa.scalar(None, pa.string()), ids)
+
+
+def _patient_positions(values: pa.ChunkedArray, patients: pd.CategoricalDtype, f: Field) -> pd.Series:
+    """An event table's patient ids as a categorical over every patient's id: its codes are positions."""
+    words, rows = _stacked(values)  # a word repeated across chunks is looked up twice: cheaper than merging
+    values = None
+    words = pc.utf8_trim_whitespace(words)
+    if 8 * len(words) < len(patients.categories):  # few patients: ask the index, whose hash is already built
+        entry = patients.categories.get_indexer(pd.array(words, dtype=pd.StringDtype("pyarrow")))
+    else:  # most of them: one Arrow hash join beats a million lookups
+        ids = pa.array(patients.categories, pa.string())
+        entry = pc.fill_null(pc.index_in(words, value_set=ids), -1).to_numpy()
+    if np.any((entry < 0) & pc.is_valid(words).to_numpy(zero_copy_only=False)):
+        raise Suspect("an event of an unknown patient, or a missing patient_id")
+    position = _through(entry, rows)
+    if f.required and (position < 0).any():
+        raise Suspect("a required value is missing")
+    return pd.Series(pd.Categorical.from_codes(position, dtype=patients, validate=False))
 
 
 def _dictionary(values: pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
@@ -201,6 +238,13 @@ def _dictionary(values: pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
     are encoded together once, and each row's index goes through its chunk's
     offset: cheaper than Arrow's ``unify_dictionaries`` on a million ids.
     """
+    stacked, local = _stacked(values)
+    together = pc.dictionary_encode(stacked)
+    return together.dictionary, _through(pc.fill_null(together.indices, -1).to_numpy(), local)
+
+
+def _stacked(values: pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
+    """Every chunk's dictionary laid end to end (a value may repeat), and each row's index into them."""
     if not pa.types.is_dictionary(values.type):
         values = pc.dictionary_encode(values)
     chunks = [c for c in values.chunks if len(c)]
@@ -217,8 +261,7 @@ def _dictionary(values: pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
         part[:] = pc.fill_null(c.indices, -1).to_numpy()
         np.add(part, start[key], out=part, where=part >= 0)  # into the dictionaries laid end to end
         at += len(c)
-    together = pc.dictionary_encode(pa.concat_arrays(dictionaries))
-    return together.dictionary, _through(pc.fill_null(together.indices, -1).to_numpy(), local)
+    return pa.concat_arrays(dictionaries), local
 
 
 def _identity(array: pa.Array) -> tuple:
@@ -368,6 +411,8 @@ def _canonical(categories: pa.Array, f: Field) -> bool:
     """Already the final categories: the allowed values in order, or distinct values sorted."""
     if f.kind == "category":
         return categories.equals(pa.array(f.allowed, categories.type))
+    if f.kind == "id" and categories.null_count == 0 and pa.types.is_string(categories.type):
+        return True  # an event table's ids: put in the patients' order when the tables are joined
     if categories.null_count or not (pa.types.is_string(categories.type) or pa.types.is_large_string(categories.type)):
         return False
     return len(categories) < 2 or pc.all(pc.less(categories[:-1], categories[1:])).as_py()

@@ -118,9 +118,12 @@ def load_extract(path: str | Path, columns: dict[str, list[str]] | None = None, 
     if cached:  # checked when stored; only the warnings are said again
         for name, table in tables.items():
             _warn_empty_columns(table, fields_of(name, wanted[name]), files[name])
+        ids = _patient_ids(tables["patients"])
     else:
-        tables = {name: _load_table(file, name, wanted[name]) if file is not None else _no_events(name)
-                  for name, file in files.items()}
+        tables = {"patients": _load_table(files["patients"], "patients", wanted["patients"])}
+        ids = _patient_ids(tables["patients"])
+        tables |= {name: _load_table(file, name, wanted[name], ids) if file is not None else _no_events(name)
+                   for name, file in files.items() if name != "patients"}
     if tables["patients"].empty:
         raise ExtractError(str(files["patients"]), None, "at least one patient row",
                            hint="The patients table has a header but no patients.")
@@ -129,7 +132,7 @@ def load_extract(path: str | Path, columns: dict[str, list[str]] | None = None, 
         tables[name] = _with_absent(tables[name], name, [f.name for f in TABLES[name] if f.name != "patient_id"]
                                     if cols == ["*"] else cols)
     tables, unrecognised = recognise(tables, files, strict)  # the vocabulary step: coded values to canonical
-    tables["patients"] = tables["patients"].set_index("patient_id")
+    tables["patients"] = _indexed(tables["patients"], ids)
     rows = _check_references(tables, files)
     if not cached and len(present) == len(files):
         cache.write_entry(key, stored)
@@ -351,12 +354,32 @@ def _check_last_line(file: Path, raw: pd.DataFrame) -> None:
                                 "truncated. Export it again.")
 
 
-def _load_table(file: Path, name: str, columns: list[str] | None = None) -> pd.DataFrame:
+def _patient_ids(patients: pd.DataFrame) -> pd.CategoricalDtype | None:
+    """The patients' ids as categories in their table's order (None if they repeat: the check names them).
+
+    Its categories become the patients table's index (:func:`_indexed`) and every
+    event table's ``patient_id`` categories, so the ids are hashed once per load.
+    """
+    ids = pd.Index(patients["patient_id"], name="patient_id")
+    return pd.CategoricalDtype(ids) if not ids.hasnans and ids.is_unique else None
+
+
+def _indexed(patients: pd.DataFrame, ids: pd.CategoricalDtype | None) -> pd.DataFrame:
+    """The patients table indexed by its ids (the index the events' categories are, when it can be)."""
+    if ids is None or not ids.categories.equals(pd.Index(patients["patient_id"])):
+        return patients.set_index("patient_id")
+    out = patients.drop(columns="patient_id")
+    out.index = ids.categories
+    return out
+
+
+def _load_table(file: Path, name: str, columns: list[str] | None = None,
+                patients: pd.CategoricalDtype | None = None) -> pd.DataFrame:
     """The fast, columnar path; when it doubts anything, the thorough one, which names the problem."""
     from .columnar import Suspect, canonical, read_checked
 
     try:
-        table = read_checked(file, name, columns)
+        table = read_checked(file, name, columns, patients)
     except Suspect:
         # Valid after all (the fast path is stricter, e.g. about date spelling): same dtypes either way.
         return canonical(_check_table(_read_raw(file, columns), file, name, columns), name, file.suffix == ".csv")
@@ -551,13 +574,25 @@ def _positions(index: pd.Index, ids: pd.Series) -> np.ndarray:
 
 
 def _check_references(tables: dict[str, pd.DataFrame], files: dict[str, Path]) -> dict[str, np.ndarray]:
-    """Every event must belong to a patient; returns each event's patient position (a hash join, no scan)."""
+    """Every event must belong to a patient; returns each event's patient position (a hash join, no scan).
+
+    Each event table's ``patient_id`` leaves as a categorical over every patient's
+    id in the patients table's order, one dtype shared by all tables: its codes
+    are the positions, whichever way the table was read.
+    """
     index = tables["patients"].index
+    dtype = pd.CategoricalDtype(index)
     rows = {}
     for name, table in tables.items():
         if name == "patients":
             continue
-        position = _positions(index, table["patient_id"])
+        ids = table["patient_id"]
+        if isinstance(ids.dtype, pd.CategoricalDtype) and ids.cat.categories.equals(index):
+            # read straight into positions (the fast path and the cache): nothing to look up
+            table["patient_id"] = pd.Categorical.from_codes(ids.cat.codes.to_numpy(), dtype=dtype, validate=False)
+            rows[name] = table["patient_id"].cat.codes.to_numpy()
+            continue
+        position = _positions(index, ids)
         orphan = position < 0
         if orphan.any():
             file = files[name]
@@ -566,5 +601,6 @@ def _check_references(tables: dict[str, pd.DataFrame], files: dict[str, Path]) -
                   "line" if file.suffix == ".csv" else "row",
                   expected="a patient_id present in the patients table",
                   hint="Events for unknown patients: the extract is incomplete or the files are mismatched.")
-        rows[name] = position
+        table["patient_id"] = pd.Categorical.from_codes(position, dtype=dtype, validate=False)
+        rows[name] = table["patient_id"].cat.codes.to_numpy()
     return rows
