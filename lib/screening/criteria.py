@@ -115,9 +115,14 @@ def _isin(col: pd.Series, values) -> pd.arrays.BooleanArray:
     """Three-valued ``col in values``: unknown where the value is missing. Fast on categoricals."""
     if isinstance(col.dtype, pd.CategoricalDtype):
         codes = col.cat.codes.to_numpy()
-        wanted = np.flatnonzero(col.cat.categories.isin(list(values)))
-        return pd.arrays.BooleanArray(np.isin(codes, wanted), codes < 0)
+        return pd.arrays.BooleanArray(_in_categories(col, values), codes < 0)
     return _b(col.isin(list(values)).where(col.notna()))
+
+
+def _in_categories(col: pd.Series, values) -> np.ndarray:
+    """Two-valued ``col in values`` for a categorical (missing is False): one lookup per category, one gather."""
+    hit = np.append(col.cat.categories.isin(list(values)), False)  # code -1 (missing) reads the last entry
+    return hit[col.cat.codes.to_numpy()]
 
 
 def _any(results: list[pd.arrays.BooleanArray], n: int) -> pd.arrays.BooleanArray:
@@ -301,8 +306,10 @@ def nephritis_therapy_done(ex: Extract, total_months: float, cyclophosphamide_mo
     p = ex.patients
     applies = _isin(_renal_grade(p), grades)
     onset, base = p["nephritis_onset_date"].to_numpy(), _baseline(ex).to_numpy()
+    # Therapy matters only where the criterion may apply: the other patients meet it whatever they took.
+    may_apply = np.asarray(applies.fillna(True), dtype=bool)[ex.patient_rows("medications")]
     therapy = _is_drug(ex.medications, _NEPHRITIS_DRUGS)
-    meds, rows = _events(ex, "medications", therapy.fillna(True))
+    meds, rows = _events(ex, "medications", may_apply & np.asarray(therapy.fillna(True), dtype=bool))
     drug, start, stop = meds["drug"].to_numpy(), meds["start_date"].to_numpy(), meds["stop_date"].to_numpy()
     # A drug name the vocabulary did not know may be any of the three: possibly, it is each.
     wild = np.asarray(meds["drug"].isna())
@@ -466,9 +473,9 @@ def drug_exposure(ex: Extract, drugs: list[str], classes: list[str], excepted: l
 
 def _is_drug(meds: pd.DataFrame, drugs: list[str]) -> pd.arrays.BooleanArray:
     """Row's drug is one of ``drugs``; for a name the vocabulary did not know, unknown if its class holds one."""
-    out = _b(meds["drug"].isin(drugs))
-    out[(meds["drug"].isna() & meds["drug_class"].isin(classes_of(drugs))).to_numpy()] = pd.NA
-    return out
+    drug = meds["drug"]  # both columns are categoricals, whichever way the extract was read
+    unnamed = (drug.cat.codes.to_numpy() < 0) & _in_categories(meds["drug_class"], classes_of(drugs))
+    return pd.arrays.BooleanArray(_in_categories(drug, drugs), unnamed)
 
 
 @rule("regimen_change", reads=("baseline_date", "medications"),
