@@ -137,7 +137,8 @@ def _read_csv(file: Path, columns: list[str] | None, plain: tuple[str, ...] = ()
             # A quoted value may hold a line end, as the slow reader allows; allowing it costs a third of
             # the read, so only a file with a quote in it pays.
             parse_options=pacsv.ParseOptions(newlines_in_values=_holds(file, b'"')),
-            convert_options=pacsv.ConvertOptions(column_types={h: pa.string() if h in plain else _TEXT for h in wanted}, include_columns=wanted,
+            convert_options=pacsv.ConvertOptions(column_types={h: pa.string() if h in plain else _TEXT
+                                                               for h in wanted}, include_columns=wanted,
                                                  strings_can_be_null=False, quoted_strings_can_be_null=False))
     except (pa.ArrowException, OSError, ValueError) as exc:  # short or long rows, bad UTF-8, empty file
         raise Suspect(str(exc)) from exc
