@@ -64,12 +64,17 @@ def read_checked(file: Path, name: str, columns: list[str] | None,
     out = {}
     try:
         for col in names:
-            values, f = read(col), by_name.get(col)
+            f = by_name.get(col)
             if f is None:  # kept for protocol column rules (CSV text loses leading blanks, as a spreadsheet does)
+                values = read(col)
                 out[col] = _series(pa.chunked_array([_extra(values)]) if from_csv else values, None, name, from_csv)
-                continue
-            out[col] = _patient_positions(values, patients, f) if patients is not None and f.kind == "id" \
-                else _column(values, f, name, from_csv)
+                values = None
+            elif patients is not None and f.kind == "id":
+                out[col] = _patient_positions(read(col), patients, f)
+            else:  # no reference kept here: the parse lets go of the raw column as soon as it can
+                out[col] = _column(read(col), f, name, from_csv)
+            # Arrow's allocator keeps what a raw column held: hand it back before the next is read.
+            pa.default_memory_pool().release_unused()
     except (pa.ArrowException, OSError) as exc:  # a damaged Parquet column
         raise Suspect(str(exc)) from exc
     finally:
@@ -198,12 +203,13 @@ def _column(values: pa.ChunkedArray, f: Field, table: str, from_csv: bool) -> pd
         out = parsed.take(pa.array(rows, mask=rows < 0))  # per row, from per distinct value
     else:
         out = _parse_typed(values, f)
+    values = None
     if f.required and out.null_count:
         raise Suspect("a required value is missing")
     if f.kind == "id" and len(pc.unique(out)) != len(out):
         raise Suspect("a patient id repeats")
     _check_range(out, f)
-    return _series(pa.chunked_array([out]), f, table, from_csv)
+    return _series(out if isinstance(out, pa.ChunkedArray) else pa.chunked_array([out]), f, table, from_csv)
 
 
 def _unique_ids(values: pa.ChunkedArray, from_csv: bool) -> pa.Array:
@@ -323,9 +329,11 @@ def _parse_words(words: pa.Array, f: Field) -> pa.Array:
     raise AssertionError(f"{f.kind} is not parsed word by word")  # pragma: no cover - labels go to _codes
 
 
-def _parse_typed(values: pa.ChunkedArray, f: Field) -> pa.Array:
-    """A column Parquet already holds typed: check it has the kind the dictionary asks for."""
-    values = values.combine_chunks()
+def _parse_typed(values: pa.ChunkedArray, f: Field) -> pa.ChunkedArray:
+    """A column Parquet already holds typed: check it has the kind the dictionary asks for.
+
+    Chunks stay as read (one per row group): joining them would copy the column once more.
+    """
     kind = values.type
     if f.kind == "date" and (pa.types.is_date(kind) or pa.types.is_timestamp(kind)):
         if pa.types.is_timestamp(kind) and kind.tz is not None:
