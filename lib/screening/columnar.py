@@ -33,7 +33,6 @@ __all__ = ["Suspect", "canonical", "read_checked", "typed_to_frame"]
 
 _TEXT = pa.dictionary(pa.int32(), pa.string())
 _ISO_DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
-_NULLABLE = {pa.int32(): pd.Int32Dtype(), pa.float64(): pd.Float64Dtype(), pa.bool_(): pd.BooleanDtype()}
 
 
 class Suspect(Exception):
@@ -296,7 +295,9 @@ def _codes(words: pa.Array, rows: np.ndarray, f: Field) -> tuple[np.ndarray, pa.
     rank[order] = np.arange(len(order), dtype=np.int32)
     codes = _through(_through(rank, pc.fill_null(found.indices, -1).to_numpy()), rows)
     categories = found.dictionary.take(pa.array(order))
-    used = np.bincount(codes + 1, minlength=len(categories) + 1)[1:] > 0
+    seen = np.zeros(len(categories) + 1, np.bool_)
+    seen[codes] = True  # code -1 (missing) marks the spare last entry
+    used = seen[:-1]
     if not used.all():  # only the values found (a Parquet dictionary may hold others)
         codes = _through((np.cumsum(used) - 1).astype(np.int32), codes)
         categories = categories.filter(pa.array(used))
@@ -393,8 +394,26 @@ def _series(values: pa.ChunkedArray, f: Field | None, table: str, from_csv: bool
     if f.kind == "date":
         return values.to_pandas().astype("datetime64[s]")
     if f.kind == "int":
-        return values.cast(pa.int32()).to_pandas(types_mapper=_NULLABLE.get)
-    return values.to_pandas(types_mapper=_NULLABLE.get)
+        return pd.Series(pd.arrays.IntegerArray(*_masked(values.cast(pa.int32()), np.int32)))
+    if f.kind == "bool":
+        return pd.Series(pd.arrays.BooleanArray(*_masked(values, np.bool_)))
+    return pd.Series(pd.arrays.FloatingArray(*_masked(values.cast(pa.float64()), np.float64)))
+
+
+def _masked(values: pa.ChunkedArray, dtype) -> tuple[np.ndarray, np.ndarray]:
+    """Values (0 where missing) and the missing mask, written chunk by chunk into one array each.
+
+    pandas' own conversion builds each chunk's arrays and then joins them: a second copy of the column.
+    """
+    data, mask, at = np.empty(len(values), dtype), np.zeros(len(values), np.bool_), 0
+    for chunk in values.chunks:
+        end = at + len(chunk)
+        if chunk.null_count:
+            mask[at:end] = chunk.is_null().to_numpy(zero_copy_only=False)
+            chunk = chunk.fill_null(pa.scalar(0 if dtype is not np.bool_ else False, chunk.type))
+        data[at:end] = chunk.to_numpy(zero_copy_only=False)
+        at = end
+    return data, mask
 
 
 def _categorical(values: pa.ChunkedArray, f: Field) -> pd.Series:

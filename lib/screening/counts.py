@@ -36,15 +36,38 @@ PASS, FAIL, UNKNOWN = 1, 0, -1
 STATUSES = ("eligible", "excluded", "not_assessable")
 
 
+#: a protocol's criteria as bits of one int64 per patient (the sign bit left alone)
+MAX_CRITERIA = 62
+
+
+def _bits(mask: np.ndarray) -> np.ndarray:
+    """Each row of a patients × criteria boolean matrix as one int64: bit i set when column i is."""
+    n, k = mask.shape
+    if k > MAX_CRITERIA:
+        raise ValueError(f"{k} criteria: a funnel counts at most {MAX_CRITERIA}")
+    packed = np.packbits(mask, axis=1, bitorder="little")
+    wide = np.zeros((n, 8), np.uint8)
+    wide[:, :packed.shape[1]] = packed
+    return wide.view("<i8").ravel()
+
+
+def _lowest(bits: np.ndarray) -> np.ndarray:
+    """Index of the lowest set bit of each code (meaningless where the code is 0)."""
+    return np.bitwise_count((bits & -bits) - 1).astype(np.int64)
+
+
 def placement(states: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per patient: status code (0 eligible, 1 excluded, 2 not assessable) and the deciding column.
 
     Excluded at the first failing column; otherwise not assessable at the first unknown one.
     """
-    fail, unknown = states == FAIL, states == UNKNOWN
-    any_fail, any_unknown = fail.any(axis=1), unknown.any(axis=1)
+    return _placed(_bits(states == FAIL), _bits(states == UNKNOWN))
+
+
+def _placed(fail: np.ndarray, unknown: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    any_fail, any_unknown = fail != 0, unknown != 0
     status = np.where(any_fail, 1, np.where(any_unknown, 2, 0))
-    where = np.where(any_fail, fail.argmax(axis=1), np.where(any_unknown, unknown.argmax(axis=1), -1))
+    where = np.where(any_fail, _lowest(fail), np.where(any_unknown, _lowest(unknown), -1))
     return status, where
 
 
@@ -72,29 +95,31 @@ class Counts:
 
 
 def count_states(states: np.ndarray) -> Counts:
-    """Count a patients × criteria matrix of states (1 pass, 0 fail, -1 unknown)."""
+    """Count a patients × criteria matrix of states (1 pass, 0 fail, -1 unknown).
+
+    Each patient's fails, unknowns and passes are packed into one int64 apiece, so
+    every count after the first pass over the matrix is a pass over one number per patient.
+    """
     n, k = states.shape
-    status, where = placement(states)
-    fail, unknown, passes = states == FAIL, states == UNKNOWN, states == PASS
-    n_fail = fail.sum(axis=1)
-    n_pass = passes.sum(axis=1)
+    fail, unknown = states == FAIL, states == UNKNOWN
+    fail_bits, unknown_bits, pass_bits = _bits(fail), _bits(unknown), _bits(states == PASS)
+    status, where = _placed(fail_bits, unknown_bits)
+    n_fail, n_pass = np.bitwise_count(fail_bits), np.bitwise_count(pass_bits)
     # Eligible once criterion i is dropped: every other criterion passes. Patients passing all
     # count for every i; those short of one pass count only for that one criterion.
+    every = np.int64((1 << k) - 1)
     short_one = n_pass == k - 1
-    eligible_without = np.bincount((~passes[short_one]).argmax(axis=1), minlength=k) + int((n_pass == k).sum())
-    single_fail = n_fail == 1
-    fail_unique = np.bincount(fail[single_fail].argmax(axis=1), minlength=k)
-    rows = fail[n_fail > 0]
-    bits = np.left_shift(np.int64(1), np.arange(k, dtype=np.int64))
+    eligible_without = np.bincount(_lowest(every & ~pass_bits[short_one]), minlength=k) + int((n_pass == k).sum())
+    fail_unique = np.bincount(_lowest(fail_bits[n_fail == 1]), minlength=k)
     # One bit per criterion: counting int64 codes is far cheaper than sorting boolean rows.
-    patterns = pd.Series(rows.astype(np.int64) @ bits).value_counts(sort=False).astype(np.int64)
+    patterns = pd.Series(fail_bits[n_fail > 0]).value_counts(sort=False).astype(np.int64)
     return Counts(
         total=n,
         status=np.bincount(status, minlength=3).astype(np.int64),
         excluded_at=np.bincount(where[status == 1], minlength=k).astype(np.int64),
         unknown_at=np.bincount(where[status == 2], minlength=k).astype(np.int64),
-        fail_alone=fail.sum(axis=0).astype(np.int64),
-        unknown_alone=unknown.sum(axis=0).astype(np.int64),
+        fail_alone=np.count_nonzero(fail, axis=0).astype(np.int64),
+        unknown_alone=np.count_nonzero(unknown, axis=0).astype(np.int64),
         fail_unique=fail_unique.astype(np.int64),
         eligible_without=eligible_without.astype(np.int64),
         patterns=patterns,
