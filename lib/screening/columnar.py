@@ -234,7 +234,7 @@ def _patient_positions(values: pa.ChunkedArray, patients: pd.CategoricalDtype, f
     position = _through(entry, rows)
     if f.required and (position < 0).any():
         raise Suspect("a required value is missing")
-    return pd.Series(pd.Categorical.from_codes(position, dtype=patients, validate=False))
+    return pd.Series(pd.Categorical.from_codes(position, dtype=patients, validate=False), copy=False)
 
 
 def _dictionary(values: pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
@@ -388,16 +388,16 @@ def _series(values: pa.ChunkedArray, f: Field | None, table: str, from_csv: bool
             return pd.Series(values.to_pandas(), dtype="str")
         return values.to_pandas()
     if f.kind == "id" and table == "patients":
-        return pd.Series(pd.array(values.cast(pa.string()), dtype=pd.StringDtype("pyarrow")))
+        return pd.Series(pd.array(values.cast(pa.string()), dtype=pd.StringDtype("pyarrow")), copy=False)
     if f.kind in ("id", "str", "category"):
         return _categorical(values, f)
     if f.kind == "date":
         return values.to_pandas().astype("datetime64[s]")
     if f.kind == "int":
-        return pd.Series(pd.arrays.IntegerArray(*_masked(values.cast(pa.int32()), np.int32)))
+        return pd.Series(pd.arrays.IntegerArray(*_masked(values.cast(pa.int32()), np.int32)), copy=False)
     if f.kind == "bool":
-        return pd.Series(pd.arrays.BooleanArray(*_masked(values, np.bool_)))
-    return pd.Series(pd.arrays.FloatingArray(*_masked(values.cast(pa.float64()), np.float64)))
+        return pd.Series(pd.arrays.BooleanArray(*_masked(values, np.bool_)), copy=False)
+    return pd.Series(pd.arrays.FloatingArray(*_masked(values.cast(pa.float64()), np.float64)), copy=False)
 
 
 def _masked(values: pa.ChunkedArray, dtype) -> tuple[np.ndarray, np.ndarray]:
@@ -432,7 +432,7 @@ def _labels(codes: np.ndarray, categories: pa.Array, f: Field) -> pd.Series:
     else:
         dtype = pd.CategoricalDtype(pd.Index(pd.array(categories, dtype=pd.StringDtype("pyarrow"))))
     return pd.Series(pd.Categorical.from_codes(codes.astype(_code_type(len(dtype.categories)), copy=False),
-                                               dtype=dtype, validate=False))
+                                               dtype=dtype, validate=False), copy=False)
 
 
 def _canonical(categories: pa.Array, f: Field) -> bool:
