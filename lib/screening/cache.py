@@ -66,18 +66,23 @@ def entry_key(extract_sha256: str, columns: dict[str, list[str]] | None) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def read_entry(key: str, names, from_csv: bool) -> dict[str, pd.DataFrame] | None:
-    """The checked tables stored under ``key``, or None (absent, unreadable or the cache is off)."""
+def read_entry(key: str, names, from_csv: bool) -> tuple[dict[str, pd.DataFrame], pd.CategoricalDtype | None] | None:
+    """The checked tables stored under ``key`` and the patients' ids as a dtype
+    (:func:`~screening.columnar.patient_dtype`), or None (absent, unreadable or the cache is off)."""
     folder = cache_folder()
     if folder is None or not (folder / key).is_dir():
         return None
     import pyarrow.feather as feather
 
-    from .columnar import typed_to_frame
+    from .columnar import patient_dtype, typed_to_frame
+
+    def read(name: str, ids=None) -> pd.DataFrame:
+        return typed_to_frame(feather.read_table(folder / key / f"{name}.arrow"), name, from_csv, ids)
 
     try:
-        return {name: typed_to_frame(feather.read_table(folder / key / f"{name}.arrow"), name, from_csv)
-                for name in names}
+        tables = {"patients": read("patients")}
+        ids = patient_dtype(tables["patients"])
+        return tables | {name: read(name, ids) for name in names if name != "patients"}, ids
     except Exception:  # a damaged entry is only a miss: drop it, the extract is read again  # noqa: BLE001
         shutil.rmtree(folder / key, ignore_errors=True)
         return None

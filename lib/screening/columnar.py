@@ -29,7 +29,7 @@ import pyarrow.compute as pc
 
 from .schema import FALSE_WORDS, TABLES, TRUE_WORDS, Field, dtype_of, fields_of
 
-__all__ = ["Suspect", "canonical", "read_checked", "typed_to_frame"]
+__all__ = ["Suspect", "canonical", "patient_dtype", "read_checked", "typed_to_frame"]
 
 _TEXT = pa.dictionary(pa.int32(), pa.string())
 _ISO_DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
@@ -105,15 +105,44 @@ def check_frame(frame: pd.DataFrame, name: str) -> pd.DataFrame:
     return frame
 
 
-def typed_to_frame(table: pa.Table, name: str, from_csv: bool) -> pd.DataFrame:
-    """pandas columns in the data dictionary's dtypes, converted (and freed) one column at a time."""
+def patient_dtype(patients: pd.DataFrame) -> pd.CategoricalDtype | None:
+    """The patients' ids as categories in their table's order (None if they repeat: the check names them).
+
+    Its categories become the patients table's index and every event table's
+    ``patient_id`` categories, so the ids are hashed once per load.
+    """
+    ids = pd.Index(patients["patient_id"], name="patient_id")
+    return pd.CategoricalDtype(ids) if not ids.hasnans and ids.is_unique else None
+
+
+def typed_to_frame(table: pa.Table, name: str, from_csv: bool,
+                   patients: pd.CategoricalDtype | None = None) -> pd.DataFrame:
+    """pandas columns in the data dictionary's dtypes, converted (and freed) one column at a time.
+
+    ``patients`` (see :func:`patient_dtype`): an event table's ids stored over exactly
+    these patients' ids are taken as positions, with nothing hashed again.
+    """
     by_name = {f.name: f for f in TABLES[name]}
     out = {}
     for col in list(table.column_names):
         values = table.column(col)
         table = table.drop_columns([col])
-        out[col] = _series(values, by_name.get(col), name, from_csv)
+        f = by_name.get(col)
+        over = _over(values, patients) if f is not None and f.kind == "id" and name != "patients" else None
+        out[col] = _series(values, f, name, from_csv) if over is None else over
     return pd.DataFrame(out, copy=False)
+
+
+def _over(values: pa.ChunkedArray, patients: pd.CategoricalDtype | None) -> pd.Series | None:
+    """Ids whose every chunk's dictionary is the patients' ids, in order, as a categorical of that dtype."""
+    chunks = [c for c in values.chunks if len(c)]
+    if patients is None or not pa.types.is_dictionary(values.type) or not chunks:
+        return None
+    ids = pa.array(patients.categories, pa.string())
+    if not all(c.dictionary.cast(pa.string()).equals(ids) for c in chunks):
+        return None
+    codes = np.concatenate([_indices(c.indices) for c in chunks])
+    return pd.Series(pd.Categorical.from_codes(codes, dtype=patients, validate=False), copy=False)
 
 
 def canonical(frame: pd.DataFrame, name: str, from_csv: bool) -> pd.DataFrame:
@@ -246,7 +275,7 @@ def _dictionary(values: pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
     """
     stacked, local = _stacked(values)
     together = pc.dictionary_encode(stacked)
-    return together.dictionary, _through(pc.fill_null(together.indices, -1).to_numpy(), local)
+    return together.dictionary, _through(_indices(together.indices), local)
 
 
 def _stacked(values: pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
@@ -264,10 +293,17 @@ def _stacked(values: pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
             start[key] = sum(len(x) for x in dictionaries)
             dictionaries.append(c.dictionary.cast(pa.string()))
         part = local[at:at + len(c)]
-        part[:] = pc.fill_null(c.indices, -1).to_numpy()
+        part[:] = _indices(c.indices)
         np.add(part, start[key], out=part, where=part >= 0)  # into the dictionaries laid end to end
         at += len(c)
     return pa.concat_arrays(dictionaries), local
+
+
+def _indices(indices: pa.Array) -> np.ndarray:
+    """Dictionary indices as numpy, -1 where missing (without nulls, a view of Arrow's buffer)."""
+    if indices.null_count:
+        return pc.fill_null(indices, -1).to_numpy()
+    return indices.to_numpy()
 
 
 def _identity(array: pa.Array) -> tuple:
@@ -293,7 +329,7 @@ def _codes(words: pa.Array, rows: np.ndarray, f: Field) -> tuple[np.ndarray, pa.
     order = pc.array_sort_indices(found.dictionary).to_numpy()
     rank = np.empty(len(order), np.int32)
     rank[order] = np.arange(len(order), dtype=np.int32)
-    codes = _through(_through(rank, pc.fill_null(found.indices, -1).to_numpy()), rows)
+    codes = _through(_through(rank, _indices(found.indices)), rows)
     categories = found.dictionary.take(pa.array(order))
     seen = np.zeros(len(categories) + 1, np.bool_)
     seen[codes] = True  # code -1 (missing) marks the spare last entry
@@ -420,7 +456,7 @@ def _categorical(values: pa.ChunkedArray, f: Field) -> pd.Series:
     chunks = [c for c in values.chunks if len(c)]
     if len({_identity(c.dictionary) for c in chunks}) == 1 and _canonical(chunks[0].dictionary, f):
         # as the cache holds it: codes into the final categories already
-        return _labels(np.concatenate([pc.fill_null(c.indices, -1).to_numpy() for c in chunks]),
+        return _labels(np.concatenate([_indices(c.indices) for c in chunks]),
                        chunks[0].dictionary, f)
     return _labels(*_codes(*_dictionary(values), f), f)
 
@@ -439,8 +475,6 @@ def _canonical(categories: pa.Array, f: Field) -> bool:
     """Already the final categories: the allowed values in order, or distinct values sorted."""
     if f.kind == "category":
         return categories.equals(pa.array(f.allowed, categories.type))
-    if f.kind == "id" and categories.null_count == 0 and pa.types.is_string(categories.type):
-        return True  # an event table's ids: put in the patients' order when the tables are joined
     if categories.null_count or not (pa.types.is_string(categories.type) or pa.types.is_large_string(categories.type)):
         return False
     return len(categories) < 2 or pc.all(pc.less(categories[:-1], categories[1:])).as_py()

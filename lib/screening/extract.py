@@ -113,15 +113,17 @@ def load_extract(path: str | Path, columns: dict[str, list[str]] | None = None, 
     fmt = "parquet" if files["patients"].suffix == ".parquet" else "csv"
     key = cache.entry_key(digest, None if columns is None and not absent else
                           {name: ["*"] if cols is None else cols for name, cols in wanted.items()})
-    tables = cache.read_entry(key, TABLES, fmt == "csv") if len(present) == len(files) else None
-    cached = tables is not None
+    from .columnar import patient_dtype
+
+    entry = cache.read_entry(key, TABLES, fmt == "csv") if len(present) == len(files) else None
+    cached = entry is not None
     if cached:  # checked when stored; only the warnings are said again
+        tables, ids = entry
         for name, table in tables.items():
             _warn_empty_columns(table, fields_of(name, wanted[name]), files[name])
-        ids = _patient_ids(tables["patients"])
     else:
         tables = {"patients": _load_table(files["patients"], "patients", wanted["patients"])}
-        ids = _patient_ids(tables["patients"])
+        ids = patient_dtype(tables["patients"])
         tables |= {name: _load_table(file, name, wanted[name], ids) if file is not None else _no_events(name)
                    for name, file in files.items() if name != "patients"}
     if tables["patients"].empty:
@@ -354,18 +356,8 @@ def _check_last_line(file: Path, raw: pd.DataFrame) -> None:
                                 "truncated. Export it again.")
 
 
-def _patient_ids(patients: pd.DataFrame) -> pd.CategoricalDtype | None:
-    """The patients' ids as categories in their table's order (None if they repeat: the check names them).
-
-    Its categories become the patients table's index (:func:`_indexed`) and every
-    event table's ``patient_id`` categories, so the ids are hashed once per load.
-    """
-    ids = pd.Index(patients["patient_id"], name="patient_id")
-    return pd.CategoricalDtype(ids) if not ids.hasnans and ids.is_unique else None
-
-
 def _indexed(patients: pd.DataFrame, ids: pd.CategoricalDtype | None) -> pd.DataFrame:
-    """The patients table indexed by its ids (the index the events' categories are, when it can be)."""
+    """The patients table indexed by its ids: the very index the events' categories are, when it can be."""
     if ids is None or not ids.categories.equals(pd.Index(patients["patient_id"])):
         return patients.set_index("patient_id")
     out = patients.drop(columns="patient_id")
