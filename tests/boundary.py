@@ -119,7 +119,7 @@ def tables() -> dict[str, pd.DataFrame]:
     out = {}
     for name, rows in (("patients", patients), ("medications", meds), ("malignancies", malignancies),
                        ("infections", infections)):
-        cols = [f.name for f in TABLES[name]]
+        cols = [f.name for f in TABLES[name] if "dates" not in f.extra]  # a registry's values: undated
         out[name] = pd.DataFrame(rows, columns=cols)
     booleans = [f.name for f in TABLES["patients"] if f.kind == "bool"]
     out["patients"][booleans] = out["patients"][booleans].astype("boolean")

@@ -14,7 +14,7 @@ def test_shipped_protocols():
     assert shipped_protocols() == ["anifrolumab-tulip2", "misle-phase1-pilot", "misle-phase2", "misle-phase2-ehr"]
     p = load_protocol("misle-phase2")
     assert len(p.counted) == 24 and [c.id for c in p.criteria if not c.counted] == ["consent"]
-    assert p.criterion("glucocorticoid").params == {"max_mg_per_kg": 0.5, "months": 1}
+    assert p.criterion("glucocorticoid").params == {"max_mg_per_kg": 0.5, "months": 1, "weight_months": 12}
     assert p.criterion("belimumab").params["months"] == 2
     assert p.criterion("other_biologic").params["months"] == 6
     assert p.criterion("immunosuppressant_change").params["months"] == 3

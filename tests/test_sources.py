@@ -11,6 +11,7 @@ import pytest
 import source_fixtures as fx
 from screening import screen
 from screening.cli import main
+from screening.errors import ExtractWarning
 from screening.quality import missingness
 from screening.sources import load_source
 from screening.sources.common import load_concepts
@@ -83,6 +84,54 @@ def test_an_implausible_value_is_unknown_for_that_person_not_fatal(omop_dir):
     assert ex.implausible[["column", "patient_id", "value"]].values.tolist() == [["weight_kg", "10", 11.0]]
     q = missingness(ex).set_index("column")
     assert q.loc["weight_kg", "note"].startswith("1 implausible value")
+
+
+@pytest.fixture(scope="module")
+def omop_old_weight(omop_dir, tmp_path_factory):
+    """The fixture with person 5's weight (50 kg) measured in 2001, 23 years before the 2024 baseline."""
+    folder = tmp_path_factory.mktemp("omop-old-weight")
+    for csv in omop_dir.glob("*.csv"):
+        (folder / csv.name).write_bytes(csv.read_bytes())
+    meas = pd.read_csv(folder / "measurement.csv")
+    meas.loc[(meas["person_id"] == 5) & (meas["measurement_concept_id"] == 3025315), "measurement_date"] = \
+        "2001-03-01"
+    meas.to_csv(folder / "measurement.csv", index=False)
+    return folder
+
+
+def test_a_2001_weight_is_not_used_and_the_recency_limit_is_a_protocol_parameter(omop_old_weight):
+    from screening import load_protocol
+
+    spec = f"omop:{omop_old_weight}@2024-06-15"
+    ehr = load_protocol("misle-phase2-ehr")
+    # 30 mg/day prednisone: above 0.5 mg/kg/day at 50 kg, but the 2001 weight is not read (12 months).
+    ex = load_source(spec, protocol=ehr)
+    assert pd.isna(ex.patients.loc["5", "weight_kg"]) and ex.labs_read_months == 12
+    assert _outcomes(screen(ex, ehr))["5"] == ("not_assessable", "glucocorticoid")
+    # A longer limit, set on the protocol, reaches back to it in the database query and uses it.
+    longer = ehr.with_overrides({"glucocorticoid.weight_months": 300})
+    ex = load_source(spec, protocol=longer)
+    assert ex.patients.loc["5", "weight_kg"] == 50 and str(ex.patients.loc["5", "weight_date"].date()) == "2001-03-01"
+    assert _outcomes(screen(ex, longer))["5"] == ("excluded", "glucocorticoid")
+    # Read once with 300 months, screened with the shipped 12: the old weight is there but not used.
+    assert _outcomes(screen(ex, ehr)) == {str(k): v for k, v in fx.OMOP_EXPECTED_EHR.items()} | \
+        {"5": ("not_assessable", "glucocorticoid")}
+    # Screened with a longer limit than the source was read with: said, not silently narrower.
+    with pytest.warns(ExtractWarning, match="read from the 12 months before baseline; glucocorticoid"):
+        screen(load_source(spec), longer)
+
+
+def test_the_command_line_reads_as_far_back_as_the_protocol_asks(omop_old_weight):
+    def glucocorticoid(*extra):
+        out = io.StringIO()
+        with redirect_stdout(out):
+            main(["funnel", "--data", f"omop:{omop_old_weight}@2024-06-15", "--protocol", "misle-phase2-ehr",
+                  "--format", "csv", "--small-cell", "0", *extra])
+        table = pd.read_csv(io.StringIO(out.getvalue())).set_index("criterion")
+        return table.loc["glucocorticoid", ["excluded", "not_assessable"]].tolist()
+
+    assert glucocorticoid() == [0, 2]
+    assert glucocorticoid("--set", "glucocorticoid.weight_months=300") == [1, 1]
 
 
 def test_omop_in_duckdb_gives_the_same_extract(omop_dir, tmp_path):

@@ -250,7 +250,7 @@ def _run(args) -> int:
         from .shareable import funnel_table
 
         extract = load_source(args.data, args.baseline, args.before, args.cdm_schema, args.vocab_schema,
-                              strict=args.strict_vocabulary)
+                              strict=args.strict_vocabulary, protocol=protocol)
         screening = Screening(extract, protocol, args.policy)
         if args.table == "attrition":
             table = funnel_table(screening, rule)

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from .extract import Extract
-from .schema import BILAG_DOMAINS, BILAG_GRADES, DRUG_CLASSES, MALIGNANCY_TYPES, TABLES
+from .schema import BILAG_DOMAINS, BILAG_GRADES, DRUG_CLASSES, LAB_DATES, MALIGNANCY_TYPES, TABLES
 from .vocabulary import classes_of
 from .windows import (
     DAYS_PER_MONTH,
@@ -145,6 +145,26 @@ def _within(dates: pd.Series, ex: Extract, months: float) -> pd.Series:
     out = _b((dates >= months_before(base, months)) & (dates <= base))
     out[(dates.isna() | base.isna()).to_numpy()] = pd.NA
     return out
+
+
+def _recent(ex: Extract, column: str, months: float | None) -> pd.Series:
+    """``column``'s values, unknown where the extract dates them more than ``months`` before baseline.
+
+    A lab value or weight is only used when recent enough: an EHR holds a weight from 2001 for a
+    2024 baseline. A value without a date (a registry's baseline value) and ``months=None`` (no
+    limit) are used as they are.
+    """
+    values = ex.patients[column]
+    dated = LAB_DATES.get(column)
+    if months is None or dated not in ex.patients.columns:
+        return values
+    stale = (ex.patients[dated] < months_before(_baseline(ex), months)).fillna(False)
+    return values.mask(stale.to_numpy(dtype=bool)) if stale.any() else values
+
+
+def _recency(meaning: str) -> Param:
+    return Param(None, f"how recent {meaning} must be: one dated more than this many months before baseline is "
+                 "unknown (none: no limit; an undated value is used)", "months", kind="number or none")
 
 
 def _events(ex: Extract, table: str, mask: pd.Series | None = None) -> tuple[pd.DataFrame, np.ndarray]:
@@ -373,10 +393,11 @@ _OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge
       column=Param(None, "the patients column compared", kind="column name"),
       op=Param("==", "comparison", choices=("<", "<=", ">", ">=", "==", "!=", "in", "is")),
       value=Param(None, "what the column is compared with (a list for in, true/false for is)",
-                  kind="number, text, true/false or list"))
-def column_rule(ex: Extract, column: str, op: str, value):
+                  kind="number, text, true/false or list"),
+      within_months=_recency("a dated lab value (" + ", ".join(LAB_DATES) + ")"))
+def column_rule(ex: Extract, column: str, op: str, value, within_months: float | None):
     """A simple comparison of one patient column with a value: `column op value` (op also `in`)."""
-    col = ex.patients[column]
+    col = _recent(ex, column, within_months)
     if op == "in":
         return _isin(col, value)
     if op == "is":
@@ -392,11 +413,13 @@ def any_flag(ex: Extract, columns: list[str]):
 
 
 @rule("liver_enzymes", reads=("ast", "ast_uln", "alt", "alt_uln"),
-      uln_multiple=Param(4.0, "multiple of the upper limit of normal that is too high", "× ULN"))
-def liver_enzymes_high(ex: Extract, uln_multiple: float):
+      uln_multiple=Param(4.0, "multiple of the upper limit of normal that is too high", "× ULN"),
+      within_months=_recency("an AST or ALT result"))
+def liver_enzymes_high(ex: Extract, uln_multiple: float, within_months: float | None):
     """AST or ALT above uln_multiple times its laboratory upper limit of normal."""
     p = ex.patients
-    return _b(p["ast"] > uln_multiple * p["ast_uln"]) | _b(p["alt"] > uln_multiple * p["alt_uln"])
+    ast, alt = _recent(ex, "ast", within_months), _recent(ex, "alt", within_months)
+    return _b(ast > uln_multiple * p["ast_uln"]) | _b(alt > uln_multiple * p["alt_uln"])
 
 
 @rule("pregnancy", reads=("sex", "pregnant", "breastfeeding", "childbearing_potential", "contraception"))
@@ -500,8 +523,9 @@ def regimen_change(ex: Extract, classes: list[str], months: float):
 
 @rule("glucocorticoid_dose", reads=("baseline_date", "weight_kg", "medications"),
       max_mg_per_kg=Param(0.5, "highest prednisone-equivalent dose allowed, inclusive", "mg/kg/day"),
-      months=Param(1, "look-back before baseline", "months"))
-def glucocorticoid_above(ex: Extract, max_mg_per_kg: float, months: float):
+      months=Param(1, "look-back before baseline", "months"),
+      weight_months=_recency("the weight"))
+def glucocorticoid_above(ex: Extract, max_mg_per_kg: float, months: float, weight_months: float | None):
     """Prednisone-equivalent dose above max_mg_per_kg mg/kg/day on any day within `months` before baseline.
 
     Doses of overlapping glucocorticoid rows are added; other glucocorticoids are
@@ -541,7 +565,7 @@ def glucocorticoid_above(ex: Extract, max_mg_per_kg: float, months: float):
     lo = np.maximum(np.where(np.isnat(start), _EARLY, start), begin_hi)
     hi = np.minimum(np.where(ongoing, end_hi, stop), end_hi)
     peak_maybe = _peak(rows, lo, hi, np.where(np.isnan(mg_most), _ANY_DOSE_MG, mg_most), n)
-    weight = ex.patients["weight_kg"].to_numpy(dtype=float, na_value=np.nan)
+    weight = _recent(ex, "weight_kg", weight_months).to_numpy(dtype=float, na_value=np.nan)
     light, heavy = (np.where(np.isnan(weight), bound, weight) for bound in _WEIGHT_RANGE)
     above = peak_sure / heavy > max_mg_per_kg
     maybe = peak_maybe / light > max_mg_per_kg

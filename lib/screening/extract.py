@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import ExtractError, ExtractWarning
-from .schema import FALSE_WORDS, TABLES, TRUE_WORDS, Field, dtype_of, fields_of
+from .schema import FALSE_WORDS, LAB_DATES, TABLES, TRUE_WORDS, Field, dtype_of, fields_of
 from .vocabulary import recognise
 
 __all__ = ["Extract", "load_extract", "extract_from_tables", "extract_hash"]
@@ -58,6 +58,8 @@ class Extract:
     absent: dict = field(default_factory=dict)
     #: coded values the vocabulary does not know, read as unknown: file, column, value, rows
     unrecognised: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False, compare=False)
+    #: how many months before baseline a converted source read lab values and weight (None: all of them)
+    labs_read_months: float | None = field(default=None, compare=False)
 
     @property
     def n_patients(self) -> int:
@@ -107,6 +109,8 @@ def load_extract(path: str | Path, columns: dict[str, list[str]] | None = None, 
     absent = {}
     for name, file in present.items():
         absent[name], wanted[name] = _absent_columns(file, name, wanted[name])
+    # Lab dates left out are the registry's usual "values at baseline": undated, not absent.
+    absent = {name: [c for c in cols if c not in LAB_DATES.values()] for name, cols in absent.items()}
     absent = {name: cols for name, cols in absent.items() if cols}
     absent |= {name: ["*"] for name, file in files.items() if file is None}
     digest = extract_hash(present.values())
@@ -283,6 +287,8 @@ def _read_raw(file: Path, columns: list[str] | None = None) -> pd.DataFrame:
             raise ExtractError(str(file), None, "a readable Parquet file", hint=f"Reader said: {exc}") from None
     try:
         wanted = None if columns is None else set(columns)
+        if wanted is not None and set(_header(file) or [None]) <= wanted:
+            wanted = None  # every column (some dictionary ones absent): read whole, so a long row is caught
         with warnings.catch_warnings():
             # A first row longer than the header would silently become an index (values shifted one
             # column): index_col=False turns that into this warning, and the warning into an error.

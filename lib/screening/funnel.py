@@ -143,6 +143,7 @@ class Screening:
         if not self.criteria:
             raise ProtocolError(protocol.id, "criteria", "at least one counted (inclusion or exclusion) criterion")
         self._warn_absent()
+        self._warn_lab_window()
         self.raw = np.column_stack([self._evaluate(c) for c in self.criteria]) if len(extract.patients) else \
             np.zeros((0, len(self.criteria)), dtype=np.int8)
         self.states = self._apply_policy(self.raw)
@@ -152,11 +153,31 @@ class Screening:
 
     def _lacking(self, c: Criterion) -> list[tuple[str, str]]:
         """(table, column) pairs this criterion reads that the extract does not hold."""
+        from .schema import LAB_DATES
+
         out = []
         for table, cols in c.columns().items():
-            gone = self.extract.absent.get(table, ())
+            # An absent lab date leaves the value undated, used as it is: nothing is lacking.
+            gone = set(self.extract.absent.get(table, ())) - set(LAB_DATES.values())
             out += [(table, "*")] if "*" in gone else [(table, col) for col in sorted(cols) if col in gone]
         return out
+
+    def _warn_lab_window(self) -> None:
+        """Say when a criterion looks further back at labs than the source was read (older values are not there)."""
+        read = self.extract.labs_read_months
+        if read is None:
+            return
+        wider = [c.id for c in self.criteria if (m := c.lab_months()) is not False and (m is None or m > read)]
+        if wider:
+            import warnings
+
+            from .errors import ExtractWarning
+
+            warnings.warn(ExtractWarning(
+                f"{self.extract.path}: lab values and weight were read from the {read:g} months before baseline; "
+                f"{', '.join(wider)} would accept older ones, which are unknown here. Read the source with this "
+                "protocol (load_source(..., protocol=...); the command line and reports do) to use them."),
+                stacklevel=3)
 
     def _warn_absent(self) -> None:
         """Name each absent column the protocol reads, one per line, with the criteria it leaves unassessable."""

@@ -79,6 +79,10 @@ class Criterion:
                 reads.add(item)
         reads |= {self.params["column"]} if self.params.get("column") else set()
         reads |= set(self.params.get("columns", []))
+        if self.recency is not None:  # the optional dates of the values it limits (absent: undated, used as is)
+            from .schema import LAB_DATES
+
+            reads |= {LAB_DATES[c] for c in reads if c in LAB_DATES}
         out: dict[str, set[str]] = {}
         for item in reads:
             if item in TABLES:
@@ -86,6 +90,26 @@ class Criterion:
             else:
                 out.setdefault("patients", set()).add(item)
         return out
+
+
+    @property
+    def recency(self) -> float | None:
+        """How recent (months before baseline) the lab values and weight it reads must be; None: no limit."""
+        return next((self.params[k] for k in RECENCY_PARAMS if self.params.get(k) is not None), None)
+
+    def lab_months(self) -> float | None | bool:
+        """How far back it looks at lab values: months, None for no limit, False when it reads none."""
+        from .schema import LAB_DATES
+
+        if self.rule == "autoantibody":
+            return self.params["months"]
+        if not set(LAB_DATES) & self.columns().get("patients", set()):
+            return False
+        return self.recency
+
+
+#: Rule parameters limiting how old a lab value or weight may be (see ``criteria._recent``).
+RECENCY_PARAMS = ("within_months", "weight_months")
 
 
 @dataclass(frozen=True)
@@ -182,6 +206,22 @@ class Protocol:
         order = {name: [f.name for f in fields] for name, fields in TABLES.items()}
         return {name: sorted(cols, key=lambda col: order[name].index(col) if col in order[name] else 10**6)
                 for name, cols in wanted.items()}
+
+    def lab_months(self, default: float = 12) -> float | None:
+        """How far before baseline a source must read lab values and weight: the longest limit.
+
+        None when a criterion reads them with no limit; ``default`` when none reads them.
+        What an OMOP database is asked for (:func:`screening.sources.load_source`).
+
+        >>> p = load_protocol("misle-phase2")
+        >>> p.lab_months(), p.with_overrides({"egfr.within_months": 24}).lab_months()
+        (12, 24)
+        """
+        limits = [c.lab_months() for c in self.counted]
+        limits = [m for m in limits if m is not False]
+        if any(m is None for m in limits):
+            return None
+        return max(limits, default=default)
 
     def fingerprint(self) -> str:
         """Short hash of the criteria and parameters: two protocols with equal fingerprints screen alike."""

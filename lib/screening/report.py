@@ -39,7 +39,7 @@ from .bundle import check_site_label, write_manifest
 from .disclosure import WATERMARK, Rule
 from .errors import ScreeningError
 from .funnel import Screening, screen_failure_range
-from .protocol import Protocol, load_protocol
+from .protocol import Protocol, as_overrides, load_protocol
 from .shareable import VARIANT, as_rule, check_subgroup, shareable_tables
 from .sources import absolute_spec, load_source, without_password
 from .sources.omop import PASSWORD_ENV
@@ -214,7 +214,9 @@ def notebook_state(extract_path: str, protocol: str, overrides: dict | str, poli
             return state["screening"], state["meta"], state["tables"]
     from .funnel import screen
 
-    s = screen(load_source(extract_path), protocol, overrides, policy)
+    chosen = load_protocol(protocol, overrides) if not isinstance(protocol, Protocol) else \
+        protocol.with_overrides(as_overrides(overrides))
+    s = screen(load_source(extract_path, protocol=chosen), chosen, None, policy)
     return s, provenance(s, small_cell), report_tables(s, small_cell, subgroup, variant)
 
 
@@ -491,7 +493,7 @@ def build_report(data: str | Path, protocol: Protocol | str = "misle-phase2", *,
         protocol = load_protocol(protocol)
     if progress:
         print(f"loading {data} ...", file=sys.stderr, flush=True)
-    extract = load_source(data)
+    extract = load_source(data, protocol=protocol)
     screening = Screening(extract, protocol, policy)
     meta = provenance(screening, rule, site_label)
     tables = report_tables(screening, rule, subgroup)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-__all__ = ["Field", "TABLES", "BILAG_DOMAINS", "DOSE_UNITS", "DRUG_CLASSES", "dtype_of", "fields_of"]
+__all__ = ["Field", "TABLES", "BILAG_DOMAINS", "DOSE_UNITS", "DRUG_CLASSES", "LAB_DATES", "dtype_of", "fields_of"]
 
 BILAG_DOMAINS = (
     "constitutional",
@@ -49,6 +49,11 @@ INFECTION_TYPES = ("herpes_zoster", "serious_infection")
 #: The spellings a boolean cell may take, compared in lower case; anything else is an error.
 TRUE_WORDS = ("true", "t", "yes", "y", "1")
 FALSE_WORDS = ("false", "f", "no", "n", "0")
+
+#: Lab values (and the weight) -> the optional column dating them (the AST/ALT date covers its ULN too).
+LAB_DATES = {"weight_kg": "weight_date", "egfr": "egfr_date", "proteinuria_g_per_g": "proteinuria_date",
+             "wbc": "wbc_date", "haemoglobin": "haemoglobin_date", "platelets": "platelets_date",
+             "ast": "ast_date", "alt": "alt_date"}
 
 #: Age is top-coded for de-identification: 90 stands for "90 or over".
 AGE_TOP_CODE = 90
@@ -155,6 +160,11 @@ def _patients() -> list[Field]:
         f("organ_transplant", "bool", "History of a major organ transplant (kidney, liver, heart, lung)."),
         f("unstable_condition", "bool", "Registry flag for an unstable or clinically significant condition."),
     ]
+    # When each lab value and the weight were measured: optional, so a registry that records values "at
+    # baseline" leaves them out; an EHR source fills them, and a protocol's recency limit then applies.
+    rows += [f(date, "date", f"Date {name} was measured. May be absent from the file.", not_after="baseline_date",
+               optional=True, extra={"dates": name})
+             for name, date in LAB_DATES.items()]
     return rows
 
 

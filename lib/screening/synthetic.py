@@ -134,7 +134,9 @@ def generate(n: int = DEFAULT_PATIENTS, seed: int = DEFAULT_SEED, history: float
         "malignancies": _malignancies(rng, p),
         "infections": _infections(rng, p, meds),
     }
-    return {name: table[[f.name for f in TABLES[name]]] for name, table in tables.items()}
+    # Registry values are "at baseline": the optional lab dates are not generated.
+    return {name: table[[f.name for f in TABLES[name] if f.name in table.columns or not f.optional]]
+            for name, table in tables.items()}
 
 
 # --- 1. demographics ---------------------------------------------------------------------------

@@ -23,7 +23,8 @@ def spec_tables(patients: dict[str, dict], medications: list[tuple] = ()) -> dic
     rows = [{"patient_id": pid, **boundary.BASE, **changes} for pid, changes in patients.items()]
     meds = [{"patient_id": pid, "drug": drug, "drug_class": klass, "start_date": start, "stop_date": stop,
              "dose": dose, "dose_unit": "mg/day"} for pid, drug, klass, start, stop, dose in medications]
-    return {"patients": pd.DataFrame(rows, columns=cols["patients"]),
+    dated = sorted({c for changes in patients.values() for c in changes} - set(cols["patients"]))  # lab dates
+    return {"patients": pd.DataFrame(rows, columns=cols["patients"] + dated),
             "medications": pd.DataFrame(meds, columns=cols["medications"]),
             "malignancies": base["malignancies"].iloc[:0], "infections": base["infections"].iloc[:0]}
 

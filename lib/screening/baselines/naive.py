@@ -16,6 +16,7 @@ import pandas as pd
 from ..criteria import _ANY_DOSE_MG, _WEIGHT_RANGE
 from ..extract import Extract
 from ..protocol import Protocol
+from ..schema import LAB_DATES
 from ..vocabulary import classes_of
 from ..windows import DAYS_PER_MONTH, PREDNISONE_EQUIVALENT
 
@@ -59,6 +60,14 @@ def _within(date, base, months):
     if _na(date) or _na(base):
         return None
     return _months_before(base, months) <= date <= base
+
+
+def _recent(row, column, months):
+    """The row's value, or None when it is dated more than ``months`` before baseline."""
+    date = row.get(LAB_DATES.get(column))
+    if months is None or _na(date) or _na(row["baseline_date"]):
+        return row[column]
+    return None if date < _months_before(row["baseline_date"], months) else row[column]
 
 
 def _any(values):
@@ -118,7 +127,7 @@ def _rule(name, p, row, meds, mal, inf):  # noqa: C901 - one branch per rule, by
             return True
         return None if (n_a + missing >= p["a_min"] or n_ab + missing >= p["b_min"]) else False
     if name == "column":
-        v = row[p["column"]]
+        v = _recent(row, p["column"], p["within_months"])
         if p["op"] == "in":
             return None if _na(v) else v in p["value"]
         if p["op"] == "is":
@@ -128,8 +137,9 @@ def _rule(name, p, row, meds, mal, inf):  # noqa: C901 - one branch per rule, by
         return _any(None if _na(row[c]) else bool(row[c]) for c in p["columns"])
     if name == "liver_enzymes":
         m = p["uln_multiple"]
-        return _or(_cmp(row["ast"], ">", None if _na(row["ast_uln"]) else m * row["ast_uln"]),
-                   _cmp(row["alt"], ">", None if _na(row["alt_uln"]) else m * row["alt_uln"]))
+        ast, alt = _recent(row, "ast", p["within_months"]), _recent(row, "alt", p["within_months"])
+        return _or(_cmp(ast, ">", None if _na(row["ast_uln"]) else m * row["ast_uln"]),
+                   _cmp(alt, ">", None if _na(row["alt_uln"]) else m * row["alt_uln"]))
     if name == "pregnancy":
         if row["sex"] == "M":
             return False
@@ -220,7 +230,7 @@ def _glucocorticoid(p, row, meds):
             # Day-by-day over decades is too slow even here: the possible peak only needs the
             # segments' edges, where totals change.
             maybe[(lo, hi)] = maybe.get((lo, hi), []) + [_ANY_DOSE_MG if most is None else most]
-    weight = row["weight_kg"]
+    weight = _recent(row, "weight_kg", p["weight_months"])
     light, heavy = (_WEIGHT_RANGE if _na(weight) else (weight, weight))
     peak_sure = max(sure.values(), default=0.0)
     peak_maybe = max((sum(d for (lo, hi), doses in maybe.items() if lo <= day <= hi for d in doses)

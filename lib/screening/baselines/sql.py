@@ -14,7 +14,7 @@ import pandas as pd
 
 from ..criteria import _ANY_DOSE_MG, _WEIGHT_RANGE
 from ..protocol import Criterion, Protocol
-from ..schema import TABLES
+from ..schema import LAB_DATES, TABLES
 from ..vocabulary import canonical, classes_of
 from ..windows import DAYS_PER_MONTH, PREDNISONE_EQUIVALENT
 
@@ -36,7 +36,11 @@ def connect(folder: str | Path, columns: dict[str, list[str]] | None = None, cop
     for name in ("patients", "medications", "malignancies", "infections"):
         pq, csv = folder / f"{name}.parquet", folder / f"{name}.csv"
         source = f"read_parquet('{pq}')" if pq.exists() else _read_csv(csv, name)
-        cols = ", ".join(columns[name]) if columns and name in columns else "*"
+        have = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()]
+        listed = columns[name] if columns and name in columns else have
+        # An optional column left out of the file is not recorded, as the loader reads it.
+        cols = ", ".join([c for c in listed if c in have] + [f"CAST(NULL AS DATE) AS {f.name}" for f in TABLES[name]
+                                                             if f.optional and f.kind == "date" and f.name not in have])
         if name == "medications":  # drug names as the loader reads them: through the vocabulary
             source = (f"(SELECT m.* REPLACE (v.canonical AS drug) FROM {source} m LEFT JOIN vocabulary v "
                       f"ON v.value = lower(trim(regexp_replace(nfc_normalize(m.drug), '\\s+', ' ', 'g'))))")
@@ -96,6 +100,14 @@ def _within(col: str, months: float) -> str:
             f"ELSE {col} >= {_before('p.baseline_date', months)} AND {col} <= p.baseline_date END)")
 
 
+def _recent(column: str, months: float | None) -> str:
+    """``p.column``, NULL when its date (an optional column, NULL when absent) is older than ``months``."""
+    dated = LAB_DATES.get(column)
+    if months is None or dated is None:
+        return f"p.{column}"
+    return f"(CASE WHEN p.{dated} < {_before('p.baseline_date', months)} THEN NULL ELSE p.{column} END)"
+
+
 def _kleene_any(cte: str, expr: str, source: str) -> str:
     """A CTE giving, per patient, whether any event is true and whether any is unknown."""
     return (f"{cte} AS (SELECT patient_id, bool_or({expr}) AS any_true, bool_or(({expr}) IS NULL) AS any_unknown "
@@ -148,7 +160,7 @@ def _rule(c: Criterion, i: int) -> tuple[str, list[str]]:  # noqa: C901 - one br
                 f"WHEN {n_a} + {missing} >= {p['a_min']} OR {n_ab} + {missing} >= {p['b_min']} THEN NULL "
                 f"ELSE FALSE END)"), []
     if c.rule == "column":
-        col = f"p.{p['column']}"
+        col = _recent(p["column"], p["within_months"])
         if p["op"] == "in":
             return f"({col} IN {_lit(p['value'])})", []
         if p["op"] == "is":
@@ -157,8 +169,8 @@ def _rule(c: Criterion, i: int) -> tuple[str, list[str]]:  # noqa: C901 - one br
     if c.rule == "any_flag":
         return "(FALSE OR " + " OR ".join(f"p.{col}" for col in p["columns"]) + ")", []
     if c.rule == "liver_enzymes":
-        m = p["uln_multiple"]
-        return f"(p.ast > {m} * p.ast_uln OR p.alt > {m} * p.alt_uln)", []
+        m, ast, alt = p["uln_multiple"], _recent("ast", p["within_months"]), _recent("alt", p["within_months"])
+        return f"({ast} > {m} * p.ast_uln OR {alt} > {m} * p.alt_uln)", []
     if c.rule == "pregnancy":
         return ("(CASE WHEN p.sex = 'M' THEN FALSE ELSE (p.pregnant OR p.breastfeeding OR "
                 "(p.childbearing_potential AND NOT p.contraception)) END)"), []
@@ -229,8 +241,9 @@ def _glucocorticoid(p: dict, k: str) -> tuple[str, list[str]]:
         f"max(total) FILTER (WHERE bound = 'maybe') / 1000000.0 AS maybe FROM {k}_run GROUP BY patient_id)",
     ]
     limit, (light, heavy) = p["max_mg_per_kg"], _WEIGHT_RANGE
-    expr = (f"(CASE WHEN coalesce({k}_peak.sure, 0) / coalesce(p.weight_kg, {heavy!r}) > {limit} THEN TRUE "
-            f"WHEN coalesce({k}_peak.maybe, 0) / coalesce(p.weight_kg, {light!r}) > {limit} THEN NULL ELSE FALSE END)")
+    weight = _recent("weight_kg", p["weight_months"])
+    expr = (f"(CASE WHEN coalesce({k}_peak.sure, 0) / coalesce({weight}, {heavy!r}) > {limit} THEN TRUE "
+            f"WHEN coalesce({k}_peak.maybe, 0) / coalesce({weight}, {light!r}) > {limit} THEN NULL ELSE FALSE END)")
     return expr, ctes
 
 

@@ -93,21 +93,26 @@ def absolute_spec(spec: str | Path) -> str:
 
 
 def load_source(spec: str | Path, baseline: str | None = None, before: str | None = None,
-                cdm_schema: str | None = None, vocab_schema: str | None = None, strict: bool = False) -> Extract:
+                cdm_schema: str | None = None, vocab_schema: str | None = None, strict: bool = False,
+                protocol=None) -> Extract:
     """Load an extract from ``DIR``, ``omop:DIR[@DATE]`` or ``synthea:DIR[@DATE]``.
 
     ``baseline`` (a date or ``"last_visit"``) and ``before`` override what the spec says;
     ``cdm_schema`` and ``vocab_schema`` name an OMOP database's schemas. ``strict`` makes a drug
-    name the vocabulary does not know an error (native extracts).
+    name the vocabulary does not know an error (native extracts). ``protocol`` (a
+    :class:`~screening.protocol.Protocol`) sets how far back an OMOP database is asked for lab
+    values and weight: its longest recency limit (:meth:`~screening.protocol.Protocol.lab_months`).
     """
     kind, path, date = _split(str(spec))
     if kind == "native":
         return load_extract(path, strict=strict)
     base = baseline or date or "last_visit"
     if kind == "omop":
-        from .omop import read_omop
+        from .omop import LAB_MONTHS, read_omop
 
-        return read_omop(path, baseline=base, before=before, cdm_schema=cdm_schema, vocab_schema=vocab_schema)
+        months = {} if protocol is None else {"lab_months": protocol.lab_months(LAB_MONTHS)}
+        return read_omop(path, baseline=base, before=before, cdm_schema=cdm_schema, vocab_schema=vocab_schema,
+                         **months)
     from .synthea import read_synthea
 
     return read_synthea(path, baseline=base, before=before)

@@ -19,7 +19,7 @@ import yaml
 
 from ..errors import ExtractError
 from ..extract import Extract, extract_from_tables
-from ..schema import BILAG_DOMAINS, TABLES
+from ..schema import BILAG_DOMAINS, LAB_DATES, TABLES
 
 __all__ = ["EventModel", "baselines", "build_extract", "load_concepts", "NOT_DERIVABLE"]
 
@@ -140,14 +140,14 @@ def build_extract(model: EventModel, baseline: str = "last_visit", before: str |
     patients["age_years"] = pd.array(np.minimum(np.floor(age.to_numpy(dtype=float)), 90), dtype="Float64")
     patients["baseline_date"] = base.to_numpy()
 
-    def latest_value(name: str) -> pd.Series:
-        return _aligned(_latest(model, name, base)["value"], ids)
-
     for name in ("weight_kg", "egfr", "proteinuria_g_per_g", "wbc", "haemoglobin", "platelets", "ast", "alt",
                  "sledai_2k"):
-        patients[name] = latest_value(name).to_numpy()
-    for name in ("ast", "alt"):
-        patients[f"{name}_uln"] = _aligned(_latest(model, name, base)["range_high"], ids).to_numpy()
+        latest = _aligned(_latest(model, name, base), ids)
+        patients[name] = latest["value"].to_numpy()
+        if name in LAB_DATES:  # dated, so that a protocol's recency limit applies
+            patients[LAB_DATES[name]] = latest["date"].to_numpy()
+        if name in ("ast", "alt"):
+            patients[f"{name}_uln"] = latest["range_high"].to_numpy()
     ana = _aligned(_latest(model, "ana_titre", base), ids)
     patients["ana_titre"], patients["ana_date"] = ana["value"].to_numpy(), ana["date"].to_numpy()
     ds = _aligned(_latest(model, "anti_dsdna", base), ids)

@@ -50,7 +50,8 @@ HISPANIC = 38003563
 MG = 8576  # UCUM milligram, the amount unit drug_strength uses for mg
 #: How far back drug rows are read: the longest drug look-back (nephritis therapy of an episode) fits.
 DRUG_YEARS = 5
-#: Labs and weight older than this (months before baseline) are not used, unless the caller says otherwise.
+#: How far back (months before baseline) labs and weight are read when no protocol says: the shipped
+#: protocols' recency limit. A protocol's own limits set it through ``load_source(..., protocol=...)``.
 LAB_MONTHS = 12
 #: Environment variable holding a database password, so it never appears in a spec or a notebook.
 PASSWORD_ENV = "SCREENING_DB_PASSWORD"
@@ -138,7 +139,10 @@ class _DuckDB:
 
     def load(self, table, frame: pd.DataFrame) -> None:
         self.con.register("screening_frame", frame)
-        self.con.execute(f"CREATE TEMPORARY TABLE {table.name} AS SELECT * FROM screening_frame")
+        # Typed as declared: a column of NULLs (no lab limit) must still compare as a date.
+        typed = ", ".join(f'CAST("{c.name}" AS {c.type.compile(dialect=self.dialect)}) AS "{c.name}"'
+                          for c in table.columns)
+        self.con.execute(f"CREATE TEMPORARY TABLE {table.name} AS SELECT {typed} FROM screening_frame")
         self.con.unregister("screening_frame")
 
     def create(self, table) -> None:
@@ -357,13 +361,14 @@ def _drugs(rows: pd.DataFrame, concepts: dict) -> pd.DataFrame:
                          "dose_unit": np.where(biologic, "mg", "mg/day")})
 
 
-def _cohort(persons: pd.DataFrame, lab_months: float) -> pd.DataFrame:
-    """The SLE cohort with each person's baseline and the look-backs read for it."""
+def _cohort(persons: pd.DataFrame, lab_months: float | None) -> pd.DataFrame:
+    """The SLE cohort with each person's baseline and the look-backs read for it (no lab limit: NULL)."""
     sle = persons[(persons["sle_diagnoses"] > 0) & persons["baseline"].notna()]
     base = _dates(sle["baseline"]).reset_index(drop=True)
+    lab_since = months_before(base, lab_months).dt.date if lab_months is not None else [None] * len(base)
     return pd.DataFrame({"person_id": pd.to_numeric(sle["person_id"]).astype("int64").to_numpy(),
                          "baseline": base.dt.date,
-                         "lab_since": months_before(base, lab_months).dt.date,
+                         "lab_since": lab_since,
                          "drug_since": months_before(base, 12 * DRUG_YEARS).dt.date})
 
 
@@ -384,14 +389,15 @@ def _edges(cdm) -> str | None:
 
 def read_omop(source: str | Path, baseline: str = "last_visit", before: str | None = None,
               concepts: str | Path | None = None, cdm_schema: str | None = None, vocab_schema: str | None = None,
-              lab_months: float = LAB_MONTHS) -> Extract:
+              lab_months: float | None = LAB_MONTHS) -> Extract:
     """Build the screening extract from an OMOP CDM: a folder, a ``.duckdb`` file or a database URL.
 
     ``baseline`` is a date (``"2024-06-15"``) or ``"last_visit"``: each person's
     last visit on or before ``before`` (default today). ``cdm_schema`` and
     ``vocab_schema`` name the database schemas (the URL may also carry them as
     ``?cdm_schema=cdm&vocab_schema=vocab``). Labs and weight are read from the
-    ``lab_months`` months before baseline.
+    ``lab_months`` months before baseline (None: all of them), each with its date, so that a
+    protocol's recency limit (``within_months``, ``weight_months``) can be applied to it.
     """
     source = str(source)
     fixed = None if baseline == "last_visit" else baseline
@@ -443,7 +449,9 @@ def read_omop(source: str | Path, baseline: str = "last_visit", before: str | No
         entry=_entry(persons, people["person_id"], cdm.found))
     model.notes.update(_entry_notes(cdm.found))
     model.content_hash = _content_hash([persons, conditions, measurements, drugs])
-    return build_extract(model, baseline, before)
+    extract = build_extract(model, baseline, before)
+    extract.labs_read_months = lab_months
+    return extract
 
 
 def _entry(persons: pd.DataFrame, ids: pd.Series, found: dict) -> pd.DataFrame:

@@ -204,7 +204,7 @@ def events_query(cat: Catalog, domains: tuple[str, ...] = ("condition", "procedu
 
 
 def measurements_query(cat: Catalog):
-    """The cohort's measurements in a measurement set, from ``lab_since`` to baseline."""
+    """The cohort's measurements in a measurement set, from ``lab_since`` (NULL: any time) to baseline."""
     m = "measurement"
     if not cat.has(m):
         return None
@@ -215,7 +215,8 @@ def measurements_query(cat: Catalog):
     return (sa.select(*cols)
             .select_from(cat.table(m).join(COHORT, COHORT.c.person_id == cat.col(m, "person_id"))
                          .join(CODESETS, CODESETS.c.concept_id == cat.col(m, "measurement_concept_id")))
-            .where(CODESETS.c.domain == "measurement", day <= COHORT.c.baseline, day >= COHORT.c.lab_since))
+            .where(CODESETS.c.domain == "measurement", day <= COHORT.c.baseline,
+                   sa.or_(COHORT.c.lab_since.is_(None), day >= COHORT.c.lab_since)))
 
 
 def drugs_query(cat: Catalog):
