@@ -191,7 +191,7 @@ def test_rules_table_lists_every_parameter_once():
     ({"belimumab.months": 0}, "warning: belimumab.months: a look-back of 0 counts only the baseline day"),
     ({"belimumab.drugs": [], "belimumab.classes": []}, "error: belimumab.drugs: names no drug and no class"),
     ({"chest_xray.value": ["tb"]}, "error: chest_xray.value: 'tb' never occurs in 'chest_xray'"),
-    ({"egfr.column": "crp"}, "warning: egfr.column: 'crp' is not in the data dictionary"),
+    ({"cns_lupus.column": "crp"}, "warning: cns_lupus.column: 'crp' is not in the data dictionary"),
 ])
 def test_lint_names_what_cannot_work(override, finding):
     from screening.protocol import lint

@@ -163,7 +163,7 @@ def _recent(ex: Extract, column: str, months: float | None) -> pd.Series:
 
 
 def _recency(meaning: str) -> Param:
-    return Param(None, f"how recent {meaning} must be: one dated more than this many months before baseline is "
+    return Param(12, f"how recent {meaning} must be: one dated more than this many months before baseline is "
                  "unknown (none: no limit; an undated value is used)", "months", kind="number or none")
 
 
@@ -393,16 +393,25 @@ _OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge
       column=Param(None, "the patients column compared", kind="column name"),
       op=Param("==", "comparison", choices=("<", "<=", ">", ">=", "==", "!=", "in", "is")),
       value=Param(None, "what the column is compared with (a list for in, true/false for is)",
-                  kind="number, text, true/false or list"),
-      within_months=_recency("a dated lab value (" + ", ".join(LAB_DATES) + ")"))
-def column_rule(ex: Extract, column: str, op: str, value, within_months: float | None):
+                  kind="number, text, true/false or list"))
+def column_rule(ex: Extract, column: str, op: str, value):
     """A simple comparison of one patient column with a value: `column op value` (op also `in`)."""
-    col = _recent(ex, column, within_months)
+    col = ex.patients[column]
     if op == "in":
         return _isin(col, value)
     if op == "is":
         return _b(col) if value is True else ~_b(col)
     return _b(_OPS[op](col, value))
+
+
+@rule("lab_value",
+      column=Param("egfr", "the lab value compared", choices=tuple(LAB_DATES)),
+      op=Param("<", "comparison", choices=("<", "<=", ">", ">=")),
+      value=Param(None, "the threshold", kind="number"),
+      within_months=_recency("the value"))
+def lab_value(ex: Extract, column: str, op: str, value: float, within_months: float | None):
+    """A lab value (or the weight) compared with a threshold, `column op value`, if measured recently enough."""
+    return _b(_OPS[op](_recent(ex, column, within_months), value))
 
 
 @rule("any_flag", columns=Param([], "boolean patients columns, any of which true meets the rule",

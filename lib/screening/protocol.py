@@ -484,6 +484,8 @@ def _check_value(src: str, key: str, spec: Param, value):
         if spec.kind == "number or none" and value is not None and (
                 isinstance(value, bool) or not isinstance(value, (int, float))):
             raise ProtocolError(src, key, "a number, or nothing for no limit", hint=f"Got {value!r}.")
+        if spec.kind == "number" and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            raise ProtocolError(src, key, "a number", hint=f"Got {value!r}.")
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             _check_non_negative(src, key, value)
         if isinstance(value, list) and any(isinstance(v, float) and not math.isfinite(v) for v in value):
@@ -536,6 +538,8 @@ def _check_relations(src: str, c: Criterion) -> None:
         if p.get(lo) is not None and p.get(hi) is not None and p[lo] > p[hi]:
             raise ProtocolError(src, f"{c.id}.{lo}", f"a value not above {c.id}.{hi} ({p[hi]})",
                                 hint=f"Got {lo}={p[lo]}.")
+    if c.rule == "lab_value" and p["value"] is None:
+        raise ProtocolError(src, f"{c.id}.value", "the threshold the lab value is compared with")
     if c.rule == "column":
         if not p.get("column"):
             raise ProtocolError(src, f"{c.id}.column", "the patient column the rule compares")

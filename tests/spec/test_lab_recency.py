@@ -23,20 +23,20 @@ EGFR = {"RECENT_LOW": {"egfr": 20.0, "egfr_date": "2024-06-01"},
 
 
 def _egfr(months) -> dict:
-    return _params("column", column="egfr", op="<", value=30, within_months=months)
+    return _params("lab_value", column="egfr", op="<", value=30, within_months=months)
 
 
 def test_an_egfr_older_than_the_limit_is_unknown(engine):
-    assert engine(spec_tables(EGFR), "column", _egfr(12)) == {
+    assert engine(spec_tables(EGFR), "lab_value", _egfr(12)) == {
         "RECENT_LOW": True, "EDGE_LOW": True, "DAY_OLDER_LOW": None, "UNDATED_LOW": True, "OLD_HIGH": None,
         "MISSING": None}
 
 
 def test_changing_the_limit_changes_which_egfr_counts(engine):
-    assert engine(spec_tables(EGFR), "column", _egfr(6)) == {
+    assert engine(spec_tables(EGFR), "lab_value", _egfr(6)) == {
         "RECENT_LOW": True, "EDGE_LOW": None, "DAY_OLDER_LOW": None, "UNDATED_LOW": True, "OLD_HIGH": None,
         "MISSING": None}
-    assert engine(spec_tables(EGFR), "column", _egfr(None)) == {
+    assert engine(spec_tables(EGFR), "lab_value", _egfr(None)) == {
         "RECENT_LOW": True, "EDGE_LOW": True, "DAY_OLDER_LOW": True, "UNDATED_LOW": True, "OLD_HIGH": False,
         "MISSING": None}
 

@@ -126,8 +126,10 @@ def _rule(name, p, row, meds, mal, inf):  # noqa: C901 - one branch per rule, by
         if n_a >= p["a_min"] or n_ab >= p["b_min"]:
             return True
         return None if (n_a + missing >= p["a_min"] or n_ab + missing >= p["b_min"]) else False
+    if name == "lab_value":
+        return _cmp(_recent(row, p["column"], p["within_months"]), p["op"], p["value"])
     if name == "column":
-        v = _recent(row, p["column"], p["within_months"])
+        v = row[p["column"]]
         if p["op"] == "in":
             return None if _na(v) else v in p["value"]
         if p["op"] == "is":

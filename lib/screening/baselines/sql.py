@@ -159,8 +159,10 @@ def _rule(c: Criterion, i: int) -> tuple[str, list[str]]:  # noqa: C901 - one br
         return (f"(CASE WHEN {n_a} >= {p['a_min']} OR {n_ab} >= {p['b_min']} THEN TRUE "
                 f"WHEN {n_a} + {missing} >= {p['a_min']} OR {n_ab} + {missing} >= {p['b_min']} THEN NULL "
                 f"ELSE FALSE END)"), []
+    if c.rule == "lab_value":
+        return f"({_recent(p['column'], p['within_months'])} {p['op']} {_lit(p['value'])})", []
     if c.rule == "column":
-        col = _recent(p["column"], p["within_months"])
+        col = f"p.{p['column']}"
         if p["op"] == "in":
             return f"({col} IN {_lit(p['value'])})", []
         if p["op"] == "is":
