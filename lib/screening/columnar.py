@@ -58,6 +58,8 @@ def read_checked(file: Path, name: str, columns: list[str] | None,
     # Patients' ids are unique: a dictionary would hold every one of them, so they are read as plain text.
     plain = ("patient_id",) if name == "patients" else ()
     names, read = _read_csv(file, columns, plain) if from_csv else _read_parquet(file, columns, plain)
+    fields = [f for f in fields if f.name in names or "dates" not in f.extra]  # undated lab values: no dates
+    by_name = {f.name: f for f in fields}
     if any(f.name not in names for f in fields):
         raise Suspect("a dictionary column is absent")
     out = {}
