@@ -39,11 +39,15 @@ CONCEPTS = [  # concept_id, vocabulary_id, concept_code, concept_name
     (1000005, "RxNorm", "5492", "hydrocortisone"),
     (2000000013, "RxNorm", "HC-CREAM", "hydrocortisone 10% Topical Cream (local code)"),
     (4263689, "SNOMED", "6064005", "Topical route"),
+    # Matched by its listed OMOP id (concepts.yaml cites no RxNorm code for it): the code is a placeholder.
+    (19012565, "RxNorm", "mpa", "mycophenolic acid"),
+    (2000000014, "RxNorm", "MPA-360", "mycophenolic acid 360 MG Delayed Release Oral Tablet (local code)"),
+    (4000020, "SNOMED", "95644001", "Systemic lupus erythematosus encephalitis"),
 ]
 ANCESTORS = [(257628, 2000000003), (4000001, 2000000001), (443392, 2000000002), (1551099, 2000000010),
-             (40236987, 2000000011), (1314273, 2000000012), (1000005, 2000000013)]
+             (40236987, 2000000011), (1314273, 2000000012), (1000005, 2000000013), (19012565, 2000000014)]
 STRENGTH = [(2000000010, 1551099, 5.0, 8576), (2000000011, 40236987, 120.0, 8576), (2000000012, 1314273, 500.0, 8576),
-            (2000000013, 1000005, 1000.0, 8576)]
+            (2000000013, 1000005, 1000.0, 8576), (2000000014, 19012565, 360.0, 8576)]
 
 # person -> outcome under misle-phase2-ehr, worked out by hand
 OMOP_EXPECTED_EHR = {

@@ -185,9 +185,51 @@ def test_every_concept_cites_its_source():
     sets = load_concepts()
     sources = set(sets["sources"])
     items = [i for section in ("conditions", "procedures") for spec in sets[section].values() for i in spec["items"]]
-    items += list(sets["drugs"].values())
+    items += [i for spec in sets["drugs"].values() for i in (spec, *spec.get("also", []))]
     items += [i for spec in sets["measurements"].values() for i in spec["items"]]
-    assert items and all(i["source"] in sources and i.get("code") for i in items)
+    # A code, or a cited OMOP id where no code could be cited (mycophenolic acid).
+    assert items and all(i["source"] in sources and (i.get("code") or i.get("concept_id")) for i in items)
+    assert {i["code"] for i in sets["conditions"]["cns_lupus"]["items"]} >= {"1144942002", "95644001"}
+    assert 19012565 in {i.get("concept_id") for i in sets["drugs"]["mycophenolate"]["also"]}
+
+
+def test_mycophenolic_acid_and_cns_lupus_resolve_in_the_cdm(omop_dir, tmp_path):
+    """Person 1 starts mycophenolic acid (a product coded under the ingredient), person 9 has SLE encephalitis."""
+    folder = tmp_path / "cdm"
+    folder.mkdir()
+    for csv in omop_dir.glob("*.csv"):
+        (folder / csv.name).write_bytes(csv.read_bytes())
+    drugs = pd.read_csv(folder / "drug_exposure.csv")
+    drugs.loc[len(drugs)] = {"drug_exposure_id": 99, "person_id": 1, "drug_concept_id": 2000000014,
+                             "drug_exposure_start_date": "2024-05-01", "drug_exposure_end_date": "2024-06-29",
+                             "quantity": 120, "days_supply": 60}
+    drugs.to_csv(folder / "drug_exposure.csv", index=False)
+    conditions = pd.read_csv(folder / "condition_occurrence.csv")
+    conditions.loc[len(conditions)] = {"condition_occurrence_id": 99, "person_id": 9, "condition_concept_id": 4000020,
+                                       "condition_start_date": "2024-03-01"}
+    conditions.to_csv(folder / "condition_occurrence.csv", index=False)
+    ex = load_source(f"omop:{folder}@2024-06-15")
+    mpa = ex.medications[ex.medications["patient_id"] == "1"]
+    assert mpa[["drug", "drug_class", "dose"]].values.tolist() == [["mycophenolate", "immunosuppressant", 720.0]]
+    assert bool(ex.patients.loc["9", "cns_lupus_active"]) and not bool(ex.patients.loc["1", "cns_lupus_active"])
+    expected = {str(k): v for k, v in fx.OMOP_EXPECTED_EHR.items()}
+    expected |= {"1": ("excluded", "immunosuppressant_change"), "9": ("excluded", "cns_lupus")}
+    assert _outcomes(screen(ex, "misle-phase2-ehr")) == expected
+
+
+def test_a_sqlite_cdm_is_screened_by_the_same_queries(omop_dir, tmp_path):
+    import sqlalchemy as sa
+
+    db = tmp_path / "cdm.db"
+    engine = sa.create_engine(f"sqlite:///{db}")
+    for csv in omop_dir.glob("*.csv"):  # dates as text, as SQLite holds them
+        pd.read_csv(csv).to_sql(csv.stem, engine, index=False)
+    engine.dispose()
+    s = screen(load_source(f"omop:sqlite:///{db}@2024-06-15"), "misle-phase2-ehr")
+    assert _outcomes(s) == {str(k): v for k, v in fx.OMOP_EXPECTED_EHR.items()}
+    folder = screen(load_source(f"omop:{omop_dir}@2024-06-15"), "misle-phase2-ehr")
+    pd.testing.assert_frame_equal(s.attrition(), folder.attrition())
+    pd.testing.assert_frame_equal(s.extract.patients, folder.extract.patients)
 
 
 def test_bad_sources_are_named(tmp_path):

@@ -262,7 +262,7 @@ def _items(concepts: dict) -> pd.DataFrame:
                 rows.append((name, domain, item.get("vocabulary"), str(item.get("code", "")), item.get("concept_id"),
                              int(spec.get("descendants", True))))
     for name, spec in concepts["drugs"].items():
-        for item in spec.get("items", [spec]):
+        for item in [spec, *spec.get("also", [])]:
             rows.append((name, "drug", item.get("vocabulary"), str(item.get("code", "")), item.get("concept_id"),
                          1))
     frame = pd.DataFrame(rows, columns=["set_name", "domain", "vocabulary_id", "concept_code", "concept_id",

@@ -2,8 +2,9 @@
 
 The queries are SQLAlchemy Core expressions, compiled for whichever database is
 connected: PostgreSQL, SQL Server, Snowflake, BigQuery or Databricks through their
-SQLAlchemy dialects, and DuckDB (folders of Parquet/CSV files and ``.duckdb``
-files) through the PostgreSQL rendering, which DuckDB reads. SQLAlchemy Core
+SQLAlchemy dialects, SQLite (whose missing date type one hook, :class:`AsDate`,
+covers), and DuckDB (folders of Parquet/CSV files and ``.duckdb`` files) through
+the PostgreSQL rendering, which DuckDB reads. SQLAlchemy Core
 rather than Ibis: it is already a pinned dependency, its dialects quote and
 type identifiers for each database, temporary tables and ``INSERT ... SELECT``
 are first-class, and the expressions below need nothing Ibis adds (its
@@ -34,6 +35,7 @@ from __future__ import annotations
 from datetime import date
 
 import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
 
 __all__ = ["Catalog", "ITEMS", "ROOTS", "CODESETS", "COHORT", "roots_insert", "codesets_insert",
            "persons_query", "events_query", "measurements_query", "drugs_query", "CONDITION_TABLES"]
@@ -57,6 +59,30 @@ COHORT = sa.Table("screening_cohort", _META, sa.Column("person_id", sa.BigIntege
 CONDITION_TABLES = (("condition_occurrence", "condition_concept_id", "condition_start_date"),
                     ("procedure_occurrence", "procedure_concept_id", "procedure_date"),
                     ("observation", "observation_concept_id", "observation_date"))
+
+
+class AsDate(sa.sql.functions.FunctionElement):
+    """A value read as a date, written for each database: ``CAST(x AS DATE)``, or ``date(x)`` in SQLite.
+
+    SQLite has no date type: a cast there makes 2024 of '2024-06-15'. Its ``date()`` gives the
+    ISO text, which compares in date order.
+    """
+
+    type = sa.Date()
+    name = "as_date"
+    inherit_cache = True
+
+
+@compiles(AsDate)
+def _cast_date(element, compiler, **kw):
+    (value,) = element.clauses.clauses
+    return compiler.process(sa.cast(value, sa.Date), **kw)
+
+
+@compiles(AsDate, "sqlite")
+def _sqlite_date(element, compiler, **kw):
+    (value,) = element.clauses.clauses
+    return f"date({compiler.process(value, **kw)})"
 
 
 class Catalog:
@@ -91,11 +117,11 @@ class Catalog:
         source = self._tables[table] if alias is None else alias
         found = source.c[self._columns[table][column]]
         # A date stored as text or a timestamp (CSV loads, some ETLs) still compares as a date.
-        return sa.cast(found, sa.Date) if column.endswith("_date") else found
+        return AsDate(found) if column.endswith("_date") else found
 
 
 def _day(value: str):
-    return sa.cast(sa.literal(date.fromisoformat(value).isoformat()), sa.Date)
+    return AsDate(sa.literal(date.fromisoformat(value).isoformat()))
 
 
 def roots_insert(cat: Catalog):

@@ -175,8 +175,8 @@ def _drugs(meds: pd.DataFrame, concepts: dict) -> pd.DataFrame:
     description = meds["DESCRIPTION"].fillna("").str.lower()
     parts = []
     for drug, spec in concepts["drugs"].items():
-        name = str(spec.get("name", drug)).lower()
-        rows = meds[description.str.contains(rf"\b{re.escape(drug)}|{re.escape(name)}", regex=True)]
+        names = [drug, str(spec.get("name", drug)), *(str(a["name"]) for a in spec.get("also", []))]
+        rows = meds[description.str.contains("|".join(rf"\b{re.escape(n.lower())}" for n in names), regex=True)]
         if not len(rows):
             continue
         biologic = spec["class"] == "biologic"
