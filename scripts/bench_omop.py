@@ -8,8 +8,10 @@ The CDM (about 30 measurements, 4 conditions and 4 prescriptions per person; a
 slices, and cached under bench-data/omop-<persons>/. Each route runs in a fresh
 process, so its peak memory (sampled RSS) is its own; PostgreSQL runs on a
 throw-away server started for the run and stopped afterwards. Every route must
-give the same funnel, or the script fails. Targets for 200k persons on a 2-core
-machine: screening within 10 s and 1 GB.
+give the same screening, or the script fails: the whole attrition table and every
+person's state on every criterion (so every outcome), compared by digest and, on
+a difference, person by person. Targets for 200k persons on a 2-core machine:
+screening within 10 s and 1 GB.
 """
 
 from __future__ import annotations
@@ -19,8 +21,11 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
+
+import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / "bench-data"
@@ -70,31 +75,68 @@ def ensure_duckdb(folder: Path) -> Path:
     return path
 
 
-def child(spec: str, cdm_schema: str | None, vocab_schema: str | None) -> dict:
-    """Read and screen in this process; time and peak memory of that work alone."""
+PROTOCOL = "misle-phase2-ehr"
+
+
+def child(spec: str, cdm_schema: str | None, vocab_schema: str | None, outcomes: str) -> dict:
+    """Read and screen in this process; time and peak memory of that work alone.
+
+    Each person's state on every criterion is written to ``outcomes`` (Parquet, by person id) and
+    digested, so the parent can compare routes person by person.
+    """
+    import hashlib
     import warnings
 
     from bench import PeakSampler, _current_rss_mb
 
-    from screening import screen
+    from screening import load_protocol, screen
     from screening.sources import load_source
 
     warnings.simplefilter("ignore")
+    protocol = load_protocol(PROTOCOL)
     before = _current_rss_mb()
     with PeakSampler() as peak:
         start = time.perf_counter()
-        extract = load_source(spec, cdm_schema=cdm_schema, vocab_schema=vocab_schema)
+        extract = load_source(spec, cdm_schema=cdm_schema, vocab_schema=vocab_schema, protocol=protocol)
         loaded = time.perf_counter() - start
-        s = screen(extract, "misle-phase2-ehr")
+        s = screen(extract, protocol)
         attrition = s.attrition()
         total = time.perf_counter() - start
+    states = pd.DataFrame(s.states, columns=s.ids, index=pd.to_numeric(extract.patients.index))
+    states = states.join(s.outcome()[["status", "criterion"]].set_axis(states.index)).sort_index()
+    states.index.name = "person_id"
+    states.to_parquet(outcomes)
+    digest = hashlib.sha256(pd.util.hash_pandas_object(states.astype(str), index=True).to_numpy().tobytes())
     return {"load_s": round(loaded, 2), "total_s": round(total, 2), "peak_mb": round(peak.peak),
-            "start_mb": round(before), "persons": int(extract.n_patients),
-            "funnel": attrition[["criterion", "excluded", "not_assessable", "remaining"]].to_dict("records")}
+            "start_mb": round(before), "persons": int(extract.n_patients), "outcomes": outcomes,
+            "outcome_sha256": digest.hexdigest(), "funnel": attrition.to_dict("records")}
+
+
+def compare(results: dict) -> bool:
+    """Whether every route gave the same attrition table and the same state for every person on every criterion."""
+    names = list(results)
+    first = results[names[0]]
+    same = True
+    for name in names[1:]:
+        other = results[name]
+        funnel = other["funnel"] == first["funnel"]
+        persons = other["outcome_sha256"] == first["outcome_sha256"]
+        print(f"{name} against {names[0]}: attrition table {'identical' if funnel else 'DIFFERENT'} "
+              f"({len(first['funnel'])} steps), per-person states and outcomes "
+              f"{'identical' if persons else 'DIFFERENT'} ({first['persons']:,} persons)")
+        if not persons:  # say where: persons and criteria that differ
+            a, b = pd.read_parquet(first["outcomes"]), pd.read_parquet(other["outcomes"])
+            a, b = a.align(b, join="outer")
+            differs = (a.astype(str) != b.astype(str))
+            print(f"  {int(differs.any(axis=1).sum()):,} persons differ; by column: "
+                  f"{differs.sum()[differs.sum() > 0].to_dict()}")
+        same &= funnel and persons
+    return same
 
 
 def run(spec: str, cdm_schema: str | None = None, vocab_schema: str | None = None) -> dict:
-    args = [sys.executable, __file__, "--child", spec]
+    outcomes = tempfile.NamedTemporaryFile(prefix="bench-omop-", suffix=".parquet", delete=False).name
+    args = [sys.executable, __file__, "--child", spec, "--outcomes", outcomes]
     if cdm_schema:
         args += ["--cdm-schema", cdm_schema, "--vocab-schema", vocab_schema]
     out = subprocess.run(args, check=True, capture_output=True, text=True)
@@ -112,9 +154,10 @@ def main() -> None:
     parser.add_argument("--child")
     parser.add_argument("--cdm-schema")
     parser.add_argument("--vocab-schema")
+    parser.add_argument("--outcomes")
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(child(args.child, args.cdm_schema, args.vocab_schema)))
+        print(json.dumps(child(args.child, args.cdm_schema, args.vocab_schema, args.outcomes)))
         return
     print(f"load average at start: {os.getloadavg()[0]:.1f} (2 cores)")
     t = time.perf_counter()
@@ -150,11 +193,14 @@ def main() -> None:
     for name, r in results.items():
         print(f"{name:<10}{r['persons']:>10,}{r['load_s']:>9}{r['total_s']:>9}{r['peak_mb']:>9}")
     print(f"load average at end: {os.getloadavg()[0]:.1f}")
-    funnels = [r["funnel"] for r in results.values()]
-    if any(f != funnels[0] for f in funnels):
-        sys.exit("the routes gave different funnels")
-    remaining = [(row["criterion"], row["remaining"]) for row in funnels[0][:4]]
-    print("funnel (first steps):", remaining)
+    try:
+        same = compare(results) if len(results) > 1 else True
+    finally:
+        for r in results.values():
+            Path(r["outcomes"]).unlink(missing_ok=True)
+    print("funnel:", [(row["criterion"], row["remaining"]) for row in next(iter(results.values()))["funnel"]])
+    if not same:
+        sys.exit("the routes gave different screenings")
 
 
 if __name__ == "__main__":
