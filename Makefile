@@ -59,9 +59,9 @@ lab: data
 bench: setup
 	$(PY) scripts/bench.py
 
-## Screen a generated OMOP CDM in place: 200k persons, 2M-concept vocabulary (Parquet). Heavy: minutes.
+## Screen a generated OMOP CDM in place (200k persons, 2M-concept vocabulary) as Parquet, a DuckDB file and in a throw-away PostgreSQL; compare every outcome. Heavy: minutes.
 bench-omop: setup
-	$(PY) scripts/bench_omop.py --persons 200000 --routes parquet,duckdb
+	$(PY) scripts/bench_omop.py --persons 200000 --routes parquet,duckdb,postgres
 
 lint: setup
 	$(VENV)/bin/ruff check lib tests scripts
