@@ -5,7 +5,8 @@ It must pass the data dictionary (ranges, allowed values, dates not after
 baseline, start not after stop) and respect the facts the rules rely on: whoever is
 pregnant, breastfeeding or of child-bearing potential is a woman (a man's blank flags are
 false), and a patient who never had nephritis has renal BILAG E (never involved). A drug
-name the vocabulary did not know (missing) is some ingredient of its row's class. An empty ``stop_date`` is not
+name the vocabulary did not know (missing) is some ingredient of its row's class; a class it
+did not know (only ever beside an unknown name) is any class. An empty ``stop_date`` is not
 missing (it means ongoing), so it is never filled.
 
 Values are drawn to land on the rules' boundaries often: half from the values the
@@ -138,8 +139,9 @@ def complete(ex: Extract, rng: np.random.Generator, params: dict) -> Extract:
         events = ex.table(table).copy()
         rows = ex.patient_rows(table)
         ev_base = base[rows]
-        for f in TABLES[table]:
-            if f.name not in events or f.name == "stop_date" or (f.required and f.name != "drug"):
+        # A drug's class first: an unrecognised name is then some ingredient of that class.
+        for f in sorted(TABLES[table], key=lambda f: f.name == "drug"):
+            if f.name not in events or f.name == "stop_date" or f.kind == "id":
                 continue
             gap = events[f.name].isna().to_numpy()
             if not gap.any():
@@ -172,10 +174,29 @@ def blank(ex: Extract, rng: np.random.Generator, share: float) -> Extract:
     for table, fields in TABLES.items():
         frame = ex.table(table).copy()
         for f in fields:
-            # A drug name may be unrecognised (read as missing); other required columns never miss.
-            if (f.required and f.name != "drug") or f.name not in frame or f.name == "stop_date":
+            # A required coded value may be unrecognised (read as missing); ids never miss.
+            if f.kind == "id" or f.name not in frame or f.name == "stop_date":
                 continue
             hit = rng.random(len(frame)) < share
+            if f.name == "drug_class":  # the loader takes a known drug's class from the vocabulary
+                hit &= frame["drug"].isna().to_numpy()
             frame.loc[hit, f.name] = pd.NA if f.kind != "date" else pd.NaT
         out[table] = frame
     return replace(ex, **out, _rows=dict(ex._rows))
+
+
+#: what a blanked required coded value is written as: a word no vocabulary knows, so it is read back missing
+UNKNOWN_WORD = "Zz-unknown"
+
+
+def written(ex: Extract) -> dict[str, pd.DataFrame]:
+    """``ex``'s tables ready to write, a missing required coded value spelled as :data:`UNKNOWN_WORD`."""
+    out = {}
+    for table, fields in TABLES.items():
+        frame = ex.patients.reset_index() if table == "patients" else ex.table(table)
+        for f in fields:
+            if f.required and f.kind != "id" and f.name in frame and frame[f.name].isna().any():
+                col = frame[f.name].astype("category")
+                frame = frame.assign(**{f.name: col.cat.add_categories([UNKNOWN_WORD]).fillna(UNKNOWN_WORD)})
+        out[table] = frame
+    return out

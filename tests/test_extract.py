@@ -9,6 +9,7 @@ import pytest
 
 import boundary
 from screening import ExtractError, load_extract
+from screening.errors import ExtractWarning
 from screening.schema import TABLES
 from screening.synthetic import generate, write_extract
 
@@ -103,11 +104,8 @@ CASES = [
     ("diagnosis after baseline", "patients", _set("sle_diagnosis_date", [3], "2024-06-16"), "sle_diagnosis_date",
      [5], "not after baseline_date"),
     ("unknown boolean word", "patients", _set("hiv_positive", [4], "maybe"), "hiv_positive", [6], "true or false"),
-    ("unknown category", "patients", _set("bilag_renal", [7], "F"), "bilag_renal", [9], "one of A, B, C, D, E"),
-    ("unknown sex code", "patients", _set("sex", [1], "X"), "sex", [3], "one of F, M"),
     ("duplicate patient id", "patients", _set("patient_id", [3], "E01"), "patient_id", [2, 5], "each patient_id once"),
     ("missing patient id", "patients", _set("patient_id", [3], ""), "patient_id", [5], "a value in every row"),
-    ("unknown dose unit", "medications", _set("dose_unit", [0], "mg/kg"), "dose_unit", [2], "one of mg/day, mg"),
     ("negative dose", "medications", _set("dose", [1], "-5"), "dose", [3], "a number from 0 to"),
     ("stop before start", "medications", _set("stop_date", [1], "2019-01-01"), "stop_date", [3],
      "not before start_date"),
@@ -115,9 +113,39 @@ CASES = [
      "present in the patients table"),
     ("orphan infection", "infections", _set("patient_id", [0], "Z98"), "patient_id", [2],
      "present in the patients table"),
-    ("unknown malignancy type", "malignancies", _set("malignancy_type", [0], "sarcoma?"), "malignancy_type", [2],
-     "one of"),
 ]
+
+
+#: coded values the vocabulary does not know: read as unknown with a warning, or under strict an error
+CODED = [
+    ("unknown category", "patients", _set("bilag_renal", [7], "F"), "bilag_renal", [9], "one of A, B, C, D, E"),
+    ("unknown sex code", "patients", _set("sex", [1], "X"), "sex", [3], "one of F, M"),
+    ("unknown dose unit", "medications", _set("dose_unit", [0], "mg/kg"), "dose_unit", [2], "one of mg/day, mg"),
+    ("unknown malignancy type", "malignancies", _set("malignancy_type", [0], "sarcoma?"), "malignancy_type", [2],
+     "one of basal_cell_skin"),
+]
+
+
+@pytest.mark.parametrize("name, table, edit, column, lines, words", CODED, ids=[c[0] for c in CODED])
+def test_unknown_coded_value_under_strict_names_file_column_and_lines(tmp_path, name, table, edit, column, lines,
+                                                                      words):
+    folder = _broken(tmp_path, table, edit)
+    with pytest.raises(ExtractError) as info:
+        load_extract(folder, strict=True)
+    err = info.value
+    assert err.file.endswith(f"{table}.csv") and err.column == column and err.rows == lines
+    message = str(err)
+    assert f"'{column}'" in message and words in message and "vocabulary.csv" in message and "Line" in message
+
+
+@pytest.mark.parametrize("name, table, edit, column, lines, words", CODED, ids=[c[0] for c in CODED])
+def test_unknown_coded_value_is_reported_and_read_as_unknown(tmp_path, name, table, edit, column, lines, words):
+    folder = _broken(tmp_path, table, edit)
+    with pytest.warns(ExtractWarning, match=rf"column '{column}': 1 value .*1 rows read as an unknown {column}"):
+        ex = load_extract(folder)
+    assert ex.unrecognised[["column", "rows"]].values.tolist() == [[column, 1]]
+    frame = ex.table(table).reset_index()
+    assert bool(frame[column].isna().iloc[lines[0] - 2])
 
 
 @pytest.mark.parametrize("name, table, edit, column, lines, words", CASES, ids=[c[0] for c in CASES])

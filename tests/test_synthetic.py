@@ -12,7 +12,7 @@ from screening import load_extract
 from screening.calibration import TARGETS, calibration_markdown, calibration_table
 from screening.cli import main
 from screening.extract import extract_hash
-from screening.messy import ABSENT, BOOLEAN_SPELLINGS, BRANDS, MIXED_CASE
+from screening.messy import ABSENT, BOOLEAN_SPELLINGS, BRANDS, MIXED_CASE, SYNONYMS
 from screening.protocol import load_protocol, shipped_protocols
 from screening.schema import TABLES
 from screening.synthetic import DEFAULT_PATIENTS, DEFAULT_SEED, generate, write_extract
@@ -152,12 +152,13 @@ def clean_and_messy(tmp_path_factory):
 
 def _undo(name: str, messy: pd.DataFrame) -> pd.DataFrame:
     """Undo exactly the declared differences: spaces, case of the mixed-case columns, brands, booleans."""
-    out = messy.apply(lambda col: col.str.strip())
+    out = messy.apply(lambda col: col.str.normalize("NFKC").str.strip())
     ingredient = {brand.casefold(): drug for drug, brand in BRANDS.items()}
     if name == "medications":
         out["drug"] = out["drug"].map(lambda v: ingredient.get(v.casefold(), v))
     for col in MIXED_CASE.get(name, ()):
-        out[col] = out[col].str.casefold()
+        spelled = {synonym.casefold(): value.casefold() for value, synonym in SYNONYMS.get(col, {}).items()}
+        out[col] = out[col].str.casefold().map(lambda v: spelled.get(v, v))
     spelled = {s: "true" for s, _ in BOOLEAN_SPELLINGS} | {s: "false" for _, s in BOOLEAN_SPELLINGS}
     booleans = [f.name for f in TABLES[name] if f.kind == "bool" and f.name in out]
     for col in booleans:
@@ -180,6 +181,13 @@ def test_messy_writer_really_is_messy(clean_and_messy):
     patients = clean_and_messy["patients"][1]
     assert {"Yes", "No", "1", "0", "TRUE", "FALSE"} <= set(patients["pregnant"]) | set(patients["dialysis"])
     assert not set(ABSENT["patients"]) & set(patients.columns)
+    # coded values as synonyms, upper case and Unicode compatibility forms (full-width, no-break space)
+    assert {"female", "male"} <= set(patients["sex"].str.strip().str.casefold())
+    assert (patients["race_ethnicity"].str.strip().str.casefold() == "caucasian").any()
+    assert patients["sex"].str.contains("\uff26|\uff2d|\uff46|\uff4d|\u00a0").any() or \
+        patients["race_ethnicity"].str.contains("[\uff01-\uff5e\u00a0]").any()
+    assert (messy["drug_class"].str.strip().str.casefold() == "corticosteroids").any()
+    assert (clean_and_messy["infections"][1]["infection_type"].str.strip().str.casefold() == "shingles").any()
 
 
 def test_messy_extract_is_reproducible(tmp_path):
@@ -223,9 +231,10 @@ def test_messy_extract_loads_to_the_clean_facts_apart_from_drug_names(tmp_path):
     pd.testing.assert_frame_equal(messy.medications[others], clean.medications[others], check_categorical=False)
 
 
-@pytest.mark.parametrize("protocol", ["misle-phase2", "misle-phase1-pilot", "anifrolumab-tulip2"])
+@pytest.mark.parametrize("protocol", shipped_protocols())
 def test_a_messy_extract_gives_exactly_the_clean_extracts_funnel(tmp_path_factory, protocol):
-    """Brand names, odd case, stray spaces and other boolean spellings change nothing the funnel counts."""
+    """Brand names, synonyms of coded values (Female, Caucasian, Shingles, ...), odd case, full-width letters,
+    stray spaces and other boolean spellings change nothing the funnel counts."""
     from screening import load_extract, screen
 
     tables = generate(1500, seed=11)

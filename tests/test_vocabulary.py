@@ -13,7 +13,7 @@ from screening.baselines.naive import naive_states
 from screening.errors import ExtractError, ExtractWarning
 from screening.funnel import Screening
 from screening.synthetic import generate, write_extract
-from screening.vocabulary import canonical
+from screening.vocabulary import canonical, normalise
 
 #: how a registry might write each ingredient of the synthetic extract
 MESSY = {"prednisone": ["Prednisone", "PREDNISONE", " prednisone ", "Deltasone"],
@@ -50,6 +50,30 @@ def test_every_drug_the_protocols_name_has_its_brand_names():
         assert drugs[brand] == ingredient
 
 
+def test_every_synonym_maps_to_a_value_the_dictionary_allows():
+    from screening.schema import TABLES
+    from screening.vocabulary import MAPPED_COLUMNS, VOCABULARY_FILE, ingredients
+
+    rows = pd.read_csv(VOCABULARY_FILE, dtype=str, keep_default_na=False)
+    fields = {f.name: f for fields in TABLES.values() for f in fields}
+    mapped = {c for columns in MAPPED_COLUMNS.values() for c in columns}
+    assert set(rows["column"]) <= mapped
+    for column, part in rows.groupby("column"):
+        allowed = set(ingredients()["drug"]) if column == "drug" else set(fields[column].allowed)
+        assert set(part["canonical"]) <= allowed, column
+    # one meaning per spelling: a normalised value maps to one canonical value in its column
+    assert not rows.assign(key=normalise(rows["value"])).duplicated(["column", "key"]).any()
+
+
+def test_sex_and_other_coded_spellings_normalise():
+    assert canonical("sex")[normalise([" FEMALE "])[0]] == "F"
+    assert canonical("sex")[normalise(["\uff2d"])[0]] == "M"  # full-width M
+    assert canonical("race_ethnicity")[normalise(["White\u00a0"])[0]] == "White"
+    assert canonical("infection_type")[normalise(["Herpes\u00a0Zoster"])[0]] == "herpes_zoster"
+    assert canonical("bilag_renal")["a"] == "A"
+    assert "\u041c".casefold() not in canonical("sex")  # Cyrillic look-alike: reported, not guessed
+
+
 @pytest.mark.parametrize("protocol", ["misle-phase2", "misle-phase1-pilot"])
 def test_messy_drug_names_give_exactly_the_clean_funnel(clean_and_messy, protocol):
     clean, messy = clean_and_messy
@@ -71,6 +95,24 @@ def test_baselines_read_messy_names_through_the_vocabulary_too(clean_and_messy):
     sql = connect(messy).execute(states_sql(p)).df().set_index("patient_id").loc[engine.index].astype(np.int8)
     for other in (naive_states(ex, p).astype(np.int8), sql):
         assert not (other != engine).any().any()
+
+
+def test_duckdb_reads_every_coded_column_of_a_messy_extract_as_the_loader_does(tmp_path):
+    from screening.baselines.sql import connect, states_sql
+
+    folder = write_extract(generate(400, 12), tmp_path / "messy", messy=True, seed=12)
+    ex = load_extract(folder)
+    assert ex.unrecognised.empty
+    con = connect(folder)
+    for column in ("sex", "race_ethnicity", "lupus_nephritis", "chest_xray", "bilag_renal"):
+        sql = con.execute(f"SELECT patient_id, {column} FROM patients").df().set_index("patient_id")[column]
+        assert sql.loc[ex.patients.index].astype(object).where(sql.notna(), None).tolist() == \
+            ex.patients[column].astype(object).where(ex.patients[column].notna(), None).tolist(), column
+    for name in ("anifrolumab-tulip2", "misle-phase2"):
+        p = load_protocol(name)
+        engine = _states(ex, p)
+        states = con.execute(states_sql(p)).df().set_index("patient_id").loc[engine.index].astype(np.int8)
+        assert not (states != engine).any().any(), name
 
 
 def _with_unknown_drug(folder, tmp_path):

@@ -71,7 +71,8 @@ def _common(p: argparse.ArgumentParser) -> None:
                    help="for omop:/synthea: sources: a baseline date YYYY-MM-DD, or last_visit (default)")
     p.add_argument("--before", default=None, help="with --baseline last_visit: the last visit on or before this date")
     p.add_argument("--strict-vocabulary", action="store_true",
-                   help="stop on a drug name the vocabulary (lib/screening/vocabulary.csv) does not know, "
+                   help="stop on a coded value (drug name, sex, drug class, ...) the vocabulary "
+                        "(lib/screening/vocabulary.csv) does not know, "
                         "instead of reporting it and reading its rows as unknown")
     p.add_argument("--cdm-schema", default=None, help="for omop: database URLs: the schema holding the CDM tables")
     p.add_argument("--vocab-schema", default=None,

@@ -27,7 +27,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .schema import FALSE_WORDS, TABLES, TRUE_WORDS, Field, dtype_of, fields_of
+from .schema import FALSE_WORDS, TABLES, TRUE_WORDS, Field, fields_of
 
 __all__ = ["Suspect", "canonical", "patient_dtype", "read_checked", "typed_to_frame"]
 
@@ -319,13 +319,11 @@ def _through(entry: np.ndarray, rows: np.ndarray) -> np.ndarray:
 
 
 def _codes(words: pa.Array, rows: np.ndarray, f: Field) -> tuple[np.ndarray, pa.Array]:
-    """Labels as codes (-1 missing) into their final categories: the allowed values, or those found, sorted."""
-    if f.kind == "category":
-        categories = pa.array(f.allowed, pa.string())
-        entry = pc.fill_null(pc.index_in(words, value_set=categories), -1).to_numpy()
-        if np.any((entry < 0) & pc.is_valid(words).to_numpy(zero_copy_only=False)):
-            raise Suspect("a value not among the allowed ones")
-        return _through(entry, rows), categories
+    """Labels as codes (-1 missing) into the values found, sorted.
+
+    A fixed-list column is kept as written too: the vocabulary step (:func:`screening.vocabulary.recognise`)
+    maps its spellings to the allowed values once the table is read, whichever path read it.
+    """
     # sorted, as the slow path's astype("category") gives them; trimmed words may coincide
     found = pc.dictionary_encode(words)
     order = pc.array_sort_indices(found.dictionary).to_numpy()
@@ -464,19 +462,14 @@ def _categorical(values: pa.ChunkedArray, f: Field) -> pd.Series:
 
 
 def _labels(codes: np.ndarray, categories: pa.Array, f: Field) -> pd.Series:
-    """A categorical from codes: the dictionary's allowed values, or the free text's sorted values."""
-    if f.kind == "category":
-        dtype = dtype_of(f)
-    else:
-        dtype = pd.CategoricalDtype(pd.Index(pd.array(categories, dtype=pd.StringDtype("pyarrow"))))
+    """A categorical from codes into the text's sorted values."""
+    dtype = pd.CategoricalDtype(pd.Index(pd.array(categories, dtype=pd.StringDtype("pyarrow"))))
     return pd.Series(pd.Categorical.from_codes(codes.astype(_code_type(len(dtype.categories)), copy=False),
                                                dtype=dtype, validate=False), copy=False)
 
 
 def _canonical(categories: pa.Array, f: Field) -> bool:
-    """Already the final categories: the allowed values in order, or distinct values sorted."""
-    if f.kind == "category":
-        return categories.equals(pa.array(f.allowed, categories.type))
+    """Already the final categories: distinct values sorted."""
     if categories.null_count or not (pa.types.is_string(categories.type) or pa.types.is_large_string(categories.type)):
         return False
     return len(categories) < 2 or pc.all(pc.less(categories[:-1], categories[1:])).as_py()

@@ -461,13 +461,17 @@ def pregnancy_recorded(ex: Extract):
                      "malignancy types that do not count", choices=MALIGNANCY_TYPES))
 def recent_malignancy(ex: Extract, lookback_years: float, excepted: list[str]):
     """A malignancy diagnosed within lookback_years before baseline, other than the excepted types."""
-    events, rows = _events(ex, "malignancies", ~ex.malignancies["malignancy_type"].isin(excepted))
+    kind = ex.malignancies["malignancy_type"]
+    # A type the vocabulary did not know might be an excepted one: it counts, but only possibly.
+    counts = ~_isin(kind, excepted) if excepted else _b(pd.Series(True, index=kind.index))
+    keep = np.asarray(counts.fillna(True), dtype=bool)
+    events, rows = _events(ex, "malignancies", keep)
     base = _baseline(ex).iloc[rows].to_numpy()
     date = events["diagnosis_date"].to_numpy()
     recent = _b(pd.Series((date >= (pd.Series(base) - pd.DateOffset(months=round(12 * lookback_years))).to_numpy())
                           & (date <= base)))
     recent[pd.isna(date) | pd.isna(base)] = pd.NA
-    return any_per_patient(len(ex.patients), rows, recent)
+    return any_per_patient(len(ex.patients), rows, recent & counts[keep])
 
 
 @rule("recent_infection", reads=("baseline_date", "infections"),
@@ -477,11 +481,16 @@ def recent_infection(ex: Extract, herpes_zoster_days: int, serious_infection_day
     """Herpes zoster within herpes_zoster_days, or a serious infection within serious_infection_days."""
     events, rows = _events(ex, "infections")
     base = _baseline(ex).iloc[rows].to_numpy()
-    days = np.where(events["infection_type"].to_numpy() == "herpes_zoster", herpes_zoster_days,
-                    serious_infection_days).astype("timedelta64[D]")
+    kind = events["infection_type"]
+    zoster, known = np.asarray(kind == "herpes_zoster", dtype=bool), kind.notna().to_numpy()
+    days = np.where(zoster, herpes_zoster_days, serious_infection_days)
+    # A type the vocabulary did not know: surely recent within the shorter look-back, possibly within the longer.
+    shorter, longer = (np.where(known, days, bound(herpes_zoster_days, serious_infection_days)).astype("timedelta64[D]")
+                       for bound in (min, max))
     onset = events["onset_date"].to_numpy()
-    hit = _b(pd.Series((onset >= base - days) & (onset <= base)))
-    hit[pd.isna(onset) | pd.isna(base)] = pd.NA
+    sure = (onset >= base - shorter) & (onset <= base)
+    maybe = (onset >= base - longer) & (onset <= base)
+    hit = pd.arrays.BooleanArray(sure, ~sure & maybe | pd.isna(onset) | pd.isna(base))
     return any_per_patient(len(ex.patients), rows, hit)
 
 
@@ -493,7 +502,7 @@ def recent_infection(ex: Extract, herpes_zoster_days: int, serious_infection_day
 def drug_exposure(ex: Extract, drugs: list[str], classes: list[str], excepted: list[str], months: float):
     """Any listed drug (or drug of a listed class, bar `excepted`) taken within `months` before baseline."""
     meds = ex.medications
-    pick = (_is_drug(meds, drugs) | _b(meds["drug_class"].isin(classes))) & ~_is_drug(meds, excepted)
+    pick = (_is_drug(meds, drugs) | _class_in(meds, classes)) & ~_is_drug(meds, excepted)
     events, rows = _events(ex, "medications", pick.fillna(True))
     base = _baseline(ex)
     end = base.iloc[rows].reset_index(drop=True)
@@ -504,10 +513,21 @@ def drug_exposure(ex: Extract, drugs: list[str], classes: list[str], excepted: l
 
 
 def _is_drug(meds: pd.DataFrame, drugs: list[str]) -> pd.arrays.BooleanArray:
-    """Row's drug is one of ``drugs``; for a name the vocabulary did not know, unknown if its class holds one."""
-    drug = meds["drug"]  # both columns are categoricals, whichever way the extract was read
-    unnamed = (drug.cat.codes.to_numpy() < 0) & _in_categories(meds["drug_class"], classes_of(drugs))
+    """Row's drug is one of ``drugs``; for a name the vocabulary did not know, unknown if its class holds one.
+
+    A row whose class is unknown too (the vocabulary knew neither) may be any drug.
+    """
+    drug, klass = meds["drug"], meds["drug_class"]  # both categoricals, whichever way the extract was read
+    holds = classes_of(drugs)
+    unnamed = (drug.cat.codes.to_numpy() < 0) & (_in_categories(klass, holds) | (klass.cat.codes.to_numpy() < 0)) \
+        if holds else np.zeros(len(meds), dtype=bool)
     return pd.arrays.BooleanArray(_in_categories(drug, drugs), unnamed)
+
+
+def _class_in(meds: pd.DataFrame, classes: list[str]) -> pd.arrays.BooleanArray:
+    """Row's drug class is one of ``classes``; unknown for a class the vocabulary did not know."""
+    klass = meds["drug_class"]
+    return pd.arrays.BooleanArray(_in_categories(klass, classes), (klass.cat.codes.to_numpy() < 0) & bool(classes))
 
 
 @rule("regimen_change", reads=("baseline_date", "medications"),
@@ -515,7 +535,9 @@ def _is_drug(meds: pd.DataFrame, drugs: list[str]) -> pd.arrays.BooleanArray:
       months=Param(3, "look-back before baseline", "months"))
 def regimen_change(ex: Extract, classes: list[str], months: float):
     """A drug of `classes` started, stopped or changed dose within `months` before baseline."""
-    events, rows = _events(ex, "medications", ex.medications["drug_class"].isin(classes))
+    member = _class_in(ex.medications, classes)
+    keep = np.asarray(member.fillna(True), dtype=bool)
+    events, rows = _events(ex, "medications", keep)
     end = _baseline(ex).iloc[rows].reset_index(drop=True)
     begin = months_before(end, months)
     start = events["start_date"].reset_index(drop=True)
@@ -527,7 +549,7 @@ def regimen_change(ex: Extract, classes: list[str], months: float):
     stopped = _b((stop >= begin) & (stop < end)).fillna(False)
     changed = started | stopped
     changed[end.isna().to_numpy()] = pd.NA  # no baseline, no window
-    return any_per_patient(len(ex.patients), rows, changed)
+    return any_per_patient(len(ex.patients), rows, changed & member[keep])
 
 
 @rule("glucocorticoid_dose", reads=("baseline_date", "weight_kg", "medications"),
@@ -550,7 +572,10 @@ def glucocorticoid_above(ex: Extract, max_mg_per_kg: float, months: float, weigh
     begin = months_before(base, months).to_numpy()[rows]
     start, stop = meds["start_date"].to_numpy(), meds["stop_date"].to_numpy()
     # Keep only rows that may touch the window (a missing date may; a missing stop is ongoing).
-    near = np.asarray(meds["drug_class"] == "glucocorticoid") \
+    # A row of unknown class (its drug unknown too: the loader takes a known drug's class from the
+    # vocabulary) may be a glucocorticoid: it counts towards the possible peak only.
+    unsure = meds["drug_class"].isna().to_numpy()
+    near = (np.asarray(meds["drug_class"] == "glucocorticoid", dtype=bool) | unsure) \
         & (np.isnat(stop) | np.isnat(begin) | (stop >= begin)) & (np.isnat(start) | np.isnat(end) | (start <= end))
     idx = np.flatnonzero(near)
     rows, start, stop, begin, end = rows[idx], start[idx], stop[idx], begin[idx], end[idx]
@@ -560,7 +585,7 @@ def glucocorticoid_above(ex: Extract, max_mg_per_kg: float, months: float, weigh
     factor = factor[drug.cat.codes.to_numpy()]
     unnamed = drug.isna().to_numpy()
     dose = meds["dose"].iloc[idx].to_numpy(dtype=float, na_value=np.nan)
-    mg = dose * np.where(unnamed, min(PREDNISONE_EQUIVALENT.values()), factor)
+    mg = np.where(unsure[idx], np.nan, dose * np.where(unnamed, min(PREDNISONE_EQUIVALENT.values()), factor))
     mg_most = dose * np.where(unnamed, max(PREDNISONE_EQUIVALENT.values()), factor)
     ongoing = np.isnat(stop)
     # Surely taken: known dose and start, clipped to a known window; a row missing its start

@@ -81,8 +81,9 @@ def load_extract(path: str | Path, columns: dict[str, list[str]] | None = None, 
     ``columns`` (table → column names, e.g. ``protocol.columns()``) reads and
     checks only those columns: what a protocol needs from a wide extract.
 
-    Coded values (drug names) are mapped through the vocabulary (:mod:`screening.vocabulary`);
-    a value it does not know is reported and read as unknown, or with ``strict`` is an error.
+    Coded values (drug names and every fixed-list column) are mapped through the vocabulary
+    (:mod:`screening.vocabulary`): ``Female`` and ``f`` are read as ``F``. A value it does not know
+    is reported and read as unknown, or with ``strict`` is an error.
 
     Raises :class:`~screening.errors.ExtractError` naming the file, the column,
     the first offending rows and what was expected. A value that is merely
@@ -223,9 +224,11 @@ def extract_from_tables(tables: dict[str, pd.DataFrame], source: str, content_ha
     explained = frozenset(notes or {})
     checked = {name: _converted(tables[name].reset_index(drop=True), files[name], name, explained)
                for name in TABLES}
+    checked, unrecognised = recognise(checked, files)
     checked["patients"] = checked["patients"].set_index("patient_id")
     rows = _check_references(checked, files)
-    return Extract(**checked, path=source, hash=content_hash, format="converted", _rows=rows, notes=notes or {})
+    return Extract(**checked, path=source, hash=content_hash, format="converted", _rows=rows, notes=notes or {},
+                   unrecognised=unrecognised)
 
 
 def _converted(table: pd.DataFrame, file: Path, name: str, explained: frozenset) -> pd.DataFrame:
@@ -415,8 +418,9 @@ def _check_table(raw: pd.DataFrame, file: Path, name: str, columns: list[str] | 
     _warn_empty_columns(table, [f for f in fields if f.name not in explained], file)
     for f in fields:
         if f.kind in ("category", "str"):
-            # Labels repeat across millions of rows: categoricals are smaller and compare by code.
-            table[f.name] = table[f.name].astype(dtype_of(f))
+            # Labels repeat across millions of rows: categoricals are smaller and compare by code. Fixed-list
+            # columns keep their spellings here; the vocabulary step maps them (screening.vocabulary).
+            table[f.name] = table[f.name].astype("category")
         elif f.kind == "id" and name != "patients":
             table[f.name] = table[f.name].astype("category")  # each patient's id repeats per event
         elif f.kind == "id":
@@ -467,10 +471,13 @@ def _parse_column(col: pd.Series, f: Field, file: Path, row_word: str) -> pd.Ser
     if f.kind == "bool" and pd.api.types.is_bool_dtype(col):
         return col.astype("boolean")
     if f.kind in ("id", "str", "category") and isinstance(col.dtype, pd.CategoricalDtype):
-        # Clean the categories, not every row: blank means missing, as in a CSV.
-        cleaned = col.cat.rename_categories(lambda c: str(c).strip())
-        blank = [c for c in cleaned.cat.categories if c == ""]
-        return cleaned.cat.remove_categories(blank) if blank else cleaned
+        # Clean the categories, not every row: blank means missing, as in a CSV; ' F' and 'F' become one.
+        stripped = [str(c).strip() for c in col.cat.categories]
+        kept = sorted(set(stripped) - {""})
+        position = {c: i for i, c in enumerate(kept)}
+        recode = np.array([position.get(c, -1) for c in stripped] + [-1])
+        return pd.Series(pd.Categorical.from_codes(recode[col.cat.codes.to_numpy()], categories=kept),
+                         index=col.index)
     text = col.astype("string").str.strip()
     text = text.mask(text == "")
     present = text.notna()
@@ -504,9 +511,7 @@ def _schema(fields: list[Field], name: str):
 
     columns = {}
     for f in fields:
-        checks = []
-        if f.allowed:
-            checks.append(pa.Check.isin(list(f.allowed), name="allowed"))
+        checks = []  # allowed values are the vocabulary step's to check: it knows their other spellings
         if f.min is not None or f.max is not None:
             lo = -np.inf if f.min is None else f.min
             hi = np.inf if f.max is None else f.max

@@ -88,10 +88,18 @@ def _overlaps(start, stop, begin, end):
 
 
 def _is_drug(m, drugs):
-    """None for a drug name the vocabulary did not know, if its class holds one of ``drugs``."""
+    """None for a drug name the vocabulary did not know, if its class (or an unknown one) may hold one of ``drugs``."""
     if _na(m["drug"]):
-        return None if m["drug_class"] in classes_of(drugs) else False
+        holds = classes_of(drugs)
+        return None if holds and (_na(m["drug_class"]) or m["drug_class"] in holds) else False
     return m["drug"] in drugs
+
+
+def _class_in(m, classes):
+    """None for a drug class the vocabulary did not know (when any class is asked for)."""
+    if _na(m["drug_class"]):
+        return None if classes else False
+    return m["drug_class"] in classes
 
 
 def _renal(row):
@@ -154,23 +162,32 @@ def _rule(name, p, row, meds, mal, inf):  # noqa: C901 - one branch per rule, by
     if name == "malignancy":
         hits = []
         for _, m in mal.iterrows():
-            if m["malignancy_type"] in p["excepted"]:
-                continue
+            kind = m["malignancy_type"]
+            counts = (None if p["excepted"] else True) if _na(kind) else kind not in p["excepted"]
             d = m["diagnosis_date"]
-            hits.append(None if _na(d) or _na(base) else
-                        (base - pd.DateOffset(months=round(12 * p["lookback_years"])) <= d <= base))
+            hits.append(_and(counts, None if _na(d) or _na(base) else
+                             (base - pd.DateOffset(months=round(12 * p["lookback_years"])) <= d <= base)))
         return _any(hits)
     if name == "recent_infection":
         hits = []
         for _, e in inf.iterrows():
-            days = p["herpes_zoster_days"] if e["infection_type"] == "herpes_zoster" else p["serious_infection_days"]
+            both = (p["herpes_zoster_days"], p["serious_infection_days"])
+            if _na(e["infection_type"]):  # either type: recent within the shorter look-back surely, the longer maybe
+                shorter, longer = min(both), max(both)
+            else:
+                shorter = longer = both[0] if e["infection_type"] == "herpes_zoster" else both[1]
             d = e["onset_date"]
-            hits.append(None if _na(d) or _na(base) else (base - pd.Timedelta(days=days) <= d <= base))
+            if _na(d) or _na(base):
+                hits.append(None)
+            elif base - pd.Timedelta(days=shorter) <= d <= base:
+                hits.append(True)
+            else:
+                hits.append(None if base - pd.Timedelta(days=longer) <= d <= base else False)
         return _any(hits)
     if name == "drug_exposure":
         hits = []
         for _, m in meds.iterrows():
-            pick = _and(_or(_is_drug(m, p["drugs"]), m["drug_class"] in p["classes"]), _not(_is_drug(m, p["excepted"])))
+            pick = _and(_or(_is_drug(m, p["drugs"]), _class_in(m, p["classes"])), _not(_is_drug(m, p["excepted"])))
             if pick is not False:
                 hits.append(_and(pick, _overlaps(m["start_date"], m["stop_date"], _months_before(base, p["months"]),
                                                  base)))
@@ -179,7 +196,8 @@ def _rule(name, p, row, meds, mal, inf):  # noqa: C901 - one branch per rule, by
         hits = []
         begin = _months_before(base, p["months"])
         for _, m in meds.iterrows():
-            if m["drug_class"] not in p["classes"]:
+            member = _class_in(m, p["classes"])
+            if member is False:
                 continue
             if _na(base):
                 hits.append(None)
@@ -189,7 +207,7 @@ def _rule(name, p, row, meds, mal, inf):  # noqa: C901 - one branch per rule, by
             else:
                 started = begin <= m["start_date"] <= base
             stopped = False if _na(m["stop_date"]) else begin <= m["stop_date"] < base
-            hits.append(_or(started, stopped))
+            hits.append(_and(member, _or(started, stopped)))
         return _any(hits)
     if name == "glucocorticoid_dose":
         return _glucocorticoid(p, row, meds)
@@ -208,14 +226,16 @@ def _glucocorticoid(p, row, meds):
     sure: dict = {}
     maybe: dict = {}
     for _, m in meds.iterrows():
-        if m["drug_class"] != "glucocorticoid":
+        # A row of unknown class (and so of unknown drug) may be a glucocorticoid: possibly taken only.
+        unsure = _na(m["drug_class"])
+        if not unsure and m["drug_class"] != "glucocorticoid":
             continue
         # An unrecognised name is some glucocorticoid: at least the weakest, at most the strongest.
         if _na(m["drug"]):
             low, high = min(PREDNISONE_EQUIVALENT.values()), max(PREDNISONE_EQUIVALENT.values())
         else:
             low = high = PREDNISONE_EQUIVALENT.get(m["drug"])
-        dose = None if _na(m["dose"]) or low is None else m["dose"] * low
+        dose = None if _na(m["dose"]) or low is None or unsure else m["dose"] * low
         most = None if _na(m["dose"]) or high is None else m["dose"] * high
         start, stop = m["start_date"], m["stop_date"]
         if dose is not None and begin is not None:

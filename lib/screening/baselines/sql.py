@@ -15,7 +15,7 @@ import pandas as pd
 from ..criteria import _ANY_DOSE_MG, _WEIGHT_RANGE
 from ..protocol import Criterion, Protocol
 from ..schema import LAB_DATES, TABLES
-from ..vocabulary import canonical, classes_of
+from ..vocabulary import MAPPED_COLUMNS, canonical, classes_of, ingredients
 from ..windows import DAYS_PER_MONTH, PREDNISONE_EQUIVALENT
 
 __all__ = ["connect", "states_sql", "run_funnel"]
@@ -41,21 +41,36 @@ def connect(folder: str | Path, columns: dict[str, list[str]] | None = None, cop
         # An optional column left out of the file is not recorded, as the loader reads it.
         cols = ", ".join([c for c in listed if c in have] + [f"CAST(NULL AS DATE) AS {f.name}" for f in TABLES[name]
                                                              if f.optional and f.kind == "date" and f.name not in have])
-        if name == "medications":  # drug names as the loader reads them: through the vocabulary
-            source = (f"(SELECT m.* REPLACE (v.canonical AS drug) FROM {source} m LEFT JOIN vocabulary v "
-                      f"ON v.value = lower(trim(regexp_replace(nfc_normalize(m.drug), '\\s+', ' ', 'g'))))")
+        # Coded values as the loader reads them: normalised, then looked up in the vocabulary.
+        coded = [c for c in MAPPED_COLUMNS[name] if c in have]
+        if coded:
+            joins = " ".join(f"LEFT JOIN vocabulary v{i} ON v{i}.col = '{c}' AND v{i}.value = "
+                             f"lower(trim(regexp_replace(nfkc(CAST(t.{c} AS VARCHAR)), '\\s+', ' ', 'g')))"
+                             for i, c in enumerate(coded))
+            replaced = ", ".join(f"v{i}.canonical AS {c}" for i, c in enumerate(coded))
+            source = f"(SELECT t.* REPLACE ({replaced}) FROM {source} t {joins})"
+        if name == "medications":  # a class the vocabulary did not know: the known drug's class
+            source = (f"(SELECT m.* REPLACE (coalesce(m.drug_class, i.drug_class) AS drug_class) FROM {source} m "
+                      f"LEFT JOIN ingredients i ON i.drug = m.drug)")
         con.execute(f"CREATE {'TABLE' if copy else 'VIEW'} {name} AS SELECT {cols} FROM {source}")
     return con
 
 
 def _vocabulary(con) -> None:
-    """The synonym table (normalised value -> canonical drug) as a DuckDB table.
+    """The synonym table (column, normalised value -> canonical value) as a DuckDB table, and NFKC as a function.
 
-    DuckDB has no NFKC, only NFC: compatibility forms (full-width letters) match in pandas only.
+    DuckDB has NFC only; NFKC (full-width letters, no-break spaces) is Arrow's, applied to a whole vector at once.
     """
-    pairs = canonical("drug")
-    con.execute("CREATE TABLE vocabulary (value VARCHAR, canonical VARCHAR)")
-    con.executemany("INSERT INTO vocabulary VALUES (?, ?)", list(pairs.items()))
+    import pyarrow.compute as pc
+    from duckdb.sqltypes import VARCHAR
+
+    con.create_function("nfkc", lambda text: pc.utf8_normalize(text, "NFKC"), [VARCHAR], VARCHAR, type="arrow")
+    pairs = [(col, value, canon) for columns in MAPPED_COLUMNS.values() for col in columns
+             for value, canon in canonical(col).items()]
+    con.execute("CREATE TABLE vocabulary (col VARCHAR, value VARCHAR, canonical VARCHAR)")
+    con.executemany("INSERT INTO vocabulary VALUES (?, ?, ?)", pairs)
+    con.execute("CREATE TABLE ingredients (drug VARCHAR, drug_class VARCHAR)")
+    con.executemany("INSERT INTO ingredients VALUES (?, ?)", ingredients()[["drug", "drug_class"]].values.tolist())
 
 
 def _read_csv(csv: Path, table: str) -> str:
@@ -68,9 +83,11 @@ def _read_csv(csv: Path, table: str) -> str:
 
 
 def _is_drug(drugs: list[str]) -> str:
-    """``x.drug`` is one of ``drugs``; NULL for a name the vocabulary did not know if its class holds one."""
+    """``x.drug`` is one of ``drugs``; NULL for a name the vocabulary did not know if its class (or an unknown
+    class) may hold one."""
     classes = classes_of(drugs)
-    unknown = f"(CASE WHEN x.drug_class IN {_lit(classes)} THEN NULL ELSE FALSE END)" if classes else "FALSE"
+    unknown = (f"(CASE WHEN x.drug_class IS NULL OR x.drug_class IN {_lit(classes)} THEN NULL ELSE FALSE END)"
+               if classes else "FALSE")
     return f"(CASE WHEN x.drug IS NULL THEN {unknown} ELSE {_in('x.drug', drugs)} END)"
 
 
@@ -179,17 +196,21 @@ def _rule(c: Criterion, i: int) -> tuple[str, list[str]]:  # noqa: C901 - one br
     if c.rule == "pregnancy_recorded":
         return "(CASE WHEN p.sex = 'M' THEN FALSE ELSE p.pregnant END)", []
     if c.rule == "malignancy":
-        src = (f"(SELECT x.patient_id, x.diagnosis_date AS d, b.baseline_date AS base FROM malignancies x "
-               f"JOIN patients b USING (patient_id) WHERE x.malignancy_type NOT IN {_lit(p['excepted'])})")
+        counts = f"(NOT {_in('x.malignancy_type', p['excepted'])})"  # NULL for a type the vocabulary did not know
+        src = (f"(SELECT x.patient_id, x.diagnosis_date AS d, b.baseline_date AS base, {counts} AS counts "
+               f"FROM malignancies x JOIN patients b USING (patient_id) WHERE {counts} IS DISTINCT FROM FALSE)")
         since = _before("base", round(12 * p["lookback_years"]))
-        expr = f"CASE WHEN d IS NULL OR base IS NULL THEN NULL ELSE d >= {since} AND d <= base END"
+        expr = f"(CASE WHEN d IS NULL OR base IS NULL THEN NULL ELSE d >= {since} AND d <= base END) AND counts"
         return _from_any(k), [_kleene_any(k, expr, src)]
     if c.rule == "recent_infection":
         src = ("(SELECT x.patient_id, x.onset_date AS d, b.baseline_date AS base, x.infection_type AS t "
                "FROM infections x JOIN patients b USING (patient_id))")
-        days = f"(CASE WHEN t = 'herpes_zoster' THEN {p['herpes_zoster_days']} ELSE {p['serious_infection_days']} END)"
-        expr = (f"CASE WHEN d IS NULL OR base IS NULL THEN NULL ELSE d >= base - to_days({days}) "
-                f"AND d <= base END")
+        hz, si = p["herpes_zoster_days"], p["serious_infection_days"]
+        # A type the vocabulary did not know (NULL): the shorter look-back surely, the longer maybe.
+        short = f"(CASE WHEN t IS NULL THEN {min(hz, si)} WHEN t = 'herpes_zoster' THEN {hz} ELSE {si} END)"
+        long = f"(CASE WHEN t IS NULL THEN {max(hz, si)} WHEN t = 'herpes_zoster' THEN {hz} ELSE {si} END)"
+        expr = (f"CASE WHEN d IS NULL OR base IS NULL THEN NULL WHEN d >= base - to_days({short}) AND d <= base "
+                f"THEN TRUE WHEN d >= base - to_days({long}) AND d <= base THEN NULL ELSE FALSE END")
         return _from_any(k), [_kleene_any(k, expr, src)]
     if c.rule == "drug_exposure":
         pick = (f"(({_is_drug(p['drugs'])} OR {_in('x.drug_class', p['classes'])}) "
@@ -199,12 +220,13 @@ def _rule(c: Criterion, i: int) -> tuple[str, list[str]]:  # noqa: C901 - one br
         return _from_any(k), [_kleene_any(k, "pick AND " + _overlap("s", "e", _before("base", p["months"]), "base"),
                                           src)]
     if c.rule == "regimen_change":
+        member = _in("x.drug_class", p["classes"])  # NULL for a class the vocabulary did not know
         src = (f"(SELECT x.patient_id, x.start_date AS s, x.stop_date AS e, b.baseline_date AS base, "
-               f"{_before('b.baseline_date', p['months'])} AS begin FROM medications x JOIN patients b "
-               f"USING (patient_id) WHERE x.drug_class IN {_lit(p['classes'])})")
-        expr = ("CASE WHEN base IS NULL THEN NULL ELSE "
+               f"{_before('b.baseline_date', p['months'])} AS begin, {member} AS member FROM medications x "
+               f"JOIN patients b USING (patient_id) WHERE {member} IS DISTINCT FROM FALSE)")
+        expr = ("(CASE WHEN base IS NULL THEN NULL ELSE "
                 "(CASE WHEN s IS NULL THEN (CASE WHEN e < begin THEN FALSE END) ELSE s >= begin AND s <= base END) "
-                "OR coalesce(e >= begin AND e < base, FALSE) END")
+                "OR coalesce(e >= begin AND e < base, FALSE) END) AND member")
         return _from_any(k), [_kleene_any(k, expr, src)]
     if c.rule == "glucocorticoid_dose":
         return _glucocorticoid(p, k)
@@ -218,11 +240,13 @@ def _glucocorticoid(p: dict, k: str) -> tuple[str, list[str]]:
     begin = _before("b.baseline_date", p["months"])
     ctes = [
         f"{k}_rows AS (SELECT x.patient_id, x.start_date AS s, x.stop_date AS e, b.baseline_date AS base, "
-        f"{begin} AS begin, x.dose * (CASE WHEN x.drug IS NULL THEN {min(PREDNISONE_EQUIVALENT.values())!r} "
+        f"{begin} AS begin, x.dose * (CASE WHEN x.drug_class IS NULL THEN NULL "
+        f"WHEN x.drug IS NULL THEN {min(PREDNISONE_EQUIVALENT.values())!r} "
         f"ELSE (CASE x.drug {factors} ELSE NULL END) END) AS mg, "
         f"x.dose * (CASE WHEN x.drug IS NULL THEN {max(PREDNISONE_EQUIVALENT.values())!r} "
         f"ELSE (CASE x.drug {factors} ELSE NULL END) END) AS mg_most FROM medications x "
-        f"JOIN patients b USING (patient_id) WHERE x.drug_class = 'glucocorticoid')",
+        # A row of unknown class (its drug unknown too) may be a glucocorticoid: possibly taken only.
+        f"JOIN patients b USING (patient_id) WHERE x.drug_class = 'glucocorticoid' OR x.drug_class IS NULL)",
         # Surely taken: known dose, clipped to a known window; a missing start surely ran on its stop day.
         # Possibly taken: a missing start long ago, a missing baseline anywhere, a missing dose huge.
         f"{k}_seg AS (SELECT patient_id, 'sure' AS bound, CAST(CASE WHEN coalesce(s, e) > begin THEN coalesce(s, e) "

@@ -98,8 +98,8 @@ def load_source(spec: str | Path, baseline: str | None = None, before: str | Non
     """Load an extract from ``DIR``, ``omop:DIR[@DATE]`` or ``synthea:DIR[@DATE]``.
 
     ``baseline`` (a date or ``"last_visit"``) and ``before`` override what the spec says;
-    ``cdm_schema`` and ``vocab_schema`` name an OMOP database's schemas. ``strict`` makes a drug
-    name the vocabulary does not know an error (native extracts). ``protocol`` (a
+    ``cdm_schema`` and ``vocab_schema`` name an OMOP database's schemas. ``strict`` makes a coded
+    value the vocabulary does not know (a drug name, a sex code, ...) an error (native extracts). ``protocol`` (a
     :class:`~screening.protocol.Protocol`) sets how far back an OMOP database is asked for lab
     values and weight: its longest recency limit (:meth:`~screening.protocol.Protocol.lab_months`).
     """
