@@ -121,6 +121,7 @@ def test_template_writes_exactly_the_needed_headers(tmp_path, four):
     readme = (tmp_path / "t" / "README.md").read_text()
     assert "| `sledai_2k` | whole number, 0 to 105 | points | SLEDAI-2K total at screening. |" in readme
     assert "| `dose_unit` | code: mg/day, mg |" in readme
+    assert "`Female` for `F`" in readme and "vocabulary.csv" in readme
     code, _, err = run("template", "--protocol", str(four), "--out", str(tmp_path / "t"))
     assert code == 2 and "already exists" in err
 

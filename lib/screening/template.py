@@ -65,7 +65,10 @@ def write_template(protocol: Protocol, out: str | Path) -> Path:
              "One CSV file per table, comma-separated, UTF-8, a header row then one row per record. "
              "Leave a cell empty when the registry did not record it: the patient is then *not assessable* "
              "on the criteria that need it, never silently eligible. Columns not listed are not needed by this "
-             "protocol; a report also uses `site`, `sex`, `race_ethnicity` when present.", ""]
+             "protocol; a report also uses `site`, `sex`, `race_ethnicity` when present.", "",
+             "A code may be written in any case, with stray spaces, or as a spelling the editable synonym table "
+             "`lib/screening/vocabulary.csv` names (`Female` for `F`, `Benlysta` for `belimumab`); a value it "
+             "does not know is reported and read as unknown.", ""]
     for table, fields in tables.items():
         (folder / f"{table}.csv").write_text(",".join(f.name for f in fields) + "\n", encoding="utf-8")
         lines += [f"## {table}.csv", "", "| column | type | unit | meaning |", "| --- | --- | --- | --- |"]
