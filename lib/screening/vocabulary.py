@@ -102,6 +102,7 @@ def recognise(tables: dict[str, pd.DataFrame], files: dict[str, Path], strict: b
         frame = tables.get(table)
         if frame is None:
             continue
+        mapped_columns = {}
         for column in columns:
             if column not in frame:
                 continue
@@ -124,7 +125,8 @@ def recognise(tables: dict[str, pd.DataFrame], files: dict[str, Path], strict: b
             position = {m: i for i, m in enumerate(kept)}
             recode = np.array([position[m] if m is not None else -1 for m in mapped] + [-1])
             new = pd.Categorical.from_codes(recode[col.cat.codes.to_numpy()], categories=kept)
-            frame = frame.assign(**{column: pd.Series(new, index=frame.index)})
+            mapped_columns[column] = pd.Series(new, index=frame.index)
+        frame = frame.assign(**mapped_columns)  # once per table: assign copies the frame
         if table == "medications" and {"drug", "drug_class"} <= set(frame.columns):
             frame = _class_from_drug(frame)
         out[table] = frame
