@@ -215,18 +215,13 @@ def _column(values: pa.ChunkedArray, f: Field, table: str, from_csv: bool) -> pd
     kind = values.type
     if f.kind == "id" and table == "patients" and (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
         out = _unique_ids(values, from_csv)
+    elif f.kind in ("id", "str", "category") and not (f.kind == "id" and table == "patients") and (
+            pa.types.is_dictionary(kind) or pa.types.is_string(kind) or pa.types.is_large_string(kind)):
+        return _label_codes(values, f, from_csv)
     elif pa.types.is_dictionary(kind) or pa.types.is_string(kind) or pa.types.is_large_string(kind):
         words, rows = _dictionary(values)
         values = None
-        if from_csv and pc.any(pc.match_substring(words, '"')).as_py():
-            raise Suspect("a quote inside a value")  # the slow reader may read it differently
-        words = pc.utf8_trim_whitespace(words)
-        words = pc.if_else(pc.equal(words, ""), pa.scalar(None, pa.string()), words)
-        if f.kind in ("id", "str", "category") and not (f.kind == "id" and table == "patients"):
-            codes, categories = _codes(words, rows, f)
-            if f.required and (codes < 0).any():
-                raise Suspect("a required value is missing")
-            return _labels(codes, categories, f)
+        words = _trimmed(words, from_csv)
         parsed = words if f.kind == "id" else _parse_words(words, f)
         if pc.any(pc.and_(pc.is_null(parsed), pc.is_valid(words))).as_py():
             raise Suspect("a value that does not parse")
@@ -282,23 +277,76 @@ def _dictionary(values: pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
 
 def _stacked(values: pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
     """Every chunk's dictionary laid end to end (a value may repeat), and each row's index into them."""
-    if not pa.types.is_dictionary(values.type):
-        values = pc.dictionary_encode(values)
-    chunks = [c for c in values.chunks if len(c)]
-    if not chunks:
-        return pa.array([], pa.string()), np.empty(0, dtype=np.int32)
-    # Batches of one Parquet row group share its dictionary: encode each distinct dictionary once.
-    start, dictionaries, local, at = {}, [], np.empty(sum(len(c) for c in chunks), np.int32), 0
-    for c in chunks:
-        key = _identity(c.dictionary)
-        if key not in start:
-            start[key] = sum(len(x) for x in dictionaries)
-            dictionaries.append(c.dictionary.cast(pa.string()))
+    stacked, pieces = _dictionaries(values)
+    local, at = np.empty(sum(len(c) for c, _ in pieces), np.int32), 0
+    for c, start in pieces:
         part = local[at:at + len(c)]
         part[:] = _indices(c.indices)
-        np.add(part, start[key], out=part, where=part >= 0)  # into the dictionaries laid end to end
+        np.add(part, start, out=part, where=part >= 0)  # into the dictionaries laid end to end
         at += len(c)
-    return pa.concat_arrays(dictionaries), local
+    return stacked, local
+
+
+def _dictionaries(values: pa.ChunkedArray) -> tuple[pa.Array, list[tuple[pa.DictionaryArray, int]]]:
+    """Every chunk's dictionary laid end to end, and each chunk with where its dictionary starts there."""
+    if not pa.types.is_dictionary(values.type):
+        values = pc.dictionary_encode(values)
+    start, dictionaries, pieces, size = {}, [], [], 0
+    for c in values.chunks:
+        if not len(c):
+            continue
+        # Batches of one Parquet row group share its dictionary: each distinct dictionary is laid down once.
+        key = _identity(c.dictionary)
+        if key not in start:
+            start[key] = size
+            dictionaries.append(c.dictionary.cast(pa.string()))
+            size += len(c.dictionary)
+        pieces.append((c, start[key]))
+    return (pa.concat_arrays(dictionaries) if dictionaries else pa.array([], pa.string())), pieces
+
+
+def _label_codes(values: pa.ChunkedArray, f: Field, from_csv: bool) -> pd.Series:
+    """A label column straight to its categorical: every decision is taken once per distinct word.
+
+    Each chunk's indices are read twice (which words are used, then through a
+    small per-chunk table to the final code, written in place): no per-row array
+    is built on the way, which matters at ten million rows.
+    """
+    stacked, pieces = _dictionaries(values)
+    values = None
+    words = _trimmed(stacked, from_csv)
+    found = pc.dictionary_encode(words)
+    order = pc.array_sort_indices(found.dictionary).to_numpy()
+    rank = np.empty(len(order) + 1, np.int32)
+    rank[order] = np.arange(len(order), dtype=np.int32)
+    rank[-1] = -1
+    entry = rank[_indices(found.indices)]  # per stacked word: its rank among the distinct words, -1 if missing
+    used = np.zeros(len(order) + 1, np.bool_)
+    for c, start in pieces:  # only the words some row holds (a Parquet dictionary may hold others)
+        held = np.bincount(_indices(c.indices) + 1, minlength=len(c.dictionary) + 1)[1:] > 0
+        used[entry[start:start + len(c.dictionary)][held]] = True
+    used = used[:-1]
+    categories = found.dictionary.take(pa.array(order)).filter(pa.array(used))
+    known = entry >= 0
+    entry[known] = (np.cumsum(used) - 1)[entry[known]]  # rank -> code among the words used
+    kind = _code_type(len(categories))
+    codes, at = np.empty(sum(len(c) for c, _ in pieces), kind), 0
+    for c, start in pieces:
+        table = np.append(entry[start:start + len(c.dictionary)], -1).astype(kind)
+        codes[at:at + len(c)] = table[_indices(c.indices)]
+        at += len(c)
+    if f.required and (codes < 0).any():
+        raise Suspect("a required value is missing")
+    dtype = pd.CategoricalDtype(pd.Index(pd.array(categories, dtype=pd.StringDtype("pyarrow"))))
+    return pd.Series(pd.Categorical.from_codes(codes, dtype=dtype, validate=False), copy=False)
+
+
+def _trimmed(words: pa.Array, from_csv: bool) -> pa.Array:
+    """Distinct words as the slow path reads them: blanks trimmed, empty as missing."""
+    if from_csv and pc.any(pc.match_substring(words, '"')).as_py():
+        raise Suspect("a quote inside a value")  # the slow reader may read it differently
+    words = pc.utf8_trim_whitespace(words)
+    return pc.if_else(pc.equal(words, ""), pa.scalar(None, pa.string()), words)
 
 
 def _indices(indices: pa.Array) -> np.ndarray:
@@ -316,28 +364,6 @@ def _identity(array: pa.Array) -> tuple:
 def _through(entry: np.ndarray, rows: np.ndarray) -> np.ndarray:
     """``entry[rows]``, -1 where ``rows`` is -1: one pass, one new array."""
     return np.append(entry.astype(np.int32, copy=False), np.int32(-1))[rows]
-
-
-def _codes(words: pa.Array, rows: np.ndarray, f: Field) -> tuple[np.ndarray, pa.Array]:
-    """Labels as codes (-1 missing) into the values found, sorted.
-
-    A fixed-list column is kept as written too: the vocabulary step (:func:`screening.vocabulary.recognise`)
-    maps its spellings to the allowed values once the table is read, whichever path read it.
-    """
-    # sorted, as the slow path's astype("category") gives them; trimmed words may coincide
-    found = pc.dictionary_encode(words)
-    order = pc.array_sort_indices(found.dictionary).to_numpy()
-    rank = np.empty(len(order), np.int32)
-    rank[order] = np.arange(len(order), dtype=np.int32)
-    codes = _through(_through(rank, _indices(found.indices)), rows)
-    categories = found.dictionary.take(pa.array(order))
-    seen = np.zeros(len(categories) + 1, np.bool_)
-    seen[codes] = True  # code -1 (missing) marks the spare last entry
-    used = seen[:-1]
-    if not used.all():  # only the values found (a Parquet dictionary may hold others)
-        codes = _through((np.cumsum(used) - 1).astype(np.int32), codes)
-        categories = categories.filter(pa.array(used))
-    return codes, categories
 
 
 def _parse_words(words: pa.Array, f: Field) -> pa.Array:
@@ -458,7 +484,7 @@ def _categorical(values: pa.ChunkedArray, f: Field) -> pd.Series:
         # as the cache holds it: codes into the final categories already
         return _labels(np.concatenate([_indices(c.indices) for c in chunks]),
                        chunks[0].dictionary, f)
-    return _labels(*_codes(*_dictionary(values), f), f)
+    return _label_codes(values, f, False)
 
 
 def _labels(codes: np.ndarray, categories: pa.Array, f: Field) -> pd.Series:

@@ -121,11 +121,14 @@ def recognise(tables: dict[str, pd.DataFrame], files: dict[str, Path], strict: b
                 found += part
             allowed = _FIELDS[column].allowed
             kept = list(allowed) if allowed else sorted({m for m in mapped if m is not None})
-            # Old category code -> new code (-1, missing, for unknown values and for missing ones).
+            # Old category code -> new code (-1, missing, for unknown values and for missing ones), in the
+            # codes' own small integer type: millions of rows are recoded in one cheap gather.
             position = {m: i for i, m in enumerate(kept)}
-            recode = np.array([position[m] if m is not None else -1 for m in mapped] + [-1])
-            new = pd.Categorical.from_codes(recode[col.cat.codes.to_numpy()], categories=kept)
-            mapped_columns[column] = pd.Series(new, index=frame.index)
+            codes = col.cat.codes.to_numpy()
+            recode = np.array([position[m] if m is not None else -1 for m in mapped] + [-1],
+                              dtype=np.result_type(codes.dtype, np.min_scalar_type(-len(kept))))
+            new = pd.Categorical.from_codes(recode[codes], dtype=pd.CategoricalDtype(kept), validate=False)
+            mapped_columns[column] = pd.Series(new, index=frame.index, copy=False)
         frame = frame.assign(**mapped_columns)  # once per table: assign copies the frame
         if table == "medications" and {"drug", "drug_class"} <= set(frame.columns):
             frame = _class_from_drug(frame)
