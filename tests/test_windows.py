@@ -20,20 +20,18 @@ def _days(rows):
     return [(p, start, start + length, amount) for p, start, length, amount in rows]
 
 
+def _columns(rows):
+    """Patient positions, first days, last days and amounts as arrays."""
+    return (np.array([r[i] for r in rows], dtype=kind) for i, kind in enumerate((np.int32, np.int64, np.int64, float)))
+
+
 @settings(max_examples=300, derandomize=True, deadline=None)
 @given(intervals)
 def test_highest_daily_total_is_the_busiest_day(rows):
     rows = _days(rows)
-    expected = np.zeros(N)
-    for patient in range(N):
-        for day in range(-50, 80):
-            total = sum(a for p, s, e, a in rows if p == patient and s <= day <= e)
-            expected[patient] = max(expected[patient], total)
-    got = max_concurrent_per_patient(np.array([r[0] for r in rows], dtype=np.int32),
-                                     np.array([r[1] for r in rows], dtype=np.int64),
-                                     np.array([r[2] for r in rows], dtype=np.int64),
-                                     np.array([r[3] for r in rows]), N)
-    np.testing.assert_allclose(got, expected)
+    expected = [max(sum(a for p, s, e, a in rows if p == patient and s <= day <= e) for day in range(-50, 80))
+                for patient in range(N)]
+    np.testing.assert_allclose(max_concurrent_per_patient(*_columns(rows), N), expected)
 
 
 def test_back_to_back_courses_do_not_overlap():
@@ -46,16 +44,10 @@ def test_back_to_back_courses_do_not_overlap():
 @given(intervals)
 def test_covered_days_counts_each_span_once(rows):
     rows = _days(rows)
-    # covered_days measures an interval [start, stop] as stop - start days (the union's length)
-    expected = np.zeros(N)
-    for patient in range(N):
-        edges = set()
-        for p, s, e, _ in rows:
-            if p == patient:
-                edges |= {d + 0.5 for d in range(s, e)}
-        expected[patient] = len(edges)
+    # covered_days measures an interval [start, stop] as stop - start days: the union's length
+    expected = [len({d for p, s, e, _ in rows if p == patient for d in range(s, e)}) for patient in range(N)]
+    patient, first, last, _ = _columns(rows)
     day = np.datetime64("2024-01-01", "s")
-    to_date = lambda values: pd.Series(np.array([day + np.timedelta64(v, "D") for v in values], dtype="datetime64[s]"))  # noqa: E731
-    got = covered_days(np.array([r[0] for r in rows], dtype=np.int32), to_date([r[1] for r in rows]),
-                       to_date([r[2] for r in rows]), N)
+    got = covered_days(patient, pd.Series(day + first.astype("timedelta64[D]")),
+                       pd.Series(day + last.astype("timedelta64[D]")), N)
     np.testing.assert_allclose(got, expected)
