@@ -15,7 +15,7 @@ import pandas as pd
 from ..criteria import _ANY_DOSE_MG, _WEIGHT_RANGE
 from ..protocol import Criterion, Protocol
 from ..schema import LAB_DATES, TABLES
-from ..vocabulary import MAPPED_COLUMNS, canonical, classes_of, ingredients
+from ..vocabulary import MAPPED_COLUMNS, canonical, classes_of, ingredients, normalise
 from ..windows import DAYS_PER_MONTH, PREDNISONE_EQUIVALENT
 
 __all__ = ["connect", "states_sql", "run_funnel"]
@@ -41,12 +41,12 @@ def connect(folder: str | Path, columns: dict[str, list[str]] | None = None, cop
         # An optional column left out of the file is not recorded, as the loader reads it.
         cols = ", ".join([c for c in listed if c in have] + [f"CAST(NULL AS DATE) AS {f.name}" for f in TABLES[name]
                                                              if f.optional and f.kind == "date" and f.name not in have])
-        # Coded values as the loader reads them: normalised, then looked up in the vocabulary.
+        # Coded values as the loader reads them: each distinct spelling normalised and looked up once.
         coded = [c for c in MAPPED_COLUMNS[name] if c in have]
         if coded:
-            joins = " ".join(f"LEFT JOIN vocabulary v{i} ON v{i}.col = '{c}' AND v{i}.value = "
-                             f"lower(trim(regexp_replace(nfkc(CAST(t.{c} AS VARCHAR)), '\\s+', ' ', 'g')))"
-                             for i, c in enumerate(coded))
+            _spellings(con, source, name, coded)
+            joins = " ".join(f"LEFT JOIN spelling v{i} ON v{i}.col = '{name}.{c}' "
+                             f"AND v{i}.written = CAST(t.{c} AS VARCHAR)" for i, c in enumerate(coded))
             replaced = ", ".join(f"v{i}.canonical AS {c}" for i, c in enumerate(coded))
             source = f"(SELECT t.* REPLACE ({replaced}) FROM {source} t {joins})"
         if name == "medications":  # a class the vocabulary did not know: the known drug's class
@@ -57,20 +57,27 @@ def connect(folder: str | Path, columns: dict[str, list[str]] | None = None, cop
 
 
 def _vocabulary(con) -> None:
-    """The synonym table (column, normalised value -> canonical value) as a DuckDB table, and NFKC as a function.
-
-    DuckDB has NFC only; NFKC (full-width letters, no-break spaces) is Arrow's, applied to a whole vector at once.
-    """
-    import pyarrow.compute as pc
-    from duckdb.sqltypes import VARCHAR
-
-    con.create_function("nfkc", lambda text: pc.utf8_normalize(text, "NFKC"), [VARCHAR], VARCHAR, type="arrow")
-    pairs = [(col, value, canon) for columns in MAPPED_COLUMNS.values() for col in columns
-             for value, canon in canonical(col).items()]
-    con.execute("CREATE TABLE vocabulary (col VARCHAR, value VARCHAR, canonical VARCHAR)")
-    con.executemany("INSERT INTO vocabulary VALUES (?, ?, ?)", pairs)
+    """Tables for the vocabulary step: each coded column's spellings (filled per extract) and the ingredients."""
+    con.execute("CREATE TABLE spelling (col VARCHAR, written VARCHAR, canonical VARCHAR)")
     con.execute("CREATE TABLE ingredients (drug VARCHAR, drug_class VARCHAR)")
     con.executemany("INSERT INTO ingredients VALUES (?, ?)", ingredients()[["drug", "drug_class"]].values.tolist())
+
+
+def _spellings(con, source: str, table: str, columns: list[str]) -> None:
+    """Each distinct value of ``columns`` as written, with its canonical value (NULL if the vocabulary has none).
+
+    A DuckDB user maps the few distinct spellings, not every row: one DISTINCT pass per
+    column, then a hash join on the written value. The spellings are normalised as the
+    loader normalises them (NFKC, which DuckDB lacks; case; white space).
+    """
+    for c in columns:
+        written = [r[0] for r in con.execute(f"SELECT DISTINCT CAST({c} AS VARCHAR) FROM {source}").fetchall()
+                   if r[0] is not None]
+        lookup = canonical(c)
+        if written:
+            con.executemany("INSERT INTO spelling VALUES (?, ?, ?)",
+                            [(f"{table}.{c}", w, lookup.get(n)) for w, n in zip(written, normalise(written),
+                                                                                strict=True)])
 
 
 def _read_csv(csv: Path, table: str) -> str:
