@@ -62,7 +62,13 @@ def read_checked(file: Path, name: str, columns: list[str] | None,
     by_name = {f.name: f for f in fields}
     if any(f.name not in names for f in fields):
         raise Suspect("a dictionary column is absent")
-    def parsed(col: str) -> pd.Series:  # read and parse one column; nothing here keeps the raw column
+    def parsed(col: str) -> pd.Series:
+        try:
+            return _parsed(col)
+        finally:  # Arrow's allocator keeps what a raw column held: hand it back before the next is read
+            pa.default_memory_pool().release_unused()
+
+    def _parsed(col: str) -> pd.Series:  # read and parse one column; nothing here keeps the raw column
         f = by_name.get(col)
         if f is None:  # kept for protocol column rules (CSV text loses leading blanks, as a spreadsheet does)
             values = read(col)
@@ -416,8 +422,7 @@ def _parse_typed(values: pa.ChunkedArray, f: Field) -> pa.ChunkedArray:
     if f.kind == "date" and (pa.types.is_date(kind) or pa.types.is_timestamp(kind)):
         if pa.types.is_timestamp(kind) and kind.tz is not None:
             raise Suspect("a date with a time zone")
-        return values.cast(pa.timestamp("s"), safe=False) if pa.types.is_timestamp(kind) else \
-            pc.cast(values, pa.timestamp("s"))
+        return values  # to seconds chunk by chunk, on the way to pandas (:func:`_dates`)
     if f.kind in ("int", "float") and (pa.types.is_integer(kind) or pa.types.is_floating(kind)):
         number = values.cast(pa.float64())
         if f.kind == "int" and pc.any(pc.not_equal(number, pc.floor(number))).as_py():
@@ -469,12 +474,22 @@ def _series(values: pa.ChunkedArray, f: Field | None, table: str, from_csv: bool
     if f.kind in ("id", "str", "category"):
         return _categorical(values, f)
     if f.kind == "date":
-        return values.to_pandas().astype("datetime64[s]")
+        return _dates(values)
     if f.kind == "int":
         return pd.Series(pd.arrays.IntegerArray(*_masked(values.cast(pa.int32()), np.int32)), copy=False)
     if f.kind == "bool":
         return pd.Series(pd.arrays.BooleanArray(*_masked(values, np.bool_)), copy=False)
     return pd.Series(pd.arrays.FloatingArray(*_masked(values.cast(pa.float64()), np.float64)), copy=False)
+
+
+def _dates(values: pa.ChunkedArray) -> pd.Series:
+    """Dates or timestamps as datetime64[s] (NaT where missing), converted chunk by chunk into one array:
+    a whole-column cast would hold a third copy of ten million dates at once."""
+    out, at = np.empty(len(values), "datetime64[s]"), 0
+    for chunk in values.chunks:
+        out[at:at + len(chunk)] = chunk.cast(pa.timestamp("s"), safe=False).to_numpy(zero_copy_only=False)
+        at += len(chunk)
+    return pd.Series(out, copy=False)
 
 
 def _masked(values: pa.ChunkedArray, dtype) -> tuple[np.ndarray, np.ndarray]:
