@@ -54,7 +54,6 @@ def read_checked(file: Path, name: str, columns: list[str] | None,
     """
     from_csv = file.suffix == ".csv"
     fields = fields_of(name, columns)
-    by_name = {f.name: f for f in fields}
     # Patients' ids are unique: a dictionary would hold every one of them, so they are read as plain text.
     plain = ("patient_id",) if name == "patients" else ()
     names, read = _read_csv(file, columns, plain) if from_csv else _read_parquet(file, columns, plain)
@@ -62,28 +61,23 @@ def read_checked(file: Path, name: str, columns: list[str] | None,
     by_name = {f.name: f for f in fields}
     if any(f.name not in names for f in fields):
         raise Suspect("a dictionary column is absent")
-    def parsed(col: str) -> pd.Series:
+
+    def parsed(col: str) -> pd.Series:  # read and parse one column; nothing here keeps the raw column
+        f = by_name.get(col)
         try:
-            return _parsed(col)
+            if f is None:  # kept for protocol column rules (CSV text loses leading blanks, as a spreadsheet does)
+                values = read(col)
+                return _series(pa.chunked_array([_extra(values)]) if from_csv else values, None, name, from_csv)
+            if patients is not None and f.kind == "id":
+                return _patient_positions(read(col), patients, f)
+            return _column(read(col), f, name, from_csv)
         finally:  # Arrow's allocator keeps what a raw column held: hand it back before the next is read
             pa.default_memory_pool().release_unused()
-
-    def _parsed(col: str) -> pd.Series:  # read and parse one column; nothing here keeps the raw column
-        f = by_name.get(col)
-        if f is None:  # kept for protocol column rules (CSV text loses leading blanks, as a spreadsheet does)
-            values = read(col)
-            return _series(pa.chunked_array([_extra(values)]) if from_csv else values, None, name, from_csv)
-        if patients is not None and f.kind == "id":
-            return _patient_positions(read(col), patients, f)
-        return _column(read(col), f, name, from_csv)
 
     try:
         out = _each_column(names, parsed)
     except (pa.ArrowException, OSError) as exc:  # a damaged Parquet column
         raise Suspect(str(exc)) from exc
-    finally:
-        # Arrow's allocator keeps what the raw columns held; hand it back before the next table is read.
-        pa.default_memory_pool().release_unused()
     frame = pd.DataFrame({c: out.pop(c) for c in [f.name for f in fields] + [c for c in names if c not in by_name]},
                          copy=False)
     _check_order(frame, fields)
