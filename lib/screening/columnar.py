@@ -69,7 +69,7 @@ def read_checked(file: Path, name: str, columns: list[str] | None,
                 values = read(col)
                 return _series(pa.chunked_array([_extra(values)]) if from_csv else values, None, name, from_csv)
             if patients is not None and f.kind == "id":
-                return _patient_positions(read(col), patients, f)
+                return _patient_positions(read(col), patients, f, from_csv)
             return _column(read(col), f, name, from_csv)
         finally:  # Arrow's allocator keeps what a raw column held: hand it back before the next is read
             pa.default_memory_pool().release_unused()
@@ -229,7 +229,7 @@ def _column(values: pa.ChunkedArray, f: Field, table: str, from_csv: bool) -> pd
     """One column parsed, checked and in its pandas dtype; text is parsed once per distinct value."""
     kind = values.type
     if f.kind == "id" and table == "patients" and (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
-        out = _unique_ids(values, from_csv)
+        out = _trimmed(values.combine_chunks().cast(pa.string()), from_csv)  # each id distinct: nothing to share
     elif f.kind in ("id", "str", "category") and not (f.kind == "id" and table == "patients") and (
             pa.types.is_dictionary(kind) or pa.types.is_string(kind) or pa.types.is_large_string(kind)):
         return _label_codes(values, f, from_csv)
@@ -252,19 +252,12 @@ def _column(values: pa.ChunkedArray, f: Field, table: str, from_csv: bool) -> pd
     return _series(out if isinstance(out, pa.ChunkedArray) else pa.chunked_array([out]), f, table, from_csv)
 
 
-def _unique_ids(values: pa.ChunkedArray, from_csv: bool) -> pa.Array:
-    """The patients' ids, trimmed, as plain text: each is distinct, so there is nothing to parse once."""
-    ids = pc.utf8_trim_whitespace(values.combine_chunks().cast(pa.string()))
-    if from_csv and pc.any(pc.match_substring(ids, '"')).as_py():
-        raise Suspect("a quote inside a value")
-    return pc.if_else(pc.equal(ids, ""), pa.scalar(None, pa.string()), ids)
-
-
-def _patient_positions(values: pa.ChunkedArray, patients: pd.CategoricalDtype, f: Field) -> pd.Series:
+def _patient_positions(values: pa.ChunkedArray, patients: pd.CategoricalDtype, f: Field,
+                       from_csv: bool) -> pd.Series:
     """An event table's patient ids as a categorical over every patient's id: its codes are positions."""
     words, rows = _stacked(values)  # a word repeated across chunks is looked up twice: cheaper than merging
     values = None
-    words = pc.utf8_trim_whitespace(words)
+    words = _trimmed(words, from_csv)
     if 8 * len(words) < len(patients.categories):  # few patients: ask the index, whose hash is already built
         entry = patients.categories.get_indexer(pd.array(words, dtype=pd.StringDtype("pyarrow")))
     else:  # most of them: one Arrow hash join beats a million lookups
@@ -352,8 +345,7 @@ def _label_codes(values: pa.ChunkedArray, f: Field, from_csv: bool) -> pd.Series
         at += len(c)
     if f.required and (codes < 0).any():
         raise Suspect("a required value is missing")
-    dtype = pd.CategoricalDtype(pd.Index(pd.array(categories, dtype=pd.StringDtype("pyarrow"))))
-    return pd.Series(pd.Categorical.from_codes(codes, dtype=dtype, validate=False), copy=False)
+    return _labels(codes, categories, f)
 
 
 def _trimmed(words: pa.Array, from_csv: bool) -> pa.Array:
@@ -404,7 +396,7 @@ def _parse_words(words: pa.Array, f: Field) -> pa.Array:
         lower = pc.utf8_lower(words)
         yes, no = pc.is_in(lower, pa.array(TRUE_WORDS)), pc.is_in(lower, pa.array(FALSE_WORDS))
         return pc.if_else(pc.or_(yes, no), yes, pa.scalar(None, pa.bool_()))
-    raise AssertionError(f"{f.kind} is not parsed word by word")  # pragma: no cover - labels go to _codes
+    raise AssertionError(f"{f.kind} is not parsed word by word")  # pragma: no cover - labels go to _label_codes
 
 
 def _parse_typed(values: pa.ChunkedArray, f: Field) -> pa.ChunkedArray:
