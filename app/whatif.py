@@ -27,7 +27,7 @@
 import os
 
 from screening import whatif_panel
-from screening.sources import load_source
+from screening.io.sources import load_source
 
 whatif_panel(load_source(os.environ.get("SCREENING_DATA", "../data/synthetic")),
              os.environ.get("SCREENING_PROTOCOL", "misle-phase2"),

@@ -33,7 +33,7 @@ screen_failure: list = [0.26, 0.51]  # share failing screening: BLISS-BELIEVE 26
 # %%
 from IPython.display import Markdown, display
 
-from screening.report import notebook_display, notebook_state, provenance_markdown
+from screening.views.report import notebook_display, notebook_state, provenance_markdown
 
 notebook_display()
 
@@ -68,7 +68,7 @@ tables["headline"].set_index("measure")
 # (NCT01438489, 319 of 626). The range and the consent rate are parameters of this notebook.
 
 # %%
-from screening.report import enrolment_table
+from screening.views.report import enrolment_table
 
 enrolment_table(s, consent_rate, screen_failure, tables["headline"])
 

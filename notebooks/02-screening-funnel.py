@@ -33,10 +33,10 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import Markdown, display
 
-from screening.report import notebook_display, notebook_state, provenance_markdown
+from screening.views.report import notebook_display, notebook_state, provenance_markdown
 
 notebook_display()
-from screening import charts
+from screening.views import charts
 
 # %% [markdown]
 # ## What produced these numbers
@@ -160,6 +160,6 @@ else:
 # ## Every parameter
 
 # %%
-from screening.report import parameters_table
+from screening.views.report import parameters_table
 
 parameters_table(meta)

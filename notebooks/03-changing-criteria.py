@@ -34,10 +34,10 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import Markdown, display
 
-from screening.report import notebook_display, notebook_state, provenance_markdown
+from screening.views.report import notebook_display, notebook_state, provenance_markdown
 
 notebook_display()
-from screening import charts
+from screening.views import charts
 
 # %%
 s, meta, tables = notebook_state(extract_path, protocol, overrides, policy, subgroup, small_cell, shared, variant)

@@ -28,10 +28,10 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import Markdown, display
 
-from screening import load_extract, network_charts
-from screening.network import demo_network, merge_bundles, provenance_markdown
-
-from screening.report import notebook_display
+from screening import load_extract
+from screening.network import charts as network_charts
+from screening.network.merge import demo_network, merge_bundles, provenance_markdown
+from screening.views.report import notebook_display
 
 notebook_display()
 

@@ -83,8 +83,8 @@ def ensure_data(n: int) -> Path:
     import hashlib
     import inspect
 
-    from screening import synthetic
-    from screening.synthetic import generate, write_extract
+    from screening.synth import synthetic
+    from screening.synth.synthetic import generate, write_extract
 
     # Keyed by the generator's source too: a cache from an older generator is never reused.
     version = hashlib.sha256(inspect.getsource(synthetic).encode()).hexdigest()[:10]
@@ -108,7 +108,7 @@ def timed(fn, repeat: int = 1):
 
 def run_ours(n: int) -> dict:
     from screening import load_extract, load_protocol
-    from screening.funnel import Screening
+    from screening.engine.funnel import Screening
 
     folder = ensure_data(n)
     protocol = load_protocol(PROTOCOL)
@@ -162,9 +162,9 @@ def _med_rows(folder: Path) -> dict:
 
 def run_others(n: int, naive_sample: int) -> dict:
     from screening import load_extract, load_protocol
-    from screening.baselines.naive import naive_states
-    from screening.baselines.sql import connect, run_funnel
-    from screening.funnel import Screening
+    from screening.engine.funnel import Screening
+    from screening.rules.baselines.naive import naive_states
+    from screening.rules.baselines.sql import connect, run_funnel
 
     folder = ensure_data(n)
     protocol = load_protocol(PROTOCOL)
@@ -249,13 +249,13 @@ def child(kind: str, n: int, naive_sample: int) -> dict:
 # Whole processes, files to funnel tables; each prints its eligible count so the two can be checked.
 END_TO_END = {
     "ours": ("from screening import load_extract, load_protocol\n"
-             "from screening.funnel import Screening\n"
+             "from screening.engine.funnel import Screening\n"
              "p = load_protocol({protocol!r})\n"
              "s = Screening(load_extract({folder!r}, columns=p.columns()), p)\n"
              "s.attrition(), s.criteria_table(), s.overlap()\n"
              "print(int(s.summary().set_index('status').loc['eligible', 'patients']))"),
-    "duckdb": ("from screening.baselines.sql import connect, run_funnel\n"
-               "from screening.protocol import load_protocol\n"
+    "duckdb": ("from screening.rules.baselines.sql import connect, run_funnel\n"
+               "from screening.rules.protocol import load_protocol\n"
                "p = load_protocol({protocol!r})\n"
                "print(len(run_funnel(connect({folder!r}, p.columns()), p)['eligible']))"),
 }
@@ -381,7 +381,7 @@ def targets_table(rows: list[dict]) -> None:
 def disclosure_table() -> None:
     """Disclosure control on the bundled extract: rounding plus the linear-programming audit of what is shared."""
     from screening import load_extract, screen
-    from screening.shareable import funnel_table, shareable_tables
+    from screening.disclosure.shareable import funnel_table, shareable_tables
 
     s = screen(load_extract(Path(__file__).resolve().parents[1] / "data" / "synthetic"))
     print("\nDisclosure control on the bundled extract (rounding + audit), best of 3, wall / CPU seconds")

@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 def ensure_cdm(persons: int, vocabulary: int) -> Path:
     """The generated CDM as a Parquet folder (one file per slice for the person tables)."""
-    from screening.sources.synthetic_cdm import generate_cdm
+    from screening.io.sources.synthetic_cdm import generate_cdm
 
     folder = CACHE / f"omop-{persons}"
     done = folder / ".complete"
@@ -90,7 +90,7 @@ def child(spec: str, cdm_schema: str | None, vocab_schema: str | None, outcomes:
     from bench import PeakSampler, _current_rss_mb
 
     from screening import load_protocol, screen
-    from screening.sources import load_source
+    from screening.io.sources import load_source
 
     warnings.simplefilter("ignore")
     protocol = load_protocol(PROTOCOL)

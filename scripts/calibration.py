@@ -19,7 +19,7 @@ START, END = "<!-- calibration table: start -->", "<!-- calibration table: end -
 
 def main() -> int:
     from screening import load_extract
-    from screening.calibration import calibration_markdown, calibration_table
+    from screening.synth.calibration import calibration_markdown, calibration_table
 
     extract = load_extract(ROOT / "data" / "synthetic")
     text = README.read_text(encoding="utf-8")

@@ -23,7 +23,7 @@ def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
     fmt = sys.argv[2] if len(sys.argv) > 2 else "parquet"
     folder = tempfile.mkdtemp(prefix="scale-")
-    gen = phase(f"from screening.synthetic import generate, write_extract\n"
+    gen = phase(f"from screening.synth.synthetic import generate, write_extract\n"
                 f"write_extract(generate({n}), {folder!r}, {fmt!r})")
     load = phase(f"from screening import load_extract\nex = load_extract({folder!r})\n"
                  f"assert ex.n_patients == {n}")

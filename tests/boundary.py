@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from screening.schema import BILAG_DOMAINS, TABLES
-from screening.synthetic import write_extract
+from screening.io.schema import BILAG_DOMAINS, TABLES
+from screening.synth.synthetic import write_extract
 
 BASELINE = "2024-06-15"
 

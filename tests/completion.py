@@ -21,9 +21,9 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
-from screening.extract import Extract
-from screening.schema import TABLES
-from screening.vocabulary import ingredients
+from screening.io.extract import Extract
+from screening.io.schema import TABLES
+from screening.io.vocabulary import ingredients
 
 DAY = np.timedelta64(1, "D")
 INGREDIENTS = ingredients()

@@ -7,10 +7,10 @@ import pandas as pd
 import pytest
 
 from screening import load_extract, load_protocol
-from screening.baselines.naive import naive_states
+from screening.engine.funnel import Screening
 from screening.errors import ExtractWarning
-from screening.funnel import Screening
-from screening.synthetic import generate, write_extract
+from screening.rules.baselines.naive import naive_states
+from screening.synth.synthetic import generate, write_extract
 
 PROTOCOLS = ["misle-phase2", "misle-phase1-pilot", "anifrolumab-tulip2"]
 
@@ -40,7 +40,7 @@ def test_naive_matches_engine_on_synthetic_patients(tmp_path, seed):
 
 @pytest.mark.parametrize("name", PROTOCOLS)
 def test_duckdb_sql_matches_engine(tmp_path, boundary_dir, name):
-    from screening.baselines.sql import connect, run_funnel, states_sql
+    from screening.rules.baselines.sql import connect, run_funnel, states_sql
 
     protocol = load_protocol(name)
     for folder in (boundary_dir, write_extract(generate(1500, 4), tmp_path, "parquet")):
@@ -58,7 +58,7 @@ def test_duckdb_sql_matches_engine(tmp_path, boundary_dir, name):
 def test_baselines_match_engine_when_much_is_missing(tmp_path, share):
     """Many blanks (dates, doses, weights, baselines): the three implementations still agree on every patient."""
     from completion import blank, written
-    from screening.baselines.sql import connect, states_sql
+    from screening.rules.baselines.sql import connect, states_sql
 
     ex = blank(load_extract(write_extract(generate(200, 7), tmp_path / "full")), np.random.default_rng(7), share)
     # A blanked drug name (or class, or event type) is written as one the vocabulary does not know.

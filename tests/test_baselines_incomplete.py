@@ -18,11 +18,11 @@ from hypothesis import strategies as st
 
 from completion import blank, written
 from screening import load_extract, load_protocol
-from screening.baselines.naive import naive_states
-from screening.baselines.sql import connect, run_funnel, states_sql
+from screening.engine.funnel import Screening
 from screening.errors import ExtractWarning
-from screening.funnel import Screening
-from screening.synthetic import generate, write_extract
+from screening.rules.baselines.naive import naive_states
+from screening.rules.baselines.sql import connect, run_funnel, states_sql
+from screening.synth.synthetic import generate, write_extract
 
 #: the shipped protocols the baselines implement (the EHR one needs cohort-entry columns a registry lacks)
 PROTOCOLS = ["misle-phase2", "misle-phase1-pilot", "anifrolumab-tulip2"]

@@ -24,7 +24,7 @@ from playwright.sync_api import Page, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from screening import load_extract, load_protocol, screen
-from screening.shareable import round_counts
+from screening.disclosure.shareable import round_counts
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "tests" / "artifacts"

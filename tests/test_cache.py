@@ -8,7 +8,7 @@ import pytest
 import boundary
 from screening import load_extract, screen
 from screening.cli import main
-from screening.schema import TABLES
+from screening.io.schema import TABLES
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import matplotlib
 matplotlib.use("Agg")
 
 from screening import screen  # noqa: E402
-from screening.charts import REMAINING, funnel_chart  # noqa: E402
+from screening.views.charts import REMAINING, funnel_chart  # noqa: E402
 
 
 def test_the_funnel_legend_defines_remaining_as_still_in_play(boundary_extract):

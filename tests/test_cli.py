@@ -66,7 +66,7 @@ def test_protocols_listing():
 
 
 def test_rules_lists_every_rule_and_parameter():
-    from screening.criteria import RULES
+    from screening.rules.criteria import RULES
 
     code, out, _ = run("rules")
     assert code == 0

@@ -7,12 +7,12 @@ import pytest
 
 import boundary
 from screening import load_extract
-from screening.columnar import Suspect, canonical, read_checked
-from screening.extract import _check_table, _read_raw
-from screening.messy import ABSENT
-from screening.schema import TABLES
-from screening.synthetic import generate, write_extract
-from screening.vocabulary import recognise
+from screening.io.columnar import Suspect, canonical, read_checked
+from screening.io.extract import _check_table, _read_raw
+from screening.io.schema import TABLES
+from screening.io.vocabulary import recognise
+from screening.synth.messy import ABSENT
+from screening.synth.synthetic import generate, write_extract
 from test_extract import CASES, _broken, _rewritten
 
 

@@ -28,8 +28,8 @@ import pytest
 from boundary import BASE
 from lp_attack import narrowed
 from screening import load_extract, screen
-from screening.composition import composition_along, differential_exclusion, leave_one_out_by, smd
-from screening.synthetic import write_extract
+from screening.engine.composition import composition_along, differential_exclusion, leave_one_out_by, smd
+from screening.synth.synthetic import write_extract
 
 ROWS = [
     ("P01", "F", "White", 8, 95), ("P02", "F", "Black", 8, 20), ("P03", "F", "Black", 4, 95),
@@ -56,7 +56,7 @@ pytestmark = pytest.mark.filterwarnings("ignore:.*empty in every row")
 def s(tmp_path_factory):
     import pandas as pd
 
-    from screening.schema import TABLES
+    from screening.io.schema import TABLES
 
     folder = tmp_path_factory.mktemp("makeup")
     patients = pd.DataFrame([{"patient_id": pid, **BASE, "sex": sex, "race_ethnicity": race, "sledai_2k": sledai,
@@ -145,7 +145,7 @@ def test_smd_edge_cases():
 def test_small_groups_are_merged_and_missing_stays_apart():
     import pandas as pd
 
-    from screening.composition import SMALL_GROUPS, merge_small_groups
+    from screening.engine.composition import SMALL_GROUPS, merge_small_groups
 
     groups = pd.Series(["A"] * 40 + ["B"] * 12 + ["C"] * 20 + ["(missing)"] * 3)
     merged, small = merge_small_groups(groups, 30)
@@ -154,7 +154,7 @@ def test_small_groups_are_merged_and_missing_stays_apart():
 
 
 def test_internal_tables_equal_the_exact_ones(s):
-    from screening.shareable import shareable_tables
+    from screening.disclosure.shareable import shareable_tables
 
     tables = shareable_tables(s, 0, subgroup="sex", whatif=False)
     exact = differential_exclusion(s, "sex")
@@ -171,8 +171,8 @@ def test_internal_tables_equal_the_exact_ones(s):
 
 @pytest.fixture(scope="module")
 def shared(synthetic_extract):
-    from screening.disclosure import Rule
-    from screening.shareable import published_counts, shareable_tables
+    from screening.disclosure.audit import Rule
+    from screening.disclosure.shareable import published_counts, shareable_tables
 
     s = screen(synthetic_extract)
     return s, shareable_tables(s, Rule(10, 5), whatif=False), published_counts(s, Rule(10, 5), whatif=False)
@@ -239,7 +239,7 @@ def _attack_makeup(tables, rule) -> list[tuple]:
 
 
 def test_the_makeup_tables_leak_no_redacted_count_to_an_independent_attack(shared):
-    from screening.disclosure import Rule
+    from screening.disclosure.audit import Rule
 
     _, tables, _ = shared
     # Two characteristics keep the attacker's LP small; the library's audit below covers them all.
@@ -250,7 +250,7 @@ def test_the_makeup_tables_leak_no_redacted_count_to_an_independent_attack(share
 
 
 def test_the_library_audit_covers_the_makeup_relations(shared):
-    from screening.disclosure import audit
+    from screening.disclosure.audit import audit
 
     _, tables, pub = shared
     for (table, row, col), i in pub.cells._index.items():  # the audit sees exactly what is shown

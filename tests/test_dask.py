@@ -10,9 +10,9 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from screening import load_extract, load_protocol
-from screening.counts import attrition_table, count_states, criteria_table, overlap_table
-from screening.funnel import Screening
-from screening.synthetic import generate, write_extract
+from screening.engine.counts import attrition_table, count_states, criteria_table, overlap_table
+from screening.engine.funnel import Screening
+from screening.synth.synthetic import generate, write_extract
 
 
 @settings(max_examples=100, deadline=None)
@@ -39,7 +39,7 @@ def cluster():
 
 @pytest.mark.parametrize("name, policy", [("misle-phase2", "separate"), ("misle-phase1-pilot", "include")])
 def test_dask_on_a_local_cluster_matches_pandas(tmp_path, cluster, name, policy):
-    from screening.dask_funnel import dask_screen, write_partitioned
+    from screening.engine.dask_funnel import dask_screen, write_partitioned
 
     tables = generate(1200, seed=9)
     whole = load_extract(write_extract(tables, tmp_path / "whole"))
@@ -55,7 +55,7 @@ def test_dask_on_a_local_cluster_matches_pandas(tmp_path, cluster, name, policy)
 
 
 def test_partitions_hold_every_patient_once(tmp_path):
-    from screening.dask_funnel import write_partitioned
+    from screening.engine.dask_funnel import write_partitioned
 
     write_partitioned(generate(300, seed=2), tmp_path, parts=3)
     parts = [load_extract(p) for p in sorted(tmp_path.iterdir())]

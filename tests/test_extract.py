@@ -10,8 +10,8 @@ import pytest
 import boundary
 from screening import ExtractError, load_extract
 from screening.errors import ExtractWarning
-from screening.schema import TABLES
-from screening.synthetic import generate, write_extract
+from screening.io.schema import TABLES
+from screening.synth.synthetic import generate, write_extract
 
 
 def test_boundary_extract_loads_with_dictionary_types(boundary_extract):
@@ -166,8 +166,8 @@ def test_absent_columns_load_as_missing_and_screening_lists_them_one_per_line(tm
     import warnings
 
     from screening import screen
+    from screening.engine.quality import missingness
     from screening.errors import ExtractWarning
-    from screening.quality import missingness
 
     folder = _broken(tmp_path, "patients", lambda f: f.drop(columns=["sledai_2k", "egfr"]))
     with warnings.catch_warnings():

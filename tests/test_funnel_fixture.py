@@ -113,7 +113,7 @@ def test_subgroups_by_sex(s):
 
 
 def test_pilot_variant_gains_three(boundary_extract):
-    from screening.whatif import compare
+    from screening.engine.whatif import compare
 
     cmp = compare(boundary_extract, load_protocol("misle-phase2"), load_protocol("misle-phase1-pilot"))
     assert cmp.summary.set_index("status").loc["eligible"].tolist()[:2] == [18, 21]

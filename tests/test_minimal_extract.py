@@ -12,7 +12,7 @@ import pytest
 
 from screening import load_extract, load_protocol, screen
 from screening.cli import main
-from screening.schema import TABLES
+from screening.io.schema import TABLES
 
 FOUR = """
     id: four
@@ -180,14 +180,14 @@ def test_bilag_count_one_a_or_two_b(tmp_path, engine):
     protocol = load_protocol(path)
     expected = {"Q1": 1, "Q2": 1, "Q3": 0, "Q4": -1, "Q5": -1, "Q6": 0, "Q7": -1}
     if engine == "duckdb":
-        from screening.baselines.sql import connect, states_sql
+        from screening.rules.baselines.sql import connect, states_sql
 
         states = connect(folder).execute(states_sql(protocol)).df().set_index("patient_id")
         assert states["bilag"].astype(int).to_dict() == expected
         return
     ex = load_extract(folder, columns=protocol.columns())
     if engine == "naive":
-        from screening.baselines.naive import naive_states
+        from screening.rules.baselines.naive import naive_states
 
         assert naive_states(ex, protocol)["bilag"].astype(int).to_dict() == expected
     else:

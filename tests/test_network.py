@@ -14,12 +14,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from screening import BundleError, load_extract, load_protocol, screen
-from screening.bundle import read_bundle
 from screening.cli import main
-from screening.network import merge_bundles, split_by_site, write_network_report
-from screening.published import intervals, tighten
-from screening.report import build_report
-from screening.shareable import disclosure_rule
+from screening.disclosure.bundle import read_bundle
+from screening.disclosure.published import intervals, tighten
+from screening.disclosure.shareable import disclosure_rule
+from screening.network.merge import merge_bundles, split_by_site, write_network_report
+from screening.views.report import build_report
 
 ROOT = Path(__file__).resolve().parents[1]
 SYNTHETIC = ROOT / "data" / "synthetic"

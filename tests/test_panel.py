@@ -7,7 +7,7 @@ import re
 import pytest
 
 from screening import load_protocol, screen
-from screening.panel import Explorer, Settings, whatif_panel
+from screening.views.panel import Explorer, Settings, whatif_panel
 
 # On the boundary extract: SLEDAI minimum 4 admits X12 (SLEDAI 5; X52 at 4 is 70 years old); dropping
 # BILAG admits X14 (musculoskeletal C) and N15 (BILAG not scored, never had nephritis).

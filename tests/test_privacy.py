@@ -12,11 +12,11 @@ from hypothesis import strategies as st
 
 from lp_attack import narrowed
 from screening import load_extract, screen
-from screening.disclosure import MIN_VALUES, Cells, Rule, audit, protect, ranges
+from screening.disclosure.audit import MIN_VALUES, Cells, Rule, audit, protect, ranges
+from screening.disclosure.shareable import published_counts, shareable_tables
 from screening.errors import DisclosureError, ScreeningError
-from screening.report import build_report
-from screening.shareable import published_counts, shareable_tables
-from screening.synthetic import generate, write_extract
+from screening.synth.synthetic import generate, write_extract
+from screening.views.report import build_report
 
 RULE = Rule(10, 5)
 T = RULE.threshold

@@ -8,10 +8,10 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from screening import load_protocol
-from screening.counts import placement as _placement
-from screening.extract import Extract
-from screening.funnel import STATUSES, Screening, _attrition
-from screening.synthetic import generate, write_extract
+from screening.engine.counts import placement as _placement
+from screening.engine.funnel import STATUSES, Screening, _attrition
+from screening.io.extract import Extract
+from screening.synth.synthetic import generate, write_extract
 
 PROTOCOL = load_protocol("misle-phase2")
 IDS = [c.id for c in PROTOCOL.counted]

@@ -7,7 +7,7 @@ import textwrap
 import pytest
 
 from screening import ProtocolError, load_protocol
-from screening.protocol import shipped_protocols
+from screening.rules.protocol import shipped_protocols
 
 
 def test_shipped_protocols():
@@ -168,7 +168,7 @@ def test_a_few_yaml_anchors_still_work(tmp_path):
 
 
 def test_every_rule_and_parameter_is_described():
-    from screening.criteria import RULES
+    from screening.rules.criteria import RULES
 
     for r in RULES.values():
         assert r.doc.strip(), r.name
@@ -178,8 +178,8 @@ def test_every_rule_and_parameter_is_described():
 
 
 def test_rules_table_lists_every_parameter_once():
-    from screening.criteria import RULES
-    from screening.protocol import rules_table
+    from screening.rules.criteria import RULES
+    from screening.rules.protocol import rules_table
 
     table = rules_table()
     described = set(zip(table["rule"], table["parameter"], strict=True))
@@ -194,13 +194,13 @@ def test_rules_table_lists_every_parameter_once():
     ({"cns_lupus.column": "crp"}, "warning: cns_lupus.column: 'crp' is not in the data dictionary"),
 ])
 def test_lint_names_what_cannot_work(override, finding):
-    from screening.protocol import lint
+    from screening.rules.protocol import lint
 
     assert finding in [str(i)[: len(finding)] for i in lint(load_protocol("misle-phase2", override))]
 
 
 def test_shipped_protocols_lint_clean():
-    from screening.protocol import lint
+    from screening.rules.protocol import lint
 
     for name in shipped_protocols():
         assert [str(i) for i in lint(load_protocol(name)) if i.severity != "note"] == [], name

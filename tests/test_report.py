@@ -10,11 +10,11 @@ import pandas as pd
 import pytest
 
 from screening import ScreeningError, load_extract
-from screening import report as report_mod
 from screening.cli import main
-from screening.disclosure import WATERMARK
-from screening.report import build_report, check_out, log_release
-from screening.synthetic import generate, write_extract
+from screening.disclosure.audit import WATERMARK
+from screening.synth.synthetic import generate, write_extract
+from screening.views import report as report_mod
+from screening.views.report import build_report, check_out, log_release
 
 ROOT = Path(__file__).resolve().parents[1]
 SYNTHETIC = ROOT / "data" / "synthetic"

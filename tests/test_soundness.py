@@ -23,9 +23,9 @@ from hypothesis import strategies as st
 
 from completion import blank, complete
 from screening import load_extract, load_protocol
-from screening.criteria import RULES
-from screening.protocol import Criterion, shipped_protocols
-from screening.synthetic import generate, write_extract
+from screening.rules.criteria import RULES
+from screening.rules.protocol import Criterion, shipped_protocols
+from screening.synth.synthetic import generate, write_extract
 
 #: (rule, parameters): every criterion of the shipped protocols, plus variants that move windows.
 CASES = sorted({(c.rule, repr(c.params)): (c.rule, c.params)

@@ -11,10 +11,10 @@ import pytest
 import source_fixtures as fx
 from screening import screen
 from screening.cli import main
+from screening.engine.quality import missingness
 from screening.errors import ExtractWarning
-from screening.quality import missingness
-from screening.sources import load_source
-from screening.sources.common import load_concepts
+from screening.io.sources import load_source
+from screening.io.sources.common import load_concepts
 
 # The hand-made exports hold no proteinuria (and Synthea no nephritis onset): the loader's
 # "empty in every row" warning is right, and not what these tests are about.
@@ -286,7 +286,7 @@ def postgres(omop_dir, generated_cdm):
 
 @pytest.fixture(scope="module")
 def generated_cdm():
-    from screening.sources.synthetic_cdm import generate_cdm
+    from screening.io.sources.synthetic_cdm import generate_cdm
 
     return generate_cdm(3000, seed=7, vocabulary=20_000)
 
@@ -313,7 +313,7 @@ def test_hand_made_cdm_in_postgres_gives_each_persons_outcome(postgres, omop_dir
 
 def test_generated_cdm_gives_one_funnel_in_postgres_duckdb_and_parquet(postgres, generated_cdm, tmp_path):
     import postgres_server as pg
-    from screening.sources.synthetic_cdm import write_cdm
+    from screening.io.sources.synthetic_cdm import write_cdm
 
     parquet = write_cdm(generated_cdm, tmp_path / "parquet")
     specs = {"postgres": f"omop:{postgres}?cdm_schema=gen&vocab_schema=gen_vocab@2024-06-15",

@@ -9,13 +9,13 @@ import pandas as pd
 import pytest
 
 from screening import load_extract
-from screening.calibration import TARGETS, calibration_markdown, calibration_table
 from screening.cli import main
-from screening.extract import extract_hash
-from screening.messy import ABSENT, BOOLEAN_SPELLINGS, BRANDS, MIXED_CASE, SYNONYMS
-from screening.protocol import load_protocol, shipped_protocols
-from screening.schema import TABLES
-from screening.synthetic import DEFAULT_PATIENTS, DEFAULT_SEED, generate, write_extract
+from screening.io.extract import extract_hash
+from screening.io.schema import TABLES
+from screening.rules.protocol import load_protocol, shipped_protocols
+from screening.synth.calibration import TARGETS, calibration_markdown, calibration_table
+from screening.synth.messy import ABSENT, BOOLEAN_SPELLINGS, BRANDS, MIXED_CASE, SYNONYMS
+from screening.synth.synthetic import DEFAULT_PATIENTS, DEFAULT_SEED, generate, write_extract
 
 ROOT = Path(__file__).resolve().parents[1]
 

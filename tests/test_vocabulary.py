@@ -9,11 +9,11 @@ import pandas as pd
 import pytest
 
 from screening import load_extract, load_protocol
-from screening.baselines.naive import naive_states
+from screening.engine.funnel import Screening
 from screening.errors import ExtractError, ExtractWarning
-from screening.funnel import Screening
-from screening.synthetic import generate, write_extract
-from screening.vocabulary import canonical, normalise
+from screening.io.vocabulary import canonical, normalise
+from screening.rules.baselines.naive import naive_states
+from screening.synth.synthetic import generate, write_extract
 
 #: how a registry might write each ingredient of the synthetic extract
 MESSY = {"prednisone": ["Prednisone", "PREDNISONE", " prednisone ", "Deltasone"],
@@ -51,8 +51,8 @@ def test_every_drug_the_protocols_name_has_its_brand_names():
 
 
 def test_every_synonym_maps_to_a_value_the_dictionary_allows():
-    from screening.schema import TABLES
-    from screening.vocabulary import MAPPED_COLUMNS, VOCABULARY_FILE, ingredients
+    from screening.io.schema import TABLES
+    from screening.io.vocabulary import MAPPED_COLUMNS, VOCABULARY_FILE, ingredients
 
     rows = pd.read_csv(VOCABULARY_FILE, dtype=str, keep_default_na=False)
     fields = {f.name: f for fields in TABLES.values() for f in fields}
@@ -87,7 +87,7 @@ def test_messy_drug_names_give_exactly_the_clean_funnel(clean_and_messy, protoco
 
 
 def test_baselines_read_messy_names_through_the_vocabulary_too(clean_and_messy):
-    from screening.baselines.sql import connect, states_sql
+    from screening.rules.baselines.sql import connect, states_sql
 
     _, messy = clean_and_messy
     ex, p = load_extract(messy), load_protocol("misle-phase2")
@@ -98,7 +98,7 @@ def test_baselines_read_messy_names_through_the_vocabulary_too(clean_and_messy):
 
 
 def test_duckdb_reads_every_coded_column_of_a_messy_extract_as_the_loader_does(tmp_path):
-    from screening.baselines.sql import connect, states_sql
+    from screening.rules.baselines.sql import connect, states_sql
 
     folder = write_extract(generate(400, 12), tmp_path / "messy", messy=True, seed=12)
     ex = load_extract(folder)
@@ -161,7 +161,7 @@ def test_data_dictionary_names_the_vocabulary_of_every_coded_column():
     import re
     from pathlib import Path
 
-    from screening.schema import TABLES
+    from screening.io.schema import TABLES
 
     text = (Path(__file__).resolve().parents[1] / "data" / "README.md").read_text(encoding="utf-8")
     block = text.split("<!-- vocabularies: start -->")[1].split("<!-- vocabularies: end -->")[0]
@@ -174,7 +174,7 @@ def test_data_dictionary_names_the_vocabulary_of_every_coded_column():
 
 
 def test_data_quality_lists_unrecognised_values(tmp_path):
-    from screening.quality import unrecognised
+    from screening.engine.quality import unrecognised
 
     with pytest.warns(ExtractWarning):
         ex = load_extract(_with_unknown_drug("quality", tmp_path))

@@ -7,7 +7,7 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from screening.windows import covered_days, max_concurrent_per_patient
+from screening.rules.windows import covered_days, max_concurrent_per_patient
 
 N = 4  # patients
 

@@ -8,11 +8,11 @@ Example
 [87, 4545, 368]
 """
 
-from .errors import BundleError, ExtractError, ProtocolError, ScreeningError
-from .extract import Extract, load_extract
-from .funnel import Screening, screen
-from .protocol import Criterion, Protocol, load_protocol
-from .whatif import Comparison, compare
+from screening.engine.funnel import Screening, screen
+from screening.engine.whatif import Comparison, compare
+from screening.errors import BundleError, ExtractError, ProtocolError, ScreeningError
+from screening.io.extract import Extract, load_extract
+from screening.rules.protocol import Criterion, Protocol, load_protocol
 
 __version__ = "0.1.0"
 
@@ -24,7 +24,7 @@ __all__ = ["BundleError", "Comparison", "Criterion", "Extract", "ExtractError", 
 def __getattr__(name: str):
     # The panel pulls in ipywidgets: imported on first use, not with the package.
     if name == "whatif_panel":
-        from .panel import whatif_panel
+        from screening.views.panel import whatif_panel
 
         return whatif_panel
     raise AttributeError(f"module 'screening' has no attribute {name!r}")

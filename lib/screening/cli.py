@@ -29,10 +29,10 @@ import os
 import sys
 import warnings
 
-from . import __version__
-from .disclosure import WATERMARK
-from .errors import ProtocolError, ScreeningError
-from .protocol import parse_override, shipped_protocols
+from screening import __version__
+from screening.disclosure.audit import WATERMARK
+from screening.errors import ProtocolError, ScreeningError
+from screening.rules.protocol import parse_override, shipped_protocols
 
 POLICY_HELP = "what missing data means: separate (count apart), exclude, include"
 
@@ -89,7 +89,7 @@ def _disclosure(p: argparse.ArgumentParser) -> None:
 
 
 def _rule(args):
-    from .disclosure import INTERNAL, Rule
+    from screening.disclosure.audit import INTERNAL, Rule
 
     if args.small_cell < 0:
         raise ScreeningError(f"--small-cell {args.small_cell}: a threshold cannot be negative (0 means --internal).")
@@ -180,7 +180,7 @@ def _run(args) -> int:
         print(_rules_text())
         return 0
     if args.command == "cache":
-        from . import cache
+        from screening.io import cache
 
         folder, count, size = cache.usage()
         if folder is None:
@@ -191,11 +191,11 @@ def _run(args) -> int:
             print(f"{folder}: {count} cached extract(s), {size / 2**20:.1f} MB")
         return 0
     if args.command in ("lint", "template"):
-        from .protocol import lint, load_protocol
+        from screening.rules.protocol import lint, load_protocol
 
         protocol = load_protocol(args.protocol)
         if args.command == "template":
-            from .template import write_template
+            from screening.rules.template import write_template
 
             print(f"wrote the {protocol.id} extract template to {write_template(protocol, args.out)}")
             return 0
@@ -205,11 +205,11 @@ def _run(args) -> int:
         print(f"{protocol.id}: {len(issues)} finding{'s' if len(issues) != 1 else ''}")
         return 1 if any(i.severity == "error" for i in issues) else 0
     if args.command == "synth":
-        from .synthetic import DEFAULT_SEED, generate, write_extract
+        from screening.synth.synthetic import DEFAULT_SEED, generate, write_extract
 
         if args.calibration:
-            from .calibration import calibration_markdown
-            from .extract import load_extract
+            from screening.io.extract import load_extract
+            from screening.synth.calibration import calibration_markdown
 
             sys.stdout.write(calibration_markdown(load_extract(args.data)))
             return 0
@@ -221,34 +221,34 @@ def _run(args) -> int:
         return 0
 
     if args.command == "merge":
-        from .network import write_network_report
+        from screening.network.merge import write_network_report
 
         out = write_network_report(args.bundles, args.out, overwrite=args.overwrite, notebooks=not args.tables_only,
                                    progress=True)
         print(f"network report written to {out}")
         return 0
 
-    from .sources import source_kind
+    from screening.io.sources import source_kind
 
     if (args.baseline or args.before) and source_kind(args.data) == "native":
         raise ScreeningError(f"--data {args.data}: --baseline and --before apply to omop: and synthea: sources; "
                              "a native extract carries each patient's baseline_date. Drop them, or prefix the "
                              "folder with omop: or synthea:.")
 
-    from .protocol import load_protocol
-    from .sources import load_source
+    from screening.io.sources import load_source
+    from screening.rules.protocol import load_protocol
 
     rule = _rule(args)
     if args.command == "report":
-        from .report import check_out
-        from .shareable import check_subgroup
+        from screening.disclosure.shareable import check_subgroup
+        from screening.views.report import check_out
 
         check_subgroup(args.subgroup)  # every check before any computing
         check_out(args.out, args.data, args.overwrite, rule.internal)
     protocol = load_protocol(args.protocol).with_overrides(_overrides(args.set), source="--set")
     if args.command == "funnel":
-        from .funnel import Screening
-        from .shareable import funnel_table
+        from screening.disclosure.shareable import funnel_table
+        from screening.engine.funnel import Screening
 
         extract = load_source(args.data, args.baseline, args.before, args.cdm_schema, args.vocab_schema,
                               strict=args.strict_vocabulary, protocol=protocol)
@@ -265,8 +265,8 @@ def _run(args) -> int:
             print(table.to_string(index=False))
         return 0
     if args.command == "report":
-        from .report import build_report
-        from .sources import with_schemas
+        from screening.io.sources import with_schemas
+        from screening.views.report import build_report
 
         spec = args.data
         if args.baseline and args.baseline != "last_visit" and ":" in spec:
@@ -288,7 +288,7 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
 
 
 def _protocols(show: str | None) -> int:
-    from .protocol import format_value, lint, load_protocol
+    from screening.rules.protocol import format_value, lint, load_protocol
 
     if not show:
         for name in shipped_protocols():
@@ -313,8 +313,8 @@ def _protocols(show: str | None) -> int:
 
 def _rules_text() -> str:
     """Every rule, its one-line meaning, what it reads and its parameters, from the rule registry."""
-    from .criteria import RULES
-    from .protocol import format_value
+    from screening.rules.criteria import RULES
+    from screening.rules.protocol import format_value
 
     blocks = []
     for r in RULES.values():
@@ -333,7 +333,7 @@ def _rules_text() -> str:
 
 def _makeup_table(screening, rule, name: str, by: str):
     """One make-up table, protected together with the whole report's tables (the audit needs them all)."""
-    from .shareable import shareable_tables
+    from screening.disclosure.shareable import shareable_tables
 
     tables = shareable_tables(screening, rule, whatif=False)
     if name == "makeup":

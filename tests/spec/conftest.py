@@ -7,8 +7,8 @@ import pytest
 
 import boundary
 from screening import load_extract
-from screening.protocol import Criterion, Protocol
-from screening.synthetic import write_extract
+from screening.rules.protocol import Criterion, Protocol
+from screening.synth.synthetic import write_extract
 
 ENGINES = ["pandas", "naive", "duckdb"]
 
@@ -38,16 +38,16 @@ def engine(request, tmp_path):
         ex = load_extract(folder)
         protocol = Protocol("spec", "spec", (Criterion("c", "c", "inclusion", rule, params),))
         if request.param == "pandas":
-            from screening.criteria import RULES
+            from screening.rules.criteria import RULES
 
             met = RULES[rule](ex, **params)
             return {pid: (None if pd.isna(v) else bool(v)) for pid, v in zip(ex.patients.index, met, strict=True)}
         if request.param == "naive":
-            from screening.baselines.naive import naive_states
+            from screening.rules.baselines.naive import naive_states
 
             states = naive_states(ex, protocol)["c"]
         else:
-            from screening.baselines.sql import connect, states_sql
+            from screening.rules.baselines.sql import connect, states_sql
 
             states = connect(folder).execute(states_sql(protocol)).df().set_index("patient_id")["c"]
         return {pid: {1: True, 0: False, -1: None}[int(v)] for pid, v in states.items()}

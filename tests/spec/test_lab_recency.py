@@ -7,7 +7,7 @@ Baseline is 2024-06-15 for every patient, so 12 months before is 2023-06-15 (sti
 from __future__ import annotations
 
 from conftest import spec_tables
-from screening.criteria import RULES
+from screening.rules.criteria import RULES
 
 
 def _params(rule: str, **changes) -> dict:

@@ -6,7 +6,7 @@ Baseline is 2024-06-15 for every patient (the boundary fixture's base patient).
 from __future__ import annotations
 
 from conftest import spec_tables
-from screening.criteria import RULES
+from screening.rules.criteria import RULES
 
 
 def _params(rule: str, **changes) -> dict:

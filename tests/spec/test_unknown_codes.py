@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 
 from conftest import spec_tables
-from screening.criteria import RULES
+from screening.rules.criteria import RULES
 
 ZZ = "Zz-unknown"
 

@@ -1,0 +1,406 @@
+"""Disclosure control for shareable counts: small counts redacted, every other count rounded, then attacked.
+
+The rule (:class:`Rule`) follows OpenSAFELY's output-checking guidance: redact
+small counts, then round all counts. With the default ``Rule(threshold=10, base=5)``:
+
+* a count from 0 to 10 is shown as ``≤10`` (zero too: an exact zero would let a
+  chain of small steps between two rounded counts pin each step);
+* any other count is rounded to the nearest 5, and never shown below 15, so a
+  shown number always means "more than 10".
+
+A reader knows the rule, so each label is an interval (:meth:`Rule.interval`).
+Counts in different tables are tied by relations that follow from how the
+tables are defined (a funnel step's entering = excluded + not assessable +
+remaining, the last step's excluded = the last criterion's "excluded uniquely",
+...; :mod:`screening.engine.counts` declares them). :func:`audit` is that reader's best
+attack: for every small count it solves two linear programs (smallest and
+largest value consistent with every label and every relation). A small count is
+protected when the attack leaves it at least :data:`MIN_VALUES` possible values.
+:func:`protect` hides a further count (``*``) only when rounding alone does not
+protect; on real extracts that is rare.
+
+Example
+-------
+>>> rule = Rule(threshold=10, base=5)
+>>> [rule.label(v) for v in (0, 3, 11, 12, 13, 116)]
+['≤10', '≤10', '15', '15', '15', '115']
+>>> cells = Cells(rule)
+>>> a, b, total = cells.add(("t", 0, "a"), 3), cells.add(("t", 0, "b"), 40), cells.add(("t", 0, "total"), 43)
+>>> cells.equal({total: 1, a: -1, b: -1})
+>>> protect(cells)  # counts hidden besides rounding: 40 − 45 no longer pins 3
+0
+>>> cells.label(a), cells.label(b), cells.label(total)
+('≤10', '40', '45')
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from screening.errors import DisclosureError, ScreeningError
+
+__all__ = ["Rule", "Cells", "audit", "ranges", "protect", "HIDDEN", "MIN_VALUES", "INTERNAL", "WATERMARK"]
+
+HIDDEN = "*"
+#: The fewest values any small count may be left with by any attack.
+MIN_VALUES = 3
+#: Marks every file of a report written without disclosure control.
+WATERMARK = "internal: not for sharing"
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Redact counts from 1 to ``threshold``, round every other count to the nearest ``base``.
+
+    ``threshold=0`` is internal use: every count exact (:data:`INTERNAL`).
+    """
+
+    threshold: int = 10
+    base: int = 5
+
+    def __post_init__(self) -> None:
+        if self.threshold < 0:
+            raise ScreeningError(f"the small-cell threshold cannot be negative ({self.threshold}): "
+                                 "use 0 for internal, or more.")
+        if 0 < self.threshold < MIN_VALUES:
+            raise ScreeningError(f"a small-cell threshold of {self.threshold} would show '≤{self.threshold}' for "
+                                 f"fewer than {MIN_VALUES} possible counts: use 0 (internal) or at least {MIN_VALUES}.")
+        if self.base < 1:
+            raise ScreeningError(f"the rounding base must be 1 or more, not {self.base}.")
+
+    @property
+    def internal(self) -> bool:
+        return self.threshold == 0
+
+    @property
+    def small(self) -> str:
+        return f"≤{self.threshold}"
+
+    @property
+    def floor(self) -> int:
+        """The smallest number shown for a count above the threshold."""
+        return self.base * math.ceil((self.threshold + 1) / self.base)
+
+    def rounded(self, value: int) -> int | None:
+        """The number shown for ``value``; None for a redacted small count."""
+        value = int(value)
+        if self.internal:
+            return value
+        if value <= self.threshold:
+            return None
+        return max(self.base * math.floor(value / self.base + 0.5), self.floor)
+
+    def label(self, value: int) -> str:
+        shown = self.rounded(value)
+        return self.small if shown is None else str(shown)
+
+    def labels(self, values) -> list[str]:
+        return [self.label(v) for v in values]
+
+    def interval(self, label: str) -> tuple[int, int] | None:
+        """Every count a reader can infer from ``label`` alone: (lowest, highest); None if unbounded above."""
+        if label == self.small:
+            return 0, self.threshold
+        if label == HIDDEN:
+            return None
+        r = int(label)
+        if self.internal:
+            return r, r
+        lo = self.threshold + 1 if r == self.floor else math.ceil(r - self.base / 2)
+        return lo, math.ceil(r + self.base / 2) - 1
+
+    def as_dict(self) -> dict:
+        """Machine-readable, for provenance.json."""
+        if self.internal:
+            return {"rule": "none", "threshold": 0, "base": 1}
+        return {"rule": "round", "threshold": self.threshold, "base": self.base}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Rule:
+        return cls(0, 1) if d.get("rule") == "none" else cls(int(d["threshold"]), int(d["base"]))
+
+
+#: No disclosure control: every count exact (reports marked "internal: not for sharing").
+INTERNAL = Rule(0, 1)
+
+SHOWN, COMPLEMENT, WITHHELD = 0, 2, 3
+
+
+@dataclass
+class Cells:
+    """Counts to publish under one rule, and the relations between them that readers know.
+
+    ``equal`` relations say sum(coefficient × count) = 0, ``at_most`` ones say it is ≤ 0.
+    ``targets`` are derived counts (a difference of two cells, say) that must be protected like cells.
+    """
+
+    rule: Rule = field(default_factory=Rule)
+    values: list[int] = field(default_factory=list)
+    names: list = field(default_factory=list)
+    state: list[int] = field(default_factory=list)
+    locked: set[int] = field(default_factory=set)
+    #: Counts a reader knows are at least 1 (a row listed only when it has patients).
+    present: set[int] = field(default_factory=set)
+    #: Counts a reader knows exactly without being told (zero by definition): shown as they are.
+    known: set[int] = field(default_factory=set)
+    equalities: list[dict[int, float]] = field(default_factory=list)
+    inequalities: list[dict[int, float]] = field(default_factory=list)
+    targets: list[tuple[dict[int, float], str]] = field(default_factory=list)
+    _index: dict = field(default_factory=dict)
+
+    def add(self, name, value: int, locked: bool = False, present: bool = False) -> int:
+        """Register a count under ``name`` (registering a name twice returns the first cell).
+
+        ``present``: the reader knows the count is at least 1 (its row is only listed when it is).
+        """
+        if name in self._index:
+            return self._index[name]
+        idx = len(self.values)
+        self._index[name] = idx
+        self.values.append(int(value))
+        self.names.append(name)
+        self.state.append(SHOWN)
+        if locked:
+            self.locked.add(idx)
+        if present:
+            self.present.add(idx)
+        return idx
+
+    def __getitem__(self, name) -> int:
+        return self._index[name]
+
+    def __contains__(self, name) -> bool:
+        return name in self._index
+
+    def _checked(self, coefficients: dict, equal: bool) -> dict[int, float]:
+        coefficients = {(k if isinstance(k, int) else self._index[k]): c for k, c in coefficients.items()}
+        total = sum(c * self.values[i] for i, c in coefficients.items())
+        assert (abs(total) < 1e-9) if equal else total <= 1e-9, ([self.names[i] for i in coefficients], total)
+        return coefficients
+
+    def equal(self, coefficients: dict) -> None:
+        """Publish sum(coefficient × count) = 0 (true of the values; keys are cell ids or names)."""
+        self.equalities.append(self._checked(coefficients, True))
+
+    def at_most(self, coefficients: dict) -> None:
+        """Publish sum(coefficient × count) ≤ 0."""
+        self.inequalities.append(self._checked(coefficients, False))
+
+    def target(self, coefficients: dict, name: str) -> None:
+        """A derived count readers may try to learn (e.g. patients gained by a change): protected when small."""
+        coefficients = {(k if isinstance(k, int) else self._index[k]): c for k, c in coefficients.items()}
+        self.targets.append((coefficients, name))
+
+    def withhold(self, match) -> None:
+        """Stop publishing every count whose name ``match(name)`` accepts."""
+        for i, name in enumerate(self.names):
+            if match(name):
+                self.state[i] = WITHHELD
+
+    def label(self, idx) -> str:
+        idx = idx if isinstance(idx, int) else self._index[idx]
+        if self.state[idx] == WITHHELD:
+            return ""
+        if self.state[idx] == COMPLEMENT:
+            return HIDDEN
+        if idx in self.known:
+            return str(self.values[idx])
+        return self.rule.label(self.values[idx])
+
+    def bounds(self) -> np.ndarray:
+        """What a reader knows of each count from its label alone: (n, 2) lowest and highest."""
+        top = max(self.values, default=0) * 4 + self.rule.threshold + self.rule.base + 1  # keeps the LPs bounded
+        out = np.empty((len(self.values), 2))
+        for i, s in enumerate(self.state):
+            if s == WITHHELD:
+                out[i] = (0, top)
+            elif s == COMPLEMENT:
+                out[i] = (self.rule.threshold + 1, top)
+            elif i in self.known:
+                out[i] = (self.values[i], self.values[i])
+            else:
+                out[i] = self.rule.interval(self.rule.label(self.values[i]))
+            if i in self.present:
+                out[i, 0] = max(out[i, 0], 1)
+        return out
+
+    def value(self, expression: dict[int, float]) -> float:
+        return sum(c * self.values[i] for i, c in expression.items())
+
+
+class _Attack:
+    """One linear program over every published count; only the objective changes between solves."""
+
+    def __init__(self, cells: Cells) -> None:
+        import highspy
+        from scipy.sparse import csc_matrix
+
+        rows = cells.equalities + cells.inequalities
+        self.used = sorted({i for r in rows for i in r} | {i for t, _ in cells.targets for i in t})
+        self.pos = {c: j for j, c in enumerate(self.used)}
+        n = len(self.used)
+        r_idx, c_idx, data = [], [], []
+        for k, r in enumerate(rows):
+            for i, coef in r.items():
+                r_idx.append(k)
+                c_idx.append(self.pos[i])
+                data.append(coef)
+        a = csc_matrix((data, (r_idx, c_idx)), shape=(len(rows), n))
+        bounds = cells.bounds()[self.used] if n else np.zeros((0, 2))
+        inf = highspy.kHighsInf
+        lp = highspy.HighsLp()
+        lp.num_col_, lp.num_row_ = n, len(rows)
+        lp.col_cost_ = np.zeros(n)
+        lp.col_lower_, lp.col_upper_ = bounds[:, 0].copy(), bounds[:, 1].copy()
+        lp.row_lower_ = np.array([0.0] * len(cells.equalities) + [-inf] * len(cells.inequalities))
+        lp.row_upper_ = np.zeros(len(rows))
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        lp.a_matrix_.start_ = a.indptr
+        lp.a_matrix_.index_ = a.indices
+        lp.a_matrix_.value_ = a.data
+        self.h = highspy.Highs()
+        self.h.setOptionValue("output_flag", False)
+        self.h.passModel(lp)
+        self._sense = highspy.ObjSense
+        self._optimal = highspy.HighsModelStatus.kOptimal
+
+    def range(self, expression: dict[int, float]) -> tuple[float, float]:
+        return self._solve(expression, self._sense.kMinimize)[0], self._solve(expression, self._sense.kMaximize)[0]
+
+    def _solve(self, expression: dict[int, float], sense) -> tuple[float, np.ndarray]:
+        cols = np.array([self.pos[i] for i in expression], dtype=np.int32)
+        self.h.changeColsCost(len(cols), cols, np.array(list(expression.values()), dtype=float))
+        self.h.changeObjectiveSense(sense)
+        self.h.run()
+        if self.h.getModelStatus() != self._optimal:
+            raise RuntimeError("disclosure audit: the published counts admit no solution")
+        value = self.h.getInfo().objective_function_value
+        point = np.asarray(self.h.getSolution().col_value)
+        self.h.changeColsCost(len(cols), cols, np.zeros(len(cols)))
+        return value, point
+
+    def witnesses(self, truth: np.ndarray, count: int = 12) -> np.ndarray:
+        """Feasible points: the truth and the optima of random objectives, pushing many counts at once."""
+        rng = np.random.default_rng(0)
+        points = [truth]
+        everything = list(range(len(self.used)))
+        for _ in range(count):
+            signs = rng.choice([-1.0, 1.0], size=len(everything))
+            _, point = self._solve({self.used[j]: signs[j] for j in everything}, self._sense.kMinimize)
+            points.append(point)
+        return np.array(points)
+
+
+def ranges(cells: Cells, expressions: list[dict[int, float]]) -> list[tuple[float, float]]:
+    """Smallest and largest value of each expression given every label and relation (one LP model, re-solved)."""
+    if not expressions:
+        return []
+    attack = _Attack(cells)
+    return [attack.range(e) for e in expressions]
+
+
+def _narrow(lo: float, hi: float, fewest: int = MIN_VALUES) -> bool:
+    return math.floor(hi + 1e-6) - math.ceil(lo - 1e-6) + 1 < fewest
+
+
+def _at_risk(cells: Cells) -> list[tuple[dict[int, float], object, int]]:
+    """Counts the attack must leave enough values: (expression, name, fewest values allowed).
+
+    A small count (shown ``≤N``) and a small derived count (``targets``) keep at least
+    :data:`MIN_VALUES` values. A larger count is never pinned exactly: known to within
+    two values in each of two reports, their difference still has three.
+    """
+    t = cells.rule.threshold
+    related = {i for r in cells.equalities + cells.inequalities for i in r}
+    out = [({i: 1.0}, i, MIN_VALUES if cells.values[i] <= t else 2) for i in sorted(related)
+           if cells.values[i] >= 1 and cells.state[i] != WITHHELD and i not in cells.known]
+    for expression, name in cells.targets:
+        if 1 <= abs(cells.value(expression)) <= t:
+            out.append((expression, name, MIN_VALUES))
+    return out
+
+
+def audit(cells: Cells) -> list[tuple[object, float, float]]:
+    """Counts the attack narrows too far (see :func:`_at_risk`): (cell id or target name, lowest, highest).
+
+    Feasible points found cheaply (the truth, and optima of random objectives) clear most
+    counts at once; only the rest get their two exact linear programs.
+    """
+    if cells.rule.internal:
+        return []
+    risky = _at_risk(cells)
+    if not risky:
+        return []
+    attack = _Attack(cells)
+    truth = np.array(cells.values, dtype=float)[attack.used]
+    points = attack.witnesses(truth)
+    leaks = []
+    for expression, name, fewest in risky:
+        cols = [attack.pos[i] for i in expression]
+        seen = points[:, cols] @ np.array(list(expression.values()))
+        if not _narrow(seen.min(), seen.max(), fewest):
+            continue
+        lo, hi = attack.range(expression)
+        if _narrow(lo, hi, fewest):
+            leaks.append((name, lo, hi))
+    return leaks
+
+
+def protect(cells: Cells, max_rounds: int = 50) -> int:
+    """Hide more counts until :func:`audit` narrows no small count; returns how many are hidden besides rounding."""
+    if cells.rule.internal:
+        return 0
+    for _ in range(max_rounds):
+        leaks = audit(cells)
+        if not leaks:
+            return sum(1 for s in cells.state if s == COMPLEMENT)
+        chosen = set()
+        for name, _, _ in leaks:
+            start = [name] if isinstance(name, int) else \
+                next(list(e) for e, n in cells.targets if n == name)
+            pick = _complement_for(cells, start)
+            if pick is not None:
+                chosen.add(pick)
+        if not chosen:
+            where = ", ".join(str(cells.names[n]) if isinstance(n, int) else str(n) for n, _, _ in leaks[:3])
+            raise DisclosureError(
+                f"Counts this small cannot be shared at a small-cell threshold of {cells.rule.threshold}: "
+                f"the tables' own sums narrow them (e.g. {where}). Share a larger extract, or use --internal "
+                "for a report kept internal.",
+                cells=[cells.names[n] for n, _, _ in leaks if isinstance(n, int)])
+        for j in chosen:
+            cells.state[j] = COMPLEMENT
+    raise RuntimeError("small-cell protection did not converge")
+
+
+def _complement_for(cells: Cells, start: list[int]) -> int | None:
+    """A count to hide for a leak at ``start``: the nearest one in the web of relations, above the threshold.
+
+    Nearest first, because a count in the leak's own relations breaks the attack most directly;
+    a locked count (the funnel's) only when no other is as near.
+    """
+    by_cell: dict[int, list[dict]] = {}
+    for r in cells.equalities + cells.inequalities:
+        for j in r:
+            by_cell.setdefault(j, []).append(r)
+    frontier, seen = list(start), set(start)
+    while frontier:
+        free, locked, nxt = [], [], []
+        for c in frontier:
+            for r in by_cell.get(c, []):
+                for j in r:
+                    if j in seen:
+                        continue
+                    seen.add(j)
+                    nxt.append(j)
+                    if cells.state[j] == SHOWN and cells.values[j] > cells.rule.threshold:
+                        (locked if j in cells.locked else free).append(j)
+        candidates = free or locked
+        if candidates:
+            # Fewest relations first (hiding a well-connected count forces more hiding), then smallest.
+            return min(candidates, key=lambda j: (len(by_cell.get(j, [])), cells.values[j]))
+        frontier = nxt
+    return None

@@ -1,0 +1,336 @@
+"""The tables a report shares, in one pass: counts → tables with their relations → protect → render.
+
+:func:`published_counts` builds every table from a :class:`~screening.engine.funnel.Screening`
+with the relations their definitions imply (:mod:`screening.engine.counts`);
+:func:`shareable_tables` protects them together (:mod:`screening.disclosure.audit`:
+small counts shown as ``≤10``, every other count rounded, the whole attacked)
+and renders them. Percentages are computed from the rounded counts.
+
+Example
+-------
+>>> from screening import load_extract, screen
+>>> tables = shareable_tables(screen(load_extract("data/synthetic")), whatif=False)
+>>> tables["headline"]["patients"].tolist()
+['5000', '85', '370', '455', '4545']
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from screening.disclosure.audit import HIDDEN, Rule, protect
+from screening.engine.composition import add_makeup, render_makeup
+from screening.engine.counts import (
+    Published,
+    add_comparison,
+    add_composition,
+    add_missingness,
+    add_not_assessable,
+    add_outcome_by,
+    add_sweeps,
+    funnel_counts,
+)
+from screening.engine.funnel import Screening
+from screening.engine.quality import missingness
+from screening.errors import DisclosureError, ScreeningError
+
+__all__ = ["shareable_tables", "published_counts", "funnel_table", "check_subgroup", "as_rule", "disclosure_rule",
+           "round_counts", "AGE_BINS", "SUBGROUPS", "VARIANT"]
+
+AGE_BINS = [0, 18, 30, 40, 50, 66, 91]
+#: Subgroups a shareable report may split by: declared categorical columns with few levels (name → column, bins).
+SUBGROUPS = {"site": ("site", None), "sex": ("sex", None), "race_ethnicity": ("race_ethnicity", None),
+             "age_band": ("age_years", AGE_BINS)}
+#: More groups than this and a subgroup table is mostly small counts.
+MAX_LEVELS = 30
+#: The protocol the what-if tables compare with.
+VARIANT = "misle-phase1-pilot"
+#: Tables that may be withheld, whole or in part, when nothing else protects a count in them.
+OPTIONAL = ("composition", "outcome_by", "criteria", "missingness", "not_assessable", "overlap", "leave_one_out",
+            "comparison", "transitions", "by_criterion", "sweeps", "makeup", "differential")
+#: Columns whose one-column criteria are unknown exactly where the column is missing.
+ONE_COLUMN_RULES = {"age": "age_years", "sledai": "sledai_2k"}
+
+
+def as_rule(rule: Rule | int) -> Rule:
+    """A disclosure rule from a rule or a small-cell threshold (0: internal, exact counts)."""
+    return rule if isinstance(rule, Rule) else Rule(int(rule), 5 if int(rule) else 1)
+
+
+def disclosure_rule(threshold: int) -> dict:
+    """The rule for a small-cell threshold, as ``provenance.json`` records it.
+
+    Read back by :mod:`screening.disclosure.published`.
+
+    >>> disclosure_rule(10)
+    {'rule': 'round', 'threshold': 10, 'base': 5}
+    """
+    return as_rule(threshold).as_dict()
+
+
+def round_counts(table: pd.DataFrame, columns: list[str], threshold: int = 10, base: int = 5,
+                 as_text: bool = True) -> pd.DataFrame:
+    """``columns`` shown under the report's rule (``≤10``, others rounded): for live views such as the what-if
+    panel, which are not themselves shared. ``as_text=False`` gives numbers for charts (redacted counts as 0).
+
+    >>> round_counts(pd.DataFrame({"n": [0, 7, 12, 116]}), ["n"])["n"].tolist()
+    ['≤10', '≤10', '15', '115']
+    """
+    out = table.copy()
+    if threshold <= 0:
+        return out
+    rule = Rule(threshold, base)
+    for col in columns:
+        if as_text:
+            out[col] = np.array(rule.labels(out[col]), dtype=object)
+        else:
+            out[col] = [rule.rounded(v) or 0 for v in out[col]]
+    return out
+
+
+def check_subgroup(name: str) -> None:
+    """Refuse anything but a declared categorical column: a date or free text would publish raw values."""
+    if name not in SUBGROUPS:
+        raise ScreeningError(f"--subgroup {name!r} is not a declared categorical column; shareable subgroups are: "
+                             + ", ".join(SUBGROUPS) + ".")
+
+
+def _outcome(s: Screening, subgroup: str) -> pd.DataFrame:
+    check_subgroup(subgroup)
+    column, bins = SUBGROUPS[subgroup]
+    if column not in s.extract.patients.columns:
+        raise ScreeningError(f"--subgroup {subgroup}: the extract has no {column!r} column.")
+    levels = s.extract.patients[column].nunique() if bins is None else len(bins)
+    if levels > MAX_LEVELS:
+        raise ScreeningError(f"--subgroup {subgroup}: {levels} different values, more than {MAX_LEVELS}; "
+                             "a subgroup table that fine would be mostly small counts.")
+    return s.outcome_by(column, bins).rename(columns={column: subgroup})
+
+
+def _composition(s: Screening) -> pd.DataFrame:
+    """Composition by sex, race/ethnicity and age band, stacked: column, group, population, patients."""
+    parts = [s.composition(c, bins=AGE_BINS if c == "age_years" else None).rename(columns={c: "group"})
+             .assign(column=c) for c in ("sex", "race_ethnicity", "age_years")]
+    return pd.concat(parts, ignore_index=True)[["column", "group", "population", "patients"]]
+
+
+def _comparison(s: Screening, variant) -> tuple:
+    from screening.engine.whatif import compare
+    from screening.rules.protocol import load_protocol
+
+    cmp = compare(s.extract, s.protocol, load_protocol(variant) if isinstance(variant, str) else variant, s.policy)
+    by = cmp.by_criterion
+    by = by[by["changed"]].drop(columns=["changed", "excluded_difference"]).reset_index(drop=True)
+    return cmp.b.summary().set_index("status")["patients"], cmp.transitions, by, cmp.name_b
+
+
+def _sweeps(s: Screening, sweeps: dict) -> tuple[pd.DataFrame, dict]:
+    """Each sweep over the values this protocol accepts (a pilot's SLEDAI maximum caps its minimum, say)."""
+    from screening.errors import ProtocolError
+
+    parts, current = [], {}
+    for name, values in sweeps.items():
+        try:
+            cid, param = s.protocol.resolve(name)
+        except ProtocolError:
+            continue  # a protocol without this criterion
+        accepted = []
+        for v in values:
+            try:
+                s.protocol.with_overrides({name: v})
+            except ProtocolError:
+                continue
+            accepted.append(v)
+        if accepted:
+            parts.append(s.sweep(name, accepted))
+            current[f"{cid}.{param}"] = s.protocol.criterion(cid).params[param]
+    columns = ["parameter", "value", *STATUS_COLUMNS]
+    return (pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)), current
+
+
+STATUS_COLUMNS = ["eligible", "excluded", "not_assessable"]
+
+
+def published_counts(s: Screening, rule: Rule, subgroup: str = "site", whatif: bool = True,
+                     variant=VARIANT, sweeps: dict | None = None, makeup: bool = True) -> Published:
+    """Every shareable table as true counts, with every relation between them.
+
+    ``makeup``: the pool's make-up along the funnel and whom each criterion excludes
+    (:mod:`screening.engine.composition`).
+    """
+    pub = funnel_counts(s.counts, s.criteria, rule)
+    outcome_name = f"outcome_by_{subgroup}"
+    add_outcome_by(pub, outcome_name, _outcome(s, subgroup))
+    add_composition(pub, _composition(s), outcome_name, SUBGROUPS[subgroup][0])
+    add_not_assessable(pub, s.missing_by_criterion().drop(columns=["first_missing"]), s.ids)
+    one_column = {}
+    if s.policy == "separate":
+        for j, c in enumerate(s.criteria):
+            column = ONE_COLUMN_RULES.get(c.rule) or (c.params.get("column") if c.rule == "column" else None)
+            if column:
+                one_column[j] = column
+    add_missingness(pub, missingness(s.extract), one_column)
+    if s.policy != "separate":
+        _known_zero(pub, lambda name: "not_assessable" in name[2] or name == pub.head(2))
+    if makeup:
+        notes = add_makeup(pub, s, (outcome_name, SUBGROUPS[subgroup][0]))
+        if "makeup" in pub.tables:
+            pub.tables["makeup"].attrs["notes"] = notes
+    if whatif:
+        summary_b, transitions, by, name_b = _comparison(s, variant)
+        add_comparison(pub, summary_b, transitions, by)
+        pub.tables["comparison"].attrs["variant"] = name_b
+        add_sweeps(pub, *_sweeps(s, sweeps if sweeps is not None else s.sweepable()))
+    return pub
+
+
+def _known_zero(pub: Published, match) -> None:
+    """Counts zero by definition (no one is not assessable when missing data count as failing): shown as 0."""
+    for name, i in pub.cells._index.items():
+        if match(name) and pub.cells.values[i] == 0:
+            pub.cells.known.add(i)
+
+
+def funnel_table(s: Screening, rule: Rule | int = 10) -> pd.DataFrame:
+    """The sequential funnel alone, protected as it is published (``python -m screening funnel``)."""
+    rule = as_rule(rule)
+    if rule.internal:
+        return s.attrition()
+    pub = funnel_counts(s.counts, s.criteria, rule, tables=("headline", "attrition"))
+    if s.policy != "separate":
+        _known_zero(pub, lambda name: "not_assessable" in name[2] or name == pub.head(2))
+    protect(pub.cells)
+    return _render(pub)["attrition"]
+
+
+def shareable_tables(s: Screening, rule: Rule | int = 10, subgroup: str = "site", whatif: bool = True,
+                     variant=VARIANT, sweeps: dict | None = None) -> dict[str, pd.DataFrame]:
+    """Every shareable table, small counts redacted and every count rounded, protected together.
+
+    With an internal rule (threshold 0) every count is exact and the funnel within
+    each subgroup is added: split by site, most of its steps are small counts.
+    When a small pool cannot be broken down safely (the sex mix of 14 eligible
+    patients, say), that breakdown is withheld and listed in ``_withheld``; when
+    the funnel itself cannot be protected, :class:`~screening.errors.DisclosureError`.
+    """
+    rule = as_rule(rule)
+    pub = published_counts(s, rule, subgroup, whatif, variant, sweeps)
+    if rule.internal:
+        tables = _render(pub)
+        column, bins = SUBGROUPS[subgroup]
+        tables[f"attrition_by_{subgroup}"] = s.attrition_by(column, bins).rename(columns={column: subgroup})
+        return tables
+    withheld: set = set()
+    for _ in range(12):
+        pub.cells.state = [0] * len(pub.cells.values)
+        pub.cells.withhold(lambda name: _is_withheld(name, pub, withheld))
+        try:
+            hidden = protect(pub.cells)
+        except DisclosureError as exc:
+            blocks = {_block(name, pub) for name in exc.cells} - {None} - withheld
+            if not blocks:  # the funnel itself cannot be protected
+                raise
+            withheld |= blocks
+            continue
+        tables = _render(pub)
+        for name in list(tables):
+            if (name,) in withheld:
+                tables[name] = tables[name].iloc[0:0]  # withheld whole: published empty, listed in _withheld
+        comp = pub.tables["composition"]
+        keep = [("composition", c, p) not in withheld for c, p in zip(comp["column"], comp["population"], strict=True)]
+        tables["composition"] = tables["composition"][keep].reset_index(drop=True)
+        notes = pub.tables["makeup"].attrs.get("notes", []) if "makeup" in pub.tables else []
+        tables["_withheld"] = pd.DataFrame({"withheld": [" / ".join(map(str, b)) for b in sorted(withheld)] + notes})
+        tables["_protection"] = pd.DataFrame({"cells": [len(pub.cells.values)], "also_hidden": [hidden]})
+        return tables
+    raise DisclosureError("small-cell protection kept failing after withholding breakdowns")
+
+
+def _block(name: tuple, pub: Published):
+    """The breakdown to withhold for a cell that cannot be protected; None for the funnel itself."""
+    table, row, _ = name
+    if table == "composition":
+        comp = pub.tables["composition"]
+        return ("composition", comp["column"].iloc[row], comp["population"].iloc[row])
+    return (table,) if table.startswith(OPTIONAL) else None
+
+
+def _is_withheld(name: tuple, pub: Published, withheld: set) -> bool:
+    block = _block(name, pub)
+    return block is not None and (block in withheld or (name[0],) in withheld)
+
+
+def _number(text: pd.Series) -> pd.Series:
+    """Shown counts as numbers; redacted or hidden ones as missing."""
+    return pd.to_numeric(text.astype(str).where(text.astype(str).str.fullmatch(r"\d+")), errors="coerce")
+
+
+def _percent(part: pd.Series, whole) -> np.ndarray:
+    """A share of two shown counts, to one decimal; ``*`` where either is not shown."""
+    part, whole = _number(part), (_number(whole) if isinstance(whole, pd.Series) else whole)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        pct = np.round(100 * part / whole.replace(0, np.nan) if isinstance(whole, pd.Series) else
+                       100 * part / (whole or np.nan), 1)
+    return np.where(pct.isna(), HIDDEN, pct.astype(str)).astype(object)
+
+
+def _by_shown(frame: pd.DataFrame, column: str, ties: list[str]) -> pd.DataFrame:
+    """Largest shown count first (redacted ones last), then ``ties``."""
+    key = _number(frame[column]).fillna(-1)
+    return frame.assign(_shown=-key).sort_values(["_shown", *ties], kind="stable").drop(columns="_shown") \
+        .reset_index(drop=True)
+
+
+def _render(pub: Published) -> dict[str, pd.DataFrame]:
+    """Each table with its counts as published (labels) and percentages from the rounded counts."""
+    out = {}
+    for name, frame in pub.tables.items():
+        shown = frame.copy()
+        for col in pub.columns[name]:
+            shown[col] = [pub.label((name, i, col)) for i in range(len(frame))]
+        out[name] = shown
+    if pub.rule.internal:
+        for name, frame in pub.tables.items():
+            out[name] = frame.copy()
+    n = out["headline"]["patients"].astype(str).iloc[0]
+    total = float(n) if n.isdigit() else np.nan
+    a = out["attrition"]
+    if not pub.rule.internal:
+        a.loc[0, ["excluded", "not_assessable"]] = "0"  # the extract row removes no one, by definition
+    a["pct_of_previous"] = _percent(a["remaining"], a["entering"])
+    a["pct_of_total"] = _percent(a["remaining"], total)
+    if "composition" in out:
+        comp = out["composition"]
+        head = out["headline"].set_index("measure")["patients"].astype(str)
+        whole = comp["population"].map({"extract": head.iloc[0], "eligible": head.iloc[1],
+                                        "not_assessable": head.iloc[2]})
+        comp["percent"] = _percent(comp["patients"], whole)
+    if "missingness" in out:
+        m = out["missingness"]
+        m["percent"] = _percent(m["missing"], total)
+    # Rows in order of the counts as shown, ties by name: an order by exact counts would tell them apart.
+    if "missingness" in out:
+        out["missingness"] = _by_shown(out["missingness"], "missing", ["column"])
+    if "not_assessable" in out:
+        order = {cid: j for j, cid in enumerate(pub.tables["criteria"]["criterion"])} if "criteria" in pub.tables \
+            else {}
+        out["not_assessable"] = _by_shown(out["not_assessable"].assign(_j=lambda t: t["criterion"].map(order)),
+                                          "missing_any", ["_j"]).drop(columns="_j")
+    render_makeup(out)
+    if "overlap" in out:
+        o = out["overlap"]
+        ids = [c for c in o.columns if o[c].dtype == bool]
+        listed = o.iloc[:-1].assign(_pattern=lambda t: ["".join("01"[int(v)] for v in row) for row in
+                                                        t[ids].to_numpy()][::1])
+        listed = _by_shown(listed, "patients", ["criteria", "_pattern"]).drop(columns="_pattern")
+        out["overlap"] = pd.concat([listed, o.iloc[-1:]], ignore_index=True)
+    if "comparison" in out:
+        c = out["comparison"]
+        reference = out["headline"].set_index("measure")["patients"].iloc[[1, 4, 2]].to_numpy()
+        c.insert(1, "reference", reference)
+        c["difference"] = (_number(c["variant"]) - _number(c["reference"])).astype("Int64").astype(str) \
+            .replace("<NA>", HIDDEN)
+        c.attrs.update(pub.tables["comparison"].attrs)
+    return out
+

@@ -1,0 +1,140 @@
+"""Screening past one machine: the same criteria and funnel on a Dask DataFrame partitioned by patient.
+
+A *partitioned extract* is a folder of ordinary extract folders (``part-00000/``,
+``part-00001/``, ...), each holding a disjoint set of patients with all their
+events, so every criterion can be evaluated inside one partition. Each
+partition reads only the columns the protocol needs. Per-patient states form a
+Dask DataFrame; the funnel counts are sums over patients
+(:class:`screening.engine.counts.Counts`), reduced by Dask, and the same table
+builders as in memory turn them into the same tables.
+
+Example
+-------
+>>> import tempfile
+>>> from distributed import Client
+>>> from screening.engine.dask_funnel import write_partitioned, dask_screen
+>>> parts = write_partitioned("data/synthetic", tempfile.mkdtemp(), parts=4)
+>>> len(list(parts.iterdir()))
+4
+>>> with Client("tcp://scheduler:8786"):                                  # doctest: +SKIP
+...     result = dask_screen("/tmp/parts", "misle-phase2")
+...     result.attrition()
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from screening.engine.counts import Counts, attrition_table, count_states, criteria_table, overlap_table, summary_table
+from screening.engine.funnel import Screening
+from screening.io.extract import load_extract
+from screening.io.schema import TABLES
+from screening.rules.protocol import Protocol, load_protocol
+from screening.synth.synthetic import write_extract
+
+__all__ = ["write_partitioned", "dask_screen", "PartitionedScreening"]
+
+_ARRAYS = ("status", "excluded_at", "unknown_at", "fail_alone", "unknown_alone", "fail_unique", "eligible_without")
+
+
+def write_partitioned(source: str | Path | dict, out: str | Path, parts: int) -> Path:
+    """Split an extract (a folder or a dict of tables) into ``parts`` extract folders by patient."""
+    if isinstance(source, dict):
+        tables = source
+    else:
+        ex = load_extract(source)
+        tables = {"patients": ex.patients.reset_index()}
+        for name in TABLES:
+            if name != "patients":
+                tables[name] = ex.table(name)
+    ids = pd.Index(tables["patients"]["patient_id"])
+    part_of_patient = np.arange(len(ids)) * parts // max(len(ids), 1)  # contiguous blocks of patients
+    out = Path(out)
+    for k in range(parts):
+        chunk = {}
+        for name, table in tables.items():
+            rows = part_of_patient if name == "patients" else part_of_patient[ids.get_indexer(table["patient_id"])]
+            chunk[name] = table[rows == k]
+        write_extract(chunk, out / f"part-{k:05d}", "parquet")
+    return out
+
+
+def _part_states(folder: str, protocol: Protocol, policy: str) -> pd.DataFrame:
+    ex = load_extract(folder, columns=protocol.columns())
+    s = Screening(ex, protocol, policy)
+    return pd.DataFrame(s.states, index=ex.patients.index, columns=s.ids)
+
+
+def _counts_frame(states: pd.DataFrame) -> pd.DataFrame:
+    """One partition's counts as long rows (metric, key, value): they add up across partitions."""
+    c = count_states(states.to_numpy())
+    rows = [("total", 0, c.total)]
+    for name in _ARRAYS:
+        rows += [(name, i, int(v)) for i, v in enumerate(getattr(c, name))]
+    rows += [("pattern", int(code), int(v)) for code, v in c.patterns.items()]
+    return pd.DataFrame(rows, columns=["metric", "key", "value"]).astype({"key": "int64", "value": "int64"})
+
+
+def _to_counts(summed: pd.Series, k: int) -> Counts:
+    def arr(name: str, size: int) -> np.ndarray:
+        part = summed.get(name, pd.Series(dtype="int64"))
+        return part.reindex(range(size), fill_value=0).to_numpy(dtype=np.int64)
+
+    patterns = summed.get("pattern", pd.Series(dtype="int64")).astype(np.int64)
+    return Counts(int(arr("total", 1)[0]), arr("status", 3), *(arr(n, k) for n in _ARRAYS[1:]), patterns)
+
+
+class PartitionedScreening:
+    """Funnel tables of a partitioned extract, computed with Dask; same methods as :class:`Screening`."""
+
+    def __init__(self, states, protocol: Protocol, policy: str) -> None:
+        self.states = states  # the Dask DataFrame of per-patient states
+        self.protocol = protocol
+        self.policy = policy
+        self.criteria = protocol.counted
+        counts_meta = pd.DataFrame({"metric": pd.Series(dtype="object"), "key": pd.Series(dtype="int64"),
+                                    "value": pd.Series(dtype="int64")})
+        summed = (states.map_partitions(_counts_frame, meta=counts_meta)
+                  .groupby(["metric", "key"])["value"].sum().compute())
+        self.counts = _to_counts(summed, len(self.criteria))
+
+    @property
+    def ids(self) -> list[str]:
+        return [c.id for c in self.criteria]
+
+    def summary(self) -> pd.DataFrame:
+        return summary_table(self.counts)
+
+    def attrition(self) -> pd.DataFrame:
+        return attrition_table(self.counts, self.criteria)
+
+    def criteria_table(self) -> pd.DataFrame:
+        return criteria_table(self.counts, self.criteria)
+
+    def overlap(self, min_patients: int = 1) -> pd.DataFrame:
+        return overlap_table(self.counts, self.ids, min_patients)
+
+
+def dask_screen(folder: str | Path, protocol: Protocol | str = "misle-phase2", policy: str = "separate",
+                overrides: dict | None = None) -> PartitionedScreening:
+    """Screen a partitioned extract on the current Dask scheduler (a ``distributed.Client`` if one is active)."""
+    import dask.dataframe as dd
+
+    if not isinstance(protocol, Protocol):
+        protocol = load_protocol(protocol, overrides)
+    elif overrides:
+        protocol = protocol.with_overrides(overrides)
+    parts = sorted(str(p) for p in Path(folder).iterdir() if p.is_dir() and p.name.startswith("part-"))
+    if not parts:
+        from screening.errors import ExtractError
+
+        raise ExtractError(str(folder), None, "a partitioned extract: part-00000/, part-00001/, ... folders",
+                           hint="Write one with screening.engine.dask_funnel.write_partitioned.")
+    meta = pd.DataFrame({c.id: pd.Series(dtype="int8") for c in protocol.counted},
+                        index=pd.Index([], name="patient_id", dtype="string"))
+    states = dd.from_map(_part_states, parts, protocol=protocol, policy=policy, meta=meta,
+                         enforce_metadata=False)
+    return PartitionedScreening(states, protocol, policy)

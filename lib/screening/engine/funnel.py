@@ -1,0 +1,471 @@
+"""The screening-funnel engine: one small object that evaluates a protocol on an extract.
+
+Every counted criterion gives each patient one of three states: passes, fails,
+or cannot be assessed (data missing). Each patient then ends in exactly one
+place:
+
+* **excluded** by the first criterion, in protocol order, that they fail. A
+  missing value never hides a definite exclusion elsewhere;
+* otherwise **not assessable**, attributed to the first criterion whose data
+  are missing;
+* otherwise **eligible**.
+
+Hence the three totals do not depend on the order of the criteria; only the
+step at which a patient leaves does. The ``policy`` decides what unknowns mean:
+``"separate"`` (default) counts them apart, ``"exclude"`` treats them as
+failing, ``"include"`` as passing.
+
+Example
+-------
+>>> from screening import load_extract, screen
+>>> s = screen(load_extract("data/synthetic"))
+>>> table = s.attrition()
+>>> table.loc[[0, 4, 24], ["criterion", "remaining"]].values.tolist()
+[['extract', 5000], ['sledai', 1076], ['other_biologic', 87]]
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+
+from screening.engine.composition import composition_along, differential_exclusion, leave_one_out_by
+from screening.engine.counts import (
+    FAIL,
+    PASS,
+    STATUSES,
+    UNKNOWN,
+    Counts,
+    attrition_table,
+    count_states,
+    criteria_table,
+    headline_table,
+    overlap_table,
+    placement,
+    summary_table,
+)
+from screening.errors import ProtocolError
+from screening.io.extract import Extract
+from screening.rules.criteria import RULES
+from screening.rules.protocol import Criterion, Protocol, as_overrides, load_protocol
+
+#: Share of screened patients who failed screening in two SLE trials: BLISS-BELIEVE (NCT03312907,
+#: 104 of 396 screened, 26%) and MUSE (anifrolumab phase IIb, NCT01438489, 319 of 626, 51%).
+SCREEN_FAILURE_RANGE = (0.26, 0.51)
+
+
+def screen_failure_range(rate: float | tuple[float, float] | list[float]) -> tuple[float, float]:
+    """A screen-failure rate or (low, high) range as a sorted pair.
+
+    >>> screen_failure_range(0.3), screen_failure_range([0.51, 0.26])
+    ((0.3, 0.3), (0.26, 0.51))
+    """
+    pair = (rate, rate) if isinstance(rate, (int, float)) else tuple(rate)
+    if len(pair) != 2:
+        raise ProtocolError("enrolment", "screen_failure", "a rate or a (low, high) pair of rates", hint=f"Got {rate}.")
+    return (min(pair), max(pair))
+
+__all__ = ["Screening", "screen", "POLICIES", "PASS", "FAIL", "UNKNOWN", "STATUSES"]
+
+POLICIES = ("separate", "exclude", "include")
+
+
+def _key(c: Criterion) -> str:
+    return c.rule + json.dumps(c.params, sort_keys=True, default=str)
+
+
+def _states(met: pd.arrays.BooleanArray, kind: str) -> np.ndarray:
+    """Criterion result → per-patient state (pass / fail / unknown)."""
+    unknown = np.asarray(met.isna())
+    holds = np.asarray(met.fillna(False), dtype=bool)
+    passes = holds if kind == "inclusion" else ~holds
+    return np.where(unknown, UNKNOWN, np.where(passes, PASS, FAIL)).astype(np.int8)
+
+
+def _attrition(states: np.ndarray, crits: list[Criterion]) -> pd.DataFrame:
+    """Sequential attrition of ``states`` whose columns are ``crits`` in funnel order."""
+    return attrition_table(count_states(states), crits)
+
+
+def screen(extract: Extract, protocol: Protocol | str = "misle-phase2", overrides: dict | str | None = None,
+           policy: str = "separate") -> Screening:
+    """Screen every patient of ``extract`` against ``protocol``.
+
+    ``overrides`` is a mapping or its YAML/JSON text, as papermill passes ``-p overrides '{...}'``.
+
+    Example
+    -------
+    >>> from screening import load_extract
+    >>> s = screen(load_extract("data/synthetic"), "misle-phase2", {"sledai.min": 4})
+    >>> s.summary()["patients"].tolist()
+    [109, 4367, 524]
+    """
+    if not isinstance(protocol, Protocol):
+        protocol = load_protocol(protocol)
+    overrides = as_overrides(overrides)
+    if overrides:
+        protocol = protocol.with_overrides(overrides)
+    return Screening(extract, protocol, policy)
+
+
+#: Threshold sweeps worth drawing, when the protocol has the parameter (in drawing order).
+KEY_SWEEPS = {
+    "sle_diagnosis.min_records": range(1, 4),
+    "observed.months": range(0, 37, 6),
+    "sledai.min": range(0, 13),
+    "age.min_age": range(16, 27),
+    "age.max_age": range(55, 76, 2),
+    "glucocorticoid.max_mg_per_kg": [0.2, 0.3, 0.4, 0.5, 0.6, 0.75, 1.0],
+    "belimumab.months": range(0, 7),
+    "other_biologic.months": range(0, 13, 2),
+    "immunosuppressant_change.months": range(0, 7),
+}
+
+
+class Screening:
+    """A protocol evaluated on an extract; every table is a tidy DataFrame.
+
+    Criterion results are cached by rule and parameters, so deriving a variant
+    (:meth:`with_protocol`, :meth:`sweep`) only evaluates what changed.
+    """
+
+    def __init__(self, extract: Extract, protocol: Protocol, policy: str = "separate",
+                 _cache: dict | None = None) -> None:
+        if policy not in POLICIES:
+            raise ProtocolError("policy", policy, "one of " + ", ".join(POLICIES))
+        self.extract = extract
+        self.protocol = protocol
+        self.policy = policy
+        self._cache: dict[str, np.ndarray] = {} if _cache is None else _cache
+        self.criteria: list[Criterion] = protocol.counted
+        if not self.criteria:
+            raise ProtocolError(protocol.id, "criteria", "at least one counted (inclusion or exclusion) criterion")
+        self._warn_absent()
+        self._warn_lab_window()
+        self.raw = np.column_stack([self._evaluate(c) for c in self.criteria]) if len(extract.patients) else \
+            np.zeros((0, len(self.criteria)), dtype=np.int8)
+        self.states = self._apply_policy(self.raw)
+        self._counts: Counts | None = None
+
+    # --- evaluation -----------------------------------------------------------------------------
+
+    def _lacking(self, c: Criterion) -> list[tuple[str, str]]:
+        """(table, column) pairs this criterion reads that the extract does not hold."""
+        from screening.io.schema import LAB_DATES
+
+        out = []
+        for table, cols in c.columns().items():
+            # An absent lab date leaves the value undated, used as it is: nothing is lacking.
+            gone = set(self.extract.absent.get(table, ())) - set(LAB_DATES.values())
+            out += [(table, "*")] if "*" in gone else [(table, col) for col in sorted(cols) if col in gone]
+        return out
+
+    def _warn_lab_window(self) -> None:
+        """Say when a criterion looks further back at labs than the source was read (older values are not there)."""
+        read = self.extract.labs_read_months
+        if read is None:
+            return
+        wider = [c.id for c in self.criteria if (m := c.lab_months()) is not False and (m is None or m > read)]
+        if wider:
+            import warnings
+
+            from screening.errors import ExtractWarning
+
+            warnings.warn(ExtractWarning(
+                f"{self.extract.path}: lab values and weight were read from the {read:g} months before baseline; "
+                f"{', '.join(wider)} would accept older ones, which are unknown here. Read the source with this "
+                "protocol (load_source(..., protocol=...); the command line and reports do) to use them."),
+                stacklevel=3)
+
+    def _warn_absent(self) -> None:
+        """Name each absent column the protocol reads, one per line, with the criteria it leaves unassessable."""
+        needed: dict[tuple[str, str], list[str]] = {}
+        for c in self.criteria:
+            for pair in self._lacking(c):
+                needed.setdefault(pair, []).append(c.id)
+        if not needed:
+            return
+        import warnings
+
+        from screening.errors import ExtractWarning
+        from screening.io.schema import TABLES
+
+        described = {(t, f.name): f.description for t, fields in TABLES.items() for f in fields}
+        described |= {(t, "*"): f"The whole {t} table (no {t} file in the extract)." for t in TABLES}
+        lines = "\n".join(f"  {table}{'' if col == '*' else '.' + col}: {described[(table, col)]} "
+                          f"Not assessable: {', '.join(ids)}."
+                          for (table, col), ids in needed.items())
+        n = len(needed)
+        noun = ("column" if all(col != "*" for _, col in needed) else "column or table") + ("s" if n > 1 else "")
+        warnings.warn(ExtractWarning(f"{self.extract.path}: {n} {noun} the protocol "
+                                     f"{self.protocol.id} reads {'are' if n > 1 else 'is'} absent; every patient "
+                                     f"is not assessable on the criteria that need {'them' if n > 1 else 'it'}:"
+                                     f"\n{lines}"), stacklevel=3)
+
+    def _evaluate(self, c: Criterion) -> np.ndarray:
+        key = c.kind + ":" + _key(c)
+        if key not in self._cache:
+            wanted = [c.params["column"]] if c.rule == "column" else list(c.params.get("columns", []))
+            absent = [col for col in wanted if col not in self.extract.patients.columns]
+            if absent:
+                raise ProtocolError(self.protocol.id, f"{c.id}.column", "a column of the extract's patients table",
+                                    hint=f"{', '.join(absent)} is not in {self.extract.path}.")
+            if self._lacking(c):  # a column the extract does not hold: no patient can be assessed on this criterion
+                self._cache[key] = _states(pd.array([pd.NA] * self.extract.n_patients, dtype="boolean"), c.kind)
+                return self._cache[key]
+            try:
+                met = RULES[c.rule](self.extract, **c.params)
+            except (TypeError, ValueError) as exc:  # e.g. a text column compared with a number
+                raise ProtocolError(self.protocol.id, f"{c.id}.params", "values comparable with the data they test",
+                                    hint=str(exc).splitlines()[0]) from None
+            self._cache[key] = _states(met, c.kind)
+        return self._cache[key]
+
+    def _apply_policy(self, raw: np.ndarray) -> np.ndarray:
+        if self.policy == "separate":
+            return raw
+        return np.where(raw == UNKNOWN, FAIL if self.policy == "exclude" else PASS, raw).astype(np.int8)
+
+    def with_protocol(self, protocol: Protocol, policy: str | None = None) -> Screening:
+        """The same extract under another protocol, reusing every unchanged criterion."""
+        return Screening(self.extract, protocol, policy or self.policy, _cache=self._cache)
+
+    # --- per patient ------------------------------------------------------------------------------
+
+    @property
+    def ids(self) -> list[str]:
+        return [c.id for c in self.criteria]
+
+    @property
+    def labels(self) -> dict[str, str]:
+        return {c.id: c.display_label for c in self.criteria}
+
+    @property
+    def assessed_at_visit(self) -> list[str]:
+        """Labels of criteria no registry can answer: checked at the screening visit."""
+        return [c.display_label for c in self.protocol.criteria if not c.counted]
+
+    def outcome(self) -> pd.DataFrame:
+        """One row per patient: status and the criterion that decided it. Holds ids: not for sharing."""
+        status, where = placement(self.states)
+        ids = np.array(self.ids + [""], dtype=object)
+        return pd.DataFrame({
+            "status": pd.Categorical.from_codes(status, STATUSES),
+            "criterion": ids[where],
+            "missing": self._missing_reasons(),
+        }, index=self.extract.patients.index)
+
+    def _missing_reasons(self) -> pd.Series:
+        """For each patient, the criteria that could not be assessed, joined by '; '."""
+        unknown = self.states == UNKNOWN
+        joined = pd.Series("", index=self.extract.patients.index, dtype="string")
+        for i, cid in enumerate(self.ids):  # one pass per criterion
+            joined = joined + np.where(unknown[:, i], cid + "; ", "")
+        return joined.str.removesuffix("; ")
+
+    def eligible_ids(self) -> pd.Index:
+        """Patient ids of the eligible pool."""
+        status, _ = placement(self.states)
+        return self.extract.patients.index[status == 0]
+
+    # --- headline tables ----------------------------------------------------------------------------
+
+    @property
+    def counts(self) -> Counts:
+        """Funnel counts in protocol order (computed once)."""
+        if self._counts is None:
+            self._counts = count_states(self.states)
+        return self._counts
+
+    def summary(self) -> pd.DataFrame:
+        """Patients by final status; the rows add up to the extract's patient count."""
+        return summary_table(self.counts)
+
+    def headline(self) -> pd.DataFrame:
+        """The eligible pool and the range the not-assessable patients leave open."""
+        return headline_table(self.counts)
+
+    def expected_enrolment(self, consent_rate: float = 0.5,
+                           screen_failure: float | tuple[float, float] = SCREEN_FAILURE_RANGE) -> pd.DataFrame:
+        """Patients expected to enrol: pool × (1 − screen failure) × consent, over a range of screen failure.
+
+        One row per pool: the eligible patients, then adding every not-assessable one.
+        ``enrolment_low`` uses the highest screen-failure rate, ``enrolment_high`` the lowest
+        (the default range: :data:`SCREEN_FAILURE_RANGE`).
+        """
+        rates = screen_failure_range(screen_failure)
+        for name, rate in (("consent_rate", consent_rate), ("screen_failure", rates[0]), ("screen_failure", rates[1])):
+            if not 0 <= rate <= 1:
+                raise ProtocolError("enrolment", name, "a rate from 0 to 1", hint=f"Got {rate}.")
+        c = self.summary().set_index("status")["patients"]
+        pools = [int(c["eligible"]), int(c["eligible"] + c["not_assessable"])]
+        return pd.DataFrame({"scenario": ["eligible pool only", "including not-assessable patients"], "pool": pools,
+                             "enrolment_low": [round(p * (1 - rates[1]) * consent_rate, 1) for p in pools],
+                             "enrolment_high": [round(p * (1 - rates[0]) * consent_rate, 1) for p in pools]})
+
+    def missing_by_criterion(self) -> pd.DataFrame:
+        """Among not-assessable patients, how many lack the data for each criterion (one patient may count twice)."""
+        status, where = placement(self.states)
+        pending = status == 2
+        unknown = (self.states == UNKNOWN) & pending[:, None]
+        first = np.bincount(where[pending], minlength=len(self.ids)) if pending.any() else np.zeros(len(self.ids), int)
+        table = pd.DataFrame({"criterion": self.ids, "label": [c.display_label for c in self.criteria],
+                              "first_missing": first.astype(int), "missing_any": unknown.sum(axis=0).astype(int)})
+        return table[table["missing_any"] > 0].sort_values("missing_any", ascending=False,
+                                                           kind="stable").reset_index(drop=True)
+
+    def attrition(self, order: list[str] | None = None) -> pd.DataFrame:
+        """Sequential attrition: per step, patients entering, excluded, not assessable and remaining.
+
+        *Remaining* means still in play, not "eligible so far": besides the patients
+        who passed every criterion up to that step, it holds those an earlier
+        criterion could not assess who go on to fail a later one. They leave the
+        funnel at the step that excludes them, because a definite exclusion
+        outranks missing data. A patient who is only ever unknown leaves as not
+        assessable at the first unknown step.
+
+        Step 0 is the whole extract. ``order`` gives any order of the criterion ids.
+        """
+        if order is None:
+            return attrition_table(self.counts, self.criteria)
+        idx = self._order(order)
+        return _attrition(self.states[:, idx], [self.criteria[i] for i in idx])
+
+    def criteria_table(self) -> pd.DataFrame:
+        """Per criterion: removed alone, uniquely, in sequence; not assessable; gain if dropped."""
+        return criteria_table(self.counts, self.criteria)
+
+    def overlap(self, min_patients: int = 1) -> pd.DataFrame:
+        """Patients excluded by each combination of criteria (failures only), largest first.
+
+        One boolean column per criterion and a ``patients`` count: ready for an UpSet chart.
+        """
+        return overlap_table(self.counts, self.ids, min_patients)
+
+    def leave_one_out(self) -> pd.DataFrame:
+        """Eligible patients if each criterion in turn were dropped, and the gain."""
+        table = self.criteria_table()
+        base = int(self.summary().set_index("status").loc["eligible", "patients"])
+        return pd.DataFrame({"criterion": table["criterion"], "label": table["label"],
+                             "eligible_without": base + table["gain_if_dropped"],
+                             "gain": table["gain_if_dropped"]}).sort_values("gain", ascending=False,
+                                                                             kind="stable").reset_index(drop=True)
+
+    # --- subgroups ---------------------------------------------------------------------------------
+
+    def _groups(self, column: str, bins=None) -> pd.Series:
+        patients = self.extract.patients
+        if column not in patients.columns:
+            raise ProtocolError("subgroup", column, "a column of the patients table",
+                                hint="For example site, sex, race_ethnicity or age_years.")
+        values = patients[column]
+        if bins is not None:
+            values = pd.cut(values.astype("Float64"), bins=bins, right=False)
+        return values.astype("string").fillna("(missing)")
+
+    def outcome_by(self, column: str, bins=None) -> pd.DataFrame:
+        """Patients by final status in each group of ``column`` (missing values form their own group)."""
+        status, _ = placement(self.states)
+        groups = self._groups(column, bins)
+        table = pd.crosstab(groups.to_numpy(), pd.Categorical.from_codes(status, STATUSES), dropna=False)
+        table = table.reindex(columns=list(STATUSES), fill_value=0)
+        table.index.name, table.columns.name = column, None
+        table["total"] = table.sum(axis=1)
+        return table.reset_index()
+
+    def attrition_by(self, column: str, bins=None) -> pd.DataFrame:
+        """The sequential attrition table within each group of ``column``, stacked (tidy)."""
+        groups = self._groups(column, bins).to_numpy()
+        parts = []
+        for value in sorted(set(groups)):  # one pass per group, not per patient
+            table = _attrition(self.states[groups == value], self.criteria)
+            table.insert(0, column, value)
+            parts.append(table)
+        return pd.concat(parts, ignore_index=True)
+
+    def composition(self, column: str, bins=None) -> pd.DataFrame:
+        """Share of each group of ``column`` in the extract, the eligible pool and the not-assessable."""
+        status, _ = placement(self.states)
+        groups = self._groups(column, bins)
+        parts = []
+        for name, mask in (("extract", np.ones(len(status), bool)), ("eligible", status == 0),
+                           ("not_assessable", status == 2)):
+            counts = groups[mask].value_counts()
+            total = max(int(counts.sum()), 1)
+            parts.append(pd.DataFrame({column: counts.index.astype(str), "population": name,
+                                       "patients": counts.to_numpy().astype(int),
+                                       "percent": np.round(100 * counts.to_numpy() / total, 1)}))
+        table = pd.concat(parts, ignore_index=True)
+        return table.sort_values(["population", column], kind="stable").reset_index(drop=True)
+
+    def composition_along(self, columns: list[str] | None = None, bins: dict | None = None) -> pd.DataFrame:
+        """Make-up of the patients in play after every step, with SMDs (see :mod:`screening.engine.composition`)."""
+        return composition_along(self, columns, bins)
+
+    def differential_exclusion(self, column: str, bins=None) -> pd.DataFrame:
+        """Per criterion and group of ``column``: share removed, its ratio to the overall share, pool shift."""
+        return differential_exclusion(self, column, bins)
+
+    def leave_one_out_by(self, column: str, bins=None) -> pd.DataFrame:
+        """Each group's share of the eligible pool now and with each criterion dropped."""
+        return leave_one_out_by(self, column, bins)
+
+    # --- what-if -----------------------------------------------------------------------------------
+
+    def sweepable(self) -> dict[str, list]:
+        """The key threshold sweeps that apply to this protocol: parameter → values to try.
+
+        A protocol that drops a criterion (the EHR protocol drops SLEDAI-2K) has no sweep for it.
+
+        >>> from screening import load_extract, screen
+        >>> list(screen(load_extract("data/synthetic"), "misle-phase2-ehr").sweepable())[:2]
+        ['sle_diagnosis.min_records', 'observed.months']
+        """
+        known = set(self.protocol.parameters())
+        return {name: list(values) for name, values in KEY_SWEEPS.items() if name in known}
+
+    def sweep(self, parameter: str, values) -> pd.DataFrame:
+        """Eligible, excluded and not-assessable counts for each value of one parameter.
+
+        Only the criterion that owns the parameter is re-evaluated.
+        """
+        cid, param = self.protocol.resolve(parameter)
+        col = self.ids.index(cid) if cid in self.ids else None
+        if col is None:  # a screening-visit criterion: its parameters change nothing counted
+            counts = self.summary().set_index("status")["patients"]
+            return pd.DataFrame([{"parameter": f"{cid}.{param}", "value": v, **{k: int(counts[k]) for k in STATUSES}}
+                                 for v in values])
+        # What the other criteria decide is fixed across the sweep: compute it once.
+        others = np.delete(self.states, col, axis=1)
+        fail_before = (others[:, :col] == FAIL).any(axis=1)
+        fail_other = fail_before | (others[:, col:] == FAIL).any(axis=1)
+        unknown_other = (others == UNKNOWN).any(axis=1)
+        rows = []
+        for value in values:
+            variant = self.protocol.with_overrides({f"{cid}.{param}": value})
+            state = self._apply_policy(self._evaluate(variant.criterion(cid))[:, None])[:, 0]
+            excluded = fail_other | (state == FAIL)
+            unknown = ~excluded & (unknown_other | (state == UNKNOWN))
+            n_excluded, n_unknown = int(excluded.sum()), int(unknown.sum())
+            rows.append({"parameter": f"{cid}.{param}", "value": value,
+                         "eligible": len(state) - n_excluded - n_unknown, "excluded": n_excluded,
+                         "not_assessable": n_unknown})
+        return pd.DataFrame(rows)
+
+    def _order(self, order: list[str] | None) -> list[int]:
+        if order is None:
+            return list(range(len(self.criteria)))
+        ids = self.ids
+        if sorted(order) != sorted(ids):
+            raise ProtocolError(self.protocol.id, "order", "every counted criterion exactly once: " + ", ".join(ids))
+        return [ids.index(i) for i in order]
+
+    # --- charts (thin wrappers; drawing lives in screening.views.charts) ----------------------------------
+
+    def plot_funnel(self, ax=None, **kwargs):
+        """Horizontal attrition bars with counts and percentages; returns the Axes."""
+        from screening.views.charts import funnel_chart
+
+        return funnel_chart(self.attrition(), ax=ax, **kwargs)

@@ -1,0 +1,118 @@
+"""Where an extract comes from: the native folder format, or an OMOP CDM or Synthea export.
+
+``load_source`` takes a native folder, ``omop:DIR`` (a CDM folder, ``.duckdb``
+file or database URL) or ``synthea:DIR``. Converted sources take their baseline
+from each person's last visit up to today, or from a fixed date written after
+``@``: ``omop:path/to/cdm@2024-06-15``. A database URL may name its schemas,
+``omop:postgresql://me@host/db?cdm_schema=cdm&vocab_schema=vocab@2024-06-15``, and
+its password may come from the ``SCREENING_DB_PASSWORD`` environment variable
+instead of the URL.
+
+Example
+-------
+>>> from screening.io.sources import load_source
+>>> load_source("data/synthetic").n_patients
+5000
+>>> ex = load_source("omop:path/to/cdm@2024-06-15")     # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from screening.io.extract import Extract, load_extract
+
+__all__ = ["load_source", "absolute_spec", "source_kind", "with_schemas", "without_password"]
+
+_KINDS = ("omop", "synthea", "native")
+
+
+def _split(spec: str) -> tuple[str, str, str | None]:
+    kind, sep, rest = spec.partition(":")
+    if not sep or kind not in _KINDS or rest.startswith("//"):
+        return "native", spec, None
+    path, at, date = rest.rpartition("@") if "@" in rest else (rest, "", "")
+    if at and "://" in rest and ("/" in date or "?" in date or "://" not in path):
+        return kind, rest, None  # the @ of user:password@host, not a baseline date
+    return kind, path, date or None
+
+
+def source_kind(spec: str | Path) -> str:
+    """``native``, ``omop`` or ``synthea``: how ``spec`` will be read.
+
+    Example
+    -------
+    >>> source_kind("omop:cdm@2024-06-15"), source_kind("data/synthetic")
+    ('omop', 'native')
+    """
+    return _split(str(spec))[0]
+
+
+def with_schemas(spec: str, cdm_schema: str | None, vocab_schema: str | None) -> str:
+    """``spec`` with its database URL naming the CDM and vocabulary schemas (what notebooks re-read).
+
+    >>> with_schemas("omop:postgresql://me@host/db@2024-06-15", "cdm", "vocab")
+    'omop:postgresql://me@host/db?cdm_schema=cdm&vocab_schema=vocab@2024-06-15'
+    """
+    kind, path, date = _split(spec)
+    if "://" not in path or not (cdm_schema or vocab_schema):
+        return spec
+    options = "&".join(f"{k}={v}" for k, v in (("cdm_schema", cdm_schema), ("vocab_schema", vocab_schema)) if v)
+    path = path + ("&" if "?" in path else "?") + options
+    return f"{kind}:{path}" + (f"@{date}" if date else "")
+
+
+def without_password(spec: str) -> tuple[str, str | None]:
+    """``spec`` with any database password taken out, and the password (for ``SCREENING_DB_PASSWORD``).
+
+    Notebook parameters are saved in the report: a password must not be one.
+
+    >>> without_password("omop:postgresql://me:secret@host/db@2024-06-15")
+    ('omop:postgresql://me@host/db@2024-06-15', 'secret')
+    """
+    kind, path, date = _split(spec)
+    if "://" not in path:
+        return spec, None
+    scheme, _, rest = path.partition("://")
+    login, at, host = rest.rpartition("@")
+    if not at or ":" not in login:
+        return spec, None
+    user, _, password = login.partition(":")
+    return f"{kind}:{scheme}://{user}@{host}" + (f"@{date}" if date else ""), password
+
+
+def absolute_spec(spec: str | Path) -> str:
+    """The same source with its path made absolute (notebooks run from another folder)."""
+    kind, path, date = _split(str(spec))
+    if "://" in path:
+        return str(spec)
+    full = str(Path(path).resolve())
+    if kind == "native":
+        return full
+    return f"{kind}:{full}" + (f"@{date}" if date else "")
+
+
+def load_source(spec: str | Path, baseline: str | None = None, before: str | None = None,
+                cdm_schema: str | None = None, vocab_schema: str | None = None, strict: bool = False,
+                protocol=None) -> Extract:
+    """Load an extract from ``DIR``, ``omop:DIR[@DATE]`` or ``synthea:DIR[@DATE]``.
+
+    ``baseline`` (a date or ``"last_visit"``) and ``before`` override what the spec says;
+    ``cdm_schema`` and ``vocab_schema`` name an OMOP database's schemas. ``strict`` makes a coded
+    value the vocabulary does not know (a drug name, a sex code, ...) an error (native extracts). ``protocol`` (a
+    :class:`~screening.rules.protocol.Protocol`) sets how far back an OMOP database is asked for lab
+    values and weight: its longest recency limit (:meth:`~screening.rules.protocol.Protocol.lab_months`).
+    """
+    kind, path, date = _split(str(spec))
+    if kind == "native":
+        return load_extract(path, strict=strict)
+    base = baseline or date or "last_visit"
+    if kind == "omop":
+        from screening.io.sources.omop import LAB_MONTHS, read_omop
+
+        months = {} if protocol is None else {"lab_months": protocol.lab_months(LAB_MONTHS)}
+        return read_omop(path, baseline=base, before=before, cdm_schema=cdm_schema, vocab_schema=vocab_schema,
+                         **months)
+    from screening.io.sources.synthea import read_synthea
+
+    return read_synthea(path, baseline=base, before=before)
