@@ -462,6 +462,35 @@ class Screening:
             raise ProtocolError(self.protocol.id, "order", "every counted criterion exactly once: " + ", ".join(ids))
         return [ids.index(i) for i in order]
 
+    # --- relaxations: every combination dropped, Shapley shares, near misses (screening.engine.relaxations) -----
+
+    def subsets(self):
+        """The exact table of every subset of criteria dropped, computed once (:mod:`screening.engine.relaxations`)."""
+        if getattr(self, "_subsets", None) is None:
+            from screening.engine.relaxations import relaxations_of
+
+            self._subsets = relaxations_of(self.states, self.ids, self.labels)
+        return self._subsets
+
+    def relaxations(self, max_dropped: int | None = 3) -> pd.DataFrame:
+        """Eligible, not assessable and excluded for every subset of at most ``max_dropped`` criteria dropped."""
+        return self.subsets().table(max_dropped)
+
+    def pool_if_dropped(self, dropped: list[str]) -> dict[str, int]:
+        """Eligible, not assessable, excluded and the pool's upper end with ``dropped`` criteria dropped.
+
+        >>> from screening import load_extract, screen
+        >>> screen(load_extract("data/synthetic")).pool_if_dropped(["sledai", "glucocorticoid"])["eligible"] > 87
+        True
+        """
+        return self.subsets().pool(dropped)
+
+    def shapley(self) -> pd.DataFrame:
+        """Each criterion's Shapley value in the exclusions, beside its alone / unique / in-sequence counts."""
+        from screening.engine.relaxations import shapley_table
+
+        return shapley_table(self)
+
     # --- charts (thin wrappers; drawing lives in screening.views.charts) ----------------------------------
 
     def plot_funnel(self, ax=None, **kwargs):
