@@ -86,8 +86,10 @@ def ensure_data(n: int) -> Path:
     from screening.synth import synthetic
     from screening.synth.synthetic import generate, write_extract
 
-    # Keyed by the generator's source too: a cache from an older generator is never reused.
-    version = hashlib.sha256(inspect.getsource(synthetic).encode()).hexdigest()[:10]
+    # Keyed by the generator's source too (every module of screening.synth): a cache from an older
+    # generator is never reused.
+    sources = sorted(Path(inspect.getfile(synthetic)).parent.glob("*.py"))
+    version = hashlib.sha256(b"".join(f.read_bytes() for f in sources)).hexdigest()[:10]
     folder = CACHE / f"n{n}-{version}"
     if not (folder / "parquet" / "patients.parquet").exists():
         print(f"generating {n:,} patients (cached in {folder}) ...", file=sys.stderr, flush=True)

@@ -8,8 +8,9 @@ import pytest
 import boundary
 from screening import load_extract
 from screening.io.columnar import Suspect, canonical, read_checked
-from screening.io.extract import _check_table, _read_raw
+from screening.io.files import read_raw
 from screening.io.schema import TABLES
+from screening.io.thorough import check_table
 from screening.io.vocabulary import recognise
 from screening.synth.messy import ABSENT
 from screening.synth.synthetic import generate, write_extract
@@ -17,7 +18,7 @@ from test_extract import CASES, _broken, _rewritten
 
 
 def _thorough(file, name, columns=None):
-    return canonical(_check_table(_read_raw(file, columns), file, name, columns), name, file.suffix == ".csv")
+    return canonical(check_table(read_raw(file, columns), file, name, columns), name, file.suffix == ".csv")
 
 
 def _recognised(table, name):

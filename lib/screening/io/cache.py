@@ -37,7 +37,8 @@ import pandas as pd
 __all__ = ["cache_folder", "entry_key", "read_entry", "write_entry", "clear", "usage"]
 
 # The code that decides what a checked table holds: a change to any of it misses every entry.
-_LOADER_SOURCES = ("schema.py", "columnar.py", "extract.py", "cache.py")
+_LOADER_SOURCES = ("schema.py", "checks.py", "files.py", "thorough.py", "columnar.py", "arrow_labels.py",
+                   "arrow_parse.py", "arrow_pandas.py", "extract.py", "cache.py")
 
 
 def cache_folder() -> Path | None:

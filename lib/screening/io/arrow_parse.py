@@ -1,0 +1,152 @@
+"""Parse and check one column on the fast path: typed values from Arrow text or Parquet types.
+
+Anything the thorough path might read differently (a date not written
+YYYY-MM-DD, a quote in a value, an unexpected Parquet type) raises
+:class:`~screening.io.checks.Suspect`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from screening.io.arrow_labels import distinct_words, label_codes, stacked_words, through, trimmed_words
+from screening.io.arrow_pandas import to_series
+from screening.io.checks import Suspect
+from screening.io.schema import FALSE_WORDS, TRUE_WORDS, Field
+
+__all__ = ["check_order", "extra_text", "parse_column", "patient_positions"]
+
+
+_ISO_DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+
+
+
+def parse_column(values: pa.ChunkedArray, f: Field, table: str, from_csv: bool) -> pd.Series:
+    """One column parsed, checked and in its pandas dtype; text is parsed once per distinct value."""
+    kind = values.type
+    if f.kind == "id" and table == "patients" and (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
+        out = trimmed_words(values.combine_chunks().cast(pa.string()), from_csv)  # each id distinct: nothing to share
+    elif f.kind in ("id", "str", "category") and not (f.kind == "id" and table == "patients") and (
+            pa.types.is_dictionary(kind) or pa.types.is_string(kind) or pa.types.is_large_string(kind)):
+        return label_codes(values, f, from_csv)
+    elif pa.types.is_dictionary(kind) or pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        words, rows = distinct_words(values)
+        values = None
+        words = trimmed_words(words, from_csv)
+        parsed = words if f.kind == "id" else _parse_words(words, f)
+        if pc.any(pc.and_(pc.is_null(parsed), pc.is_valid(words))).as_py():
+            raise Suspect("a value that does not parse")
+        out = parsed.take(pa.array(rows, mask=rows < 0))  # per row, from per distinct value
+    else:
+        out = _parse_typed(values, f)
+    values = None
+    if f.required and out.null_count:
+        raise Suspect("a required value is missing")
+    if f.kind == "id" and len(pc.unique(out)) != len(out):
+        raise Suspect("a patient id repeats")
+    _check_range(out, f)
+    return to_series(out if isinstance(out, pa.ChunkedArray) else pa.chunked_array([out]), f, table, from_csv)
+
+
+
+def patient_positions(values: pa.ChunkedArray, patients: pd.CategoricalDtype, f: Field,
+                       from_csv: bool) -> pd.Series:
+    """An event table's patient ids as a categorical over every patient's id: its codes are positions."""
+    words, rows = stacked_words(values)  # a word repeated across chunks is looked up twice: cheaper than merging
+    values = None
+    words = trimmed_words(words, from_csv)
+    if 8 * len(words) < len(patients.categories):  # few patients: ask the index, whose hash is already built
+        entry = patients.categories.get_indexer(pd.array(words, dtype=pd.StringDtype("pyarrow")))
+    else:  # most of them: one Arrow hash join beats a million lookups
+        ids = pa.array(patients.categories, pa.string())
+        entry = pc.fill_null(pc.index_in(words, value_set=ids), -1).to_numpy()
+    if np.any((entry < 0) & pc.is_valid(words).to_numpy(zero_copy_only=False)):
+        raise Suspect("an event of an unknown patient, or a missing patient_id")
+    position = through(entry, rows)
+    if f.required and (position < 0).any():
+        raise Suspect("a required value is missing")
+    return pd.Series(pd.Categorical.from_codes(position, dtype=patients, validate=False), copy=False)
+
+
+
+def _parse_words(words: pa.Array, f: Field) -> pa.Array:
+    """Parse trimmed distinct values; a value that does not parse becomes null (and is flagged)."""
+    present = pc.is_valid(words)
+    if f.kind == "date":
+        if not pc.all(pc.or_kleene(pc.invert(present), pc.match_substring_regex(words, _ISO_DATE))).as_py():
+            raise Suspect("a date not written YYYY-MM-DD")
+        try:
+            return pc.cast(pc.cast(words, pa.date32()), pa.timestamp("s"))
+        except pa.ArrowInvalid as exc:  # an impossible date such as 2024-02-30
+            raise Suspect(str(exc)) from exc
+    if f.kind in ("int", "float"):
+        try:
+            number = pc.cast(words, pa.float64())
+        except pa.ArrowInvalid as exc:
+            raise Suspect(str(exc)) from exc
+        if f.kind == "int":
+            if pc.any(pc.not_equal(number, pc.floor(number))).as_py():
+                raise Suspect("a fraction in a whole-number column")
+        return number
+    if f.kind == "bool":
+        lower = pc.utf8_lower(words)
+        yes, no = pc.is_in(lower, pa.array(TRUE_WORDS)), pc.is_in(lower, pa.array(FALSE_WORDS))
+        return pc.if_else(pc.or_(yes, no), yes, pa.scalar(None, pa.bool_()))
+    raise AssertionError(f"{f.kind} is not parsed word by word")  # pragma: no cover - labels go to _label_codes
+
+
+
+def _parse_typed(values: pa.ChunkedArray, f: Field) -> pa.ChunkedArray:
+    """A column Parquet already holds typed: check it has the kind the dictionary asks for.
+
+    Chunks stay as read (one per row group): joining them would copy the column once more.
+    """
+    kind = values.type
+    if f.kind == "date" and (pa.types.is_date(kind) or pa.types.is_timestamp(kind)):
+        if pa.types.is_timestamp(kind) and kind.tz is not None:
+            raise Suspect("a date with a time zone")
+        return values  # to seconds chunk by chunk, on the way to pandas (:func:`_dates`)
+    if f.kind in ("int", "float") and (pa.types.is_integer(kind) or pa.types.is_floating(kind)):
+        number = values.cast(pa.float64())
+        if f.kind == "int" and pc.any(pc.not_equal(number, pc.floor(number))).as_py():
+            raise Suspect("a fraction in a whole-number column")
+        return number
+    if f.kind == "bool" and pa.types.is_boolean(kind):
+        return values
+    raise Suspect(f"a {kind} column where the dictionary asks for {f.kind}")
+
+
+
+def _check_range(values: pa.Array, f: Field) -> None:
+    if f.kind in ("int", "float"):
+        if pc.any(pc.is_nan(values)).as_py():
+            raise Suspect("NaN is not a number a registry records")
+        lo = -np.inf if f.min is None else f.min
+        hi = np.inf if f.max is None else f.max
+        if pc.any(pc.or_(pc.less(values, lo), pc.greater(values, hi))).as_py():
+            raise Suspect("a value out of range")
+
+
+
+def check_order(frame: pd.DataFrame, fields: list[Field]) -> None:
+    """Dates that may not come after (or before) another date in the same row."""
+    present = {f.name for f in fields}
+    for f in fields:
+        other = f.not_after or f.not_before
+        if other is None or other not in present:
+            continue
+        a, b = frame[f.name].to_numpy(), frame[other].to_numpy()  # NaT compares false: a missing date is no error
+        if (a > b if f.not_after else a < b).any():
+            raise Suspect(f"{f.name} out of order with {other}")
+
+
+
+def extra_text(values: pa.ChunkedArray) -> pa.Array:
+    """A CSV column outside the dictionary: text, leading blanks dropped, empty as missing."""
+    words, rows = distinct_words(values)
+    words = pc.utf8_ltrim(words, characters=" ")
+    return pc.if_else(pc.equal(words, ""), pa.scalar(None, pa.string()), words).take(pa.array(rows, mask=rows < 0))
+
