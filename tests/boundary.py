@@ -104,10 +104,10 @@ PATIENTS: dict[str, tuple[dict, list | None, dict]] = {
 }
 
 
-def tables() -> dict[str, pd.DataFrame]:
-    """The four tables, in the on-disk (string) form."""
+def tables(people: dict | None = None) -> dict[str, pd.DataFrame]:
+    """The four tables, in the on-disk (string) form, of ``people`` (default: :data:`PATIENTS`)."""
     patients, meds, malignancies, infections = [], [], [], []
-    for pid, (changes, med_rows, events) in PATIENTS.items():
+    for pid, (changes, med_rows, events) in (PATIENTS if people is None else people).items():
         patients.append({"patient_id": pid, **BASE, **changes})
         for drug, klass, start, stop, dose, unit in (BASE_MEDS if med_rows is None else med_rows):
             meds.append({"patient_id": pid, "drug": drug, "drug_class": klass, "start_date": start,
@@ -126,5 +126,5 @@ def tables() -> dict[str, pd.DataFrame]:
     return out
 
 
-def write(folder: Path) -> Path:
-    return write_extract(tables(), folder)
+def write(folder: Path, people: dict | None = None) -> Path:
+    return write_extract(tables(people), folder)

@@ -491,6 +491,44 @@ class Screening:
 
         return shapley_table(self)
 
+    def near_misses(self) -> pd.DataFrame:
+        """Per criterion: patients failing only it (all else passed) and their median distance to its threshold."""
+        from screening.engine.near_misses import near_miss_summary
+
+        return near_miss_summary(self)
+
+    def near_miss_histogram(self) -> pd.DataFrame:
+        """Per criterion: near misses per band of distance past the threshold, in the rule's units."""
+        from screening.engine.near_misses import near_miss_histogram
+
+        return near_miss_histogram(self)
+
+    def near_miss_patients(self) -> pd.DataFrame:
+        """Each near miss with its criterion and distance. Holds patient ids: for the site team, never shared."""
+        from screening.engine.near_misses import near_miss_patients
+
+        return near_miss_patients(self)
+
+    def frontier(self, sets: int = 25) -> pd.DataFrame:
+        """One to three criteria dropped or loosened: pool gained against make-up and risk shifts (computed once)."""
+        if getattr(self, "_frontier", None) is None or self._frontier[0] != sets:
+            from screening.engine.frontier import frontier
+
+            self._frontier = (sets, frontier(self, sets))
+        return self._frontier[1]
+
+    def best_relaxations(self, top: int = 5) -> pd.DataFrame:
+        """The ``top`` relaxations with 1, 2 and 3 changes by patients gained (see :meth:`frontier`)."""
+        from screening.engine.frontier import best_relaxations
+
+        return best_relaxations(self.frontier(), top)
+
+    def plot_frontier(self, ax=None, against: str = "makeup", **kwargs):
+        """Pool gained against the shift in make-up (or ``against="risk"``), the shipped protocol marked."""
+        from screening.views.relax_charts import frontier_chart
+
+        return frontier_chart(self.frontier(), ax=ax, against=against, **kwargs)
+
     # --- charts (thin wrappers; drawing lives in screening.views.charts) ----------------------------------
 
     def plot_funnel(self, ax=None, **kwargs):
