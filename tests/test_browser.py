@@ -24,7 +24,7 @@ from playwright.sync_api import Page, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from screening import load_extract, load_protocol, screen
-from screening.disclosure.shareable import round_counts
+from screening.disclosure.rule import SmallCellRule, round_counts
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "tests" / "artifacts"
@@ -86,7 +86,7 @@ def expected() -> dict[str, str]:
     changed = shipped.with_overrides({"sledai.min": 4}).without(DROPPED)
     counts = {name: int(screen(extract, p).summary().set_index("status").loc["eligible", "patients"])
               for name, p in (("before", shipped), ("after", changed))}
-    shown = round_counts(pd.DataFrame([counts]), list(counts), SMALL_CELL).iloc[0].to_dict()
+    shown = round_counts(pd.DataFrame([counts]), list(counts), SmallCellRule.of(SMALL_CELL)).iloc[0].to_dict()
     assert shown["before"] != shown["after"], "pick changes that move the rounded count"
     return shown
 

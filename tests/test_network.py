@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 from screening import BundleError, load_extract, load_protocol, screen
 from screening.cli import main
 from screening.disclosure.bundle import read_bundle
-from screening.disclosure.published import intervals, tighten
-from screening.disclosure.shareable import disclosure_rule
+from screening.disclosure.published import read_rule, tighten
+from screening.disclosure.rule import SmallCellRule
 from screening.network.merge import merge_bundles, split_by_site, write_network_report
 from screening.views.report import build_report
 
@@ -29,27 +29,27 @@ SYNTHETIC = ROOT / "data" / "synthetic"
 
 def test_suppressed_cells_stand_for_their_hidden_range():
     rule = {"rule": "suppress", "threshold": 10}
-    got = intervals(["0", "57", "<11", "*", ""], rule, cap=900).tolist()
+    got = read_rule(rule).intervals(["0", "57", "<11", "*", ""], cap=900).tolist()
     assert got == [[0, 0], [57, 57], [1, 10], [11, 900], [0, 900]]
 
 
 def test_rounded_cells_stand_for_every_count_that_rounds_to_them():
     rule = {"rule": "round", "threshold": 10, "base": 5}
     # 115 is 113..117; 15, the smallest number shown, also stands for 11 and 12; ≤10 includes zero.
-    got = intervals(["115", "20", "15", "≤10", "*", "0"], rule, cap=900).tolist()
+    got = read_rule(rule).intervals(["115", "20", "15", "≤10", "*", "0"], cap=900).tolist()
     assert got == [[113, 117], [18, 22], [11, 17], [0, 10], [0, 900], [0, 0]]
     # An even base rounds halves up: 110 is 105..114.
-    assert intervals(["110", "20"], {"rule": "round", "threshold": 10, "base": 10}).tolist() == [[105, 114],
-                                                                                                 [11, 24]]
+    even = read_rule({"rule": "round", "threshold": 10, "base": 10})
+    assert even.intervals(["110", "20"]).tolist() == [[105, 114], [11, 24]]
 
 
 def test_a_label_the_rule_cannot_produce_is_refused():
     with pytest.raises(ValueError, match="'<11' cannot come from the disclosure rule: none"):
-        intervals(["12", "<11"], {"rule": "none"})
+        read_rule({"rule": "none"}).intervals(["12", "<11"])
     with pytest.raises(ValueError, match="'≤5' cannot come from the disclosure rule: counts from 0 to 10"):
-        intervals(["≤5"], {"rule": "round", "threshold": 10, "base": 5})
+        read_rule({"rule": "round", "threshold": 10, "base": 5}).intervals(["≤5"])
     with pytest.raises(ValueError, match="unknown disclosure rule 'noise'"):
-        intervals(["12"], {"rule": "noise"})
+        read_rule({"rule": "noise"}).intervals(["12"])
 
 
 def _round_for_release(v: int, threshold: int, base: int) -> str:
@@ -65,7 +65,7 @@ def _round_for_release(v: int, threshold: int, base: int) -> str:
 def test_every_rounded_count_lies_in_the_interval_of_what_it_shows(v, threshold, base):
     rule = {"rule": "round", "threshold": threshold, "base": base}
     shown = _round_for_release(v, threshold, base)
-    lo, hi = intervals([shown], rule)[0]
+    lo, hi = read_rule(rule).intervals([shown])[0]
     assert lo <= v <= hi
     # ... and no wider: both ends are shown the same way.
     assert _round_for_release(int(lo), threshold, base) == shown == _round_for_release(int(hi), threshold, base)
@@ -168,7 +168,7 @@ def test_exact_bundles_merge_to_exactly_the_pooled_counts(sites, pooled, tmp_pat
 def test_a_bundle_names_its_site_rule_and_files_and_no_path(bundles, sites):
     meta = json.loads((bundles[0] / "tables" / "provenance.json").read_text())
     assert meta["site_label"] == "site S01"
-    assert meta["disclosure"] == disclosure_rule(10)
+    assert meta["disclosure"] == SmallCellRule(10, 5).as_dict()
     assert {"protocol_id", "protocol_fingerprint", "parameters", "unknown_policy", "package_version"} <= set(meta)
     listed = (bundles[0] / "MANIFEST.sha256").read_text().splitlines()
     files = sorted(p.relative_to(bundles[0]).as_posix() for p in bundles[0].rglob("*")
@@ -253,7 +253,7 @@ def test_network_report_tables_and_provenance(bundles, tmp_path):
     sums = {b.name: hashlib.sha256((b / "MANIFEST.sha256").read_bytes()).hexdigest() for b in bundles}
     assert {s["site_label"]: s["bundle_sha256"] for s in meta["sites"]} == \
         {f"site {name}": digest for name, digest in sums.items()}
-    assert meta["protocol_id"] == "misle-phase2" and meta["disclosure"] == disclosure_rule(10)
+    assert meta["protocol_id"] == "misle-phase2" and meta["disclosure"] == SmallCellRule(10, 5).as_dict()
     headline = pd.read_csv(out / "tables" / "headline.csv", dtype=str)
     assert headline["measure"].tolist()[-1] == "range of the eligible pool"
     with pytest.raises(Exception, match="already exists"):

@@ -11,7 +11,7 @@ import pytest
 
 from screening import ScreeningError, load_extract
 from screening.cli import main
-from screening.disclosure.audit import WATERMARK
+from screening.disclosure.rule import WATERMARK
 from screening.synth.synthetic import generate, write_extract
 from screening.views import report as report_mod
 from screening.views.report import build_report, check_out, log_release

@@ -30,7 +30,7 @@ import sys
 import warnings
 
 from screening import __version__
-from screening.disclosure.audit import WATERMARK
+from screening.disclosure.rule import SHAREABLE, SmallCellRule
 from screening.errors import ProtocolError, ScreeningError
 from screening.rules.protocol import parse_override, shipped_protocols
 
@@ -81,19 +81,18 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 def _disclosure(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--small-cell", type=_small_cell, default=10, metavar="N",
-                   help="show counts from 1 to N as ≤N and round every other count to the nearest 5 "
-                        "(default 10; 0 means --internal)")
+    p.add_argument("--small-cell", type=_small_cell, default=SHAREABLE.threshold, metavar="N",
+                   help=f"the small-cell threshold (default {SHAREABLE.threshold}: {SHAREABLE.text()}; "
+                        "0 means --internal)")
     p.add_argument("--internal", action="store_true",
                    help="every count exact, every file marked 'internal: not for sharing'")
 
 
-def _rule(args):
-    from screening.disclosure.audit import INTERNAL, Rule
-
+def _rule(args) -> SmallCellRule:
+    """The disclosure rule, built once here and handed to every table, report and view."""
     if args.small_cell < 0:
         raise ScreeningError(f"--small-cell {args.small_cell}: a threshold cannot be negative (0 means --internal).")
-    return INTERNAL if args.internal or args.small_cell == 0 else Rule(args.small_cell, 5)
+    return SmallCellRule.of(0 if args.internal else args.small_cell)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -277,7 +276,7 @@ def _run(args) -> int:
         out = build_report(spec, protocol, policy=args.policy, out=args.out, overwrite=args.overwrite,
                            small_cell=rule, subgroup=args.subgroup, notebooks=not args.tables_only,
                            progress=True, site_label=args.site_label)
-        print(f"report written to {out}" + (f" ({WATERMARK})" if rule.internal else ""))
+        print(f"report written to {out}; disclosure control: {rule.text()}")
         return 0
     raise AssertionError(args.command)  # pragma: no cover
 

@@ -1,18 +1,11 @@
-"""Disclosure control for shareable counts: small counts redacted, every other count rounded, then attacked.
+"""The attack on shareable counts: every label and every relation in one linear program.
 
-The rule (:class:`Rule`) follows OpenSAFELY's output-checking guidance: redact
-small counts, then round all counts. With the default ``Rule(threshold=10, base=5)``:
-
-* a count from 0 to 10 is shown as ``≤10`` (zero too: an exact zero would let a
-  chain of small steps between two rounded counts pin each step);
-* any other count is rounded to the nearest 5, and never shown below 15, so a
-  shown number always means "more than 10".
-
-A reader knows the rule, so each label is an interval (:meth:`Rule.interval`).
-Counts in different tables are tied by relations that follow from how the
-tables are defined (a funnel step's entering = excluded + not assessable +
-remaining, the last step's excluded = the last criterion's "excluded uniquely",
-...; :mod:`screening.engine.counts` declares them). :func:`audit` is that reader's best
+Counts follow the small-cell rule (:class:`~screening.disclosure.rule.SmallCellRule`),
+so a reader knows each label as an interval. Counts in different tables are tied
+by relations that follow from how the tables are defined (a funnel step's
+entering = excluded + not assessable + remaining, the last step's excluded = the
+last criterion's "excluded uniquely", ...; :mod:`screening.disclosure.relations`
+declares them). :func:`audit` is that reader's best
 attack: for every small count it solves two linear programs (smallest and
 largest value consistent with every label and every relation). A small count is
 protected when the attack leaves it at least :data:`MIN_VALUES` possible values.
@@ -21,10 +14,7 @@ protect; on real extracts that is rare.
 
 Example
 -------
->>> rule = Rule(threshold=10, base=5)
->>> [rule.label(v) for v in (0, 3, 11, 12, 13, 116)]
-['≤10', '≤10', '15', '15', '15', '115']
->>> cells = Cells(rule)
+>>> cells = Cells(SmallCellRule(threshold=10, base=5))
 >>> a, b, total = cells.add(("t", 0, "a"), 3), cells.add(("t", 0, "b"), 40), cells.add(("t", 0, "total"), 43)
 >>> cells.equal({total: 1, a: -1, b: -1})
 >>> protect(cells)  # counts hidden besides rounding: 40 − 45 no longer pins 3
@@ -40,91 +30,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from screening.errors import DisclosureError, ScreeningError
+from screening.disclosure.rule import HIDDEN, MIN_VALUES, SmallCellRule
+from screening.errors import DisclosureError
 
-__all__ = ["Rule", "Cells", "audit", "ranges", "protect", "HIDDEN", "MIN_VALUES", "INTERNAL", "WATERMARK"]
+__all__ = ["Cells", "audit", "ranges", "protect"]
 
-HIDDEN = "*"
-#: The fewest values any small count may be left with by any attack.
-MIN_VALUES = 3
-#: Marks every file of a report written without disclosure control.
-WATERMARK = "internal: not for sharing"
-
-
-@dataclass(frozen=True)
-class Rule:
-    """Redact counts from 1 to ``threshold``, round every other count to the nearest ``base``.
-
-    ``threshold=0`` is internal use: every count exact (:data:`INTERNAL`).
-    """
-
-    threshold: int = 10
-    base: int = 5
-
-    def __post_init__(self) -> None:
-        if self.threshold < 0:
-            raise ScreeningError(f"the small-cell threshold cannot be negative ({self.threshold}): "
-                                 "use 0 for internal, or more.")
-        if 0 < self.threshold < MIN_VALUES:
-            raise ScreeningError(f"a small-cell threshold of {self.threshold} would show '≤{self.threshold}' for "
-                                 f"fewer than {MIN_VALUES} possible counts: use 0 (internal) or at least {MIN_VALUES}.")
-        if self.base < 1:
-            raise ScreeningError(f"the rounding base must be 1 or more, not {self.base}.")
-
-    @property
-    def internal(self) -> bool:
-        return self.threshold == 0
-
-    @property
-    def small(self) -> str:
-        return f"≤{self.threshold}"
-
-    @property
-    def floor(self) -> int:
-        """The smallest number shown for a count above the threshold."""
-        return self.base * math.ceil((self.threshold + 1) / self.base)
-
-    def rounded(self, value: int) -> int | None:
-        """The number shown for ``value``; None for a redacted small count."""
-        value = int(value)
-        if self.internal:
-            return value
-        if value <= self.threshold:
-            return None
-        return max(self.base * math.floor(value / self.base + 0.5), self.floor)
-
-    def label(self, value: int) -> str:
-        shown = self.rounded(value)
-        return self.small if shown is None else str(shown)
-
-    def labels(self, values) -> list[str]:
-        return [self.label(v) for v in values]
-
-    def interval(self, label: str) -> tuple[int, int] | None:
-        """Every count a reader can infer from ``label`` alone: (lowest, highest); None if unbounded above."""
-        if label == self.small:
-            return 0, self.threshold
-        if label == HIDDEN:
-            return None
-        r = int(label)
-        if self.internal:
-            return r, r
-        lo = self.threshold + 1 if r == self.floor else math.ceil(r - self.base / 2)
-        return lo, math.ceil(r + self.base / 2) - 1
-
-    def as_dict(self) -> dict:
-        """Machine-readable, for provenance.json."""
-        if self.internal:
-            return {"rule": "none", "threshold": 0, "base": 1}
-        return {"rule": "round", "threshold": self.threshold, "base": self.base}
-
-    @classmethod
-    def from_dict(cls, d: dict) -> Rule:
-        return cls(0, 1) if d.get("rule") == "none" else cls(int(d["threshold"]), int(d["base"]))
-
-
-#: No disclosure control: every count exact (reports marked "internal: not for sharing").
-INTERNAL = Rule(0, 1)
 
 SHOWN, COMPLEMENT, WITHHELD = 0, 2, 3
 
@@ -137,7 +47,7 @@ class Cells:
     ``targets`` are derived counts (a difference of two cells, say) that must be protected like cells.
     """
 
-    rule: Rule = field(default_factory=Rule)
+    rule: SmallCellRule = field(default_factory=SmallCellRule)
     values: list[int] = field(default_factory=list)
     names: list = field(default_factory=list)
     state: list[int] = field(default_factory=list)
@@ -213,18 +123,15 @@ class Cells:
     def bounds(self) -> np.ndarray:
         """What a reader knows of each count from its label alone: (n, 2) lowest and highest."""
         top = max(self.values, default=0) * 4 + self.rule.threshold + self.rule.base + 1  # keeps the LPs bounded
-        out = np.empty((len(self.values), 2))
-        for i, s in enumerate(self.state):
-            if s == WITHHELD:
-                out[i] = (0, top)
-            elif s == COMPLEMENT:
-                out[i] = (self.rule.threshold + 1, top)
-            elif i in self.known:
+        out = self.rule.intervals(self.rule.labels(self.values), cap=top).astype(float)
+        state = np.array(self.state, dtype=np.int64)
+        out[state == WITHHELD] = (0, top)
+        out[state == COMPLEMENT] = (self.rule.threshold + 1, top)
+        for i in self.known:
+            if self.state[i] == SHOWN:
                 out[i] = (self.values[i], self.values[i])
-            else:
-                out[i] = self.rule.interval(self.rule.label(self.values[i]))
-            if i in self.present:
-                out[i, 0] = max(out[i, 0], 1)
+        for i in self.present:
+            out[i, 0] = max(out[i, 0], 1)
         return out
 
     def value(self, expression: dict[int, float]) -> float:

@@ -2,16 +2,15 @@
 
 A shareable table shows each count exactly, rounded or hidden. Knowing the
 rule (recorded in ``provenance.json`` under ``disclosure``), a reader can say
-which true counts could have been shown that way:
+which true counts could have been shown that way. :func:`read_rule` reads the
+record back as a rule object, whose ``intervals`` and ``text`` say so:
 
-* ``{"rule": "none"}``: ``"116"`` is exactly 116;
-* ``{"rule": "suppress", "threshold": 10}``: ``"<11"`` is 1 to 10, ``"*"`` (hidden
-  to protect another count) is above 10, a number is exact;
-* ``{"rule": "round", "threshold": 10, "base": 5}``: ``"≤10"`` is 0 to 10; a number is
-  the counts that round half up to it, ``"115"`` 113 to 117; the smallest number
-  shown (15) also stands for 11 and 12, which are never shown as less;
-  ``"0"`` is a zero no patient could fill; ``"*"`` (hidden besides rounding) is anything;
-* ``""`` (a withheld cell): anything.
+* ``{"rule": "none"}`` and ``{"rule": "round", "threshold": 10, "base": 5}``:
+  :class:`~screening.disclosure.rule.SmallCellRule`, the rule this version writes;
+* ``{"rule": "suppress", "threshold": 10}``: :class:`SuppressionRule`, written by
+  earlier versions: ``"<11"`` is 1 to 10, ``"*"`` (hidden to protect another
+  count) is above 10, a number is exact;
+* ``""`` (a withheld cell), under any rule: anything.
 
 :func:`tighten` then narrows the intervals by the sums that tie a report's
 tables (a step's entering = excluded + not assessable + remaining, ...). The
@@ -19,71 +18,91 @@ true counts satisfy those sums, so the narrowed intervals still hold them.
 
 Example
 -------
->>> rule = {"rule": "round", "threshold": 10, "base": 5}
->>> intervals(["115", "15", "≤10"], rule).tolist()
+>>> read_rule({"rule": "round", "threshold": 10, "base": 5}).intervals(["115", "15", "≤10"]).tolist()
 [[113, 117], [11, 17], [0, 10]]
->>> intervals(["116", "<11", "*"], {"rule": "suppress", "threshold": 10}, cap=500).tolist()
+>>> read_rule({"rule": "suppress", "threshold": 10}).intervals(["116", "<11", "*"], cap=500).tolist()
 [[116, 116], [1, 10], [11, 500]]
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["intervals", "tighten", "interval_text", "rule_text", "RULES"]
+from screening.disclosure.rule import HIDDEN, SmallCellRule
+from screening.errors import ScreeningError
 
-#: Disclosure rules this module can read: nothing hidden, hiding (``<11``, ``*``), rounding (``≤10``).
-RULES = ("none", "suppress", "round")
+__all__ = ["read_rule", "rule_text", "SuppressionRule", "READABLE_RULES", "tighten", "interval_text"]
 
 
-def intervals(shown: Sequence[str], rule: dict, cap: int | None = None) -> np.ndarray:
-    """The smallest and largest true count behind each shown cell, as an ``(n, 2)`` integer array.
+@dataclass(frozen=True)
+class SuppressionRule:
+    """The rule of earlier versions: counts from 1 to ``threshold`` shown as ``<threshold+1``, others exact or ``*``.
 
-    ``cap`` bounds cells whose label alone sets no upper limit (``*``, withheld):
-    no count exceeds the patients in the report. Raises ``ValueError`` naming
-    the first labels the rule cannot produce.
+    Read only: bundles written by those versions still merge.
     """
-    kind = rule.get("rule", "none")
-    if kind not in RULES:
-        raise ValueError(f"unknown disclosure rule '{kind}' (this version reads {', '.join(RULES)})")
-    threshold = int(rule.get("threshold", 0)) if kind != "none" else 0
-    base = int(rule.get("base", 1)) if kind == "round" else 1
-    top = np.iinfo(np.int64).max // 4 if cap is None else int(cap)
-    text = pd.Series(list(shown), dtype=object).fillna("").astype(str).str.strip()
-    number = pd.to_numeric(text.where(text.str.fullmatch(r"\d+")), errors="coerce")
-    n = number.fillna(0).to_numpy(dtype=np.int64)
-    lo = np.full(len(text), -1, dtype=np.int64)
-    hi = np.full(len(text), -1, dtype=np.int64)
 
-    exact = number.notna().to_numpy()
-    if kind == "round" and threshold > 0:
-        # Half up: r stands for r − base/2 (rounded up) to r + base/2 (exclusive).
-        lo[exact], hi[exact] = -((base - 2 * n[exact]) // 2), (2 * n[exact] + base - 1) // 2
-        floor = base * -(-(threshold + 1) // base)  # no count above the threshold is shown below this
-        lo[exact & (n == floor)] = threshold + 1
-        zero = exact & (n == 0)  # never a rounded count (small ones show as ≤threshold): a structural zero
-        lo[zero], hi[zero] = 0, 0
-    else:
-        lo[exact], hi[exact] = n[exact], n[exact]
-    if kind == "suppress":
-        small = (text == f"<{threshold + 1}").to_numpy()
-        lo[small], hi[small] = 1, threshold
-    if kind == "round":
-        small = (text == f"≤{threshold}").to_numpy()
-        lo[small], hi[small] = 0, threshold
-    hidden = (text == "*").to_numpy() if kind != "none" else np.zeros(len(text), dtype=bool)
-    lo[hidden], hi[hidden] = (threshold + 1 if kind == "suppress" else 0), top
-    withheld = (text == "").to_numpy()
-    lo[withheld], hi[withheld] = 0, top
+    threshold: int = 10
 
-    bad = hi < 0
-    if bad.any():
-        raise ValueError(f"{', '.join(repr(t) for t in text[bad].unique()[:3])} cannot come from the "
-                         f"disclosure rule: {rule_text(rule)}")
-    return np.stack([np.maximum(lo, 0), np.minimum(hi, top)], axis=1)
+    def text(self) -> str:
+        t = self.threshold
+        return f"counts from 1 to {t} shown as <{t + 1}, others hidden to protect them as {HIDDEN}"
+
+    def intervals(self, shown: Sequence[str], cap: int | None = None) -> np.ndarray:
+        """The smallest and largest true count behind each shown cell, as an ``(n, 2)`` integer array."""
+        top = np.iinfo(np.int64).max // 4 if cap is None else int(cap)
+        text = pd.Series(list(shown), dtype=object).fillna("").astype(str).str.strip()
+        number = pd.to_numeric(text.where(text.str.fullmatch(r"\d+")), errors="coerce")
+        exact = number.notna().to_numpy()
+        lo = np.where(exact, number.fillna(-1).to_numpy(dtype=np.int64), -1)
+        hi = lo.copy()
+        small = (text == f"<{self.threshold + 1}").to_numpy()
+        lo[small], hi[small] = 1, self.threshold
+        hidden = (text == HIDDEN).to_numpy()
+        lo[hidden], hi[hidden] = self.threshold + 1, top
+        withheld = (text == "").to_numpy()
+        lo[withheld], hi[withheld] = 0, top
+        bad = hi < 0
+        if bad.any():
+            raise ValueError(f"{', '.join(repr(t) for t in text[bad].unique()[:3])} cannot come from the "
+                             f"disclosure rule: {self.text()}")
+        return np.stack([np.maximum(lo, 0), np.minimum(hi, top)], axis=1)
+
+
+#: The disclosure rules this version reads from a report's ``provenance.json``, by their recorded name.
+READABLE_RULES = {"none": SmallCellRule, "round": SmallCellRule, "suppress": SuppressionRule}
+
+
+def read_rule(record: dict) -> SmallCellRule | SuppressionRule:
+    """The rule a report recorded under ``disclosure``; ``ValueError`` for one this version cannot read.
+
+    >>> read_rule({"rule": "round", "threshold": 10, "base": 5}) == SmallCellRule(10, 5)
+    True
+    """
+    kind = record.get("rule", "none")
+    if kind not in READABLE_RULES:
+        raise ValueError(f"unknown disclosure rule '{kind}' (this version reads {', '.join(READABLE_RULES)})")
+    try:
+        if kind == "suppress":
+            return SuppressionRule(int(record.get("threshold", 10)))
+        return SmallCellRule.from_dict(record)
+    except (KeyError, TypeError, ScreeningError) as exc:  # a threshold no report of this tool records
+        raise ValueError(f"disclosure rule {record} cannot be read: {exc}") from None
+
+
+def rule_text(record: dict) -> str:
+    """A recorded rule in words (its own ``text()``), or the record itself when this version cannot read it.
+
+    >>> rule_text({"rule": "noise", "scale": 2})
+    "unknown disclosure rule {'rule': 'noise', 'scale': 2}"
+    """
+    try:
+        return read_rule(record).text()
+    except ValueError:
+        return f"unknown disclosure rule {record}"
 
 
 def tighten(bounds: np.ndarray, relations: list[dict[int, int]], rounds: int = 50) -> np.ndarray:
@@ -124,17 +143,3 @@ def interval_text(lo, hi) -> pd.Series:
     lo, hi = np.asarray(lo, dtype=np.int64), np.asarray(hi, dtype=np.int64)
     low, high = pd.Series(lo).map("{:,}".format), pd.Series(hi).map("{:,}".format)
     return low.where(lo == hi, low + "–" + high)
-
-
-def rule_text(rule: dict) -> str:
-    """The disclosure rule in words, for tables and error messages.
-
-    >>> rule_text({"rule": "round", "threshold": 10, "base": 5})
-    'counts from 0 to 10 shown as ≤10, others rounded to the nearest 5'
-    """
-    kind, t = rule.get("rule", "none"), rule.get("threshold", 0)
-    if kind == "suppress":
-        return f"counts from 1 to {t} shown as <{t + 1}, others hidden to protect them as *"
-    if kind == "round":
-        return f"counts from 0 to {t} shown as ≤{t}, others rounded to the nearest {rule.get('base', 1)}"
-    return "none: every count exact (internal)"

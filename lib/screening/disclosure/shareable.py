@@ -19,7 +19,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from screening.disclosure.audit import HIDDEN, Rule, protect
+from screening.disclosure.audit import protect
+from screening.disclosure.rule import HIDDEN, SHAREABLE, SmallCellRule
 from screening.engine.composition import add_makeup, render_makeup
 from screening.engine.counts import (
     Published,
@@ -35,8 +36,8 @@ from screening.engine.funnel import Screening
 from screening.engine.quality import missingness
 from screening.errors import DisclosureError, ScreeningError
 
-__all__ = ["shareable_tables", "published_counts", "funnel_table", "check_subgroup", "as_rule", "disclosure_rule",
-           "round_counts", "AGE_BINS", "SUBGROUPS", "VARIANT"]
+__all__ = ["shareable_tables", "published_counts", "funnel_table", "check_subgroup", "AGE_BINS", "SUBGROUPS",
+           "VARIANT"]
 
 AGE_BINS = [0, 18, 30, 40, 50, 66, 91]
 #: Subgroups a shareable report may split by: declared categorical columns with few levels (name → column, bins).
@@ -51,42 +52,6 @@ OPTIONAL = ("composition", "outcome_by", "criteria", "missingness", "not_assessa
             "comparison", "transitions", "by_criterion", "sweeps", "makeup", "differential")
 #: Columns whose one-column criteria are unknown exactly where the column is missing.
 ONE_COLUMN_RULES = {"age": "age_years", "sledai": "sledai_2k"}
-
-
-def as_rule(rule: Rule | int) -> Rule:
-    """A disclosure rule from a rule or a small-cell threshold (0: internal, exact counts)."""
-    return rule if isinstance(rule, Rule) else Rule(int(rule), 5 if int(rule) else 1)
-
-
-def disclosure_rule(threshold: int) -> dict:
-    """The rule for a small-cell threshold, as ``provenance.json`` records it.
-
-    Read back by :mod:`screening.disclosure.published`.
-
-    >>> disclosure_rule(10)
-    {'rule': 'round', 'threshold': 10, 'base': 5}
-    """
-    return as_rule(threshold).as_dict()
-
-
-def round_counts(table: pd.DataFrame, columns: list[str], threshold: int = 10, base: int = 5,
-                 as_text: bool = True) -> pd.DataFrame:
-    """``columns`` shown under the report's rule (``≤10``, others rounded): for live views such as the what-if
-    panel, which are not themselves shared. ``as_text=False`` gives numbers for charts (redacted counts as 0).
-
-    >>> round_counts(pd.DataFrame({"n": [0, 7, 12, 116]}), ["n"])["n"].tolist()
-    ['≤10', '≤10', '15', '115']
-    """
-    out = table.copy()
-    if threshold <= 0:
-        return out
-    rule = Rule(threshold, base)
-    for col in columns:
-        if as_text:
-            out[col] = np.array(rule.labels(out[col]), dtype=object)
-        else:
-            out[col] = [rule.rounded(v) or 0 for v in out[col]]
-    return out
 
 
 def check_subgroup(name: str) -> None:
@@ -152,7 +117,7 @@ def _sweeps(s: Screening, sweeps: dict) -> tuple[pd.DataFrame, dict]:
 STATUS_COLUMNS = ["eligible", "excluded", "not_assessable"]
 
 
-def published_counts(s: Screening, rule: Rule, subgroup: str = "site", whatif: bool = True,
+def published_counts(s: Screening, rule: SmallCellRule, subgroup: str = "site", whatif: bool = True,
                      variant=VARIANT, sweeps: dict | None = None, makeup: bool = True) -> Published:
     """Every shareable table as true counts, with every relation between them.
 
@@ -192,9 +157,8 @@ def _known_zero(pub: Published, match) -> None:
             pub.cells.known.add(i)
 
 
-def funnel_table(s: Screening, rule: Rule | int = 10) -> pd.DataFrame:
+def funnel_table(s: Screening, rule: SmallCellRule = SHAREABLE) -> pd.DataFrame:
     """The sequential funnel alone, protected as it is published (``python -m screening funnel``)."""
-    rule = as_rule(rule)
     if rule.internal:
         return s.attrition()
     pub = funnel_counts(s.counts, s.criteria, rule, tables=("headline", "attrition"))
@@ -204,7 +168,7 @@ def funnel_table(s: Screening, rule: Rule | int = 10) -> pd.DataFrame:
     return _render(pub)["attrition"]
 
 
-def shareable_tables(s: Screening, rule: Rule | int = 10, subgroup: str = "site", whatif: bool = True,
+def shareable_tables(s: Screening, rule: SmallCellRule = SHAREABLE, subgroup: str = "site", whatif: bool = True,
                      variant=VARIANT, sweeps: dict | None = None) -> dict[str, pd.DataFrame]:
     """Every shareable table, small counts redacted and every count rounded, protected together.
 
@@ -214,7 +178,6 @@ def shareable_tables(s: Screening, rule: Rule | int = 10, subgroup: str = "site"
     patients, say), that breakdown is withheld and listed in ``_withheld``; when
     the funnel itself cannot be protected, :class:`~screening.errors.DisclosureError`.
     """
-    rule = as_rule(rule)
     pub = published_counts(s, rule, subgroup, whatif, variant, sweeps)
     if rule.internal:
         tables = _render(pub)

@@ -26,7 +26,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from screening.disclosure.audit import Cells, Rule
+from screening.disclosure.audit import Cells
+from screening.disclosure.rule import SmallCellRule
 
 __all__ = ["Counts", "count_states", "placement", "attrition_table", "criteria_table", "overlap_table",
            "summary_table", "headline_table", "leave_one_out_table", "Published", "funnel_counts", "PASS", "FAIL",
@@ -214,7 +215,7 @@ class Published:
     A cell is named ``(table, row position, column)``.
     """
 
-    rule: Rule
+    rule: SmallCellRule
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     columns: dict[str, list[str]] = field(default_factory=dict)
     cells: Cells = None  # type: ignore[assignment]
@@ -291,7 +292,7 @@ class Published:
         return {"eligible": self.head(1), "excluded": self.head(4), "not_assessable": self.head(2)}
 
 
-def funnel_counts(c: Counts, crits, rule: Rule, tables=("headline", "attrition", "criteria", "overlap",
+def funnel_counts(c: Counts, crits, rule: SmallCellRule, tables=("headline", "attrition", "criteria", "overlap",
                                                         "leave_one_out")) -> Published:
     """The funnel tables of ``c`` and every relation between them; ``tables`` picks which are published."""
     pub = Published(rule)

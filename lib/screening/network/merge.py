@@ -34,7 +34,7 @@ import pandas as pd
 
 from screening import __version__
 from screening.disclosure.bundle import MANIFEST, Bundle, read_bundle, write_manifest
-from screening.disclosure.published import interval_text, intervals, rule_text, tighten
+from screening.disclosure.published import interval_text, read_rule, rule_text, tighten
 from screening.errors import BundleError, ScreeningError
 
 __all__ = ["Network", "merge_bundles", "find_bundles", "write_network_report", "split_by_site", "demo_network",
@@ -135,8 +135,9 @@ def _site_cells(bundle: Bundle) -> pd.DataFrame:
     rule = bundle.provenance.get("disclosure") or {"rule": "suppress",
                                                    "threshold": bundle.provenance.get("small_cell_threshold", 10)}
     try:
-        total = intervals(cells["shown"].iloc[:1], rule)[0, 1]
-        bounds = intervals(cells["shown"], rule, cap=total)
+        rule = read_rule(rule)
+        total = rule.intervals(cells["shown"].iloc[:1])[0, 1]
+        bounds = rule.intervals(cells["shown"], cap=total)
         bounds = tighten(bounds, _relations(cells, t["attrition"]["step"].tolist(), t["criteria"]["criterion"]))
     except ValueError as exc:
         raise BundleError(f"{bundle.path}: {exc}") from None

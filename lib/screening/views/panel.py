@@ -5,7 +5,7 @@
 the extract, reusing every criterion result already computed for the same rule
 and parameters, and returns a :class:`View` of what the panel shows. In
 shareable mode (``small_cell > 0``) every count in a view goes through the
-project's what-if rounding (:func:`screening.disclosure.shareable.round_counts`).
+project's small-cell rule (:func:`screening.disclosure.rule.round_counts`).
 :func:`whatif_panel` wraps an explorer in ipywidgets.
 
 Example
@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from screening.disclosure.shareable import round_counts
+from screening.disclosure.rule import SHAREABLE, SmallCellRule, round_counts
 from screening.engine.counts import PASS
 from screening.engine.funnel import Screening
 from screening.errors import ProtocolError, ScreeningError
@@ -96,7 +96,7 @@ class Explorer:
                  small_cell: int = 10) -> None:
         self.extract = extract
         self.shipped = protocol if isinstance(protocol, Protocol) else load_protocol(protocol)
-        self.small_cell = small_cell
+        self.rule = SmallCellRule.of(small_cell)  # built once: every view and the panel's own words use it
         self._base = Screening(extract, self.shipped, policy)
         self._eligible: dict[tuple[str, str], np.ndarray] = {}
         self._others: dict[str, Protocol] = {}
@@ -144,15 +144,15 @@ class Explorer:
         # Percentages are left out: taken from exact counts, they would undo the rounding.
         attrition = s.attrition().drop(columns=["pct_of_previous", "pct_of_total"])
         criteria = s.criteria_table().drop(columns=["excluded_in_sequence", "not_assessable_in_sequence"])
-        if self.small_cell <= 0:
+        rule = self.rule
+        if rule.internal:
             return View(s.protocol, headline, dict(headline), attrition, None, criteria, changes)
         head = pd.DataFrame([headline])
-        shown = round_counts(head, list(headline), self.small_cell).iloc[0].to_dict()
-        text = round_counts(attrition, STEP_COUNTS, self.small_cell)
-        drawn = round_counts(attrition, STEP_COUNTS, self.small_cell, as_text=False)
-        return View(s.protocol, headline, shown, drawn, text,
-                    round_counts(criteria, CRITERION_COUNTS, self.small_cell),
-                    round_counts(changes, CHANGE_COUNTS, self.small_cell))
+        shown = round_counts(head, list(headline), rule).iloc[0].to_dict()
+        text = round_counts(attrition, STEP_COUNTS, rule)
+        drawn = round_counts(attrition, STEP_COUNTS, rule, as_text=False)
+        return View(s.protocol, headline, shown, drawn, text, round_counts(criteria, CRITERION_COUNTS, rule),
+                    round_counts(changes, CHANGE_COUNTS, rule))
 
     def variant_yaml(self, settings: Settings, name: str) -> str:
         """``settings`` as a protocol file that ``extends`` the shipped one (``set``, ``drop``, ``order``)."""
@@ -300,10 +300,9 @@ class WhatIfPanel:
         self.chart = w.HTML()
         self.table = w.HTML()
         self.criteria_box = w.VBox([self.rows[cid] for cid in self.order])
-        mode = ("shareable: counts rounded to the nearest 5, counts from 1 to "
-                f"{explorer.small_cell} shown as &lt;{explorer.small_cell + 1}" if explorer.small_cell > 0
-                else "internal: exact counts, not for sharing")
-        controls = w.VBox([w.HTML(f"<b>What if?</b> <small>({mode})</small>"), w.HBox([self.policy]),
+        mode = html.escape(("" if explorer.rule.internal else "shareable: ") + explorer.rule.text())
+        self.mode = w.HTML(f"<b>What if?</b> <small class='whatif-mode'>({mode})</small>")
+        controls = w.VBox([self.mode, w.HBox([self.policy]),
                            w.HBox([self.compare]), w.HBox([self.name, reset]), w.HBox([save, report]), self.status,
                            self.criteria_box], layout=w.Layout(width="48%"))
         results = w.VBox([self.headline, self.changes, self.chart, self.table], layout=w.Layout(width="52%"))
@@ -400,9 +399,10 @@ class WhatIfPanel:
         out = self.folder / f"report-{path.stem}"
         self.status.value = f"writing the shareable report to <code>{html.escape(str(out))}</code> ..."
         try:
+            # A report from the panel is always shareable, at the panel's threshold or the default if higher.
+            rule = max(self.explorer.rule, SHAREABLE, key=lambda r: r.threshold)
             build_report(self.explorer.extract.path, load_protocol(path), out=out, overwrite=True,
-                         policy=self.policy.value, small_cell=max(self.explorer.small_cell, 10),
-                         notebooks=notebooks)
+                         policy=self.policy.value, small_cell=rule, notebooks=notebooks)
         except ScreeningError as exc:
             self.status.value = f"<span style='color:#D55E00'>{html.escape(str(exc))}</span>"
             return None

@@ -7,8 +7,8 @@ report is written to a hidden folder beside ``out`` and swapped in by renames;
 a run killed half-way is repaired (or its leftovers removed) by the next run.
 
 Shareable files carry no patient identifier, no date or time, no local path and
-no exact count: counts follow the disclosure rule (:mod:`screening.disclosure.audit`),
-recorded in ``provenance.json`` as ``{"rule": "round", "threshold": 10, "base": 5}``.
+no exact count: counts follow the disclosure rule (:mod:`screening.disclosure.rule`),
+recorded in ``provenance.json`` as ``{"rule": "round", "threshold": 10, "base": 5}`` and in words.
 Internal reports (``small_cell=0``) carry every count and say
 "internal: not for sharing" in every file.
 
@@ -35,9 +35,9 @@ from pathlib import Path
 import pandas as pd
 
 from screening import __version__
-from screening.disclosure.audit import WATERMARK, Rule
 from screening.disclosure.bundle import check_site_label, write_manifest
-from screening.disclosure.shareable import VARIANT, as_rule, check_subgroup, shareable_tables
+from screening.disclosure.rule import SHAREABLE, WATERMARK, SmallCellRule
+from screening.disclosure.shareable import VARIANT, check_subgroup, shareable_tables
 from screening.engine.funnel import Screening, screen_failure_range
 from screening.errors import ScreeningError
 from screening.io.sources import absolute_spec, load_source, without_password
@@ -56,12 +56,11 @@ TOOL = "screening"
 _SYSTEM = (Path("/proc"), Path("/sys"), Path("/dev"))
 
 
-def provenance(screening: Screening, small_cell: int | Rule = 10, site_label: str | None = None) -> dict:
+def provenance(screening: Screening, rule: SmallCellRule = SHAREABLE, site_label: str | None = None) -> dict:
     """What produced a result: extract hash, protocol, every parameter, policy, disclosure rule, package version.
 
     The patient count follows the disclosure rule like every other count.
     """
-    rule = as_rule(small_cell)
     p = screening.protocol
     site = {"site_label": check_site_label(site_label)} if site_label is not None else {}
     meta = site | {
@@ -77,6 +76,7 @@ def provenance(screening: Screening, small_cell: int | Rule = 10, site_label: st
         "criteria": [{"id": c.id, "label": c.display_label, "kind": c.kind} for c in p.criteria],
         "unknown_policy": screening.policy,
         "disclosure": rule.as_dict(),
+        "disclosure_text": rule.text(),
         "small_cell_threshold": rule.threshold,
         "package_version": __version__,
     }
@@ -88,12 +88,6 @@ def provenance(screening: Screening, small_cell: int | Rule = 10, site_label: st
 def provenance_markdown(meta: dict) -> str:
     """The provenance block shown at the top of every notebook and report."""
     changed = ", ".join(f"`{k}={v}`" for k, v in meta["overrides"].items()) or "none (protocol defaults)"
-    rule = Rule.from_dict(meta["disclosure"])
-    if rule.internal:
-        control = f"**{WATERMARK}**: every count exact"
-    else:
-        control = (f"counts from 1 to {rule.threshold} shown as `{rule.small}`; every other count rounded to the "
-                   f"nearest {rule.base} (never below {rule.floor})")
     return "\n".join([
         "| | |", "| --- | --- |",
         f"| extract SHA-256 | `{meta['extract_sha256']}` |",
@@ -102,7 +96,7 @@ def provenance_markdown(meta: dict) -> str:
         f"fingerprint `{meta['protocol_fingerprint']}`) |",
         f"| parameter overrides | {changed} |",
         f"| missing data policy | {meta['unknown_policy']} |",
-        f"| disclosure control | {control} |",
+        f"| disclosure control | {meta['disclosure_text']} |",
         f"| package | screening {meta['package_version']} |",
     ])
 
@@ -142,14 +136,14 @@ def enrolment_table(screening: Screening, consent_rate: float, screen_failure: f
                          f"enrolment if {low_sf:.0%} fail screening": estimate(low_sf)})
 
 
-def report_tables(screening: Screening, small_cell: int | Rule = 10, subgroup: str = "site",
+def report_tables(screening: Screening, rule: SmallCellRule = SHAREABLE, subgroup: str = "site",
                   variant=VARIANT) -> dict[str, pd.DataFrame]:
     """Every shareable table, protected together (see :mod:`screening.disclosure.shareable`). The notebooks show these.
 
     What was withheld, and how many counts hide besides rounding, come back under
     the keys starting with ``_`` (not written as tables).
     """
-    return shareable_tables(screening, small_cell, subgroup, variant=variant)
+    return shareable_tables(screening, rule, subgroup, variant=variant)
 
 
 # --- writing ---------------------------------------------------------------------------------------
@@ -217,7 +211,8 @@ def notebook_state(extract_path: str, protocol: str, overrides: dict | str, poli
     chosen = load_protocol(protocol, overrides) if not isinstance(protocol, Protocol) else \
         protocol.with_overrides(as_overrides(overrides))
     s = screen(load_source(extract_path, protocol=chosen), chosen, None, policy)
-    return s, provenance(s, small_cell), report_tables(s, small_cell, subgroup, variant)
+    rule = SmallCellRule.of(small_cell)
+    return s, provenance(s, rule), report_tables(s, rule, subgroup, variant)
 
 
 def _share(folder: Path, params: dict, screening: Screening, meta: dict, tables: dict) -> str:
@@ -475,7 +470,7 @@ _DEFAULT_LOG = object()
 
 
 def build_report(data: str | Path, protocol: Protocol | str = "misle-phase2", *, out: str | Path,
-                 policy: str = "separate", overwrite: bool = False, small_cell: int | Rule = 10,
+                 policy: str = "separate", overwrite: bool = False, small_cell: int | SmallCellRule = 10,
                  subgroup: str = "site", notebooks: bool = True, progress: bool = False,
                  site_label: str | None = None, release_log=_DEFAULT_LOG) -> Path:
     """Screen ``data`` and write the report folder ``out``; returns its path.
@@ -484,7 +479,7 @@ def build_report(data: str | Path, protocol: Protocol | str = "misle-phase2", *,
     that ``python -m screening merge`` combines with other sites' (see :mod:`screening.disclosure.bundle`).
     ``release_log``: the local log of shareable releases (default :func:`release_log_path`; None: no log).
     """
-    rule = as_rule(small_cell)
+    rule = SmallCellRule.of(small_cell)
     check_subgroup(subgroup)
     if site_label is not None:
         check_site_label(site_label)
