@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import boundary
 from screening import load_extract
@@ -14,7 +18,7 @@ from screening.io.thorough import check_table
 from screening.io.vocabulary import recognise
 from screening.synth.messy import ABSENT
 from screening.synth.synthetic import generate, write_extract
-from test_extract import CASES, _broken, _rewritten
+from test_extract import CASES, _broken, _rewritten, _set
 
 
 def _thorough(file, name, columns=None):
@@ -48,12 +52,40 @@ def test_fast_path_reads_the_hand_made_extract_exactly(tmp_path):
 WITHIN_A_TABLE = [c for c in CASES if not c[0].startswith("orphan")]
 
 
+def _listed(read) -> list[str]:
+    """What a reader lists for one table: each failing check's error, as the user reads it."""
+    failures = []
+    read(failures)
+    return [str(e) for e in failures]
+
+
 @pytest.mark.parametrize("name, table, edit, column, lines, words", WITHIN_A_TABLE, ids=[c[0] for c in WITHIN_A_TABLE])
-def test_fast_path_doubts_every_bad_value(tmp_path, name, table, edit, column, lines, words):
+def test_fast_path_doubts_or_lists_every_bad_value_as_the_thorough_path_does(tmp_path, name, table, edit, column,
+                                                                           lines, words):
     folder = _broken(tmp_path, table, edit)
     file = folder / f"{table}.csv"
-    with pytest.raises(Suspect):
-        read_checked(file, table, None)
+    thorough = _listed(lambda failures: check_table(read_raw(file), file, table, failures=failures))
+    assert len(thorough) == 1 and f"'{column}'" in thorough[0] and words in thorough[0]
+    if name in ("text in a number column", "fractional integer", "day-first date", "impossible date",
+                "unknown boolean word"):  # a value that does not parse: only the thorough path names it
+        with pytest.raises(Suspect):
+            read_checked(file, table, None, failures=[])
+    else:
+        assert _listed(lambda failures: read_checked(file, table, None, failures=failures)) == thorough
+
+
+def test_both_paths_list_every_failing_check_of_a_table_in_one_order(tmp_path):
+    edits = [_set("age_years", [2], "200"), _set("sledai_2k", [0, 4], "120"), _set("ana_date", [9], "2024-07-01"),
+             _set("patient_id", [3], "E01"), _set("weight_kg", [5], "3")]
+    folder = _broken(tmp_path, "patients", lambda frame: [edit(frame) for edit in edits][-1])
+    file = folder / "patients.csv"
+    fast = _listed(lambda failures: read_checked(file, "patients", None, failures=failures))
+    thorough = _listed(lambda failures: check_table(read_raw(file), file, "patients", failures=failures))
+    assert fast == thorough
+    # a row's dates out of order first, then column by column in the dictionary's order
+    assert [re.search(r"column '(\w+)'", e).group(1) for e in fast] == [
+        "ana_date", "patient_id", "age_years", "weight_kg", "sledai_2k"]
+    assert "Lines 2, 6 (values 120, 120)" in fast[-1] and "Lines 2, 5 (values 'E01', 'E01')" in fast[1]
 
 
 def test_values_only_the_thorough_path_accepts_load_the_same(tmp_path):
@@ -74,3 +106,38 @@ def test_a_quoted_line_end_is_read_as_the_thorough_path_reads_it(tmp_path):
     fast = read_checked(file, "patients", None)
     pd.testing.assert_frame_equal(fast, _thorough(file, "patients"), check_exact=True)
     assert "A\nB" in set(fast["site"].astype(str))
+
+
+def test_every_check_is_implemented_for_both_paths_or_by_the_readers():
+    from screening.io.checks import FAST, IN_PATIENTS, KINDS, THOROUGH, Check, checks_of
+
+    by_readers = {kind for kind in KINDS if Check(kind, "", "").by_reader}
+    assert by_readers == {"format", "in_patients"}
+    assert set(FAST) == set(THOROUGH) == set(KINDS) - by_readers
+    declared = {c.name for name, fields in TABLES.items() for c in checks_of(fields, name)} | {IN_PATIENTS.name}
+    assert declared == set(KINDS)
+
+
+_EDITS = st.lists(st.tuples(st.integers(0, 53),
+                            st.sampled_from(["age_years", "sledai_2k", "weight_kg", "egfr", "ana_date", "patient_id"]),
+                            st.sampled_from(["", "-3", "40", "250", "1e6", "2024-07-01", "2020-01-01", "E02", "abc"])),
+                  min_size=1, max_size=6)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(edits=_EDITS)
+def test_both_paths_list_the_same_failures_whatever_the_faults(tmp_path_factory, edits):
+    folder = boundary.write(tmp_path_factory.mktemp("x"))
+    file = folder / "patients.csv"
+    frame = pd.read_csv(file, dtype=str, keep_default_na=False)
+    for row, column, value in edits:
+        frame.loc[row, column] = value
+    frame.to_csv(file, index=False)
+    thorough = []
+    check_table(read_raw(file), file, "patients", failures=thorough)
+    try:
+        fast = _listed(lambda failures: read_checked(file, "patients", None, failures=failures))
+    except Suspect:  # only for a value that does not parse, which the thorough path then names
+        assert any(e.check == "format" for e in thorough)
+        return
+    assert fast == [str(e) for e in thorough]

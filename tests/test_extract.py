@@ -342,3 +342,89 @@ def test_optional_diagnosis_date_may_be_left_out_without_a_warning(tmp_path):
         ex = load_extract(folder)
     dx = ex.patients["sle_diagnosis_date"]
     assert str(dx.dtype) == "datetime64[s]" and dx.isna().all() and ex.n_patients == 54
+
+
+# --- every problem of a failed load, listed -----------------------------------------------------
+
+def _three_problems(tmp_path):
+    """An age out of range, a course stopped before it started, and an infection of an unknown patient."""
+    folder = boundary.write(tmp_path / "x")
+    for table, edit in (("patients", _set("age_years", [2], "200")),
+                        ("medications", _set("stop_date", [1], "2019-01-01")),
+                        ("infections", _set("patient_id", [0], "Z98"))):
+        path = folder / f"{table}.csv"
+        edit(pd.read_csv(path, dtype=str, keep_default_na=False)).to_csv(path, index=False)
+    return folder
+
+
+def _thorough_only(monkeypatch):
+    """Make the fast path doubt every table, so that the thorough path reads and checks each one."""
+    from screening.io import columnar
+
+    def doubt(*args, **kwargs):
+        raise columnar.Suspect("forced by the test")
+    monkeypatch.setattr(columnar, "read_checked", doubt)
+
+
+@pytest.mark.parametrize("path", ["fast", "thorough"])
+def test_a_failed_load_lists_every_problem_in_every_table(tmp_path, monkeypatch, path):
+    folder = _three_problems(tmp_path)
+    if path == "thorough":
+        _thorough_only(monkeypatch)
+    with pytest.raises(ExtractError) as info:
+        load_extract(folder)
+    err = info.value
+    assert err.failure_cases.assign(file=err.failure_cases["file"].str.rsplit("/", n=1).str[-1]).to_dict("records") == [
+        {"file": "patients.csv", "column": "age_years", "check": "in_range", "rows": 1, "examples": "line 4: 200"},
+        {"file": "medications.csv", "column": "stop_date", "check": "not_before", "rows": 1,
+         "examples": "line 3: '2019-01-01'"},
+        {"file": "infections.csv", "column": "patient_id", "check": "in_patients", "rows": 1,
+         "examples": "line 2: 'Z98'"},
+    ]
+    # the first problem reads as it always has; the other two follow it in the same message
+    first = (f"{folder / 'patients.csv'}, column 'age_years': 1 line does not match: expected a whole number "
+             "from 0 to 90.\n  Line 4 (values 200).")
+    assert str(err).startswith(first + "\n2 more checks fail (every one is in the error's failure_cases):\n- ")
+    message = str(err)
+    assert "'stop_date': 1 line does not match: expected a date not before start_date in the same row." in message
+    assert "'patient_id': 1 line does not match: expected a patient_id present in the patients table." in message
+    assert err.file.endswith("patients.csv") and err.rows == [4] and [e.column for e in err.others] == [
+        "stop_date", "patient_id"]
+
+
+def test_a_value_that_does_not_parse_is_listed_with_the_other_problems_of_its_column(tmp_path):
+    folder = _broken(tmp_path, "patients", lambda f: _set("age_years", [2], "200")(_set("age_years", [5], "abc")(f)))
+    with pytest.raises(ExtractError) as info:
+        load_extract(folder)
+    cases = info.value.failure_cases
+    assert cases[["column", "check", "rows", "examples"]].values.tolist() == [
+        ["age_years", "format", 1, "line 7: 'abc'"], ["age_years", "in_range", 1, "line 4: 200"]]
+
+
+def test_strict_lists_unknown_coded_values_with_the_other_problems(tmp_path):
+    folder = _broken(tmp_path, "patients", lambda f: _set("sex", [1], "X")(_set("age_years", [2], "200")(f)))
+    with pytest.raises(ExtractError) as info:
+        load_extract(folder, strict=True)
+    assert info.value.failure_cases[["column", "check"]].values.tolist() == [["age_years", "in_range"],
+                                                                            ["sex", "allowed"]]
+
+
+def test_events_of_a_missing_patient_id_are_named_once(tmp_path):
+    folder = _broken(tmp_path, "medications", _set("patient_id", [2], ""))
+    with pytest.raises(ExtractError) as info:
+        load_extract(folder)
+    assert info.value.failure_cases[["column", "check", "examples"]].values.tolist() == [
+        ["patient_id", "required", "line 4: <NA>"]]
+
+
+def test_converted_tables_list_every_problem_too():
+    from screening.io.extract import extract_from_tables
+
+    tables = generate(60, seed=4)
+    tables["patients"].loc[3, "age_years"] = 120
+    tables["medications"].loc[0, "dose"] = -1.0
+    with pytest.raises(ExtractError) as info:
+        extract_from_tables(tables, "omop", "hash")
+    assert info.value.failure_cases[["file", "column", "check", "rows"]].values.tolist() == [
+        ["omop/patients (converted)", "age_years", "in_range", 1],
+        ["omop/medications (converted)", "dose", "in_range", 1]]

@@ -42,6 +42,7 @@ class ExtractError(ScreeningError):
         n_rows: int | None = None,
         hint: str | None = None,
         row_word: str = "row",
+        check: str | None = None,
     ) -> None:
         self.file = file
         self.row_word = row_word
@@ -51,9 +52,68 @@ class ExtractError(ScreeningError):
         self.values = list(values)
         self.n_rows = len(self.rows) if n_rows is None else n_rows
         self.hint = hint
+        #: the failing check (:mod:`screening.io.checks`), None where the file itself cannot be read
+        self.check = check
+        #: the other checks that fail in the same load, in the order the loader found them
+        self.others: list[ExtractError] = []
         super().__init__(self._message())
 
+    @classmethod
+    def every(cls, failures: Sequence[ExtractError]) -> ExtractError:
+        """One error for every failing check: the first one's message, then each other's.
+
+        Example
+        -------
+        >>> err = ExtractError.every([ExtractError("patients.csv", "age_years", "an age from 0 to 90", rows=[3]),
+        ...                           ExtractError("medications.csv", "dose", "a dose", rows=[7])])
+        >>> print(err)  # doctest: +NORMALIZE_WHITESPACE
+        patients.csv, column 'age_years': 1 row does not match: expected an age from 0 to 90.
+          Row 3.
+        1 more check fails (every one is in the error's failure_cases):
+        - medications.csv, column 'dose': 1 row does not match: expected a dose.
+            Row 7.
+        """
+        first = failures[0]
+        first.others = list(failures[1:])
+        first.args = (first._message(),)
+        return first
+
+    @property
+    def failure_cases(self):
+        """Every failing check as a tidy table (a DataFrame): file, column, check, rows (how many), examples.
+
+        Example
+        -------
+        >>> err = ExtractError("patients.csv", "age_years", "an age from 0 to 90", rows=[3, 8], values=[-1, 140],
+        ...                    check="in_range")
+        >>> err.failure_cases.iloc[0].to_dict()  # doctest: +NORMALIZE_WHITESPACE
+        {'file': 'patients.csv', 'column': 'age_years', 'check': 'in_range', 'rows': 2,
+         'examples': 'row 3: -1, row 8: 140'}
+        """
+        import pandas as pd  # only when asked: the error module imports nothing heavy
+
+        return pd.DataFrame([e._case() for e in (self, *self.others)],
+                            columns=["file", "column", "check", "rows", "examples"])
+
+    def _case(self) -> dict:
+        shown = self.rows[:ROWS_SHOWN]
+        if self.values:
+            examples = [f"{self.row_word} {r}: {repr_value(v)}" for r, v in zip(shown, self.values, strict=False)]
+        else:
+            examples = [f"{self.row_word} {r}" for r in shown]
+        return {"file": self.file, "column": self.column, "check": self.check, "rows": self.n_rows,
+                "examples": ", ".join(examples)}
+
     def _message(self) -> str:
+        text = self._own_message()
+        if self.others:
+            n = len(self.others)
+            text += f"\n{n} more check{'s fail' if n > 1 else ' fails'} (every one is in the error's failure_cases):"
+            for other in self.others:
+                text += "\n- " + other._own_message().replace("\n", "\n  ")
+        return text
+
+    def _own_message(self) -> str:
         where = self.file if self.column is None else f"{self.file}, column '{self.column}'"
         if not self.rows:
             text = f"{where}: expected {self.expected}."

@@ -32,7 +32,6 @@ def distinct_words(values: pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
     return together.dictionary, through(indices_of(together.indices), local)
 
 
-
 def stacked_words(values: pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
     """Every chunk's dictionary laid end to end (a value may repeat), and each row's index into them."""
     stacked, pieces = chunk_dictionaries(values)
@@ -43,7 +42,6 @@ def stacked_words(values: pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
         np.add(part, start, out=part, where=part >= 0)  # into the dictionaries laid end to end
         at += len(c)
     return stacked, local
-
 
 
 def chunk_dictionaries(values: pa.ChunkedArray) -> tuple[pa.Array, list[tuple[pa.DictionaryArray, int]]]:
@@ -62,7 +60,6 @@ def chunk_dictionaries(values: pa.ChunkedArray) -> tuple[pa.Array, list[tuple[pa
             size += len(c.dictionary)
         pieces.append((c, start[key]))
     return (pa.concat_arrays(dictionaries) if dictionaries else pa.array([], pa.string())), pieces
-
 
 
 def label_codes(values: pa.ChunkedArray, f: Field, from_csv: bool) -> pd.Series:
@@ -95,10 +92,7 @@ def label_codes(values: pa.ChunkedArray, f: Field, from_csv: bool) -> pd.Series:
         table = np.append(entry[start:start + len(c.dictionary)], -1).astype(kind)
         codes[at:at + len(c)] = table[indices_of(c.indices)]
         at += len(c)
-    if f.required and (codes < 0).any():
-        raise Suspect("a required value is missing")
     return labels_from_codes(codes, categories, f)
-
 
 
 def trimmed_words(words: pa.Array, from_csv: bool) -> pa.Array:
@@ -109,7 +103,6 @@ def trimmed_words(words: pa.Array, from_csv: bool) -> pa.Array:
     return pc.if_else(pc.equal(words, ""), pa.scalar(None, pa.string()), words)
 
 
-
 def indices_of(indices: pa.Array) -> np.ndarray:
     """Dictionary indices as numpy, -1 where missing (without nulls, a view of Arrow's buffer)."""
     if indices.null_count:
@@ -117,17 +110,14 @@ def indices_of(indices: pa.Array) -> np.ndarray:
     return indices.to_numpy()
 
 
-
 def identity_of(array: pa.Array) -> tuple:
     """Where an array's memory is: chunks that share one dictionary give the same identity."""
     return (array.offset, len(array), *(b.address if b is not None else 0 for b in array.buffers()))
 
 
-
 def through(entry: np.ndarray, rows: np.ndarray) -> np.ndarray:
     """``entry[rows]``, -1 where ``rows`` is -1: one pass, one new array."""
     return np.append(entry.astype(np.int32, copy=False), np.int32(-1))[rows]
-
 
 
 def categorical_of(values: pa.ChunkedArray, f: Field) -> pd.Series:
@@ -139,7 +129,6 @@ def categorical_of(values: pa.ChunkedArray, f: Field) -> pd.Series:
     return label_codes(values, f, False)
 
 
-
 def labels_from_codes(codes: np.ndarray, categories: pa.Array, f: Field) -> pd.Series:
     """A categorical from codes into the text's sorted values."""
     dtype = pd.CategoricalDtype(pd.Index(pd.array(categories, dtype=pd.StringDtype("pyarrow"))))
@@ -147,13 +136,11 @@ def labels_from_codes(codes: np.ndarray, categories: pa.Array, f: Field) -> pd.S
                                                dtype=dtype, validate=False), copy=False)
 
 
-
 def is_canonical(categories: pa.Array, f: Field) -> bool:
     """Already the final categories: distinct values sorted."""
     if categories.null_count or not (pa.types.is_string(categories.type) or pa.types.is_large_string(categories.type)):
         return False
     return len(categories) < 2 or pc.all(pc.less(categories[:-1], categories[1:])).as_py()
-
 
 
 def code_type(n: int):

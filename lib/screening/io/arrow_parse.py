@@ -14,24 +14,28 @@ import pyarrow.compute as pc
 
 from screening.io.arrow_labels import distinct_words, label_codes, stacked_words, through, trimmed_words
 from screening.io.arrow_pandas import to_series
-from screening.io.checks import Suspect
+from screening.io.checks import Check, Suspect, failing
 from screening.io.schema import FALSE_WORDS, TRUE_WORDS, Field
 
-__all__ = ["check_order", "extra_text", "parse_column", "patient_positions"]
+__all__ = ["extra_text", "parse_column", "patient_positions"]
 
 
 _ISO_DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 
 
+def parse_column(values: pa.ChunkedArray, f: Field, table: str, from_csv: bool,
+                 checks: list[Check] = ()) -> tuple[pd.Series, list[tuple[Check, np.ndarray]]]:
+    """One column parsed and in its pandas dtype, with the ``checks`` it fails and their failing rows.
 
-def parse_column(values: pa.ChunkedArray, f: Field, table: str, from_csv: bool) -> pd.Series:
-    """One column parsed, checked and in its pandas dtype; text is parsed once per distinct value."""
+    Text is parsed once per distinct value.
+    """
     kind = values.type
     if f.kind == "id" and table == "patients" and (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
         out = trimmed_words(values.combine_chunks().cast(pa.string()), from_csv)  # each id distinct: nothing to share
     elif f.kind in ("id", "str", "category") and not (f.kind == "id" and table == "patients") and (
             pa.types.is_dictionary(kind) or pa.types.is_string(kind) or pa.types.is_large_string(kind)):
-        return label_codes(values, f, from_csv)
+        labels = label_codes(values, f, from_csv)
+        return labels, failing(checks, labels)
     elif pa.types.is_dictionary(kind) or pa.types.is_string(kind) or pa.types.is_large_string(kind):
         words, rows = distinct_words(values)
         values = None
@@ -43,13 +47,10 @@ def parse_column(values: pa.ChunkedArray, f: Field, table: str, from_csv: bool) 
     else:
         out = _parse_typed(values, f)
     values = None
-    if f.required and out.null_count:
-        raise Suspect("a required value is missing")
-    if f.kind == "id" and len(pc.unique(out)) != len(out):
-        raise Suspect("a patient id repeats")
-    _check_range(out, f)
-    return to_series(out if isinstance(out, pa.ChunkedArray) else pa.chunked_array([out]), f, table, from_csv)
-
+    if f.kind in ("int", "float") and pc.any(pc.is_nan(out)).as_py():
+        raise Suspect("NaN is not a number a registry records")
+    found = failing(checks, out)
+    return to_series(out if isinstance(out, pa.ChunkedArray) else pa.chunked_array([out]), f, table, from_csv), found
 
 
 def patient_positions(values: pa.ChunkedArray, patients: pd.CategoricalDtype, f: Field,
@@ -65,11 +66,8 @@ def patient_positions(values: pa.ChunkedArray, patients: pd.CategoricalDtype, f:
         entry = pc.fill_null(pc.index_in(words, value_set=ids), -1).to_numpy()
     if np.any((entry < 0) & pc.is_valid(words).to_numpy(zero_copy_only=False)):
         raise Suspect("an event of an unknown patient, or a missing patient_id")
-    position = through(entry, rows)
-    if f.required and (position < 0).any():
-        raise Suspect("a required value is missing")
+    position = through(entry, rows)  # -1: a missing id, which the required check names
     return pd.Series(pd.Categorical.from_codes(position, dtype=patients, validate=False), copy=False)
-
 
 
 def _parse_words(words: pa.Array, f: Field) -> pa.Array:
@@ -98,7 +96,6 @@ def _parse_words(words: pa.Array, f: Field) -> pa.Array:
     raise AssertionError(f"{f.kind} is not parsed word by word")  # pragma: no cover - labels go to _label_codes
 
 
-
 def _parse_typed(values: pa.ChunkedArray, f: Field) -> pa.ChunkedArray:
     """A column Parquet already holds typed: check it has the kind the dictionary asks for.
 
@@ -117,31 +114,6 @@ def _parse_typed(values: pa.ChunkedArray, f: Field) -> pa.ChunkedArray:
     if f.kind == "bool" and pa.types.is_boolean(kind):
         return values
     raise Suspect(f"a {kind} column where the dictionary asks for {f.kind}")
-
-
-
-def _check_range(values: pa.Array, f: Field) -> None:
-    if f.kind in ("int", "float"):
-        if pc.any(pc.is_nan(values)).as_py():
-            raise Suspect("NaN is not a number a registry records")
-        lo = -np.inf if f.min is None else f.min
-        hi = np.inf if f.max is None else f.max
-        if pc.any(pc.or_(pc.less(values, lo), pc.greater(values, hi))).as_py():
-            raise Suspect("a value out of range")
-
-
-
-def check_order(frame: pd.DataFrame, fields: list[Field]) -> None:
-    """Dates that may not come after (or before) another date in the same row."""
-    present = {f.name for f in fields}
-    for f in fields:
-        other = f.not_after or f.not_before
-        if other is None or other not in present:
-            continue
-        a, b = frame[f.name].to_numpy(), frame[other].to_numpy()  # NaT compares false: a missing date is no error
-        if (a > b if f.not_after else a < b).any():
-            raise Suspect(f"{f.name} out of order with {other}")
-
 
 
 def extra_text(values: pa.ChunkedArray) -> pa.Array:

@@ -2,12 +2,13 @@
 
 Text is read dictionary-encoded, so parsing and most checks run once per
 distinct value (a few thousand dates, a dozen drug names) rather than once per
-row, and no second full copy of a table is built. The fast path only ever says
-"this table is fine" or :class:`Suspect`; on :class:`Suspect` the loader reads
-the table again the slow, thorough way (pandas and pandera,
-:mod:`screening.io.extract`), which finds the problem and names its file, column,
-lines and values. So the fast path may be stricter than the slow one (an
-ISO-looking date only, no quotes in a value), never more lenient.
+row, and no second full copy of a table is built. The checks are the ones
+declared in :mod:`screening.io.checks`, run on Arrow columns: a value that fails
+one is listed as the thorough path lists it. Anything else the fast path does
+not accept is :class:`Suspect`: the loader then reads the table again the slow,
+thorough way (pandas, :mod:`screening.io.thorough`), which finds the problem and
+names its file, column, lines and values. So the fast path may be stricter than
+the slow one (an ISO-looking date only, no quotes in a value), never more lenient.
 
 Example
 -------
@@ -26,10 +27,11 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from screening.errors import ExtractError
 from screening.io.arrow_labels import indices_of
 from screening.io.arrow_pandas import to_series
-from screening.io.arrow_parse import check_order, extra_text, parse_column, patient_positions
-from screening.io.checks import Suspect
+from screening.io.arrow_parse import extra_text, parse_column, patient_positions
+from screening.io.checks import Check, Suspect, checks_of, failing, failure, shown
 from screening.io.schema import TABLES, fields_of
 
 __all__ = ["Suspect", "canonical", "patient_dtype", "read_checked", "typed_to_frame"]
@@ -37,10 +39,14 @@ __all__ = ["Suspect", "canonical", "patient_dtype", "read_checked", "typed_to_fr
 _TEXT = pa.dictionary(pa.int32(), pa.string())
 
 
-
 def read_checked(file: Path, name: str, columns: list[str] | None,
-                 patients: pd.CategoricalDtype | None = None) -> pd.DataFrame:
+                 patients: pd.CategoricalDtype | None = None,
+                 failures: list[ExtractError] | None = None) -> pd.DataFrame:
     """Read, parse and check one table the fast way; raises :class:`Suspect` on anything doubtful.
+
+    A value that fails a declared check (:mod:`screening.io.checks`) is no doubt: every
+    failing check is an :class:`~screening.errors.ExtractError`, added to ``failures``, or
+    raised all together when ``failures`` is None, as the thorough path gives them.
 
     Each column is read (Parquet) or taken from the parsed file (CSV), checked,
     turned into its pandas column and freed, two columns at a time, so the read
@@ -60,16 +66,19 @@ def read_checked(file: Path, name: str, columns: list[str] | None,
     by_name = {f.name: f for f in fields}
     if any(f.name not in names for f in fields):
         raise Suspect("a dictionary column is absent")
+    checks = checks_of(fields, name)
 
-    def parsed(col: str) -> pd.Series:  # read and parse one column; nothing here keeps the raw column
+    def parsed(col: str) -> tuple[pd.Series, list]:  # read and parse one column; nothing here keeps the raw column
         f = by_name.get(col)
         try:
             if f is None:  # kept for protocol column rules (CSV text loses leading blanks, as a spreadsheet does)
                 values = read(col)
-                return to_series(pa.chunked_array([extra_text(values)]) if from_csv else values, None, name, from_csv)
+                return to_series(pa.chunked_array([extra_text(values)]) if from_csv else values, None, name,
+                                 from_csv), []
             if patients is not None and f.kind == "id":
-                return patient_positions(read(col), patients, f, from_csv)
-            return parse_column(read(col), f, name, from_csv)
+                ids = patient_positions(read(col), patients, f, from_csv)
+                return ids, failing(_on_column(checks, col), ids)
+            return parse_column(read(col), f, name, from_csv, _on_column(checks, col))
         finally:  # Arrow's allocator keeps what a raw column held: hand it back before the next is read
             pa.default_memory_pool().release_unused()
 
@@ -77,11 +86,29 @@ def read_checked(file: Path, name: str, columns: list[str] | None,
         out = _each_column(names, parsed)
     except (pa.ArrowException, OSError) as exc:  # a damaged Parquet column
         raise Suspect(str(exc)) from exc
-    frame = pd.DataFrame({c: out.pop(c) for c in [f.name for f in fields] + [c for c in names if c not in by_name]},
+    found = [case for _, cases in out.values() for case in cases]
+    frame = pd.DataFrame({c: out.pop(c)[0] for c in [f.name for f in fields] + [c for c in names if c not in by_name]},
                          copy=False)
-    check_order(frame, fields)
+    _report(checks, found + failing([c for c in checks if c.across], frame), frame, file, failures)
     return frame
 
+
+def _on_column(checks: list[Check], column: str) -> list[Check]:
+    """The checks the fast path runs on one column as it is parsed (parsing itself is the format check)."""
+    return [c for c in checks if c.column == column and not c.across and not c.by_reader]
+
+
+def _report(checks: list[Check], found: list, frame: pd.DataFrame, file: Path,
+            failures: list[ExtractError] | None) -> None:
+    """Failing checks as errors, in the declared order: added to ``failures``, or raised together when None."""
+    if not found:
+        return
+    row_word = "line" if file.suffix == ".csv" else "row"
+    errors = [failure(check, file, rows, shown(check, frame), row_word)
+              for check, rows in sorted(found, key=lambda case: checks.index(case[0]))]
+    if failures is None:
+        raise ExtractError.every(errors)
+    failures.extend(errors)
 
 
 def _each_column(names: list[str], parsed) -> dict[str, pd.Series]:
@@ -100,26 +127,33 @@ def _each_column(names: list[str], parsed) -> dict[str, pd.Series]:
         pool.shutdown(cancel_futures=True)  # after a Suspect column the rest need not be read
 
 
+def check_frame(frame: pd.DataFrame, name: str, file: Path,
+                failures: list[ExtractError] | None = None) -> pd.DataFrame:
+    """A table built in memory (a converted source) checked the fast way; :class:`Suspect` if doubtful.
 
-def check_frame(frame: pd.DataFrame, name: str) -> pd.DataFrame:
-    """A table built in memory (a converted source) checked the fast way; :class:`Suspect` if doubtful."""
+    ``file`` names the table in errors; ``failures`` as for :func:`read_checked`.
+    """
     try:
         raw = pa.Table.from_pandas(frame, preserve_index=False)
     except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
         raise Suspect(str(exc)) from None
-    fields = fields_of(name, None)
+    fields = [f for f in fields_of(name, None) if f.name in raw.column_names]
     by_name = {f.name: f for f in fields}
+    checks = checks_of(fields, name)
     empty = {"bool": pa.bool_(), "int": pa.float64(), "float": pa.float64(), "date": pa.timestamp("s")}
-    out = {}
+    out, found = {}, []
     for c in raw.column_names:
         values = raw.column(c)
-        if c in by_name and pa.types.is_null(values.type):  # a column the source cannot give at all
+        if c not in by_name:
+            out[c] = to_series(values, None, name, False)
+            continue
+        if pa.types.is_null(values.type):  # a column the source cannot give at all
             values = values.cast(empty.get(by_name[c].kind, pa.string()))
-        out[c] = parse_column(values, by_name[c], name, False) if c in by_name else to_series(values, None, name, False)
+        out[c], cases = parse_column(values, by_name[c], name, False, _on_column(checks, c))
+        found += cases
     frame = pd.DataFrame(out, copy=False)
-    check_order(frame, fields)
+    _report(checks, found + failing([c for c in checks if c.across], frame), frame, file, failures)
     return frame
-
 
 
 def patient_dtype(patients: pd.DataFrame) -> pd.CategoricalDtype | None:
@@ -130,7 +164,6 @@ def patient_dtype(patients: pd.DataFrame) -> pd.CategoricalDtype | None:
     """
     ids = pd.Index(patients["patient_id"], name="patient_id")
     return pd.CategoricalDtype(ids) if not ids.hasnans and ids.is_unique else None
-
 
 
 def typed_to_frame(table: pa.Table, name: str, from_csv: bool,
@@ -151,7 +184,6 @@ def typed_to_frame(table: pa.Table, name: str, from_csv: bool,
     return pd.DataFrame(out, copy=False)
 
 
-
 def _over(values: pa.ChunkedArray, patients: pd.CategoricalDtype | None) -> pd.Series | None:
     """Ids whose every chunk's dictionary is the patients' ids, in order, as a categorical of that dtype."""
     chunks = [c for c in values.chunks if len(c)]
@@ -162,7 +194,6 @@ def _over(values: pa.ChunkedArray, patients: pd.CategoricalDtype | None) -> pd.S
         return None
     codes = np.concatenate([indices_of(c.indices) for c in chunks])
     return pd.Series(pd.Categorical.from_codes(codes, dtype=patients, validate=False), copy=False)
-
 
 
 def canonical(frame: pd.DataFrame, name: str, from_csv: bool) -> pd.DataFrame:
@@ -200,7 +231,6 @@ def _read_csv(file: Path, columns: list[str] | None, plain: tuple[str, ...] = ()
     return list(parsed), parsed.pop  # each column handed over once, then no longer held here
 
 
-
 def _holds(file: Path, needle: bytes) -> bool:
     """Whether the file's bytes hold ``needle`` (a memory-mapped scan at memory speed)."""
     import mmap
@@ -210,7 +240,6 @@ def _holds(file: Path, needle: bytes) -> bool:
             return False
         with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as view:
             return view.find(needle) >= 0
-
 
 
 def _read_parquet(file: Path, columns: list[str] | None, plain: tuple[str, ...] = ()):

@@ -15,9 +15,10 @@ import numpy as np
 import pandas as pd
 
 from screening.errors import ExtractError
+from screening.io.checks import IN_PATIENTS, failure
 from screening.io.files import read_header, read_raw, table_file
 from screening.io.schema import LAB_DATES, TABLES, Field, dtype_of, fields_of
-from screening.io.thorough import _fail, check_table, warn_empty_columns
+from screening.io.thorough import check_table, warn_empty_columns
 from screening.io.vocabulary import recognise
 
 __all__ = ["Extract", "load_extract", "extract_from_tables", "extract_hash"]
@@ -74,7 +75,6 @@ class Extract:
         return getattr(self, name)
 
 
-
 def load_extract(path: str | Path, columns: dict[str, list[str]] | None = None, strict: bool = False) -> Extract:
     """Read an extract folder, parse every column strictly and check its values.
 
@@ -86,7 +86,9 @@ def load_extract(path: str | Path, columns: dict[str, list[str]] | None = None, 
     is reported and read as unknown, or with ``strict`` is an error.
 
     Raises :class:`~screening.errors.ExtractError` naming the file, the column,
-    the first offending rows and what was expected. A value that is merely
+    the first offending rows and what was expected. Values that fail the checks
+    (:mod:`screening.io.checks`) are all listed, in every table: the message names
+    each, and ``err.failure_cases`` is a tidy table of them. A value that is merely
     missing is never an error: it stays missing. No row is dropped.
 
     Example
@@ -122,32 +124,35 @@ def load_extract(path: str | Path, columns: dict[str, list[str]] | None = None, 
 
     entry = cache.read_entry(key, TABLES, fmt == "csv") if len(present) == len(files) else None
     cached = entry is not None
+    failures: list[ExtractError] = []  # every failing check of every table, raised together once all are read
     if cached:  # checked when stored; only the warnings are said again
         tables, ids = entry
         for name, table in tables.items():
             warn_empty_columns(table, fields_of(name, wanted[name]), files[name])
     else:
-        tables = {"patients": _load_table(files["patients"], "patients", wanted["patients"])}
+        tables = {"patients": _load_table(files["patients"], "patients", wanted["patients"], failures=failures)}
         ids = patient_dtype(tables["patients"])
-        tables |= {name: _load_table(file, name, wanted[name], ids) if file is not None else _no_events(name)
-                   for name, file in files.items() if name != "patients"}
+        tables |= {name: _load_table(file, name, wanted[name], ids, failures) if file is not None
+                   else _no_events(name) for name, file in files.items() if name != "patients"}
     if tables["patients"].empty:
-        raise ExtractError(str(files["patients"]), None, "at least one patient row",
-                           hint="The patients table has a header but no patients.")
+        raise ExtractError.every([*failures, ExtractError(str(files["patients"]), None, "at least one patient row",
+                                                          hint="The patients table has a header but no patients.")])
     stored = dict(tables)
     for name, cols in absent.items():  # the screening that needs them says so (it knows which criteria)
         tables[name] = _with_absent(tables[name], name, [f.name for f in TABLES[name] if f.name != "patient_id"]
                                     if cols == ["*"] else cols)
-    tables, unrecognised = recognise(tables, files, strict)  # the vocabulary step: coded values to canonical
+    # the vocabulary step: coded values to canonical
+    tables, unrecognised = recognise(tables, files, strict, failures)
     tables["patients"] = _indexed(tables["patients"], ids)
-    rows = _check_references(tables, files)
+    rows = _check_references(tables, files, failures)
+    if failures:
+        raise ExtractError.every(failures)
     if not cached and len(present) == len(files):
         cache.write_entry(key, stored)
     notes = {col: "absent from the extract: criteria that read it are not assessable"
              for cols in absent.values() for col in cols if col != "*"}
     return Extract(**tables, path=str(folder), hash=digest, format=fmt, _rows=rows, cached=cached, notes=notes,
                    absent={name: tuple(cols) for name, cols in absent.items()}, unrecognised=unrecognised)
-
 
 
 def _absent_columns(file: Path, name: str, wanted: list[str] | None) -> tuple[list[str], list[str] | None]:
@@ -182,7 +187,6 @@ def _absent_columns(file: Path, name: str, wanted: list[str] | None) -> tuple[li
     return [f.name for f in missing], [c for c in (header if wanted is None else wanted) if c not in gone]
 
 
-
 def _with_absent(table: pd.DataFrame, name: str, columns: list[str]) -> pd.DataFrame:
     """``table`` with each absent dictionary column added as wholly missing, in dictionary order."""
     by_name = {f.name: f for f in TABLES[name]}
@@ -192,16 +196,13 @@ def _with_absent(table: pd.DataFrame, name: str, columns: list[str]) -> pd.DataF
     return table[order + [c for c in table.columns if c not in order]]
 
 
-
 def _empty_dtype(f: Field):
     return pd.CategoricalDtype(pd.Index([], dtype="string")) if f.kind in ("str", "id") else dtype_of(f)
-
 
 
 def _no_events(name: str) -> pd.DataFrame:
     """An event table the extract does not hold: no rows (its other columns are added as absent)."""
     return pd.DataFrame({"patient_id": pd.Series(pd.Categorical([], categories=pd.Index([], dtype="string")))})
-
 
 
 def extract_from_tables(tables: dict[str, pd.DataFrame], source: str, content_hash: str,
@@ -212,27 +213,29 @@ def extract_from_tables(tables: dict[str, pd.DataFrame], source: str, content_ha
     """
     files = {name: Path(source) / f"{name} (converted)" for name in TABLES}
     explained = frozenset(notes or {})
-    checked = {name: _converted(tables[name].reset_index(drop=True), files[name], name, explained)
+    failures: list[ExtractError] = []
+    checked = {name: _converted(tables[name].reset_index(drop=True), files[name], name, explained, failures)
                for name in TABLES}
     checked, unrecognised = recognise(checked, files)
     checked["patients"] = checked["patients"].set_index("patient_id")
-    rows = _check_references(checked, files)
+    rows = _check_references(checked, files, failures)
+    if failures:
+        raise ExtractError.every(failures)
     return Extract(**checked, path=source, hash=content_hash, format="converted", _rows=rows, notes=notes or {},
                    unrecognised=unrecognised)
 
 
-
-def _converted(table: pd.DataFrame, file: Path, name: str, explained: frozenset) -> pd.DataFrame:
+def _converted(table: pd.DataFrame, file: Path, name: str, explained: frozenset,
+               failures: list[ExtractError]) -> pd.DataFrame:
     """A converted table: the fast columnar check, or the thorough one when that doubts anything."""
     from screening.io.columnar import Suspect, check_frame
 
     try:
-        checked = check_frame(table, name)
+        checked = check_frame(table, name, file, failures)
     except Suspect:
-        return check_table(table, file, name, explained=explained)
+        return check_table(table, file, name, explained=explained, failures=failures)
     warn_empty_columns(checked, [f for f in TABLES[name] if f.name not in explained], file)
     return checked
-
 
 
 def extract_hash(files) -> str:
@@ -246,7 +249,6 @@ def extract_hash(files) -> str:
     return digest.hexdigest()
 
 
-
 def _indexed(patients: pd.DataFrame, ids: pd.CategoricalDtype | None) -> pd.DataFrame:
     """The patients table indexed by its ids: the very index the events' categories are, when it can be."""
     if ids is None or not ids.categories.equals(pd.Index(patients["patient_id"])):
@@ -256,20 +258,23 @@ def _indexed(patients: pd.DataFrame, ids: pd.CategoricalDtype | None) -> pd.Data
     return out
 
 
-
 def _load_table(file: Path, name: str, columns: list[str] | None = None,
-                patients: pd.CategoricalDtype | None = None) -> pd.DataFrame:
-    """The fast, columnar path; when it doubts anything, the thorough one, which names the problem."""
+                patients: pd.CategoricalDtype | None = None, failures: list[ExtractError] | None = None
+                ) -> pd.DataFrame:
+    """The fast, columnar path; when it doubts anything, the thorough one, which names the problem.
+
+    Either adds every check the table fails to ``failures`` (both give the same list).
+    """
     from screening.io.columnar import Suspect, canonical, read_checked
 
     try:
-        table = read_checked(file, name, columns, patients)
+        table = read_checked(file, name, columns, patients, failures)
     except Suspect:
         # Valid after all (the fast path is stricter, e.g. about date spelling): same dtypes either way.
-        return canonical(check_table(read_raw(file, columns), file, name, columns), name, file.suffix == ".csv")
+        raw = read_raw(file, columns)
+        return canonical(check_table(raw, file, name, columns, failures=failures), name, file.suffix == ".csv")
     warn_empty_columns(table, fields_of(name, columns), file)
     return table
-
 
 
 def _positions(index: pd.Index, ids: pd.Series) -> np.ndarray:
@@ -287,35 +292,35 @@ def _positions(index: pd.Index, ids: pd.Series) -> np.ndarray:
     return lookup(ids)
 
 
-
-def _check_references(tables: dict[str, pd.DataFrame], files: dict[str, Path]) -> dict[str, np.ndarray]:
+def _check_references(tables: dict[str, pd.DataFrame], files: dict[str, Path],
+                      failures: list[ExtractError]) -> dict[str, np.ndarray]:
     """Every event must belong to a patient; returns each event's patient position (a hash join, no scan).
 
     Each event table's ``patient_id`` leaves as a categorical over every patient's
     id in the patients table's order, one dtype shared by all tables: its codes
-    are the positions, whichever way the table was read.
+    are the positions, whichever way the table was read. Events of unknown
+    patients are added to ``failures``.
     """
     index = tables["patients"].index
-    dtype = pd.CategoricalDtype(index)
+    # Repeated or missing patient ids fail their own checks: events are still matched, to name every problem.
+    dtype = pd.CategoricalDtype(index) if index.is_unique and not index.hasnans else None
     rows = {}
     for name, table in tables.items():
         if name == "patients":
             continue
         ids = table["patient_id"]
-        if isinstance(ids.dtype, pd.CategoricalDtype) and ids.cat.categories.equals(index):
+        if dtype is not None and isinstance(ids.dtype, pd.CategoricalDtype) and ids.cat.categories.equals(index):
             # read straight into positions (the fast path and the cache): nothing to look up
             table["patient_id"] = pd.Categorical.from_codes(ids.cat.codes.to_numpy(), dtype=dtype, validate=False)
             rows[name] = table["patient_id"].cat.codes.to_numpy()
             continue
         position = _positions(index, ids)
-        orphan = position < 0
+        orphan = (position < 0) & ids.notna().to_numpy()  # a missing id is the required check's to name
         if orphan.any():
             file = files[name]
-            f = next(x for x in TABLES[name] if x.name == "patient_id")
-            _fail(file, f, pd.Series(orphan, index=table.index), table["patient_id"],
-                  "line" if file.suffix == ".csv" else "row",
-                  expected="a patient_id present in the patients table",
-                  hint="Events for unknown patients: the extract is incomplete or the files are mismatched.")
+            failures.append(failure(IN_PATIENTS, file, orphan, ids, "line" if file.suffix == ".csv" else "row"))
+        if dtype is None:
+            continue
         table["patient_id"] = pd.Categorical.from_codes(position, dtype=dtype, validate=False)
         rows[name] = table["patient_id"].cat.codes.to_numpy()
     return rows

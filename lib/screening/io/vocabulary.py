@@ -88,13 +88,15 @@ def classes_of(drugs) -> list[str]:
     return sorted(set(table.loc[table["drug"].isin(list(drugs)), "drug_class"]))
 
 
-def recognise(tables: dict[str, pd.DataFrame], files: dict[str, Path], strict: bool = False
-              ) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
+def recognise(tables: dict[str, pd.DataFrame], files: dict[str, Path], strict: bool = False,
+              failures: list[ExtractError] | None = None) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
     """Map every vocabulary column to canonical values; report what the vocabulary does not know.
 
     Returns the tables (mapped columns as categoricals: a fixed-list column in the dictionary's
     categories, drug names in the canonical names found; unknown values missing) and one row per
-    unrecognised value: file, column, value, rows.
+    unrecognised value: file, column, value, rows. With ``strict``, each column holding an unknown
+    value is an :class:`~screening.errors.ExtractError` (check ``allowed``), added to ``failures``
+    or, when that is None, raised.
     """
     found = []
     out = dict(tables)
@@ -117,8 +119,12 @@ def recognise(tables: dict[str, pd.DataFrame], files: dict[str, Path], strict: b
                 part = [{"file": str(files.get(table, table)), "column": column, "value": str(v),
                          "rows": int(counts[v])} for v in unknown if counts[v]]
                 if strict and part:
-                    _refuse(pd.DataFrame(part), col, unknown, Path(files.get(table, table)))
-                found += part
+                    refused = _refused(pd.DataFrame(part), col, unknown, Path(files.get(table, table)))
+                    if failures is None:
+                        raise refused
+                    failures.append(refused)
+                else:
+                    found += part
             allowed = _FIELDS[column].allowed
             kept = list(allowed) if allowed else sorted({m for m in mapped if m is not None})
             # Old category code -> new code (-1, missing, for unknown values and for missing ones), in the
@@ -166,8 +172,8 @@ def _canon(column: str) -> str:
     return "the ingredient" if column == "drug" else "one of " + ", ".join(_FIELDS[column].allowed)
 
 
-def _refuse(part: pd.DataFrame, col: pd.Series, unknown: list, file: Path) -> None:
-    """Strict: the first unrecognised value of a column is an error naming its first lines (or rows)."""
+def _refused(part: pd.DataFrame, col: pd.Series, unknown: list, file: Path) -> ExtractError:
+    """Strict: a column's unrecognised values as an error naming their first lines (or rows)."""
     column = part["column"].iloc[0]
     codes = np.flatnonzero(col.cat.categories.isin(unknown))
     at = np.flatnonzero(np.isin(col.cat.codes.to_numpy(), codes))
@@ -176,12 +182,12 @@ def _refuse(part: pd.DataFrame, col: pd.Series, unknown: list, file: Path) -> No
     part = part.sort_values(["rows", "value"], ascending=[False, True], kind="stable")
     expected = (f"{_canon(column)}, or a spelling the vocabulary names ({VOCABULARY_FILE.name})"
                 if column != "drug" else f"drug names named in the vocabulary ({VOCABULARY_FILE.name})")
-    raise ExtractError(str(file), column, expected,
-                       rows=[int(i) + (2 if row_word == "line" else 1) for i in first],
-                       values=[str(v) for v in col.iloc[first]], n_rows=len(at), row_word=row_word,
-                       hint=f"Not recognised: {_listed(part)}. Add a row for each to {VOCABULARY_FILE} "
-                            f"(column: {column}, value: as written, canonical: {_canon(column)}) "
-                            "or correct the extract.")
+    return ExtractError(str(file), column, expected,
+                        rows=[int(i) + (2 if row_word == "line" else 1) for i in first],
+                        values=[str(v) for v in col.iloc[first]], n_rows=len(at), row_word=row_word, check="allowed",
+                        hint=f"Not recognised: {_listed(part)}. Add a row for each to {VOCABULARY_FILE} "
+                             f"(column: {column}, value: as written, canonical: {_canon(column)}) "
+                             "or correct the extract.")
 
 
 def _complain(report: pd.DataFrame) -> None:
