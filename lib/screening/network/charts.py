@@ -27,6 +27,15 @@ from screening.views.charts import COLORS, funnel_axes
 __all__ = ["network_funnel_chart", "site_pool_chart", "criteria_heatmap"]
 
 
+def _plain(values) -> list[str]:
+    """Text from a bundle drawn as itself: a ``$`` would start matplotlib's mathtext (and can fail to parse).
+
+    >>> print(_plain(["cost $5"])[0])
+    cost \\$5
+    """
+    return [str(v).replace("$", r"\$") for v in values]
+
+
 def _mid(table: pd.DataFrame, column: str) -> np.ndarray:
     return (table[f"{column}_low"].to_numpy(dtype=float) + table[f"{column}_high"].to_numpy(dtype=float)) / 2
 
@@ -63,8 +72,9 @@ def network_funnel_chart(attrition: pd.DataFrame, ax=None, title: str | None = N
         ax.text(total * 1.03, y[i], text, va="center", fontsize=8.5)
     ax.text(total * 1.03, k - 0.35, "remaining   removed at this step (ranges: low–high)", fontsize=8.5,
             weight="bold", va="bottom")
-    return funnel_axes(ax, t["label"], total, width=2.1, xlabel="patients across the network (people, not records)",
-                       legend_columns=2, title=title or "Network screening funnel, in protocol order")
+    return funnel_axes(ax, _plain(t["label"]), total, width=2.1,
+                       xlabel="patients across the network (people, not records)", legend_columns=2,
+                       title=title or "Network screening funnel, in protocol order")
 
 
 def site_pool_chart(outcome: pd.DataFrame, ax=None, title: str | None = None):
@@ -88,7 +98,7 @@ def site_pool_chart(outcome: pd.DataFrame, ax=None, title: str | None = None):
         ax.text(x[i], eligible[i] + unknown[i] + 0.04 * top,
                 f"{t['eligible'][i]}\n+ {t['not_assessable'][i]}", ha="center", va="bottom", fontsize=8)
     ax.set_ylim(0, top * 1.3)
-    ax.set_xticks(x, [str(s) for s in t["site"]], rotation=30 if len(t) > 8 else 0)
+    ax.set_xticks(x, _plain(t["site"]), rotation=30 if len(t) > 8 else 0)
     ax.set_ylabel("patients")
     ax.spines[["top", "right"]].set_visible(False)
     ax.legend(fontsize=8, frameon=False, ncols=3, loc="upper left")
@@ -114,9 +124,11 @@ def criteria_heatmap(by_site: pd.DataFrame, ax=None, title: str | None = None):
     image = ax.imshow(values, cmap="Oranges", vmin=0, vmax=max(float(np.nanmax(values)), 1.0), aspect="auto")
     dark = values > 0.6 * np.nanmax(values)
     for (i, j), shown in np.ndenumerate(text.to_numpy()):
-        ax.text(j, i, shown, ha="center", va="center", fontsize=6.5, color="white" if dark[i, j] else "#222222")
-    ax.set_xticks(range(len(sites)), sites, fontsize=8)
-    ax.set_yticks(range(len(order)), [textwrap.shorten(str(x), 44, placeholder="…") for x in labels], fontsize=8)
+        ax.text(j, i, _plain([shown])[0], ha="center", va="center", fontsize=6.5,
+                color="white" if dark[i, j] else "#222222")
+    ax.set_xticks(range(len(sites)), _plain(sites), fontsize=8)
+    ax.set_yticks(range(len(order)), _plain(textwrap.shorten(str(x), 44, placeholder="…") for x in labels),
+                  fontsize=8)
     ax.figure.colorbar(image, ax=ax, shrink=0.8, label="% of the site's patients (midpoint)")
     ax.set_title(title or "Which criteria bite most at each site: % excluded by the criterion alone", loc="left",
                  fontsize=11)

@@ -22,7 +22,9 @@ Example
 from __future__ import annotations
 
 import hashlib
+import html
 import json
+import re
 import shutil
 import sys
 import tempfile
@@ -36,6 +38,7 @@ from screening import __version__
 from screening.disclosure.bundle import MANIFEST, Bundle, read_bundle, write_manifest
 from screening.disclosure.published import interval_text, read_rule, rule_text, tighten
 from screening.errors import BundleError, ScreeningError
+from screening.network.consistency import check_described, check_tables
 
 __all__ = ["Network", "merge_bundles", "find_bundles", "write_network_report", "split_by_site", "demo_network",
            "NETWORK_NOTEBOOK"]
@@ -85,6 +88,7 @@ def _check_alike(bundles: list[Bundle]) -> None:
     if sums.duplicated().any():
         same = [str(b.path) for b in bundles if b.checksum == sums[sums.duplicated()].iloc[0]]
         raise BundleError(f"{' and '.join(same)} are the same bundle (equal checksums): a site is merged once")
+    _check_distinct_extracts(bundles)
     labels = pd.Series([b.label for b in bundles])
     if labels.duplicated().any():
         dup = labels[labels.duplicated()].iloc[0]
@@ -109,6 +113,17 @@ def _check_alike(bundles: list[Bundle]) -> None:
                           "--small-cell")
 
 
+def _check_distinct_extracts(bundles: list[Bundle]) -> None:
+    """Two bundles screened from one extract (under two site labels, say) would count its patients twice."""
+    seen: dict[str, Bundle] = {}
+    for b in bundles:
+        first = seen.setdefault(b.provenance["extract_sha256"], b)
+        if first is not b:
+            raise BundleError(f"{first.path} ({first.label}) and {b.path} ({b.label}) were screened from the same "
+                              f"extract (extract SHA-256 {b.provenance['extract_sha256'][:12]}… in both "
+                              "tables/provenance.json): its patients would be counted twice; merge each site once")
+
+
 def _differs(name: str, values: list, labels: pd.Series) -> list[str]:
     keys = [json.dumps(v, sort_keys=True, default=str) for v in values]
     if len(set(keys)) == 1:
@@ -122,8 +137,12 @@ def _differs(name: str, values: list, labels: pd.Series) -> list[str]:
 def _site_cells(bundle: Bundle) -> pd.DataFrame:
     """One site's published cells as intervals, narrowed by the sums that tie its tables."""
     t = bundle.tables
-    if t["headline"]["measure"].tolist() != list(HEADLINE):
+    if "measure" not in t["headline"] or t["headline"]["measure"].tolist() != list(HEADLINE):
         raise BundleError(f"{bundle.path}: tables/headline.csv does not list the measures {', '.join(HEADLINE)}")
+    check_described(bundle)
+    for name, columns in (("attrition", ["step", *STEP_COLUMNS]), ("criteria", ["criterion", *CRITERIA_COLUMNS])):
+        if not set(columns) <= set(t[name].columns):
+            raise BundleError(f"{bundle.path}: tables/{name}.csv lacks the columns {', '.join(columns)}")
     parts = [t["headline"].assign(column="patients").rename(columns={"measure": "row", "patients": "shown"}),
              t["attrition"].melt(id_vars=["step"], value_vars=STEP_COLUMNS, var_name="column", value_name="shown")
              .rename(columns={"step": "row"}),
@@ -138,9 +157,11 @@ def _site_cells(bundle: Bundle) -> pd.DataFrame:
         rule = read_rule(rule)
         total = rule.intervals(cells["shown"].iloc[:1])[0, 1]
         bounds = rule.intervals(cells["shown"], cap=total)
-        bounds = tighten(bounds, _relations(cells, t["attrition"]["step"].tolist(), t["criteria"]["criterion"]))
+        relations = _relations(cells, t["attrition"]["step"].tolist(), t["criteria"]["criterion"])
+        bounds = tighten(bounds, relations)
     except ValueError as exc:
-        raise BundleError(f"{bundle.path}: {exc}") from None
+        raise BundleError(f"{bundle.path}: tables/headline.csv, attrition.csv and criteria.csv: {exc}") from None
+    check_tables(bundle, cells, relations, rule, total)
     return cells.assign(site=bundle.label, low=bounds[:, 0], high=bounds[:, 1])
 
 
@@ -246,22 +267,39 @@ def _provenance(bundles: list[Bundle]) -> dict:
     }
 
 
+def _text(value) -> str:
+    """A string from a bundle as Markdown text that renders as itself: HTML and Markdown syntax escaped.
+
+    >>> _text("<img src=x onerror=alert(1)> | *S1*")
+    '&lt;img src=x onerror=alert(1)&gt; &#124; \\\\*S1\\\\*'
+    """
+    text = html.escape(" ".join(str(value).split()), quote=False)  # one line: a newline would end the table row
+    return re.sub(r"([\\`*_\[\]~$])", r"\\\1", text).replace("|", "&#124;")
+
+
+def _code(value) -> str:
+    """A value in a code span (shown as is, so nothing in it is markup), or as escaped text if it holds a backtick."""
+    text = " ".join(str(value).split())
+    return f"`{text}`" if "`" not in text and "|" not in text else _text(text)
+
+
 def provenance_markdown(meta: dict, demo_source: str | None = None) -> str:
     """The network's provenance block, shown at the top of notebook 04 and its HTML.
 
+    Every value comes from a bundle, so each is escaped: it reads as text, never as markup.
     ``demo_source``: the hash of the extract a demo network was split from, stated as its source.
     """
-    changed = ", ".join(f"`{k}={v}`" for k, v in (meta["overrides"] or {}).items()) or "none (protocol defaults)"
+    changed = ", ".join(_code(f"{k}={v}") for k, v in (meta["overrides"] or {}).items()) or "none (protocol defaults)"
     rows = ["| | |", "| --- | --- |",
-            f"| protocol | {meta['protocol_title']} (`{meta['protocol_id']}`, "
-            f"fingerprint `{meta['protocol_fingerprint']}`) |",
+            f"| protocol | {_text(meta['protocol_title'])} ({_code(meta['protocol_id'])}, "
+            f"fingerprint {_code(meta['protocol_fingerprint'])}) |",
             f"| parameter overrides | {changed} |",
-            f"| missing data policy | {meta['unknown_policy']} |",
-            f"| disclosure rule of every site | {meta['disclosure_text']} |",
-            f"| sites | {len(meta['sites'])}: {', '.join(s['site_label'] for s in meta['sites'])} |",
-            f"| package | screening {meta['package_version']} |"]
+            f"| missing data policy | {_text(meta['unknown_policy'])} |",
+            f"| disclosure rule of every site | {_text(meta['disclosure_text'])} |",
+            f"| sites | {len(meta['sites'])}: {', '.join(_text(s['site_label']) for s in meta['sites'])} |",
+            f"| package | screening {_text(meta['package_version'])} |"]
     if demo_source:
-        rows.append(f"| extract SHA-256 | `{demo_source}` (demo: the bundled extract, split by its sites) |")
+        rows.append(f"| extract SHA-256 | {_code(demo_source)} (demo: the bundled extract, split by its sites) |")
     return "\n".join(rows)
 
 
