@@ -80,3 +80,55 @@ def test_cache_off_and_clear(own_cache, tmp_path, monkeypatch, capsys):
     assert not load_extract(folder).cached
     monkeypatch.setenv("SCREENING_CACHE", "off")
     assert not load_extract(folder).cached and not load_extract(folder).cached
+
+
+def _entry(cache_folder):
+    entries = [p for p in cache_folder.iterdir() if p.is_dir() and not p.name.startswith(".")]
+    assert len(entries) == 1
+    return entries[0]
+
+
+def test_a_cached_file_rewritten_as_valid_arrow_is_detected_and_the_extract_read_again(own_cache, tmp_path,
+                                                                                        monkeypatch):
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.feather as feather
+
+    monkeypatch.setenv("SCREENING_CACHE_KEY", str(tmp_path / "cache.key"))
+    fresh = load_extract("data/synthetic")
+    truth = screen(fresh).summary().to_csv()
+    stored = _entry(own_cache) / "patients.arrow"
+    table = feather.read_table(stored)
+    column = table.schema.get_field_index("sledai_2k")
+    raised = pc.add(table.column(column), pa.scalar(4, table.column(column).type))
+    # A valid Arrow file, lz4 like the cache's own: only its SLEDAI values differ (more patients eligible).
+    feather.write_feather(table.set_column(column, "sledai_2k", raised), stored, compression="lz4")
+    with pytest.warns(UserWarning, match="changed after it was written; reading the extract itself again"):
+        again = load_extract("data/synthetic")
+    assert not again.cached and again.hash == fresh.hash
+    assert screen(again).summary().to_csv() == truth  # the numbers the stated extract gives, not the rewritten ones
+    _same(fresh, again)
+    assert load_extract("data/synthetic").cached  # stored again, and trusted again
+
+
+def test_a_cached_file_with_its_recorded_hash_rewritten_too_is_refused_without_the_key(own_cache, tmp_path,
+                                                                                         monkeypatch):
+    import json
+
+    import pyarrow.feather as feather
+
+    from screening.io.cache import SUMS
+
+    monkeypatch.setenv("SCREENING_CACHE_KEY", str(tmp_path / "cache.key"))
+    folder = boundary.write(tmp_path / "x")
+    fresh = load_extract(folder)
+    entry = _entry(own_cache)
+    table = feather.read_table(entry / "patients.arrow")
+    feather.write_feather(table.slice(0, 1), entry / "patients.arrow", compression="lz4")
+    sums = json.loads((entry / SUMS).read_text())
+    import hashlib
+    sums["patients.arrow"] = hashlib.sha256((entry / "patients.arrow").read_bytes()).hexdigest()  # unkeyed forgery
+    (entry / SUMS).write_text(json.dumps(sums))
+    with pytest.warns(UserWarning, match="changed after it was written"):
+        again = load_extract(folder)
+    assert not again.cached and again.n_patients == fresh.n_patients
