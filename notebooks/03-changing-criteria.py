@@ -67,14 +67,7 @@ tables["by_criterion"]
 
 # %%
 sweeps = tables["sweeps"]
-parameters = list(dict.fromkeys(sweeps["parameter"]))  # what this protocol has
-fig, axes = plt.subplots(-(-len(parameters) // 4), 4, figsize=(16, 3.5 * -(-len(parameters) // 4)),
-                         layout="constrained", squeeze=False)
-for ax, name in zip(axes.flat, parameters):
-    cid, param = name.split(".")
-    charts.sweep_chart(sweeps[sweeps["parameter"] == name], ax=ax, current=s.protocol.criterion(cid).params[param])
-for ax in axes.flat[len(parameters):]:
-    ax.set_axis_off()
+charts.sweep_grid(sweeps, s.protocol)  # the parameters this protocol has, four to a row
 plt.show()
 
 # %%

@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from screening.errors import ExtractError
+from screening.io.sniff import refuse_binary
 
 __all__ = ["read_header", "read_raw", "table_file"]
 
@@ -28,7 +29,7 @@ def table_file(folder: Path, name: str, optional: bool = False) -> Path | None:
     if len(found) > 1:
         raise ExtractError(str(folder / name), None, f"one file for the {name} table, found both .csv and "
                            ".parquet", hint="Remove one of them so the extract is unambiguous.")
-    return found[0]
+    return refuse_binary(found[0])  # from its first block, before any reader takes the whole file
 
 
 

@@ -38,6 +38,7 @@ from screening import __version__
 from screening.disclosure.bundle import MANIFEST, Bundle, read_bundle, write_manifest
 from screening.disclosure.published import interval_text, read_rule, rule_text, tighten
 from screening.errors import BundleError, ScreeningError
+from screening.io.paths import check_path_text
 from screening.network.consistency import check_described, check_tables
 
 __all__ = ["Network", "merge_bundles", "find_bundles", "write_network_report", "split_by_site", "demo_network",
@@ -308,7 +309,7 @@ def write_network_report(paths, out: str | Path, *, overwrite: bool = False, not
     """Merge the bundles and write the network report folder ``out`` (tables, notebook 04, HTML)."""
     from screening.views.report import _run_notebook, _write_tables
 
-    out = Path(out)
+    out = Path(check_path_text(str(out), "--out"))
     if out.exists() and not overwrite:
         raise ScreeningError(f"{out} already exists: pass --overwrite (overwrite=True) or choose another --out.")
     found = find_bundles(paths)

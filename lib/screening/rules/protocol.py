@@ -580,6 +580,10 @@ def as_overrides(value: dict | str | None) -> dict:
     return {str(k): v for k, v in value.items()}
 
 
+#: Deeper YAML is refused: a protocol nests a handful of levels, and composing recurses once per level.
+MAX_YAML_DEPTH = 64
+
+
 class _TooLarge(Exception):
     """YAML whose aliases expand past :data:`MAX_YAML_VALUES` (an alias bomb)."""
 
@@ -595,6 +599,16 @@ class _BoundedLoader(yaml.SafeLoader):
         node = super().compose_document()
         _expanded_size(node, {}, set())
         return node
+
+    def compose_node(self, parent, index):
+        # Composing recurses once per level: bound the depth before Python's own limit is reached.
+        self._depth = getattr(self, "_depth", 0) + 1
+        try:
+            if self._depth > MAX_YAML_DEPTH:
+                raise yaml.YAMLError(f"it nests values more than {MAX_YAML_DEPTH} levels deep; a protocol needs a few")
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
 
 def _expanded_size(node, sizes: dict, active: set) -> int:

@@ -26,7 +26,7 @@ from matplotlib.patches import FancyBboxPatch
 from screening.disclosure.audit import HIDDEN
 
 __all__ = ["funnel_chart", "consort_chart", "upset_chart", "sweep_chart", "composition_chart", "subgroup_chart",
-           "makeup_chart", "exclusion_heatmap", "COLORS"]
+           "makeup_chart", "exclusion_heatmap", "sweep_grid", "COLORS"]
 
 COLORS = {"remaining": "#0072B2", "excluded": "#D55E00", "not_assessable": "#E69F00", "eligible": "#009E73",
           "extract": "#56B4E9", "neutral": "#999999"}
@@ -366,3 +366,28 @@ def exclusion_heatmap(differential: pd.DataFrame, column: str, value: str = "rat
     ax.set_title(title or f"Share removed ({what}) relative to all patients, by {column.replace('_', ' ')}",
                  loc="left", fontsize=11)
     return ax
+
+
+def sweep_grid(sweeps: pd.DataFrame, protocol, columns: int = 4):
+    """Every swept parameter's chart (:func:`sweep_chart`), ``columns`` to a row; returns the Figure.
+
+    A protocol with no threshold to sweep gets one line saying so, not an empty grid.
+
+    >>> fig = sweep_grid(pd.DataFrame(columns=["parameter", "value", "eligible", "excluded", "not_assessable"]), None)
+    >>> fig.axes[0].texts[0].get_text()
+    'This protocol has no threshold among the key sweeps: nothing to sweep.'
+    """
+    parameters = list(dict.fromkeys(sweeps["parameter"]))
+    if not parameters:
+        fig, ax = plt.subplots(figsize=(8, 0.8), layout="constrained")
+        ax.set_axis_off()
+        ax.text(0, 0.5, "This protocol has no threshold among the key sweeps: nothing to sweep.", va="center")
+        return fig
+    rows = -(-len(parameters) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(16, 3.5 * rows), layout="constrained", squeeze=False)
+    for ax, name in zip(axes.flat, parameters, strict=False):
+        cid, param = name.split(".")
+        sweep_chart(sweeps[sweeps["parameter"] == name], ax=ax, current=protocol.criterion(cid).params[param])
+    for ax in axes.flat[len(parameters):]:
+        ax.set_axis_off()
+    return fig

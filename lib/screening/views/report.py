@@ -40,6 +40,7 @@ from screening.disclosure.rule import SHAREABLE, WATERMARK, SmallCellRule
 from screening.disclosure.shareable import VARIANT, check_subgroup, shareable_tables
 from screening.engine.funnel import Screening, screen_failure_range
 from screening.errors import ScreeningError
+from screening.io.paths import check_path_text
 from screening.io.sources import absolute_spec, load_source, without_password
 from screening.io.sources.omop import PASSWORD_ENV
 from screening.rules.protocol import Protocol, as_overrides, load_protocol
@@ -340,6 +341,7 @@ def check_out(out: str | Path, data: str | Path, overwrite: bool = False, intern
     text = str(out)
     if not text.strip():
         raise ScreeningError("--out is empty: name a new folder for the report.")
+    check_path_text(text, "--out")
     path = Path(text).expanduser()
     if path.name in ("", ".", ".."):
         raise ScreeningError(f"--out {text}: name the report folder itself (not '.' or '..'), e.g. reports/mine.")
