@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from screening.errors import ExtractError
 from screening.io.extract import Extract, load_extract
 
 __all__ = ["load_source", "absolute_spec", "source_kind", "with_schemas", "without_password"]
@@ -55,11 +56,24 @@ def with_schemas(spec: str, cdm_schema: str | None, vocab_schema: str | None) ->
     'omop:postgresql://me@host/db?cdm_schema=cdm&vocab_schema=vocab@2024-06-15'
     """
     kind, path, date = _split(spec)
-    if "://" not in path or not (cdm_schema or vocab_schema):
+    if not (cdm_schema or vocab_schema):
         return spec
+    if "://" not in path:
+        _no_schemas(kind, path, cdm_schema, vocab_schema)
     options = "&".join(f"{k}={v}" for k, v in (("cdm_schema", cdm_schema), ("vocab_schema", vocab_schema)) if v)
     path = path + ("&" if "?" in path else "?") + options
     return f"{kind}:{path}" + (f"@{date}" if date else "")
+
+
+def _no_schemas(kind: str, path: str, cdm_schema: str | None, vocab_schema: str | None) -> None:
+    """A schema named for a folder or file would be ignored: say so instead of screening without it."""
+    if kind == "omop":
+        from screening.io.sources.omop_connect import connect
+
+        connect(path, cdm_schema, vocab_schema)  # raises, naming the option
+    named = " and ".join(f"--{f}-schema" for f, v in (("cdm", cdm_schema), ("vocab", vocab_schema)) if v)
+    raise ExtractError(f"{kind}:{path}" if kind != "native" else path, None, f"an omop: database URL for {named}",
+                       hint="Schemas name where an OMOP database keeps its tables; drop the option for this source.")
 
 
 def without_password(spec: str) -> tuple[str, str | None]:
@@ -104,6 +118,8 @@ def load_source(spec: str | Path, baseline: str | None = None, before: str | Non
     values and weight: its longest recency limit (:meth:`~screening.rules.protocol.Protocol.lab_months`).
     """
     kind, path, date = _split(str(spec))
+    if (cdm_schema or vocab_schema) and (kind != "omop" or "://" not in path):
+        _no_schemas(kind, path, cdm_schema, vocab_schema)
     if kind == "native":
         return load_extract(path, strict=strict)
     base = baseline or date or "last_visit"

@@ -24,7 +24,6 @@ Example
 from __future__ import annotations
 
 import hashlib
-import os
 import warnings
 from datetime import date
 from pathlib import Path
@@ -35,15 +34,13 @@ import pandas as pd
 from screening.errors import ExtractError, ExtractWarning
 from screening.io.dates import months_before
 from screening.io.extract import Extract
+from screening.io.sources import omop_checks as checks
 from screening.io.sources import omop_sql as q
 from screening.io.sources.common import EventModel, build_extract, load_concepts
+from screening.io.sources.omop_connect import OMOP_TABLES, PASSWORD_ENV, VOCABULARY, connect, split_url
 
-__all__ = ["read_omop", "OMOP_TABLES", "split_url"]
+__all__ = ["read_omop", "OMOP_TABLES", "PASSWORD_ENV", "VOCABULARY", "split_url"]
 
-OMOP_TABLES = ("person", "observation_period", "visit_occurrence", "condition_occurrence", "drug_exposure",
-               "measurement", "observation", "procedure_occurrence", "death", "concept", "concept_ancestor",
-               "drug_strength")
-VOCABULARY = ("concept", "concept_ancestor", "drug_strength")
 FEMALE, MALE = 8532, 8507
 RACE = {8527: "White", 8516: "Black", 8515: "Asian"}
 HISPANIC = 38003563
@@ -53,203 +50,6 @@ DRUG_YEARS = 5
 #: How far back (months before baseline) labs and weight are read when no protocol says: the shipped
 #: protocols' recency limit. A protocol's own limits set it through ``load_source(..., protocol=...)``.
 LAB_MONTHS = 12
-#: Environment variable holding a database password, so it never appears in a spec or a notebook.
-PASSWORD_ENV = "SCREENING_DB_PASSWORD"
-#: Columns named ``*_id`` that hold text in the CDM (vocabulary tables).
-_TEXT_IDS = ("vocabulary_id", "domain_id", "concept_class_id", "relationship_id")
-_NUMBER = ("value_as_number", "range_high", "range_low", "quantity", "days_supply", "amount_value",
-           "year_of_birth", "month_of_birth", "day_of_birth", "refills")
-
-
-def split_url(text: str) -> tuple[str, dict[str, str]]:
-    """A database URL without this package's own options (``?cdm_schema=...&vocab_schema=...``), and them.
-
-    >>> split_url("postgresql://u:pw@host/db?cdm_schema=cdm&vocab_schema=vocab&sslmode=require")
-    ('postgresql://u:pw@host/db?sslmode=require', {'cdm_schema': 'cdm', 'vocab_schema': 'vocab'})
-    """
-    base, _, query = text.partition("?")
-    ours, theirs = {}, []
-    for part in filter(None, query.split("&")):
-        key, _, value = part.partition("=")
-        if key in ("cdm_schema", "vocab_schema"):
-            ours[key] = value
-        else:
-            theirs.append(part)
-    return base + ("?" + "&".join(theirs) if theirs else ""), ours
-
-
-class _DuckDB:
-    """A DuckDB connection over a folder of CSV/Parquet tables or a ``.duckdb`` file."""
-
-    def __init__(self, source: str) -> None:
-        import duckdb
-
-        self.source = source
-        if Path(source).is_dir():
-            self.con = duckdb.connect()
-            self.found = self._views(Path(source))
-            self.names = {t: t for t in self.found}
-        else:
-            self.con = duckdb.connect(source, read_only=True)
-            rows = self.con.execute("SELECT table_name, column_name FROM information_schema.columns "
-                                    "WHERE table_schema = current_schema() ORDER BY ordinal_position").fetchall()
-            self.found, self.names = {}, {}
-            for table, column in rows:  # any letter case: looked up by the lower-case CDM name
-                self.found.setdefault(table.lower(), []).append(column)
-                self.names[table.lower()] = table
-        from sqlalchemy.dialects import postgresql
-
-        self.dialect = postgresql.dialect()
-
-    def _views(self, folder: Path) -> dict[str, list[str]]:
-        """One view per table file, named and typed as the CDM says whatever the file's spelling."""
-        files: dict[str, Path] = {}
-        for path in sorted(folder.iterdir()):
-            name, suffix = path.stem.lower(), path.suffix.lower()
-            if name in OMOP_TABLES and suffix in (".csv", ".parquet") and (name not in files or suffix == ".parquet"):
-                files[name] = path
-            elif path.is_dir() and path.name.lower() in OMOP_TABLES and any(path.glob("*.parquet")):
-                files[path.name.lower()] = path
-        found = {}
-        for name, path in files.items():
-            if path.is_dir():
-                reader = f"read_parquet('{_quote(str(path / '*.parquet'))}')"
-            elif path.suffix.lower() == ".parquet":
-                reader = f"read_parquet('{_quote(str(path))}')"
-            else:
-                # Text in, CDM types out: an unparsable id, number or date becomes NULL (unknown).
-                reader = f"read_csv('{_quote(str(path))}', header=true, all_varchar=true)"
-            try:
-                columns = [r[0] for r in self.con.execute(f"DESCRIBE SELECT * FROM {reader}").fetchall()]
-            except Exception as exc:  # a damaged file: say which
-                raise ExtractError(str(path), None, "a readable OMOP table", hint=str(exc).splitlines()[0]) from None
-            select = ", ".join(_typed(c, path.suffix.lower() == ".csv") for c in columns)
-            self.con.execute(f'CREATE VIEW "{name}" AS SELECT {select} FROM {reader}')
-            found[name] = [c.lower() for c in columns]
-        return found
-
-    def sql(self, stmt) -> str:
-        return str(stmt.compile(dialect=self.dialect, compile_kwargs={"literal_binds": True}))
-
-    def execute(self, stmt) -> None:
-        self.con.execute(self.sql(stmt))
-
-    def fetch(self, stmt) -> pd.DataFrame:
-        return self.con.execute(self.sql(stmt)).df()
-
-    def load(self, table, frame: pd.DataFrame) -> None:
-        self.con.register("screening_frame", frame)
-        # Typed as declared: a column of NULLs (no lab limit) must still compare as a date.
-        typed = ", ".join(f'CAST("{c.name}" AS {c.type.compile(dialect=self.dialect)}) AS "{c.name}"'
-                          for c in table.columns)
-        self.con.execute(f"CREATE TEMPORARY TABLE {table.name} AS SELECT {typed} FROM screening_frame")
-        self.con.unregister("screening_frame")
-
-    def create(self, table) -> None:
-        from sqlalchemy.schema import CreateTable
-
-        self.con.execute(str(CreateTable(table).compile(dialect=self.dialect)))
-
-    def close(self) -> None:
-        self.con.close()
-
-
-def _quote(text: str) -> str:
-    return text.replace("'", "''")
-
-
-def _typed(column: str, text: bool) -> str:
-    """``column`` read as its CDM type, named in lower case."""
-    low, quoted = column.lower(), '"' + column.replace('"', '""') + '"'
-    if low.endswith("_date"):
-        kind = "DATE"
-    elif low.endswith("_datetime"):
-        kind = "TIMESTAMP"
-    elif low.endswith("_id") and low not in _TEXT_IDS:
-        kind = "BIGINT"
-    elif low in _NUMBER:
-        kind = "DOUBLE"
-    else:
-        return f'{quoted} AS "{low}"'
-    if not text and kind != "DATE":
-        return f'{quoted} AS "{low}"'
-    return f'TRY_CAST({quoted} AS {kind}) AS "{low}"'
-
-
-class _Database:
-    """A SQLAlchemy connection (one session, so temporary tables live across the queries)."""
-
-    def __init__(self, url: str, cdm_schema: str | None, vocab_schema: str | None) -> None:
-        import sqlalchemy as sa
-
-        url, options = split_url(url)
-        cdm_schema = cdm_schema or options.get("cdm_schema") or None
-        vocab_schema = vocab_schema or options.get("vocab_schema") or cdm_schema
-        try:
-            parsed = sa.engine.make_url(url)
-        except Exception:
-            raise ExtractError(url, None, "a database URL such as postgresql://user@host:5432/database") from None
-        if parsed.password is None and os.environ.get(PASSWORD_ENV):
-            parsed = parsed.set(password=os.environ[PASSWORD_ENV])
-        shown = parsed.render_as_string(hide_password=True)
-        self.source = shown
-        try:
-            engine = sa.create_engine(parsed)
-        except (ImportError, sa.exc.NoSuchModuleError) as exc:
-            raise ExtractError(shown, None, f"a database driver for {parsed.drivername}",
-                               hint=f"Install it ({exc}); PostgreSQL needs psycopg (pinned in requirements.txt).") \
-                from None
-        try:
-            self.conn = engine.connect()
-        except sa.exc.SQLAlchemyError as exc:
-            reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
-            raise ExtractError(shown, None, "a database server that accepts the connection",
-                               hint=f"The server said: {reason}") from None
-        except ImportError as exc:
-            raise ExtractError(shown, None, f"a database driver for {parsed.drivername}", hint=str(exc)) from None
-        self.engine = engine
-        self.dialect = engine.dialect
-        inspector = sa.inspect(self.conn)
-        self.found, self.schemas, self.names = {}, {}, {}
-        for schema, wanted in ((cdm_schema, OMOP_TABLES), (vocab_schema, VOCABULARY)):
-            try:
-                tables = inspector.get_table_names(schema=schema) + inspector.get_view_names(schema=schema)
-            except sa.exc.SQLAlchemyError as exc:
-                reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
-                raise ExtractError(shown, None, f"a readable schema {schema!r}", hint=reason) from None
-            for table in tables:
-                low = table.lower()
-                if low in wanted and (low not in self.found or schema == vocab_schema and low in VOCABULARY):
-                    self.found[low] = [c["name"] for c in inspector.get_columns(table, schema=schema)]
-                    self.schemas[low], self.names[low] = schema, table
-
-    def execute(self, stmt) -> None:
-        self.conn.execute(stmt)
-
-    def fetch(self, stmt) -> pd.DataFrame:
-        return pd.read_sql(stmt, self.conn)
-
-    def create(self, table) -> None:
-        table.create(self.conn)
-
-    def load(self, table, frame: pd.DataFrame) -> None:
-        table.create(self.conn)
-        if len(frame):
-            self.conn.execute(table.insert(), frame.astype(object).where(frame.notna(), None).to_dict("records"))
-
-    def close(self) -> None:
-        self.conn.close()
-        self.engine.dispose()
-
-
-def _connect(source: str, cdm_schema: str | None, vocab_schema: str | None):
-    if "://" in source:
-        return _Database(source, cdm_schema, vocab_schema)
-    if source.endswith((".duckdb", ".db")) and Path(source).is_file():
-        return _DuckDB(source)
-    if Path(source).is_dir():
-        return _DuckDB(source)
-    raise ExtractError(source, None, "an OMOP CDM folder of tables, a .duckdb file or a database URL")
 
 
 def _items(concepts: dict) -> pd.DataFrame:
@@ -309,7 +109,9 @@ def _measurements(rows: pd.DataFrame, concepts: dict) -> pd.DataFrame:
     if rows is None or not len(rows):
         return pd.DataFrame(columns=cols)
     positive_ids = set(concepts.get("positive_values", []))
+    negative_ids = set(concepts.get("negative_values", []))
     words = {w.lower() for w in concepts.get("positive_words", [])}
+    no_words = {w.lower() for w in concepts.get("negative_words", [])}
     value = pd.to_numeric(rows["value_as_number"], errors="coerce")
     factor = pd.Series(np.nan, index=rows.index)
     unit_id = pd.to_numeric(rows["unit_concept_id"], errors="coerce").astype("Int64").astype("string")
@@ -324,10 +126,14 @@ def _measurements(rows: pd.DataFrame, concepts: dict) -> pd.DataFrame:
         factor[mine] = by_id.where(by_id.notna(), unit_text[mine].map(units)).astype(float)
     value = value * factor  # an unknown unit leaves the value unknown
     high = pd.to_numeric(rows["range_high"], errors="coerce")
-    by_concept = pd.to_numeric(rows["value_as_concept_id"], errors="coerce").isin(positive_ids)
-    by_text = rows["value_source_value"].astype("string").str.strip().str.lower().isin(words).fillna(False)
+    answer = pd.to_numeric(rows["value_as_concept_id"], errors="coerce")
+    text = rows["value_source_value"].astype("string").str.strip().str.lower()
+    yes = answer.isin(positive_ids) | text.isin(words).fillna(False)
+    no = answer.isin(negative_ids) | text.isin(no_words).fillna(False)
     by_number = (value > high).where(value.notna() & high.notna())
-    positive = pd.Series(np.where(by_concept | by_text, True, by_number), index=rows.index).astype("boolean")
+    # A result recorded as a concept (Positive, High / Negative, Normal) settles it; two that disagree do not.
+    positive = pd.Series(np.where(yes & no, None, np.where(yes, True, np.where(no, False, by_number))),
+                         index=rows.index).astype("boolean")
     return pd.DataFrame({"person_id": _ids(rows["person_id"]), "field": rows["field"].astype(str),
                          "date": _dates(rows["date"]), "value": value.astype("Float64"), "range_high": high,
                          "positive": positive})
@@ -348,9 +154,13 @@ def _drugs(rows: pd.DataFrame, concepts: dict) -> pd.DataFrame:
     supply = pd.to_numeric(rows["days_supply"], errors="coerce")
     end = _dates(rows["end_date"])
     stop = end.where(end.notna(), (start + pd.to_timedelta(supply - 1, unit="D")).where(supply > 0))
+    # A quantity or strength of 0 is how many ETLs (Synthea's among them) write "not recorded": read as
+    # unknown, never as a dose of 0 mg/day that would pass every dose limit.
     quantity = pd.to_numeric(rows["quantity"], errors="coerce")
+    quantity = quantity.where(quantity > 0)
     strength = pd.to_numeric(rows["amount_value"], errors="coerce").where(
         pd.to_numeric(rows["amount_unit_concept_id"], errors="coerce") == MG)
+    strength = strength.where(strength > 0)
     total_mg = quantity * strength
     biologic = (drug_class == "biologic").to_numpy()
     dose = np.where(biologic, total_mg, (total_mg / supply).where(supply > 0))
@@ -370,21 +180,6 @@ def _cohort(persons: pd.DataFrame, lab_months: float | None) -> pd.DataFrame:
                          "baseline": base.dt.date,
                          "lab_since": lab_since,
                          "drug_since": months_before(base, 12 * DRUG_YEARS).dt.date})
-
-
-def _edges(cdm) -> str | None:
-    """Which table gives descendants; warn when a CDM has no concept_ancestor."""
-    if "concept_ancestor" in cdm.found:
-        return "concept_ancestor"
-    if "drug_strength" in cdm.found:
-        warnings.warn(ExtractWarning(f"{cdm.source}: no concept_ancestor table: drug exposures recorded as clinical "
-                                     "drugs are matched to their ingredient through drug_strength, and condition "
-                                     "and measurement sets match only the listed concepts."), stacklevel=3)
-        return "drug_strength"
-    warnings.warn(ExtractWarning(f"{cdm.source}: no concept_ancestor or drug_strength table: only exposures and "
-                                 "records coded with a listed concept match (clinical drugs are missed)."),
-                  stacklevel=3)
-    return None
 
 
 def read_omop(source: str | Path, baseline: str = "last_visit", before: str | None = None,
@@ -412,18 +207,23 @@ def read_omop(source: str | Path, baseline: str = "last_visit", before: str | No
     except ValueError:
         raise ExtractError(f"omop:{source}", "before", "a date YYYY-MM-DD", hint=f"Got {before!r}.") from None
     sets = load_concepts(concepts)
-    cdm = _connect(source, cdm_schema, vocab_schema)
+    cdm = connect(source, cdm_schema, vocab_schema)
+    shown, codes = f"omop:{cdm.source}", None
     try:
         if "person" not in cdm.found:
-            raise ExtractError(f"{cdm.source if hasattr(cdm, 'source') else source}/person", None,
-                               "the OMOP table person (.csv or .parquet, any letter case)")
-        cat = q.Catalog(cdm.found, getattr(cdm, "schemas", None), cdm.names)
+            where = getattr(cdm, "schema_hint", "")
+            raise ExtractError(f"{cdm.source}/person", None, f"the OMOP table person{where}" + (
+                "" if where else " (.csv or .parquet, any letter case)"))
+        empty = checks.drop_empty_vocabulary(cdm, q.Catalog(cdm.found, cdm.schemas, cdm.names))
+        cat = q.Catalog(cdm.found, cdm.schemas, cdm.names)
         cdm.load(q.ITEMS, _items(sets))
         cdm.create(q.ROOTS)
         cdm.execute(q.roots_insert(cat))
         cdm.create(q.CODESETS)
-        cdm.execute(q.codesets_insert(cat, _edges(cdm)))
+        cdm.execute(q.codesets_insert(cat, checks.descendant_edges(cdm, empty)))
         persons = cdm.fetch(q.persons_query(cat, fixed, cutoff))
+        if not (pd.to_numeric(persons["sle_diagnoses"]).fillna(0) > 0).any():
+            codes = cdm.fetch(q.codeset_size("sle")).iloc[0, 0]
         cdm.load(q.COHORT, _cohort(persons, lab_months))
         events = q.events_query(cat)
         conditions = cdm.fetch(events) if events is not None else None
@@ -445,9 +245,10 @@ def read_omop(source: str | Path, baseline: str = "last_visit", before: str | No
         persons=people, conditions=conditions, measurements=_measurements(measurements, sets),
         drugs=_drugs(drugs, sets),
         visits=pd.DataFrame({"person_id": people["person_id"], "date": base}).dropna(),
-        source=f"omop:{cdm.source if isinstance(cdm, _Database) else source}", content_hash="",
-        entry=_entry(persons, people["person_id"], cdm.found))
-    model.notes.update(_entry_notes(cdm.found))
+        source=shown, content_hash="", entry=_entry(persons, people["person_id"], cdm.found))
+    model.notes.update(checks.missing_table_notes(shown, cdm.found))
+    if codes is not None:
+        model.notes.update(checks.empty_cohort_notes(shown, len(persons), int(codes), sets))
     model.content_hash = _content_hash([persons, conditions, measurements, drugs])
     extract = build_extract(model, baseline, before)
     extract.labs_read_months = lab_months
@@ -467,15 +268,6 @@ def _entry(persons: pd.DataFrame, ids: pd.Series, found: dict) -> pd.DataFrame:
         inside[_dates(persons["baseline"]).isna().to_numpy()] = pd.NA
         entry["in_observation"] = inside
     return entry
-
-
-def _entry_notes(found: dict) -> dict:
-    notes = {}
-    if "death" not in found:
-        notes["death_date"] = "the CDM has no death table: whether a person was alive at baseline is unknown"
-    if "observation_period" not in found:
-        notes["in_observation"] = "the CDM has no observation_period table: observed time is unknown"
-    return notes
 
 
 def _content_hash(frames) -> str:

@@ -38,7 +38,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
 
 __all__ = ["Catalog", "ITEMS", "ROOTS", "CODESETS", "COHORT", "roots_insert", "codesets_insert",
-           "persons_query", "events_query", "measurements_query", "drugs_query", "CONDITION_TABLES"]
+           "persons_query", "events_query", "codeset_size", "measurements_query", "drugs_query", "CONDITION_TABLES"]
 
 _META = sa.MetaData()
 #: The concept-set file as rows (set_name, domain, vocabulary_id, concept_code, concept_id, descendants).
@@ -155,6 +155,11 @@ def codesets_insert(cat: Catalog, edges: str | None):
         parts.append(sa.select(ROOTS.c.set_name, ROOTS.c.domain, ROOTS.c.root_id, down)
                      .select_from(ROOTS.join(cat.table(edges), up == ROOTS.c.root_id)).where(keep))
     return CODESETS.insert().from_select(["set_name", "domain", "root_id", "concept_id"], sa.union(*parts))
+
+
+def codeset_size(set_name: str):
+    """How many concepts a set resolved to in this CDM (said when nobody matches it)."""
+    return sa.select(sa.func.count(sa.distinct(CODESETS.c.concept_id))).where(CODESETS.c.set_name == set_name)
 
 
 def _baselines(cat: Catalog, baseline: str | None, before: str):
