@@ -211,7 +211,7 @@ def extract_from_tables(tables: dict[str, pd.DataFrame], source: str, content_ha
 
     ``source`` names the origin in errors and reports; ``content_hash`` identifies the source data.
     """
-    files = {name: Path(source) / f"{name} (converted)" for name in TABLES}
+    files = {name: _Converted(f"{source}/{name} (converted)") for name in TABLES}
     explained = frozenset(notes or {})
     failures: list[ExtractError] = []
     checked = {name: _converted(tables[name].reset_index(drop=True), files[name], name, explained, failures)
@@ -223,6 +223,16 @@ def extract_from_tables(tables: dict[str, pd.DataFrame], source: str, content_ha
         raise ExtractError.every(failures)
     return Extract(**checked, path=source, hash=content_hash, format="converted", _rows=rows, notes=notes or {},
                    unrecognised=unrecognised)
+
+
+class _Converted(str):
+    """A converted table's name in messages; a database URL's ``//`` stays (a Path would fold it to ``/``)."""
+
+    suffix = ""
+
+    @property
+    def name(self) -> str:
+        return self.rsplit("/", 1)[-1]
 
 
 def _converted(table: pd.DataFrame, file: Path, name: str, explained: frozenset,

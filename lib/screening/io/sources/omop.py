@@ -24,14 +24,13 @@ Example
 from __future__ import annotations
 
 import hashlib
-import warnings
 from datetime import date
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from screening.errors import ExtractError, ExtractWarning
+from screening.errors import ExtractError
 from screening.io.dates import months_before
 from screening.io.extract import Extract
 from screening.io.sources import omop_checks as checks

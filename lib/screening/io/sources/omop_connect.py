@@ -145,7 +145,7 @@ class _DuckDB:
         bad = {c: _bad(c, k) for c, k in typed}
         counts = self.con.execute("SELECT " + ", ".join(f"count(*) FILTER (WHERE {cond})" for cond in bad.values())
                                   + f" FROM {reader}").fetchone()
-        for (column, kind), n in zip(typed, counts):
+        for (column, kind), n in zip(typed, counts, strict=True):
             if not n:
                 continue
             quoted = _ident(column)
@@ -225,6 +225,8 @@ def _typed(column: str, text: bool) -> str:
     low, quoted, kind = column.lower(), _ident(column), _kind(column)
     if kind is None or (not text and kind != "DATE"):
         return f'{quoted} AS "{low}"'
+    if not text:  # a typed file's date or timestamp: no text reader to keep the cast out of
+        return f'TRY_CAST({quoted} AS DATE) AS "{low}"'
     return f'{_cast(quoted, kind)} AS "{low}"'
 
 
