@@ -170,6 +170,10 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into `head`: stop quietly, as other command-line tools do
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except KeyboardInterrupt:  # Ctrl-C: one line, as for any other stop; a report in progress was removed
+        done = " (nothing was written; an earlier report is unchanged)" if args.command in ("report", "merge") else ""
+        print(f"interrupted{done}", file=sys.stderr)
+        return 130
 
 
 def _run(args) -> int:

@@ -44,6 +44,7 @@ from screening.io.paths import check_path_text
 from screening.io.sources import absolute_spec, load_source, without_password
 from screening.io.sources.omop import PASSWORD_ENV
 from screening.rules.protocol import Protocol, as_overrides, load_protocol
+from screening.views.workers import sigint_held, stop_workers, worker_init
 
 __all__ = ["build_report", "report_tables", "enrolment_table", "provenance", "notebook_state", "notebook_display",
            "check_out",
@@ -263,9 +264,14 @@ def _run_notebooks(folder: Path, params: dict, progress: bool, local: dict[str, 
     # threads: papermill is not thread-safe. Spawned: the parent holds Arrow's thread pools, which a forked
     # child must not inherit.
     workers = max(1, min(len(names), (os.cpu_count() or 1) + 1))
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        running = {pool.submit(_run_notebook, name, folder, params, ROOT / "notebooks", local, internal): name
-                   for name in names}
+    # Workers die with this run (Ctrl-C, an error, even SIGKILL of this process): views/workers.py says how.
+    with sigint_held():
+        pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=worker_init, initargs=(os.getpid(),))
+    try:
+        with sigint_held():
+            running = {pool.submit(_run_notebook, name, folder, params, ROOT / "notebooks", local, internal): name
+                       for name in names}
         if progress:
             print(f"running {', '.join(names)} ({workers} at a time) ...", file=sys.stderr, flush=True)
         for done in as_completed(running):
@@ -274,6 +280,10 @@ def _run_notebooks(folder: Path, params: dict, progress: bool, local: dict[str, 
                 print(f"{running[done]}: {line}", file=sys.stderr)
             if progress:
                 print(f"ran {running[done]} in {seconds:.1f} s", file=sys.stderr, flush=True)
+    except BaseException:
+        stop_workers(pool)
+        raise
+    pool.shutdown()
 
 
 def _shareable_notebook(nb, local: dict[str, str], internal: bool) -> list[str]:
