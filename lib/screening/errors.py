@@ -69,7 +69,7 @@ class ExtractError(ScreeningError):
         >>> print(err)  # doctest: +NORMALIZE_WHITESPACE
         patients.csv, column 'age_years': 1 row does not match: expected an age from 0 to 90.
           Row 3.
-        1 more check fails (every one is in the error's failure_cases):
+        1 more check fails:
         - medications.csv, column 'dose': 1 row does not match: expected a dose.
             Row 7.
         """
@@ -108,7 +108,7 @@ class ExtractError(ScreeningError):
         text = self._own_message()
         if self.others:
             n = len(self.others)
-            text += f"\n{n} more check{'s fail' if n > 1 else ' fails'} (every one is in the error's failure_cases):"
+            text += f"\n{n} more check{'s fail' if n > 1 else ' fails'}:"
             for other in self.others:
                 text += "\n- " + other._own_message().replace("\n", "\n  ")
         return text

@@ -15,6 +15,9 @@ either reader lists the same problems. Two checks are the readers' own work:
 ``format`` is parsing (the fast path only doubts, raising :class:`Suspect`; the
 thorough one names the cells), and ``in_patients`` is the join of an event
 table to the patients table (:func:`screening.io.extract.load_extract`).
+Allowed values are the vocabulary step's (:mod:`screening.io.vocabulary`),
+which knows their other spellings and runs after either reader; under
+``strict`` its failures (check ``allowed``) join the same list.
 
 Example
 -------
