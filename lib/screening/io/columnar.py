@@ -111,7 +111,7 @@ def _report(checks: list[Check], found: list, frame: pd.DataFrame, file: Path,
     failures.extend(errors)
 
 
-def _each_column(names: list[str], parsed) -> dict[str, pd.Series]:
+def _each_column(names: list[str], parsed) -> dict[str, tuple[pd.Series, list]]:
     """``parsed(name)`` for every column, two at a time.
 
     Reading and parsing a column is numpy and Arrow work that mostly lets go of

@@ -82,7 +82,7 @@ def warn_empty_columns(table: pd.DataFrame, fields: list[Field], file: Path) -> 
                       stacklevel=4)
 
 
-def _parse_column(col: pd.Series, f: Field) -> tuple[pd.Series, pd.Series | None, pd.Series]:
+def _parse_column(col: pd.Series, f: Field) -> tuple[pd.Series, np.ndarray | None, pd.Series]:
     """A raw column in its dictionary dtype, the cells that do not parse (held missing) or None, and the
     values an error about them shows. Blanks stay missing."""
     target = dtype_of(f)
@@ -93,7 +93,7 @@ def _parse_column(col: pd.Series, f: Field) -> tuple[pd.Series, pd.Series | None
     if f.kind in ("int", "float") and pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
         out = col.astype("Float64")
         if f.kind == "int":
-            bad = (out.notna() & (out != out.round())).fillna(False)
+            bad = (out.notna() & (out != out.round())).fillna(False).to_numpy(dtype=bool)
             return out.mask(bad).astype("Int32"), bad if bad.any() else None, col
         return out, None, col
     if f.kind == "bool" and pd.api.types.is_bool_dtype(col):
@@ -119,14 +119,14 @@ def _parse_column(col: pd.Series, f: Field) -> tuple[pd.Series, pd.Series | None
         out = text.str.lower().map(_BOOL_WORDS).astype("boolean")
     else:  # pragma: no cover - the schema is static
         raise AssertionError(f"unknown field kind {f.kind}")
-    bad = present & out.isna()
+    bad = (present & out.isna()).to_numpy(dtype=bool)
     if f.kind == "int":
-        bad = bad | (out.notna() & (out != out.round())).fillna(False)
+        bad = bad | (out.notna() & (out != out.round())).fillna(False).to_numpy(dtype=bool)
         out = out.mask(bad).astype(target)
     return out, bad if bad.any() else None, text
 
 
-def _failures(table: pd.DataFrame, fields: list[Field], unparsed: dict[str, tuple[pd.Series, pd.Series]],
+def _failures(table: pd.DataFrame, fields: list[Field], unparsed: dict[str, tuple[np.ndarray, pd.Series]],
               file: Path, name: str, row_word: str) -> list[ExtractError]:
     """Every check of the table that some row fails, in the declared order (:func:`screening.io.checks.checks_of`)."""
     found = []
@@ -134,11 +134,11 @@ def _failures(table: pd.DataFrame, fields: list[Field], unparsed: dict[str, tupl
         if check.name == "format":
             if check.column in unparsed:
                 bad, text = unparsed[check.column]
-                found.append(failure(check, file, bad.to_numpy(), text, row_word))
+                found.append(failure(check, file, bad, text, row_word))
             continue
         rows = THOROUGH[check.name](check, table)
         if check.name == "required" and check.column in unparsed:
-            rows = rows & ~unparsed[check.column][0].to_numpy()  # named already: the value does not parse
+            rows = rows & ~unparsed[check.column][0]  # named already: the value does not parse
         if rows.any():
             found.append(failure(check, file, rows, shown(check, table), row_word))
     return found
