@@ -346,7 +346,7 @@ def test_optional_diagnosis_date_may_be_left_out_without_a_warning(tmp_path):
 
 # --- every problem of a failed load, listed -----------------------------------------------------
 
-def _three_problems(tmp_path):
+def _three_problems(tmp_path, fmt: str = "csv"):
     """An age out of range, a course stopped before it started, and an infection of an unknown patient."""
     folder = boundary.write(tmp_path / "x")
     for table, edit in (("patients", _set("age_years", [2], "200")),
@@ -354,6 +354,11 @@ def _three_problems(tmp_path):
                         ("infections", _set("patient_id", [0], "Z98"))):
         path = folder / f"{table}.csv"
         edit(pd.read_csv(path, dtype=str, keep_default_na=False)).to_csv(path, index=False)
+    if fmt == "parquet":  # the same text, as a registry's Parquet export of text columns holds it
+        for table in TABLES:
+            path = folder / f"{table}.csv"
+            pd.read_csv(path, dtype=str, keep_default_na=False).to_parquet(path.with_suffix(".parquet"), index=False)
+            path.unlink()
     return folder
 
 
@@ -390,6 +395,18 @@ def test_a_failed_load_lists_every_problem_in_every_table(tmp_path, monkeypatch,
     assert "'patient_id': 1 line does not match: expected a patient_id present in the patients table." in message
     assert err.file.endswith("patients.csv") and err.rows == [4] and [e.column for e in err.others] == [
         "stop_date", "patient_id"]
+
+
+@pytest.mark.parametrize("path", ["fast", "thorough"])
+def test_a_failed_parquet_load_lists_every_problem_by_row(tmp_path, monkeypatch, path):
+    folder = _three_problems(tmp_path, "parquet")
+    if path == "thorough":
+        _thorough_only(monkeypatch)
+    with pytest.raises(ExtractError) as info:
+        load_extract(folder)
+    assert info.value.failure_cases[["column", "check", "examples"]].values.tolist() == [
+        ["age_years", "in_range", "row 3: 200"], ["stop_date", "not_before", "row 2: '2019-01-01'"],
+        ["patient_id", "in_patients", "row 1: 'Z98'"]]
 
 
 def test_a_value_that_does_not_parse_is_listed_with_the_other_problems_of_its_column(tmp_path):
