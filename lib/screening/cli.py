@@ -43,6 +43,9 @@ def _overrides(pairs: list[str]) -> dict[str, object]:
         if "=" not in pair:
             raise ProtocolError("--set", pair, "name=value, e.g. sledai.min=4")
         name, value = pair.split("=", 1)
+        if not name.strip():
+            raise ProtocolError("--set", pair, "a parameter name before '=', e.g. sledai.min=4 "
+                                "(python -m screening protocols --show NAME lists them)")
         out[name.strip()] = parse_override(value)
     return out
 

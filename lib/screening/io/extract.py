@@ -17,6 +17,7 @@ import pandas as pd
 from screening.errors import ExtractError
 from screening.io.checks import IN_PATIENTS, failure
 from screening.io.files import read_header, read_raw, table_file
+from screening.io.integrity import check_files, check_row_counts, warn_near_misses
 from screening.io.schema import LAB_DATES, TABLES, Field, dtype_of, fields_of
 from screening.io.thorough import check_table, warn_empty_columns
 from screening.io.vocabulary import recognise
@@ -109,6 +110,7 @@ def load_extract(path: str | Path, columns: dict[str, list[str]] | None = None, 
     # criteria reading it are not assessable rather than met by "no events".
     files = {name: table_file(folder, name, optional=name != "patients") for name in TABLES}
     present = {name: file for name, file in files.items() if file is not None}
+    check_files(present)  # a CSV cut off mid-row, a Parquet column of lists: before anything reads them
     absent = {}
     for name, file in present.items():
         absent[name], wanted[name] = _absent_columns(file, name, wanted[name])
@@ -138,6 +140,7 @@ def load_extract(path: str | Path, columns: dict[str, list[str]] | None = None, 
         raise ExtractError.every([*failures, ExtractError(str(files["patients"]), None, "at least one patient row",
                                                           hint="The patients table has a header but no patients.")])
     stored = dict(tables)
+    check_row_counts(folder, stored, files)
     for name, cols in absent.items():  # the screening that needs them says so (it knows which criteria)
         tables[name] = _with_absent(tables[name], name, [f.name for f in TABLES[name] if f.name != "patient_id"]
                                     if cols == ["*"] else cols)
@@ -171,6 +174,7 @@ def _absent_columns(file: Path, name: str, wanted: list[str] | None) -> tuple[li
                            hint="Which copy holds the data is ambiguous: remove or rename the repeated column"
                                 f"{'s' if len(repeated) > 1 else ''}.")
     missing = [f for f in fields_of(name, wanted) if f.name not in header]
+    warn_near_misses(file, header, [f.name for f in missing])
     required = [f for f in missing if f.required]
     if required:
         sep_hint = ""

@@ -401,7 +401,13 @@ def column_rule(ex: Extract, column: str, op: str, value):
         return _isin(col, value)
     if op == "is":
         return _b(col) if value is True else ~_b(col)
-    return _b(_OPS[op](col, value))
+    try:
+        return _b(_OPS[op](col, value))
+    except (TypeError, ValueError) as exc:  # pandas' own message names neither the column nor the comparison
+        held = (f"the values {', '.join(map(repr, list(col.cat.categories[:4])))}"
+                if isinstance(col.dtype, pd.CategoricalDtype) else f"{col.dtype} values")
+        raise TypeError(f"column {column} {op} {value!r}: {column} holds {held}, which {op} cannot compare with "
+                        f"{value!r}; use == or in for labels, or a number for a numeric column") from exc
 
 
 @rule("lab_value",

@@ -355,6 +355,9 @@ def check_out(out: str | Path, data: str | Path, overwrite: bool = False, intern
     path = Path(text).expanduser()
     if path.name in ("", ".", ".."):
         raise ScreeningError(f"--out {text}: name the report folder itself (not '.' or '..'), e.g. reports/mine.")
+    if ".." in path.parts:  # a/../r may land anywhere a symlink on the way leads: say the folder plainly
+        raise ScreeningError(f"--out {text} contains '..': name the report folder without it, e.g. "
+                             f"{Path(os.path.normpath(text))}.")
     full = path.resolve()
     here = Path.cwd().resolve()
     if full == here or full in here.parents:
