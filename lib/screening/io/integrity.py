@@ -94,8 +94,11 @@ def check_file_ends(files: dict[str, Path]) -> None:
         newlines = _lines(file)
         if newlines == 0:
             continue  # a header alone, without a line end: no row to lose
-        last = tail.rsplit(b"\n", 1)[-1].decode("utf-8", errors="replace")
-        with open(file, encoding="utf-8-sig", newline="") as handle:
+        try:
+            last = tail.rsplit(b"\n", 1)[-1].decode("utf-8")
+        except UnicodeDecodeError:
+            continue  # not UTF-8 text: the reader says so, naming the byte
+        with open(file, encoding="utf-8-sig", errors="replace", newline="") as handle:
             width = len(next(csv.reader([handle.readline()]), []))
         try:
             fields = len(next(csv.reader([last]), []))
@@ -105,8 +108,9 @@ def check_file_ends(files: dict[str, Path]) -> None:
         shown = last if len(last) <= 40 else "..." + last[-37:]
         if fields < width:
             raise ExtractError(str(file), None, f"{width} fields on every line", rows=[line], values=[shown],
-                               row_word="line", hint=f"The last line has {fields} of {width} fields and no line "
-                                                     "end: the file looks truncated (cut off). Export or copy it again.")
+                               row_word="line",
+                               hint=f"The last line has {fields} of {width} fields and no line end: the file looks "
+                                    "truncated (cut off). Export or copy it again.")
         warnings.warn(ExtractWarning(
             f"{file}: line {line} ({shown!r}) has no line end: if the file was cut off, its last value is cut too. "
             f"Check it against the export, or have the export write {MANIFEST} (table,rows) beside the tables."),
