@@ -124,6 +124,23 @@ def test_the_command_line_says_a_bad_cell_in_one_line_without_a_traceback(cdm, t
     assert code == 0 and "Traceback" not in err and "'20220601'" in err
 
 
+def test_a_duckdb_file_of_text_columns_reads_as_typed_and_names_its_bad_cell(cdm, tmp_path):
+    """Tables loaded into DuckDB as text (as a site might load the CSVs) read like the CSV files themselves."""
+    import duckdb
+
+    db = tmp_path / "cdm.duckdb"
+    con = duckdb.connect(str(db))
+    for csv in sorted(cdm.glob("*.csv")):
+        con.execute(f"CREATE TABLE {csv.stem} AS SELECT * FROM read_csv('{csv}', header=true, all_varchar=true)")
+    con.execute("UPDATE MEASUREMENT SET value_as_number = '60 kg' WHERE person_id = '1003' "
+                "AND measurement_concept_id = '3025315'")
+    con.close()
+    s, said = _screen(SPEC.format(db))
+    assert any(w.startswith(f"{db}, table MEASUREMENT, column 'value_as_number': 1 value not a number, read as "
+                            "unknown: row ") and w.endswith("('60 kg').") for w in said)
+    assert _outcomes(s) == eunomia.EXPECTED | {1003: ("not_assessable", "glucocorticoid")}
+
+
 def test_a_schema_named_for_a_folder_is_an_error_not_ignored(cdm):
     with pytest.raises(ExtractError, match="--cdm-schema cdm"):
         load_source(SPEC.format(cdm), cdm_schema="cdm")
@@ -157,8 +174,10 @@ def test_the_postgresql_route_gives_the_same_answers(postgres):
     s, said = _screen(SPEC.format(postgres), cdm_schema="eunomia", vocab_schema="eunomia_vocab")
     assert _outcomes(s) == eunomia.EXPECTED
     assert any("concept_ancestor is empty" in w and "--vocab-schema" in w for w in said)
-    # The source is the URL as written (no password), not a path with its '//' folded.
+    # The source is named by its URL as written (no password), never a path with its '//' folded.
     assert s.extract.path.startswith("omop:postgresql+psycopg://cdm@")
+    converted = [w for w in said if "(converted)" in w]
+    assert converted and all(w.startswith("omop:postgresql+psycopg://cdm@") for w in converted)
 
 
 def test_a_schema_that_does_not_exist_is_an_error_naming_it(postgres, capsys):

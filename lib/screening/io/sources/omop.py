@@ -27,8 +27,10 @@ import hashlib
 from datetime import date
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import pandas as pd
+import sqlalchemy as sa
 
 from screening.errors import ExtractError
 from screening.io.dates import months_before
@@ -230,6 +232,10 @@ def read_omop(source: str | Path, baseline: str = "last_visit", before: str | No
         measurements = cdm.fetch(measurements) if measurements is not None else None
         drugs = q.drugs_query(cat)
         drugs = cdm.fetch(drugs) if drugs is not None else None
+    except (duckdb.Error, sa.exc.SQLAlchemyError) as exc:  # a value a typed query cannot read: one line, no traceback
+        reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+        raise ExtractError(shown, None, "CDM tables whose values their columns' types can hold",
+                           hint=f"The database said: {reason}") from None
     finally:
         cdm.close()
     if conditions is None or not len(conditions):

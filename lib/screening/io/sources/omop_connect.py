@@ -92,12 +92,17 @@ class _DuckDB:
             self.names = {t: t for t in self.found}
         else:
             self.con = duckdb.connect(source, read_only=True)
-            rows = self.con.execute("SELECT table_name, column_name FROM information_schema.columns "
+            rows = self.con.execute("SELECT table_name, column_name, data_type FROM information_schema.columns "
                                     "WHERE table_schema = current_schema() ORDER BY ordinal_position").fetchall()
-            self.found, self.names = {}, {}
-            for table, column in rows:  # any letter case: looked up by the lower-case CDM name
-                self.found.setdefault(table.lower(), []).append(column)
-                self.names[table.lower()] = table
+            self.found, self.names, text = {}, {}, {}
+            for table, column, kind in rows:  # any letter case: looked up by the lower-case CDM name
+                if table.lower() in OMOP_TABLES:
+                    self.found.setdefault(table.lower(), []).append(column)
+                    self.names[table.lower()] = table
+                    text.setdefault(table.lower(), []).append(kind == "VARCHAR")
+            for name, flags in text.items():
+                if any(flag and _kind(c) for flag, c in zip(flags, self.found[name], strict=True)):
+                    self._typed_view(name, flags)
         from sqlalchemy.dialects import postgresql
 
         self.dialect = postgresql.dialect()
@@ -131,13 +136,25 @@ class _DuckDB:
             found[name] = [c.lower() for c in columns]
         return found
 
-    def _report_unreadable(self, path: Path, reader: str, columns: list[str]) -> None:
-        """Warn, with file, column, line and value, about each CSV value its CDM type cannot hold.
+    def _typed_view(self, name: str, text: list[bool]) -> None:
+        """A DuckDB table holding CDM dates or numbers as text: read through a typed view, as a CSV file is."""
+        table, columns = f'"{self.names[name]}"', self.found[name]
+        self._report_unreadable(f"{self.source}, table {self.names[name]}", table,
+                                [c for c, flag in zip(columns, text, strict=True) if flag], word="row")
+        select = ", ".join(_typed(c, flag) if flag else f'{_ident(c)} AS "{c.lower()}"'
+                           for c, flag in zip(columns, text, strict=True))
+        self.con.execute(f'CREATE TEMPORARY VIEW "screening_{name}" AS SELECT {select} FROM {table}')
+        self.names[name] = f"screening_{name}"
+        self.found[name] = [c.lower() for c in columns]
+
+    def _report_unreadable(self, path, reader: str, columns: list[str], word: str = "line") -> None:
+        """Warn, with file, column, line and value, about each text value its CDM type cannot hold.
 
         The view reads such a value as NULL (unknown), so one bad cell never stops a run; this
         says which. One pass counts them per column; only a column with some is read again, with
-        line numbers (the header is line 1), for the first few.
+        line numbers (the header is line 1; a database table's rows count from 1), for the first few.
         """
+        first = 2 if word == "line" else 1
         typed = [(c, _kind(c)) for c in columns]
         typed = [(c, k) for c, k in typed if k is not None]
         if not typed:
@@ -149,10 +166,11 @@ class _DuckDB:
             if not n:
                 continue
             quoted = _ident(column)
-            rows = self.con.execute(f"SELECT line, value FROM (SELECT row_number() OVER () + 1 AS line, {quoted} AS "
+            rows = self.con.execute(f"SELECT line, value FROM (SELECT row_number() OVER () + {first - 1} AS line, "
+                                    f"{quoted} AS "
                                     f"value FROM {reader}) WHERE {_bad('value', kind)} ORDER BY line "
                                     f"LIMIT {_SHOWN}").fetchall()
-            shown = ", ".join(f"line {line} ({value!r})" for line, value in rows)
+            shown = ", ".join(f"{word} {line} ({value!r})" for line, value in rows)
             more = f" and {n - len(rows)} more" if n > len(rows) else ""
             warnings.warn(ExtractWarning(
                 f"{path}, column '{column.lower()}': {n} value{'s' if n > 1 else ''} not {_EXPECTED[kind]}, read as "
@@ -264,7 +282,11 @@ class _Database:
         self.engine = engine
         self.dialect = engine.dialect
         inspector = sa.inspect(self.conn)
-        self._check_schemas(inspector, shown, cdm_schema, vocab_schema)
+        try:
+            self._check_schemas(inspector, shown, cdm_schema, vocab_schema)
+        except ExtractError:
+            self.close()  # not left for the garbage collector, which may find the server gone
+            raise
         where = f" in schema '{cdm_schema}'" if cdm_schema else ""
         self.schema_hint = where
         self.found, self.schemas, self.names = {}, {}, {}
