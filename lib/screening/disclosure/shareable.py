@@ -20,6 +20,17 @@ import numpy as np
 import pandas as pd
 
 from screening.disclosure.audit import protect
+from screening.disclosure.categories import (
+    complete_groups,
+    declare_structure,
+    declared_groups,
+    every_criterion,
+    fixed_breakdowns,
+    is_breakdown,
+    structural_transitions,
+    too_few_for_breakdowns,
+    unnamed_notes,
+)
 from screening.disclosure.rule import HIDDEN, SHAREABLE, SmallCellRule
 from screening.engine.composition import add_makeup, render_makeup
 from screening.engine.counts import (
@@ -70,14 +81,27 @@ def _outcome(s: Screening, subgroup: str) -> pd.DataFrame:
     if levels > MAX_LEVELS:
         raise ScreeningError(f"--subgroup {subgroup}: {levels} different values, more than {MAX_LEVELS}; "
                              "a subgroup table that fine would be mostly small counts.")
-    return s.outcome_by(column, bins).rename(columns={column: subgroup})
+    table = s.outcome_by(column, bins)
+    groups = declared_groups(column, bins)
+    if groups is not None:  # every declared group, present or not: a missing row would read as zero
+        table = complete_groups(table, column, groups, counts=("eligible", "excluded", "not_assessable", "total"))
+    return table.rename(columns={column: subgroup})
 
 
 def _composition(s: Screening) -> pd.DataFrame:
     """Composition by sex, race/ethnicity and age band, stacked: column, group, population, patients."""
-    parts = [s.composition(c, bins=AGE_BINS if c == "age_years" else None).rename(columns={c: "group"})
-             .assign(column=c) for c in ("sex", "race_ethnicity", "age_years")]
+    parts = []
+    for c in ("sex", "race_ethnicity", "age_years"):
+        bins = AGE_BINS if c == "age_years" else None
+        comp = s.composition(c, bins=bins).drop(columns="percent")
+        # Every declared group in every population, in the order rows always had: a row present only
+        # when it has patients would name a one-patient extract's patient.
+        comp = complete_groups(comp, c, declared_groups(c, bins), list(POPULATIONS), counts=("patients",))
+        parts.append(comp.sort_values(["population", c], kind="stable").rename(columns={c: "group"}).assign(column=c))
     return pd.concat(parts, ignore_index=True)[["column", "group", "population", "patients"]]
+
+
+POPULATIONS = ("extract", "eligible", "not_assessable")
 
 
 def _comparison(s: Screening, variant) -> tuple:
@@ -128,7 +152,8 @@ def published_counts(s: Screening, rule: SmallCellRule, subgroup: str = "site", 
     outcome_name = f"outcome_by_{subgroup}"
     add_outcome_by(pub, outcome_name, _outcome(s, subgroup))
     add_composition(pub, _composition(s), outcome_name, SUBGROUPS[subgroup][0])
-    add_not_assessable(pub, s.missing_by_criterion().drop(columns=["first_missing"]), s.ids)
+    add_not_assessable(pub, every_criterion(s), s.ids)
+    declare_structure(pub, s, outcome_name, subgroup, *SUBGROUPS[subgroup])
     one_column = {}
     if s.policy == "separate":
         for j, c in enumerate(s.criteria):
@@ -145,6 +170,7 @@ def published_counts(s: Screening, rule: SmallCellRule, subgroup: str = "site", 
     if whatif:
         summary_b, transitions, by, name_b = _comparison(s, variant)
         add_comparison(pub, summary_b, transitions, by)
+        structural_transitions(pub, s, variant)
         pub.tables["comparison"].attrs["variant"] = name_b
         add_sweeps(pub, *_sweeps(s, sweeps if sweeps is not None else s.sweepable()))
     return pub
@@ -184,7 +210,7 @@ def shareable_tables(s: Screening, rule: SmallCellRule = SHAREABLE, subgroup: st
         column, bins = SUBGROUPS[subgroup]
         tables[f"attrition_by_{subgroup}"] = s.attrition_by(column, bins).rename(columns={column: subgroup})
         return tables
-    withheld: set = set()
+    withheld = too_few_for_breakdowns(s, pub, rule)
     for _ in range(12):
         pub.cells.state = [0] * len(pub.cells.values)
         pub.cells.withhold(lambda name: _is_withheld(name, pub, withheld))
@@ -200,13 +226,12 @@ def shareable_tables(s: Screening, rule: SmallCellRule = SHAREABLE, subgroup: st
         for name in list(tables):
             if (name,) in withheld:
                 tables[name] = tables[name].iloc[0:0]  # withheld whole: published empty, listed in _withheld
-        comp = pub.tables["composition"]
-        keep = [("composition", c, p) not in withheld for c, p in zip(comp["column"], comp["population"], strict=True)]
-        tables["composition"] = tables["composition"][keep].reset_index(drop=True)
-        notes = pub.tables["makeup"].attrs.get("notes", []) if "makeup" in pub.tables else []
+        # A composition block withheld keeps its rows, each shown empty: the table's rows never depend on the data.
+        notes = unnamed_notes(pub.tables["makeup"].attrs.get("notes", [])) \
+            if "makeup" in pub.tables and ("makeup",) not in withheld else []
         tables["_withheld"] = pd.DataFrame({"withheld": [" / ".join(map(str, b)) for b in sorted(withheld)] + notes})
         tables["_protection"] = pd.DataFrame({"cells": [len(pub.cells.values)], "also_hidden": [hidden]})
-        return tables
+        return fixed_breakdowns(tables, published=not any(is_breakdown(b[0]) and len(b) == 1 for b in withheld))
     raise DisclosureError("small-cell protection kept failing after withholding breakdowns")
 
 

@@ -124,6 +124,16 @@ KEY_SWEEPS = {
 }
 
 
+def band_labels(bins) -> list[str]:
+    """``[a, b)`` for each band of ``bins``, written from the bins alone (pandas' own labels change with the data:
+    ``[18.0, 30.0)`` once one value is missing), so a table's rows never tell what the data hold.
+
+    >>> band_labels([0, 18, 30.5])
+    ['[0, 18)', '[18, 30.5)']
+    """
+    return [f"[{lo:g}, {hi:g})" for lo, hi in zip(bins[:-1], bins[1:], strict=True)]
+
+
 class Screening:
     """A protocol evaluated on an extract; every table is a tidy DataFrame.
 
@@ -362,7 +372,7 @@ class Screening:
                                 hint="For example site, sex, race_ethnicity or age_years.")
         values = patients[column]
         if bins is not None:
-            values = pd.cut(values.astype("Float64"), bins=bins, right=False)
+            values = pd.cut(values.astype("Float64"), bins=bins, right=False, labels=band_labels(bins))
         return values.astype("string").fillna("(missing)")
 
     def outcome_by(self, column: str, bins=None) -> pd.DataFrame:

@@ -1,0 +1,281 @@
+"""Which groups a shareable breakdown lists, and which of its zeros the protocol alone decides.
+
+A breakdown by group (composition, outcome by sex, ...) that lists only the
+groups present tells who is in the data: a one-patient extract's table names
+that patient's sex, race and age band, and a row left out reads as zero. So a
+breakdown lists every group the data dictionary declares (each sex and
+race/ethnicity, every age band, and ``(missing)``), present or not, small
+counts shown as ``≤10`` like any other. Below :func:`min_breakdown_patients`
+no breakdown is published at all: every group of so few patients is small.
+
+Some zeros are no secret: no patient outside the protocol's age range is
+eligible, or not assessable (a known age outside the range excludes). A reader
+knowing the protocol knows these zeros, so they are shown as ``0`` and the
+audit (:mod:`screening.disclosure.audit`) counts them as known, as the reader
+does (:mod:`screening.disclosure.published` reads ``0`` as exactly 0). Which
+zeros are structural is decided from the protocol and the missing-data policy,
+never from the data; every other zero stays ``≤10``.
+
+Example
+-------
+>>> from screening.rules.protocol import load_protocol
+>>> zeros = structural_zeros(load_protocol("misle-phase2"), "separate", "age_years", declared_groups("age_years"))
+>>> sorted(zeros["eligible"]), sorted(zeros["not_assessable"])
+(['(missing)', '[0, 18)', '[66, 91)'], ['[0, 18)', '[66, 91)'])
+"""
+
+from __future__ import annotations
+
+import operator
+import re
+
+import pandas as pd
+
+from screening.disclosure.rule import SmallCellRule
+from screening.engine.composition import AGE_BINS, MISSING, SHARED_BY
+from screening.engine.counts import STATUSES, Published
+from screening.engine.funnel import Screening, band_labels
+from screening.io.schema import TABLES
+
+__all__ = ["declared_groups", "structural_zeros", "min_breakdown_patients", "is_breakdown", "complete_groups",
+           "every_criterion", "declare_structure", "known_zero", "structural_transitions", "too_few_for_breakdowns",
+           "fixed_breakdowns", "unnamed_notes", "BREAKDOWN_FACTOR"]
+
+#: No breakdown by group below this many times the small-cell threshold of patients (100 at the default 10).
+BREAKDOWN_FACTOR = 10
+#: Numeric columns cut into bands, and their bands.
+BANDED = {"age_years": AGE_BINS}
+
+
+def min_breakdown_patients(threshold: int) -> int:
+    """The fewest patients an extract needs for any breakdown by group to be published.
+
+    >>> min_breakdown_patients(10)
+    100
+    """
+    return BREAKDOWN_FACTOR * threshold
+
+
+def is_breakdown(table: str) -> bool:
+    """A table of counts by a patient characteristic (not by criterion or data column).
+
+    >>> [is_breakdown(t) for t in ("composition", "outcome_by_site", "leave_one_out", "leave_one_out_sex")]
+    [True, True, False, True]
+    """
+    return table in ("composition", "makeup") or table.startswith(("outcome_by_", "differential_", "leave_one_out_"))
+
+
+def declared_groups(column: str, bins=None) -> list[str] | None:
+    """Every group of ``column`` the data dictionary declares, and ``(missing)``; None when it declares none (site).
+
+    >>> declared_groups("sex")
+    ['F', 'M', '(missing)']
+    """
+    bins = bins if bins is not None else BANDED.get(column)
+    if bins is not None:
+        return band_labels(bins) + [MISSING]
+    field = next((f for f in TABLES["patients"] if f.name == column), None)
+    allowed = getattr(field, "allowed", None)
+    return None if not allowed else [str(v) for v in allowed] + [MISSING]
+
+
+def complete_groups(table: pd.DataFrame, column: str, groups: list[str], populations: list[str] | None = None,
+                    counts: tuple[str, ...] = ()) -> pd.DataFrame:
+    """``table`` with a row for every group in ``groups`` (within each of ``populations``, a ``population``
+    column), its ``counts`` 0 where the data have none. Groups the data hold beyond ``groups`` come after them.
+
+    >>> t = pd.DataFrame({"sex": ["F"], "population": ["extract"], "patients": [1]})
+    >>> complete_groups(t, "sex", ["F", "M"], ["extract", "eligible"], ("patients",))["patients"].tolist()
+    [1, 0, 0, 0]
+    """
+    table = table.assign(**{column: table[column].astype(str)})
+    keys = list(groups) + [g for g in table[column].unique() if g not in groups]
+    full = pd.DataFrame({column: keys})
+    if populations is not None:
+        full = pd.DataFrame({"population": [p for p in populations for _ in keys], column: keys * len(populations)})
+        full = full[[column, "population"]]
+    out = full.merge(table, how="left", on=list(full.columns))
+    for col in counts:
+        out[col] = out[col].fillna(0).astype(int)
+    return out
+
+
+_OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge, "==": operator.eq,
+        "!=": operator.ne}
+
+
+def _band_always(op: str, value, lo: float, hi: float) -> bool | None:
+    """True (False) when ``x op value`` holds (fails) for every ``x`` in ``[lo, hi)``; None when it varies."""
+    v = float(value)
+    always = {">": lo > v, ">=": lo >= v, "<": hi <= v, "<=": hi <= v, "==": False, "!=": not lo <= v < hi}
+    never = {">": hi <= v, ">=": hi <= v, "<": lo >= v, "<=": lo > v, "==": not lo <= v < hi, "!=": False}
+    return True if always.get(op) else (False if never.get(op) else None)
+
+
+def _met(criterion, column: str, group: str, bins) -> bool | None:
+    """Whether ``criterion``'s rule is met by every patient of ``group`` (True), by none (False), or varies (None).
+
+    Only rules reading ``column`` alone are decided: ``age`` on ages, ``column`` comparisons.
+    """
+    p = criterion.params
+    if criterion.rule == "age" and column == "age_years" and bins is not None:
+        lo, hi = _band(group, bins)
+        if lo is None:
+            return None
+        inside = _band_always(">=", p["min_age"], lo, hi), _band_always("<=", p["max_age"], lo, hi)
+        return False if False in inside else (True if inside == (True, True) else None)
+    if criterion.rule != "column" or p.get("column") != column:
+        return None
+    op, value = p.get("op"), p.get("value")
+    if bins is not None:
+        lo, hi = _band(group, bins)
+        return None if lo is None or op not in _OPS else _band_always(op, value, lo, hi)
+    if op == "in":
+        return group in [str(v) for v in (value if isinstance(value, list) else [value])]
+    if op in ("==", "!="):
+        return _OPS[op](group, str(value))
+    return None
+
+
+def _band(group: str, bins) -> tuple[float | None, float | None]:
+    labels = band_labels(bins)
+    if group not in labels:
+        return None, None
+    i = labels.index(group)
+    return float(bins[i]), float(bins[i + 1])
+
+
+def _reads_only(criterion, column: str) -> bool:
+    """The criterion is unknown exactly where ``column`` is missing."""
+    return (criterion.rule == "age" and column == "age_years") or \
+        (criterion.rule == "column" and criterion.params.get("column") == column)
+
+
+def structural_zeros(protocol, policy: str, column: str, groups: list[str], bins=None) -> dict[str, set[str]]:
+    """Groups of ``column`` with no eligible or no not-assessable patient whatever the data: population → groups.
+
+    A group some counted criterion fails for every patient in it (an inclusion rule never met,
+    an exclusion rule always met) has no eligible and no not-assessable patient. Missing values
+    of a column a criterion reads alone leave it unknown: never eligible unless unknown counts as
+    passing (policy ``include``). Under ``exclude`` or ``include`` no one is not assessable.
+    """
+    bins = bins if bins is not None else BANDED.get(column)
+    zeros: dict[str, set[str]] = {"eligible": set(), "not_assessable": set()}
+    for criterion in protocol.counted:
+        for group in groups:
+            if group == MISSING:
+                if _reads_only(criterion, column) and policy in ("separate", "exclude"):
+                    zeros["eligible"].add(group)
+                continue
+            met = _met(criterion, column, group, bins)
+            if met is not None and met != (criterion.kind == "inclusion"):
+                zeros["eligible"].add(group)
+                zeros["not_assessable"].add(group)
+    if policy != "separate":
+        zeros["not_assessable"] = set(groups)
+    return zeros
+
+
+# --- what the shareable tables tell the audit, and which of them are published ----------------------
+
+
+def every_criterion(s: Screening) -> pd.DataFrame:
+    """Not-assessable patients lacking each criterion's data, one row per counted criterion even at zero:
+    a criterion left out would read as "no one lacks its data"."""
+    table = s.missing_by_criterion().drop(columns=["first_missing"])
+    every = pd.DataFrame({"criterion": s.ids, "label": [c.display_label for c in s.criteria]})
+    every = every.merge(table[["criterion", "missing_any"]], how="left", on="criterion")
+    every["missing_any"] = every["missing_any"].fillna(0).astype(int)
+    return every.sort_values("missing_any", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def declare_structure(pub: Published, s: Screening, outcome_name: str, subgroup: str, column: str,
+                      bins) -> None:
+    """What a reader knows of the breakdowns from the protocol alone, told to the audit.
+
+    Rows are listed whether or not they hold patients, so no row is known to hold one; a zero the
+    protocol forces (:func:`~screening.disclosure.categories.structural_zeros`) is known, and shown as 0.
+    """
+    cells = pub.cells
+    for name in ("composition", "not_assessable", outcome_name):
+        for col in pub.columns.get(name, []):
+            for i in range(len(pub.tables.get(name, ()))):
+                if (name, i, col) in cells:
+                    cells.present.discard(cells[(name, i, col)])
+    comp = pub.tables["composition"]
+    for column, part in comp.groupby("column", sort=False):
+        zeros = structural_zeros(s.protocol, s.policy, column, list(part["group"].astype(str).unique()))
+        for i, group, population in zip(part.index, part["group"].astype(str), part["population"], strict=True):
+            if group in zeros.get(population, ()):
+                known_zero(pub, ("composition", int(i), "patients"))
+    if declared_groups(column, bins) is not None and outcome_name in pub.tables:
+        table = pub.tables[outcome_name]
+        groups = list(table[subgroup].astype(str))
+        zeros = structural_zeros(s.protocol, s.policy, column, groups, bins)
+        for i, group in enumerate(groups):
+            for population, zero in zeros.items():
+                if group in zero:
+                    known_zero(pub, (outcome_name, i, population))
+    if s.policy != "separate":
+        for i in range(len(pub.tables["not_assessable"])):
+            known_zero(pub, ("not_assessable", i, "missing_any"))
+
+
+def known_zero(pub: Published, name: tuple) -> None:
+    """A count the protocol forces to zero: shown as 0, and known to the audit as to the reader."""
+    i = pub.cells[pub._r(name)]
+    if pub.cells.values[i] == 0:  # always, by the reasoning that chose it (tests hold it to that)
+        pub.cells.known.add(i)
+
+
+def structural_transitions(pub: Published, s: Screening, variant) -> None:
+    """Moves between statuses the variant cannot produce: none at all when its criteria are these criteria;
+    none into or out of "not assessable" when missing data count as failing or passing."""
+    from screening.rules.protocol import load_protocol
+
+    other = load_protocol(variant) if isinstance(variant, str) else variant
+    same = other.fingerprint() == s.protocol.fingerprint()
+    for a, row in enumerate(STATUSES):
+        for b, col in enumerate(STATUSES):
+            if (same and a != b) or (s.policy != "separate" and "not_assessable" in (row, col)):
+                known_zero(pub, ("transitions", a, col))
+
+
+def too_few_for_breakdowns(s: Screening, pub: Published, rule: SmallCellRule) -> set:
+    """Every breakdown by group, withheld whole below :func:`~screening.disclosure.categories.min_breakdown_patients`:
+    in so small an extract every group is a small count, and which groups exist is itself the secret."""
+    # Decided on the count as published: the exact count, near the minimum, would show through the choice.
+    if (rule.rounded(s.extract.n_patients) or 0) >= min_breakdown_patients(rule.threshold):
+        return set()
+    return {(name,) for name in pub.tables if is_breakdown(name)}
+
+
+def fixed_breakdowns(tables: dict[str, pd.DataFrame], published: bool) -> dict[str, pd.DataFrame]:
+    """The same tables whatever the data: when breakdowns are published, one per characteristic and kind (empty
+    where its groups were too small), and none below the minimum extract."""
+    stems = ("differential", "leave_one_out")
+    if not published:
+        return {k: v for k, v in tables.items() if not any(k == f"{t}_{c}" for t in stems for c in SHARED_BY)}
+    for stem in stems:
+        have = [c for c in SHARED_BY if f"{stem}_{c}" in tables]
+        if not have:
+            continue
+        template = tables[f"{stem}_{have[0]}"]
+        for c in SHARED_BY:
+            tables.setdefault(f"{stem}_{c}", template.iloc[0:0].rename(columns={have[0]: c}))
+    return tables
+
+
+def unnamed_notes(notes: list[str]) -> list[str]:
+    """The make-up's notes without the groups they name: which groups were small says who is in the data.
+
+    >>> unnamed_notes(["makeup / sex: withheld F (too few patients even merged)",
+    ...           "makeup / site: merged S01, S02 into (small groups merged)"])
+    ['makeup / sex: small groups withheld (too few patients even merged)', \
+'makeup / site: small groups merged into (small groups merged)']
+    """
+    out = []
+    for note in notes:
+        note = re.sub(r": merged .+ into ", ": small groups merged into ", note)
+        out.append(re.sub(r": withheld .+ \(too few", ": small groups withheld (too few", note))
+    return out

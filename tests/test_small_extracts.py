@@ -1,0 +1,168 @@
+"""Tiny extracts and structural zeros: no shareable file tells a patient's category; 0 means the protocol says so."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from screening import load_extract, load_protocol, screen
+from screening.disclosure.audit import protect
+from screening.disclosure.categories import declared_groups, min_breakdown_patients, structural_zeros
+from screening.disclosure.published import read_rule
+from screening.disclosure.rule import SHAREABLE
+from screening.disclosure.shareable import published_counts, shareable_tables
+from screening.rules.protocol import Criterion
+from screening.synth.synthetic import generate, write_extract
+from screening.views.report import build_report
+
+ROOT = Path(__file__).resolve().parents[1]
+SYNTHETIC = ROOT / "data" / "synthetic"
+CHARACTERISTICS = ("sex", "race_ethnicity", "age_years")
+
+
+def _first(n: int, folder: Path) -> Path:
+    """The bundled extract's first ``n`` patients, with all their rows."""
+    folder.mkdir(parents=True)
+    patients = pd.read_csv(SYNTHETIC / "patients.csv", dtype=str, keep_default_na=False).iloc[:n]
+    patients.to_csv(folder / "patients.csv", index=False, lineterminator="\n")
+    for file in SYNTHETIC.glob("*.csv"):
+        if file.stem != "patients":
+            table = pd.read_csv(file, dtype=str, keep_default_na=False)
+            table[table["patient_id"].isin(patients["patient_id"])].to_csv(folder / file.name, index=False,
+                                                                          lineterminator="\n")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory) -> dict[int, Path]:
+    base = tmp_path_factory.mktemp("small")
+    with pytest.warns(UserWarning):  # so few patients leave some columns empty: said, not an error
+        return {n: build_report(_first(n, base / f"x{n}"), out=base / f"r{n}", notebooks=False, release_log=None)
+                for n in (1, 9, 10)}
+
+
+def _categories(extract: Path) -> dict[str, set[str]]:
+    """Every category the extract's patients have: what no small report may name."""
+    s = screen(load_extract(extract))
+    groups = {c: set(s._groups(c, [0, 18, 30, 40, 50, 66, 91] if c == "age_years" else None)) for c in
+              (*CHARACTERISTICS, "site")}
+    return groups
+
+
+@pytest.mark.filterwarnings("ignore::screening.errors.ExtractWarning")
+@pytest.mark.parametrize("n", [1, 9])
+def test_a_tiny_extract_shares_no_patients_category(reports, n):
+    out = reports[n]
+    names = _categories(out.parent / f"x{n}")
+    for file in sorted((out / "tables").glob("*.csv")):
+        table = pd.read_csv(file, dtype=str, keep_default_na=False)
+        for column in table.columns:
+            values = set(table[column])
+            for characteristic, theirs in names.items():
+                shown = values & theirs - {"(missing)"}
+                if not shown:
+                    continue
+                # A category may appear only beside every category the dictionary declares: then it says nothing.
+                declared = declared_groups(characteristic)
+                assert declared is not None and set(declared) <= values, (file.name, column, shown)
+    meta = json.loads((out / "tables" / "provenance.json").read_text(encoding="utf-8"))
+    assert meta["withheld_breakdowns"] == ["composition", "makeup", "outcome_by_site"]
+    for name in ("composition", "makeup", "outcome_by_site"):
+        assert pd.read_csv(out / "tables" / f"{name}.csv").empty  # published with its header, no rows
+    assert not list((out / "tables").glob("differential_*")) and not list((out / "tables").glob("leave_one_out_*_*"))
+
+
+def test_nine_and_ten_patients_give_the_same_files(reports):
+    nine, ten = reports[9] / "tables", reports[10] / "tables"
+    assert sorted(p.name for p in nine.iterdir()) == sorted(p.name for p in ten.iterdir())
+    for file in nine.glob("*.csv"):
+        assert file.read_bytes() == (ten / file.name).read_bytes(), file.name
+    for file in nine.glob("*.json"):
+        a, b = (json.loads(p.read_text(encoding="utf-8")) for p in (file, ten / file.name))
+        for payload in (a, b):  # the one difference: which extract each came from
+            (payload.get("provenance") or payload).pop("extract_sha256")
+        assert a == b, file.name
+
+
+def test_breakdowns_start_at_the_stated_extract_size_as_published():
+    assert min_breakdown_patients(SHAREABLE.threshold) == 100
+
+
+@pytest.fixture(scope="module")
+def hundreds(tmp_path_factory):
+    s = screen(load_extract(write_extract(generate(400, 5), tmp_path_factory.mktemp("g"))))
+    return s, shareable_tables(s, SHAREABLE, whatif=False)
+
+
+def test_every_declared_category_is_listed_in_every_population(hundreds):
+    _, tables = hundreds
+    comp = tables["composition"]
+    for column in CHARACTERISTICS:
+        for population in ("extract", "eligible", "not_assessable"):
+            groups = comp[(comp["column"] == column) & (comp["population"] == population)]["group"].tolist()
+            assert groups == sorted(declared_groups(column)), (column, population)
+    criteria = tables["criteria"]["criterion"].tolist()
+    assert sorted(tables["not_assessable"]["criterion"]) == sorted(criteria)  # even at zero: absent would read as 0
+
+
+def test_zeros_the_protocol_forces_are_zero_on_any_data(tmp_path):
+    protocol = load_protocol("misle-phase2", {"age.min_age": 25, "age.max_age": 45})
+    for seed in range(4):
+        extract = load_extract(write_extract(generate(300, seed), tmp_path / str(seed)))
+        for policy in ("separate", "exclude", "include"):
+            s = screen(extract, protocol, policy=policy)
+            for column, bins in (("age_years", [0, 18, 30, 40, 50, 66, 91]), ("sex", None)):
+                comp = s.composition(column, bins).set_index(["population", column])["patients"]
+                for population, groups in structural_zeros(protocol, policy, column, declared_groups(column)).items():
+                    for group in groups:
+                        assert comp.get((population, group), 0) == 0, (seed, policy, column, population, group)
+
+
+def test_structural_zeros_from_a_protocol_hand_computed():
+    narrow = load_protocol("misle-phase2", {"age.min_age": 30, "age.max_age": 49})
+    bands = declared_groups("age_years")
+    zeros = structural_zeros(narrow, "include", "age_years", bands)
+    # 30–49 inclusive: only [30, 40) and [40, 50) can hold eligible patients; missing ages pass under "include".
+    assert sorted(zeros["eligible"]) == ["[0, 18)", "[18, 30)", "[50, 66)", "[66, 91)"]
+    assert zeros["not_assessable"] == set(bands)  # no one is not assessable under "include"
+    sex = Criterion(id="women", label="Women", kind="inclusion", rule="column",
+                    params={"column": "sex", "op": "==", "value": "F"})
+    women = replace(load_protocol("misle-phase2"), criteria=(*load_protocol("misle-phase2").criteria, sex))
+    assert structural_zeros(women, "separate", "sex", ["F", "M", "(missing)"]) == \
+        {"eligible": {"M", "(missing)"}, "not_assessable": {"M"}}
+
+
+def test_forced_zeros_shown_as_zero_and_the_audit_knows_what_the_reader_knows(hundreds):
+    s, tables = hundreds
+    comp = tables["composition"]
+    shown = comp.set_index(["column", "population", "group"])["patients"]
+    for band in ("[0, 18)", "[66, 91)"):
+        assert shown[("age_years", "eligible", band)] == "0" and shown[("age_years", "not_assessable", band)] == "0"
+    assert shown[("age_years", "eligible", "(missing)")] == "0"
+    pub = published_counts(s, SHAREABLE, whatif=False)
+    protect(pub.cells)
+    reader = read_rule(SHAREABLE.as_dict())
+    zero_data = 0
+    for i, value in enumerate(pub.cells.values):
+        label = pub.cells.label(i)
+        if label == "0":  # the reader reads it as exactly 0; so does the audit
+            assert i in pub.cells.known and tuple(pub.cells.bounds()[i]) == (0, 0)
+            assert reader.intervals([label]).tolist() == [[0, 0]]
+        elif value == 0 and pub.cells.names[i][0] == "composition":
+            zero_data += 1
+            assert label == "≤10"  # a zero the data make stays hidden
+    assert zero_data > 0
+
+
+def test_a_protocol_compared_with_itself_moves_no_one_and_says_so(hundreds):
+    s, _ = hundreds
+    tables = shareable_tables(s, SHAREABLE, variant=s.protocol, sweeps={})
+    moves = tables["transitions"].set_index("reference")
+    for a in ("eligible", "excluded", "not_assessable"):
+        for b in ("eligible", "excluded", "not_assessable"):
+            if a != b:
+                assert moves.loc[a, b] == "0", (a, b)
