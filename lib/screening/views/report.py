@@ -36,6 +36,7 @@ import pandas as pd
 
 from screening import __version__
 from screening.disclosure.bundle import check_site_label, write_manifest
+from screening.disclosure.releases import id_sketch, log_salt, overlap_warnings
 from screening.disclosure.rule import SHAREABLE, WATERMARK, SmallCellRule
 from screening.disclosure.shareable import VARIANT, check_subgroup, shareable_tables
 from screening.engine.funnel import Screening, screen_failure_range
@@ -445,11 +446,13 @@ def release_log_path() -> Path:
     return user_data_path("screening") / "releases.jsonl"
 
 
-def log_release(meta: dict, data: str | Path, out: Path, log: Path) -> list[str]:
+def log_release(meta: dict, data: str | Path, out: Path, log: Path, ids=None) -> list[str]:
     """Append this release to the local log; return warnings about earlier releases it overlaps.
 
     Two releases of one extract under different parameters, or of an extract that
     changed by a few patients, can be differenced (see README, "Differencing").
+    ``ids``: the extract's patient ids, logged only as a salted sketch (:mod:`screening.disclosure.releases`)
+    that finds the same patients in another extract, wherever it lives.
     """
     source = absolute_spec(data)
     entry = {"extract_sha256": meta["extract_sha256"], "source": source, "patients": meta["patients"],
@@ -473,6 +476,9 @@ def log_release(meta: dict, data: str | Path, out: Path, log: Path) -> list[str]
     if changed:
         warnings.append(f"the extract at {source} changed since an earlier release ({changed[-1]['out']}); "
                         "if only a few patients changed, differencing the two releases can reveal them.")
+    if ids is not None:
+        entry["id_sketch"] = id_sketch(ids, log_salt(log))
+        warnings += overlap_warnings(entry, earlier)
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("a", encoding="utf-8") as f:
         f.write(json.dumps(entry, sort_keys=True) + "\n")
@@ -538,7 +544,7 @@ def build_report(data: str | Path, protocol: Protocol | str = "misle-phase2", *,
         shutil.rmtree(private, ignore_errors=True)
     if not rule.internal and release_log is not None:
         log = release_log_path() if release_log is _DEFAULT_LOG else Path(release_log)
-        for warning in log_release(meta, data, out, log):
+        for warning in log_release(meta, data, out, log, ids=screening.extract.patients.index):
             print(f"warning: {warning}", file=sys.stderr)
     return out
 
