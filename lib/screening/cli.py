@@ -13,6 +13,7 @@ Build the full report with a lower SLEDAI minimum::
 Write a protocol: list the rules, show a shipped protocol, check yours, write the extract it needs::
 
     python -m screening rules
+    python -m screening rules --protocol anifrolumab-tulip2
     python -m screening protocols --show misle-phase2
     python -m screening lint --protocol my-trial.yaml
     python -m screening template --protocol my-trial.yaml --out extract-template
@@ -136,7 +137,9 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--show", metavar="NAME", help="print this protocol (shipped name or YAML path) criterion by "
                     "criterion")
 
-    sub.add_parser("rules", help="list every rule a protocol can use, with its parameters")
+    ru = sub.add_parser("rules", help="list every rule a protocol can use, with its parameters; with --protocol, "
+                        "the trial's eligibility items with their status and the criteria that apply them")
+    ru.add_argument("--protocol", default=None, help="protocol YAML file or shipped name")
 
     li = sub.add_parser("lint", help="check a protocol for criteria that cannot work as written")
     li.add_argument("--protocol", default="misle-phase2", help="protocol YAML file or shipped name")
@@ -183,6 +186,12 @@ def _run(args) -> int:
     if args.command == "protocols":
         return _protocols(args.show)
     if args.command == "rules":
+        if args.protocol:
+            from screening.rules.protocol import load_protocol
+            from screening.rules.trace import items_text
+
+            print(items_text(load_protocol(args.protocol)))
+            return 0
         print(_rules_text())
         return 0
     if args.command == "cache":

@@ -123,6 +123,16 @@ class Protocol:
     overrides: dict = field(default_factory=dict)
     #: the file it was read from (empty when built in code)
     path: str = ""
+    #: the trial's eligibility text, item by item, with how each is applied (:mod:`screening.rules.trace`)
+    items: tuple = ()
+
+    def item(self, iid: str):
+        """The eligibility item with this id."""
+        for i in self.items:
+            if i.id == iid:
+                return i
+        raise ProtocolError(self.id, iid, "the id of an eligibility item in this protocol",
+                            hint=_suggest(iid, [i.id for i in self.items]))
 
     def criterion(self, cid: str) -> Criterion:
         for c in self.criteria:
@@ -302,6 +312,9 @@ def lint(protocol: Protocol) -> list[Issue]:
         seen.setdefault(same, c.id)
         if not c.source:
             issues.append(Issue("note", c.id, "no source: say which protocol item it encodes"))
+    from screening.rules.trace import item_issues
+
+    issues += [Issue(*finding) for finding in item_issues(protocol)]
     return sorted(issues, key=lambda i: SEVERITIES.index(i.severity))
 
 
@@ -375,10 +388,10 @@ def _read(path: Path, seen: tuple[Path, ...]) -> Protocol:
     if not isinstance(doc, dict):
         raise ProtocolError(src, "file", "a mapping with id, title and criteria")
     unknown = set(doc) - {"id", "title", "source", "extends", "criteria", "set", "drop", "add", "order",
-                        "labels"}
+                        "labels", "eligibility"}
     if unknown:
         raise ProtocolError(src, ", ".join(sorted(unknown)), "only the keys id, title, source, extends, criteria, "
-                            "set, drop, add, order, labels")
+                            "set, drop, add, order, labels, eligibility")
     if "extends" in doc:
         if not isinstance(doc["extends"], str) or not doc["extends"].strip():
             raise ProtocolError(src, "extends", "the name or path of one protocol to extend",
@@ -389,7 +402,11 @@ def _read(path: Path, seen: tuple[Path, ...]) -> Protocol:
                                 hint="Use set / drop / add to change the base protocol.")
         protocol = base
         if doc.get("drop"):
-            protocol = protocol.without(*_as_list(src, "drop", doc["drop"]))
+            from screening.rules.trace import forget
+
+            dropped = _as_list(src, "drop", doc["drop"])
+            protocol = protocol.without(*dropped)
+            protocol = replace(protocol, items=forget(protocol, dropped))
         if doc.get("add"):
             added = tuple(_criterion(src, f"add[{i}]", c) for i, c in enumerate(_as_list(src, "add", doc["add"])))
             protocol = replace(protocol, criteria=protocol.criteria + added)
@@ -421,6 +438,10 @@ def _read(path: Path, seen: tuple[Path, ...]) -> Protocol:
     dupes = sorted({i for i in ids if ids.count(i) > 1})
     if dupes:
         raise ProtocolError(src, "criteria", "each criterion id once", hint="Repeated: " + ", ".join(dupes))
+    from screening.rules.trace import check_items, read_eligibility
+
+    protocol = replace(protocol, items=read_eligibility(src, doc.get("eligibility"), protocol.items))
+    check_items(src, protocol)
     return protocol
 
 
