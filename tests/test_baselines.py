@@ -10,9 +10,11 @@ from screening import load_extract, load_protocol
 from screening.engine.funnel import Screening
 from screening.errors import ExtractWarning
 from screening.rules.baselines.naive import naive_states
+from screening.rules.protocol import shipped_protocols
 from screening.synth.synthetic import generate, write_extract
 
-PROTOCOLS = ["misle-phase2", "misle-phase1-pilot", "anifrolumab-tulip2"]
+# Every shipped protocol but the EHR one, whose cohort-entry rules need an OMOP source (tests/test_sources.py).
+PROTOCOLS = [name for name in shipped_protocols() if name != "misle-phase2-ehr"]
 
 
 def _engine_states(ex, protocol) -> pd.DataFrame:

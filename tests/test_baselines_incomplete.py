@@ -22,10 +22,12 @@ from screening.engine.funnel import Screening
 from screening.errors import ExtractWarning
 from screening.rules.baselines.naive import naive_states
 from screening.rules.baselines.sql import connect, run_funnel, states_sql
+from screening.rules.protocol import shipped_protocols
 from screening.synth.synthetic import generate, write_extract
 
 #: the shipped protocols the baselines implement (the EHR one needs cohort-entry columns a registry lacks)
-PROTOCOLS = ["misle-phase2", "misle-phase1-pilot", "anifrolumab-tulip2"]
+# Every shipped protocol but the EHR one, whose cohort-entry rules need an OMOP source (tests/test_sources.py).
+PROTOCOLS = [name for name in shipped_protocols() if name != "misle-phase2-ehr"]
 TABLES = ("patients", "medications", "malignancies", "infections")
 
 

@@ -11,7 +11,9 @@ from screening.rules.protocol import shipped_protocols
 
 
 def test_shipped_protocols():
-    assert shipped_protocols() == ["anifrolumab-tulip2", "misle-phase1-pilot", "misle-phase2", "misle-phase2-ehr"]
+    assert shipped_protocols() == ["anifrolumab-muse", "anifrolumab-tulip2", "belimumab-bliss52", "belimumab-bliss76",
+                                   "belimumab-blissln", "deucravacitinib-paisley", "misle-phase1-pilot", "misle-phase2",
+                                   "misle-phase2-ehr"]
     p = load_protocol("misle-phase2")
     assert len(p.counted) == 24 and [c.id for c in p.criteria if not c.counted] == ["consent"]
     assert p.criterion("glucocorticoid").params == {"max_mg_per_kg": 0.5, "months": 1, "weight_months": 12}
