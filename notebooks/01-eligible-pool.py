@@ -33,7 +33,7 @@ screen_failure: list = [0.26, 0.51]  # share failing screening: BLISS-BELIEVE 26
 # %%
 from IPython.display import Markdown, display
 
-from screening.views.report import notebook_display, notebook_state, provenance_markdown
+from screening.views.report import coverage_headline, notebook_display, notebook_state, provenance_markdown
 
 notebook_display()
 
@@ -58,6 +58,7 @@ tables["missingness"].head(20)
 # People, not records. *Eligible* patients meet every criterion on registry data; *not assessable* patients fail none but lack data for at least one, so the true pool lies between the two eligible figures.
 
 # %%
+display(Markdown(f"**{coverage_headline(meta)}**"))
 tables["headline"].set_index("measure")
 
 # %% [markdown]

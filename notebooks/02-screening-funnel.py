@@ -33,7 +33,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import Markdown, display
 
-from screening.views.report import notebook_display, notebook_state, provenance_markdown
+from screening.views.report import coverage_headline, notebook_display, notebook_state, provenance_markdown
 
 notebook_display()
 from screening.views import charts
@@ -46,7 +46,18 @@ s, meta, tables = notebook_state(extract_path, protocol, overrides, policy, subg
 display(Markdown(provenance_markdown(meta)))
 
 # %%
+display(Markdown(f"**{coverage_headline(meta)}**"))
 tables["headline"].set_index("measure")
+
+# %% [markdown]
+# ## The trial's items the registry does not settle exactly
+#
+# Each item of the trial's eligibility text is *computed* (the criteria apply it exactly), *approximated* (how, and why), left to the *screening visit*, or *not in the extract* (the field a registry would need). The funnel below settles the computed and approximated items; every patient in the pool still meets the others at the visit. `python -m screening rules --protocol <name>` lists every item.
+
+# %%
+from screening.views.report import not_computed_table
+
+not_computed_table(tables)
 
 # %% [markdown]
 # ## The funnel, in protocol order

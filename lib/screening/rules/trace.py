@@ -19,7 +19,7 @@ Example
 >>> from screening.rules.protocol import load_protocol
 >>> p = load_protocol("misle-phase2")
 >>> coverage_sentence(p)
-'applies 14 of 19 items exactly, 4 approximately, 1 only at the screening visit'
+'applies 13 of 19 items exactly, 5 approximately, 1 only at the screening visit'
 >>> p.item("I6").status, p.item("I6").criteria
 ('at_screening_visit', ('consent',))
 """
@@ -190,7 +190,8 @@ def check_items(src: str, protocol) -> None:
                                     hint=f"{cid!r} is not one. Criteria: {', '.join(kinds)}.")
             visit = kinds[cid] == "screening_visit"
             if item.status in ("at_screening_visit", "not_in_extract") and not visit:
-                raise ProtocolError(src, f"{key}.criteria", f"no counted criterion for a {item.status} item",
+                raise ProtocolError(src, f"{key}.criteria",
+                                    f"no counted criterion for an item with status {item.status}",
                                     hint=f"{cid!r} is counted in the funnel: the item is computed or approximated.")
 
 

@@ -45,10 +45,11 @@ from screening.io.paths import check_path_text
 from screening.io.sources import absolute_spec, load_source, without_password
 from screening.io.sources.omop import PASSWORD_ENV
 from screening.rules.protocol import Protocol, as_overrides, load_protocol
+from screening.rules.trace import coverage, items_table
 from screening.views.workers import sigint_held, stop_workers, worker_init
 
 __all__ = ["build_report", "report_tables", "enrolment_table", "provenance", "notebook_state", "notebook_display",
-           "check_out",
+           "check_out", "coverage_headline", "not_computed_table",
            "NOTEBOOKS", "TOOL"]
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -77,6 +78,7 @@ def provenance(screening: Screening, rule: SmallCellRule = SHAREABLE, site_label
         "overrides": {k: v for k, v in p.overrides.items()},
         "parameters": p.parameters(),
         "criteria": [{"id": c.id, "label": c.display_label, "kind": c.kind} for c in p.criteria],
+        "coverage": coverage(p),
         "unknown_policy": screening.policy,
         "disclosure": rule.as_dict(),
         "disclosure_text": rule.text(),
@@ -98,14 +100,26 @@ def provenance_markdown(meta: dict) -> str:
         f"| protocol | {meta['protocol_title']} (`{meta['protocol_id']}`, "
         f"fingerprint `{meta['protocol_fingerprint']}`) |",
         f"| parameter overrides | {changed} |",
+        *([f"| trial's eligibility text | {coverage_headline(meta)} |"] if "coverage" in meta else []),
         f"| missing data policy | {meta['unknown_policy']} |",
         f"| disclosure control | {meta['disclosure_text']} |",
         f"| package | screening {meta['package_version']} |",
     ])
 
 
+def coverage_headline(meta: dict) -> str:
+    """How much of the trial's text the protocol applies, as the headline says it ("The protocol applies 19 of ...")."""
+    return f"The protocol {meta['coverage']['sentence']}."
+
+
 def _thousands(label) -> str:
     return f"{int(label):,}" if str(label).isdigit() else str(label)
+
+
+def not_computed_table(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """The trial's items the registry cannot settle exactly: approximated, left to the visit, or not in the extract."""
+    items = tables["items"]
+    return items[items["status"] != "computed"].set_index("item")[["kind", "status", "how / what is missing", "text"]]
 
 
 def parameters_table(meta: dict) -> pd.DataFrame:
@@ -146,7 +160,10 @@ def report_tables(screening: Screening, rule: SmallCellRule = SHAREABLE, subgrou
     What was withheld, and how many counts hide besides rounding, come back under
     the keys starting with ``_`` (not written as tables).
     """
-    return shareable_tables(screening, rule, subgroup, variant=variant)
+    tables = shareable_tables(screening, rule, subgroup, variant=variant)
+    # The trial's items and how each is applied: text, not counts, so nothing to protect.
+    tables["items"] = items_table(screening.protocol)
+    return tables
 
 
 # --- writing ---------------------------------------------------------------------------------------
