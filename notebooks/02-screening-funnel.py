@@ -52,7 +52,7 @@ tables["headline"].set_index("measure")
 # %% [markdown]
 # ## The trial's items the registry does not settle exactly
 #
-# Each item of the trial's eligibility text is *computed* (the criteria apply it exactly), *approximated* (how, and why), left to the *screening visit*, or *not in the extract* (the field a registry would need). The funnel below settles the computed and approximated items; every patient in the pool still meets the others at the visit. `python -m screening rules --protocol <name>` lists every item.
+# Each item of the trial's eligibility text is *computed* (the criteria apply it exactly), *approximated* (how, and why), left to the *screening visit*, or *not in the extract* (the field a registry would need). The funnel below settles the computed and approximated items; every patient in the pool must still meet the others at the visit. `python -m screening rules --protocol <name>` lists every item.
 
 # %%
 from screening.views.report import not_computed_table

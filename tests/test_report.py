@@ -18,7 +18,7 @@ from screening.views.report import build_report, check_out, log_release
 
 ROOT = Path(__file__).resolve().parents[1]
 SYNTHETIC = ROOT / "data" / "synthetic"
-TABLES = ["attrition", "by_criterion", "comparison", "composition", "criteria", "headline", "leave_one_out",
+TABLES = ["attrition", "by_criterion", "comparison", "composition", "criteria", "headline", "items", "leave_one_out",
           "missingness", "not_assessable", "outcome_by_site", "overlap", "sweeps", "transitions"]
 
 
