@@ -143,7 +143,7 @@ _SCHEMA = {
 }
 #: Keys a report may add besides, each with its type.
 _OPTIONAL = {"tool": str, "extract_format": str, "small_cell_threshold": int,
-             "counts_hidden_besides_rounding": int, "withheld_breakdowns": list, "internal": str}
+             "counts_hidden_besides_rounding": int, "withheld_breakdowns": list, "internal": str, "coverage": dict}
 
 
 def check_provenance(meta, where: str) -> dict:
