@@ -73,6 +73,7 @@ def test_items_load_with_their_status_source_and_criteria(tmp_path):
     (("{id: E1,", "{id: I1,"), "eligibility.items", "Repeated: I1"),
     (("status: computed, criteria: [age]}", "status: computed, criteria: [age], page: 3}"), "(I1): page",
      "only id, kind, text"),
+    (('field: "substance_use"}', 'field: "substance_use", needs: "a dose cap"}'), "(E1).needs", "the name of a rule"),
 ])
 def test_a_wrong_item_is_a_protocol_error_naming_file_and_item(tmp_path, edit, key, expected):
     path = _write(tmp_path, CRITERIA + ITEMS.replace(*edit))
@@ -209,6 +210,11 @@ def test_rules_protocol_names_the_cohort_entry_and_what_is_missing():
     _, ehr, _ = run("rules", "--protocol", "misle-phase2-ehr")
     assert ehr.splitlines()[-1] == ("cohort entry for the data source (not an item of the trial's text): "
                                     "sle_diagnosis, alive, observed")
+    _, muse, _ = run("rules", "--protocol", "anifrolumab-muse")
+    assert muse.splitlines()[-1] == ("rules these items wait for: autoantibody_any (I1); disease_duration (I2); "
+                                     "standard_therapy_set (I4); dose_cap (I4); drug_stability (I4); "
+                                     "renal_severity (E1)")
+    assert load_protocol("anifrolumab-muse").item("I4").needs == ("standard_therapy_set", "dose_cap", "drug_stability")
     _, bliss, _ = run("rules", "--protocol", "belimumab-bliss76")
     assert "E8   exclusion not_in_extract      -" in bliss
     assert "needs the field: substance_use_disorder (current drug or alcohol abuse or dependence)" in bliss

@@ -313,6 +313,9 @@ def _protocols(show: str | None) -> int:
     print(f"{p.id}: {p.title}")
     if p.source:
         print(f"source: {p.source}")
+    from screening.rules.trace import coverage_sentence
+
+    print(f"coverage of the trial's text: {coverage_sentence(p)} (rules --protocol {show} lists the items)")
     for i, c in enumerate(p.criteria, 1):
         print(f"\n{i:>2}. {c.id} ({c.kind}): {c.display_label}")
         print(f"    rule {c.rule}" + (f"; source: {c.source}" if c.source else ""))

@@ -56,14 +56,15 @@ class Item:
     criteria: tuple[str, ...] = ()
     how: str = ""
     field: str = ""
-    needs: str = ""
+    #: rules the library lacks that would apply the item (exactly), by name
+    needs: tuple[str, ...] = ()
     note: str = ""
 
     def describe(self) -> str:
         """What stands between this item and an exact answer: how it is approximated, or the field it needs."""
         parts = [self.how if self.status == "approximated" else "",
                  f"needs the field: {self.field}" if self.field else "",
-                 f"needs the rule: {self.needs}" if self.needs else "", self.note]
+                 f"needs the rule: {', '.join(self.needs)}" if self.needs else "", self.note]
         return "; ".join(p for p in parts if p)
 
 
@@ -99,7 +100,8 @@ def read_eligibility(src: str, section, base: tuple[Item, ...] = ()) -> tuple[It
                 raise ProtocolError(src, f"{key} ({iid})", "the id of an item of the base protocol",
                                     hint="Items: " + ", ".join(by_id) + ".")
             old = by_id[iid]
-            merged = {k: getattr(old, k) for k in _KEYS} | {"criteria": list(old.criteria)} | change
+            merged = {k: getattr(old, k) for k in _KEYS} | {"criteria": list(old.criteria),
+                                                             "needs": list(old.needs)} | change
             by_id[iid] = _item(src, f"{key} ({iid})", merged, default_source or old.source)
         return tuple(by_id.values())
     items = _list(src, "eligibility.items", section.get("items"))
@@ -142,9 +144,14 @@ def _item(src: str, key: str, raw, default_source: str) -> Item:
         criteria = [criteria]
     if not isinstance(criteria, list) or not all(isinstance(c, str) for c in criteria):
         raise ProtocolError(src, f"{key}.criteria", "a list of criterion ids")
+    needs = raw.get("needs") or []
+    needs = [needs] if isinstance(needs, str) else needs
+    if not isinstance(needs, list) or not all(isinstance(n, str) and n.isidentifier() for n in needs):
+        raise ProtocolError(src, f"{key}.needs", "the name of a rule (or a list of names), e.g. dose_cap",
+                            hint=f"Got {raw.get('needs')!r}.")
     item = Item(id=str(raw["id"]), kind=raw["kind"], text=" ".join(raw["text"].split()),
                 source=str(raw.get("source") or default_source), status=status, criteria=tuple(criteria),
-                how=str(raw.get("how") or ""), field=str(raw.get("field") or ""), needs=str(raw.get("needs") or ""),
+                how=str(raw.get("how") or ""), field=str(raw.get("field") or ""), needs=tuple(needs),
                 note=str(raw.get("note") or ""))
     if not item.source:
         raise ProtocolError(src, f"{key}.source", "where the text was read (record URL and date, or a citation)",
@@ -263,6 +270,13 @@ def items_text(protocol) -> str:
     named = {cid for i in protocol.items for cid in i.criteria}
     entry = [c.id for c in protocol.criteria if c.id not in named and c.rule in COHORT_RULES]
     loose = [c.id for c in protocol.criteria if c.id not in named and c.rule not in COHORT_RULES]
+    waiting: dict[str, list[str]] = {}
+    for i in protocol.items:
+        for rule in i.needs:
+            waiting.setdefault(rule, []).append(i.id)
+    if waiting:
+        lines += ["", "rules these items wait for: " + "; ".join(f"{rule} ({', '.join(ids)})"
+                                                               for rule, ids in waiting.items())]
     if entry:
         lines += ["", "cohort entry for the data source (not an item of the trial's text): " + ", ".join(entry)]
     if loose and protocol.items:
