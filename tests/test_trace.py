@@ -158,10 +158,10 @@ HAND_COUNTED = {
     "anifrolumab-muse": (1, 8, 1, 2),
     # P1 P2 P7 computed; P3 P4 P5 P6 P8 P9 approximated; P10 P11 not in the extract
     "belimumab-bliss52": (3, 6, 0, 2),
-    # I1 E1 E6 E9 computed; I2 I3 I4 E2 E4 E5 E7 approximated; E3 E8 not in the extract
-    "belimumab-bliss76": (4, 7, 0, 2),
-    # A1 I1 E1 E3 E9 computed; I2 I3 I4 E2 E4 E5 E6 E7 approximated; E8 E10 not in the extract
-    "belimumab-blissln": (5, 8, 0, 2),
+    # I1 E6 E9 computed; I2 I3 I4 E1 E2 E4 E5 E7 approximated; E3 E8 not in the extract
+    "belimumab-bliss76": (3, 8, 0, 2),
+    # A1 I1 E3 E9 computed; I2 I3 I4 E1 E2 E4 E5 E6 E7 approximated; E8 E10 not in the extract
+    "belimumab-blissln": (4, 9, 0, 2),
     # I2 computed; I3 approximated; I1 not in the extract
     "deucravacitinib-paisley": (1, 1, 0, 1),
 }
