@@ -141,6 +141,18 @@ def test_a_duckdb_file_of_text_columns_reads_as_typed_and_names_its_bad_cell(cdm
     assert _outcomes(s) == eunomia.EXPECTED | {1003: ("not_assessable", "glucocorticoid")}
 
 
+def test_a_parquet_table_of_text_reads_as_typed_and_names_its_bad_cell(cdm, tmp_path):
+    folder = eunomia.to_parquet(cdm, tmp_path / "parquet")
+    table = pd.read_csv(cdm / "MEASUREMENT.csv", dtype=str, keep_default_na=False)  # every column as text
+    at = table.index[(table["person_id"] == "1013") & (table["measurement_concept_id"] == "3024929")][0]
+    table.loc[at, "measurement_date"] = "2022-06-31"
+    table.to_parquet(folder / "measurement.parquet", index=False)
+    s, said = _screen(SPEC.format(folder))
+    assert f"{folder / 'measurement.parquet'}, column 'measurement_date': 1 value not a date YYYY-MM-DD, read as " \
+           f"unknown: row {at + 1} ('2022-06-31')." in said
+    assert _outcomes(s) == eunomia.EXPECTED | {1013: ("not_assessable", "platelets")}
+
+
 def test_a_schema_named_for_a_folder_is_an_error_not_ignored(cdm):
     with pytest.raises(ExtractError, match="--cdm-schema cdm"):
         load_source(SPEC.format(cdm), cdm_schema="cdm")

@@ -126,12 +126,14 @@ class _DuckDB:
             else:
                 reader = f"read_csv('{_quote(str(path))}', header=true, all_varchar=true)"
             try:
-                columns = [r[0] for r in self.con.execute(f"DESCRIBE SELECT * FROM {reader}").fetchall()]
+                described = self.con.execute(f"DESCRIBE SELECT * FROM {reader}").fetchall()
             except Exception as exc:  # a damaged file: say which
                 raise ExtractError(str(path), None, "a readable OMOP table", hint=str(exc).splitlines()[0]) from None
-            if csv:
-                self._report_unreadable(path, reader, columns)
-            select = ", ".join(_typed(c, csv) for c in columns)
+            columns = [r[0] for r in described]
+            text = [csv or r[1] == "VARCHAR" for r in described]  # a Parquet file may hold dates as text too
+            self._report_unreadable(path, reader, [c for c, t in zip(columns, text, strict=True) if t],
+                                    word="line" if csv else "row")
+            select = ", ".join(_typed(c, t) for c, t in zip(columns, text, strict=True))
             self.con.execute(f'CREATE VIEW "{name}" AS SELECT {select} FROM {reader}')
             found[name] = [c.lower() for c in columns]
         return found
