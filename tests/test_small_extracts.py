@@ -11,7 +11,12 @@ import pytest
 
 from screening import load_extract, load_protocol, screen
 from screening.disclosure.audit import protect
-from screening.disclosure.categories import declared_groups, min_breakdown_patients, structural_zeros
+from screening.disclosure.categories import (
+    declared_groups,
+    funnel_structural_cells,
+    min_breakdown_patients,
+    structural_zeros,
+)
 from screening.disclosure.published import read_rule
 from screening.disclosure.rule import SHAREABLE
 from screening.disclosure.shareable import published_counts, shareable_tables
@@ -166,3 +171,27 @@ def test_a_protocol_compared_with_itself_moves_no_one_and_says_so(hundreds):
         for b in ("eligible", "excluded", "not_assessable"):
             if a != b:
                 assert moves.loc[a, b] == "0", (a, b)
+
+
+def test_zeros_along_the_funnel_the_protocol_forces_are_zero_on_any_data(tmp_path):
+    protocol = load_protocol("misle-phase2", {"age.min_age": 25, "age.max_age": 45})
+    tables = set()
+    for seed in ("bundled", 1, 2):  # the bundled extract has every age band large enough to break down
+        extract = load_extract(SYNTHETIC) if seed == "bundled" else \
+            load_extract(write_extract(generate(400, seed), tmp_path / str(seed)))
+        for policy in ("separate", "exclude", "include"):
+            s = screen(extract, protocol, policy=policy)
+            pub = published_counts(s, SHAREABLE, whatif=False)
+            cells = funnel_structural_cells(pub, s)
+            tables |= {name for name, _, _ in cells}
+            for name in cells:
+                assert pub.cells.values[pub.cells[pub._r(name)]] == 0, (seed, policy, name)
+                assert pub.cells[pub._r(name)] in pub.cells.known  # shown as 0, known to the audit
+    assert {"makeup", "differential_age_years", "leave_one_out_age_years"} <= tables, tables
+
+
+def test_an_age_band_out_of_range_is_out_of_play_from_the_age_step_on(hundreds):
+    _, tables = hundreds
+    m = tables["makeup"]
+    old = m[(m["characteristic"] == "age_years") & (m["group"] == "[66, 91)")].set_index("step")["patients"]
+    assert old.iloc[0] not in ("0", "≤10") and (old.iloc[1:] == "0").all()

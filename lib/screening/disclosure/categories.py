@@ -39,7 +39,8 @@ from screening.io.schema import TABLES
 
 __all__ = ["declared_groups", "structural_zeros", "min_breakdown_patients", "is_breakdown", "complete_groups",
            "every_criterion", "declare_structure", "known_zero", "structural_transitions", "too_few_for_breakdowns",
-           "fixed_breakdowns", "unnamed_notes", "BREAKDOWN_FACTOR"]
+           "fixed_breakdowns", "unnamed_notes", "failing_groups", "funnel_structural_cells",
+           "declare_funnel_structure", "BREAKDOWN_FACTOR"]
 
 #: No breakdown by group below this many times the small-cell threshold of patients (100 at the default 10).
 BREAKDOWN_FACTOR = 10
@@ -279,3 +280,55 @@ def unnamed_notes(notes: list[str]) -> list[str]:
         note = re.sub(r": merged .+ into ", ": small groups merged into ", note)
         out.append(re.sub(r": withheld .+ \(too few", ": small groups withheld (too few", note))
     return out
+
+
+def failing_groups(protocol, column: str, groups: list[str], bins=None) -> list[set[str]]:
+    """Per counted criterion, in protocol order: the groups of ``column`` it fails for every patient."""
+    bins = bins if bins is not None else BANDED.get(column)
+    out = []
+    for criterion in protocol.counted:
+        fails = set()
+        for group in groups:
+            met = None if group == MISSING else _met(criterion, column, group, bins)
+            if met is not None and met != (criterion.kind == "inclusion"):
+                fails.add(group)
+        out.append(fails)
+    return out
+
+
+def funnel_structural_cells(pub: Published, s: Screening) -> list[tuple]:
+    """Counts along the funnel the protocol forces to zero, by group: a group a criterion fails for everyone
+    is out of play from that criterion's step on (``makeup``), removed by no later step
+    (``differential_*``, in sequence), and gains nothing from dropping another criterion (``leave_one_out_*``)."""
+    names = []
+    ids = [c.id for c in s.protocol.counted]
+    for column in SHARED_BY:
+        groups = declared_groups(column)
+        if groups is None:
+            continue
+        fails = failing_groups(s.protocol, column, groups)
+        first = {g: min((j for j, f in enumerate(fails) if g in f), default=None) for g in groups}
+        if "makeup" in pub.tables:
+            m = pub.tables["makeup"]
+            for i, (char, group, step) in enumerate(zip(m["characteristic"], m["group"].astype(str), m["step"],
+                                                        strict=True)):
+                if char == column and first.get(group) is not None and int(step) >= first[group] + 1:
+                    names.append(("makeup", i, "patients"))
+        d = pub.tables.get(f"differential_{column}")
+        if d is not None:
+            for i, (cid, group) in enumerate(zip(d["criterion"], d[column].astype(str), strict=True)):
+                if first.get(group) is not None and cid in ids and ids.index(cid) > first[group]:
+                    names.append((f"differential_{column}", i, "removed_in_sequence"))
+        loo = pub.tables.get(f"leave_one_out_{column}")
+        if loo is not None:
+            for i, (cid, group) in enumerate(zip(loo["criterion"], loo[column].astype(str), strict=True)):
+                if cid in ids and any(group in f for j, f in enumerate(fails) if j != ids.index(cid)):
+                    names.append((f"leave_one_out_{column}", i, "gain"))
+    return names
+
+
+def declare_funnel_structure(pub: Published, s: Screening) -> None:
+    """Mark :func:`funnel_structural_cells` known: shown as 0, and known to the audit as to the reader."""
+    for name in funnel_structural_cells(pub, s):
+        if name in pub.cells or name in pub.aliases:
+            known_zero(pub, name)

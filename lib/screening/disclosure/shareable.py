@@ -22,6 +22,7 @@ import pandas as pd
 from screening.disclosure.audit import protect
 from screening.disclosure.categories import (
     complete_groups,
+    declare_funnel_structure,
     declare_structure,
     declared_groups,
     every_criterion,
@@ -167,6 +168,7 @@ def published_counts(s: Screening, rule: SmallCellRule, subgroup: str = "site", 
         notes = add_makeup(pub, s, (outcome_name, SUBGROUPS[subgroup][0]))
         if "makeup" in pub.tables:
             pub.tables["makeup"].attrs["notes"] = notes
+        declare_funnel_structure(pub, s)
     if whatif:
         summary_b, transitions, by, name_b = _comparison(s, variant)
         add_comparison(pub, summary_b, transitions, by)

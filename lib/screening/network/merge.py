@@ -387,7 +387,7 @@ def demo_network(folder: str | Path, source: str | Path = ROOT / "data" / "synth
     """
     from screening.views.report import build_report
 
-    folder, source = Path(folder), Path(source)
+    folder, source = Path(folder).resolve(), Path(source)  # each bundle's --out names no ".."
     key = _demo_key(source)
     stamp = folder / "DEMO-NETWORK"
     if stamp.is_file() and stamp.read_text().strip() == key:
