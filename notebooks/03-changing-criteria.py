@@ -16,7 +16,7 @@
 # %% [markdown]
 # # 3. What happens if we change the criteria?
 #
-# A variant protocol against the shipped one, sweeps of key thresholds, and the eligible patients gained by dropping each criterion. Only the criterion that changes is re-evaluated.
+# A variant protocol against the shipped one, sweeps of key thresholds, and the eligible patients gained by dropping each criterion. Only the criterion that changes is re-evaluated. Then which criteria to relax: each criterion's order-free share of the exclusions, the best combinations to drop, and the patients who just miss.
 
 # %% tags=["parameters"]
 # Parameters (papermill injects its own values after this cell)
@@ -37,7 +37,7 @@ from IPython.display import Markdown, display
 from screening.views.report import notebook_display, notebook_state, provenance_markdown
 
 notebook_display()
-from screening.views import charts
+from screening.views import charts, relax_charts
 
 # %%
 s, meta, tables = notebook_state(extract_path, protocol, overrides, policy, subgroup, small_cell, shared, variant)
@@ -78,6 +78,65 @@ sweeps
 
 # %%
 tables["leave_one_out"]
+
+# %% [markdown]
+# ## Which criteria to relax
+#
+# **Each criterion's share of the exclusions.** The sequential funnel credits a patient who fails several
+# criteria to the first one in protocol order. The Shapley value is order-free: each excluded patient's
+# exclusion is shared equally among the criteria they fail (the exact Shapley value of "patients excluded
+# by the criteria applied", computed from the counts for every combination of criteria). Shown beside it:
+# patients excluded by the criterion in sequence. Shapley values are apportioned to whole patients so they
+# add up to the excluded, then rounded like every count; the share is taken from the rounded counts.
+
+# %%
+shapley = tables["shapley"]
+excluded_in_sequence = tables["attrition"].set_index("criterion")["excluded"]
+shown = shapley.assign(excluded_in_sequence=shapley["criterion"].map(excluded_in_sequence))
+relax_charts.shapley_chart(shown)
+plt.show()
+
+# %%
+shown[["criterion", "label", "shapley", "share_of_excluded", "excluded_in_sequence"]]
+
+# %% [markdown]
+# **The best relaxations.** Every combination of criteria dropped is counted exactly (one pass per
+# criterion over the 2^k combinations); listed here are the five that gain the most eligible patients
+# for each number of criteria dropped, with the pool each gives (eligible, and the not-assessable patients
+# whose missing data could still qualify them). All combinations are not published: two combinations one
+# criterion apart would pin the few patients only that criterion holds.
+
+# %%
+relax_charts.relaxations_chart(tables["relaxations"])
+plt.show()
+tables["relaxations"]
+
+# %% [markdown]
+# **Near misses.** Patients who fail one criterion only, everything else assessed and passed, by how far
+# they are past its threshold, in the criterion's own units (SLEDAI-2K points short of the minimum, days
+# inside a drug's look-back, the grid step of the glucocorticoid dose that would admit them). The list of
+# these patients is for the site team only (`s.near_miss_patients()`), never in a shared report.
+
+# %%
+relax_charts.near_miss_chart(tables["near_misses"])
+plt.show()
+
+# %%
+tables["near_misses"]
+
+# %% [markdown]
+# What each relaxation does to who is enrolled (the make-up of the pool by sex, race/ethnicity, age band
+# and SLEDAI-2K band, and its clinical risk flags, against the shipped pool) is drawn from exact counts
+# of small groups, so it is shown only in an internal report (`small_cell: 0`) and in the live panel's
+# *What opens the pool* tab below.
+
+# %%
+if small_cell == 0:
+    fig, axes = plt.subplots(1, 2, figsize=(16, 5), layout="constrained")
+    s.plot_frontier(ax=axes[0])
+    s.plot_frontier(ax=axes[1], against="risk")
+    plt.show()
+    display(s.best_relaxations())
 
 # %% [markdown]
 # ## Try it live

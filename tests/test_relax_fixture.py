@@ -124,3 +124,24 @@ def test_charts_return_axes_with_the_shipped_protocol_marked(s):
         assert star.get_offsets().tolist() == [[0.0, 0.0]]
     assert type(shapley_chart(s.shapley())).__name__ == "Axes"
     assert near_miss_chart(s.near_miss_histogram()).get_title() != ""
+
+
+def test_choosing_a_frontier_point_sets_the_panels_criteria(s):
+    from screening import whatif_panel
+
+    panel = whatif_panel(s.extract, small_cell=0)
+    tab = panel.relax_tab
+    tab.draw()
+    listed = [value for _, value in tab.points.options]
+    assert "drop sledai; drop egfr; drop glucocorticoid" in listed  # the (7, 1.581) point
+    chosen = next(v for v in listed if v.startswith("sledai.min = 3"))
+    tab.points.value = chosen
+    tab.apply()  # SLEDAI ≥ 3 with two of glucocorticoid, belimumab, eGFR dropped or loosened: gain 5
+    row = tab.frontier.set_index("changes").loc[chosen]
+    assert panel.sliders["sledai.min"].value == 3
+    assert {cid for cid, box in panel.boxes.items() if not box.value} == set(row["dropped"])
+    assert all(panel.sliders[name].value == value for name, value in row["set"].items())
+    assert panel.view.headline["eligible"] == 2 + 5
+    tab.choose("as shipped")
+    assert panel.view.headline["eligible"] == 2 and all(box.value for box in panel.boxes.values())
+    assert panel.widget.get_title(1) == "What opens the pool"

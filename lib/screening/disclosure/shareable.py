@@ -46,6 +46,7 @@ from screening.engine.counts import (
 )
 from screening.engine.funnel import Screening
 from screening.engine.quality import missingness
+from screening.engine.relax_counts import add_relaxations, render_relaxations
 from screening.errors import DisclosureError, ScreeningError
 
 __all__ = ["shareable_tables", "published_counts", "funnel_table", "check_subgroup", "AGE_BINS", "SUBGROUPS",
@@ -61,7 +62,8 @@ MAX_LEVELS = 30
 VARIANT = "misle-phase1-pilot"
 #: Tables that may be withheld, whole or in part, when nothing else protects a count in them.
 OPTIONAL = ("composition", "outcome_by", "criteria", "missingness", "not_assessable", "overlap", "leave_one_out",
-            "comparison", "transitions", "by_criterion", "sweeps", "makeup", "differential")
+            "comparison", "transitions", "by_criterion", "sweeps", "makeup", "differential", "shapley",
+            "relaxations", "near_misses")
 #: Columns whose one-column criteria are unknown exactly where the column is missing.
 ONE_COLUMN_RULES = {"age": "age_years", "sledai": "sledai_2k"}
 
@@ -143,11 +145,13 @@ STATUS_COLUMNS = ["eligible", "excluded", "not_assessable"]
 
 
 def published_counts(s: Screening, rule: SmallCellRule, subgroup: str = "site", whatif: bool = True,
-                     variant=VARIANT, sweeps: dict | None = None, makeup: bool = True) -> Published:
+                     variant=VARIANT, sweeps: dict | None = None, makeup: bool = True,
+                     relax: bool = True) -> Published:
     """Every shareable table as true counts, with every relation between them.
 
     ``makeup``: the pool's make-up along the funnel and whom each criterion excludes
-    (:mod:`screening.engine.composition`).
+    (:mod:`screening.engine.composition`). ``relax``: Shapley shares, the best relaxations
+    and near misses (:mod:`screening.engine.relax_counts`).
     """
     pub = funnel_counts(s.counts, s.criteria, rule)
     outcome_name = f"outcome_by_{subgroup}"
@@ -175,6 +179,8 @@ def published_counts(s: Screening, rule: SmallCellRule, subgroup: str = "site", 
         structural_transitions(pub, s, variant)
         pub.tables["comparison"].attrs["variant"] = name_b
         add_sweeps(pub, *_sweeps(s, sweeps if sweeps is not None else s.sweepable()))
+    if relax:
+        add_relaxations(pub, s)
     return pub
 
 
@@ -308,6 +314,7 @@ def _render(pub: Published) -> dict[str, pd.DataFrame]:
         out["not_assessable"] = _by_shown(out["not_assessable"].assign(_j=lambda t: t["criterion"].map(order)),
                                           "missing_any", ["_j"]).drop(columns="_j")
     render_makeup(out)
+    render_relaxations(out)
     if "overlap" in out:
         o = out["overlap"]
         ids = [c for c in o.columns if o[c].dtype == bool]

@@ -129,9 +129,9 @@ def _drug(ex: Extract, p: dict):
 
     meds = ex.medications
     pick = (_is_drug(meds, p["drugs"]) | _class_in(meds, p["classes"])) & ~_is_drug(meds, p["excepted"])
-    keep = np.asarray(pick.fillna(False), dtype=bool)
-    stop = meds["stop_date"].to_numpy()
+    stop, start = meds["stop_date"].to_numpy(), meds["start_date"].to_numpy()
     base = ex.patients["baseline_date"].to_numpy()[ex.patient_rows("medications")]
+    keep = np.asarray(pick.fillna(False), dtype=bool) & ~(start > base)  # a course starting after baseline: none
     last = np.where(np.isnat(stop), base, stop)  # an ongoing course runs up to baseline
     return _days_inside(ex, "medications", keep, last, _begin(ex, p["months"])), "days"
 
@@ -256,12 +256,18 @@ def near_miss_summary(s) -> pd.DataFrame:
     return table
 
 
-def _bins(values: np.ndarray, unit: str, steps: list, threshold) -> tuple[np.ndarray, list[str]]:
-    """Bin index per value and the bins' labels, chosen for the rule's units."""
+def _bins(values: np.ndarray, unit: str, steps: list, threshold) -> tuple[np.ndarray, list[str], np.ndarray]:
+    """Bin index per value, the bins' labels and their (from, to) distances, chosen for the rule's units.
+
+    Whole-number bands (points, years, days) hold ``from`` to ``to`` inclusive; NaN where a band says
+    nothing of the distance; a grid step's band is the step; "beyond the grid" starts at infinity
+    (no grid value admits it).
+    """
     if steps:  # the grid's own steps
         labels = [f"{step:g} {unit}".strip() for step in steps]
         index = np.searchsorted(np.array(steps, dtype=float), values)
-        return np.where(np.isnan(values), len(labels), index), labels + ["beyond the grid"]
+        ranges = np.array([[step, step] for step in steps] + [[np.inf, np.inf]])
+        return np.where(np.isnan(values), len(labels), index), labels + ["beyond the grid"], ranges
     if unit == "days":
         edges = DAY_EDGES
     elif unit in WHOLE_UNITS:
@@ -269,10 +275,13 @@ def _bins(values: np.ndarray, unit: str, steps: list, threshold) -> tuple[np.nda
     elif unit and isinstance(threshold, (int, float)) and not isinstance(threshold, bool) and threshold:
         edges = [0, 0.1 * abs(threshold), 0.25 * abs(threshold), 0.5 * abs(threshold), np.inf]
     else:
-        return np.zeros(len(values), dtype=int), ["(yes/no criterion)"]
+        return np.zeros(len(values), dtype=int), ["(yes/no criterion)"], np.array([[np.nan, np.nan]])
     index = np.clip(np.searchsorted(np.array(edges[1:-1]), values, side="right"), 0, len(edges) - 2)
     labels = [_label(lo, hi, unit) for lo, hi in zip(edges[:-1], edges[1:], strict=True)]
-    return np.where(np.isnan(values), len(labels), index), labels + ["(not measured)"]
+    whole = unit == "days" or unit in WHOLE_UNITS
+    ranges = np.array([[np.ceil(lo), np.floor(hi - 1e-9) if np.isfinite(hi) else np.inf] if whole else [lo, hi]
+                       for lo, hi in zip(edges[:-1], edges[1:], strict=True)] + [[np.nan, np.nan]])
+    return np.where(np.isnan(values), len(labels), index), labels + ["(not measured)"], ranges
 
 
 def _label(lo: float, hi: float, unit: str) -> str:
@@ -300,11 +309,12 @@ def near_miss_histogram(s) -> pd.DataFrame:
         values, unit, steps = distance(s, j)
         c = s.criteria[j]
         threshold = c.params.get("value", c.params.get("uln_multiple"))
-        index, labels = _bins(values[members], unit, steps, threshold)
+        index, labels, ranges = _bins(values[members], unit, steps, threshold)
         counts = np.bincount(index, minlength=len(labels))
         # Every band is listed, empty or not: a band listed only when it held someone would say so.
         parts.append(pd.DataFrame({"criterion": c.id, "label": c.display_label, "band": labels,
+                                   "distance_from": ranges[:, 0], "distance_to": ranges[:, 1],
                                    "patients": counts.astype(int)}))
     if not parts:
-        return pd.DataFrame(columns=["criterion", "label", "band", "patients"])
+        return pd.DataFrame(columns=["criterion", "label", "band", "distance_from", "distance_to", "patients"])
     return pd.concat(parts, ignore_index=True)

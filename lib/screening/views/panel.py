@@ -306,8 +306,11 @@ class WhatIfPanel:
                            w.HBox([self.compare]), w.HBox([self.name, reset]), w.HBox([save, report]), self.status,
                            self.criteria_box], layout=w.Layout(width="48%"))
         results = w.VBox([self.headline, self.changes, self.chart, self.table], layout=w.Layout(width="52%"))
-        self.widget = w.HBox([controls, results])
-        self.widget.add_class("whatif-panel")
+        main = w.HBox([controls, results])
+        main.add_class("whatif-panel")
+        from screening.views.relax_tab import with_relax_tab
+
+        self.widget = with_relax_tab(self, main)
         self.view: View | None = None
         self._quiet = False
         self.refresh()
