@@ -48,9 +48,11 @@ NEAR = "near_misses"
 
 
 def relaxations_published(s, top: int = TOP) -> pd.DataFrame:
-    """The best ``top`` subsets of 1, 2 and 3 criteria dropped (exact table), by eligible gained."""
+    """The best ``top`` subsets of 1, 2 and 3 criteria dropped (exact table) by eligible gained, named in order."""
     table = s.relaxations(3)
     best = table[table["n_dropped"] > 0].groupby("n_dropped", sort=True).head(top)
+    # Listed by name within each size: an order by exact counts would tell apart pools shown alike.
+    best = best.sort_values(["n_dropped", "dropped"], kind="stable")
     return best.rename(columns={"dropped": "relaxation"})[["relaxation", "n_dropped", "eligible",
                                                            "not_assessable"]].reset_index(drop=True)
 

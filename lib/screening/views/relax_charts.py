@@ -71,8 +71,12 @@ def frontier_chart(frontier: pd.DataFrame, ax=None, against: str = "makeup", lab
     return ax
 
 
-def shapley_chart(table: pd.DataFrame, ax=None, column: str = "shapley_whole"):
-    """Each criterion's Shapley share of the exclusions beside the patients it excludes in sequence."""
+def shapley_chart(table: pd.DataFrame, ax=None, column: str | None = None):
+    """Each criterion's Shapley share of the exclusions beside the patients it excludes in sequence.
+
+    ``column``: the Shapley counts drawn (default ``shapley``, the shared table's, else ``shapley_whole``).
+    """
+    column = column or ("shapley" if "shapley" in table else "shapley_whole")
     ax = ax or plt.subplots(figsize=(8, 0.3 * len(table) + 1))[1]
     shapley = _numbers(table[column])
     order = np.argsort(shapley, kind="stable")
@@ -91,13 +95,15 @@ def shapley_chart(table: pd.DataFrame, ax=None, column: str = "shapley_whole"):
 def near_miss_chart(histogram: pd.DataFrame, criteria: list[str] | None = None, axes=None):
     """Near misses per band of distance past the threshold, one small panel per criterion; returns the Axes."""
     numbers = histogram.assign(_n=_numbers(histogram["patients"]))
-    if criteria is None:
+    if criteria is None:  # the criteria with a distance (more than one band) holding the most near misses shown
         totals = numbers.groupby("criterion", sort=False)["_n"].sum()
-        criteria = [c for c in totals.sort_values(ascending=False, kind="stable").index if totals[c] > 0][:6]
+        bands = numbers.groupby("criterion", sort=False)["band"].size()
+        criteria = [c for c in totals.sort_values(ascending=False, kind="stable").index
+                    if totals[c] > 0 and bands[c] > 1][:6]
     if axes is None:
         cols = max(1, min(3, len(criteria)))
         rows = max(1, -(-len(criteria) // cols))
-        axes = plt.subplots(rows, cols, figsize=(4 * cols, 2.6 * rows), squeeze=False)[1].ravel()
+        axes = plt.subplots(rows, cols, figsize=(4 * cols, 3 * rows), squeeze=False, layout="constrained")[1].ravel()
     for ax, cid in zip(axes, criteria, strict=False):
         part = numbers[numbers["criterion"] == cid]
         ax.bar(np.arange(len(part)), part["_n"], color=COLORS["not_assessable"])
