@@ -48,6 +48,7 @@ from screening.engine.funnel import Screening
 from screening.engine.quality import missingness
 from screening.engine.relax_counts import add_relaxations, render_relaxations
 from screening.errors import DisclosureError, ScreeningError
+from screening.rules.library import RULES
 
 __all__ = ["shareable_tables", "published_counts", "funnel_table", "check_subgroup", "AGE_BINS", "SUBGROUPS",
            "VARIANT"]
@@ -64,8 +65,6 @@ VARIANT = "misle-phase1-pilot"
 OPTIONAL = ("composition", "outcome_by", "criteria", "missingness", "not_assessable", "overlap", "leave_one_out",
             "comparison", "transitions", "by_criterion", "sweeps", "makeup", "differential", "shapley",
             "relaxations", "near_misses")
-#: Columns whose one-column criteria are unknown exactly where the column is missing.
-ONE_COLUMN_RULES = {"age": "age_years", "sledai": "sledai_2k"}
 
 
 def check_subgroup(name: str) -> None:
@@ -162,7 +161,7 @@ def published_counts(s: Screening, rule: SmallCellRule, subgroup: str = "site", 
     one_column = {}
     if s.policy == "separate":
         for j, c in enumerate(s.criteria):
-            column = ONE_COLUMN_RULES.get(c.rule) or (c.params.get("column") if c.rule == "column" else None)
+            column = RULES[c.rule].one_column_of(c.params)  # unknown exactly where this column is missing
             if column:
                 one_column[j] = column
     add_missingness(pub, missingness(s.extract), one_column)

@@ -217,7 +217,7 @@ class Screening:
     def _evaluate(self, c: Criterion) -> np.ndarray:
         key = c.kind + ":" + _key(c)
         if key not in self._cache:
-            wanted = [c.params["column"]] if c.rule == "column" else list(c.params.get("columns", []))
+            wanted = RULES[c.rule].named_columns(c.params, free=True)  # extra columns it names, if any
             absent = [col for col in wanted if col not in self.extract.patients.columns]
             if absent:
                 raise ProtocolError(self.protocol.id, f"{c.id}.column", "a column of the extract's patients table",

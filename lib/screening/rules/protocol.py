@@ -28,7 +28,8 @@ from pathlib import Path
 import yaml
 
 from screening.errors import ProtocolError
-from screening.rules.criteria import RULES, Param
+from screening.rules.library import RULES
+from screening.rules.registry import Param
 
 __all__ = ["Criterion", "Issue", "Protocol", "as_overrides", "lint", "load_protocol", "parse_override",
            "rules_table", "shipped_protocols"]
@@ -77,8 +78,7 @@ class Criterion:
                 reads |= {item.replace("{" + name + "}", str(v)) for v in self.params.get(name, [])}
             else:
                 reads.add(item)
-        reads |= {self.params["column"]} if self.params.get("column") else set()
-        reads |= set(self.params.get("columns", []))
+        reads |= set(RULES[self.rule].named_columns(self.params))
         if self.recency is not None:  # the optional dates of the values it limits (absent: undated, used as is)
             from screening.io.schema import LAB_DATES
 
@@ -101,8 +101,8 @@ class Criterion:
         """How far back it looks at lab values: months, None for no limit, False when it reads none."""
         from screening.io.schema import LAB_DATES
 
-        if self.rule == "autoantibody":
-            return self.params["months"]
+        if RULES[self.rule].lab_months:
+            return self.params[RULES[self.rule].lab_months]
         if not set(LAB_DATES) & self.columns().get("patients", set()):
             return False
         return self.recency
@@ -259,12 +259,12 @@ class Issue:
 
 
 SEVERITIES = ("error", "warning", "note")
-_LOOKBACK_RULES = ("drug_exposure", "regimen_change", "glucocorticoid_dose", "malignancy", "recent_infection",
-                   "autoantibody")
 
 
 def lint(protocol: Protocol) -> list[Issue]:
     """Everything questionable in a protocol that still loads, most severe first.
+
+    The checks every rule gets are here; a rule's own (``Rule.lint``) are declared beside it.
 
     Example
     -------
@@ -278,34 +278,21 @@ def lint(protocol: Protocol) -> list[Issue]:
     issues: list[Issue] = []
     seen: dict[str, str] = {}
     for c in protocol.counted:
-        p = c.params
-        if c.rule == "drug_exposure" and not p["drugs"] and not p["classes"]:
-            issues.append(Issue("error", f"{c.id}.drugs", "names no drug and no class: the criterion is never met"))
+        p, r = c.params, RULES[c.rule]
         for name in ("columns", "domains", "grades"):
             if name in p and isinstance(p[name], list) and not p[name]:
                 issues.append(Issue("error", f"{c.id}.{name}", "is empty: the criterion is never met"))
-        if c.kind == "exclusion" and c.rule in _LOOKBACK_RULES:
+        if c.kind == "exclusion" and r.lookback:
             for name, value in p.items():
                 if name.endswith(("months", "days", "years")) and value == 0:
                     issues.append(Issue("warning", f"{c.id}.{name}", "a look-back of 0 counts only the baseline day"))
-        columns = [p["column"]] if c.rule == "column" else list(p.get("columns", [])) if c.rule == "any_flag" else []
-        for col in columns:
-            f = dictionary.get(col)
-            if f is None:
-                issues.append(Issue("warning", f"{c.id}.column", f"'{col}' is not in the data dictionary: the "
-                                    "extract must carry it as an extra patients column"))
-            elif c.rule == "any_flag" and f.kind != "bool":
-                issues.append(Issue("error", f"{c.id}.columns", f"'{col}' is not a true/false column"))
-            elif c.rule == "column" and f.allowed and p["op"] in ("in", "==", "!="):
-                values = p["value"] if isinstance(p["value"], list) else [p["value"]]
-                never = [v for v in values if v not in f.allowed]
-                if never:
-                    issues.append(Issue("error", f"{c.id}.value", f"{', '.join(map(repr, never))} never occurs in "
-                                        f"'{col}' (one of {', '.join(f.allowed)})"))
-        if c.rule == "column" and p["op"] == "is" and not isinstance(p["value"], bool):
-            issues.append(Issue("error", f"{c.id}.value", "op 'is' compares with true or false"))
-        if c.rule == "column" and p["op"] == "in" and not isinstance(p["value"], list):
-            issues.append(Issue("error", f"{c.id}.value", "op 'in' needs a list of values"))
+        for param in r.column_params(free=True):
+            for col in r.named_columns({param: p.get(param)}):
+                if col not in dictionary:
+                    issues.append(Issue("warning", f"{c.id}.{param}", f"'{col}' is not in the data "
+                                        "dictionary: the extract must carry it as an extra patients column"))
+        if r.lint is not None:
+            issues += [Issue(severity, f"{c.id}.{param}", text) for severity, param, text in r.lint(p, dictionary)]
         same = c.kind + ":" + c.rule + json.dumps(p, sort_keys=True, default=str)
         if same in seen:
             issues.append(Issue("warning", c.id, f"checks exactly what '{seen[same]}' checks"))
@@ -559,13 +546,9 @@ def _check_relations(src: str, c: Criterion) -> None:
         if p.get(lo) is not None and p.get(hi) is not None and p[lo] > p[hi]:
             raise ProtocolError(src, f"{c.id}.{lo}", f"a value not above {c.id}.{hi} ({p[hi]})",
                                 hint=f"Got {lo}={p[lo]}.")
-    if c.rule == "lab_value" and p["value"] is None:
-        raise ProtocolError(src, f"{c.id}.value", "the threshold the lab value is compared with")
-    if c.rule == "column":
-        if not p.get("column"):
-            raise ProtocolError(src, f"{c.id}.column", "the patient column the rule compares")
-        if p.get("op") not in ("<", "<=", ">", ">=", "==", "!=", "in", "is"):
-            raise ProtocolError(src, f"{c.id}.op", "one of <, <=, >, >=, ==, !=, in, is")
+    check = RULES[c.rule].check
+    for param, expected in (check(p) if check else ()):
+        raise ProtocolError(src, f"{c.id}.{param}", expected)
 
 
 def parse_override(text: str):

@@ -1,0 +1,108 @@
+"""Medical history before baseline: recent malignancy, recent infection (event look-backs)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from screening.io.dates import months_before
+from screening.io.extract import Extract
+from screening.io.schema import MALIGNANCY_TYPES
+from screening.rules.baselines import rows as R
+from screening.rules.baselines.sqltext import Query, isin
+from screening.rules.masks import baseline, boolean, events
+from screening.rules.masks import isin as isin_mask
+from screening.rules.registry import Param, rule
+from screening.rules.windows import any_per_patient
+
+
+@rule("malignancy", reads=("baseline_date", "malignancies"), lookback=True,
+      lookback_years=Param(5, "look-back before baseline", "years"),
+      excepted=Param(["basal_cell_skin", "squamous_cell_skin", "cervical_carcinoma_in_situ"],
+                     "malignancy types that do not count", choices=MALIGNANCY_TYPES))
+def malignancy(ex: Extract, lookback_years: float, excepted: list[str]):
+    """A malignancy diagnosed within lookback_years before baseline, other than the excepted types."""
+    kind = ex.malignancies["malignancy_type"]
+    # A type the vocabulary did not know might be an excepted one: it counts, but only possibly.
+    counts = ~isin_mask(kind, excepted) if excepted else boolean(pd.Series(True, index=kind.index))
+    keep = np.asarray(counts.fillna(True), dtype=bool)
+    rows_of, rows = events(ex, "malignancies", keep)
+    base = baseline(ex).iloc[rows].reset_index(drop=True)
+    date = rows_of["diagnosis_date"].reset_index(drop=True)
+    recent = boolean((date >= months_before(base, round(12 * lookback_years))) & (date <= base))
+    recent[(date.isna() | base.isna()).to_numpy()] = pd.NA
+    return any_per_patient(len(ex.patients), rows, recent & counts[keep])
+
+
+@malignancy.naive_form
+def malignancy_naive(patient: R.Patient, lookback_years: float, excepted: list[str]):
+    base, hits = patient["baseline_date"], []
+    for _, m in patient.malignancies.iterrows():
+        kind = m["malignancy_type"]
+        counts = (None if excepted else True) if R.na(kind) else kind not in excepted
+        d = m["diagnosis_date"]
+        hits.append(R.and_(counts, None if R.na(d) or R.na(base) else
+                           R.months_before(base, round(12 * lookback_years)) <= d <= base))
+    return R.any_(hits)
+
+
+@malignancy.sql_form
+def malignancy_sql(q: Query, lookback_years: float, excepted: list[str]) -> str:
+    counts = f"(NOT {isin('x.malignancy_type', excepted)})"  # NULL for a type the vocabulary did not know
+    src = (f"(SELECT x.patient_id, x.diagnosis_date AS d, b.baseline_date AS base, {counts} AS counts "
+           f"FROM malignancies x JOIN patients b USING (patient_id) WHERE {counts} IS DISTINCT FROM FALSE)")
+    since = q.months_before("base", round(12 * lookback_years))
+    return q.any_event(f"(CASE WHEN d IS NULL OR base IS NULL THEN NULL ELSE d >= {since} AND d <= base END) "
+                       f"AND counts", src)
+
+
+@rule("recent_infection", reads=("baseline_date", "infections"), lookback=True,
+      herpes_zoster_days=Param(90, "look-back for herpes zoster", "days"),
+      serious_infection_days=Param(60, "look-back for a serious infection", "days"))
+def recent_infection(ex: Extract, herpes_zoster_days: int, serious_infection_days: int):
+    """Herpes zoster within herpes_zoster_days, or a serious infection within serious_infection_days."""
+    rows_of, rows = events(ex, "infections")
+    base = baseline(ex).iloc[rows].to_numpy()
+    kind = rows_of["infection_type"]
+    zoster, known = np.asarray(kind == "herpes_zoster", dtype=bool), kind.notna().to_numpy()
+    days = np.where(zoster, herpes_zoster_days, serious_infection_days)
+    # A type the vocabulary did not know: surely recent within the shorter look-back, possibly within the longer.
+    shorter, longer = (np.where(known, days, bound(herpes_zoster_days, serious_infection_days)).astype("timedelta64[D]")
+                       for bound in (min, max))
+    onset = rows_of["onset_date"].to_numpy()
+    sure = (onset >= base - shorter) & (onset <= base)
+    maybe = (onset >= base - longer) & (onset <= base)
+    hit = pd.arrays.BooleanArray(sure, ~sure & maybe | pd.isna(onset) | pd.isna(base))
+    return any_per_patient(len(ex.patients), rows, hit)
+
+
+@recent_infection.naive_form
+def recent_infection_naive(patient: R.Patient, herpes_zoster_days: int, serious_infection_days: int):
+    base, hits = patient["baseline_date"], []
+    both = (herpes_zoster_days, serious_infection_days)
+    for _, e in patient.infections.iterrows():
+        if R.na(e["infection_type"]):  # either type: recent within the shorter look-back surely, the longer maybe
+            shorter, longer = min(both), max(both)
+        else:
+            shorter = longer = both[0] if e["infection_type"] == "herpes_zoster" else both[1]
+        d = e["onset_date"]
+        if R.na(d) or R.na(base):
+            hits.append(None)
+        elif R.days_before(base, shorter) <= d <= base:
+            hits.append(True)
+        else:
+            hits.append(None if R.days_before(base, longer) <= d <= base else False)
+    return R.any_(hits)
+
+
+@recent_infection.sql_form
+def recent_infection_sql(q: Query, herpes_zoster_days: int, serious_infection_days: int) -> str:
+    src = ("(SELECT x.patient_id, x.onset_date AS d, b.baseline_date AS base, x.infection_type AS t "
+           "FROM infections x JOIN patients b USING (patient_id))")
+    hz, si = herpes_zoster_days, serious_infection_days
+    # A type the vocabulary did not know (NULL): the shorter look-back surely, the longer maybe.
+    short = f"(CASE WHEN t IS NULL THEN {min(hz, si)} WHEN t = 'herpes_zoster' THEN {hz} ELSE {si} END)"
+    long = f"(CASE WHEN t IS NULL THEN {max(hz, si)} WHEN t = 'herpes_zoster' THEN {hz} ELSE {si} END)"
+    return q.any_event(f"CASE WHEN d IS NULL OR base IS NULL THEN NULL WHEN d >= {q.days_before('base', short)} "
+                       f"AND d <= base THEN TRUE WHEN d >= {q.days_before('base', long)} AND d <= base THEN NULL "
+                       f"ELSE FALSE END", src)
