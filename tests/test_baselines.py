@@ -74,3 +74,35 @@ def test_baselines_match_engine_when_much_is_missing(tmp_path, share):
     for other in (naive, sql.astype(np.int8)):
         mismatch = other != engine
         assert not mismatch.any().any(), mismatch.sum()[mismatch.sum() > 0].to_dict()
+
+
+def _ehr_extracts(tmp_path):
+    """EHR extracts with the cohort-entry columns: the hand-made OMOP and Synthea exports, and a generated CDM."""
+    import source_fixtures as fx
+    from screening.io.sources import load_source
+    from screening.io.sources.synthetic_cdm import generate_cdm, write_cdm
+
+    yield load_source(f"omop:{fx.write_omop(tmp_path / 'omop')}@2024-06-15")
+    yield load_source(f"synthea:{fx.write_synthea(tmp_path / 'synthea')}@2024-06-15")
+    yield load_source(f"omop:{write_cdm(generate_cdm(600, seed=5, vocabulary=2000), tmp_path / 'cdm')}@2024-06-15")
+
+
+@pytest.mark.filterwarnings("ignore::screening.errors.ExtractWarning")
+def test_baselines_match_engine_under_the_ehr_protocol(tmp_path):
+    """misle-phase2-ehr, cohort entry included: naive and DuckDB SQL agree with the engine on every person."""
+    import duckdb
+
+    from screening.rules.baselines.sql import load_tables, run_funnel, states
+
+    protocol = load_protocol("misle-phase2-ehr")
+    for ex in _ehr_extracts(tmp_path):
+        engine = _engine_states(ex, protocol)
+        con = duckdb.connect()
+        load_tables(con, ex)
+        sql = states(con, protocol).loc[engine.index]
+        for other in (naive_states(ex, protocol).astype(np.int8), sql.astype(np.int8)):
+            mismatch = other != engine
+            assert not mismatch.any().any(), mismatch.sum()[mismatch.sum() > 0].to_dict()
+        assert (engine[["sle_diagnosis", "alive", "observed"]] != -1).any().all()  # entry rules really decide
+        assert run_funnel(con, protocol)["eligible"]["patient_id"].tolist() == \
+            sorted(Screening(ex, protocol).eligible_ids())

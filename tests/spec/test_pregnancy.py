@@ -1,30 +1,20 @@
-"""Pregnancy as a coded record: a man is never pregnant, whatever his record holds or leaves blank.
-
-Regression for ``misle-phase2-ehr``, which once read the ``pregnant`` column alone and so left a
-man with no pregnancy record not assessable.
-"""
-
-from __future__ import annotations
+"""``pregnancy``: pregnant, breastfeeding, or able to conceive without contraception; a man never is."""
 
 from conftest import spec_tables
-from screening import load_protocol
 
 
-def test_a_man_without_a_pregnancy_record_is_settled(engine):
-    tables = spec_tables({
-        "MAN_BLANK": {"sex": "M", "pregnant": None, "childbearing_potential": None},
-        "MAN_NO": {"sex": "M", "pregnant": False, "childbearing_potential": None},
-        "WOMAN_BLANK": {"pregnant": None},
-        "WOMAN_PREGNANT": {"pregnant": True},
-        "WOMAN_NOT": {"pregnant": False},
-        "SEX_BLANK_NOT": {"sex": None, "pregnant": False},
-        "SEX_BLANK_BLANK": {"sex": None, "pregnant": None},
-    })
-    assert engine(tables, "pregnancy_recorded", {}) == {
-        "MAN_BLANK": False, "MAN_NO": False, "WOMAN_BLANK": None, "WOMAN_PREGNANT": True, "WOMAN_NOT": False,
-        "SEX_BLANK_NOT": False, "SEX_BLANK_BLANK": None}
-
-
-def test_the_ehr_protocol_screens_pregnancy_with_the_sex_aware_rule():
-    criterion = load_protocol("misle-phase2-ehr").criterion("pregnant")
-    assert (criterion.rule, criterion.kind) == ("pregnancy_recorded", "exclusion")
+def test_pregnancy_risk(engine):
+    tables = spec_tables("""
+        patient            | sex | pregnant | breastfeeding | childbearing_potential | contraception
+        NO_RISK            | F   | false    | false         | true                   | true
+        PREGNANT           | F   | true     | false         | true                   | true
+        BREASTFEEDING      | F   | false    | true          | true                   | true
+        NO_CONTRACEPTION   | F   | false    | false         | true                   | false
+        CONTRACEPTION_NA   | F   | false    | false         | true                   |
+        CANNOT_CONCEIVE    | F   | false    | false         | false                  |
+        MAN_BLANK          | M   |          |               |                        |
+        SEX_BLANK          |     |          | false         | true                   | true
+    """)
+    assert engine(tables, "pregnancy") == {
+        "NO_RISK": False, "PREGNANT": True, "BREASTFEEDING": True, "NO_CONTRACEPTION": True,
+        "CONTRACEPTION_NA": None, "CANNOT_CONCEIVE": False, "MAN_BLANK": False, "SEX_BLANK": None}

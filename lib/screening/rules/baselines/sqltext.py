@@ -55,7 +55,7 @@ class Query:
     def any_event(self, expr: str, source: str) -> str:
         """Three-valued "any" of ``expr`` over a patient's rows of ``source``: TRUE, NULL (unknown) or FALSE."""
         name = self.cte("", f"SELECT patient_id, bool_or({expr}) AS any_true, bool_or(({expr}) IS NULL) AS "
-                            f"any_unknown FROM {source} GROUP BY patient_id", join=True)
+                            f"any_unknown FROM {source} AS rows_of GROUP BY patient_id", join=True)
         return f"(CASE WHEN {name}.any_true THEN TRUE WHEN {name}.any_unknown THEN NULL ELSE FALSE END)"
 
     def months_before(self, date: str, months: float) -> str:
@@ -70,9 +70,9 @@ class Query:
                 f"ELSE {col} >= {self.months_before('p.baseline_date', months)} AND {col} <= p.baseline_date END)")
 
     def recent(self, column: str, months: float | None) -> str:
-        """``p.column``, NULL when its date (an optional column, NULL when absent) is older than ``months``."""
+        """``p.column``, NULL when its date is older than ``months`` (an absent or NULL date: undated, used)."""
         dated = LAB_DATES.get(column)
-        if months is None or dated is None:
+        if months is None or dated is None or not self.has(dated):
             return f"p.{column}"
         return (f"(CASE WHEN p.{dated} < {self.months_before('p.baseline_date', months)} THEN NULL "
                 f"ELSE p.{column} END)")

@@ -31,12 +31,15 @@ def column(ex: Extract, column: str, op: str, value):
     if op == "is":
         return boolean(col) if value is True else ~boolean(col)
     try:
-        return boolean(_OPS[op](col, value))
+        met = boolean(_OPS[op](col, value))
     except (TypeError, ValueError) as exc:  # pandas' own message names neither the column nor the comparison
         held = (f"the values {', '.join(map(repr, list(col.cat.categories[:4])))}"
                 if isinstance(col.dtype, pd.CategoricalDtype) else f"{col.dtype} values")
         raise TypeError(f"column {column} {op} {value!r}: {column} holds {held}, which {op} cannot compare with "
                         f"{value!r}; use == or in for labels, or a number for a numeric column") from exc
+    # A text (categorical) column compares a blank as unequal: it is unknown, as in the other engines.
+    met[col.isna().to_numpy()] = pd.NA
+    return met
 
 
 @column.naive_form
