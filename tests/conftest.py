@@ -34,3 +34,15 @@ def boundary_extract(boundary_dir):
 @pytest.fixture(scope="session")
 def synthetic_extract():
     return load_extract(ROOT / "data" / "synthetic")
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """One throw-away PostgreSQL server (and an autocommit connection) for the whole session; stopped by its pid."""
+    import psycopg
+
+    import postgres_server as pg
+
+    with pg.running_postgres() as url, \
+            psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as con:
+        yield con

@@ -106,3 +106,39 @@ def test_baselines_match_engine_under_the_ehr_protocol(tmp_path):
         assert (engine[["sle_diagnosis", "alive", "observed"]] != -1).any().all()  # entry rules really decide
         assert run_funnel(con, protocol)["eligible"]["patient_id"].tolist() == \
             sorted(Screening(ex, protocol).eligible_ids())
+
+
+def _postgres_states(con, ex, protocol, schema: str) -> tuple[pd.DataFrame, dict]:
+    from screening.rules.baselines.dialects import POSTGRES
+    from screening.rules.baselines.sql import load_tables, run_funnel, states
+
+    con.execute(f"CREATE SCHEMA {schema}")
+    con.execute(f"SET search_path TO {schema}")
+    try:
+        load_tables(con, ex, POSTGRES)
+        return states(con, protocol, POSTGRES), run_funnel(con, protocol, POSTGRES)
+    finally:
+        con.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.mark.parametrize("name", PROTOCOLS)
+def test_postgres_sql_matches_engine(postgres, tmp_path, boundary_extract, name):
+    """The same SQL forms through the PostgreSQL dialect: states, funnel and eligible list as the engine's."""
+    protocol = load_protocol(name)
+    for i, ex in enumerate((boundary_extract, load_extract(write_extract(generate(400, 4), tmp_path)))):
+        states, funnel = _postgres_states(postgres, ex, protocol, f"baseline_{name.replace('-', '_')}_{i}")
+        engine = _engine_states(ex, protocol)
+        mismatch = states.loc[engine.index].astype(np.int8) != engine
+        assert not mismatch.any().any(), mismatch.sum()[mismatch.sum() > 0].to_dict()
+        assert funnel["eligible"]["patient_id"].tolist() == sorted(Screening(ex, protocol).eligible_ids())
+        assert int(funnel["funnel"]["patients"].sum()) + len(funnel["eligible"]) == ex.n_patients
+
+
+def test_the_postgres_sql_holds_no_duckdb_only_syntax():
+    from screening.rules.baselines.sql import states_sql
+
+    for name in PROTOCOLS + ["misle-phase2-ehr"]:
+        sql = states_sql(load_protocol(name), "postgresql")
+        for duckdb_only in ("MONTH)", "DAY)", "to_days(", "list_position", "list_value", "GROUP BY ALL", "TINYINT",
+                            " == ", "REPLACE ("):
+            assert duckdb_only not in sql, (name, duckdb_only)

@@ -7,6 +7,7 @@ throw-away server for the whole session, a fresh schema per call).
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 from dataclasses import replace
 
@@ -100,18 +101,6 @@ def _typed_extras(ex):
     return replace(ex, patients=patients, _rows=dict(ex._rows))
 
 
-@pytest.fixture(scope="session")
-def postgres():
-    """One throw-away PostgreSQL server (and connection) for every spec test; stopped by its own pid."""
-    import psycopg
-
-    import postgres_server as pg
-
-    with pg.running_postgres() as url, \
-            psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as con:
-        yield con
-
-
 _SCHEMAS = itertools.count()
 
 
@@ -129,8 +118,20 @@ def _on_postgres(con, ex, protocol: Protocol) -> pd.DataFrame:
         con.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
+#: tables (as written) -> (folder, extract): each drawn extract is written and loaded once, for every engine
+_WRITTEN: dict[str, tuple] = {}
+
+
+def _written(tables: dict[str, pd.DataFrame], root) -> tuple:
+    key = hashlib.sha256("".join(f"{n}\n{t.to_csv(index=False)}" for n, t in tables.items()).encode()).hexdigest()
+    if key not in _WRITTEN:
+        folder = write_extract(tables, root / key[:16])
+        _WRITTEN[key] = (folder, _typed_extras(load_extract(folder)))
+    return _WRITTEN[key]
+
+
 @pytest.fixture(params=ENGINES)
-def engine(request, tmp_path):
+def engine(request, tmp_path_factory):
     """A function (tables, rule, **params) -> {patient: True/False/None} for one implementation.
 
     Parameters not given take the rule's defaults.
@@ -138,8 +139,7 @@ def engine(request, tmp_path):
 
     def run(tables: dict[str, pd.DataFrame], rule: str, **params) -> dict[str, bool | None]:
         params = {**RULES[rule].defaults, **params}
-        folder = write_extract(tables, tmp_path / f"extract{next(_SCHEMAS)}")
-        ex = _typed_extras(load_extract(folder))
+        folder, ex = _written(tables, tmp_path_factory.getbasetemp())
         protocol = Protocol("spec", "spec", (Criterion("c", "c", "inclusion", rule, params),))
         if request.param == "pandas":
             met = RULES[rule](ex, **params)
