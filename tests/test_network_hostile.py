@@ -216,3 +216,19 @@ def test_a_network_of_hostile_bundles_shows_their_strings_as_text_under_a_csp(si
     assert "<img src=x onerror=alert(4)>" in text
     csp = [a for tag, a in page.tags if tag == "meta" and a.get("http-equiv") == "Content-Security-Policy"]
     assert len(csp) == 1 and "script-src 'none'" in csp[0]["content"] and "default-src 'none'" in csp[0]["content"]
+
+
+def test_a_site_report_shows_a_hostile_protocol_title_as_text_under_a_csp(tmp_path):
+    from screening.views.report import _run_notebook
+
+    protocol_file = tmp_path / "hostile.yaml"
+    protocol_file.write_text(json.dumps({"id": "hostile-trial", "title": HOSTILE_TITLE,
+                                         "extends": str(ROOT / "lib/screening/rules/protocols/misle-phase2.yaml"),
+                                         "set": {"sledai.min": 4}}), encoding="utf-8")
+    params = {"extract_path": str(SYNTHETIC), "protocol": str(protocol_file), "overrides": {}, "policy": "separate",
+              "subgroup": "site", "small_cell": 10}
+    _run_notebook("01-eligible-pool.ipynb", tmp_path, params)
+    page = _parse((tmp_path / "01-eligible-pool.html").read_text(encoding="utf-8"))
+    assert _live(page) == []
+    assert "<script>alert(1)</script><img src=x onerror=alert(2)>" in "".join(page.text)
+    assert any(tag == "meta" and a.get("http-equiv") == "Content-Security-Policy" for tag, a in page.tags)

@@ -22,9 +22,7 @@ Example
 from __future__ import annotations
 
 import hashlib
-import html
 import json
-import re
 import shutil
 import sys
 import tempfile
@@ -40,6 +38,7 @@ from screening.disclosure.published import interval_text, read_rule, rule_text, 
 from screening.errors import BundleError, ScreeningError
 from screening.io.paths import check_path_text
 from screening.network.consistency import check_described, check_tables
+from screening.views.text import markdown_code, markdown_text
 
 __all__ = ["Network", "merge_bundles", "find_bundles", "write_network_report", "split_by_site", "demo_network",
            "NETWORK_NOTEBOOK"]
@@ -268,39 +267,25 @@ def _provenance(bundles: list[Bundle]) -> dict:
     }
 
 
-def _text(value) -> str:
-    """A string from a bundle as Markdown text that renders as itself: HTML and Markdown syntax escaped.
-
-    >>> _text("<img src=x onerror=alert(1)> | *S1*")
-    '&lt;img src=x onerror=alert(1)&gt; &#124; \\\\*S1\\\\*'
-    """
-    text = html.escape(" ".join(str(value).split()), quote=False)  # one line: a newline would end the table row
-    return re.sub(r"([\\`*_\[\]~$])", r"\\\1", text).replace("|", "&#124;")
-
-
-def _code(value) -> str:
-    """A value in a code span (shown as is, so nothing in it is markup), or as escaped text if it holds a backtick."""
-    text = " ".join(str(value).split())
-    return f"`{text}`" if "`" not in text and "|" not in text else _text(text)
-
-
 def provenance_markdown(meta: dict, demo_source: str | None = None) -> str:
     """The network's provenance block, shown at the top of notebook 04 and its HTML.
 
     Every value comes from a bundle, so each is escaped: it reads as text, never as markup.
     ``demo_source``: the hash of the extract a demo network was split from, stated as its source.
     """
-    changed = ", ".join(_code(f"{k}={v}") for k, v in (meta["overrides"] or {}).items()) or "none (protocol defaults)"
+    changed = ", ".join(markdown_code(f"{k}={v}") for k, v in (meta["overrides"] or {}).items()) \
+        or "none (protocol defaults)"
     rows = ["| | |", "| --- | --- |",
-            f"| protocol | {_text(meta['protocol_title'])} ({_code(meta['protocol_id'])}, "
-            f"fingerprint {_code(meta['protocol_fingerprint'])}) |",
+            f"| protocol | {markdown_text(meta['protocol_title'])} ({markdown_code(meta['protocol_id'])}, "
+            f"fingerprint {markdown_code(meta['protocol_fingerprint'])}) |",
             f"| parameter overrides | {changed} |",
-            f"| missing data policy | {_text(meta['unknown_policy'])} |",
-            f"| disclosure rule of every site | {_text(meta['disclosure_text'])} |",
-            f"| sites | {len(meta['sites'])}: {', '.join(_text(s['site_label']) for s in meta['sites'])} |",
-            f"| package | screening {_text(meta['package_version'])} |"]
+            f"| missing data policy | {markdown_text(meta['unknown_policy'])} |",
+            f"| disclosure rule of every site | {markdown_text(meta['disclosure_text'])} |",
+            f"| sites | {len(meta['sites'])}: {', '.join(markdown_text(s['site_label']) for s in meta['sites'])} |",
+            f"| package | screening {markdown_text(meta['package_version'])} |"]
     if demo_source:
-        rows.append(f"| extract SHA-256 | {_code(demo_source)} (demo: the bundled extract, split by its sites) |")
+        rows.append(f"| extract SHA-256 | {markdown_code(demo_source)} (demo: the bundled extract, split by its "
+                    "sites) |")
     return "\n".join(rows)
 
 

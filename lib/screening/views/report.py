@@ -46,6 +46,7 @@ from screening.io.sources import absolute_spec, load_source, without_password
 from screening.io.sources.omop import PASSWORD_ENV
 from screening.rules.protocol import Protocol, as_overrides, load_protocol
 from screening.rules.trace import coverage, items_table
+from screening.views.text import markdown_code, markdown_text
 from screening.views.workers import sigint_held, stop_workers, worker_init
 
 __all__ = ["build_report", "report_tables", "enrolment_table", "provenance", "notebook_state", "notebook_display",
@@ -92,12 +93,13 @@ def provenance(screening: Screening, rule: SmallCellRule = SHAREABLE, site_label
 
 def provenance_markdown(meta: dict) -> str:
     """The provenance block shown at the top of every notebook and report."""
-    changed = ", ".join(f"`{k}={v}`" for k, v in meta["overrides"].items()) or "none (protocol defaults)"
+    # A protocol's title and values come from a file someone may have written to harm: shown as text.
+    changed = ", ".join(markdown_code(f"{k}={v}") for k, v in meta["overrides"].items()) or "none (protocol defaults)"
     return "\n".join([
         "| | |", "| --- | --- |",
         f"| extract SHA-256 | `{meta['extract_sha256']}` |",
         f"| patients in extract | {_thousands(meta['patients'])} |",
-        f"| protocol | {meta['protocol_title']} (`{meta['protocol_id']}`, "
+        f"| protocol | {markdown_text(meta['protocol_title'])} ({markdown_code(meta['protocol_id'])}, "
         f"fingerprint `{meta['protocol_fingerprint']}`) |",
         f"| parameter overrides | {changed} |",
         *([f"| trial's eligibility text | {coverage_headline(meta)} |"] if "coverage" in meta else []),
