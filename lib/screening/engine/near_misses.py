@@ -125,10 +125,10 @@ def _begin(ex: Extract, months: float):
 
 @_measure("drug_exposure")
 def _drug(ex: Extract, p: dict):
-    from screening.rules.criteria import _class_in, _is_drug
+    from screening.rules.masks import class_in, is_drug
 
     meds = ex.medications
-    pick = (_is_drug(meds, p["drugs"]) | _class_in(meds, p["classes"])) & ~_is_drug(meds, p["excepted"])
+    pick = (is_drug(meds, p["drugs"]) | class_in(meds, p["classes"])) & ~is_drug(meds, p["excepted"])
     stop, start = meds["stop_date"].to_numpy(), meds["start_date"].to_numpy()
     base = ex.patients["baseline_date"].to_numpy()[ex.patient_rows("medications")]
     keep = np.asarray(pick.fillna(False), dtype=bool) & ~(start > base)  # a course starting after baseline: none
@@ -138,9 +138,9 @@ def _drug(ex: Extract, p: dict):
 
 @_measure("regimen_change")
 def _regimen(ex: Extract, p: dict):
-    from screening.rules.criteria import _class_in
+    from screening.rules.masks import class_in
 
-    keep = np.asarray(_class_in(ex.medications, p["classes"]).fillna(False), dtype=bool)
+    keep = np.asarray(class_in(ex.medications, p["classes"]).fillna(False), dtype=bool)
     meds = ex.medications
     begin = _begin(ex, p["months"])
     base = ex.patients["baseline_date"].to_numpy()[ex.patient_rows("medications")]
@@ -152,10 +152,10 @@ def _regimen(ex: Extract, p: dict):
 
 @_measure("malignancy")
 def _malignancy(ex: Extract, p: dict):
-    from screening.rules.criteria import _isin
+    from screening.rules.masks import isin
 
     kind = ex.malignancies["malignancy_type"]
-    keep = np.asarray((~_isin(kind, p["excepted"]) if p["excepted"] else pd.Series(True, index=kind.index))
+    keep = np.asarray((~isin(kind, p["excepted"]) if p["excepted"] else pd.Series(True, index=kind.index))
                       .fillna(False), dtype=bool)
     date = ex.malignancies["diagnosis_date"].to_numpy()
     return _days_inside(ex, "malignancies", keep, date, _begin(ex, 12 * p["lookback_years"])), "days"
