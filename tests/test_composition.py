@@ -145,7 +145,7 @@ def test_smd_edge_cases():
 def test_small_groups_are_merged_and_missing_stays_apart():
     import pandas as pd
 
-    from screening.engine.composition import SMALL_GROUPS, merge_small_groups
+    from screening.engine.groups import SMALL_GROUPS, merge_small_groups
 
     groups = pd.Series(["A"] * 40 + ["B"] * 12 + ["C"] * 20 + ["(missing)"] * 3)
     merged, small = merge_small_groups(groups, 30)

@@ -10,7 +10,7 @@ from screening import screen
 from screening.cli import build_parser
 from screening.disclosure.published import read_rule, rule_text
 from screening.disclosure.rule import INTERNAL, SHAREABLE, WATERMARK, SmallCellRule
-from screening.views.report import provenance, provenance_markdown
+from screening.views.provenance import provenance, provenance_markdown
 
 RULES = [SHAREABLE, SmallCellRule(15, 5), SmallCellRule(10, 1), INTERNAL]
 

@@ -10,7 +10,7 @@ import pytest
 from screening import ExtractError, ProtocolError, load_extract
 from screening.cli import main
 from screening.rules.protocol import MAX_YAML_DEPTH, load_protocol
-from screening.views import report as report_mod
+from screening.views import notebook_runner
 
 ROOT = Path(__file__).resolve().parents[1]
 SYNTHETIC = ROOT / "data" / "synthetic"
@@ -44,7 +44,7 @@ def test_notebook_03_runs_for_a_protocol_with_no_threshold_to_sweep(tmp_path):
                         "rule: column, params: {column: age_years, op: '>', value: 80}}\n", encoding="utf-8")
     params = {"extract_path": str(SYNTHETIC), "protocol": str(protocol), "overrides": {}, "policy": "separate",
               "subgroup": "site", "small_cell": 10}
-    report_mod._run_notebook("03-changing-criteria.ipynb", tmp_path, params)
+    notebook_runner.run_notebook("03-changing-criteria.ipynb", tmp_path, params)
     html = (tmp_path / "03-changing-criteria.html").read_text(encoding="utf-8")
     assert "Sweeps of key thresholds" in html and "Traceback" not in html
 

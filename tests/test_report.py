@@ -13,6 +13,7 @@ from screening import ScreeningError, load_extract
 from screening.cli import main
 from screening.disclosure.rule import WATERMARK
 from screening.synth.synthetic import generate, write_extract
+from screening.views import notebook_runner
 from screening.views import report as report_mod
 from screening.views.report import build_report, check_out, log_release
 
@@ -238,7 +239,7 @@ def test_interrupted_run_leaves_nothing(tmp_path, monkeypatch):
     def boom(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(report_mod, "_run_notebooks", boom)
+    monkeypatch.setattr(report_mod, "run_notebooks", boom)
     with pytest.raises(KeyboardInterrupt):
         build_report(SYNTHETIC, out=tmp_path / "r", release_log=None)
     assert list(tmp_path.iterdir()) == []
@@ -247,10 +248,10 @@ def test_interrupted_run_leaves_nothing(tmp_path, monkeypatch):
 def test_notebooks_use_the_result_a_report_hands_them_only_for_the_same_parameters(tmp_path):
     params = {"extract_path": str(SYNTHETIC), "protocol": "misle-phase2", "overrides": {}, "policy": "separate",
               "subgroup": "site", "small_cell": 10}
-    shared = report_mod._share(tmp_path, params, "the screening", {"from": "the report"}, {"tables": 1})
-    assert report_mod.notebook_state(**params, shared=shared) == ("the screening", {"from": "the report"},
-                                                                  {"tables": 1})
-    s, meta, tables = report_mod.notebook_state(**{**params, "small_cell": 5}, shared=shared)
+    shared = notebook_runner.share_state(tmp_path, params, "the screening", {"from": "the report"}, {"tables": 1})
+    assert notebook_runner.notebook_state(**params, shared=shared) == ("the screening", {"from": "the report"},
+                                                                       {"tables": 1})
+    s, meta, tables = notebook_runner.notebook_state(**{**params, "small_cell": 5}, shared=shared)
     assert meta["small_cell_threshold"] == 5 and meta["patients"] == str(s.extract.n_patients)
     assert "attrition" in tables
 

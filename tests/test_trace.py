@@ -222,7 +222,7 @@ def test_rules_protocol_names_the_cohort_entry_and_what_is_missing():
 
 def test_report_provenance_states_coverage_and_lists_the_items_not_computed(boundary_extract):
     from screening.engine.funnel import Screening
-    from screening.views.report import coverage_headline, not_computed_table, provenance, provenance_markdown
+    from screening.views.provenance import coverage_headline, not_computed_table, provenance, provenance_markdown
 
     meta = provenance(Screening(boundary_extract, load_protocol("anifrolumab-tulip2")))
     sentence = "applies 2 of 12 items exactly, 8 approximately, 2 only at the screening visit"

@@ -32,10 +32,11 @@ import warnings
 
 from screening import __version__
 from screening.disclosure.rule import SHAREABLE, SmallCellRule
+from screening.engine.status import POLICIES
 from screening.errors import ProtocolError, ScreeningError
 from screening.rules.protocol import parse_override, shipped_protocols
 
-POLICY_HELP = "what missing data means: separate (count apart), exclude, include"
+POLICY_HELP = "what missing data means: " + "; ".join(f"{k}: {v}" for k, v in POLICIES.items())
 
 
 def _overrides(pairs: list[str]) -> dict[str, object]:
@@ -70,7 +71,7 @@ def _common(p: argparse.ArgumentParser) -> None:
                    help="protocol YAML file or shipped name (" + ", ".join(shipped_protocols()) + ")")
     p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                    help="override a parameter, e.g. --set sledai.min=4 (repeatable)")
-    p.add_argument("--policy", default="separate", choices=("separate", "exclude", "include"), help=POLICY_HELP)
+    p.add_argument("--policy", default="separate", choices=list(POLICIES), help=POLICY_HELP)
     p.add_argument("--baseline", default=None,
                    help="for omop:/synthea: sources: a baseline date YYYY-MM-DD, or last_visit (default)")
     p.add_argument("--before", default=None, help="with --baseline last_visit: the last visit on or before this date")

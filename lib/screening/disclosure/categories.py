@@ -31,21 +31,25 @@ import re
 
 import pandas as pd
 
+from screening.disclosure.makeup import SHARED_BY
+from screening.disclosure.relations import Published
 from screening.disclosure.rule import SmallCellRule
-from screening.engine.composition import AGE_BINS, MISSING, SHARED_BY
-from screening.engine.counts import STATUSES, Published
-from screening.engine.funnel import Screening, band_labels
+from screening.engine.groups import AGE_BINS, MISSING, band_labels
+from screening.engine.status import STATUSES
 from screening.io.schema import TABLES
+from screening.rules.protocol import Protocol
 
 __all__ = ["declared_groups", "structural_zeros", "min_breakdown_patients", "is_breakdown", "complete_groups",
            "every_criterion", "declare_structure", "known_zero", "structural_transitions", "too_few_for_breakdowns",
            "fixed_breakdowns", "unnamed_notes", "failing_groups", "funnel_structural_cells",
-           "declare_funnel_structure", "BREAKDOWN_FACTOR"]
+           "declare_funnel_structure", "BREAKDOWN_FACTOR", "POPULATIONS"]
 
 #: No breakdown by group below this many times the small-cell threshold of patients (100 at the default 10).
 BREAKDOWN_FACTOR = 10
 #: Numeric columns cut into bands, and their bands.
 BANDED = {"age_years": AGE_BINS}
+#: The populations a composition table describes, each listing every declared group.
+POPULATIONS = ("extract", "eligible", "not_assessable")
 
 
 def min_breakdown_patients(threshold: int) -> int:
@@ -180,18 +184,17 @@ def structural_zeros(protocol, policy: str, column: str, groups: list[str], bins
 # --- what the shareable tables tell the audit, and which of them are published ----------------------
 
 
-def every_criterion(s: Screening) -> pd.DataFrame:
-    """Not-assessable patients lacking each criterion's data, one row per counted criterion even at zero:
-    a criterion left out would read as "no one lacks its data"."""
-    table = s.missing_by_criterion().drop(columns=["first_missing"])
-    every = pd.DataFrame({"criterion": s.ids, "label": [c.display_label for c in s.criteria]})
+def every_criterion(table: pd.DataFrame, criteria) -> pd.DataFrame:
+    """Not-assessable patients lacking each criterion's data (``table``, criteria with any), one row per counted
+    criterion even at zero: a criterion left out would read as "no one lacks its data"."""
+    every = pd.DataFrame({"criterion": [c.id for c in criteria], "label": [c.display_label for c in criteria]})
     every = every.merge(table[["criterion", "missing_any"]], how="left", on="criterion")
     every["missing_any"] = every["missing_any"].fillna(0).astype(int)
     return every.sort_values("missing_any", ascending=False, kind="stable").reset_index(drop=True)
 
 
-def declare_structure(pub: Published, s: Screening, outcome_name: str, subgroup: str, column: str,
-                      bins) -> None:
+def declare_structure(pub: Published, protocol: Protocol, policy: str, outcome_name: str, subgroup: str,
+                      column: str, bins) -> None:
     """What a reader knows of the breakdowns from the protocol alone, told to the audit.
 
     Rows are listed whether or not they hold patients, so no row is known to hold one; a zero the
@@ -205,19 +208,19 @@ def declare_structure(pub: Published, s: Screening, outcome_name: str, subgroup:
                     cells.present.discard(cells[(name, i, col)])
     comp = pub.tables["composition"]
     for column, part in comp.groupby("column", sort=False):
-        zeros = structural_zeros(s.protocol, s.policy, column, list(part["group"].astype(str).unique()))
+        zeros = structural_zeros(protocol, policy, column, list(part["group"].astype(str).unique()))
         for i, group, population in zip(part.index, part["group"].astype(str), part["population"], strict=True):
             if group in zeros.get(population, ()):
                 known_zero(pub, ("composition", int(i), "patients"))
     if declared_groups(column, bins) is not None and outcome_name in pub.tables:
         table = pub.tables[outcome_name]
         groups = list(table[subgroup].astype(str))
-        zeros = structural_zeros(s.protocol, s.policy, column, groups, bins)
+        zeros = structural_zeros(protocol, policy, column, groups, bins)
         for i, group in enumerate(groups):
             for population, zero in zeros.items():
                 if group in zero:
                     known_zero(pub, (outcome_name, i, population))
-    if s.policy != "separate":
+    if policy != "separate":
         for i in range(len(pub.tables["not_assessable"])):
             known_zero(pub, ("not_assessable", i, "missing_any"))
 
@@ -229,24 +232,24 @@ def known_zero(pub: Published, name: tuple) -> None:
         pub.cells.known.add(i)
 
 
-def structural_transitions(pub: Published, s: Screening, variant) -> None:
+def structural_transitions(pub: Published, protocol: Protocol, policy: str, variant) -> None:
     """Moves between statuses the variant cannot produce: none at all when its criteria are these criteria;
     none into or out of "not assessable" when missing data count as failing or passing."""
     from screening.rules.protocol import load_protocol
 
     other = load_protocol(variant) if isinstance(variant, str) else variant
-    same = other.fingerprint() == s.protocol.fingerprint()
+    same = other.fingerprint() == protocol.fingerprint()
     for a, row in enumerate(STATUSES):
         for b, col in enumerate(STATUSES):
-            if (same and a != b) or (s.policy != "separate" and "not_assessable" in (row, col)):
+            if (same and a != b) or (policy != "separate" and "not_assessable" in (row, col)):
                 known_zero(pub, ("transitions", a, col))
 
 
-def too_few_for_breakdowns(s: Screening, pub: Published, rule: SmallCellRule) -> set:
+def too_few_for_breakdowns(n_patients: int, pub: Published, rule: SmallCellRule) -> set:
     """Every breakdown by group, withheld whole below :func:`~screening.disclosure.categories.min_breakdown_patients`:
     in so small an extract every group is a small count, and which groups exist is itself the secret."""
     # Decided on the count as published: the exact count, near the minimum, would show through the choice.
-    if (rule.rounded(s.extract.n_patients) or 0) >= min_breakdown_patients(rule.threshold):
+    if (rule.rounded(n_patients) or 0) >= min_breakdown_patients(rule.threshold):
         return set()
     return {(name,) for name in pub.tables if is_breakdown(name)}
 
@@ -296,17 +299,17 @@ def failing_groups(protocol, column: str, groups: list[str], bins=None) -> list[
     return out
 
 
-def funnel_structural_cells(pub: Published, s: Screening) -> list[tuple]:
+def funnel_structural_cells(pub: Published, protocol: Protocol) -> list[tuple]:
     """Counts along the funnel the protocol forces to zero, by group: a group a criterion fails for everyone
     is out of play from that criterion's step on (``makeup``), removed by no later step
     (``differential_*``, in sequence), and gains nothing from dropping another criterion (``leave_one_out_*``)."""
     names = []
-    ids = [c.id for c in s.protocol.counted]
+    ids = [c.id for c in protocol.counted]
     for column in SHARED_BY:
         groups = declared_groups(column)
         if groups is None:
             continue
-        fails = failing_groups(s.protocol, column, groups)
+        fails = failing_groups(protocol, column, groups)
         first = {g: min((j for j, f in enumerate(fails) if g in f), default=None) for g in groups}
         if "makeup" in pub.tables:
             m = pub.tables["makeup"]
@@ -327,8 +330,8 @@ def funnel_structural_cells(pub: Published, s: Screening) -> list[tuple]:
     return names
 
 
-def declare_funnel_structure(pub: Published, s: Screening) -> None:
+def declare_funnel_structure(pub: Published, protocol: Protocol) -> None:
     """Mark :func:`funnel_structural_cells` known: shown as 0, and known to the audit as to the reader."""
-    for name in funnel_structural_cells(pub, s):
+    for name in funnel_structural_cells(pub, protocol):
         if name in pub.cells or name in pub.aliases:
             known_zero(pub, name)

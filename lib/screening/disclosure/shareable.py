@@ -1,10 +1,13 @@
 """The tables a report shares, in one pass: counts → tables with their relations → protect → render.
 
-:func:`published_counts` builds every table from a :class:`~screening.engine.funnel.Screening`
-with the relations their definitions imply (:mod:`screening.engine.counts`);
-:func:`shareable_tables` protects them together (:mod:`screening.disclosure.audit`:
-small counts shown as ``≤10``, every other count rounded, the whole attacked)
-and renders them. Percentages are computed from the rounded counts.
+:func:`published_counts` takes every count a report publishes from a
+:class:`~screening.engine.funnel.Screening` in one pass
+(:func:`~screening.engine.report_counts.report_counts`) and registers each table
+with the relations its definition implies (:mod:`screening.disclosure.relations`,
+:mod:`screening.disclosure.makeup`); :func:`shareable_tables` protects them
+together (:mod:`screening.disclosure.audit`: small counts shown as ``≤10``, every
+other count rounded, the whole attacked) and renders them. Percentages are
+computed from the rounded counts.
 
 Example
 -------
@@ -21,6 +24,7 @@ import pandas as pd
 
 from screening.disclosure.audit import protect
 from screening.disclosure.categories import (
+    POPULATIONS,
     complete_groups,
     declare_funnel_structure,
     declare_structure,
@@ -32,9 +36,8 @@ from screening.disclosure.categories import (
     too_few_for_breakdowns,
     unnamed_notes,
 )
-from screening.disclosure.rule import HIDDEN, SHAREABLE, SmallCellRule
-from screening.engine.composition import add_makeup, render_makeup
-from screening.engine.counts import (
+from screening.disclosure.makeup import SHARED_ALONG, SHARED_BY, add_makeup, min_group_size, render_makeup
+from screening.disclosure.relations import (
     Published,
     add_comparison,
     add_composition,
@@ -44,16 +47,17 @@ from screening.engine.counts import (
     add_sweeps,
     funnel_counts,
 )
+from screening.disclosure.rule import HIDDEN, SHAREABLE, SmallCellRule
 from screening.engine.funnel import Screening
-from screening.engine.quality import missingness
+from screening.engine.groups import AGE_BINS
 from screening.engine.relax_counts import add_relaxations, render_relaxations
+from screening.engine.report_counts import COMPOSITION, ReportCounts, report_counts
 from screening.errors import DisclosureError, ScreeningError
 from screening.rules.library import RULES
 
-__all__ = ["shareable_tables", "published_counts", "funnel_table", "check_subgroup", "AGE_BINS", "SUBGROUPS",
+__all__ = ["shareable_tables", "published_counts", "register", "funnel_table", "check_subgroup", "SUBGROUPS",
            "VARIANT"]
 
-AGE_BINS = [0, 18, 30, 40, 50, 66, 91]
 #: Subgroups a shareable report may split by: declared categorical columns with few levels (name → column, bins).
 SUBGROUPS = {"site": ("site", None), "sex": ("sex", None), "race_ethnicity": ("race_ethnicity", None),
              "age_band": ("age_years", AGE_BINS)}
@@ -74,28 +78,47 @@ def check_subgroup(name: str) -> None:
                              + ", ".join(SUBGROUPS) + ".")
 
 
-def _outcome(s: Screening, subgroup: str) -> pd.DataFrame:
+def _counts(s: Screening, rule: SmallCellRule, subgroup: str, whatif: bool, variant, sweeps: dict | None,
+            makeup: bool) -> ReportCounts:
+    """Every count the report publishes, in the one pass over the screening (checked for a shareable subgroup)."""
     check_subgroup(subgroup)
     column, bins = SUBGROUPS[subgroup]
-    if column not in s.extract.patients.columns:
+    counts = report_counts(s, (column, bins), whatif=whatif, variant=variant, sweeps=sweeps,
+                           makeup=(SHARED_ALONG, SHARED_BY, min_group_size(rule.threshold)) if makeup else None,
+                           attrition_by=rule.internal)
+    if counts.outcome is None:
         raise ScreeningError(f"--subgroup {subgroup}: the extract has no {column!r} column.")
-    levels = s.extract.patients[column].nunique() if bins is None else len(bins)
-    if levels > MAX_LEVELS:
-        raise ScreeningError(f"--subgroup {subgroup}: {levels} different values, more than {MAX_LEVELS}; "
+    if counts.levels > MAX_LEVELS:
+        raise ScreeningError(f"--subgroup {subgroup}: {counts.levels} different values, more than {MAX_LEVELS}; "
                              "a subgroup table that fine would be mostly small counts.")
-    table = s.outcome_by(column, bins)
-    groups = declared_groups(column, bins)
-    if groups is not None:  # every declared group, present or not: a missing row would read as zero
+    return counts
+
+
+def _one_column(criteria, policy: str) -> dict[int, str]:
+    """Criteria (by position) unknown exactly where one patients column is missing (policy ``separate`` only)."""
+    one_column = {}
+    if policy == "separate":
+        for j, c in enumerate(criteria):
+            column = RULES[c.rule].one_column_of(c.params)  # unknown exactly where this column is missing
+            if column:
+                one_column[j] = column
+    return one_column
+
+
+def _outcome(counts: ReportCounts, subgroup: str) -> pd.DataFrame:
+    """Outcome by the subgroup, every declared group listed, present or not: a missing row would read as zero."""
+    column, bins = SUBGROUPS[subgroup]
+    table, groups = counts.outcome, declared_groups(column, bins)
+    if groups is not None:
         table = complete_groups(table, column, groups, counts=("eligible", "excluded", "not_assessable", "total"))
     return table.rename(columns={column: subgroup})
 
 
-def _composition(s: Screening) -> pd.DataFrame:
+def _composition(counts: ReportCounts) -> pd.DataFrame:
     """Composition by sex, race/ethnicity and age band, stacked: column, group, population, patients."""
     parts = []
-    for c in ("sex", "race_ethnicity", "age_years"):
-        bins = AGE_BINS if c == "age_years" else None
-        comp = s.composition(c, bins=bins).drop(columns="percent")
+    for c, bins in COMPOSITION.items():
+        comp = counts.composition[counts.composition["column"] == c].drop(columns="column").rename(columns={"group": c})
         # Every declared group in every population, in the order rows always had: a row present only
         # when it has patients would name a one-patient extract's patient.
         comp = complete_groups(comp, c, declared_groups(c, bins), list(POPULATIONS), counts=("patients",))
@@ -103,44 +126,31 @@ def _composition(s: Screening) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)[["column", "group", "population", "patients"]]
 
 
-POPULATIONS = ("extract", "eligible", "not_assessable")
-
-
-def _comparison(s: Screening, variant) -> tuple:
-    from screening.engine.whatif import compare
-    from screening.rules.protocol import load_protocol
-
-    cmp = compare(s.extract, s.protocol, load_protocol(variant) if isinstance(variant, str) else variant, s.policy)
-    by = cmp.by_criterion
-    by = by[by["changed"]].drop(columns=["changed", "excluded_difference"]).reset_index(drop=True)
-    return cmp.b.summary().set_index("status")["patients"], cmp.transitions, by, cmp.name_b
-
-
-def _sweeps(s: Screening, sweeps: dict) -> tuple[pd.DataFrame, dict]:
-    """Each sweep over the values this protocol accepts (a pilot's SLEDAI maximum caps its minimum, say)."""
-    from screening.errors import ProtocolError
-
-    parts, current = [], {}
-    for name, values in sweeps.items():
-        try:
-            cid, param = s.protocol.resolve(name)
-        except ProtocolError:
-            continue  # a protocol without this criterion
-        accepted = []
-        for v in values:
-            try:
-                s.protocol.with_overrides({name: v})
-            except ProtocolError:
-                continue
-            accepted.append(v)
-        if accepted:
-            parts.append(s.sweep(name, accepted))
-            current[f"{cid}.{param}"] = s.protocol.criterion(cid).params[param]
-    columns = ["parameter", "value", *STATUS_COLUMNS]
-    return (pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)), current
-
-
-STATUS_COLUMNS = ["eligible", "excluded", "not_assessable"]
+def register(counts: ReportCounts, rule: SmallCellRule, subgroup: str = "site") -> Published:
+    """Every table of ``counts`` registered as published cells, with every relation between them."""
+    pub = funnel_counts(counts.counts, counts.criteria, rule)
+    column, bins = SUBGROUPS[subgroup]
+    outcome_name = f"outcome_by_{subgroup}"
+    add_outcome_by(pub, outcome_name, _outcome(counts, subgroup))
+    add_composition(pub, _composition(counts), outcome_name, column)
+    add_not_assessable(pub, every_criterion(counts.not_assessable, counts.criteria), counts.ids)
+    declare_structure(pub, counts.protocol, counts.policy, outcome_name, subgroup, column, bins)
+    add_missingness(pub, counts.missingness, _one_column(counts.criteria, counts.policy))
+    if counts.policy != "separate":
+        _known_zero(pub, lambda name: "not_assessable" in name[2] or name == pub.head(2))
+    if counts.makeup is not None:
+        notes = add_makeup(pub, counts.makeup, counts.ids, (outcome_name, column))
+        if "makeup" in pub.tables:
+            pub.tables["makeup"].attrs["notes"] = notes
+        declare_funnel_structure(pub, counts.protocol)
+    if counts.comparison is not None:
+        summary_b, transitions, by, name_b = counts.comparison
+        add_comparison(pub, summary_b, transitions, by)
+        structural_transitions(pub, counts.protocol, counts.policy, counts.variant)
+        pub.tables["comparison"].attrs["variant"] = name_b
+    if counts.sweeps is not None:
+        add_sweeps(pub, *counts.sweeps)
+    return pub
 
 
 def published_counts(s: Screening, rule: SmallCellRule, subgroup: str = "site", whatif: bool = True,
@@ -149,37 +159,12 @@ def published_counts(s: Screening, rule: SmallCellRule, subgroup: str = "site", 
     """Every shareable table as true counts, with every relation between them.
 
     ``makeup``: the pool's make-up along the funnel and whom each criterion excludes
-    (:mod:`screening.engine.composition`). ``relax``: Shapley shares, the best relaxations
+    (:mod:`screening.disclosure.makeup`). ``relax``: Shapley shares, the best relaxations
     and near misses (:mod:`screening.engine.relax_counts`).
     """
-    pub = funnel_counts(s.counts, s.criteria, rule)
-    outcome_name = f"outcome_by_{subgroup}"
-    add_outcome_by(pub, outcome_name, _outcome(s, subgroup))
-    add_composition(pub, _composition(s), outcome_name, SUBGROUPS[subgroup][0])
-    add_not_assessable(pub, every_criterion(s), s.ids)
-    declare_structure(pub, s, outcome_name, subgroup, *SUBGROUPS[subgroup])
-    one_column = {}
-    if s.policy == "separate":
-        for j, c in enumerate(s.criteria):
-            column = RULES[c.rule].one_column_of(c.params)  # unknown exactly where this column is missing
-            if column:
-                one_column[j] = column
-    add_missingness(pub, missingness(s.extract), one_column)
-    if s.policy != "separate":
-        _known_zero(pub, lambda name: "not_assessable" in name[2] or name == pub.head(2))
-    if makeup:
-        notes = add_makeup(pub, s, (outcome_name, SUBGROUPS[subgroup][0]))
-        if "makeup" in pub.tables:
-            pub.tables["makeup"].attrs["notes"] = notes
-        declare_funnel_structure(pub, s)
-    if whatif:
-        summary_b, transitions, by, name_b = _comparison(s, variant)
-        add_comparison(pub, summary_b, transitions, by)
-        structural_transitions(pub, s, variant)
-        pub.tables["comparison"].attrs["variant"] = name_b
-        add_sweeps(pub, *_sweeps(s, sweeps if sweeps is not None else s.sweepable()))
+    pub = register(_counts(s, rule, subgroup, whatif, variant, sweeps, makeup), rule, subgroup)
     if relax:
-        add_relaxations(pub, s)
+        add_relaxations(pub, s)  # relax_counts still reads the screening itself (see its module)
     return pub
 
 
@@ -211,13 +196,15 @@ def shareable_tables(s: Screening, rule: SmallCellRule = SHAREABLE, subgroup: st
     patients, say), that breakdown is withheld and listed in ``_withheld``; when
     the funnel itself cannot be protected, :class:`~screening.errors.DisclosureError`.
     """
-    pub = published_counts(s, rule, subgroup, whatif, variant, sweeps)
+    counts = _counts(s, rule, subgroup, whatif, variant, sweeps, makeup=True)
+    pub = register(counts, rule, subgroup)
+    add_relaxations(pub, s)
     if rule.internal:
         tables = _render(pub)
-        column, bins = SUBGROUPS[subgroup]
-        tables[f"attrition_by_{subgroup}"] = s.attrition_by(column, bins).rename(columns={column: subgroup})
+        column = SUBGROUPS[subgroup][0]
+        tables[f"attrition_by_{subgroup}"] = counts.attrition_by.rename(columns={column: subgroup})
         return tables
-    withheld = too_few_for_breakdowns(s, pub, rule)
+    withheld = too_few_for_breakdowns(counts.counts.total, pub, rule)
     for _ in range(12):
         pub.cells.state = [0] * len(pub.cells.values)
         pub.cells.withhold(lambda name: _is_withheld(name, pub, withheld))

@@ -15,7 +15,8 @@ ethics boards and diversity plans ask it:
   group's share of the eligible pool.
 
 A missing value is a group of its own, ``(missing)``, never dropped. Counts here
-are exact (internal); :mod:`screening.disclosure.shareable` protects them for sharing.
+are exact (internal); :func:`makeup_tables` gathers those a shareable report
+publishes, which :mod:`screening.disclosure.makeup` ties together and protects.
 
 SMD for one level of a characteristic treats it as a yes/no indicator:
 ``(p1 - p2) / sqrt((p1 (1 - p1) + p2 (1 - p2)) / 2)`` (Austin 2009, *Statistics
@@ -35,40 +36,28 @@ True
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import numpy as np
 import pandas as pd
 
 from screening.engine.counts import count_states, placement
+from screening.engine.groups import CHARACTERISTICS, CLINICAL_BANDS, SMALL_GROUPS, group_of, merge_small_groups
+from screening.engine.status import Status
 
-__all__ = ["CHARACTERISTICS", "AGE_BINS", "composition_along", "differential_exclusion", "leave_one_out_by",
-           "smd", "characteristic_groups"]
-
-#: Age bands of the shared tables: under 18, 18–29, 30–39, 40–49, 50–65, 66 and over.
-AGE_BINS = [0, 18, 30, 40, 50, 66, 91]
-
-#: What the report describes by default, and the bands a numeric field is cut into.
-CHARACTERISTICS: dict[str, list | None] = {
-    "sex": None, "race_ethnicity": None, "age_years": AGE_BINS, "site": None,
-}
-
-#: Bands for clinical fields a user may name; anything else numeric must come with its bins.
-CLINICAL_BANDS: dict[str, list] = {
-    "sledai_2k": [0, 4, 6, 10, 106],
-    "egfr": [0, 30, 60, 90, 201],
-}
-
-MISSING = "(missing)"
-
+__all__ = ["composition_along", "differential_exclusion", "leave_one_out_by", "smd", "characteristic_groups",
+           "Makeup", "makeup_tables"]
 
 def characteristic_groups(s, column: str, bins=None) -> pd.Series:
     """Each patient's group for ``column`` as text, missing values as ``(missing)``.
 
     Numeric fields are cut into ``bins`` (left-closed bands); without bins, a known
-    clinical field uses :data:`CLINICAL_BANDS` and age uses :data:`AGE_BINS`.
+    clinical field uses :data:`~screening.engine.groups.CLINICAL_BANDS` and age uses
+    :data:`~screening.engine.groups.AGE_BINS`.
     """
     if bins is None:
         bins = CHARACTERISTICS.get(column) or CLINICAL_BANDS.get(column)
-    return s._groups(column, bins)
+    return group_of(s.extract.patients, column, bins)
 
 
 def smd(p1, p2) -> np.ndarray:
@@ -84,7 +73,7 @@ def smd(p1, p2) -> np.ndarray:
 def _leave_step(s) -> np.ndarray:
     """The step (1-based) at which each patient leaves the funnel; eligible patients never leave (k + 1)."""
     status, where = placement(s.states)
-    return np.where(status == 0, len(s.criteria) + 1, where + 1)
+    return np.where(status == Status.ELIGIBLE, len(s.criteria) + 1, where + 1)
 
 
 def _in_play(s, groups: pd.Series) -> tuple[np.ndarray, list[str]]:
@@ -245,212 +234,52 @@ def _leave_one_out(s, column: str, groups: pd.Series) -> pd.DataFrame:
     return pd.concat(rows, ignore_index=True)
 
 
-# --- shareable: the same tables as published counts, with the relations their definitions imply ----------------
-
-#: Characteristics the shareable report describes along the funnel, and those it breaks exclusion down by.
-SHARED_ALONG = ("sex", "race_ethnicity", "age_years", "site")
-SHARED_BY = ("sex", "race_ethnicity", "age_years")
-SMALL_GROUPS = "(small groups merged)"
+# --- the make-up tables a shareable report publishes, small groups merged ---------------------------------------
 
 
-def merge_small_groups(groups: pd.Series, min_patients: int) -> tuple[pd.Series, list[str]]:
-    """Groups with fewer than ``min_patients`` in the extract merged into one; missing values stay apart.
+@dataclass
+class Makeup:
+    """The make-up along the funnel and whom each criterion excludes, by characteristic, as true counts.
 
-    Returns the relabelled groups and the merged names (listed in provenance).
+    ``along``: patients in play per step and group (a group still too small once merged left out);
+    ``complete``: per characteristic, False when that merged group was left out;
+    ``merged``: per characteristic, the small groups merged into :data:`~screening.engine.groups.SMALL_GROUPS`;
+    ``differential`` and ``leave_one_out``: per characteristic broken down by (complete ones only).
     """
-    sizes = groups.value_counts()
-    small = sorted(str(g) for g, n in sizes.items() if n < min_patients and g != MISSING)
-    if not small:
-        return groups, []
-    return groups.where(~groups.isin(small), SMALL_GROUPS), small
+
+    along: pd.DataFrame
+    complete: dict[str, bool]
+    merged: dict[str, list[str]]
+    differential: dict[str, pd.DataFrame] = field(default_factory=dict)
+    leave_one_out: dict[str, pd.DataFrame] = field(default_factory=dict)
 
 
-def min_group_size(threshold: int) -> int:
-    """Fewer patients than this in the extract and a group is too small to describe along the funnel.
+def makeup_tables(s, along: tuple[str, ...], by: tuple[str, ...], min_group: int) -> Makeup | None:
+    """The make-up tables of ``s`` for the characteristics ``along`` and ``by`` the extract holds.
 
-    Most of such a group's 25 step counts would be at or below the threshold anyway.
+    Groups with fewer than ``min_group`` patients are merged; a merged group still that small
+    is left out. None when the extract holds none of the characteristics.
     """
-    return 3 * threshold
-
-
-def add_makeup(pub, s, subgroup: tuple[str, str] | None = None) -> list[str]:
-    """Register the make-up tables in ``pub`` (a :class:`~screening.engine.counts.Published`) with their relations.
-
-    Published counts: ``makeup`` (patients in play per step and group),
-    ``differential_<column>`` (removed alone and in sequence per criterion and group)
-    and ``leave_one_out_<column>`` (eligible gained per group if a criterion were
-    dropped). What ties them to the funnel, and to each other:
-
-    * a step's groups add up to the patients in play after it (the attrition table);
-      step 0 is the extract's composition, the last step the eligible pool's;
-    * a group never grows along the funnel, and a step removes no more of it than
-      entered minus what is left;
-    * per criterion, the groups' removals add up to the criterion's own (alone) and
-      to the step's excluded count (in sequence); the first step removes exactly who
-      fails its criterion; in sequence never exceeds alone;
-    * per criterion, the groups' gains add up to its gain if dropped.
-
-    Groups smaller than :func:`min_group_size` are merged; a merged group still that
-    small is withheld (then a step's groups add up to at most its total). Returns
-    what was merged or withheld, for provenance. ``subgroup`` is the report's
-    (table name, column) split by outcome, whose totals are the same patients.
-    """
-    notes: list[str] = []
-    k = len(s.criteria)
-    minimum = min_group_size(pub.rule.threshold)
     groups: dict[str, pd.Series] = {}
-    complete: dict[str, bool] = {}  # False: the merged group is still too small, so it is withheld
-    for column in SHARED_ALONG:
+    complete: dict[str, bool] = {}
+    merged: dict[str, list[str]] = {}
+    for column in along:
         if column not in s.extract.patients.columns:
             continue
-        g, small = merge_small_groups(characteristic_groups(s, column), minimum)
-        merged = int((g == SMALL_GROUPS).sum())
-        complete[column] = not 0 < merged < minimum
-        if small:
-            notes.append(f"makeup / {column}: merged {', '.join(small)} into {SMALL_GROUPS}" if complete[column]
-                         else f"makeup / {column}: withheld {', '.join(small)} (too few patients even merged)")
+        g, small = merge_small_groups(characteristic_groups(s, column), min_group)
+        n_merged = int((g == SMALL_GROUPS).sum())
+        complete[column] = not 0 < n_merged < min_group
+        merged[column] = small
         groups[column] = g
     if not groups:
-        return notes
-    along = pd.concat([_along(s, c, g) for c, g in groups.items()], ignore_index=True)
-    withheld = (along["group"] == SMALL_GROUPS) & ~along["characteristic"].map(complete)
-    along = along[~withheld].reset_index(drop=True)
-    table = along[["step", "criterion", "label", "characteristic", "group", "patients"]]
-    pub.add("makeup", table, ["patients"])
-    row = {(r.characteristic, r.step, r.group): i for i, r in enumerate(table.itertuples())}
-    cell = lambda char, step, group: ("makeup", row[(char, step, group)], "patients")  # noqa: E731
-    for (char, step), part in table.groupby(["characteristic", "step"], sort=False):
-        parts = [("makeup", i, "patients") for i in part.index]
-        if complete[char]:
-            pub.total(("attrition", int(step), "remaining"), parts)
-        else:
-            pub.le(parts, ("attrition", int(step), "remaining"))
-    for (char, step, group), i in row.items():
-        if step > 0:
-            pub.le(("makeup", i, "patients"), cell(char, step - 1, group))
-    _tie_to_breakdowns(pub, row, groups, k, subgroup)
-    for column in SHARED_BY:
+        return None
+    table = pd.concat([_along(s, c, g) for c, g in groups.items()], ignore_index=True)
+    withheld = (table["group"] == SMALL_GROUPS) & ~table["characteristic"].map(complete)
+    table = table[~withheld].reset_index(drop=True)[["step", "criterion", "label", "characteristic", "group",
+                                                      "patients"]]
+    out = Makeup(table, complete, merged)
+    for column in by:
         if column in groups and complete[column]:
-            _add_by(pub, s, column, groups[column], cell)
-    return notes
-
-
-def _tie_to_breakdowns(pub, row: dict, groups: dict, k: int, subgroup) -> None:
-    """Step 0 and the last step are the extract's and the eligible pool's composition (and the subgroup table's)."""
-    ties = []  # (column, population step, published table, row position, column of that table)
-    if "composition" in pub.tables:
-        comp = pub.tables["composition"]
-        for j, r in enumerate(comp.itertuples()):
-            step = {"extract": 0, "eligible": k}.get(r.population)
-            if step is not None:
-                ties.append((r.column, step, str(r.group), ("composition", j, "patients")))
-    if subgroup is not None and subgroup[0] in pub.tables:
-        name, column = subgroup
-        outcome = pub.tables[name]
-        for j, group in enumerate(outcome.iloc[:, 0].astype(str)):
-            ties += [(column, 0, group, (name, j, "total")), (column, k, group, (name, j, "eligible"))]
-    merged: dict[tuple, list] = {}
-    for column, step, group, other in ties:
-        if column not in groups:
-            continue
-        if (column, step, group) in row:
-            pub.same(("makeup", row[(column, step, group)], "patients"), other)
-        elif (column, step, SMALL_GROUPS) in row:  # a merged group is the sum of its parts
-            merged.setdefault((column, step, other[0], other[2]), []).append(other)
-    for (column, step, _table, _col), parts in merged.items():
-        pub.total(("makeup", row[(column, step, SMALL_GROUPS)], "patients"), parts)
-
-
-def _add_by(pub, s, column: str, groups: pd.Series, cell) -> None:
-    """Differential exclusion and leave-one-out by ``column``, tied to the criteria table and the make-up."""
-    d = _differential(s, column, groups)
-    name = f"differential_{column}"
-    pub.add(name, d[["criterion", "label", column, "removed_alone", "removed_in_sequence"]],
-            ["removed_alone", "removed_in_sequence"])
-    loo = _leave_one_out(s, column, groups)
-    loo = loo.assign(gain=loo["eligible_without"] - loo["eligible"])
-    loo_name = f"leave_one_out_{column}"
-    pub.add(loo_name, loo[["criterion", "label", column, "gain"]], ["gain"])
-    for j, cid in enumerate(s.ids):
-        rows = np.flatnonzero(d["criterion"].to_numpy() == cid)
-        pub.total(("criteria", j, "excluded_alone"), [(name, int(i), "removed_alone") for i in rows])
-        pub.total(("attrition", j + 1, "excluded"), [(name, int(i), "removed_in_sequence") for i in rows])
-        gains = np.flatnonzero(loo["criterion"].to_numpy() == cid)
-        pub.total(("criteria", j, "gain_if_dropped"), [(loo_name, int(i), "gain") for i in gains])
-        for i in rows:
-            i, group = int(i), str(d[column].iloc[i])
-            alone, seq = (name, i, "removed_alone"), (name, i, "removed_in_sequence")
-            pub.le(seq, alone)
-            pub.le(alone, cell(column, 0, group))
-            pub.le([seq, cell(column, j + 1, group)], cell(column, j, group))
-            if j == 0:
-                pub.same(seq, alone)
-
-
-def _number(text: pd.Series) -> pd.Series:
-    """Shown counts as numbers; redacted (≤N) or hidden (*) ones as missing."""
-    text = text.astype(str)
-    return pd.to_numeric(text.where(text.str.fullmatch(r"\d+")), errors="coerce")
-
-
-def _text(values, digits: int) -> np.ndarray:
-    """Rounded numbers as text, ``*`` where a count they derive from is not shown."""
-    values = np.round(np.asarray(values, dtype=float), digits) + 0.0
-    return np.where(np.isfinite(values), values.astype(str), "*").astype(object)
-
-
-def render_makeup(out: dict[str, pd.DataFrame]) -> None:
-    """Percentages, SMDs, shares and ratios of the make-up tables, from the counts as shown (rounded).
-
-    ``out`` holds every published table with its counts as labels; the derived
-    columns are computed from those labels alone, so they say no more than the counts.
-    """
-    if "makeup" not in out:
-        return
-    m = out["makeup"]
-    remaining = _number(out["attrition"]["remaining"]).to_numpy()
-    patients = _number(m["patients"]).to_numpy()
-    total = remaining[m["step"].to_numpy()]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        share = np.where(total > 0, patients / total, np.nan)
-    keys = list(zip(m["characteristic"], m["group"], strict=True))
-    first = {key: share[i] for i, key in enumerate(keys) if m["step"].iloc[i] == 0}
-    by_step = {(key, int(step)): share[i] for i, (key, step) in enumerate(zip(keys, m["step"], strict=True))}
-    p0 = np.array([first.get(key, np.nan) for key in keys])
-    prev = np.array([by_step.get((key, max(int(step) - 1, 0)), np.nan) for key, step in zip(keys, m["step"],
-                                                                                            strict=True)])
-    m["percent"] = _text(100 * share, 1)
-    m["smd_vs_extract"] = _text(smd(share, p0), 3)
-    m["smd_vs_previous"] = _text(smd(share, prev), 3)
-    n = _number(out["headline"]["patients"]).iloc[0]
-    crit = out.get("criteria")
-    for name in [t for t in out if t.startswith("differential_")]:
-        d, column = out[name], name.removeprefix("differential_")
-        j = d["criterion"].map({c: i for i, c in enumerate(crit["criterion"])}).to_numpy()
-        size = np.array([by_step.get(((column, g), 0), np.nan) for g in d[column]]) * n
-        entering = np.array([by_step.get(((column, g), int(i)), np.nan) for g, i in zip(d[column], j, strict=True)])
-        entering = entering * remaining[j]
-        alone, seq = _number(d["removed_alone"]).to_numpy(), _number(d["removed_in_sequence"]).to_numpy()
-        all_alone = _number(crit["excluded_alone"]).to_numpy()[j] / n
-        all_seq = _number(out["attrition"]["excluded"]).to_numpy()[j + 1] / remaining[j]
-        after = np.array([by_step.get(((column, g), int(i) + 1), np.nan) for g, i in zip(d[column], j, strict=True)])
-        before = np.array([by_step.get(((column, g), int(i)), np.nan) for g, i in zip(d[column], j, strict=True)])
-        with np.errstate(invalid="ignore", divide="ignore"):
-            d["share_alone"] = _text(100 * alone / size, 1)
-            d["ratio_alone"] = _text(alone / size / all_alone, 2)
-            d["share_in_sequence"] = _text(100 * seq / entering, 1)
-            d["ratio_in_sequence"] = _text(seq / entering / all_seq, 2)
-            d["share_change"] = _text(100 * (after - before), 1)
-        change = pd.to_numeric(d["share_change"], errors="coerce").abs()
-        d["rank_within_group"] = change.groupby(d[column]).rank(method="first", ascending=False).astype("Int64")
-    eligible = _number(out["headline"]["patients"]).iloc[1]
-    for name in [t for t in out if t.startswith("leave_one_out_")]:
-        t, column = out[name], name.removeprefix("leave_one_out_")
-        j = t["criterion"].map({c: i for i, c in enumerate(crit["criterion"])}).to_numpy()
-        last = len(remaining) - 1
-        now = np.array([by_step.get(((column, g), last), np.nan) for g in t[column]]) * eligible
-        gain, gain_all = _number(t["gain"]).to_numpy(), _number(crit["gain_if_dropped"]).to_numpy()[j]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            t["share_now"] = _text(100 * now / eligible, 1)
-            t["share_without"] = _text(100 * (now + gain) / (eligible + gain_all), 1)
-            t["share_change"] = _text(100 * ((now + gain) / (eligible + gain_all) - now / eligible), 1)
+            out.differential[column] = _differential(s, column, groups[column])
+            out.leave_one_out[column] = _leave_one_out(s, column, groups[column])
+    return out

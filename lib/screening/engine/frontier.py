@@ -43,8 +43,9 @@ from itertools import product
 import numpy as np
 import pandas as pd
 
-from screening.engine.composition import AGE_BINS, CLINICAL_BANDS, smd
+from screening.engine.composition import smd
 from screening.engine.counts import FAIL, PASS, UNKNOWN
+from screening.engine.groups import AGE_BINS, CLINICAL_BANDS
 
 __all__ = ["Change", "changes_of", "frontier", "best_relaxations", "risk_flags", "looser", "MAKEUP", "RISK_FLAGS"]
 

@@ -33,10 +33,6 @@ import pandas as pd
 
 from screening.engine.composition import composition_along, differential_exclusion, leave_one_out_by
 from screening.engine.counts import (
-    FAIL,
-    PASS,
-    STATUSES,
-    UNKNOWN,
     Counts,
     attrition_table,
     count_states,
@@ -46,30 +42,19 @@ from screening.engine.counts import (
     placement,
     summary_table,
 )
+from screening.engine.coverage import lacking, warn_absent, warn_lab_window
+from screening.engine.describe import summary_html, summary_text
+from screening.engine.enrolment import SCREEN_FAILURE_RANGE, expected_enrolment, screen_failure_range
+from screening.engine.groups import attrition_by, band_labels, composition, group_of, outcome_by
+from screening.engine.status import FAIL, PASS, POLICIES, STATUSES, UNKNOWN, Status
+from screening.engine.sweeps import key_sweeps, sweep_counts
 from screening.errors import ProtocolError
 from screening.io.extract import Extract
 from screening.rules.criteria import RULES
 from screening.rules.protocol import Criterion, Protocol, as_overrides, load_protocol
 
-#: Share of screened patients who failed screening in two SLE trials: BLISS-BELIEVE (NCT03312907,
-#: 104 of 396 screened, 26%) and MUSE (anifrolumab phase IIb, NCT01438489, 319 of 626, 51%).
-SCREEN_FAILURE_RANGE = (0.26, 0.51)
-
-
-def screen_failure_range(rate: float | tuple[float, float] | list[float]) -> tuple[float, float]:
-    """A screen-failure rate or (low, high) range as a sorted pair.
-
-    >>> screen_failure_range(0.3), screen_failure_range([0.51, 0.26])
-    ((0.3, 0.3), (0.26, 0.51))
-    """
-    pair = (rate, rate) if isinstance(rate, (int, float)) else tuple(rate)
-    if len(pair) != 2:
-        raise ProtocolError("enrolment", "screen_failure", "a rate or a (low, high) pair of rates", hint=f"Got {rate}.")
-    return (min(pair), max(pair))
-
-__all__ = ["Screening", "screen", "POLICIES", "PASS", "FAIL", "UNKNOWN", "STATUSES"]
-
-POLICIES = ("separate", "exclude", "include")
+__all__ = ["Screening", "screen", "screen_failure_range", "band_labels", "POLICIES", "PASS", "FAIL", "UNKNOWN",
+           "STATUSES", "Status"]
 
 
 def _key(c: Criterion) -> str:
@@ -110,30 +95,6 @@ def screen(extract: Extract, protocol: Protocol | str = "misle-phase2", override
     return Screening(extract, protocol, policy)
 
 
-#: Threshold sweeps worth drawing, when the protocol has the parameter (in drawing order).
-KEY_SWEEPS = {
-    "sle_diagnosis.min_records": range(1, 4),
-    "observed.months": range(0, 37, 6),
-    "sledai.min": range(0, 13),
-    "age.min_age": range(16, 27),
-    "age.max_age": range(55, 76, 2),
-    "glucocorticoid.max_mg_per_kg": [0.2, 0.3, 0.4, 0.5, 0.6, 0.75, 1.0],
-    "belimumab.months": range(0, 7),
-    "other_biologic.months": range(0, 13, 2),
-    "immunosuppressant_change.months": range(0, 7),
-}
-
-
-def band_labels(bins) -> list[str]:
-    """``[a, b)`` for each band of ``bins``, written from the bins alone (pandas' own labels change with the data:
-    ``[18.0, 30.0)`` once one value is missing), so a table's rows never tell what the data hold.
-
-    >>> band_labels([0, 18, 30.5])
-    ['[0, 18)', '[18, 30.5)']
-    """
-    return [f"[{lo:g}, {hi:g})" for lo, hi in zip(bins[:-1], bins[1:], strict=True)]
-
-
 class Screening:
     """A protocol evaluated on an extract; every table is a tidy DataFrame.
 
@@ -152,67 +113,20 @@ class Screening:
         self.criteria: list[Criterion] = protocol.counted
         if not self.criteria:
             raise ProtocolError(protocol.id, "criteria", "at least one counted (inclusion or exclusion) criterion")
-        self._warn_absent()
-        self._warn_lab_window()
+        warn_absent(extract, protocol.id, self.criteria, stacklevel=3)
+        warn_lab_window(extract, self.criteria, stacklevel=3)
         self.raw = np.column_stack([self._evaluate(c) for c in self.criteria]) if len(extract.patients) else \
             np.zeros((0, len(self.criteria)), dtype=np.int8)
         self.states = self._apply_policy(self.raw)
         self._counts: Counts | None = None
 
+    def __repr__(self) -> str:
+        return summary_text(self)
+
+    def _repr_html_(self) -> str:
+        return summary_html(self)
+
     # --- evaluation -----------------------------------------------------------------------------
-
-    def _lacking(self, c: Criterion) -> list[tuple[str, str]]:
-        """(table, column) pairs this criterion reads that the extract does not hold."""
-        from screening.io.schema import LAB_DATES
-
-        out = []
-        for table, cols in c.columns().items():
-            # An absent lab date leaves the value undated, used as it is: nothing is lacking.
-            gone = set(self.extract.absent.get(table, ())) - set(LAB_DATES.values())
-            out += [(table, "*")] if "*" in gone else [(table, col) for col in sorted(cols) if col in gone]
-        return out
-
-    def _warn_lab_window(self) -> None:
-        """Say when a criterion looks further back at labs than the source was read (older values are not there)."""
-        read = self.extract.labs_read_months
-        if read is None:
-            return
-        wider = [c.id for c in self.criteria if (m := c.lab_months()) is not False and (m is None or m > read)]
-        if wider:
-            import warnings
-
-            from screening.errors import ExtractWarning
-
-            warnings.warn(ExtractWarning(
-                f"{self.extract.path}: lab values and weight were read from the {read:g} months before baseline; "
-                f"{', '.join(wider)} would accept older ones, which are unknown here. Read the source with this "
-                "protocol (load_source(..., protocol=...); the command line and reports do) to use them."),
-                stacklevel=3)
-
-    def _warn_absent(self) -> None:
-        """Name each absent column the protocol reads, one per line, with the criteria it leaves unassessable."""
-        needed: dict[tuple[str, str], list[str]] = {}
-        for c in self.criteria:
-            for pair in self._lacking(c):
-                needed.setdefault(pair, []).append(c.id)
-        if not needed:
-            return
-        import warnings
-
-        from screening.errors import ExtractWarning
-        from screening.io.schema import TABLES
-
-        described = {(t, f.name): f.description for t, fields in TABLES.items() for f in fields}
-        described |= {(t, "*"): f"The whole {t} table (no {t} file in the extract)." for t in TABLES}
-        lines = "\n".join(f"  {table}{'' if col == '*' else '.' + col}: {described[(table, col)]} "
-                          f"Not assessable: {', '.join(ids)}."
-                          for (table, col), ids in needed.items())
-        n = len(needed)
-        noun = ("column" if all(col != "*" for _, col in needed) else "column or table") + ("s" if n > 1 else "")
-        warnings.warn(ExtractWarning(f"{self.extract.path}: {n} {noun} the protocol "
-                                     f"{self.protocol.id} reads {'are' if n > 1 else 'is'} absent; every patient "
-                                     f"is not assessable on the criteria that need {'them' if n > 1 else 'it'}:"
-                                     f"\n{lines}"), stacklevel=3)
 
     def _evaluate(self, c: Criterion) -> np.ndarray:
         key = c.kind + ":" + _key(c)
@@ -222,7 +136,7 @@ class Screening:
             if absent:
                 raise ProtocolError(self.protocol.id, f"{c.id}.column", "a column of the extract's patients table",
                                     hint=f"{', '.join(absent)} is not in {self.extract.path}.")
-            if self._lacking(c):  # a column the extract does not hold: no patient can be assessed on this criterion
+            if lacking(self.extract, c):  # a column the extract does not hold: no one can be assessed on this criterion
                 self._cache[key] = _states(pd.array([pd.NA] * self.extract.n_patients, dtype="boolean"), c.kind)
                 return self._cache[key]
             try:
@@ -278,7 +192,7 @@ class Screening:
     def eligible_ids(self) -> pd.Index:
         """Patient ids of the eligible pool."""
         status, _ = placement(self.states)
-        return self.extract.patients.index[status == 0]
+        return self.extract.patients.index[status == Status.ELIGIBLE]
 
     # --- headline tables ----------------------------------------------------------------------------
 
@@ -303,22 +217,15 @@ class Screening:
 
         One row per pool: the eligible patients, then adding every not-assessable one.
         ``enrolment_low`` uses the highest screen-failure rate, ``enrolment_high`` the lowest
-        (the default range: :data:`SCREEN_FAILURE_RANGE`).
+        (the default range: :data:`~screening.engine.enrolment.SCREEN_FAILURE_RANGE`).
         """
-        rates = screen_failure_range(screen_failure)
-        for name, rate in (("consent_rate", consent_rate), ("screen_failure", rates[0]), ("screen_failure", rates[1])):
-            if not 0 <= rate <= 1:
-                raise ProtocolError("enrolment", name, "a rate from 0 to 1", hint=f"Got {rate}.")
         c = self.summary().set_index("status")["patients"]
-        pools = [int(c["eligible"]), int(c["eligible"] + c["not_assessable"])]
-        return pd.DataFrame({"scenario": ["eligible pool only", "including not-assessable patients"], "pool": pools,
-                             "enrolment_low": [round(p * (1 - rates[1]) * consent_rate, 1) for p in pools],
-                             "enrolment_high": [round(p * (1 - rates[0]) * consent_rate, 1) for p in pools]})
+        return expected_enrolment(c["eligible"], c["not_assessable"], consent_rate, screen_failure)
 
     def missing_by_criterion(self) -> pd.DataFrame:
         """Among not-assessable patients, how many lack the data for each criterion (one patient may count twice)."""
         status, where = placement(self.states)
-        pending = status == 2
+        pending = status == Status.NOT_ASSESSABLE
         unknown = (self.states == UNKNOWN) & pending[:, None]
         first = np.bincount(where[pending], minlength=len(self.ids)) if pending.any() else np.zeros(len(self.ids), int)
         table = pd.DataFrame({"criterion": self.ids, "label": [c.display_label for c in self.criteria],
@@ -366,49 +273,19 @@ class Screening:
     # --- subgroups ---------------------------------------------------------------------------------
 
     def _groups(self, column: str, bins=None) -> pd.Series:
-        patients = self.extract.patients
-        if column not in patients.columns:
-            raise ProtocolError("subgroup", column, "a column of the patients table",
-                                hint="For example site, sex, race_ethnicity or age_years.")
-        values = patients[column]
-        if bins is not None:
-            values = pd.cut(values.astype("Float64"), bins=bins, right=False, labels=band_labels(bins))
-        return values.astype("string").fillna("(missing)")
+        return group_of(self.extract.patients, column, bins)
 
     def outcome_by(self, column: str, bins=None) -> pd.DataFrame:
         """Patients by final status in each group of ``column`` (missing values form their own group)."""
-        status, _ = placement(self.states)
-        groups = self._groups(column, bins)
-        table = pd.crosstab(groups.to_numpy(), pd.Categorical.from_codes(status, STATUSES), dropna=False)
-        table = table.reindex(columns=list(STATUSES), fill_value=0)
-        table.index.name, table.columns.name = column, None
-        table["total"] = table.sum(axis=1)
-        return table.reset_index()
+        return outcome_by(self.states, self._groups(column, bins), column)
 
     def attrition_by(self, column: str, bins=None) -> pd.DataFrame:
         """The sequential attrition table within each group of ``column``, stacked (tidy)."""
-        groups = self._groups(column, bins).to_numpy()
-        parts = []
-        for value in sorted(set(groups)):  # one pass per group, not per patient
-            table = _attrition(self.states[groups == value], self.criteria)
-            table.insert(0, column, value)
-            parts.append(table)
-        return pd.concat(parts, ignore_index=True)
+        return attrition_by(self.states, self._groups(column, bins), column, self.criteria)
 
     def composition(self, column: str, bins=None) -> pd.DataFrame:
         """Share of each group of ``column`` in the extract, the eligible pool and the not-assessable."""
-        status, _ = placement(self.states)
-        groups = self._groups(column, bins)
-        parts = []
-        for name, mask in (("extract", np.ones(len(status), bool)), ("eligible", status == 0),
-                           ("not_assessable", status == 2)):
-            counts = groups[mask].value_counts()
-            total = max(int(counts.sum()), 1)
-            parts.append(pd.DataFrame({column: counts.index.astype(str), "population": name,
-                                       "patients": counts.to_numpy().astype(int),
-                                       "percent": np.round(100 * counts.to_numpy() / total, 1)}))
-        table = pd.concat(parts, ignore_index=True)
-        return table.sort_values(["population", column], kind="stable").reset_index(drop=True)
+        return composition(self.states, self._groups(column, bins), column)
 
     def composition_along(self, columns: list[str] | None = None, bins: dict | None = None) -> pd.DataFrame:
         """Make-up of the patients in play after every step, with SMDs (see :mod:`screening.engine.composition`)."""
@@ -433,8 +310,7 @@ class Screening:
         >>> list(screen(load_extract("data/synthetic"), "misle-phase2-ehr").sweepable())[:2]
         ['sle_diagnosis.min_records', 'observed.months']
         """
-        known = set(self.protocol.parameters())
-        return {name: list(values) for name, values in KEY_SWEEPS.items() if name in known}
+        return key_sweeps(self.protocol.parameters())
 
     def sweep(self, parameter: str, values) -> pd.DataFrame:
         """Eligible, excluded and not-assessable counts for each value of one parameter.
@@ -442,27 +318,14 @@ class Screening:
         Only the criterion that owns the parameter is re-evaluated.
         """
         cid, param = self.protocol.resolve(parameter)
-        col = self.ids.index(cid) if cid in self.ids else None
-        if col is None:  # a screening-visit criterion: its parameters change nothing counted
+        name, values = f"{cid}.{param}", list(values)
+        if cid not in self.ids:  # a screening-visit criterion: its parameters change nothing counted
             counts = self.summary().set_index("status")["patients"]
-            return pd.DataFrame([{"parameter": f"{cid}.{param}", "value": v, **{k: int(counts[k]) for k in STATUSES}}
+            return pd.DataFrame([{"parameter": name, "value": v, **{k: int(counts[k]) for k in STATUSES}}
                                  for v in values])
-        # What the other criteria decide is fixed across the sweep: compute it once.
-        others = np.delete(self.states, col, axis=1)
-        fail_before = (others[:, :col] == FAIL).any(axis=1)
-        fail_other = fail_before | (others[:, col:] == FAIL).any(axis=1)
-        unknown_other = (others == UNKNOWN).any(axis=1)
-        rows = []
-        for value in values:
-            variant = self.protocol.with_overrides({f"{cid}.{param}": value})
-            state = self._apply_policy(self._evaluate(variant.criterion(cid))[:, None])[:, 0]
-            excluded = fail_other | (state == FAIL)
-            unknown = ~excluded & (unknown_other | (state == UNKNOWN))
-            n_excluded, n_unknown = int(excluded.sum()), int(unknown.sum())
-            rows.append({"parameter": f"{cid}.{param}", "value": value,
-                         "eligible": len(state) - n_excluded - n_unknown, "excluded": n_excluded,
-                         "not_assessable": n_unknown})
-        return pd.DataFrame(rows)
+        swept = [self._apply_policy(self._evaluate(self.protocol.with_overrides({name: v}).criterion(cid))[:, None])
+                 [:, 0] for v in values]
+        return sweep_counts(self.states, self.ids.index(cid), name, values, swept)
 
     def _order(self, order: list[str] | None) -> list[int]:
         if order is None:

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from screening.engine.funnel import STATUSES, Screening
+from screening.engine.funnel import Screening
+from screening.engine.status import STATUSES
 from screening.io.extract import Extract
 from screening.rules.protocol import Protocol
 

@@ -292,7 +292,8 @@ def provenance_markdown(meta: dict, demo_source: str | None = None) -> str:
 def write_network_report(paths, out: str | Path, *, overwrite: bool = False, notebooks: bool = True,
                          progress: bool = False) -> Path:
     """Merge the bundles and write the network report folder ``out`` (tables, notebook 04, HTML)."""
-    from screening.views.report import _run_notebook, _write_tables
+    from screening.views.notebook_runner import run_notebook
+    from screening.views.report import _write_tables
 
     out = Path(check_path_text(str(out), "--out"))
     if out.exists() and not overwrite:
@@ -314,7 +315,7 @@ def write_network_report(paths, out: str | Path, *, overwrite: bool = False, not
             base = Path(_common_folder(found))
             if progress:
                 print(f"running {NETWORK_NOTEBOOK} ...", file=sys.stderr, flush=True)
-            _run_notebook(NETWORK_NOTEBOOK, tmp, {"bundles": [p.resolve().relative_to(base).as_posix() for p in found],
+            run_notebook(NETWORK_NOTEBOOK, tmp, {"bundles": [p.resolve().relative_to(base).as_posix() for p in found],
                                                   "build_demo": False}, cwd=base)
         write_manifest(tmp)
         if out.exists():

@@ -23,7 +23,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.patches import FancyBboxPatch
 
-from screening.disclosure.audit import HIDDEN
+from screening.disclosure.rule import HIDDEN
+from screening.engine.groups import MISSING
 
 __all__ = ["funnel_chart", "consort_chart", "upset_chart", "sweep_chart", "composition_chart", "subgroup_chart",
            "makeup_chart", "exclusion_heatmap", "sweep_grid", "COLORS"]
@@ -309,7 +310,7 @@ def makeup_chart(along: pd.DataFrame, characteristic: str, ax=None, title: str |
     percent = pd.to_numeric(t["percent"], errors="coerce")
     wide = t.assign(percent=percent).pivot_table(index="step", columns="group", values="percent",
                                                   aggfunc="first", dropna=False)
-    groups = [g for g in wide.columns if g != "(missing)"] + [g for g in wide.columns if g == "(missing)"]
+    groups = [g for g in wide.columns if g != MISSING] + [g for g in wide.columns if g == MISSING]
     wide = wide[groups].fillna(0)
     labels = t.drop_duplicates("step").set_index("step")["label"].reindex(wide.index)
     k = len(wide)
@@ -318,7 +319,7 @@ def makeup_chart(along: pd.DataFrame, characteristic: str, ax=None, title: str |
     y = np.arange(k)[::-1]
     left = np.zeros(k)
     for i, g in enumerate(groups):
-        color = COLORS["neutral"] if g == "(missing)" else GROUP_COLORS[i % len(GROUP_COLORS)]
+        color = COLORS["neutral"] if g == MISSING else GROUP_COLORS[i % len(GROUP_COLORS)]
         values = wide[g].to_numpy(dtype=float)
         ax.barh(y, values, left=left, color=color, height=0.75, label=str(g))
         left += values
@@ -347,7 +348,7 @@ def exclusion_heatmap(differential: pd.DataFrame, column: str, value: str = "rat
     ratios = differential.assign(**{value: pd.to_numeric(differential[value], errors="coerce")})
     wide = ratios.pivot_table(index="criterion", columns=column, values=value, aggfunc="first", dropna=False)
     wide = wide.reindex(index=list(dict.fromkeys(differential["criterion"])))
-    cols = [g for g in wide.columns if g != "(missing)"] + [g for g in wide.columns if g == "(missing)"]
+    cols = [g for g in wide.columns if g != MISSING] + [g for g in wide.columns if g == MISSING]
     wide = wide[cols]
     if ax is None:
         _, ax = plt.subplots(figsize=(1.1 * len(cols) + 3.5, 0.32 * len(wide) + 1.6), layout="constrained")

@@ -1,186 +1,37 @@
 """The live what-if panel: change criteria in JupyterLab (or the ``make app`` page) and see the funnel redraw.
 
-:class:`Explorer` holds the arithmetic and no widgets: given :class:`Settings`
-(criteria dropped, parameters changed, order, missing-data policy) it screens
-the extract, reusing every criterion result already computed for the same rule
-and parameters, and returns a :class:`View` of what the panel shows. In
-shareable mode (``small_cell > 0``) every count in a view goes through the
-project's small-cell rule (:func:`screening.disclosure.rule.round_counts`).
-:func:`whatif_panel` wraps an explorer in ipywidgets.
+:class:`WhatIfPanel` wraps an :class:`~screening.views.explorer.Explorer` (the
+arithmetic, no widgets) in ipywidgets: a checkbox, arrows and sliders per
+criterion, the missing-data policy, a protocol to compare with; the headline,
+the changes, the funnel and the per-criterion table redraw in place.
+:func:`whatif_panel` builds one.
 
 Example
 -------
 >>> from screening import load_extract
->>> x = Explorer(load_extract("data/synthetic"), "misle-phase2", small_cell=0)
->>> view = x.view(Settings(set={"sledai.min": 4}))
->>> view.changes.loc[0, ["gained", "lost"]].gt(0).tolist()   # a lower SLEDAI minimum only admits more
-[True, False]
->>> print(x.variant_yaml(Settings(dropped=("bilag",), set={"sledai.min": 4}), "sledai4-no-bilag"))
-# What-if variant of misle-phase2, saved from the what-if panel.
-id: sledai4-no-bilag
-title: UC-MSCs in active SLE, Phase 2 (NCT02633163), what-if sledai4-no-bilag
-extends: misle-phase2
-drop:
-- bilag
-set:
-  sledai.min: 4
-<BLANKLINE>
+>>> panel = whatif_panel(load_extract("data/synthetic"), small_cell=0)
+>>> panel.view.headline["eligible"]
+87
 """
 
 from __future__ import annotations
 
 import html
-import re
-from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
-import yaml
 
-from screening.disclosure.rule import SHAREABLE, SmallCellRule, round_counts
-from screening.engine.counts import PASS
-from screening.engine.funnel import Screening
-from screening.errors import ProtocolError, ScreeningError
+from screening.disclosure.rule import SHAREABLE
+from screening.engine.status import POLICIES
+from screening.errors import ScreeningError
 from screening.io.extract import Extract
 from screening.rules.protocol import Protocol, format_value, load_protocol, shipped_protocols
+from screening.views.explorer import Explorer, Settings, View, numeric_parameters
 
-__all__ = ["Settings", "View", "Explorer", "WhatIfPanel", "whatif_panel", "numeric_parameters"]
+__all__ = ["WhatIfPanel", "whatif_panel", "funnel_html", "Explorer", "Settings", "View", "numeric_parameters"]
 
 NO_KERNEL = "The live what-if panel appears here when this notebook runs in JupyterLab, or on the `make app` page."
 DEFAULT_FOLDER = Path(__file__).resolve().parents[3] / "reports" / "what-if"
-STEP_COUNTS = ["entering", "excluded", "not_assessable", "remaining"]
-CRITERION_COUNTS = ["excluded_alone", "not_assessable_alone", "excluded_uniquely", "gain_if_dropped"]
-CHANGE_COUNTS = ["eligible_then", "eligible_now", "gained", "lost"]
-
-
-@dataclass(frozen=True)
-class Settings:
-    """What an investigator changed, relative to the protocol as shipped."""
-
-    dropped: tuple[str, ...] = ()
-    set: dict = field(default_factory=dict)  # criterion.param -> value
-    order: tuple[str, ...] = ()  # counted criterion ids in funnel order; empty keeps the protocol's
-    policy: str = "separate"
-    compare_with: str = ""  # a second protocol (shipped name or YAML path); empty for none
-
-
-@dataclass
-class View:
-    """Everything the panel shows for one setting. Counts are rounded text in shareable mode."""
-
-    protocol: Protocol
-    headline: dict  # eligible, not_assessable, excluded, upper: numbers (exact; rounded ones are in ``shown``)
-    shown: dict  # the same as displayed
-    attrition: pd.DataFrame  # numbers to draw (rounded in shareable mode)
-    attrition_text: pd.DataFrame | None  # the rounded text, in shareable mode
-    criteria: pd.DataFrame
-    changes: pd.DataFrame  # one row per reference protocol: eligible then/now, gained, lost
-
-
-def _eligible(s: Screening) -> np.ndarray:
-    """Per patient: passes every criterion. One pass over the states, cheaper than a full placement."""
-    return (s.states == PASS).all(axis=1)
-
-
-def numeric_parameters(protocol: Protocol) -> dict[str, float]:
-    """``criterion.param`` -> value for every numeric parameter of a counted criterion (what gets a slider)."""
-    return {f"{c.id}.{k}": v for c in protocol.counted for k, v in c.params.items()
-            if isinstance(v, (int, float)) and not isinstance(v, bool)}
-
-
-class Explorer:
-    """Screens one extract under changing settings; criterion results are shared across every view."""
-
-    def __init__(self, extract: Extract, protocol: Protocol | str = "misle-phase2", policy: str = "separate",
-                 small_cell: int = 10) -> None:
-        self.extract = extract
-        self.shipped = protocol if isinstance(protocol, Protocol) else load_protocol(protocol)
-        self.rule = SmallCellRule.of(small_cell)  # built once: every view and the panel's own words use it
-        self._base = Screening(extract, self.shipped, policy)
-        self._eligible: dict[tuple[str, str], np.ndarray] = {}
-        self._others: dict[str, Protocol] = {}
-
-    def protocol(self, settings: Settings) -> Protocol:
-        """The shipped protocol with ``settings`` applied (parameters of dropped criteria are ignored)."""
-        kept = {k: v for k, v in settings.set.items() if k.split(".", 1)[0] not in settings.dropped}
-        p = self.shipped.with_overrides(kept) if kept else self.shipped
-        p = p.without(*settings.dropped) if settings.dropped else p
-        if settings.order:
-            p = p.reordered([cid for cid in settings.order if cid not in settings.dropped])
-        return p
-
-    def screening(self, settings: Settings) -> Screening:
-        return self._base.with_protocol(self.protocol(settings), settings.policy)
-
-    def _reference(self, protocol: Protocol, policy: str) -> np.ndarray:
-        """Who is eligible under a reference protocol (computed once per protocol and policy)."""
-        key = (protocol.fingerprint(), policy)
-        if key not in self._eligible:
-            self._eligible[key] = _eligible(self._base.with_protocol(protocol, policy))
-        return self._eligible[key]
-
-    def _other(self, name: str) -> Protocol:
-        if name not in self._others:
-            self._others[name] = load_protocol(name)
-        return self._others[name]
-
-    def view(self, settings: Settings) -> View:
-        """Screen under ``settings`` and tabulate what the panel shows."""
-        s = self.screening(settings)
-        eligible, excluded, not_assessable = (int(v) for v in s.counts.status)
-        headline = {"eligible": eligible, "not_assessable": not_assessable, "excluded": excluded,
-                    "upper": eligible + not_assessable}
-        references = [(f"{self.shipped.id} as shipped", self.shipped)]
-        if settings.compare_with:
-            references.append((settings.compare_with, self._other(settings.compare_with)))
-        rows = []
-        now = _eligible(s)
-        for name, protocol in references:
-            then = self._reference(protocol, settings.policy)
-            rows.append({"against": name, "eligible_then": int(then.sum()), "eligible_now": int(now.sum()),
-                         "gained": int((now & ~then).sum()), "lost": int((then & ~now).sum())})
-        changes = pd.DataFrame(rows)
-        # Percentages are left out: taken from exact counts, they would undo the rounding.
-        attrition = s.attrition().drop(columns=["pct_of_previous", "pct_of_total"])
-        criteria = s.criteria_table().drop(columns=["excluded_in_sequence", "not_assessable_in_sequence"])
-        rule = self.rule
-        if rule.internal:
-            return View(s.protocol, headline, dict(headline), attrition, None, criteria, changes)
-        head = pd.DataFrame([headline])
-        shown = round_counts(head, list(headline), rule).iloc[0].to_dict()
-        text = round_counts(attrition, STEP_COUNTS, rule)
-        drawn = round_counts(attrition, STEP_COUNTS, rule, as_text=False)
-        return View(s.protocol, headline, shown, drawn, text, round_counts(criteria, CRITERION_COUNTS, rule),
-                    round_counts(changes, CHANGE_COUNTS, rule))
-
-    def variant_yaml(self, settings: Settings, name: str) -> str:
-        """``settings`` as a protocol file that ``extends`` the shipped one (``set``, ``drop``, ``order``)."""
-        base = self.shipped.id if self.shipped.id in shipped_protocols() else self.shipped.path
-        doc: dict = {"id": name, "title": f"{self.shipped.title}, what-if {name}", "extends": base}
-        if settings.dropped:
-            doc["drop"] = list(settings.dropped)
-        kept = {k: v for k, v in settings.set.items() if k.split(".", 1)[0] not in settings.dropped}
-        if kept:
-            doc["set"] = kept
-        order = [cid for cid in settings.order if cid not in settings.dropped]
-        if order and order != [c.id for c in self.protocol(Settings(dropped=settings.dropped)).counted]:
-            doc["order"] = order
-        head = f"# What-if variant of {self.shipped.id}, saved from the what-if panel.\n"
-        if settings.policy != "separate":
-            head += f"# Screened with missing-data policy '{settings.policy}' (pass --policy {settings.policy}).\n"
-        return head + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
-
-    def save_variant(self, settings: Settings, name: str, folder: str | Path) -> Path:
-        """Write :meth:`variant_yaml` to ``folder/name.yaml`` and check that it reads back as the same protocol."""
-        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name):
-            raise ProtocolError("variant", name, "a file name of letters, digits, '-', '_' or '.'")
-        path = Path(folder) / f"{name}.yaml"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(self.variant_yaml(settings, name), encoding="utf-8")
-        if load_protocol(path).fingerprint() != self.protocol(settings).fingerprint():  # pragma: no cover
-            raise ScreeningError(f"{path}: the saved variant does not screen as the panel does; please report this.")
-        return path
 
 
 # --- widgets -------------------------------------------------------------------------------------------
@@ -270,11 +121,10 @@ class WhatIfPanel:
                                                     f"{html.escape(format_value(value))}</small>")],
                                     layout=w.Layout(margin="0 0 0 40px", align_items="center")))
             self.rows[c.id] = w.VBox(lines, layout=w.Layout(border_bottom="1px solid #eee"))
-        self.policy = w.ToggleButtons(options=["separate", "exclude", "include"], value=policy,
+        self.policy = w.ToggleButtons(options=list(POLICIES), value=policy,
                                       description="missing data", style={"description_width": "initial",
                                                                          "button_width": "90px"},
-                                      tooltips=["count apart as not assessable", "treat as failing",
-                                                "treat as passing"])
+                                      tooltips=list(POLICIES.values()))
         self.policy.observe(self._changed, names="value")
         others = [p for p in shipped_protocols() if p != shipped.id]
         self.compare = w.Dropdown(options=[("(none)", "")] + [(p, p) for p in others],

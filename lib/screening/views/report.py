@@ -34,106 +34,25 @@ from pathlib import Path
 
 import pandas as pd
 
-from screening import __version__
 from screening.disclosure.bundle import check_site_label, write_manifest
 from screening.disclosure.releases import id_sketch, log_salt, overlap_warnings
 from screening.disclosure.rule import SHAREABLE, WATERMARK, SmallCellRule
 from screening.disclosure.shareable import VARIANT, check_subgroup, shareable_tables
-from screening.engine.funnel import Screening, screen_failure_range
+from screening.engine.enrolment import screen_failure_range
+from screening.engine.funnel import Screening
 from screening.errors import ScreeningError
 from screening.io.paths import check_path_text
 from screening.io.sources import absolute_spec, load_source, without_password
 from screening.io.sources.omop import PASSWORD_ENV
-from screening.rules.protocol import Protocol, as_overrides, load_protocol
-from screening.rules.trace import coverage, items_table
-from screening.views.text import markdown_code, markdown_text
-from screening.views.workers import sigint_held, stop_workers, worker_init
+from screening.rules.protocol import Protocol, load_protocol
+from screening.rules.trace import items_table
+from screening.views.notebook_runner import NOTEBOOKS, PACKAGE, ROOT, run_notebooks, share_state
+from screening.views.provenance import TOOL, provenance
 
-__all__ = ["build_report", "report_tables", "enrolment_table", "provenance", "notebook_state", "notebook_display",
-           "check_out", "coverage_headline", "not_computed_table",
+__all__ = ["build_report", "report_tables", "enrolment_table", "check_out", "log_release", "release_log_path",
            "NOTEBOOKS", "TOOL"]
 
-ROOT = Path(__file__).resolve().parents[3]
-PACKAGE = Path(__file__).resolve().parents[1]
-NOTEBOOKS = ("01-eligible-pool.ipynb", "02-screening-funnel.ipynb", "03-changing-criteria.ipynb")
-#: Marks provenance.json as written by this tool: only such a folder is ever replaced.
-TOOL = "screening"
 _SYSTEM = (Path("/proc"), Path("/sys"), Path("/dev"))
-
-
-def provenance(screening: Screening, rule: SmallCellRule = SHAREABLE, site_label: str | None = None) -> dict:
-    """What produced a result: extract hash, protocol, every parameter, policy, disclosure rule, package version.
-
-    The patient count follows the disclosure rule like every other count.
-    """
-    p = screening.protocol
-    site = {"site_label": check_site_label(site_label)} if site_label is not None else {}
-    meta = site | {
-        "tool": TOOL,
-        "extract_sha256": screening.extract.hash,
-        "extract_format": screening.extract.format,
-        "patients": rule.label(screening.extract.n_patients),
-        "protocol_id": p.id,
-        "protocol_title": p.title,
-        "protocol_fingerprint": p.fingerprint(),
-        "overrides": {k: v for k, v in p.overrides.items()},
-        "parameters": p.parameters(),
-        "criteria": [{"id": c.id, "label": c.display_label, "kind": c.kind} for c in p.criteria],
-        "coverage": coverage(p),
-        "unknown_policy": screening.policy,
-        "disclosure": rule.as_dict(),
-        "disclosure_text": rule.text(),
-        "small_cell_threshold": rule.threshold,
-        "package_version": __version__,
-    }
-    if rule.internal:
-        meta["internal"] = WATERMARK
-    return meta
-
-
-def provenance_markdown(meta: dict) -> str:
-    """The provenance block shown at the top of every notebook and report."""
-    # A protocol's title and values come from a file someone may have written to harm: shown as text.
-    changed = ", ".join(markdown_code(f"{k}={v}") for k, v in meta["overrides"].items()) or "none (protocol defaults)"
-    return "\n".join([
-        "| | |", "| --- | --- |",
-        f"| extract SHA-256 | `{meta['extract_sha256']}` |",
-        f"| patients in extract | {_thousands(meta['patients'])} |",
-        f"| protocol | {markdown_text(meta['protocol_title'])} ({markdown_code(meta['protocol_id'])}, "
-        f"fingerprint `{meta['protocol_fingerprint']}`) |",
-        f"| parameter overrides | {changed} |",
-        *([f"| trial's eligibility text | {coverage_headline(meta)} |"] if "coverage" in meta else []),
-        f"| missing data policy | {meta['unknown_policy']} |",
-        f"| disclosure control | {meta['disclosure_text']} |",
-        f"| package | screening {meta['package_version']} |",
-    ])
-
-
-def coverage_headline(meta: dict) -> str:
-    """How much of the trial's text the protocol applies, as the headline says it ("The protocol applies 19 of ...")."""
-    return f"The protocol {meta['coverage']['sentence']}."
-
-
-def _thousands(label) -> str:
-    return f"{int(label):,}" if str(label).isdigit() else str(label)
-
-
-def not_computed_table(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """The trial's items the registry cannot settle exactly: approximated, left to the visit, or not in the extract."""
-    items = tables["items"]
-    return items[items["status"] != "computed"].set_index("item")[["kind", "status", "how / what is missing", "text"]]
-
-
-def parameters_table(meta: dict) -> pd.DataFrame:
-    """Every criterion parameter and its value, for the report's appendix."""
-    rows = [{"criterion": k.split(".", 1)[0], "parameter": k.split(".", 1)[1], "value": _text(v)}
-            for k, v in meta["parameters"].items()]
-    return pd.DataFrame(rows)
-
-
-def _text(value) -> str:
-    # Unlike a label, the appendix keeps each value as it is stored (2.0 stays 2.0).
-    return ", ".join(map(str, value)) if isinstance(value, list) else str(value)
 
 
 def enrolment_table(screening: Screening, consent_rate: float, screen_failure: float | tuple[float, float],
@@ -191,157 +110,6 @@ def _write_tables(tables: dict[str, pd.DataFrame], meta: dict, folder: Path) -> 
 
 def _write_json(path: Path, payload) -> None:
     path.write_text(json.dumps(payload, indent=2, ensure_ascii=False, sort_keys=True) + "\n", encoding="utf-8")
-
-
-def notebook_display() -> None:
-    """Table widths and figure resolution shared by every notebook, so the reports look alike."""
-    import matplotlib.pyplot as plt
-
-    pd.set_option("display.max_rows", 80)
-    pd.set_option("display.width", 160)
-    pd.set_option("display.max_colwidth", 70)
-    plt.rcParams["figure.dpi"] = 80
-
-
-def notebook_state(extract_path: str, protocol: str, overrides: dict | str, policy: str, subgroup: str,
-                   small_cell: int, shared: str = "", variant: str = VARIANT
-                   ) -> tuple[Screening, dict, dict[str, pd.DataFrame]]:
-    """A notebook's screening, provenance and shareable tables: handed over by a report run, or computed here.
-
-    A report screens once and protects the tables once, then hands every
-    notebook the same result through ``shared`` (a pickle in a private
-    temporary folder, never in the report). It is used only if it was made from
-    these very parameters; a notebook run on its own computes its own.
-
-    Example
-    -------
-    >>> s, meta, tables = notebook_state("data/synthetic", "misle-phase2", {}, "separate", "site", 10)
-    >>> meta["patients"], "attrition" in tables
-    ('5000', True)
-    """
-    params = {"extract_path": extract_path, "protocol": protocol, "overrides": overrides, "policy": policy,
-              "subgroup": subgroup, "small_cell": small_cell, "variant": variant}
-    if shared and Path(shared).is_file():
-        import pickle
-
-        with open(shared, "rb") as handle:
-            state = pickle.load(handle)  # written by build_report in this run's private folder
-        if state["params"] == params:
-            return state["screening"], state["meta"], state["tables"]
-    from screening.engine.funnel import screen
-
-    chosen = load_protocol(protocol, overrides) if not isinstance(protocol, Protocol) else \
-        protocol.with_overrides(as_overrides(overrides))
-    s = screen(load_source(extract_path, protocol=chosen), chosen, None, policy)
-    rule = SmallCellRule.of(small_cell)
-    return s, provenance(s, rule), report_tables(s, rule, subgroup, variant)
-
-
-def _share(folder: Path, params: dict, screening: Screening, meta: dict, tables: dict) -> str:
-    import pickle
-
-    path = folder / "state.pickle"
-    with open(path, "wb") as handle:
-        pickle.dump({"params": {"variant": VARIANT, **params}, "screening": screening, "meta": meta,
-                     "tables": tables}, handle, protocol=pickle.HIGHEST_PROTOCOL)
-    return str(path)
-
-
-def _run_notebook(name: str, folder: Path, params: dict, cwd: Path = ROOT / "notebooks",
-                  local: dict[str, str] | None = None, internal: bool = False) -> tuple[float, list[str]]:
-    """Execute one notebook with papermill and export its offline HTML; returns the seconds it took and the
-    warnings it printed (for the terminal, not the files). ``local`` maps local paths to the names shared instead."""
-    import time
-
-    import nbformat
-    import papermill as pm
-    from nbconvert import HTMLExporter
-
-    start = time.perf_counter()
-    target = folder / name
-    pm.execute_notebook(str(ROOT / "notebooks" / name), str(target), parameters=params, kernel_name="python3",
-                        cwd=str(cwd), progress_bar=False, log_output=False)
-    nb = nbformat.read(target, as_version=4)
-    # The what-if panel needs a live kernel; its saved widget state would only pull a widget
-    # script from the network into the HTML, which then shows the panel's text fallback.
-    nb.metadata.pop("widgets", None)
-    warnings = _shareable_notebook(nb, local or {}, internal)
-    nbformat.write(nb, target)
-    exporter = HTMLExporter(template_name="offline", extra_template_basedirs=[str(PACKAGE / "views" / "templates")],
-                            exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
-    body, _ = exporter.from_notebook_node(nb)
-    target.with_suffix(".html").write_text(body, encoding="utf-8")
-    return time.perf_counter() - start, warnings
-
-
-def _run_notebooks(folder: Path, params: dict, progress: bool, local: dict[str, str], internal: bool) -> None:
-    """Run the notebooks side by side, one kernel each, about as many at once as there are cores."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-
-    names = [n for n in NOTEBOOKS if (ROOT / "notebooks" / n).exists()]
-    # One more kernel than cores keeps the cores busy while a kernel waits on its client. Processes, not
-    # threads: papermill is not thread-safe. Spawned: the parent holds Arrow's thread pools, which a forked
-    # child must not inherit.
-    workers = max(1, min(len(names), (os.cpu_count() or 1) + 1))
-    # Workers die with this run (Ctrl-C, an error, even SIGKILL of this process): views/workers.py says how.
-    with sigint_held():
-        pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=worker_init, initargs=(os.getpid(),))
-    try:
-        with sigint_held():
-            running = {pool.submit(_run_notebook, name, folder, params, ROOT / "notebooks", local, internal): name
-                       for name in names}
-        if progress:
-            print(f"running {', '.join(names)} ({workers} at a time) ...", file=sys.stderr, flush=True)
-        for done in as_completed(running):
-            seconds, warnings = done.result()  # a failed notebook stops the report with its error
-            for line in warnings:
-                print(f"{running[done]}: {line}", file=sys.stderr)
-            if progress:
-                print(f"ran {running[done]} in {seconds:.1f} s", file=sys.stderr, flush=True)
-    except BaseException:
-        stop_workers(pool)
-        raise
-    pool.shutdown()
-
-
-def _shareable_notebook(nb, local: dict[str, str], internal: bool) -> list[str]:
-    """Strip what must not travel: run metadata (paths, times), the extract's path, warnings. Returns the warnings.
-
-    Warnings (stderr) belong on the terminal of whoever ran the report, not in a shared file.
-    """
-    warnings = []
-    nb.metadata.pop("papermill", None)
-    for cell in nb.cells:
-        cell.metadata.pop("papermill", None)
-        cell.metadata.pop("execution", None)
-        for path, name in local.items():
-            cell.source = cell.source.replace(path, name)
-        if "injected-parameters" in cell.metadata.get("tags", []):
-            cell.id = "injected-parameters"  # papermill's is random: the same inputs give the same files
-        if cell.cell_type != "code":
-            continue
-        kept = []
-        for output in cell.get("outputs", []):
-            if output.get("output_type") == "stream" and output.get("name") == "stderr":
-                warnings += [line for line in output.get("text", "").splitlines() if line.strip()]
-                continue
-            kept.append(output)
-        for output in kept:  # a widget needs a live kernel; its view only holds a random model id
-            output.get("data", {}).pop("application/vnd.jupyter.widget-view+json", None)
-        cell.outputs = kept
-    if internal:
-        nb.cells.insert(0, _markdown_cell(f"# {WATERMARK.upper()}\n\nEvery count in this notebook is exact."))
-    return list(dict.fromkeys(warnings))
-
-
-def _markdown_cell(text: str):
-    from nbformat.v4 import new_markdown_cell
-
-    cell = new_markdown_cell(text)
-    cell.pop("id", None)
-    return cell
 
 
 # --- where a report may go ----------------------------------------------------------------------
@@ -551,9 +319,9 @@ def build_report(data: str | Path, protocol: Protocol | str = "misle-phase2", *,
             protocol_arg = Path(protocol.path).stem if shipped else own
             params = {"extract_path": spec, "protocol": protocol_arg, "overrides": dict(protocol.overrides),
                       "policy": policy, "subgroup": subgroup, "small_cell": rule.threshold}
-            params["shared"] = _share(private, params, screening, provenance(screening, rule, site_label), tables)
+            params["shared"] = share_state(private, params, screening, provenance(screening, rule, site_label), tables)
             local = {params["shared"]: "", spec: _extract_name(spec), protocol_arg: Path(protocol_arg).name}
-            _run_notebooks(tmp, params, progress, local, rule.internal)
+            run_notebooks(tmp, params, progress, local, rule.internal)
         write_manifest(tmp)
         _swap_in(tmp, out)
     except BaseException:

@@ -1,0 +1,183 @@
+"""Run the report's notebooks: papermill in parallel kernels, stripped of what must not travel, exported to HTML.
+
+A report screens once and protects the tables once, then hands every notebook
+the same result (:func:`share_state`, :func:`notebook_state`); each notebook is
+executed (:func:`run_notebooks`), cleaned of run metadata, local paths and
+warnings, and exported as offline HTML.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from screening.disclosure.rule import WATERMARK, SmallCellRule
+from screening.disclosure.shareable import VARIANT
+from screening.engine.funnel import Screening
+from screening.io.sources import load_source
+from screening.rules.protocol import Protocol, as_overrides, load_protocol
+from screening.views.provenance import provenance
+from screening.views.workers import sigint_held, stop_workers, worker_init
+
+__all__ = ["notebook_display", "notebook_state", "share_state", "run_notebook", "run_notebooks", "NOTEBOOKS", "ROOT",
+           "PACKAGE"]
+
+ROOT = Path(__file__).resolve().parents[3]
+PACKAGE = Path(__file__).resolve().parents[1]
+NOTEBOOKS = ("01-eligible-pool.ipynb", "02-screening-funnel.ipynb", "03-changing-criteria.ipynb")
+
+
+def notebook_display() -> None:
+    """Table widths and figure resolution shared by every notebook, so the reports look alike."""
+    import matplotlib.pyplot as plt
+
+    pd.set_option("display.max_rows", 80)
+    pd.set_option("display.width", 160)
+    pd.set_option("display.max_colwidth", 70)
+    plt.rcParams["figure.dpi"] = 80
+
+
+def notebook_state(extract_path: str, protocol: str, overrides: dict | str, policy: str, subgroup: str,
+                   small_cell: int, shared: str = "", variant: str = VARIANT
+                   ) -> tuple[Screening, dict, dict[str, pd.DataFrame]]:
+    """A notebook's screening, provenance and shareable tables: handed over by a report run, or computed here.
+
+    A report screens once and protects the tables once, then hands every
+    notebook the same result through ``shared`` (a pickle in a private
+    temporary folder, never in the report). It is used only if it was made from
+    these very parameters; a notebook run on its own computes its own.
+
+    Example
+    -------
+    >>> s, meta, tables = notebook_state("data/synthetic", "misle-phase2", {}, "separate", "site", 10)
+    >>> meta["patients"], "attrition" in tables
+    ('5000', True)
+    """
+    params = {"extract_path": extract_path, "protocol": protocol, "overrides": overrides, "policy": policy,
+              "subgroup": subgroup, "small_cell": small_cell, "variant": variant}
+    if shared and Path(shared).is_file():
+        import pickle
+
+        with open(shared, "rb") as handle:
+            state = pickle.load(handle)  # written by build_report in this run's private folder
+        if state["params"] == params:
+            return state["screening"], state["meta"], state["tables"]
+    from screening.engine.funnel import screen
+
+    chosen = load_protocol(protocol, overrides) if not isinstance(protocol, Protocol) else \
+        protocol.with_overrides(as_overrides(overrides))
+    s = screen(load_source(extract_path, protocol=chosen), chosen, None, policy)
+    from screening.views.report import report_tables  # the report module runs this one's notebooks
+
+    rule = SmallCellRule.of(small_cell)
+    return s, provenance(s, rule), report_tables(s, rule, subgroup, variant)
+
+
+def share_state(folder: Path, params: dict, screening: Screening, meta: dict, tables: dict) -> str:
+    import pickle
+
+    path = folder / "state.pickle"
+    with open(path, "wb") as handle:
+        pickle.dump({"params": {"variant": VARIANT, **params}, "screening": screening, "meta": meta,
+                     "tables": tables}, handle, protocol=pickle.HIGHEST_PROTOCOL)
+    return str(path)
+
+
+def run_notebook(name: str, folder: Path, params: dict, cwd: Path = ROOT / "notebooks",
+                  local: dict[str, str] | None = None, internal: bool = False) -> tuple[float, list[str]]:
+    """Execute one notebook with papermill and export its offline HTML; returns the seconds it took and the
+    warnings it printed (for the terminal, not the files). ``local`` maps local paths to the names shared instead."""
+    import time
+
+    import nbformat
+    import papermill as pm
+    from nbconvert import HTMLExporter
+
+    start = time.perf_counter()
+    target = folder / name
+    pm.execute_notebook(str(ROOT / "notebooks" / name), str(target), parameters=params, kernel_name="python3",
+                        cwd=str(cwd), progress_bar=False, log_output=False)
+    nb = nbformat.read(target, as_version=4)
+    # The what-if panel needs a live kernel; its saved widget state would only pull a widget
+    # script from the network into the HTML, which then shows the panel's text fallback.
+    nb.metadata.pop("widgets", None)
+    warnings = _shareable_notebook(nb, local or {}, internal)
+    nbformat.write(nb, target)
+    exporter = HTMLExporter(template_name="offline", extra_template_basedirs=[str(PACKAGE / "views" / "templates")],
+                            exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
+    body, _ = exporter.from_notebook_node(nb)
+    target.with_suffix(".html").write_text(body, encoding="utf-8")
+    return time.perf_counter() - start, warnings
+
+
+def run_notebooks(folder: Path, params: dict, progress: bool, local: dict[str, str], internal: bool) -> None:
+    """Run the notebooks side by side, one kernel each, about as many at once as there are cores."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    names = [n for n in NOTEBOOKS if (ROOT / "notebooks" / n).exists()]
+    # One more kernel than cores keeps the cores busy while a kernel waits on its client. Processes, not
+    # threads: papermill is not thread-safe. Spawned: the parent holds Arrow's thread pools, which a forked
+    # child must not inherit.
+    workers = max(1, min(len(names), (os.cpu_count() or 1) + 1))
+    # Workers die with this run (Ctrl-C, an error, even SIGKILL of this process): views/workers.py says how.
+    with sigint_held():
+        pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=worker_init, initargs=(os.getpid(),))
+    try:
+        with sigint_held():
+            running = {pool.submit(run_notebook, name, folder, params, ROOT / "notebooks", local, internal): name
+                       for name in names}
+        if progress:
+            print(f"running {', '.join(names)} ({workers} at a time) ...", file=sys.stderr, flush=True)
+        for done in as_completed(running):
+            seconds, warnings = done.result()  # a failed notebook stops the report with its error
+            for line in warnings:
+                print(f"{running[done]}: {line}", file=sys.stderr)
+            if progress:
+                print(f"ran {running[done]} in {seconds:.1f} s", file=sys.stderr, flush=True)
+    except BaseException:
+        stop_workers(pool)
+        raise
+    pool.shutdown()
+
+
+def _shareable_notebook(nb, local: dict[str, str], internal: bool) -> list[str]:
+    """Strip what must not travel: run metadata (paths, times), the extract's path, warnings. Returns the warnings.
+
+    Warnings (stderr) belong on the terminal of whoever ran the report, not in a shared file.
+    """
+    warnings = []
+    nb.metadata.pop("papermill", None)
+    for cell in nb.cells:
+        cell.metadata.pop("papermill", None)
+        cell.metadata.pop("execution", None)
+        for path, name in local.items():
+            cell.source = cell.source.replace(path, name)
+        if "injected-parameters" in cell.metadata.get("tags", []):
+            cell.id = "injected-parameters"  # papermill's is random: the same inputs give the same files
+        if cell.cell_type != "code":
+            continue
+        kept = []
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "stream" and output.get("name") == "stderr":
+                warnings += [line for line in output.get("text", "").splitlines() if line.strip()]
+                continue
+            kept.append(output)
+        for output in kept:  # a widget needs a live kernel; its view only holds a random model id
+            output.get("data", {}).pop("application/vnd.jupyter.widget-view+json", None)
+        cell.outputs = kept
+    if internal:
+        nb.cells.insert(0, _markdown_cell(f"# {WATERMARK.upper()}\n\nEvery count in this notebook is exact."))
+    return list(dict.fromkeys(warnings))
+
+
+def _markdown_cell(text: str):
+    from nbformat.v4 import new_markdown_cell
+
+    cell = new_markdown_cell(text)
+    cell.pop("id", None)
+    return cell
