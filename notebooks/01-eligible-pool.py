@@ -33,7 +33,8 @@ screen_failure: list = [0.26, 0.51]  # share failing screening: BLISS-BELIEVE 26
 # %%
 from IPython.display import Markdown, display
 
-from screening.views.report import coverage_headline, notebook_display, notebook_state, provenance_markdown
+from screening.views.notebook_runner import notebook_display, notebook_state
+from screening.views.provenance import coverage_headline, provenance_markdown
 
 notebook_display()
 

@@ -33,7 +33,8 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import Markdown, display
 
-from screening.views.report import coverage_headline, notebook_display, notebook_state, provenance_markdown
+from screening.views.notebook_runner import notebook_display, notebook_state
+from screening.views.provenance import coverage_headline, provenance_markdown
 
 notebook_display()
 from screening.views import charts
@@ -55,7 +56,7 @@ tables["headline"].set_index("measure")
 # Each item of the trial's eligibility text is *computed* (the criteria apply it exactly), *approximated* (how, and why), left to the *screening visit*, or *not in the extract* (the field a registry would need). The funnel below settles the computed and approximated items; every patient in the pool must still meet the others at the visit. `python -m screening rules --protocol <name>` lists every item.
 
 # %%
-from screening.views.report import not_computed_table
+from screening.views.provenance import not_computed_table
 
 not_computed_table(tables)
 
@@ -171,6 +172,6 @@ else:
 # ## Every parameter
 
 # %%
-from screening.views.report import parameters_table
+from screening.views.provenance import parameters_table
 
 parameters_table(meta)

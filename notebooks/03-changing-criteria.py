@@ -34,7 +34,8 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import Markdown, display
 
-from screening.views.report import notebook_display, notebook_state, provenance_markdown
+from screening.views.notebook_runner import notebook_display, notebook_state
+from screening.views.provenance import provenance_markdown
 
 notebook_display()
 from screening.views import charts, relax_charts

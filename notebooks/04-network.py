@@ -31,7 +31,7 @@ from IPython.display import Markdown, display
 from screening import load_extract
 from screening.network import charts as network_charts
 from screening.network.merge import demo_network, merge_bundles, provenance_markdown
-from screening.views.report import notebook_display
+from screening.views.notebook_runner import notebook_display
 
 notebook_display()
 
