@@ -142,7 +142,7 @@ _SCHEMA = {
     "package_version": ("a version (text)", lambda v, m: isinstance(v, str) and bool(_ID.fullmatch(v))),
 }
 #: Keys a report may add besides, each with its type.
-_OPTIONAL = {"tool": str, "extract_format": str, "small_cell_threshold": int,
+_OPTIONAL = {"tool": str, "extract_format": str, "small_cell_threshold": int, "disclosure_text": str,
              "counts_hidden_besides_rounding": int, "withheld_breakdowns": list, "internal": str, "coverage": dict}
 
 
