@@ -182,7 +182,7 @@ def test_zeros_along_the_funnel_the_protocol_forces_are_zero_on_any_data(tmp_pat
         for policy in ("separate", "exclude", "include"):
             s = screen(extract, protocol, policy=policy)
             pub = published_counts(s, SHAREABLE, whatif=False)
-            cells = funnel_structural_cells(pub, s)
+            cells = funnel_structural_cells(pub, s.protocol)
             tables |= {name for name, _, _ in cells}
             for name in cells:
                 assert pub.cells.values[pub.cells[pub._r(name)]] == 0, (seed, policy, name)
