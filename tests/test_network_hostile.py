@@ -219,7 +219,7 @@ def test_a_network_of_hostile_bundles_shows_their_strings_as_text_under_a_csp(si
 
 
 def test_a_site_report_shows_a_hostile_protocol_title_as_text_under_a_csp(tmp_path):
-    from screening.views.report import _run_notebook
+    from screening.views.notebook_runner import run_notebook
 
     protocol_file = tmp_path / "hostile.yaml"
     protocol_file.write_text(json.dumps({"id": "hostile-trial", "title": HOSTILE_TITLE,
@@ -227,7 +227,7 @@ def test_a_site_report_shows_a_hostile_protocol_title_as_text_under_a_csp(tmp_pa
                                          "set": {"sledai.min": 4}}), encoding="utf-8")
     params = {"extract_path": str(SYNTHETIC), "protocol": str(protocol_file), "overrides": {}, "policy": "separate",
               "subgroup": "site", "small_cell": 10}
-    _run_notebook("01-eligible-pool.ipynb", tmp_path, params)
+    run_notebook("01-eligible-pool.ipynb", tmp_path, params)
     page = _parse((tmp_path / "01-eligible-pool.html").read_text(encoding="utf-8"))
     assert _live(page) == []
     assert "<script>alert(1)</script><img src=x onerror=alert(2)>" in "".join(page.text)
