@@ -233,3 +233,15 @@ def test_report_provenance_states_coverage_and_lists_the_items_not_computed(boun
     table = not_computed_table({"items": items_table(load_protocol("anifrolumab-tulip2"))})
     assert table.index.tolist() == ["L1", "D2", "L3", "L4", "L5", "L6", "L7", "L8", "X1", "X2"]
     assert table.loc["D2", "how / what is missing"].endswith("needs the rule: autoantibody_any")
+
+
+def test_the_network_report_states_coverage_only_when_every_site_agrees():
+    from screening.network.merge import provenance_markdown
+
+    meta = {"overrides": {}, "protocol_title": "T", "protocol_id": "t", "protocol_fingerprint": "abc",
+            "unknown_policy": "separate", "disclosure_text": "rounded", "sites": [{"site_label": "S1"}],
+            "package_version": "0.1.0"}
+    agreed = provenance_markdown(meta | {"coverage": {"sentence": "applies 1 of 2 items exactly, 1 *approximately*"}})
+    assert "| trial's eligibility text | The protocol applies 1 of 2 items exactly, 1 \\*approximately\\*. |" in agreed
+    assert ("| trial's eligibility text | not stated (the sites' bundles do not agree on it, or predate it) |"
+            in provenance_markdown(meta))

@@ -256,6 +256,10 @@ def _provenance(bundles: list[Bundle]) -> dict:
     meta = bundles[0].provenance
     shared = {k: meta.get(k) for k in ("protocol_id", "protocol_title", "protocol_fingerprint", "overrides",
                                        "parameters", "criteria", "unknown_policy", "disclosure")}
+    # Items do not enter the fingerprint: sites screening alike may quote the trial differently.
+    sentences = {(b.provenance.get("coverage") or {}).get("sentence") for b in bundles}
+    if len(sentences) == 1 and None not in sentences:
+        shared["coverage"] = {"sentence": sentences.pop()}
     return shared | {
         "disclosure_text": rule_text(meta.get("disclosure") or {}),
         "intervals": "each network count is the sum of the sites' intervals: every count a site's published "
@@ -275,10 +279,14 @@ def provenance_markdown(meta: dict, demo_source: str | None = None) -> str:
     """
     changed = ", ".join(markdown_code(f"{k}={v}") for k, v in (meta["overrides"] or {}).items()) \
         or "none (protocol defaults)"
+    sentence = (meta.get("coverage") or {}).get("sentence")
+    coverage = f"The protocol {markdown_text(sentence)}." if isinstance(sentence, str) else \
+        "not stated (the sites' bundles do not agree on it, or predate it)"
     rows = ["| | |", "| --- | --- |",
             f"| protocol | {markdown_text(meta['protocol_title'])} ({markdown_code(meta['protocol_id'])}, "
             f"fingerprint {markdown_code(meta['protocol_fingerprint'])}) |",
             f"| parameter overrides | {changed} |",
+            f"| trial's eligibility text | {coverage} |",
             f"| missing data policy | {markdown_text(meta['unknown_policy'])} |",
             f"| disclosure rule of every site | {markdown_text(meta['disclosure_text'])} |",
             f"| sites | {len(meta['sites'])}: {', '.join(markdown_text(s['site_label']) for s in meta['sites'])} |",

@@ -205,14 +205,18 @@ def check_items(src: str, protocol) -> None:
 def coverage(protocol) -> dict:
     """How many of the trial's items the protocol applies: per status, with the sentence reports show.
 
-    Items whose criteria an override changed are listed: the text may no longer hold for them.
+    Items whose criteria an override changed are listed (``changed_by_overrides``).
     """
     counts = {s: sum(i.status == s for i in protocol.items) for s in STATUSES}
     counts["unaccounted"] = sum(not i.status for i in protocol.items)
-    changed = {k.split(".", 1)[0] for k in protocol.overrides}
-    moved = [i.id for i in protocol.items if changed & set(i.criteria)]
-    return {"items": len(protocol.items), **counts, "changed_by_overrides": moved,
+    return {"items": len(protocol.items), **counts, "changed_by_overrides": _overridden(protocol),
             "sentence": coverage_sentence(protocol)}
+
+
+def _overridden(protocol) -> list[str]:
+    """The items whose criteria an override changed: the text may no longer hold for them."""
+    changed = {k.split(".", 1)[0] for k in protocol.overrides}
+    return [i.id for i in protocol.items if changed & set(i.criteria)]
 
 
 def coverage_sentence(protocol) -> str:
@@ -223,8 +227,7 @@ def coverage_sentence(protocol) -> str:
     by = {s: sum(i.status == s for i in items) for s in (*STATUSES, "")}
     parts = [f"applies {by['computed']} of {len(items)} items exactly"]
     parts += [f"{by[s]} {_PHRASES[s]}" for s in ("approximated", "at_screening_visit", "not_in_extract", "") if by[s]]
-    changed = {k.split(".", 1)[0] for k in protocol.overrides}
-    moved = [i.id for i in items if changed & set(i.criteria)]
+    moved = _overridden(protocol)
     tail = f" (overrides change the criteria of {', '.join(moved)})" if moved else ""
     return ", ".join(parts) + tail
 
