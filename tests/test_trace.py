@@ -156,10 +156,10 @@ HAND_COUNTED = {
     "anifrolumab-tulip2": (2, 8, 2, 0),
     # A1 computed; I1 I3 I4 I5 I6 I8 E1 E2 approximated; I7 at the visit; I2 E3 not in the extract
     "anifrolumab-muse": (1, 8, 1, 2),
-    # P1 P2 P7 computed; P3 P4 P5 P6 P8 P9 approximated; P10 P11 not in the extract
-    "belimumab-bliss52": (3, 6, 0, 2),
-    # I1 E6 E9 computed; I2 I3 I4 E1 E2 E4 E5 E7 approximated; E3 E8 not in the extract
-    "belimumab-bliss76": (3, 8, 0, 2),
+    # P1 P2 P7 computed; P3 P4 P6 P8 P9 approximated; P5 P10 P11 not in the extract
+    "belimumab-bliss52": (3, 5, 0, 3),
+    # I1 E6 E9 computed; I2 I3 E1 E2 E4 E5 E7 approximated; I4 E3 E8 not in the extract
+    "belimumab-bliss76": (3, 7, 0, 3),
     # A1 I1 E3 E9 computed; I2 I3 I4 E1 E2 E4 E5 E6 E7 approximated; E8 E10 not in the extract
     "belimumab-blissln": (4, 9, 0, 2),
     # I2 computed; I3 approximated; I1 not in the extract
