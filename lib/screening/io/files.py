@@ -102,19 +102,29 @@ def read_raw(file: Path, columns: list[str] | None = None) -> pd.DataFrame:
 
 
 def _check_short_rows(file: Path) -> None:
-    """A row with fewer fields than the header would be read padded with blanks: name its lines instead."""
+    """A row with fewer fields than the header would be read padded with blanks: name its lines instead.
+
+    A row with more fields is refused here too: pandas drops extra fields that are empty without a
+    word, so a row shifted by a stray comma before blank trailing columns would be read shifted.
+    """
     import csv
 
     with open(file, encoding="utf-8-sig", newline="") as handle:
         reader = csv.reader(handle, skipinitialspace=True)
         width = len(next(reader, []))
-        short, values, n = [], [], 0
+        short, values, n, long = [], [], 0, None
         for row in reader:
+            if len(row) > width and long is None:
+                long = reader.line_num
             if row and len(row) < width:  # blank lines are skipped, as the reader skips them
                 n += 1
                 if len(short) < 5:
                     short.append(reader.line_num)
                     values.append(",".join(row))
+    if long is not None:
+        raise ExtractError(str(file), None, "comma-separated rows with as many fields as the header", rows=[long],
+                           row_word="line",
+                           hint="A row has more fields than the header: a value holding a comma needs quotes.")
     if n:
         raise ExtractError(str(file), None, f"{width} comma-separated fields on every line, as in the header",
                            rows=short, values=values, n_rows=n, row_word="line",

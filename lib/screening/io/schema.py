@@ -29,6 +29,12 @@ SEXES = ("F", "M")
 RACE_ETHNICITY = ("White", "Black", "Hispanic", "Asian", "Other")
 NEPHRITIS_STATUS = ("never", "active", "remission")
 CHEST_XRAY = ("normal", "tb_or_fungal", "other_abnormal")
+#: ISN/RPS 2003 lupus nephritis classes, with class IV unspecified when a report omits segmental (S) or global
+#: (G) and the mixed classes III/IV with V (Weening et al., J Am Soc Nephrol 2004;15:241-250).
+BIOPSY_CLASSES = ("I", "II", "III", "IV", "IV-S", "IV-G", "V", "VI", "III+V", "IV+V", "IV-S+V", "IV-G+V")
+#: Tuberculosis at screening: a negative test, latent infection (a positive IGRA or skin test without active
+#: disease) or active tuberculosis.
+TB_STATUS = ("negative", "latent", "active")
 DRUG_CLASSES = ("glucocorticoid", "immunosuppressant", "antimalarial", "biologic")
 #: Daily doses are mg/day; single administrations (infusions, pulses) are mg.
 DOSE_UNITS = ("mg/day", "mg")
@@ -53,7 +59,8 @@ FALSE_WORDS = ("false", "f", "no", "n", "0")
 #: Lab values (and the weight) -> the optional column dating them (the AST/ALT date covers its ULN too).
 LAB_DATES = {"weight_kg": "weight_date", "egfr": "egfr_date", "proteinuria_g_per_g": "proteinuria_date",
              "wbc": "wbc_date", "haemoglobin": "haemoglobin_date", "platelets": "platelets_date",
-             "ast": "ast_date", "alt": "alt_date"}
+             "ast": "ast_date", "alt": "alt_date", "c3": "c3_date", "c4": "c4_date",
+             "neutrophils": "neutrophils_date", "creatinine": "creatinine_date"}
 
 #: Age is top-coded for de-identification: 90 stands for "90 or over".
 AGE_TOP_CODE = 90
@@ -160,6 +167,34 @@ def _patients() -> list[Field]:
         f("organ_transplant", "bool", "History of a major organ transplant (kidney, liver, heart, lung)."),
         f("unstable_condition", "bool", "Registry flag for an unstable or clinically significant condition."),
     ]
+    # Fields SLE trials read that many registries hold, optional (an extract without them loads as before).
+    # PGA: the 0-3 visual analogue scale of SELENA-SLEDAI (Petri et al., N Engl J Med 2005;353:2550-2558).
+    rows += [f(*spec, **limits, optional=True) for *spec, limits in [
+        ("physician_global", "float", "Physician global assessment (PGA) at screening, 0 (none) to 3 (severe).",
+         "0-3 VAS", {"min": 0, "max": 3}),
+        ("c3", "float", "Complement C3 nearest to baseline. May be absent from the file.", "mg/dL",
+         {"min": 0, "max": 1000}),
+        ("c4", "float", "Complement C4 nearest to baseline. May be absent from the file.", "mg/dL",
+         {"min": 0, "max": 500}),
+        ("antiphospholipid_positive", "bool", "Latest antiphospholipid antibody result positive (lupus "
+         "anticoagulant, anticardiolipin or anti-β2-glycoprotein I). May be absent from the file.", "", {}),
+        ("antiphospholipid_date", "date", "Date of the latest antiphospholipid antibody test. May be absent "
+         "from the file.", "", {"not_after": "baseline_date"}),
+        ("renal_biopsy_class", "category", "ISN/RPS 2003 class of the latest kidney biopsy (IV when S or G is "
+         "not stated). May be absent from the file.", "", {"allowed": BIOPSY_CLASSES}),
+        ("renal_biopsy_date", "date", "Date of the latest kidney biopsy. May be absent from the file.", "",
+         {"not_after": "baseline_date"}),
+        ("neutrophils", "float", "Absolute neutrophil count. May be absent from the file.", "×10³/mm³",
+         {"min": 0, "max": 200}),
+        ("creatinine", "float", "Serum creatinine nearest to baseline. May be absent from the file.", "mg/dL",
+         {"min": 0, "max": 30}),
+        ("creatinine_uln", "float", "Laboratory upper limit of normal for serum creatinine. May be absent from "
+         "the file.", "mg/dL", {"min": 0.1, "max": 10}),
+        ("tb_status", "category", "Tuberculosis at screening: negative test, latent (positive IGRA or skin test "
+         "without active disease) or active. May be absent from the file.", "", {"allowed": TB_STATUS}),
+        ("latent_tb_treated", "bool", "Latent tuberculosis treatment started or completed. May be absent from "
+         "the file.", "", {}),
+    ]]
     # When each lab value and the weight were measured: optional, so a registry that records values "at
     # baseline" leaves them out; an EHR source fills them, and a protocol's recency limit then applies.
     rows += [f(date, "date", f"Date {name} was measured. May be absent from the file.", not_after="baseline_date",
