@@ -23,7 +23,8 @@ __all__ = ["missingness", "unrecognised"]
 def missingness(extract: Extract, table: str = "patients") -> pd.DataFrame:
     """Per column of ``table``: rows missing a value and the share, most missing first.
 
-    Columns that are required (never missing) are left out. ``note`` says why a
+    Columns that are required (never missing) are left out, and so are optional ones the extract
+    does not hold (left out of the file, or blank in every row). ``note`` says why a
     converted source (OMOP, Synthea) cannot give a column.
     """
     frame = extract.table(table)
@@ -32,6 +33,8 @@ def missingness(extract: Extract, table: str = "patients") -> pd.DataFrame:
         if f.required or f.name not in frame.columns:
             continue
         missing = int(frame[f.name].isna().sum())
+        if f.optional and missing == len(frame) and len(frame):  # a field this extract does not hold at all
+            continue
         rows.append({"table": table, "column": f.name, "description": f.description, "missing": missing,
                      "percent": round(100 * missing / max(len(frame), 1), 1),
                      "note": extract.notes.get(f.name, "")})

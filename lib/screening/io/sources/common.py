@@ -178,6 +178,9 @@ def build_extract(model: EventModel, baseline: str = "last_visit", before: str |
     patients["organ_transplant"] = flag(["organ_transplant"])
     for name in NOT_DERIVABLE:
         patients[name] = None
+    for f in TABLES["patients"]:  # optional fields no concept set maps yet: not recorded
+        if f.optional and f.name not in patients:
+            patients[f.name] = None
     patients = patients[[f.name for f in TABLES["patients"]]]
     if model.entry is not None:  # not in the registry dictionary: kept as extra columns for the entry rules
         for name, column in model.entry.items():
