@@ -37,6 +37,8 @@ CASES += [
     ("nephritis_therapy", {**RULES["nephritis_therapy"].defaults, "total_months": 3}),
     ("glucocorticoid_dose", {**RULES["glucocorticoid_dose"].defaults, "max_mg_per_kg": 0.2, "months": 3}),
     ("malignancy", {**RULES["malignancy"].defaults, "lookback_years": 1}),
+    ("history_except", RULES["history_except"].defaults),
+    ("history_except", {**RULES["history_except"].defaults, "lookback_years": 20, "excepted_months": [24, 36, 60]}),
     ("column", {"column": "age_years", "op": ">=", "value": 50}),
     ("bilag_count", RULES["bilag_count"].defaults),
 ]

@@ -9,7 +9,7 @@ from screening.io.dates import months_before
 from screening.io.extract import Extract
 from screening.io.schema import MALIGNANCY_TYPES
 from screening.rules.baselines import rows as R
-from screening.rules.baselines.sqltext import Query, isin
+from screening.rules.baselines.sqltext import Query, isin, lit
 from screening.rules.masks import baseline, boolean, events
 from screening.rules.masks import isin as isin_mask
 from screening.rules.registry import Param, rule
@@ -106,3 +106,70 @@ def recent_infection_sql(q: Query, herpes_zoster_days: int, serious_infection_da
     return q.any_event(f"CASE WHEN d IS NULL OR base IS NULL THEN NULL WHEN d >= {q.days_before('base', short)} "
                        f"AND d <= base THEN TRUE WHEN d >= {q.days_before('base', long)} AND d <= base THEN NULL "
                        f"ELSE FALSE END", src)
+
+
+@rule("history_except", reads=("baseline_date", "malignancies"), lookback=True,
+      lookback_years=Param(5, "look-back before baseline", "years"),
+      excepted=Param(["basal_cell_skin", "squamous_cell_skin", "cervical_carcinoma_in_situ"],
+                     "malignancy types excepted once long enough ago", choices=MALIGNANCY_TYPES),
+      excepted_months=Param([3, 3, 12], "for each excepted type in order, the least time from its diagnosis to "
+                            "baseline for the exception to apply", "months", kind="list of whole numbers"))
+def history_except(ex: Extract, lookback_years: float, excepted: list[str], excepted_months: list[int]):
+    """A malignancy within lookback_years, bar each excepted type diagnosed at least its excepted_months ago."""
+    # The extract dates a malignancy by its diagnosis, not its treatment: the time asked for runs from it.
+    rows_of, rows = events(ex, "malignancies")
+    base = baseline(ex).iloc[rows].reset_index(drop=True)
+    date = rows_of["diagnosis_date"].reset_index(drop=True)
+    kind = rows_of["malignancy_type"].reset_index(drop=True)
+    counts = boolean(pd.Series(True, index=date.index))
+    for name, months in zip(excepted, excepted_months, strict=True):  # a loop over parameters, not patients
+        this = np.asarray(kind == name, dtype=bool)
+        counts[this] = boolean(date > months_before(base, months))[this]
+    if excepted:  # a type the vocabulary did not know might be excepted: it counts surely only if too recent
+        unknown = kind.isna().to_numpy()
+        too_recent = np.asarray((date > months_before(base, min(excepted_months))).fillna(False), dtype=bool)
+        counts[unknown & too_recent] = True
+        counts[unknown & ~too_recent] = pd.NA
+    within = boolean((date >= months_before(base, round(12 * lookback_years))) & (date <= base))
+    within[(date.isna() | base.isna()).to_numpy()] = pd.NA
+    counts[(date.isna() | base.isna()).to_numpy()] = pd.NA
+    return any_per_patient(len(ex.patients), rows, within & counts)
+
+
+@history_except.naive_form
+def history_except_naive(patient: R.Patient, lookback_years: float, excepted: list[str],
+                         excepted_months: list[int]):
+    base, hits = patient["baseline_date"], []
+    wait = dict(zip(excepted, excepted_months, strict=True))
+    for _, m in patient.malignancies.iterrows():
+        kind, d = m["malignancy_type"], m["diagnosis_date"]
+        if R.na(d) or R.na(base):
+            hits.append(None)
+            continue
+        if R.na(kind):
+            counts = True if not wait or d > R.months_before(base, min(wait.values())) else None
+        else:
+            counts = kind not in wait or d > R.months_before(base, wait[kind])
+        hits.append(R.and_(R.months_before(base, round(12 * lookback_years)) <= d <= base, counts))
+    return R.any_(hits)
+
+
+@history_except.sql_form
+def history_except_sql(q: Query, lookback_years: float, excepted: list[str], excepted_months: list[int]) -> str:
+    src = ("(SELECT x.patient_id, x.diagnosis_date AS d, b.baseline_date AS base, x.malignancy_type AS t "
+           "FROM malignancies x JOIN patients b USING (patient_id))")
+    whens = " ".join(f"WHEN t = {lit(name)} THEN d > {q.months_before('base', months)}"
+                     for name, months in zip(excepted, excepted_months, strict=True))
+    # A type the vocabulary did not know (NULL): counts surely only if too recent for every exception.
+    unknown = (f"WHEN t IS NULL THEN (CASE WHEN d > {q.months_before('base', min(excepted_months))} THEN TRUE END)"
+               if excepted else "")
+    counts = f"(CASE WHEN d IS NULL OR base IS NULL THEN NULL {unknown} {whens} ELSE TRUE END)"
+    since = q.months_before("base", round(12 * lookback_years))
+    return q.any_event(f"(CASE WHEN d IS NULL OR base IS NULL THEN NULL ELSE d >= {since} AND d <= base END) "
+                       f"AND {counts}", src)
+
+
+@history_except.check_form
+def history_except_check(params: dict):
+    if len(params.get("excepted") or []) != len(params.get("excepted_months") or []):
+        yield "excepted_months", "one number of months for each excepted type, in the same order"
