@@ -277,10 +277,22 @@ def protect(cells: Cells, max_rounds: int = 50) -> int:
                 f"Counts this small cannot be shared at a small-cell threshold of {cells.rule.threshold}: "
                 f"the tables' own sums narrow them (e.g. {where}). Share a larger extract, or use --internal "
                 "for a report kept internal.",
-                cells=[cells.names[n] for n, _, _ in leaks if isinstance(n, int)])
+                cells=_leak_cells(cells, leaks))
         for j in chosen:
             cells.state[j] = COMPLEMENT
-    raise RuntimeError("small-cell protection did not converge")
+    # Hiding more counts kept failing to close a leak (a difference between published counts, say):
+    # name the counts it runs through, so the caller can withhold the tables that hold them.
+    raise DisclosureError(f"Small-cell protection did not converge at a threshold of {cells.rule.threshold}.",
+                          cells=_leak_cells(cells, audit(cells)))
+
+
+def _leak_cells(cells: Cells, leaks) -> list:
+    """The names of the counts each leak runs through: the count itself, or every count of a derived one."""
+    out = []
+    for n, _, _ in leaks:
+        members = [n] if isinstance(n, int) else next(list(e) for e, name in cells.targets if name == n)
+        out += [cells.names[i] for i in members if cells.names[i] not in out]
+    return out
 
 
 def _complement_for(cells: Cells, start: list[int]) -> int | None:
