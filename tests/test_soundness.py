@@ -41,6 +41,23 @@ CASES += [
     ("history_except", {**RULES["history_except"].defaults, "lookback_years": 20, "excepted_months": [24, 36, 60]}),
     ("column", {"column": "age_years", "op": ">=", "value": 50}),
     ("bilag_count", RULES["bilag_count"].defaults),
+    ("autoantibody_any", RULES["autoantibody_any"].defaults),
+    ("autoantibody_any", {**RULES["autoantibody_any"].defaults, "antibodies": ["ana", "anti_sm", "low_c4"],
+                          "c4_below": 10, "anti_sm_months": None, "ana_months": 24}),
+    ("disease_duration", RULES["disease_duration"].defaults),
+    ("disease_duration", {"min_weeks": 520}),
+    ("dose_cap", {"caps": ["prednisone_equivalent 10 mg/day", "mycophenolic_acid 1.44 g/day",
+                           "methotrexate 15 mg/week", "azathioprine 100 mg/day"]}),
+    ("washout", {**RULES["washout"].defaults, "classes": ["biologic"]}),
+    ("washout", {**RULES["washout"].defaults, "drugs": ["belimumab", "cyclophosphamide"], "half_lives": 10,
+                 "fixed_days": 365}),
+    ("on_drug_stable", {"drugs": ["azathioprine", "mycophenolate", "hydroxychloroquine", "prednisone"],
+                        "min_weeks": 12, "stable_weeks": 8}),
+    ("standard_therapy", {"drugs": ["azathioprine", "hydroxychloroquine", "mycophenolate", "methotrexate"],
+                          "min_weeks": 12, "stable_weeks": 8, "glucocorticoid_min_weeks": 2,
+                          "glucocorticoid_stable_weeks": 2,
+                          "caps": ["prednisone_equivalent 10 mg/day", "azathioprine 100 mg/day",
+                                   "mycophenolate 2 g/day", "methotrexate 25 mg/week"]}),
 ]
 #: Rules whose unknown is their meaning, not a gap in the data.
 ALWAYS_UNKNOWN = {"screening_visit"}

@@ -1,0 +1,288 @@
+"""Stable standard therapy: on a drug for at least N weeks at a dose unchanged for the last M weeks, and
+the standard-therapy set (at least one named drug so taken, within its daily cap).
+
+A course is written as dose segments (a new row at each change): rows of one drug that touch or
+follow each other day by day are one course; a gap of a day breaks it. Only daily doses count
+(mg/day; a single administration has no daily dose).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from screening.io.extract import Extract
+from screening.rules.baselines import rows as R
+from screening.rules.baselines.sqltext import EARLY, Query, is_drug
+from screening.rules.library.therapy import dose_cap, dose_cap_naive, dose_cap_sql, parse_caps
+from screening.rules.masks import baseline
+from screening.rules.masks import is_drug as is_drug_mask
+from screening.rules.registry import Param, rule
+from screening.rules.windows import PREDNISONE_EQUIVALENT
+
+_FAR = np.datetime64("1900-01-01", "D").astype(np.int64)
+
+
+def _day(values: np.ndarray) -> np.ndarray:
+    """Dates as int day numbers; a missing date as the smallest int64."""
+    out = np.full(len(values), np.iinfo(np.int64).min, dtype=np.int64)
+    known = ~np.isnat(values)
+    out[known] = values[known].astype("datetime64[D]").astype(np.int64)
+    return out
+
+
+def _covers(rows: np.ndarray, lo: np.ndarray, hi: np.ndarray, begin: np.ndarray, end: np.ndarray,
+            n: int) -> np.ndarray:
+    """Per patient: whether their [lo, hi] day intervals, joined where they touch, cover [begin, end]."""
+    out = np.zeros(n, dtype=bool)
+    if len(rows) == 0:
+        return out
+    order = np.lexsort((hi, lo, rows))
+    rows, lo, hi = rows[order], lo[order], hi[order]
+    first = np.ones(len(rows), dtype=bool)
+    first[1:] = rows[1:] != rows[:-1]
+    # Furthest end so far within a patient: lifting each patient's ends above every earlier patient's
+    # keeps one running maximum within patients.
+    lift = rows.astype(np.int64) << 32
+    reach = np.maximum.accumulate(lift + (hi - _FAR)) - lift + _FAR
+    before = np.empty(len(rows), dtype=np.int64)
+    before[1:] = reach[:-1]
+    starts = np.flatnonzero(first | (lo > before + 1))
+    island_hi = np.maximum.reduceat(hi, starts)
+    who = rows[starts]
+    out[who[(lo[starts] <= begin[who]) & (island_hi >= end[who])]] = True
+    return out
+
+
+def _spread(rows: np.ndarray, dose: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per patient, among the given rows: (two different known doses, a dose that may differ from another)."""
+    high = np.full(n, -np.inf)
+    low = np.full(n, np.inf)
+    known = ~np.isnan(dose)
+    np.maximum.at(high, rows[known], dose[known])
+    np.minimum.at(low, rows[known], dose[known])
+    # One segment has one dose, even unrecorded: a missing dose matters only beside another segment.
+    missing = np.zeros(n, dtype=bool)
+    missing[rows[~known]] = True
+    return (high > low), missing & (np.bincount(rows, minlength=n) >= 2)
+
+
+def stable_use(ex: Extract, drugs: list[str], min_weeks: float, stable_weeks: float) -> pd.arrays.BooleanArray:
+    """Per patient: any of ``drugs`` (as one course) taken every day of the last min_weeks weeks, at one dose
+    for the last stable_weeks weeks."""
+    n = len(ex.patients)
+    meds = ex.medications
+    member = is_drug_mask(meds, drugs)
+    unit = meds["dose_unit"]
+    daily = pd.arrays.BooleanArray(np.asarray(unit == "mg/day", dtype=bool), unit.isna().to_numpy())
+    taken = member & daily
+    sure_row = np.asarray(taken.fillna(False), dtype=bool)
+    maybe_row = sure_row | np.asarray(taken.isna())
+    rows = ex.patient_rows("medications")
+    base = _day(baseline(ex).to_numpy())
+    dated = base != np.iinfo(np.int64).min
+    start, stop = _day(meds["start_date"].to_numpy()), _day(meds["stop_date"].to_numpy())
+    dose = meds["dose"].to_numpy(dtype=float, na_value=np.nan)
+    none = np.iinfo(np.int64).min
+    answers = {}
+    for bound, pick in (("sure", sure_row), ("maybe", maybe_row)):
+        pick = pick & dated[rows]
+        r, s, e, d = rows[pick], start[pick], stop[pick], dose[pick]
+        end = base[r]
+        # A missing start: surely on its stop day only; possibly since long ago. A missing stop is ongoing.
+        lo = np.where(s == none, e if bound == "sure" else _FAR, s)
+        hi = np.where(e == none, end, np.minimum(e, end))
+        ok = (lo != none) & (hi >= lo)
+        r, lo, hi, d = r[ok], lo[ok], hi[ok], d[ok]
+        long_enough = _covers(r, lo, hi, base - round(7 * min_weeks), base, n)
+        held = _covers(r, lo, hi, base - round(7 * stable_weeks), base, n)
+        touch = hi >= base[r] - round(7 * stable_weeks)
+        changed, missing = _spread(r[touch], d[touch], n)
+        answers[bound] = (long_enough & held, changed, missing)
+    covered_sure, _, _ = answers["sure"]
+    covered_maybe, changed_maybe, missing_maybe = answers["maybe"]
+    _, changed_sure, _ = answers["sure"]
+    sure = covered_sure & ~changed_maybe & ~missing_maybe
+    maybe = covered_maybe & ~changed_sure
+    # Without a baseline, any row that may be the drug may make it so.
+    any_row = np.zeros(n, dtype=bool)
+    any_row[rows[maybe_row]] = True
+    maybe = np.where(dated, maybe, any_row)
+    sure &= dated
+    return pd.arrays.BooleanArray(sure, ~sure & maybe)
+
+
+def _stable_naive(patient: R.Patient, drugs: list[str], min_weeks: float, stable_weeks: float):
+    """Day by day: every day of the windows covered by a row surely (possibly) of the drug, and its doses."""
+    base = patient["baseline_date"]
+    rows = []
+    for _, m in patient.medications.iterrows():
+        unit = None if R.na(m["dose_unit"]) else m["dose_unit"] == "mg/day"
+        taken = R.and_(R.is_drug(m, drugs), unit)
+        if taken is not False:
+            rows.append((taken, m["start_date"], m["stop_date"], None if R.na(m["dose"]) else m["dose"]))
+    if not rows:
+        return False
+    if R.na(base):
+        return None
+
+    def spans(bound):
+        for taken, s, e, d in rows:
+            if bound == "sure" and taken is not True:
+                continue
+            lo = (e if bound == "sure" else R.EARLY) if R.na(s) else s
+            hi = base if R.na(e) else min(e, base)
+            if not R.na(lo) and hi >= lo:
+                yield lo, hi, d
+
+    def covered(bound, weeks):
+        days = pd.date_range(R.days_before(base, round(7 * weeks)), base, freq="D")
+        found = list(spans(bound))
+        return all(any(lo <= day <= hi for lo, hi, _ in found) for day in days)
+
+    def doses(bound):
+        start = R.days_before(base, round(7 * stable_weeks))
+        return [d for lo, hi, d in spans(bound) if hi >= start]
+
+    sure_doses, maybe_doses = doses("sure"), doses("maybe")
+    changed_sure = len({d for d in sure_doses if d is not None}) > 1
+    # One segment has one dose, even unrecorded: a missing dose matters only beside another segment.
+    steady_maybe = len(maybe_doses) <= 1 or (None not in maybe_doses and len(set(maybe_doses)) == 1)
+    if covered("sure", min_weeks) and covered("sure", stable_weeks) and steady_maybe:
+        return True
+    if covered("maybe", min_weeks) and covered("maybe", stable_weeks) and not changed_sure:
+        return None
+    return False
+
+
+def _stable_sql(q: Query, drugs: list[str], min_weeks: float, stable_weeks: float, tag: str) -> str:
+    taken = (f"({is_drug(drugs)} AND (CASE WHEN x.dose_unit IS NULL THEN NULL ELSE x.dose_unit = 'mg/day' END))")
+    k = f"{q.key}_{tag}"
+    q.cte(f"{tag}rows", f"SELECT x.patient_id, b.baseline_date AS base, x.start_date AS s, x.stop_date AS e, "
+                        f"x.dose AS dose, {taken} AS sure FROM medications x JOIN patients b USING (patient_id) "
+                        f"WHERE {taken} IS DISTINCT FROM FALSE")
+    clip = "CASE WHEN e IS NULL OR e > base THEN base ELSE e END"
+    q.cte(f"{tag}seg", f"SELECT patient_id, base, 'sure' AS bound, coalesce(s, e) AS lo, {clip} AS hi, dose "
+                       f"FROM {k}rows WHERE sure AND base IS NOT NULL AND coalesce(s, e) IS NOT NULL UNION ALL "
+                       f"SELECT patient_id, base, 'maybe', coalesce(s, {EARLY}), {clip}, dose FROM {k}rows "
+                       f"WHERE base IS NOT NULL")
+    q.cte(f"{tag}reach", f"SELECT patient_id, base, bound, lo, hi, dose, max(hi) OVER (PARTITION BY patient_id, "
+                         f"bound ORDER BY lo, hi ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS reach "
+                         f"FROM {k}seg WHERE hi >= lo")
+    q.cte(f"{tag}isl", f"SELECT patient_id, base, bound, lo, hi, sum(CASE WHEN reach IS NULL OR lo > reach + 1 "
+                       f"THEN 1 ELSE 0 END) OVER (PARTITION BY patient_id, bound ORDER BY lo, hi ROWS UNBOUNDED "
+                       f"PRECEDING) AS island FROM {k}reach")
+    q.cte(f"{tag}cov", f"SELECT patient_id, base, bound, min(lo) AS lo, max(hi) AS hi FROM {k}isl "
+                       f"GROUP BY patient_id, base, bound, island")
+    n_days, m_days = str(round(7 * min_weeks)), str(round(7 * stable_weeks))
+    q.cte(f"{tag}ok", f"SELECT patient_id, "
+                      f"coalesce(bool_or(lo <= {q.days_before('base', n_days)} AND hi >= base) FILTER "
+                      f"(WHERE bound = 'sure'), FALSE) AND coalesce(bool_or(lo <= {q.days_before('base', m_days)} "
+                      f"AND hi >= base) FILTER (WHERE bound = 'sure'), FALSE) AS sure, "
+                      f"coalesce(bool_or(lo <= {q.days_before('base', n_days)} AND hi >= base) FILTER "
+                      f"(WHERE bound = 'maybe'), FALSE) AND coalesce(bool_or(lo <= {q.days_before('base', m_days)} "
+                      f"AND hi >= base) FILTER (WHERE bound = 'maybe'), FALSE) AS maybe "
+                      f"FROM {k}cov GROUP BY patient_id", join=True)
+    q.cte(f"{tag}dose", f"SELECT patient_id, "
+                        f"coalesce(max(dose) FILTER (WHERE bound = 'sure') > min(dose) FILTER (WHERE bound = 'sure'), "
+                        f"FALSE) AS changed_sure, coalesce(max(dose) FILTER (WHERE bound = 'maybe') > min(dose) "
+                        f"FILTER (WHERE bound = 'maybe'), FALSE) OR (bool_or(bound = 'maybe' AND dose IS NULL) AND "
+                        f"count(*) FILTER (WHERE bound = 'maybe') >= 2) "
+                        f"AS unsteady FROM {k}seg WHERE hi >= lo AND hi >= {q.days_before('base', m_days)} "
+                        f"GROUP BY patient_id", join=True)
+    q.cte(f"{tag}any", f"SELECT DISTINCT patient_id, TRUE AS seen FROM {k}rows", join=True)
+    return (f"(CASE WHEN p.baseline_date IS NULL THEN (CASE WHEN {k}any.seen THEN NULL ELSE FALSE END) "
+            f"WHEN coalesce({k}ok.sure, FALSE) AND NOT coalesce({k}dose.unsteady, FALSE) THEN TRUE "
+            f"WHEN coalesce({k}ok.maybe, FALSE) AND NOT coalesce({k}dose.changed_sure, FALSE) THEN NULL "
+            f"ELSE FALSE END)")
+
+
+@rule("on_drug_stable", reads=("baseline_date", "medications"), lookback=True,
+      drugs=Param([], "drug ingredients, any one of which counts (lower case)", kind="list of drug names"),
+      min_weeks=Param(12, "weeks the drug has been taken, every day up to baseline", "weeks"),
+      stable_weeks=Param(8, "weeks its daily dose has not changed, up to baseline", "weeks"))
+def on_drug_stable(ex: Extract, drugs: list[str], min_weeks: float, stable_weeks: float):
+    """One of `drugs` taken every day of the min_weeks weeks before baseline, its dose unchanged for stable_weeks."""
+    n = len(ex.patients)
+    return _any([stable_use(ex, [d], min_weeks, stable_weeks) for d in drugs], n)
+
+
+def _any(results: list[pd.arrays.BooleanArray], n: int) -> pd.arrays.BooleanArray:
+    hit, unsure = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
+    for r in results:
+        hit |= np.asarray(r.fillna(False), dtype=bool)
+        unsure |= np.asarray(r.isna())
+    return pd.arrays.BooleanArray(hit, ~hit & unsure)
+
+
+@on_drug_stable.naive_form
+def on_drug_stable_naive(patient: R.Patient, drugs: list[str], min_weeks: float, stable_weeks: float):
+    return R.any_(_stable_naive(patient, [d], min_weeks, stable_weeks) for d in drugs)
+
+
+@on_drug_stable.sql_form
+def on_drug_stable_sql(q: Query, drugs: list[str], min_weeks: float, stable_weeks: float) -> str:
+    return "(FALSE OR " + " OR ".join(_stable_sql(q, [d], min_weeks, stable_weeks, f"s{j}")
+                                      for j, d in enumerate(drugs)) + ")"
+
+
+def _arms(drugs: list[str], min_weeks: float, stable_weeks: float, glucocorticoid_min_weeks: float | None,
+          glucocorticoid_stable_weeks: float, caps: list[str]) -> list[tuple[list[str], float, float, list[str]]]:
+    """The ways to qualify: (drugs taken as one course, weeks taken, weeks stable, the caps that apply)."""
+    arms = [([d], min_weeks, stable_weeks) for d in drugs]
+    if glucocorticoid_min_weeks is not None:
+        arms.append((list(PREDNISONE_EQUIVALENT), glucocorticoid_min_weeks, glucocorticoid_stable_weeks))
+    parsed = [(text, set(parse_caps([text]).popitem()[1][0])) for text in caps]
+    return [(ds, lo, st, [text for text, covers in parsed if covers & set(ds)]) for ds, lo, st in arms]
+
+
+@rule("standard_therapy", reads=("baseline_date", "medications"), lookback=True,
+      drugs=Param([], "drug ingredients, any one of which qualifies (lower case)", kind="list of drug names"),
+      min_weeks=Param(12, "weeks such a drug has been taken, every day up to baseline", "weeks"),
+      stable_weeks=Param(8, "weeks its daily dose has not changed, up to baseline", "weeks"),
+      glucocorticoid_min_weeks=Param(None, "weeks an oral glucocorticoid has been taken, for it to qualify "
+                                     "(none: glucocorticoids do not qualify)", "weeks", kind="number or none"),
+      glucocorticoid_stable_weeks=Param(2, "weeks the glucocorticoid dose has not changed", "weeks"),
+      caps=Param([], "daily caps, each 'drug amount unit' (as for dose_cap); a qualifying drug must be within "
+                 "its cap on the baseline day", kind="list of caps"))
+def standard_therapy(ex: Extract, drugs: list[str], min_weeks: float, stable_weeks: float,
+                     glucocorticoid_min_weeks: float | None, glucocorticoid_stable_weeks: float, caps: list[str]):
+    """At least one of `drugs` (or a glucocorticoid) taken long enough, at a stable dose, within its cap."""
+    n = len(ex.patients)
+    found = []
+    for ds, lo, st, own in _arms(drugs, min_weeks, stable_weeks, glucocorticoid_min_weeks,
+                                 glucocorticoid_stable_weeks, caps):
+        ok = stable_use(ex, ds, lo, st)
+        found.append(ok & ~dose_cap(ex, caps=own) if own else ok)
+    return _any(found, n)
+
+
+@standard_therapy.naive_form
+def standard_therapy_naive(patient: R.Patient, drugs: list[str], min_weeks: float, stable_weeks: float,
+                           glucocorticoid_min_weeks: float | None, glucocorticoid_stable_weeks: float,
+                           caps: list[str]):
+    found = []
+    for ds, lo, st, own in _arms(drugs, min_weeks, stable_weeks, glucocorticoid_min_weeks,
+                                 glucocorticoid_stable_weeks, caps):
+        ok = _stable_naive(patient, ds, lo, st)
+        found.append(R.and_(ok, R.not_(dose_cap_naive(patient, own))) if own else ok)
+    return R.any_(found)
+
+
+@standard_therapy.sql_form
+def standard_therapy_sql(q: Query, drugs: list[str], min_weeks: float, stable_weeks: float,
+                         glucocorticoid_min_weeks: float | None, glucocorticoid_stable_weeks: float,
+                         caps: list[str]) -> str:
+    found = []
+    for j, (ds, lo, st, own) in enumerate(_arms(drugs, min_weeks, stable_weeks, glucocorticoid_min_weeks,
+                                                glucocorticoid_stable_weeks, caps)):
+        ok = _stable_sql(q, ds, lo, st, f"s{j}")
+        found.append(f"({ok} AND NOT {dose_cap_sql(q, own, tag=f'c{j}')})" if own else ok)
+    return "(FALSE OR " + " OR ".join(found) + ")"
+
+
+@standard_therapy.check_form
+def standard_therapy_check(params: dict):
+    if not params["drugs"] and params["glucocorticoid_min_weeks"] is None:
+        yield "drugs", "at least one drug, or glucocorticoid_min_weeks"
+    yield from dose_cap.check(params)
