@@ -42,6 +42,8 @@ def thresholds(params: dict) -> tuple[list[float], list[int]]:
             days.append(round(value * 365.25 / 12))
         elif "year" in key:
             days.append(round(value * 365.25))
+        elif "week" in key:
+            days.append(round(value * 7))
         elif "days" in key:
             days.append(int(value))
     return numbers, days

@@ -161,11 +161,12 @@ def _stable_sql(q: Query, drugs: list[str], min_weeks: float, stable_weeks: floa
     q.cte(f"{tag}rows", f"SELECT x.patient_id, b.baseline_date AS base, x.start_date AS s, x.stop_date AS e, "
                         f"x.dose AS dose, {taken} AS sure FROM medications x JOIN patients b USING (patient_id) "
                         f"WHERE {taken} IS DISTINCT FROM FALSE")
-    clip = "CASE WHEN e IS NULL OR e > base THEN base ELSE e END"
-    q.cte(f"{tag}seg", f"SELECT patient_id, base, 'sure' AS bound, coalesce(s, e) AS lo, {clip} AS hi, dose "
-                       f"FROM {k}rows WHERE sure AND base IS NOT NULL AND coalesce(s, e) IS NOT NULL UNION ALL "
-                       f"SELECT patient_id, base, 'maybe', coalesce(s, {EARLY}), {clip}, dose FROM {k}rows "
-                       f"WHERE base IS NOT NULL")
+    # Dates as DATE (a source may hold timestamps): a day is added to them below.
+    clip = "CAST(CASE WHEN e IS NULL OR e > base THEN base ELSE e END AS DATE)"
+    q.cte(f"{tag}seg", f"SELECT patient_id, CAST(base AS DATE) AS base, 'sure' AS bound, CAST(coalesce(s, e) AS DATE) "
+                       f"AS lo, {clip} AS hi, dose FROM {k}rows WHERE sure AND base IS NOT NULL AND coalesce(s, e) "
+                       f"IS NOT NULL UNION ALL SELECT patient_id, CAST(base AS DATE), 'maybe', "
+                       f"CAST(coalesce(s, {EARLY}) AS DATE), {clip}, dose FROM {k}rows WHERE base IS NOT NULL")
     q.cte(f"{tag}reach", f"SELECT patient_id, base, bound, lo, hi, dose, max(hi) OVER (PARTITION BY patient_id, "
                          f"bound ORDER BY lo, hi ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS reach "
                          f"FROM {k}seg WHERE hi >= lo")
