@@ -225,14 +225,14 @@ def test_report_provenance_states_coverage_and_lists_the_items_not_computed(boun
     from screening.views.provenance import coverage_headline, not_computed_table, provenance, provenance_markdown
 
     meta = provenance(Screening(boundary_extract, load_protocol("anifrolumab-tulip2")))
-    sentence = "applies 2 of 12 items exactly, 8 approximately, 2 only at the screening visit"
+    sentence = "applies 2 of 13 items exactly, 9 approximately, 2 only at the screening visit"
     assert meta["coverage"]["sentence"] == sentence
-    assert coverage_headline(meta) == ("The protocol applies 2 of 12 items exactly, 8 approximately, 2 only at the "
+    assert coverage_headline(meta) == ("The protocol applies 2 of 13 items exactly, 9 approximately, 2 only at the "
                                        "screening visit.")
     assert f"| trial's eligibility text | {coverage_headline(meta)} |" in provenance_markdown(meta)
     table = not_computed_table({"items": items_table(load_protocol("anifrolumab-tulip2"))})
-    assert table.index.tolist() == ["L1", "D2", "L3", "L4", "L5", "L6", "L7", "L8", "X1", "X2"]
-    assert table.loc["D2", "how / what is missing"].endswith("needs the rule: autoantibody_any")
+    assert table.index.tolist() == ["L1", "T1", "D2", "L3", "L4", "L5", "L6", "L7", "L8", "X1", "X2"]
+    assert table.loc["L6", "how / what is missing"].endswith("needs the rule: renal_severity")
 
 
 def test_the_network_report_states_coverage_only_when_every_site_agrees():
