@@ -67,7 +67,8 @@ def _spread(rows: np.ndarray, dose: np.ndarray, n: int) -> tuple[np.ndarray, np.
     return (high > low), missing & (np.bincount(rows, minlength=n) >= 2)
 
 
-def stable_use(ex: Extract, drugs: list[str], min_weeks: float, stable_weeks: float) -> pd.arrays.BooleanArray:
+def stable_use(ex: Extract, drugs: list[str], min_weeks: float, stable_weeks: float,
+               over: dict[str, tuple[float, float]] | None = None) -> pd.arrays.BooleanArray:
     """Per patient: any of ``drugs`` (as one course) taken every day of the last min_weeks weeks, at one dose
     for the last stable_weeks weeks."""
     n = len(ex.patients)
@@ -80,6 +81,8 @@ def stable_use(ex: Extract, drugs: list[str], min_weeks: float, stable_weeks: fl
     maybe_row = sure_row | np.asarray(taken.isna())
     rows = ex.patient_rows("medications")
     base = _day(baseline(ex).to_numpy())
+    if over:
+        maybe_row &= ~_over_on_the_day(ex, rows, base, over)
     dated = base != np.iinfo(np.int64).min
     start, stop = _day(meds["start_date"].to_numpy()), _day(meds["stop_date"].to_numpy())
     dose = meds["dose"].to_numpy(dtype=float, na_value=np.nan)
@@ -112,13 +115,46 @@ def stable_use(ex: Extract, drugs: list[str], min_weeks: float, stable_weeks: fl
     return pd.arrays.BooleanArray(sure, ~sure & maybe)
 
 
-def _stable_naive(patient: R.Patient, drugs: list[str], min_weeks: float, stable_weeks: float):
+def _over_on_the_day(ex: Extract, rows: np.ndarray, base: np.ndarray, over: dict) -> np.ndarray:
+    """Rows of unknown unit surely taken on the baseline day at a dose above their cap.
+
+    Daily, such a row breaks the cap; a single administration, it is no daily use: either way it
+    cannot make the drug qualify, so it is left out rather than left unknown.
+    """
+    meds = ex.medications
+    start, stop = _day(meds["start_date"].to_numpy()), _day(meds["stop_date"].to_numpy())
+    none = np.iinfo(np.int64).min
+    on_day = (start != none) & (start <= base[rows]) & ((stop == none) | (stop >= base[rows])) \
+        & (base[rows] != none)
+    drug = meds["drug"].astype(object)
+    factor = drug.map({d: f for d, (f, _) in over.items()}).to_numpy(dtype=float, na_value=np.nan)
+    cap = drug.map({d: c for d, (_, c) in over.items()}).to_numpy(dtype=float, na_value=np.nan)
+    dose = meds["dose"].to_numpy(dtype=float, na_value=np.nan)
+    return meds["dose_unit"].isna().to_numpy() & on_day & (dose * factor > cap + 1e-9)
+
+
+def _caps_by_drug(caps: list[str]) -> dict[str, tuple[float, float]]:
+    """Drug -> (mg counted per mg, cap in mg/day) from caps as written."""
+    out: dict[str, tuple[float, float]] = {}
+    for drugs, cap in parse_caps(caps).values():
+        for d, f in drugs.items():
+            out.setdefault(d, (f, cap))
+    return out
+
+
+def _stable_naive(patient: R.Patient, drugs: list[str], min_weeks: float, stable_weeks: float,
+                  over: dict | None = None):
     """Day by day: every day of the windows covered by a row surely (possibly) of the drug, and its doses."""
     base = patient["baseline_date"]
     rows = []
     for _, m in patient.medications.iterrows():
         unit = None if R.na(m["dose_unit"]) else m["dose_unit"] == "mg/day"
         taken = R.and_(R.is_drug(m, drugs), unit)
+        if over and unit is None and not R.na(m["drug"]) and m["drug"] in over and not R.na(m["dose"]) \
+                and not R.na(base) and not R.na(m["start_date"]) and m["start_date"] <= base \
+                and (R.na(m["stop_date"]) or m["stop_date"] >= base) \
+                and m["dose"] * over[m["drug"]][0] > over[m["drug"]][1] + 1e-9:
+            continue  # daily, it breaks its cap; a single administration, it is no daily use
         if taken is not False:
             rows.append((taken, m["start_date"], m["stop_date"], None if R.na(m["dose"]) else m["dose"]))
     if not rows:
@@ -155,8 +191,14 @@ def _stable_naive(patient: R.Patient, drugs: list[str], min_weeks: float, stable
     return False
 
 
-def _stable_sql(q: Query, drugs: list[str], min_weeks: float, stable_weeks: float, tag: str) -> str:
+def _stable_sql(q: Query, drugs: list[str], min_weeks: float, stable_weeks: float, tag: str,
+                over: dict | None = None) -> str:
     taken = (f"({is_drug(drugs)} AND (CASE WHEN x.dose_unit IS NULL THEN NULL ELSE x.dose_unit = 'mg/day' END))")
+    if over:  # a row of unknown unit surely on the baseline day above its cap cannot qualify (see stable_use)
+        factor = "(CASE x.drug " + " ".join(f"WHEN '{d}' THEN {f!r}" for d, (f, _) in over.items()) + " END)"
+        cap = "(CASE x.drug " + " ".join(f"WHEN '{d}' THEN {c + 1e-9!r}" for d, (_, c) in over.items()) + " END)"
+        taken = (f"({taken} AND NOT coalesce(x.dose_unit IS NULL AND x.start_date <= b.baseline_date AND "
+                 f"(x.stop_date IS NULL OR x.stop_date >= b.baseline_date) AND x.dose * {factor} > {cap}, FALSE))")
     k = f"{q.key}_{tag}"
     q.cte(f"{tag}rows", f"SELECT x.patient_id, b.baseline_date AS base, x.start_date AS s, x.stop_date AS e, "
                         f"x.dose AS dose, {taken} AS sure FROM medications x JOIN patients b USING (patient_id) "
@@ -253,7 +295,7 @@ def standard_therapy(ex: Extract, drugs: list[str], min_weeks: float, stable_wee
     found = []
     for ds, lo, st, own in _arms(drugs, min_weeks, stable_weeks, glucocorticoid_min_weeks,
                                  glucocorticoid_stable_weeks, caps):
-        ok = stable_use(ex, ds, lo, st)
+        ok = stable_use(ex, ds, lo, st, _caps_by_drug(own))
         found.append(ok & ~dose_cap(ex, caps=own) if own else ok)
     return _any(found, n)
 
@@ -265,7 +307,7 @@ def standard_therapy_naive(patient: R.Patient, drugs: list[str], min_weeks: floa
     found = []
     for ds, lo, st, own in _arms(drugs, min_weeks, stable_weeks, glucocorticoid_min_weeks,
                                  glucocorticoid_stable_weeks, caps):
-        ok = _stable_naive(patient, ds, lo, st)
+        ok = _stable_naive(patient, ds, lo, st, _caps_by_drug(own))
         found.append(R.and_(ok, R.not_(dose_cap_naive(patient, own))) if own else ok)
     return R.any_(found)
 
@@ -277,7 +319,7 @@ def standard_therapy_sql(q: Query, drugs: list[str], min_weeks: float, stable_we
     found = []
     for j, (ds, lo, st, own) in enumerate(_arms(drugs, min_weeks, stable_weeks, glucocorticoid_min_weeks,
                                                 glucocorticoid_stable_weeks, caps)):
-        ok = _stable_sql(q, ds, lo, st, f"s{j}")
+        ok = _stable_sql(q, ds, lo, st, f"s{j}", _caps_by_drug(own))
         found.append(f"({ok} AND NOT {dose_cap_sql(q, own, tag=f'c{j}')})" if own else ok)
     return "(FALSE OR " + " OR ".join(found) + ")"
 
