@@ -156,3 +156,33 @@ def liver_enzymes_naive(patient: R.Patient, uln_multiple: float, within_months: 
 def liver_enzymes_sql(q: Query, uln_multiple: float, within_months: float | None) -> str:
     ast, alt = q.recent("ast", within_months), q.recent("alt", within_months)
     return f"({ast} > {uln_multiple} * p.ast_uln OR {alt} > {uln_multiple} * p.alt_uln)"
+
+
+#: Lab values reported with their laboratory's upper limit of normal, held in ``<column>_uln``.
+WITH_ULN = ("ast", "alt", "creatinine")
+
+
+@rule("lab_vs_uln", reads=("{columns}_uln",),
+      columns=Param(["ast", "alt"], "lab values, any of which compared with its own ULN meets the rule",
+                    choices=WITH_ULN, column=True),
+      op=Param(">", "comparison", choices=("<", "<=", ">", ">=")),
+      multiple=Param(2.0, "multiple of the laboratory's upper limit of normal", "× ULN"),
+      within_months=recency("the value"))
+def lab_vs_uln(ex: Extract, columns: list[str], op: str, multiple: float, within_months: float | None):
+    """Any of the lab `columns` compared with multiple times its upper limit of normal: `value op multiple × ULN`."""
+    p = ex.patients
+    return any_of([boolean(_OPS[op](recent(ex, c, within_months), multiple * p[f"{c}_uln"])) for c in columns],
+                  len(p))
+
+
+@lab_vs_uln.naive_form
+def lab_vs_uln_naive(patient: R.Patient, columns: list[str], op: str, multiple: float,
+                     within_months: float | None):
+    return R.any_(R.cmp(R.recent(patient, c, within_months), op,
+                        None if R.na(patient[f"{c}_uln"]) else multiple * patient[f"{c}_uln"]) for c in columns)
+
+
+@lab_vs_uln.sql_form
+def lab_vs_uln_sql(q: Query, columns: list[str], op: str, multiple: float, within_months: float | None) -> str:
+    return "(FALSE" + "".join(f" OR {q.recent(c, within_months)} {SQL_OPS[op]} {lit(multiple)} * p.{c}_uln"
+                              for c in columns) + ")"
