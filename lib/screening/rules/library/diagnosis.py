@@ -72,7 +72,12 @@ def _recency(name: str) -> Param:
                  kind="number or none")
 
 
-@rule("autoantibody_any", reads=("baseline_date", *(c for pair in TESTS.values() for c in pair)), lookback=True,
+#: the columns every extract holds; the optional ones (antiphospholipid, C3, C4) are read when present and are
+#: unknown when absent, so an extract without them is not made unassessable for a criterion not listing them
+_ALWAYS_READ = ("baseline_date", *TESTS["ana"], *TESTS["anti_dsdna"], *TESTS["anti_sm"])
+
+
+@rule("autoantibody_any", reads=_ALWAYS_READ, lookback=True,
       antibodies=Param(["ana", "anti_dsdna", "anti_sm"], "the tests any one of which qualifies",
                        choices=tuple(TESTS)),
       ana_min_titre=Param(80, "lowest positive ANA titre, as the denominator of 1:n"),
