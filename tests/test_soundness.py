@@ -41,6 +41,8 @@ CASES += [
     ("history_except", {**RULES["history_except"].defaults, "lookback_years": 20, "excepted_months": [24, 36, 60]}),
     ("column", {"column": "age_years", "op": ">=", "value": 50}),
     ("lab_vs_uln", RULES["lab_vs_uln"].defaults),
+    ("tb_history", RULES["tb_history"].defaults),
+    ("tb_history", {**RULES["tb_history"].defaults, "unless_treated": False}),
     ("lab_vs_uln", {**RULES["lab_vs_uln"].defaults, "op": "<=", "multiple": 1.0, "within_months": 6}),
     ("bilag_count", RULES["bilag_count"].defaults),
     ("autoantibody_any", RULES["autoantibody_any"].defaults),

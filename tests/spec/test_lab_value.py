@@ -37,3 +37,16 @@ def test_threshold_is_strict_or_inclusive_as_written(engine):
     """)
     assert engine(tables, "lab_value", column="platelets", op="<", value=30000) == {"AT": False, "BELOW": True}
     assert engine(tables, "lab_value", column="platelets", op="<=", value=30000) == {"AT": True, "BELOW": True}
+
+
+def test_the_optional_labs_are_lab_values_too(engine):
+    """Neutrophils, creatinine and complement (optional columns) compare like any lab value, dated or not."""
+    tables = spec_tables("""
+        patient  | neutrophils | neutrophils_date | c3
+        LOW      | 0.9         | 2024-06-01       | 60
+        AT       | 1.0         | 2024-06-01       | 90
+        OLD_LOW  | 0.5         | 2022-01-01       |
+    """)
+    assert engine(tables, "lab_value", column="neutrophils", op="<", value=1.0, within_months=12) == {
+        "LOW": True, "AT": False, "OLD_LOW": None}
+    assert engine(tables, "lab_value", column="c3", op="<", value=90) == {"LOW": True, "AT": False, "OLD_LOW": None}

@@ -173,3 +173,36 @@ def history_except_sql(q: Query, lookback_years: float, excepted: list[str], exc
 def history_except_check(params: dict):
     if len(params.get("excepted") or []) != len(params.get("excepted_months") or []):
         yield "excepted_months", "one number of months for each excepted type, in the same order"
+
+
+@rule("tb_history", reads=("tb_status", "latent_tb_treated", "chest_xray"),
+      latent=Param(True, "latent tuberculosis counts"),
+      unless_treated=Param(True, "latent tuberculosis whose treatment has started does not count"),
+      chest_xray=Param(True, "a chest X-ray consistent with tuberculosis (or a fungal infection) counts"))
+def tb_history(ex: Extract, latent: bool, unless_treated: bool, chest_xray: bool):
+    """Active tuberculosis, latent tuberculosis (untreated, if unless_treated), or a chest X-ray consistent with it."""
+    p = ex.patients
+    status = p["tb_status"]
+    met = isin_mask(status, ["active"])
+    if latent:
+        met = met | (isin_mask(status, ["latent"]) & (~boolean(p["latent_tb_treated"]) if unless_treated else True))
+    if chest_xray:
+        met = met | isin_mask(p["chest_xray"], ["tb_or_fungal"])
+    return met
+
+
+@tb_history.naive_form
+def tb_history_naive(patient: R.Patient, latent: bool, unless_treated: bool, chest_xray: bool):
+    status = patient["tb_status"]
+    active, is_latent = (None, None) if R.na(status) else (status == "active", status == "latent")
+    untreated = R.not_(R.flag(patient["latent_tb_treated"])) if unless_treated else True
+    xray = None if R.na(patient["chest_xray"]) else patient["chest_xray"] == "tb_or_fungal"
+    return R.or_(active, R.and_(is_latent, untreated) if latent else False, xray if chest_xray else False)
+
+
+@tb_history.sql_form
+def tb_history_sql(q: Query, latent: bool, unless_treated: bool, chest_xray: bool) -> str:
+    latent_sql = ("(p.tb_status = 'latent'" + (" AND NOT p.latent_tb_treated)" if unless_treated else ")")
+                  if latent else "FALSE")
+    xray = "(p.chest_xray = 'tb_or_fungal')" if chest_xray else "FALSE"
+    return f"((p.tb_status = 'active') OR {latent_sql} OR {xray})"
