@@ -209,7 +209,7 @@ def test_messy_cli_writes_a_messy_extract(tmp_path, capsys):
     assert main(["synth", "--patients", "50", "--messy", "--out", str(tmp_path)]) == 0
     assert "(messy)" in capsys.readouterr().out
     header = (tmp_path / "patients.csv").read_text(encoding="utf-8").splitlines()[0]
-    assert "anti_sm_positive" not in header and "sledai_2k" in header
+    assert "proteinuria_g_per_g" not in header and "sledai_2k" in header
 
 
 def test_synth_without_out_or_calibration_is_a_one_line_error(capsys):

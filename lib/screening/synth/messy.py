@@ -63,7 +63,7 @@ BOOLEAN_SPELLINGS = (("true", "false"), ("Yes", "No"), ("TRUE", "FALSE"), ("1", 
 
 
 #: Optional columns a messy extract leaves out (read by no shipped protocol; a test checks).
-ABSENT = {"patients": ("sle_diagnosis_date", "anti_sm_positive", "anti_sm_date")}
+ABSENT = {"patients": ("proteinuria_g_per_g",)}
 
 
 def _text(column: pd.Series) -> pd.Series:
