@@ -54,8 +54,11 @@ def _wait_for_kernels(proc: subprocess.Popen) -> list[psutil.Process]:
     raise AssertionError("no notebook kernel started within 5 minutes")
 
 
-def _survivors(processes: list[psutil.Process], grace: float = 10.0) -> list[str]:
-    """Those of ``processes`` still running (not zombies) after ``grace`` seconds at most."""
+def _survivors(processes: list[psutil.Process], grace: float = 30.0) -> list[str]:
+    """Those of ``processes`` still running (not zombies) after ``grace`` seconds at most.
+
+    A worker still importing when its parent dies exits at its first step (``worker_init``); under CI's load
+    that import alone can take over 10 s, so the grace is generous: a process that never exits still fails."""
     end = time.monotonic() + grace
     while True:
         alive = []

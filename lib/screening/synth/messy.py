@@ -20,7 +20,7 @@ Example
 >>> from screening.synth.synthetic import generate
 >>> from screening.synth.messy import messy_tables
 >>> t = messy_tables(generate(300, seed=2), seed=2)
->>> "sle_diagnosis_date" in t["patients"].columns
+>>> "proteinuria_g_per_g" in t["patients"].columns
 False
 """
 

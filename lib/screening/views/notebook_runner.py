@@ -166,6 +166,12 @@ def _shareable_notebook(nb, local: dict[str, str], internal: bool) -> list[str]:
             if output.get("output_type") == "stream" and output.get("name") == "stderr":
                 warnings += [line for line in output.get("text", "").splitlines() if line.strip()]
                 continue
+            if kept and output.get("output_type") == "stream" and kept[-1].get("output_type") == "stream" \
+                    and kept[-1].get("name") == output.get("name"):
+                # The kernel splits a cell's printing into messages by timing (and a dropped warning can sit
+                # between two): joined, the same run gives the same file.
+                kept[-1]["text"] += output.get("text", "")
+                continue
             kept.append(output)
         for output in kept:  # a widget needs a live kernel; its view only holds a random model id
             output.get("data", {}).pop("application/vnd.jupyter.widget-view+json", None)
