@@ -23,7 +23,7 @@ $(STAMP): requirements.txt pyproject.toml
 	touch $(STAMP)
 
 $(EXTRACT)/patients.csv: | $(STAMP)
-	$(PY) -m screening synth --out $(EXTRACT)
+	$(PY) -m screening synth --out $(EXTRACT) --overwrite
 
 ## Build the bundled synthetic extract (5,000 patients, seeded) if absent.
 data: $(EXTRACT)/patients.csv

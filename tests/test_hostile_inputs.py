@@ -80,3 +80,38 @@ def test_a_utf16_table_is_refused_with_the_fix(tmp_path):
     (folder / "medications.csv").write_text(text, encoding="utf-16")
     with pytest.raises(ExtractError, match="text saved as UTF-16. Export the table again as UTF-8 CSV"):
         load_extract(folder)
+
+
+@pytest.mark.parametrize("command", [["template"], ["synth", "--patients", "20"]], ids=["template", "synth"])
+@pytest.mark.parametrize("name, expected", [
+    ("r" * 300, "is 300 bytes long, more than the 255 it may have here"),
+    ("extract\nsecond line", r"holds a control character \(\\n\)"),
+])
+def test_template_and_synth_refuse_an_out_folder_that_cannot_be_named(tmp_path, capsys, command, name, expected):
+    assert main([*command, "--out", str(tmp_path / name)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert __import__("re").search(expected, err), err
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("command", [["template"], ["synth", "--patients", "20"]], ids=["template", "synth"])
+def test_template_and_synth_never_write_into_a_folder_holding_files_or_over_a_file(tmp_path, capsys, command):
+    full = tmp_path / "full"
+    full.mkdir()
+    (full / "notes.txt").write_text("mine\n", encoding="utf-8")
+    assert main([*command, "--out", str(full)]) == 2
+    assert "already exists and holds files: choose a new or empty folder" in capsys.readouterr().err
+    assert [p.name for p in full.iterdir()] == ["notes.txt"]
+    (tmp_path / "file").write_text("x", encoding="utf-8")
+    assert main([*command, "--out", str(tmp_path / "file")]) == 2
+    assert "is a file or a link, not a folder" in capsys.readouterr().err
+    assert main([*command, "--out", str(tmp_path / "file" / "below")]) == 2
+    assert "is a file, not a folder" in capsys.readouterr().err
+
+
+def test_synth_overwrite_replaces_an_existing_extract(tmp_path, capsys):
+    assert main(["synth", "--patients", "20", "--out", str(tmp_path / "x")]) == 0
+    assert main(["synth", "--patients", "20", "--out", str(tmp_path / "x")]) == 2
+    assert main(["synth", "--patients", "30", "--out", str(tmp_path / "x"), "--overwrite"]) == 0
+    assert len((tmp_path / "x" / "patients.csv").read_text(encoding="utf-8").splitlines()) == 31

@@ -147,7 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     t = sub.add_parser("template", help="write header-only extract files with the columns a protocol needs")
     t.add_argument("--protocol", default="misle-phase2", help="protocol YAML file or shipped name")
-    t.add_argument("--out", required=True, help="folder to write the template into")
+    t.add_argument("--out", required=True, help="folder to write the template into (new or empty)")
 
     c = sub.add_parser("cache", help="show or clear the validated-extract cache ($SCREENING_CACHE)")
     c.add_argument("--clear", action="store_true", help="delete every cached extract")
@@ -156,7 +156,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--patients", type=int, default=5000)
     s.add_argument("--seed", type=int, default=None)
     s.add_argument("--format", choices=("csv", "parquet"), default="csv")
-    s.add_argument("--out", help="folder to write the extract into")
+    s.add_argument("--out", help="folder to write the extract into (new or empty)")
+    s.add_argument("--overwrite", action="store_true", help="replace the files of an existing extract in --out")
     s.add_argument("--messy", action="store_true",
                    help="write as registries do: brand and mixed-case names, stray spaces, optional columns left out")
     s.add_argument("--calibration", action="store_true",
@@ -209,6 +210,10 @@ def _run(args) -> int:
     if args.command in ("lint", "template"):
         from screening.rules.protocol import lint, load_protocol
 
+        if args.command == "template":
+            from screening.io.paths import check_out_folder
+
+            check_out_folder(args.out, what="the template")  # before the protocol is read: every check first
         protocol = load_protocol(args.protocol)
         if args.command == "template":
             from screening.rules.template import write_template
@@ -231,6 +236,9 @@ def _run(args) -> int:
             return 0
         if not args.out:
             raise ProtocolError("synth", "--out", "a folder to write the extract into (or --calibration)")
+        from screening.io.paths import check_out_folder
+
+        check_out_folder(args.out, overwrite=args.overwrite, what="the extract")
         seed = args.seed if args.seed is not None else DEFAULT_SEED
         write_extract(generate(args.patients, seed), args.out, args.format, messy=args.messy, seed=seed)
         print(f"wrote {args.patients:,} synthetic patients to {args.out}{' (messy)' if args.messy else ''}")

@@ -41,7 +41,7 @@ from screening.disclosure.shareable import VARIANT, check_subgroup, shareable_ta
 from screening.engine.enrolment import screen_failure_range
 from screening.engine.funnel import Screening
 from screening.errors import ScreeningError
-from screening.io.paths import check_path_text
+from screening.io.paths import check_path_text, writable_ancestor
 from screening.io.sources import absolute_spec, load_source, without_password
 from screening.io.sources.omop import PASSWORD_ENV
 from screening.rules.protocol import Protocol, load_protocol
@@ -159,13 +159,7 @@ def check_out(out: str | Path, data: str | Path, overwrite: bool = False, intern
         if full == folder or folder in full.parents or full in folder.parents:
             where = "is" if full == folder else ("is inside" if folder in full.parents else "holds")
             raise ScreeningError(f"--out {text} {where} {what} ({folder}): write the report elsewhere.")
-    ancestor = full.parent
-    while not ancestor.exists():
-        ancestor = ancestor.parent
-    if not ancestor.is_dir():
-        raise ScreeningError(f"--out {text}: {ancestor} is a file, not a folder.")
-    if not os.access(ancestor, os.W_OK | os.X_OK):
-        raise ScreeningError(f"--out {text}: cannot write in {ancestor}.")
+    writable_ancestor(full, "--out", text)
     _recover(full)
     if full.exists() or full.is_symlink():
         if not full.is_dir() or full.is_symlink():
