@@ -22,7 +22,7 @@
 # Parameters (papermill injects its own values after this cell)
 extract_path: str = "../data/synthetic"  # native folder, or omop:DIR / synthea:DIR
 protocol: str = "misle-phase2"  # shipped name or YAML path
-overrides: dict | str = {}  # e.g. {"sledai.min": 4}, or the same as YAML/JSON text
+overrides: dict = {}  # e.g. {"sledai.min": 4}, or the same as YAML/JSON text (papermill reads `dict | str` as no parameter)
 policy: str = "separate"  # missing data: separate | exclude | include
 subgroup: str = "site"  # patients column for subgroup tables
 small_cell: int = 10  # counts up to this shown as ≤10, others rounded to 5; 0: internal, exact

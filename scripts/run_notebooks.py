@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
+
+from screening.views.notebook_runner import socket_kernels
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
@@ -27,8 +30,10 @@ def execute(path: Path) -> None:
     nb = nbformat.read(path, as_version=4)
     nb.metadata.pop("widgets", None)
     # Widget state is per run (model ids) and thousands of lines: a kernel redraws the panel anyway.
-    NotebookClient(nb, timeout=600, kernel_name="python3", store_widget_state=False,
-                   resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
+    with tempfile.TemporaryDirectory(prefix="screening-kernel-") as sockets:
+        NotebookClient(nb, timeout=600, kernel_name="python3", store_widget_state=False,
+                       kernel_manager_class=socket_kernels(sockets),
+                       resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
     for cell in nb.cells:
         cell.metadata.pop("execution", None)  # timings would make every re-run a diff
     nbformat.write(nb, path)

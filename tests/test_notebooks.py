@@ -57,6 +57,14 @@ def test_notebooks_are_numbered_and_parameterised():
         assert nb.metadata["kernelspec"]["name"] == "python3"
 
 
+def test_papermill_knows_every_parameter_a_report_passes():
+    # papermill reads a parameter only from an annotation it can parse (not `dict | str`); one it cannot
+    # read is still injected, but with a "Passed unknown parameter" line on every report run.
+    report = {"extract_path", "protocol", "overrides", "policy", "subgroup", "small_cell", "shared"}
+    for path in NOTEBOOKS[:3]:
+        assert report <= set(pm.inspect_notebook(str(path))), path.name
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
 def test_committed_outputs_come_from_the_synthetic_extract(path):
     synthetic = load_extract(ROOT / "data" / "synthetic").hash

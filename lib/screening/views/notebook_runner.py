@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import pandas as pd
@@ -22,8 +23,8 @@ from screening.rules.protocol import Protocol, as_overrides, load_protocol
 from screening.views.provenance import provenance
 from screening.views.workers import sigint_held, stop_workers, worker_init
 
-__all__ = ["notebook_display", "notebook_state", "share_state", "run_notebook", "run_notebooks", "NOTEBOOKS", "ROOT",
-           "PACKAGE"]
+__all__ = ["notebook_display", "notebook_state", "share_state", "run_notebook", "run_notebooks", "socket_kernels",
+           "NOTEBOOKS", "ROOT", "PACKAGE"]
 
 ROOT = Path(__file__).resolve().parents[3]
 PACKAGE = Path(__file__).resolve().parents[1]
@@ -86,6 +87,28 @@ def share_state(folder: Path, params: dict, screening: Screening, meta: dict, ta
     return str(path)
 
 
+def socket_kernels(folder: str | Path):
+    """A kernel manager whose kernels listen on Unix sockets in ``folder`` (one private folder per run).
+
+    On TCP, ipykernel warns that the kernel's traffic is unencrypted, on every run: over loopback only this
+    machine could listen, but the user cannot act on it. Sockets in a folder only this user can open are
+    private without encryption, so there is nothing to warn about.
+    """
+    from jupyter_client.manager import KernelManager
+    from traitlets import default
+
+    class SocketKernelManager(KernelManager):
+        @default("transport")
+        def _default_transport(self):
+            return "ipc"
+
+        @default("ip")
+        def _default_ip(self):
+            return str(Path(folder) / "kernel")
+
+    return SocketKernelManager
+
+
 def run_notebook(name: str, folder: Path, params: dict, cwd: Path = ROOT / "notebooks",
                   local: dict[str, str] | None = None, internal: bool = False) -> tuple[float, list[str]]:
     """Execute one notebook with papermill and export its offline HTML; returns the seconds it took and the
@@ -98,8 +121,10 @@ def run_notebook(name: str, folder: Path, params: dict, cwd: Path = ROOT / "note
 
     start = time.perf_counter()
     target = folder / name
-    pm.execute_notebook(str(ROOT / "notebooks" / name), str(target), parameters=params, kernel_name="python3",
-                        cwd=str(cwd), progress_bar=False, log_output=False)
+    with tempfile.TemporaryDirectory(prefix="screening-kernel-") as sockets:
+        pm.execute_notebook(str(ROOT / "notebooks" / name), str(target), parameters=params, kernel_name="python3",
+                            cwd=str(cwd), progress_bar=False, log_output=False,
+                            kernel_manager_class=socket_kernels(sockets))
     nb = nbformat.read(target, as_version=4)
     # The what-if panel needs a live kernel; its saved widget state would only pull a widget
     # script from the network into the HTML, which then shows the panel's text fallback.
