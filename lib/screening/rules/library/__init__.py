@@ -13,8 +13,8 @@ from importlib import import_module
 from screening.rules.registry import RULES, Param, Rule, rule
 
 #: the families, in the order their rules are listed (a protocol's usual order: entry, inclusion, exclusion)
-FAMILIES = ("entry", "demographics", "diagnosis", "activity", "nephritis", "labs", "pregnancy", "history",
-            "medications", "glucocorticoids", "therapy", "stability", "visit")
+FAMILIES = ("entry", "demographics", "diagnosis", "activity", "nephritis", "renal", "labs", "pregnancy",
+            "history", "medications", "glucocorticoids", "therapy", "stability", "visit")
 for _family in FAMILIES:
     import_module(f"screening.rules.library.{_family}")
 
