@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-# Reports written by tests go into a throwaway release log, not the user's own.
-os.environ.setdefault("SCREENING_RELEASE_LOG", str(Path(tempfile.mkdtemp(prefix="screening-test-")) / "releases.jsonl"))
+# Reports written by tests go into a throwaway release log, not the user's own; each test has its own (below).
+_LOGS = Path(tempfile.mkdtemp(prefix="screening-test-"))
+os.environ.setdefault("SCREENING_RELEASE_LOG", str(_LOGS / "releases.jsonl"))
 sys.path.insert(0, str(Path(__file__).parent))
 # The tests' own validated cache, not the user's (notebook kernels inherit it); removed at the end.
 _CACHE = tempfile.TemporaryDirectory(prefix="screening-cache-")
@@ -19,6 +20,12 @@ os.environ["SCREENING_CACHE"] = _CACHE.name
 
 import boundary  # noqa: E402
 from screening import load_extract  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _own_release_log(request, monkeypatch):
+    """A release log per test: an overlapping release is refused, so one test's reports must not refuse another's."""
+    monkeypatch.setenv("SCREENING_RELEASE_LOG", str(_LOGS / f"{abs(hash(request.node.nodeid))}.jsonl"))
 
 
 @pytest.fixture(scope="session")

@@ -119,6 +119,9 @@ def build_parser() -> argparse.ArgumentParser:
     _common(r)
     r.add_argument("--out", required=True, help="folder to write the report into")
     r.add_argument("--overwrite", action="store_true", help="replace an existing report folder")
+    r.add_argument("--force", action="store_true",
+                   help="write a shareable report even though it overlaps an earlier release of another extract "
+                        "(one a few patients apart, say), which is otherwise refused; it is logged all the same")
     _disclosure(r)
     r.add_argument("--subgroup", default="site",
                    help="declared categorical column to split outcomes by: site (default), sex, race_ethnicity, "
@@ -300,7 +303,7 @@ def _run(args) -> int:
             load_source(spec, strict=True)
         out = build_report(spec, protocol, policy=args.policy, out=args.out, overwrite=args.overwrite,
                            small_cell=rule, subgroup=args.subgroup, notebooks=not args.tables_only,
-                           progress=True, site_label=args.site_label)
+                           progress=True, site_label=args.site_label, force=args.force)
         print(f"report written to {out}; disclosure control: {rule.text()}")
         return 0
     raise AssertionError(args.command)  # pragma: no cover

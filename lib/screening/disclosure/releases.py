@@ -10,7 +10,9 @@ of the ids' 64-bit SipHash values, keyed with a random salt made once per log
 (``releases.salt`` beside it, readable by its owner only). The ids themselves
 are never written; without the salt the sketch cannot be matched to any id.
 Two sketches estimate the share of patients two extracts have in common
-(Jaccard), to within about ±0.06 at one standard deviation.
+(Jaccard), to within about ±0.06 at one standard deviation. A new release
+sharing :data:`WARN_OVERLAP` or more of its patients with an earlier release of
+another extract is refused unless forced (:func:`check_overlap`).
 
 Example
 -------
@@ -31,11 +33,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-__all__ = ["id_sketch", "overlap", "log_salt", "overlap_warnings", "SKETCH_SIZE", "WARN_OVERLAP"]
+from screening.errors import ScreeningError
+
+__all__ = ["id_sketch", "overlap", "log_salt", "related", "check_overlap", "overlap_text", "ReleaseRefused",
+           "SKETCH_SIZE", "WARN_OVERLAP"]
 
 #: Hash values kept per release: the estimate's error shrinks as one over its square root.
 SKETCH_SIZE = 256
-#: Warn when a new release shares at least this share of its patients (Jaccard) with an earlier one.
+#: Refuse (warn, when forced) a new release sharing at least this share of its patients (Jaccard) with an earlier
+#: release of another extract.
 WARN_OVERLAP = 0.5
 
 
@@ -74,22 +80,40 @@ def overlap(a: list[str], b: list[str]) -> float:
     return sum(1 for h in union if h in both) / len(union)
 
 
-def overlap_warnings(entry: dict, earlier: list[dict]) -> list[str]:
-    """A warning for the earlier releases this one overlaps by :data:`WARN_OVERLAP` or more without being the
-    same extract (those at the same place are warned of by the log itself)."""
-    related = []
+def related(entry: dict, earlier: list[dict], share: float = WARN_OVERLAP) -> list[tuple[float, dict]]:
+    """Earlier releases of another extract (another SHA-256, wherever it lives) sharing at least ``share`` of
+    this one's patients, most overlapping first, each with its estimated overlap."""
+    found = []
     for e in earlier:
-        if e.get("extract_sha256") == entry["extract_sha256"] or e.get("source") == entry.get("source"):
-            continue
-        if not isinstance(e.get("id_sketch"), list):  # logged before sketches were kept
-            continue
-        share = overlap(entry["id_sketch"], e["id_sketch"])
-        if share >= WARN_OVERLAP:
-            related.append((share, e))
-    if not related:
+        if e.get("extract_sha256") == entry["extract_sha256"] or not isinstance(e.get("id_sketch"), list):
+            continue  # the same extract (warned of by the log itself), or logged before sketches were kept
+        estimate = overlap(entry["id_sketch"], e["id_sketch"])
+        if estimate >= share:
+            found.append((estimate, e))
+    return sorted(found, key=lambda pair: -pair[0])
+
+
+class ReleaseRefused(ScreeningError):
+    """A shareable release that overlaps an earlier one by :data:`WARN_OVERLAP` or more without being the same
+    extract: refused unless forced (``--force``)."""
+
+
+def overlap_text(found: list[tuple[float, dict]]) -> str:
+    """What an overlap found by :func:`related` means, naming the most overlapping earlier release."""
+    share, e = found[0]
+    return (f"this extract shares about {share:.0%} of its patients with {len(found)} earlier release(s) of another "
+            f"extract (e.g. {e.get('out')}, from {e.get('source')}) but is not the same extract: a reader holding "
+            "both reports can subtract one from the other and learn about the patients that differ")
+
+
+def check_overlap(entry: dict, earlier: list[dict], force: bool = False) -> list[str]:
+    """Refuse (:class:`ReleaseRefused`) a release that overlaps an earlier one without being the same extract;
+    with ``force``, a warning instead."""
+    found = related(entry, earlier)
+    if not found:
         return []
-    share, e = max(related, key=lambda pair: pair[0])
-    return [f"this extract shares about {share:.0%} of its patients with {len(related)} earlier release(s) of "
-            f"another extract (e.g. {e.get('out')}, from {e.get('source')}) but is not the same extract: a reader "
-            "holding both reports can subtract one from the other and learn about the patients that differ. "
-            "Share one of them, or extracts that differ by many patients."]
+    if not force:
+        raise ReleaseRefused(f"refused: {overlap_text(found)}. Nothing was written. Share one of them, or extracts "
+                             "that differ by many patients; to write this report anyway (and log it), pass --force "
+                             "(force=True).")
+    return [f"{overlap_text(found)}. Written because of --force; share only one of the two."]

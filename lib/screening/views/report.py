@@ -35,7 +35,7 @@ from pathlib import Path
 import pandas as pd
 
 from screening.disclosure.bundle import check_site_label, write_manifest
-from screening.disclosure.releases import id_sketch, log_salt, overlap_warnings
+from screening.disclosure.releases import check_overlap, id_sketch, log_salt, related
 from screening.disclosure.rule import SHAREABLE, WATERMARK, SmallCellRule
 from screening.disclosure.shareable import VARIANT, check_subgroup, shareable_tables
 from screening.engine.enrolment import screen_failure_range
@@ -49,7 +49,8 @@ from screening.rules.trace import items_table
 from screening.views.notebook_runner import NOTEBOOKS, PACKAGE, ROOT, run_notebooks, share_state
 from screening.views.provenance import TOOL, provenance
 
-__all__ = ["build_report", "report_tables", "enrolment_table", "check_out", "log_release", "release_log_path",
+__all__ = ["build_report", "report_tables", "enrolment_table", "check_out", "log_release", "check_release",
+           "record_release", "release_log_path",
            "NOTEBOOKS", "TOOL"]
 
 _SYSTEM = (Path("/proc"), Path("/sys"), Path("/dev"))
@@ -227,8 +228,21 @@ def release_log_path() -> Path:
     return user_data_path("screening") / "releases.jsonl"
 
 
-def log_release(meta: dict, data: str | Path, out: Path, log: Path, ids=None) -> list[str]:
-    """Append this release to the local log; return warnings about earlier releases it overlaps.
+def _earlier_releases(log: Path) -> list[dict]:
+    earlier = []
+    if log.exists():
+        for line in log.read_text(encoding="utf-8").splitlines():
+            try:
+                earlier.append(json.loads(line))
+            except ValueError:
+                continue
+    return earlier
+
+
+def check_release(meta: dict, data: str | Path, out: Path, log: Path, ids=None,
+                  force: bool = False) -> tuple[dict, list[str]]:
+    """This release's log entry and the warnings it gets; :class:`~screening.disclosure.releases.ReleaseRefused`
+    when it overlaps an earlier release of another extract and ``force`` is not given.
 
     Two releases of one extract under different parameters, or of an extract that
     changed by a few patients, can be differenced (see README, "Differencing").
@@ -239,30 +253,36 @@ def log_release(meta: dict, data: str | Path, out: Path, log: Path, ids=None) ->
     entry = {"extract_sha256": meta["extract_sha256"], "source": source, "patients": meta["patients"],
              "protocol_fingerprint": meta["protocol_fingerprint"], "overrides": meta["overrides"],
              "unknown_policy": meta["unknown_policy"], "disclosure": meta["disclosure"], "out": str(out)}
-    earlier = []
-    if log.exists():
-        for line in log.read_text(encoding="utf-8").splitlines():
-            try:
-                earlier.append(json.loads(line))
-            except ValueError:
-                continue
+    earlier = _earlier_releases(log)
     warnings = []
+    if ids is not None:
+        entry["id_sketch"] = id_sketch(ids, log_salt(log))
+        warnings += check_overlap(entry, earlier, force)
     settings = ("protocol_fingerprint", "overrides", "unknown_policy", "disclosure")
     same_extract = [e for e in earlier if e.get("extract_sha256") == entry["extract_sha256"]
                     and any(e.get(k) != entry[k] for k in settings)]
     if same_extract:
         warnings.append(f"{len(same_extract)} earlier release(s) of this extract used other parameters (e.g. "
                         f"{same_extract[-1]['out']}); a reader holding both can subtract one from the other.")
-    changed = [e for e in earlier if e.get("source") == source and e.get("extract_sha256") != entry["extract_sha256"]]
+    changed = [e for e in earlier if e.get("source") == source and e.get("extract_sha256") != entry["extract_sha256"]
+               and not (ids is not None and related(entry, [e]))]  # an overlap is refused or warned of above
     if changed:
         warnings.append(f"the extract at {source} changed since an earlier release ({changed[-1]['out']}); "
                         "if only a few patients changed, differencing the two releases can reveal them.")
-    if ids is not None:
-        entry["id_sketch"] = id_sketch(ids, log_salt(log))
-        warnings += overlap_warnings(entry, earlier)
+    return entry, warnings
+
+
+def record_release(entry: dict, log: Path) -> None:
+    """Append a release checked by :func:`check_release` to the local log."""
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("a", encoding="utf-8") as f:
         f.write(json.dumps(entry, sort_keys=True) + "\n")
+
+
+def log_release(meta: dict, data: str | Path, out: Path, log: Path, ids=None, force: bool = False) -> list[str]:
+    """Check this release (:func:`check_release`) and append it to the local log; return its warnings."""
+    entry, warnings = check_release(meta, data, out, log, ids, force)
+    record_release(entry, log)
     return warnings
 
 
@@ -274,12 +294,14 @@ _DEFAULT_LOG = object()
 def build_report(data: str | Path, protocol: Protocol | str = "misle-phase2", *, out: str | Path,
                  policy: str = "separate", overwrite: bool = False, small_cell: int | SmallCellRule = 10,
                  subgroup: str = "site", notebooks: bool = True, progress: bool = False,
-                 site_label: str | None = None, release_log=_DEFAULT_LOG) -> Path:
+                 site_label: str | None = None, release_log=_DEFAULT_LOG, force: bool = False) -> Path:
     """Screen ``data`` and write the report folder ``out``; returns its path.
 
     Every report ends with ``MANIFEST.sha256``; with a ``site_label`` it is a site bundle
     that ``python -m screening merge`` combines with other sites' (see :mod:`screening.disclosure.bundle`).
     ``release_log``: the local log of shareable releases (default :func:`release_log_path`; None: no log).
+    A shareable release overlapping an earlier release of another extract is refused before anything is
+    written (:class:`~screening.disclosure.releases.ReleaseRefused`) unless ``force``.
     """
     rule = SmallCellRule.of(small_cell)
     check_subgroup(subgroup)
@@ -293,6 +315,10 @@ def build_report(data: str | Path, protocol: Protocol | str = "misle-phase2", *,
     extract = load_source(data, protocol=protocol)
     screening = Screening(extract, protocol, policy)
     meta = provenance(screening, rule, site_label)
+    release = None
+    if not rule.internal and release_log is not None:  # refused before any table is computed or written
+        log = release_log_path() if release_log is _DEFAULT_LOG else Path(release_log)
+        release = check_release(meta, data, out, log, screening.extract.patients.index, force)
     tables = report_tables(screening, rule, subgroup)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=out.parent))
@@ -323,9 +349,10 @@ def build_report(data: str | Path, protocol: Protocol | str = "misle-phase2", *,
         raise
     finally:
         shutil.rmtree(private, ignore_errors=True)
-    if not rule.internal and release_log is not None:
-        log = release_log_path() if release_log is _DEFAULT_LOG else Path(release_log)
-        for warning in log_release(meta, data, out, log, ids=screening.extract.patients.index):
+    if release is not None:
+        entry, warnings = release
+        record_release(entry, log)
+        for warning in warnings:
             print(f"warning: {warning}", file=sys.stderr)
     return out
 
