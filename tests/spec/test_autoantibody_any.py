@@ -44,3 +44,29 @@ def test_a_test_the_extract_does_not_hold_is_unknown(engine):
     assert engine(spec_tables(PATIENTS), "autoantibody_any", antibodies=["anti_sm", "low_c3"], c3_below=90) == {
         "SM_ONLY": True, "SM_DAY_OLDER": None, "SM_EDGE": True, "NONE": None, "SM_BLANK": None,
         "ANA_EDGE": None, "DSDNA_UNDATED": None}
+
+
+COMPLEMENT = """
+    patient        | c3 | c3_date    | c4 | c4_date
+    C3_LOW         | 80 | 2024-05-01 | 20 | 2024-05-01
+    C3_AT_LIMIT    | 90 | 2024-05-01 | 20 | 2024-05-01
+    C3_LOW_TOO_OLD | 80 | 2023-12-14 | 20 | 2024-05-01
+    C3_LOW_EDGE    | 80 | 2023-12-15 | 20 | 2024-05-01
+    C3_LOW_UNDATED | 80 |            | 20 | 2024-05-01
+    C4_LOW         | 95 | 2024-05-01 | 9  | 2024-05-01
+    C3_BLANK       |    | 2024-05-01 | 20 | 2024-05-01
+    C3_BLANK_C4_LOW|    | 2024-05-01 | 9  | 2024-05-01
+"""
+
+
+def test_low_complement_when_the_extract_holds_c3_and_c4(engine):
+    """C3 below 90 or C4 below 10 mg/dL, measured within 6 months: a level at the limit is not low."""
+    assert engine(spec_tables(COMPLEMENT), "autoantibody_any", antibodies=["low_c3", "low_c4"], c3_below=90,
+                  c4_below=10) == {
+        "C3_LOW": True, "C3_AT_LIMIT": False, "C3_LOW_TOO_OLD": False, "C3_LOW_EDGE": True, "C3_LOW_UNDATED": None,
+        "C4_LOW": True, "C3_BLANK": None, "C3_BLANK_C4_LOW": True}
+    # Any time: the old low C3 counts.
+    assert engine(spec_tables(COMPLEMENT), "autoantibody_any", antibodies=["low_c3"], c3_below=90,
+                  complement_months=None) == {
+        "C3_LOW": True, "C3_AT_LIMIT": False, "C3_LOW_TOO_OLD": True, "C3_LOW_EDGE": True, "C3_LOW_UNDATED": True,
+        "C4_LOW": False, "C3_BLANK": None, "C3_BLANK_C4_LOW": None}

@@ -43,3 +43,22 @@ def test_caps_in_other_units(engine):
         "AZA_200": False, "AZA_250": True, "MMF_2000": False, "MMF_2500": False, "MTX_15_WEEK": False,
         "MTX_28_WEEK": False, "PRED_PAIR": False, "PRED_40": False, "PRED_STOPPED": False, "AZA_NO_DOSE": None,
         "AZA_NO_START": None, "HCQ": False}
+
+
+def test_a_blank_dose_unit_may_be_daily_or_a_single_administration(engine):
+    """Daily, a dose above the cap breaks it; a single administration is no daily use: above the cap is unknown,
+    at or below it is settled."""
+    tables = spec_tables({p: {} for p in ("AZA_250", "AZA_150", "AZA_PAIR", "MP_PULSE", "PRED_30")}, """
+        patient  | drug               | drug_class        | start_date | stop_date  | dose
+        AZA_250  | azathioprine       | immunosuppressant | 2024-01-01 |            | 250
+        AZA_150  | azathioprine       | immunosuppressant | 2024-01-01 |            | 150
+        AZA_PAIR | azathioprine       | immunosuppressant | 2024-01-01 |            | 150
+        AZA_PAIR | azathioprine       | immunosuppressant | 2024-06-15 | 2024-06-15 | 100
+        MP_PULSE | methylprednisolone | glucocorticoid    | 2024-06-15 | 2024-06-15 | 500
+        PRED_30  | prednisone         | glucocorticoid    | 2024-01-01 |            | 30
+    """)
+    meds = tables["medications"]
+    meds["dose_unit"] = ["", "", "mg/day", "", "", ""]
+    meds["dose_unit"] = meds["dose_unit"].replace("", None)
+    assert engine(tables, "dose_cap", caps=CAPS) == {
+        "AZA_250": None, "AZA_150": False, "AZA_PAIR": None, "MP_PULSE": None, "PRED_30": False}
