@@ -1,10 +1,14 @@
-"""Command line: ``python -m screening funnel|report|merge|protocols|rules|lint|template|synth``.
+"""Command line: ``python -m screening funnel|portfolio|report|merge|protocols|rules|lint|template|synth``.
 
 Examples
 --------
 Print the sequential funnel of the bundled extract as CSV::
 
     python -m screening funnel --data data/synthetic --format csv
+
+Screen against every shipped trial at once (who fits which, who fits several) and write the shareable tables::
+
+    python -m screening portfolio --out reports/portfolio
 
 Build the full report with a lower SLEDAI minimum::
 
@@ -64,13 +68,14 @@ def _small_cell(text: str) -> int:
     return value
 
 
-def _common(p: argparse.ArgumentParser) -> None:
+def _common(p: argparse.ArgumentParser, one_protocol: bool = True) -> None:
     p.add_argument("--data", default="data/synthetic",
                    help="extract folder (or omop:DIR / synthea:DIR); default: the bundled synthetic extract")
-    p.add_argument("--protocol", default="misle-phase2",
-                   help="protocol YAML file or shipped name (" + ", ".join(shipped_protocols()) + ")")
-    p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
-                   help="override a parameter, e.g. --set sledai.min=4 (repeatable)")
+    if one_protocol:
+        p.add_argument("--protocol", default="misle-phase2",
+                       help="protocol YAML file or shipped name (" + ", ".join(shipped_protocols()) + ")")
+        p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                       help="override a parameter, e.g. --set sledai.min=4 (repeatable)")
     p.add_argument("--policy", default="separate", choices=list(POLICIES), help=POLICY_HELP)
     p.add_argument("--baseline", default=None,
                    help="for omop:/synthea: sources: a baseline date YYYY-MM-DD, or last_visit (default)")
@@ -129,6 +134,15 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--tables-only", action="store_true", help="write the tables without running notebooks")
     r.add_argument("--site-label", default=None,
                    help="make the report a site bundle for `merge`, labelled with this short name (no path)")
+
+    pf = sub.add_parser("portfolio", help="screen against several trials at once: per trial, and who fits several")
+    _common(pf, one_protocol=False)
+    pf.add_argument("--protocol", action="append", default=None, metavar="NAME",
+                    help="a protocol YAML file or shipped name (repeatable); default: every shipped protocol "
+                         "(on a registry extract, less those written for EHR data)")
+    pf.add_argument("--out", default=None, help="also write the shareable tables (CSV) and charts (PNG) here")
+    pf.add_argument("--overwrite", action="store_true", help="replace an existing portfolio folder")
+    _disclosure(pf)
 
     m = sub.add_parser("merge", help="merge several sites' bundles into a network report")
     m.add_argument("bundles", nargs="+", metavar="BUNDLE",
@@ -272,6 +286,8 @@ def _run(args) -> int:
 
         check_subgroup(args.subgroup)  # every check before any computing
         check_out(args.out, args.data, args.overwrite, rule.internal)
+    if args.command == "portfolio":
+        return _portfolio(args, rule)
     protocol = load_protocol(args.protocol).with_overrides(_overrides(args.set), source="--set")
     if args.command == "funnel":
         from screening.disclosure.shareable import funnel_table
@@ -307,6 +323,16 @@ def _run(args) -> int:
         print(f"report written to {out}; disclosure control: {rule.text()}")
         return 0
     raise AssertionError(args.command)  # pragma: no cover
+
+
+def _portfolio(args, rule) -> int:
+    from screening.views.portfolio import run_portfolio
+    from screening.views.report import check_out
+
+    out = check_out(args.out, args.data, args.overwrite, rule.internal) if args.out else None  # before computing
+    print(run_portfolio(args.data, args.protocol, args.policy, rule, out, baseline=args.baseline, before=args.before,
+                        cdm_schema=args.cdm_schema, vocab_schema=args.vocab_schema, strict=args.strict_vocabulary))
+    return 0
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:

@@ -26,8 +26,8 @@ import pandas as pd
 from screening.engine.status import FAIL, PASS, STATUSES, UNKNOWN, Status
 
 __all__ = ["Counts", "count_states", "placement", "attrition_table", "criteria_table", "overlap_table",
-           "summary_table", "headline_table", "leave_one_out_table", "HEADLINE", "PASS", "FAIL", "UNKNOWN",
-           "STATUSES"]
+           "combination_table", "summary_table", "headline_table", "leave_one_out_table", "HEADLINE", "PASS", "FAIL",
+           "UNKNOWN", "STATUSES"]
 
 
 #: a protocol's criteria as bits of one int64 per patient (the sign bit left alone)
@@ -163,17 +163,29 @@ def criteria_table(c: Counts, crits) -> pd.DataFrame:
 
 def overlap_table(c: Counts, ids: list[str], min_patients: int = 1) -> pd.DataFrame:
     """Patients per combination of failed criteria, largest first; one boolean column per criterion."""
-    if c.patterns.empty:
-        return pd.DataFrame(columns=ids + ["patients", "criteria"])
+    return combination_table(c.patterns, ids, min_patients)
+
+
+def combination_table(patterns: pd.Series, ids: list[str], min_patients: int = 1,
+                      size: str = "criteria") -> pd.DataFrame:
+    """Patients per combination (a bit pattern over ``ids`` → patients), largest first; one boolean column per id.
+
+    ``size`` names the column counting the members of each combination.
+
+    >>> combination_table(pd.Series({0b01: 4, 0b11: 2}), ["a", "b"], size="trials").values.tolist()
+    [[True, False, 4, 1], [True, True, 2, 2]]
+    """
+    if patterns.empty:
+        return pd.DataFrame(columns=ids + ["patients", size])
     bits = np.left_shift(np.int64(1), np.arange(len(ids), dtype=np.int64))
-    codes = c.patterns.index.to_numpy(dtype=np.int64)
-    patterns = (codes[:, None] & bits) > 0
-    table = pd.DataFrame(patterns, columns=ids)
-    table["patients"] = c.patterns.to_numpy().astype(int)
-    table["criteria"] = patterns.sum(axis=1).astype(int)
+    codes = patterns.index.to_numpy(dtype=np.int64)
+    members = (codes[:, None] & bits) > 0
+    table = pd.DataFrame(members, columns=ids)
+    table["patients"] = patterns.to_numpy().astype(int)
+    table[size] = members.sum(axis=1).astype(int)
     table["_code"] = codes
     table = table[table["patients"] >= min_patients]
-    table = table.sort_values(["patients", "criteria", "_code"], ascending=[False, True, True], kind="stable")
+    table = table.sort_values(["patients", size, "_code"], ascending=[False, True, True], kind="stable")
     return table.drop(columns="_code").reset_index(drop=True)
 
 

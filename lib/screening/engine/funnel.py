@@ -53,12 +53,20 @@ from screening.io.extract import Extract
 from screening.rules.criteria import RULES
 from screening.rules.protocol import Criterion, Protocol, as_overrides, load_protocol
 
-__all__ = ["Screening", "screen", "screen_failure_range", "band_labels", "POLICIES", "PASS", "FAIL", "UNKNOWN",
-           "STATUSES", "Status"]
+__all__ = ["Screening", "screen", "mask_key", "screen_failure_range", "band_labels", "POLICIES", "PASS", "FAIL",
+           "UNKNOWN", "STATUSES", "Status"]
 
 
 def _key(c: Criterion) -> str:
     return c.rule + json.dumps(c.params, sort_keys=True, default=str)
+
+
+def mask_key(c: Criterion) -> str:
+    """What a criterion's per-patient states depend on: kind, rule and parameters (not its id or label).
+
+    Two criteria with the same key, in one protocol or in two, are evaluated once (:class:`Screening` caches by it).
+    """
+    return c.kind + ":" + _key(c)
 
 
 def _states(met: pd.arrays.BooleanArray, kind: str) -> np.ndarray:
@@ -129,7 +137,7 @@ class Screening:
     # --- evaluation -----------------------------------------------------------------------------
 
     def _evaluate(self, c: Criterion) -> np.ndarray:
-        key = c.kind + ":" + _key(c)
+        key = mask_key(c)
         if key not in self._cache:
             wanted = RULES[c.rule].named_columns(c.params, free=True)  # extra columns it names, if any
             absent = [col for col in wanted if col not in self.extract.patients.columns]
