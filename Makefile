@@ -6,6 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 EXTRACT := data/synthetic
 APP_PORT ?= 8866
+LAB_PORT ?= 8888
 REPORTS := reports
 
 .PHONY: setup data report network test notebooks lab app bench bench-omop lint clean
@@ -51,9 +52,9 @@ app: data
 	SCREENING_DATA=$(abspath $(EXTRACT)) $(VENV)/bin/voila app/whatif.ipynb --port=$(APP_PORT) --no-browser \
 	    --Voila.ip=127.0.0.1
 
-## Open JupyterLab on the notebooks.
+## Open JupyterLab on the notebooks; make lab LAB_PORT=9000 NO_BROWSER=1 on a remote or headless machine.
 lab: data
-	$(VENV)/bin/jupyter lab notebooks
+	$(VENV)/bin/jupyter lab notebooks --port=$(LAB_PORT) $(if $(NO_BROWSER),--no-browser)
 
 ## Time the engine against DuckDB and the naive way at 10k/100k/1M patients.
 bench: setup

@@ -124,3 +124,27 @@ def test_bad_command_lines_exit_2_with_one_message(boundary_dir):
         assert code == 2, args
         assert message in err, (args, err)
         assert "Traceback" not in err
+
+
+def test_funnel_ends_with_the_headline_in_one_line(boundary_dir):
+    code, out, _ = run("funnel", "--data", str(boundary_dir), "--small-cell", "0")
+    _, csv, _ = run("funnel", "--data", str(boundary_dir), "--small-cell", "0", "--format", "csv")
+    unknown = int(pd.read_csv(io.StringIO(csv))["not_assessable"].sum())
+    assert code == 0 and max(map(len, out.splitlines())) <= 100
+    assert out.splitlines()[-1] == f"eligible 18 of 54 · not assessable {unknown} · range 18 to {18 + unknown} · " \
+        "counts exact"
+
+
+def test_funnel_json_gives_counts_as_numbers_and_small_ones_as_text(boundary_dir):
+    code, out, _ = run("funnel", "--data", str(boundary_dir), "--format", "json")
+    rows = json.loads(out)
+    assert code == 0 and rows[0]["entering"] == 55 and rows[0]["pct_of_total"] == 100.0
+    assert {type(r["excluded"]) for r in rows} == {int, str} and {r["excluded"] for r in rows} & {"≤10"}
+
+
+def test_funnel_by_takes_age_band_and_refuses_by_without_a_table():
+    from screening.cli import build_parser
+
+    assert build_parser().parse_args(["funnel", "--table", "makeup", "--by", "age_band"]).by == "age_band"
+    code, _, err = run("funnel", "--by", "sex")
+    assert code == 2 and "--by needs --table makeup, differential or leave_one_out" in err

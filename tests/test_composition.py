@@ -278,3 +278,8 @@ def test_cli_prints_a_makeup_table_as_published(capsys):
     assert list(table.columns[:5]) == ["criterion", "label", "sex", "removed_alone", "removed_in_sequence"]
     for value in pd.concat([table["removed_alone"], table["removed_in_sequence"]]):
         assert value == "≤10" or (re.fullmatch(r"\d+", value) and int(value) % 5 == 0), value
+    from screening.views.terminal import fit_table
+
+    # What `funnel` prints from the same table (without --format csv): every line fits a terminal.
+    assert max(map(len, fit_table(table.drop(columns=["label"]).rename(columns={"sex": "race_ethnicity"}))
+                   .splitlines())) <= 100

@@ -40,6 +40,9 @@ from screening.engine.status import POLICIES
 from screening.errors import ProtocolError, ScreeningError
 from screening.rules.protocol import parse_override, shipped_protocols
 
+#: ``funnel --by``: the characteristic → its column; age_band as in ``report --subgroup``.
+BY = {"sex": "sex", "race_ethnicity": "race_ethnicity", "age_band": "age_years", "age_years": "age_years"}
+
 POLICY_HELP = "what missing data means: " + "; ".join(f"{k}: {v}" for k, v in POLICIES.items())
 
 
@@ -116,8 +119,9 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--table", choices=("attrition", "makeup", "differential", "leave_one_out"), default="attrition",
                    help="attrition (default); makeup: who is in play after each step; differential: whom each "
                         "criterion removes, by group; leave_one_out: each group's share if a criterion were dropped")
-    f.add_argument("--by", choices=("sex", "race_ethnicity", "age_years"), default="race_ethnicity",
-                   help="the characteristic for --table makeup/differential/leave_one_out (default race_ethnicity)")
+    f.add_argument("--by", choices=tuple(BY), default=None, metavar="{" + ",".join(BY) + "}",
+                   help="the characteristic for --table makeup/differential/leave_one_out (default race_ethnicity; "
+                        "age_band and age_years are the same bands)")
     _disclosure(f)
 
     r = sub.add_parser("report", help="run the notebooks and write the shareable report folder")
@@ -288,25 +292,12 @@ def _run(args) -> int:
         check_out(args.out, args.data, args.overwrite, rule.internal)
     if args.command == "portfolio":
         return _portfolio(args, rule)
+    if args.command == "funnel" and args.by and args.table == "attrition":
+        raise ScreeningError(f"--by needs --table makeup, differential or leave_one_out (the funnel by "
+                             f"group: report --subgroup {args.by.replace('age_years', 'age_band')})")
     protocol = load_protocol(args.protocol).with_overrides(_overrides(args.set), source="--set")
     if args.command == "funnel":
-        from screening.disclosure.shareable import funnel_table
-        from screening.engine.funnel import Screening
-
-        extract = load_source(args.data, args.baseline, args.before, args.cdm_schema, args.vocab_schema,
-                              strict=args.strict_vocabulary, protocol=protocol)
-        screening = Screening(extract, protocol, args.policy)
-        if args.table == "attrition":
-            table = funnel_table(screening, rule)
-        else:
-            table = _makeup_table(screening, rule, args.table, args.by)
-        if args.format == "csv":
-            sys.stdout.write(table.to_csv(index=False, lineterminator="\n"))
-        elif args.format == "json":
-            sys.stdout.write(table.to_json(orient="records", indent=2, force_ascii=False) + "\n")
-        else:
-            print(table.to_string(index=False))
-        return 0
+        return _funnel(args, rule, protocol)
     if args.command == "report":
         from screening.io.sources import with_schemas
         from screening.views.report import build_report
@@ -385,6 +376,30 @@ def _rules_text() -> str:
                 lines.append(f"      allowed: {', '.join(map(str, spec.choices))}")
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)
+
+
+def _funnel(args, rule, protocol) -> int:
+    """``funnel``: one table as published, to fit a terminal (or as CSV/JSON), then the headline in one line."""
+    import json
+
+    from screening.disclosure.shareable import funnel_table
+    from screening.engine.funnel import Screening
+    from screening.io.sources import load_source
+    from screening.views.terminal import funnel_text, json_records
+
+    extract = load_source(args.data, args.baseline, args.before, args.cdm_schema, args.vocab_schema,
+                          strict=args.strict_vocabulary, protocol=protocol)
+    screening = Screening(extract, protocol, args.policy)
+    table, headline = funnel_table(screening, rule, headline=True)
+    if args.table != "attrition":
+        table = _makeup_table(screening, rule, args.table, BY[args.by or "race_ethnicity"])
+    if args.format == "csv":
+        sys.stdout.write(table.to_csv(index=False, lineterminator="\n"))
+    elif args.format == "json":
+        sys.stdout.write(json.dumps(json_records(table), indent=2, ensure_ascii=False) + "\n")
+    else:
+        print(funnel_text(table, headline, rule, args.table))
+    return 0
 
 
 def _makeup_table(screening, rule, name: str, by: str):

@@ -48,6 +48,7 @@ from screening.disclosure.relations import (
     funnel_counts,
 )
 from screening.disclosure.rule import HIDDEN, SHAREABLE, SmallCellRule
+from screening.engine.counts import headline_table
 from screening.engine.funnel import Screening
 from screening.engine.groups import AGE_BINS
 from screening.engine.relax_counts import add_relaxations, render_relaxations
@@ -175,15 +176,19 @@ def _known_zero(pub: Published, match) -> None:
             pub.cells.known.add(i)
 
 
-def funnel_table(s: Screening, rule: SmallCellRule = SHAREABLE) -> pd.DataFrame:
-    """The sequential funnel alone, protected as it is published (``python -m screening funnel``)."""
+def funnel_table(s: Screening, rule: SmallCellRule = SHAREABLE, headline: bool = False):
+    """The sequential funnel alone, protected as it is published (``python -m screening funnel``).
+
+    ``headline=True``: the headline too (eligible, not assessable, the range), protected with it: a pair.
+    """
     if rule.internal:
-        return s.attrition()
+        return (s.attrition(), headline_table(s.counts)) if headline else s.attrition()
     pub = funnel_counts(s.counts, s.criteria, rule, tables=("headline", "attrition"))
     if s.policy != "separate":
         _known_zero(pub, lambda name: "not_assessable" in name[2] or name == pub.head(2))
     protect(pub.cells)
-    return _render(pub)["attrition"]
+    shown = _render(pub)
+    return (shown["attrition"], shown["headline"]) if headline else shown["attrition"]
 
 
 def shareable_tables(s: Screening, rule: SmallCellRule = SHAREABLE, subgroup: str = "site", whatif: bool = True,
