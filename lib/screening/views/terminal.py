@@ -7,8 +7,6 @@ cut with ``…`` until the table fits; CSV and JSON keep every character.
 Example
 -------
 >>> import pandas as pd
-
-from screening.disclosure.rule import SmallCellRule
 >>> t = pd.DataFrame({"label": ["Age 18–65 years", "SLEDAI-2K ≥ 6"], "not_assessable": ["≤10", "85"]})
 >>> print(fit_table(t, width=24))
                      not
@@ -22,6 +20,8 @@ from __future__ import annotations
 import re
 
 import pandas as pd
+
+from screening.disclosure.rule import SmallCellRule
 
 __all__ = ["fit_table", "funnel_text", "headline_line", "json_records", "WIDTH"]
 
