@@ -32,7 +32,7 @@ from screening.io.arrow_labels import indices_of
 from screening.io.arrow_pandas import to_series
 from screening.io.arrow_parse import extra_text, parse_column, patient_positions
 from screening.io.checks import Check, Suspect, checks_of, failing, failure, shown
-from screening.io.schema import TABLES, fields_of
+from screening.io.schema import fields_of
 
 __all__ = ["Suspect", "canonical", "patient_dtype", "read_checked", "typed_to_frame"]
 
@@ -173,7 +173,7 @@ def typed_to_frame(table: pa.Table, name: str, from_csv: bool,
     ``patients`` (see :func:`patient_dtype`): an event table's ids stored over exactly
     these patients' ids are taken as positions, with nothing hashed again.
     """
-    by_name = {f.name: f for f in TABLES[name]}
+    by_name = {f.name: f for f in fields_of(name)}
     out = {}
     for col in list(table.column_names):
         values = table.column(col)

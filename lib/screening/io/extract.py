@@ -1,8 +1,8 @@
 """Load a de-identified registry extract and check it against the data dictionary.
 
 An extract is a folder holding one file per table (``patients``, ``medications``,
-``malignancies``, ``infections``), each as ``.csv`` or ``.parquet``. See
-``data/README.md`` for every column.
+``malignancies``, ``infections``, and optionally ``visits``), each as ``.csv`` or
+``.parquet``. See ``data/README.md`` for every column.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from screening.errors import ExtractError
 from screening.io.checks import IN_PATIENTS, failure
 from screening.io.files import read_header, read_raw, table_file
 from screening.io.integrity import check_files, check_row_counts, warn_near_misses
-from screening.io.schema import LAB_DATES, TABLES, Field, dtype_of, fields_of
+from screening.io.schema import LAB_DATES, OPTIONAL_TABLES, TABLES, Field, dtype_of, fields_of
 from screening.io.thorough import check_table, warn_empty_columns
 from screening.io.vocabulary import recognise
 
@@ -61,6 +61,9 @@ class Extract:
     unrecognised: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False, compare=False)
     #: how many months before baseline a converted source read lab values and weight (None: all of them)
     labs_read_months: float | None = field(default=None, compare=False)
+    #: one row per patient-visit (:data:`~screening.io.schema.OPTIONAL_TABLES`), or None: the baseline is the
+    #: only visit (:mod:`screening.engine.over_time` screens at each)
+    visits: pd.DataFrame | None = field(default=None, repr=False, compare=False)
 
     @property
     def n_patients(self) -> int:
@@ -74,6 +77,11 @@ class Extract:
 
     def table(self, name: str) -> pd.DataFrame:
         return getattr(self, name)
+
+    @property
+    def has_visits(self) -> bool:
+        """Whether the extract holds a visits table (else the baseline is each patient's only visit)."""
+        return self.visits is not None
 
 
 def load_extract(path: str | Path, columns: dict[str, list[str]] | None = None, strict: bool = False) -> Extract:
@@ -111,35 +119,41 @@ def load_extract(path: str | Path, columns: dict[str, list[str]] | None = None, 
     files = {name: table_file(folder, name, optional=name != "patients") for name in TABLES}
     present = {name: file for name, file in files.items() if file is not None}
     check_files(present)  # a CSV cut off mid-row, a Parquet column of lists: before anything reads them
+    # Optional tables (visits) are read whole when present; left out, nothing changes.
+    extra = {name: file for name in OPTIONAL_TABLES if (file := table_file(folder, name, optional=True)) is not None}
+    check_files(extra)
     absent = {}
+    for name, file in extra.items():
+        _, wanted[name] = _absent_columns(file, name, None)  # a per-visit column left out is read from patients
     for name, file in present.items():
         absent[name], wanted[name] = _absent_columns(file, name, wanted[name])
     # Lab dates left out are the registry's usual "values at baseline": undated, not absent.
     absent = {name: [c for c in cols if c not in LAB_DATES.values()] for name, cols in absent.items()}
     absent = {name: cols for name, cols in absent.items() if cols}
     absent |= {name: ["*"] for name, file in files.items() if file is None}
-    digest = extract_hash(present.values())
+    digest = extract_hash([*present.values(), *extra.values()])
     fmt = "parquet" if files["patients"].suffix == ".parquet" else "csv"
     key = cache.entry_key(digest, None if columns is None and not absent else
                           {name: ["*"] if cols is None else cols for name, cols in wanted.items()})
     from screening.io.columnar import patient_dtype
 
-    entry = cache.read_entry(key, TABLES, fmt == "csv") if len(present) == len(files) else None
+    entry = cache.read_entry(key, [*TABLES, *extra], fmt == "csv") if len(present) == len(files) else None
     cached = entry is not None
     failures: list[ExtractError] = []  # every failing check of every table, raised together once all are read
     if cached:  # checked when stored; only the warnings are said again
         tables, ids = entry
         for name, table in tables.items():
-            warn_empty_columns(table, fields_of(name, wanted[name]), files[name])
+            warn_empty_columns(table, fields_of(name, wanted[name]), (files | extra)[name])
     else:
         tables = {"patients": _load_table(files["patients"], "patients", wanted["patients"], failures=failures)}
         ids = patient_dtype(tables["patients"])
         tables |= {name: _load_table(file, name, wanted[name], ids, failures) if file is not None
-                   else _no_events(name) for name, file in files.items() if name != "patients"}
+                   else _no_events(name) for name, file in (files | extra).items() if name != "patients"}
     if tables["patients"].empty:
         raise ExtractError.every([*failures, ExtractError(str(files["patients"]), None, "at least one patient row",
                                                           hint="The patients table has a header but no patients.")])
     stored = dict(tables)
+    files |= extra
     check_row_counts(folder, stored, files)
     for name, cols in absent.items():  # the screening that needs them says so (it knows which criteria)
         tables[name] = _with_absent(tables[name], name, [f.name for f in TABLES[name] if f.name != "patient_id"]
@@ -148,9 +162,10 @@ def load_extract(path: str | Path, columns: dict[str, list[str]] | None = None, 
     tables, unrecognised = recognise(tables, files, strict, failures)
     tables["patients"] = _indexed(tables["patients"], ids)
     rows = _check_references(tables, files, failures)
+    _check_visits(tables, rows, files, failures)
     if failures:
         raise ExtractError.every(failures)
-    if not cached and len(present) == len(files):
+    if not cached and len(present) + len(extra) == len(files):
         cache.write_entry(key, stored)
     notes = {col: "absent from the extract: criteria that read it are not assessable"
              for cols in absent.values() for col in cols if col != "*"}
@@ -215,14 +230,16 @@ def extract_from_tables(tables: dict[str, pd.DataFrame], source: str, content_ha
 
     ``source`` names the origin in errors and reports; ``content_hash`` identifies the source data.
     """
-    files = {name: _Converted(f"{source}/{name} (converted)") for name in TABLES}
+    names = [*TABLES, *(name for name in OPTIONAL_TABLES if tables.get(name) is not None)]
+    files = {name: _Converted(f"{source}/{name} (converted)") for name in names}
     explained = frozenset(notes or {})
     failures: list[ExtractError] = []
     checked = {name: _converted(tables[name].reset_index(drop=True), files[name], name, explained, failures)
-               for name in TABLES}
+               for name in names}
     checked, unrecognised = recognise(checked, files)
     checked["patients"] = checked["patients"].set_index("patient_id")
     rows = _check_references(checked, files, failures)
+    _check_visits(checked, rows, files, failures)
     if failures:
         raise ExtractError.every(failures)
     return Extract(**checked, path=source, hash=content_hash, format="converted", _rows=rows, notes=notes or {},
@@ -248,7 +265,7 @@ def _converted(table: pd.DataFrame, file: Path, name: str, explained: frozenset,
         checked = check_frame(table, name, file, failures)
     except Suspect:
         return check_table(table, file, name, explained=explained, failures=failures)
-    warn_empty_columns(checked, [f for f in TABLES[name] if f.name not in explained], file)
+    warn_empty_columns(checked, [f for f in fields_of(name) if f.name not in explained], file)
     return checked
 
 
@@ -339,3 +356,13 @@ def _check_references(tables: dict[str, pd.DataFrame], files: dict[str, Path],
         rows[name] = table["patient_id"].cat.codes.to_numpy()
     return rows
 
+
+
+def _check_visits(tables: dict[str, pd.DataFrame], rows: dict[str, np.ndarray], files: dict,
+                  failures: list[ExtractError]) -> None:
+    """A visits table's dates against each patient's diagnosis and baseline (:mod:`screening.io.visits`)."""
+    if tables.get("visits") is None or "visits" not in rows:
+        return
+    from screening.io.visits import visit_failures
+
+    failures += visit_failures(tables["visits"], tables["patients"], rows["visits"], files["visits"])

@@ -59,7 +59,7 @@ def check_files(files: dict[str, Path]) -> None:
 
 def check_parquet_columns(files: dict[str, Path]) -> None:
     """Refuse a Parquet column of lists, maps or records among the dictionary's columns, naming it."""
-    from screening.io.schema import TABLES
+    from screening.io.schema import OPTIONAL_TABLES, TABLES
 
     for name, file in files.items():
         if file is None or file.suffix != ".parquet":
@@ -71,7 +71,7 @@ def check_parquet_columns(files: dict[str, Path]) -> None:
             schema = pq.read_schema(file)
         except Exception:  # noqa: BLE001 - an unreadable file is reported by the reader, which says why
             continue
-        known = {f.name for f in TABLES.get(name, [])}
+        known = {f.name for f in (TABLES | OPTIONAL_TABLES).get(name, [])}
         for field in schema:
             if field.name in known and pa.types.is_nested(field.type):
                 raise ExtractError(str(file), field.name, "one value per row (a number, text, date or true/false)",

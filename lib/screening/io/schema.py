@@ -7,11 +7,12 @@ keeps the two in step).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
-__all__ = ["Field", "TABLES", "BILAG_DOMAINS", "DOSE_UNITS", "DRUG_CLASSES", "LAB_DATES", "dtype_of", "fields_of"]
+__all__ = ["Field", "TABLES", "OPTIONAL_TABLES", "BILAG_DOMAINS", "DATED", "EVENT_DATES", "DOSE_UNITS",
+           "DRUG_CLASSES", "LAB_DATES", "VISIT_FIELDS", "dtype_of", "fields_of"]
 
 BILAG_DOMAINS = (
     "constitutional",
@@ -61,6 +62,15 @@ LAB_DATES = {"weight_kg": "weight_date", "egfr": "egfr_date", "proteinuria_g_per
              "wbc": "wbc_date", "haemoglobin": "haemoglobin_date", "platelets": "platelets_date",
              "ast": "ast_date", "alt": "alt_date", "c3": "c3_date", "c4": "c4_date",
              "neutrophils": "neutrophils_date", "creatinine": "creatinine_date"}
+
+#: A date in the patients row -> the values it dates: at a visit before that date they were not yet known.
+DATED = {"ana_date": ("ana_titre",), "anti_dsdna_date": ("anti_dsdna_positive",),
+         "anti_sm_date": ("anti_sm_positive",), "antiphospholipid_date": ("antiphospholipid_positive",),
+         "renal_biopsy_date": ("renal_biopsy_class",), "nephritis_onset_date": ()} | \
+    {date: (value, f"{value}_uln") if value in ("ast", "alt", "creatinine") else (value,)
+     for value, date in LAB_DATES.items()}
+#: Each event table's date: an event known to start after a visit had not happened at it.
+EVENT_DATES = {"medications": "start_date", "malignancies": "diagnosis_date", "infections": "onset_date"}
 
 #: Age is top-coded for de-identification: 90 stands for "90 or over".
 AGE_TOP_CODE = 90
@@ -247,6 +257,32 @@ TABLES: dict[str, list[Field]] = {
     "infections": _infections(),
 }
 
+#: The patients table's fields that change from visit to visit: disease activity, labs, weight, pregnancy.
+#: A visits table may hold any of them; the rest of a patient's row (demographics, history, serology with its
+#: own dates) is read from the patients table at every visit.
+VISIT_FIELDS = ("age_years", "weight_kg", "sledai_2k", *(f"bilag_{d}" for d in BILAG_DOMAINS), "physician_global",
+                "cns_lupus_active", "lupus_nephritis", "egfr", "proteinuria_g_per_g", "dialysis", "wbc",
+                "haemoglobin", "platelets", "neutrophils", "ast", "ast_uln", "alt", "alt_uln", "creatinine",
+                "creatinine_uln", "c3", "c4", "pregnant", "breastfeeding", "contraception", "unstable_condition")
+
+
+def _visits() -> list[Field]:
+    """One row per patient-visit: the visit's date and the per-visit fields recorded at it."""
+    by_name = {f.name: f for f in TABLES["patients"]}
+    return [Field("patient_id", "id", "Patient the visit belongs to.", required=True),
+            Field("visit_date", "date", "Date of the visit. Not before the patient's `sle_diagnosis_date`, not "
+                  "after their `baseline_date` (the patients row is the latest visit), once per patient and date.",
+                  required=True)] + \
+        [replace(by_name[name], optional=True, not_after=None,
+                 description=by_name[name].description.replace(" May be absent from the file.", "")
+                 .replace("the baseline visit", "the visit").replace("baseline", "the visit")
+                 .replace("at screening", "at the visit"))
+         for name in VISIT_FIELDS]
+
+
+#: Tables an extract may hold or leave out altogether; without them everything reads as before.
+OPTIONAL_TABLES: dict[str, list[Field]] = {"visits": _visits()}
+
 #: pandas dtype each kind becomes after loading. Nullable types keep "missing"
 #: distinct from any value, which three-valued screening relies on.
 KIND_DTYPES = {
@@ -262,7 +298,8 @@ KIND_DTYPES = {
 
 def fields_of(table: str, columns: list[str] | None = None) -> list[Field]:
     """The dictionary's fields of ``table``, only those in ``columns`` when given, in dictionary order."""
-    return TABLES[table] if columns is None else [f for f in TABLES[table] if f.name in columns]
+    fields = TABLES[table] if table in TABLES else OPTIONAL_TABLES[table]
+    return fields if columns is None else [f for f in fields if f.name in columns]
 
 
 def dtype_of(f: Field):

@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 from screening.errors import ExtractError, ExtractWarning
-from screening.io.schema import TABLES
+from screening.io.schema import OPTIONAL_TABLES, TABLES
 
 __all__ = ["VOCABULARY_FILE", "MAPPED_COLUMNS", "normalise", "canonical", "ingredients", "classes_of", "recognise"]
 
@@ -47,7 +47,7 @@ VOCABULARY_FILE = Path(__file__).with_name("vocabulary.csv")
 #: table -> columns whose values go through the synonym table: drug names and every fixed-list column
 MAPPED_COLUMNS = {table: (("drug",) if table == "medications" else ())
                   + tuple(f.name for f in fields if f.kind == "category")
-                  for table, fields in TABLES.items()}
+                  for table, fields in (TABLES | OPTIONAL_TABLES).items()}
 _FIELDS = {f.name: f for fields in TABLES.values() for f in fields}
 _SPACE = re.compile(r"\s+")
 _CLASS_NOTE = " (a recognised drug name's class is taken from the vocabulary)"

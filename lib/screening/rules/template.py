@@ -18,7 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from screening.errors import ScreeningError
-from screening.io.schema import TABLES, Field
+from screening.io.schema import OPTIONAL_TABLES, TABLES, Field
 from screening.rules.protocol import Protocol
 
 __all__ = ["needed_tables", "write_template"]
@@ -74,6 +74,18 @@ def write_template(protocol: Protocol, out: str | Path) -> Path:
         lines += [f"## {table}.csv", "", "| column | type | unit | meaning |", "| --- | --- | --- | --- |"]
         lines += [f"| `{f.name}` | {_type_text(f)}{' (required)' if f.required else ''} | {f.unit} | "
                   f"{f.description} |" for f in fields]
+        lines.append("")
+    read = {f.name for f in tables.get("patients", [])}
+    per_visit = [f for f in OPTIONAL_TABLES["visits"] if f.required or f.name in read]
+    if len(per_visit) > 2:  # the protocol reads something that changes from visit to visit
+        lines += ["## visits.csv (optional)", "",
+                  "To screen at every visit (eligible over time), add one row per patient-visit with the fields "
+                  "below as recorded at that visit. The patients row is the latest visit: no visit may come after "
+                  "its `baseline_date` or before its `sle_diagnosis_date`. A column left out is read from the "
+                  "patients row at every visit; without this file the baseline is the only visit.", "",
+                  "| column | type | unit | meaning |", "| --- | --- | --- | --- |"]
+        lines += [f"| `{f.name}` | {_type_text(f)}{' (required)' if f.required else ''} | {f.unit} | "
+                  f"{f.description} |" for f in per_visit]
         lines.append("")
     (folder / "README.md").write_text("\n".join(lines), encoding="utf-8")
     return folder

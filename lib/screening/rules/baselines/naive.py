@@ -17,7 +17,7 @@ from screening.rules.baselines.rows import Patient, not_
 from screening.rules.library import RULES
 from screening.rules.protocol import Criterion, Protocol
 
-__all__ = ["naive_met", "naive_states", "naive_eligible"]
+__all__ = ["naive_met", "naive_states", "naive_eligible", "naive_visit_states"]
 
 
 def naive_met(c: Criterion, patient: Patient) -> bool | None:
@@ -53,3 +53,62 @@ def naive_states(extract: Extract, protocol: Protocol, patients: list[str] | Non
 def naive_eligible(extract: Extract, protocol: Protocol, patients: list[str] | None = None) -> pd.Index:
     states = naive_states(extract, protocol, patients)
     return states.index[(states == 1).all(axis=1)]
+
+
+def naive_visit_states(extract: Extract, protocol: Protocol) -> pd.DataFrame:
+    """Per patient-visit and counted criterion (1 / 0 / -1), each visit rebuilt as a patient row by hand.
+
+    The second implementation of :mod:`screening.engine.visit_frame`, written from its rules rather
+    than its code: the visit's fields over the patient's, values dated after the visit unknown, age
+    counted back, events known to start after the visit left out; the baseline as it is. Indexed by
+    ``(patient_id, visit_date)``, each patient's visits in date order with the baseline last.
+    """
+    import math
+
+    from screening.io.schema import DATED, EVENT_DATES, LAB_DATES, VISIT_FIELDS
+
+    events = {name: extract.table(name).assign(patient_id=extract.table(name)["patient_id"].astype("string"))
+              for name in EVENT_DATES}
+    visits = extract.visits
+    held = [] if visits is None else [c for c in VISIT_FIELDS if c in visits.columns]
+    out, index = [], []
+
+    def states(row: pd.Series, own: dict) -> dict:
+        patient = Patient(row, own["medications"], own["malignancies"], own["infections"])
+        result = {}
+        for c in protocol.counted:
+            met = naive_met(c, patient)
+            passes = met if c.kind == "inclusion" else not_(met)
+            result[c.id] = -1 if passes is None else int(passes)
+        return result
+
+    for pid, row in extract.patients.iterrows():
+        own = {name: t[t["patient_id"] == pid] for name, t in events.items()}
+        base = row["baseline_date"]
+        mine = pd.DataFrame() if visits is None else visits[visits["patient_id"].astype("string") == pid]
+        for _, visit in mine.sort_values("visit_date").iterrows():
+            day = visit["visit_date"]
+            if day == base:
+                continue  # the patients row is that visit
+            seen = row.copy()
+            seen["baseline_date"] = day
+            for c in held:
+                if c in seen.index:
+                    seen[c] = visit[c]
+                    if LAB_DATES.get(c) in seen.index:
+                        seen[LAB_DATES[c]] = pd.NaT if pd.isna(visit[c]) else day
+            for date, values in DATED.items():
+                if date in seen.index and not any(v in held for v in values) and not pd.isna(seen[date]) \
+                        and seen[date] > day:
+                    for c in (date, *values):
+                        if c in seen.index:
+                            seen[c] = pd.NA
+            if "age_years" in seen.index and "age_years" not in held and not pd.isna(row["age_years"]):
+                years = (base - day).total_seconds() / (365.25 * 86400)
+                seen["age_years"] = max(0, math.floor(row["age_years"] + 0.5 - years))
+            then = {name: t[~(t[EVENT_DATES[name]] > day).fillna(False)] for name, t in own.items()}
+            out.append(states(seen, then))
+            index.append((pid, day))
+        out.append(states(row, own))
+        index.append((pid, base))
+    return pd.DataFrame(out, index=pd.MultiIndex.from_tuples(index, names=["patient_id", "visit_date"]))

@@ -1,0 +1,204 @@
+"""Eligible over time: a protocol screened at every visit, and who becomes eligible when and where.
+
+Each visit is screened as a baseline (:mod:`screening.engine.visit_frame`): its own
+disease activity and labs, windows counted back from it, medications as taken then.
+From the per-visit statuses come the counts a feasibility questionnaire asks for:
+eligible at the last visit (the extract's own screening), eligible at any visit in a
+look-back window, first-eligible visits, **newly eligible per month and per site**
+(with the range the not-assessable visits leave open), and which criterion turns
+patients eligible or ineligible between visits.
+
+*Newly eligible* at a visit: eligible there, and the patient's previous visit was not
+(a patient's first visit counts when eligible: the site sees an eligible patient it
+had not seen). The settled count takes only definite statuses; ``newly_eligible_max``
+resolves every not-assessable visit the way that adds most, so the truth lies between.
+
+Example
+-------
+>>> from screening import load_extract
+>>> over = EligibilityOverTime(load_extract("data/synthetic"), "misle-phase2")
+>>> over.at_last_visit["patients"].tolist()  # one visit each: the extract's own funnel
+[87, 4545, 368]
+>>> over.any_visit(12)["patients"].tolist()
+[87, 4545, 368]
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from screening.engine.counts import placement
+from screening.engine.funnel import Screening
+from screening.engine.status import FAIL, PASS, STATUSES, Status
+from screening.engine.visit_frame import per_visit_extract, visit_rows
+from screening.io.dates import months_before
+from screening.io.extract import Extract
+from screening.rules.protocol import Protocol, as_overrides, load_protocol
+
+__all__ = ["EligibilityOverTime"]
+
+_ELIG, _EXCL, _NA = int(Status.ELIGIBLE), int(Status.EXCLUDED), int(Status.NOT_ASSESSABLE)
+
+
+class EligibilityOverTime:
+    """A protocol evaluated at every visit of every patient; each table is a tidy DataFrame.
+
+    Tables holding patient ids (:attr:`visits`, :attr:`first_eligible`) are for the site
+    team; the counts (:attr:`at_last_visit`, :meth:`any_visit`, :meth:`monthly`,
+    :meth:`turning`) are what a report shares, under its disclosure rule.
+    """
+
+    def __init__(self, extract: Extract, protocol: Protocol | str = "misle-phase2",
+                 overrides: dict | str | None = None, policy: str = "separate") -> None:
+        if not isinstance(protocol, Protocol):
+            protocol = load_protocol(protocol)
+        if as_overrides(overrides):
+            protocol = protocol.with_overrides(as_overrides(overrides))
+        self.extract, self.protocol = extract, protocol
+        self._rows = visit_rows(extract)
+        #: the funnel over patient-visits (its ``states`` hold one row per visit)
+        self.screening = Screening(per_visit_extract(extract, self._rows), protocol, policy)
+        self._status, self._where = placement(self.screening.states)
+        patient = self._rows["patient"].to_numpy()
+        self._first = np.r_[True, patient[1:] != patient[:-1]]
+        self._last = np.r_[patient[1:] != patient[:-1], True]
+
+    def __repr__(self) -> str:
+        counts = dict(zip(STATUSES, np.bincount(self._status[self._last], minlength=3).tolist(), strict=True))
+        return (f"EligibilityOverTime({self.protocol.id}: {len(self._rows):,} visits of "
+                f"{self.extract.n_patients:,} patients; at the last visit {counts})")
+
+    # --- per visit (ids: not for sharing) -----------------------------------------------------------
+
+    @property
+    def visits(self) -> pd.DataFrame:
+        """One row per screened visit: patient, site, date, whether it is the baseline, status, deciding criterion."""
+        ids = self.extract.patients.index
+        patient = self._rows["patient"].to_numpy()
+        criteria = np.array(self.screening.ids + [""], dtype=object)
+        return pd.DataFrame({"patient_id": ids[patient], "site": self._site(), "visit_date": self._rows["visit_date"],
+                             "baseline": self._rows["baseline"],
+                             "status": pd.Categorical.from_codes(self._status, STATUSES),
+                             "criterion": criteria[self._where]})
+
+    @property
+    def first_eligible(self) -> pd.DataFrame:
+        """Each patient eligible at some visit, with the date of the first such visit."""
+        v = self.visits[self._status == _ELIG]
+        return v.groupby("patient_id", sort=False, observed=True)[["site", "visit_date"]].first().reset_index()
+
+    # --- counts -------------------------------------------------------------------------------------
+
+    @property
+    def at_last_visit(self) -> pd.DataFrame:
+        """Patients by status at their last visit (the baseline): the extract's own funnel."""
+        return _summary(self._status[self._last])
+
+    def any_visit(self, months: float = 12) -> pd.DataFrame:
+        """Patients by status over their visits in the ``months`` before their last visit.
+
+        Eligible if eligible at any of them; otherwise not assessable if any was; otherwise excluded.
+        """
+        patient = self._rows["patient"].to_numpy()
+        date = self._rows["visit_date"].to_numpy(dtype="datetime64[s]")
+        last = pd.Series(date[self._last][patient])  # each visit's patient's baseline
+        # the closed window [last − months, last] of every look-back (calendar months, as the rules count)
+        start = months_before(last, months).to_numpy(dtype="datetime64[s]")
+        inside = self._rows["baseline"].to_numpy() | (date >= start)
+        n = self.extract.n_patients
+        hit = np.zeros((3, n), dtype=bool)
+        for code in (_ELIG, _NA):
+            hit[code, patient[inside & (self._status == code)]] = True
+        status = np.where(hit[_ELIG], _ELIG, np.where(hit[_NA], _NA, _EXCL))
+        return _summary(status)
+
+    def newly(self) -> pd.DataFrame:
+        """Per visit: whether the patient is newly eligible there (settled, and at most)."""
+        s = self._status
+        prev = np.r_[_EXCL, s[:-1]]
+        prev[self._first] = _EXCL  # first visit: nothing seen before
+        low = (s == _ELIG) & (prev == _EXCL)
+        high = (s != _EXCL) & (prev != _ELIG)
+        return pd.DataFrame({"newly_eligible": low, "newly_eligible_max": high})
+
+    def monthly(self, by_site: bool = False) -> pd.DataFrame:
+        """Newly eligible patients per calendar month (and site): every month from the first visit to the last.
+
+        Columns: ``month``, [``site``], ``visits``, ``eligible`` (visits eligible), ``newly_eligible``
+        (settled) and ``newly_eligible_max`` (every not-assessable visit resolved to add most).
+        """
+        frame = self.newly()
+        frame["month"] = pd.PeriodIndex(self._rows["visit_date"], freq="M")
+        frame["visits"] = 1
+        frame["eligible"] = self._status == _ELIG
+        keys = ["month", "site"] if by_site else ["month"]
+        if by_site:
+            frame["site"] = self._site()
+        frame = frame[frame["month"].notna()]
+        sums = frame.groupby(keys, observed=True)[["visits", "eligible", "newly_eligible",
+                                                   "newly_eligible_max"]].sum().astype(int)
+        months = pd.period_range(frame["month"].min(), frame["month"].max(), freq="M", name="month") \
+            if len(frame) else pd.PeriodIndex([], freq="M", name="month")
+        grid = pd.MultiIndex.from_product([months, sorted(frame["site"].unique())], names=keys) if by_site else months
+        return sums.reindex(grid, fill_value=0).reset_index()
+
+    def turning(self) -> pd.DataFrame:
+        """Per criterion: between consecutive visits, how often it turns a patient eligible or ineligible.
+
+        ``into`` counts a patient's step from excluded to eligible in which the criterion went from
+        failing to passing, ``out_of`` the step from eligible to excluded in which it went from passing
+        to failing; ``*_alone`` those in which it was the only criterion to change so.
+        """
+        s, states = self._status, self.screening.states
+        pair = np.flatnonzero(~self._first)  # each visit with a previous one of the same patient
+        before, after = states[pair - 1], states[pair]
+        into = (s[pair - 1] == _EXCL) & (s[pair] == _ELIG)
+        out = (s[pair - 1] == _ELIG) & (s[pair] == _EXCL)
+        rose, fell = (before == FAIL) & (after == PASS), (before == PASS) & (after == FAIL)
+        alone_rose, alone_fell = rose & (rose.sum(axis=1) == 1)[:, None], fell & (fell.sum(axis=1) == 1)[:, None]
+        return pd.DataFrame({"criterion": self.screening.ids,
+                             "label": [c.display_label for c in self.screening.criteria],
+                             "into": rose[into].sum(axis=0), "into_alone": alone_rose[into].sum(axis=0),
+                             "out_of": fell[out].sum(axis=0), "out_of_alone": alone_fell[out].sum(axis=0)})
+
+    # --- charts ---------------------------------------------------------------------------------------
+
+    def plot_monthly(self, ax=None):
+        """Newly eligible patients per month, the not-assessable range shaded; returns the Axes."""
+        import matplotlib.pyplot as plt
+
+        table = self.monthly()
+        if ax is None:
+            _, ax = plt.subplots(figsize=(8, 3))
+        x = table["month"].dt.to_timestamp()
+        ax.fill_between(x, table["newly_eligible"], table["newly_eligible_max"], step="mid", alpha=0.25,
+                        label="range left open by not-assessable visits")
+        ax.step(x, table["newly_eligible"], where="mid", label="newly eligible (settled)")
+        ax.set_ylabel("patients per month")
+        ax.set_title(f"Newly eligible per month: {self.protocol.id}")
+        ax.legend(loc="upper left", frameon=False)
+        return ax
+
+    def plot_by_site(self, ax=None):
+        """Newly eligible patients per month, one line per site; returns the Axes."""
+        import matplotlib.pyplot as plt
+
+        table = self.monthly(by_site=True)
+        if ax is None:
+            _, ax = plt.subplots(figsize=(8, 3))
+        for site, part in table.groupby("site", observed=True):
+            ax.step(part["month"].dt.to_timestamp(), part["newly_eligible"], where="mid", label=str(site))
+        ax.set_ylabel("patients per month")
+        ax.set_title("Newly eligible per month, by site")
+        ax.legend(loc="upper left", frameon=False, ncol=4, fontsize="small")
+        return ax
+
+    def _site(self) -> pd.Series:
+        p = self.extract.patients
+        sites = p["site"].astype("string") if "site" in p.columns else pd.Series("", index=p.index, dtype="string")
+        return pd.Series(sites.to_numpy()[self._rows["patient"].to_numpy()], dtype="string").fillna("(missing)")
+
+
+def _summary(status: np.ndarray) -> pd.DataFrame:
+    return pd.DataFrame({"status": list(STATUSES), "patients": np.bincount(status, minlength=3).astype(int)})
