@@ -31,7 +31,7 @@ data: $(EXTRACT)/patients.csv
 
 ## Produce the screening-funnel report on the bundled extract, in reports/.
 report: data
-	$(PY) -m screening report --data $(EXTRACT) --out $(REPORTS)/latest --overwrite
+	$(PY) -m screening report --data $(EXTRACT) --out $(REPORTS)/latest --overwrite --portfolio
 
 ## Merge a demo network (the bundled extract split by its 8 sites, one bundle each) into reports/network/.
 network: data

@@ -266,3 +266,36 @@ def test_combinations_add_up_to_each_trial_and_match_the_funnel(protocols, every
             single[["eligible", "excluded", "not_assessable"]].tolist()
     head = p.headline["patients"].tolist()
     assert int(overlap["patients"].sum()) == head[1] == head[2] + head[3] == extract.n_patients - head[4]
+
+
+def test_a_report_with_the_portfolio_shows_its_shared_counts_alike(tmp_path):
+    """The portfolio's tables join the report's (protected with them): a count both show reads the same."""
+    from screening.views.report import build_report
+
+    out = build_report("data/synthetic", out=tmp_path / "r", notebooks=False, release_log=None, portfolio=True)
+    t = {f.stem: pd.read_csv(f, dtype=str, keep_default_na=False) for f in (out / "tables").glob("*.csv")}
+    assert t["portfolio"]["protocol"].tolist() == default_protocols()
+    row = t["portfolio"].set_index("protocol").loc["misle-phase2"]
+    head = t["headline"]["patients"].tolist()
+    assert [row["eligible"], row["not_assessable"], row["eligible_upper"], row["excluded"]] == head[1:]
+    assert t["portfolio_headline"]["patients"][0] == head[0]
+    pilot = t["portfolio"].set_index("protocol").loc["misle-phase1-pilot"]
+    assert [pilot["eligible"], pilot["excluded"], pilot["not_assessable"]] == t["comparison"]["variant"].tolist()
+
+
+def test_a_count_the_report_shows_is_one_cell_with_the_portfolio(synthetic_extract):
+    """The report's own trial and its criteria are the same cells (hiding one hides both)."""
+    from screening.disclosure.relations import funnel_counts
+    from screening.engine.portfolio import beside
+
+    s = screen(synthetic_extract)
+    p = Portfolio(synthetic_extract, beside(s.protocol), _cache=s._cache)
+    pub = funnel_counts(s.counts, s.criteria, SHAREABLE)
+    add_portfolio(pub, p, funnel=s)
+    j = p.ids.index("misle-phase2")
+    assert pub.aliases[("portfolio", j, "eligible")] == ("headline", 1, "patients")
+    assert pub.aliases[("portfolio_headline", 0, "patients")] == ("headline", 0, "patients")
+    sledai = [c.id for c in s.criteria].index("sledai")
+    binding = pub.tables["portfolio_binding"]
+    rows = np.flatnonzero((binding["protocol"] == "misle-phase2") & (binding["criterion"] == "sledai"))
+    assert pub.aliases[("portfolio_binding", int(rows[0]), "excluded_alone")] == ("criteria", sledai, "excluded_alone")

@@ -136,6 +136,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="declared categorical column to split outcomes by: site (default), sex, race_ethnicity, "
                         "age_band")
     r.add_argument("--tables-only", action="store_true", help="write the tables without running notebooks")
+    r.add_argument("--portfolio", action="store_true",
+                   help="add the portfolio tables: every shipped trial beside this one (see the portfolio command)")
     r.add_argument("--site-label", default=None,
                    help="make the report a site bundle for `merge`, labelled with this short name (no path)")
 
@@ -291,7 +293,12 @@ def _run(args) -> int:
         check_subgroup(args.subgroup)  # every check before any computing
         check_out(args.out, args.data, args.overwrite, rule.internal)
     if args.command == "portfolio":
-        return _portfolio(args, rule)
+        from screening.views.portfolio import run_portfolio
+
+        print(run_portfolio(args.data, args.protocol, args.policy, rule, args.out, args.overwrite,
+                            baseline=args.baseline, before=args.before, cdm_schema=args.cdm_schema,
+                            vocab_schema=args.vocab_schema, strict=args.strict_vocabulary))
+        return 0
     if args.command == "funnel" and args.by and args.table == "attrition":
         raise ScreeningError(f"--by needs --table makeup, differential or leave_one_out (the funnel by "
                              f"group: report --subgroup {args.by.replace('age_years', 'age_band')})")
@@ -310,20 +317,10 @@ def _run(args) -> int:
             load_source(spec, strict=True)
         out = build_report(spec, protocol, policy=args.policy, out=args.out, overwrite=args.overwrite,
                            small_cell=rule, subgroup=args.subgroup, notebooks=not args.tables_only,
-                           progress=True, site_label=args.site_label, force=args.force)
+                           progress=True, site_label=args.site_label, force=args.force, portfolio=args.portfolio)
         print(f"report written to {out}; disclosure control: {rule.text()}")
         return 0
     raise AssertionError(args.command)  # pragma: no cover
-
-
-def _portfolio(args, rule) -> int:
-    from screening.views.portfolio import run_portfolio
-    from screening.views.report import check_out
-
-    out = check_out(args.out, args.data, args.overwrite, rule.internal) if args.out else None  # before computing
-    print(run_portfolio(args.data, args.protocol, args.policy, rule, out, baseline=args.baseline, before=args.before,
-                        cdm_schema=args.cdm_schema, vocab_schema=args.vocab_schema, strict=args.strict_vocabulary))
-    return 0
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:

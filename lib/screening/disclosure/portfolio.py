@@ -41,7 +41,7 @@ from screening.disclosure.shareable import _by_shown
 from screening.engine.portfolio import Portfolio, mask_key
 from screening.errors import DisclosureError
 
-__all__ = ["add_portfolio", "portfolio_tables", "TABLES", "TRIAL_COLUMNS"]
+__all__ = ["add_portfolio", "portfolio_tables", "render_portfolio", "TABLES", "TRIAL_COLUMNS"]
 
 TABLES = ("portfolio_headline", "portfolio", "portfolio_binding", "portfolio_overlap")
 TRIAL_COLUMNS = ["eligible", "not_assessable", "excluded", "eligible_upper"]
@@ -104,6 +104,9 @@ def add_portfolio(pub: Published, portfolio: Portfolio, funnel=None, variant=Non
             alias=lambda i, col: by_protocol.get(prints[i], {}).get(col))
     k = len(summary)
     trial = lambda j, col: ("portfolio", j, col)  # noqa: E731
+    if portfolio.policy != "separate":  # no one is not assessable when missing data decide: a known zero
+        for j in range(k):
+            pub.cells.known.add(pub.cells[pub._r(trial(j, "not_assessable"))])
     for j in range(k):
         pub.total(h[0], [trial(j, "eligible"), trial(j, "not_assessable"), trial(j, "excluded")])
         pub.total(trial(j, "eligible_upper"), [trial(j, "eligible"), trial(j, "not_assessable")])
@@ -178,9 +181,6 @@ def portfolio_tables(portfolio: Portfolio, rule: SmallCellRule = SHAREABLE) -> d
     for drop in ([], ["portfolio_overlap"], ["portfolio_overlap", "portfolio_binding"]):
         pub = Published(rule)
         add_portfolio(pub, portfolio)
-        if portfolio.policy != "separate":  # no one is not assessable when missing data decide: a known zero
-            for j in range(len(portfolio.ids)):
-                pub.cells.known.add(pub.cells[("portfolio", j, "not_assessable")])
         pub.cells.withhold(lambda name, drop=drop: name[0] in drop)
         try:
             hidden = protect(pub.cells)
@@ -191,7 +191,7 @@ def portfolio_tables(portfolio: Portfolio, rule: SmallCellRule = SHAREABLE) -> d
     else:
         raise DisclosureError("The portfolio's counts are too small to share at a small-cell threshold of "
                               f"{rule.threshold}: share a larger extract, or use --internal.")
-    tables = render(pub)
+    tables = render_portfolio(pub)
     for name in withheld:
         tables[name] = tables[name].iloc[0:0]
     tables["_withheld"] = pd.DataFrame({"withheld": withheld})
@@ -199,7 +199,7 @@ def portfolio_tables(portfolio: Portfolio, rule: SmallCellRule = SHAREABLE) -> d
     return tables
 
 
-def render(pub: Published) -> dict[str, pd.DataFrame]:
+def render_portfolio(pub: Published) -> dict[str, pd.DataFrame]:
     """The portfolio's tables of ``pub`` with each count as published; overlap rows by shown count."""
     out = {}
     for name in TABLES:

@@ -69,7 +69,7 @@ VARIANT = "misle-phase1-pilot"
 #: Tables that may be withheld, whole or in part, when nothing else protects a count in them.
 OPTIONAL = ("composition", "outcome_by", "criteria", "missingness", "not_assessable", "overlap", "leave_one_out",
             "comparison", "transitions", "by_criterion", "sweeps", "makeup", "differential", "shapley",
-            "relaxations", "near_misses")
+            "relaxations", "near_misses", "portfolio")
 
 
 def check_subgroup(name: str) -> None:
@@ -192,8 +192,11 @@ def funnel_table(s: Screening, rule: SmallCellRule = SHAREABLE, headline: bool =
 
 
 def shareable_tables(s: Screening, rule: SmallCellRule = SHAREABLE, subgroup: str = "site", whatif: bool = True,
-                     variant=VARIANT, sweeps: dict | None = None) -> dict[str, pd.DataFrame]:
+                     variant=VARIANT, sweeps: dict | None = None, portfolio=None) -> dict[str, pd.DataFrame]:
     """Every shareable table, small counts redacted and every count rounded, protected together.
+
+    ``portfolio`` (a :class:`~screening.engine.portfolio.Portfolio` on the same extract) adds its
+    tables (:mod:`screening.disclosure.portfolio`), attacked with the rest.
 
     With an internal rule (threshold 0) every count is exact and the funnel within
     each subgroup is added: split by site, most of its steps are small counts.
@@ -204,8 +207,13 @@ def shareable_tables(s: Screening, rule: SmallCellRule = SHAREABLE, subgroup: st
     counts = _counts(s, rule, subgroup, whatif, variant, sweeps, makeup=True)
     pub = register(counts, rule, subgroup)
     add_relaxations(pub, s)
+    if portfolio is not None:
+        from screening.disclosure.portfolio import add_portfolio, render_portfolio
+
+        add_portfolio(pub, portfolio, funnel=s, variant=counts.variant)
+    _render_all = (lambda: _render(pub) | render_portfolio(pub)) if portfolio is not None else (lambda: _render(pub))
     if rule.internal:
-        tables = _render(pub)
+        tables = _render_all()
         column = SUBGROUPS[subgroup][0]
         tables[f"attrition_by_{subgroup}"] = counts.attrition_by.rename(columns={column: subgroup})
         return tables
@@ -221,7 +229,7 @@ def shareable_tables(s: Screening, rule: SmallCellRule = SHAREABLE, subgroup: st
                 raise
             withheld |= blocks
             continue
-        tables = _render(pub)
+        tables = _render_all()
         for name in list(tables):
             if (name,) in withheld:
                 tables[name] = tables[name].iloc[0:0]  # withheld whole: published empty, listed in _withheld

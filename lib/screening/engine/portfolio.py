@@ -34,7 +34,7 @@ from screening.errors import ProtocolError
 from screening.io.extract import Extract
 from screening.rules.protocol import Protocol, load_protocol, shipped_protocols
 
-__all__ = ["Portfolio", "default_protocols", "mask_key", "FOR_EHR", "MEASURES", "BINDING"]
+__all__ = ["Portfolio", "default_protocols", "beside", "mask_key", "FOR_EHR", "MEASURES", "BINDING"]
 
 #: Shipped protocols that restate a trial for EHR data (omop:, synthea:): on a registry extract their cohort
 #: entry (coded diagnoses, death, observation periods) is blank, so they would list the same trial twice,
@@ -56,6 +56,17 @@ def default_protocols(converted: bool = False) -> list[str]:
     (False, True)
     """
     return [p for p in shipped_protocols() if converted or p not in FOR_EHR]
+
+
+def beside(protocol: Protocol, converted: bool = False) -> list[Protocol | str]:
+    """The default protocols with ``protocol`` in place of the shipped one of its id (or added): a report's portfolio.
+
+    >>> chosen = beside(load_protocol("misle-phase2", {"sledai.min": 4}))
+    >>> [p.overrides for p in chosen if not isinstance(p, str)], len(chosen) == len(default_protocols())
+    ([{'sledai.min': 4}], True)
+    """
+    names = default_protocols(converted)
+    return [protocol if n == protocol.id else n for n in names] + ([] if protocol.id in names else [protocol])
 
 
 class Portfolio:

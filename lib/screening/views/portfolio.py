@@ -38,7 +38,7 @@ from screening.io.sources import load_source, source_kind
 from screening.rules.protocol import load_protocol
 from screening.views.charts import COLORS, _drawn, _shown
 from screening.views.provenance import TOOL
-from screening.views.report import _swap_in
+from screening.views.report import _swap_in, check_out
 
 __all__ = ["overlap_chart", "range_chart", "portfolio_text", "write_portfolio", "run_portfolio"]
 
@@ -180,13 +180,14 @@ def write_portfolio(portfolio: Portfolio, out: Path, rule: SmallCellRule = SHARE
     return out
 
 
-def run_portfolio(data: str, protocols: list[str] | None, policy: str, rule: SmallCellRule, out: Path | None = None,
-                  **load) -> str:
+def run_portfolio(data: str, protocols: list[str] | None, policy: str, rule: SmallCellRule, out: str | None = None,
+                  overwrite: bool = False, **load) -> str:
     """``python -m screening portfolio``: load once, screen every trial, return the text (and write ``out``).
 
-    ``protocols`` default to :func:`~screening.engine.portfolio.default_protocols`; ``load`` goes to
-    :func:`~screening.io.sources.load_source`.
+    ``out`` is checked before anything is computed. ``protocols`` default to
+    :func:`~screening.engine.portfolio.default_protocols`; ``load`` goes to :func:`~screening.io.sources.load_source`.
     """
+    out = check_out(out, data, overwrite, rule.internal) if out else None
     chosen = [load_protocol(p) for p in protocols or default_protocols(source_kind(data) != "native")]
     # Read the source as far back as the most demanding protocol looks at labs (None: no limit).
     widest = max(chosen, key=lambda p: float("inf") if p.lab_months() is None else p.lab_months())

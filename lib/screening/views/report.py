@@ -76,13 +76,14 @@ def enrolment_table(screening: Screening, consent_rate: float, screen_failure: f
 
 
 def report_tables(screening: Screening, rule: SmallCellRule = SHAREABLE, subgroup: str = "site",
-                  variant=VARIANT) -> dict[str, pd.DataFrame]:
+                  variant=VARIANT, portfolio=None) -> dict[str, pd.DataFrame]:
     """Every shareable table, protected together (see :mod:`screening.disclosure.shareable`). The notebooks show these.
 
     What was withheld, and how many counts hide besides rounding, come back under
-    the keys starting with ``_`` (not written as tables).
+    the keys starting with ``_`` (not written as tables). ``portfolio``: a
+    :class:`~screening.engine.portfolio.Portfolio` whose tables join the report's.
     """
-    tables = shareable_tables(screening, rule, subgroup, variant=variant)
+    tables = shareable_tables(screening, rule, subgroup, variant=variant, portfolio=portfolio)
     # The trial's items and how each is applied: text, not counts, so nothing to protect.
     tables["items"] = items_table(screening.protocol)
     return tables
@@ -253,14 +254,17 @@ def check_release(meta: dict, data: str | Path, out: Path, log: Path, ids=None,
     entry = {"extract_sha256": meta["extract_sha256"], "source": source, "patients": meta["patients"],
              "protocol_fingerprint": meta["protocol_fingerprint"], "overrides": meta["overrides"],
              "unknown_policy": meta["unknown_policy"], "disclosure": meta["disclosure"], "out": str(out)}
+    if "portfolio" in meta:
+        entry["portfolio"] = meta["portfolio"]
     earlier = _earlier_releases(log)
     warnings = []
     if ids is not None:
         entry["id_sketch"] = id_sketch(ids, log_salt(log))
         warnings += check_overlap(entry, earlier, force)
-    settings = ("protocol_fingerprint", "overrides", "unknown_policy", "disclosure")
+    # With and without the portfolio, one extract's tables are protected apart: differencing them is possible.
+    settings = ("protocol_fingerprint", "overrides", "unknown_policy", "disclosure", "portfolio")
     same_extract = [e for e in earlier if e.get("extract_sha256") == entry["extract_sha256"]
-                    and any(e.get(k) != entry[k] for k in settings)]
+                    and any(e.get(k) != entry.get(k) for k in settings)]
     if same_extract:
         warnings.append(f"{len(same_extract)} earlier release(s) of this extract used other parameters (e.g. "
                         f"{same_extract[-1]['out']}); a reader holding both can subtract one from the other.")
@@ -294,14 +298,16 @@ _DEFAULT_LOG = object()
 def build_report(data: str | Path, protocol: Protocol | str = "misle-phase2", *, out: str | Path,
                  policy: str = "separate", overwrite: bool = False, small_cell: int | SmallCellRule = 10,
                  subgroup: str = "site", notebooks: bool = True, progress: bool = False,
-                 site_label: str | None = None, release_log=_DEFAULT_LOG, force: bool = False) -> Path:
+                 site_label: str | None = None, release_log=_DEFAULT_LOG, force: bool = False,
+                 portfolio: bool = False) -> Path:
     """Screen ``data`` and write the report folder ``out``; returns its path.
 
     Every report ends with ``MANIFEST.sha256``; with a ``site_label`` it is a site bundle
     that ``python -m screening merge`` combines with other sites' (see :mod:`screening.disclosure.bundle`).
     ``release_log``: the local log of shareable releases (default :func:`release_log_path`; None: no log).
     A shareable release overlapping an earlier release of another extract is refused before anything is
-    written (:class:`~screening.disclosure.releases.ReleaseRefused`) unless ``force``.
+    written (:class:`~screening.disclosure.releases.ReleaseRefused`) unless ``force``. ``portfolio``: add
+    the ``portfolio*`` tables, every shipped trial beside this one (:mod:`screening.engine.portfolio`).
     """
     rule = SmallCellRule.of(small_cell)
     check_subgroup(subgroup)
@@ -315,11 +321,19 @@ def build_report(data: str | Path, protocol: Protocol | str = "misle-phase2", *,
     extract = load_source(data, protocol=protocol)
     screening = Screening(extract, protocol, policy)
     meta = provenance(screening, rule, site_label)
+    trials = None
+    if portfolio:
+        from screening.engine.portfolio import Portfolio, beside
+
+        # The report's criteria are already evaluated: the portfolio reads the same cache.
+        trials = Portfolio(extract, beside(protocol, extract.format == "converted"), policy, _cache=screening._cache)
+        meta["portfolio"] = [{"id": s.protocol.id, "fingerprint": s.protocol.fingerprint()}
+                             for s in trials.screenings.values()]
     release = None
     if not rule.internal and release_log is not None:  # refused before any table is computed or written
         log = release_log_path() if release_log is _DEFAULT_LOG else Path(release_log)
         release = check_release(meta, data, out, log, screening.extract.patients.index, force)
-    tables = report_tables(screening, rule, subgroup)
+    tables = report_tables(screening, rule, subgroup, portfolio=trials)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=out.parent))
     umask = os.umask(0)
