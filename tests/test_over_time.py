@@ -257,3 +257,30 @@ def test_row_by_row_agrees_on_generated_visits_with_dated_tests_and_medications(
     naive = naive_visit_states(over_ex, protocol)
     assert (naive[over.screening.ids].to_numpy() == over.screening.states).all()
     assert len(naive) > 30 and (over.visits["status"] == "eligible").any()
+
+
+# --- synthetic visits ---------------------------------------------------------------------------------------
+
+def test_synthetic_visits_leave_the_four_tables_unchanged_and_load(tmp_path):
+    from screening.synth.synthetic import generate, write_extract
+
+    plain, with_visits = generate(150, seed=4), generate(150, seed=4, visits=True)
+    for name, table in plain.items():
+        pd.testing.assert_frame_equal(table, with_visits[name])
+    ex = load_extract(write_extract(with_visits, tmp_path / "v"))
+    assert ex.has_visits and len(ex.visits) > 3 * 150
+    over = EligibilityOverTime(ex, "misle-phase2")
+    assert over.at_last_visit["patients"].tolist() == screen(ex, "misle-phase2").summary()["patients"].tolist()
+
+
+def test_synthetic_activity_flares_about_0_65_times_per_patient_year():
+    # Petri et al. 1991: 0.65 flares per patient-year in the Hopkins Lupus Cohort, seen quarterly
+    import numpy as np
+
+    from screening.synth.visits import _chain
+
+    rng = np.random.default_rng(1)
+    quiet = pd.DataFrame({"sledai_2k": pd.array([pd.NA] * 4000, dtype="Int32")})
+    chain = _chain(rng, quiet, 4000, 40)
+    flares = (chain[:, 1:] & ~chain[:, :-1]).sum() / (4000 * 40 / 4)
+    assert 0.55 < flares < 0.75

@@ -183,6 +183,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--overwrite", action="store_true", help="replace the files of an existing extract in --out")
     s.add_argument("--messy", action="store_true",
                    help="write as registries do: brand and mixed-case names, stray spaces, optional columns left out")
+    s.add_argument("--visits", action="store_true",
+                   help="also write visits.csv: quarterly visits over up to four years before each baseline, "
+                        "disease activity flaring and remitting (screening at every visit)")
     s.add_argument("--calibration", action="store_true",
                    help="print the calibration table (data/README.md) of the extract in --data instead")
     s.add_argument("--data", default="data/synthetic", help="with --calibration: the extract to measure")
@@ -263,8 +266,10 @@ def _run(args) -> int:
 
         check_out_folder(args.out, overwrite=args.overwrite, what="the extract")
         seed = args.seed if args.seed is not None else DEFAULT_SEED
-        write_extract(generate(args.patients, seed), args.out, args.format, messy=args.messy, seed=seed)
-        print(f"wrote {args.patients:,} synthetic patients to {args.out}{' (messy)' if args.messy else ''}")
+        write_extract(generate(args.patients, seed, visits=args.visits), args.out, args.format, messy=args.messy,
+                      seed=seed)
+        print(f"wrote {args.patients:,} synthetic patients{' with visits' if args.visits else ''} to {args.out}"
+              f"{' (messy)' if args.messy else ''}")
         return 0
 
     if args.command == "merge":

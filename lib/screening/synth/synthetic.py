@@ -52,8 +52,12 @@ from screening.synth.writer import write_extract
 __all__ = ["generate", "write_extract", "DEFAULT_SEED", "DEFAULT_PATIENTS", "TERATOGENIC"]
 
 
-def generate(n: int = DEFAULT_PATIENTS, seed: int = DEFAULT_SEED, history: float = 4.0) -> dict[str, pd.DataFrame]:
-    """Generate the four extract tables for ``n`` patients.
+def generate(n: int = DEFAULT_PATIENTS, seed: int = DEFAULT_SEED, history: float = 4.0,
+             visits: bool = False) -> dict[str, pd.DataFrame]:
+    """Generate the four extract tables for ``n`` patients (and a visits table with ``visits``).
+
+    The visits come from a random stream of their own (:mod:`screening.synth.visits`): the four
+    tables are the same with or without them.
 
     ``history`` is the mean number of past prednisone courses per patient (more for
     longer disease); it sets the size of the medication table (about 6 rows per
@@ -81,5 +85,10 @@ def generate(n: int = DEFAULT_PATIENTS, seed: int = DEFAULT_SEED, history: float
         "infections": infections(rng, p, meds),
     }
     # Registry values are "at baseline": the optional lab dates are not generated.
-    return {name: table[[f.name for f in TABLES[name] if f.name in table.columns or not f.optional]]
-            for name, table in tables.items()}
+    out = {name: table[[f.name for f in TABLES[name] if f.name in table.columns or not f.optional]]
+           for name, table in tables.items()}
+    if visits:
+        from screening.synth.visits import visits_table
+
+        out["visits"] = visits_table(seed, out["patients"], p["diagnosis"])
+    return out
