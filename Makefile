@@ -9,7 +9,7 @@ APP_PORT ?= 8866
 LAB_PORT ?= 8888
 REPORTS := reports
 
-.PHONY: setup data report network test notebooks lab app bench bench-omop lint clean
+.PHONY: setup data report network test notebooks lab app bench bench-omop bench-visits lint clean
 
 setup: $(STAMP)
 	@sh scripts/system-packages.sh
@@ -63,6 +63,10 @@ bench: setup
 ## Screen a generated OMOP CDM in place (200k persons, 2M-concept vocabulary) as Parquet, a DuckDB file and in a throw-away PostgreSQL; compare every outcome. Heavy: minutes.
 bench-omop: setup
 	$(PY) scripts/bench_omop.py --persons 200000 --routes parquet,duckdb,postgres
+
+## Screen 100k synthetic patients at each of about 12 visits (issue 26's target: at most 10 s).
+bench-visits: setup
+	$(PY) scripts/bench_visits.py
 
 lint: setup
 	$(VENV)/bin/ruff check lib tests scripts

@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from screening import ExtractError, load_extract, load_protocol, screen
+from screening import ExtractError, ProtocolError, load_extract, load_protocol, screen
 from screening.engine.over_time import EligibilityOverTime
 from screening.io.thorough import check_table
 from screening.rules.baselines.naive import naive_visit_states
@@ -284,3 +284,33 @@ def test_synthetic_activity_flares_about_0_65_times_per_patient_year():
     chain = _chain(rng, quiet, 4000, 40)
     flares = (chain[:, 1:] & ~chain[:, :-1]).sum() / (4000 * 40 / 4)
     assert 0.55 < flares < 0.75
+
+
+# --- recruitment projection ------------------------------------------------------------------------------
+
+def test_projection_matches_the_poisson_gamma_means_worked_by_hand():
+    from screening.engine.projection import project
+
+    # one site, 24 newly eligible in 12 months: rate (24 + 1/2) / 12 a month under Jeffreys' prior;
+    # half screen-fail and all consent: 12.25 expected in a 12-month window, 10 reached in ~(10 - 1/3) / 1.02 months
+    monthly = pd.DataFrame({"month": pd.period_range("2024-01", periods=12, freq="M"), "site": "A",
+                            "newly_eligible": 2, "newly_eligible_max": 4})
+    p = project(monthly, window=12, target=10, screen_failure=0.5, consent=1.0)
+    site = p.by_site.set_index(["pool", "site"])
+    assert abs(site.loc[("newly_eligible", "A"), "expected_low"] - 12.25) < 0.3
+    assert abs(site.loc[("newly_eligible_max", "network"), "expected_high"] - 24.25) < 0.5
+    assert site.loc[("newly_eligible", "A"), "interval_low"] < 12.25 < site.loc[("newly_eligible", "A"),
+                                                                                "interval_high"]
+    assert abs(p.time_to_target.set_index("pool").loc["newly_eligible", "months_median"] - 9.5) < 0.6
+    with pytest.raises(ProtocolError):
+        project(monthly, consent=1.5)
+
+
+def test_projection_of_the_hand_extract_per_site_and_chart(over):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    p = over.projection(window=6, target=81)
+    assert list(p.by_site["site"].unique()) == ["A", "B", "network"]
+    assert p.plot().get_xlabel() == "patients enrolled in 6 months"
+    assert p.plot_cumulative().get_ylabel() == "patients enrolled"

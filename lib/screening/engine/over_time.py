@@ -162,6 +162,15 @@ class EligibilityOverTime:
                              "into": rose[into].sum(axis=0), "into_alone": alone_rose[into].sum(axis=0),
                              "out_of": fell[out].sum(axis=0), "out_of_alone": alone_fell[out].sum(axis=0)})
 
+    def projection(self, window: int = 12, target: int | None = None, months: int = 12, **ranges):
+        """Expected enrolment per site over ``window`` months and the time to ``target`` (MiSLE's 81 by default).
+
+        From the last ``months`` of :meth:`monthly` by site; see :func:`screening.engine.projection.project`.
+        """
+        from screening.engine.projection import MISLE_TARGET, project
+
+        return project(self.monthly(by_site=True), window, target or MISLE_TARGET, months, **ranges)
+
     # --- charts ---------------------------------------------------------------------------------------
 
     def plot_monthly(self, ax=None):

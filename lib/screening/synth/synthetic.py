@@ -53,11 +53,11 @@ __all__ = ["generate", "write_extract", "DEFAULT_SEED", "DEFAULT_PATIENTS", "TER
 
 
 def generate(n: int = DEFAULT_PATIENTS, seed: int = DEFAULT_SEED, history: float = 4.0,
-             visits: bool = False) -> dict[str, pd.DataFrame]:
+             visits: bool = False, visit_years: float = 4.0) -> dict[str, pd.DataFrame]:
     """Generate the four extract tables for ``n`` patients (and a visits table with ``visits``).
 
     The visits come from a random stream of their own (:mod:`screening.synth.visits`): the four
-    tables are the same with or without them.
+    tables are the same with or without them. Each patient is followed for up to ``visit_years`` before baseline.
 
     ``history`` is the mean number of past prednisone courses per patient (more for
     longer disease); it sets the size of the medication table (about 6 rows per
@@ -90,5 +90,5 @@ def generate(n: int = DEFAULT_PATIENTS, seed: int = DEFAULT_SEED, history: float
     if visits:
         from screening.synth.visits import visits_table
 
-        out["visits"] = visits_table(seed, out["patients"], p["diagnosis"])
+        out["visits"] = visits_table(seed, out["patients"], p["diagnosis"], visit_years)
     return out
