@@ -177,13 +177,14 @@ def test_absent_columns_load_as_missing_and_screening_lists_them_one_per_line(tm
     assert ex.patients["sledai_2k"].isna().all() and str(ex.patients["sledai_2k"].dtype) == "Int32"
     with pytest.warns(ExtractWarning) as caught:
         s = screen(ex)
+    blank = "Read as blank in every row, unknown unless other fields settle it"
     assert str(caught[0].message).endswith(
-        ": 2 columns the protocol misle-phase2 reads are absent; every patient is not assessable on the criteria "
-        "that need them:\n  patients.sledai_2k: SLEDAI-2K total at screening. Not assessable: sledai.\n"
-        "  patients.egfr: Estimated GFR nearest to baseline. Not assessable: egfr.")
-    assert (s.states[:, s.ids.index("sledai")] == -1).all()  # every patient unknown on SLEDAI
+        ": 2 columns the protocol misle-phase2 reads are absent:\n"
+        f"  patients.sledai_2k: SLEDAI-2K total at screening. {blank}: sledai.\n"
+        f"  patients.egfr: Estimated GFR nearest to baseline. {blank}: egfr.")
+    assert (s.states[:, s.ids.index("sledai")] == -1).all()  # every patient unknown on SLEDAI: nothing else settles it
     row = missingness(ex).set_index("column").loc["sledai_2k"]
-    assert row["missing"] == 54 and row["note"].startswith("absent from the extract")
+    assert row["missing"] == 54 and row["note"] == "absent from the extract: read as blank (not recorded) in every row"
 
 
 def test_absent_event_column_makes_the_criterion_not_assessable_rather_than_ongoing(tmp_path):
@@ -198,6 +199,8 @@ def test_absent_event_column_makes_the_criterion_not_assessable_rather_than_ongo
         s = screen(load_extract(folder))
     for cid in ("belimumab", "other_biologic", "glucocorticoid", "immunosuppressant_change", "nephritis_therapy"):
         assert (s.states[:, s.ids.index(cid)] == -1).all(), cid
+    assert s.extract.notes["stop_date"] == ("absent from the extract (a blank would mean ongoing at extraction): "
+                                            "criteria that read it are not assessable")
 
 
 def test_missing_required_columns_are_listed_one_per_line(tmp_path):

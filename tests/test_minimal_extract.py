@@ -86,9 +86,9 @@ def test_four_criteria_on_an_extract_holding_only_their_columns(tmp_path, four):
 def test_a_needed_column_left_out_makes_its_criterion_not_assessable(tmp_path, four):
     protocol = load_protocol(four)
     ex = load_extract(_extract(tmp_path, drop="egfr"), columns=protocol.columns())
-    with pytest.warns(UserWarning, match=r"extract: 1 column the protocol four reads is absent; every patient is "
-                                         r"not assessable on the criteria that need it:\n  patients.egfr: "
-                                         r"Estimated GFR nearest to baseline. Not assessable: egfr.$"):
+    with pytest.warns(UserWarning, match=r"extract: 1 column the protocol four reads is absent:\n  patients.egfr: "
+                                         r"Estimated GFR nearest to baseline. Read as blank in every row, unknown "
+                                         r"unless other fields settle it: egfr.$"):
         s = screen(ex, protocol)
     assert s.summary().set_index("status")["patients"].to_dict() == {"eligible": 0, "excluded": 5,
                                                                      "not_assessable": 5}
@@ -131,8 +131,8 @@ def test_funnel_command_warns_about_absent_columns_in_plain_words(tmp_path, four
                          "--small-cell", "0")
     assert code == 0
     assert err.startswith("warning: ") and err.count("\n  ") == 1
-    assert err.endswith("the criteria that need it:\n  patients.egfr: Estimated GFR nearest to baseline. "
-                        "Not assessable: egfr.\n")
+    assert err.endswith("reads is absent:\n  patients.egfr: Estimated GFR nearest to baseline. Read as blank in "
+                        "every row, unknown unless other fields settle it: egfr.\n")
 
 
 def test_an_absent_event_table_is_not_assessable_rather_than_no_events(tmp_path, four):

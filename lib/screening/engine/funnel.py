@@ -144,7 +144,7 @@ class Screening:
             if absent:
                 raise ProtocolError(self.protocol.id, f"{c.id}.column", "a column of the extract's patients table",
                                     hint=f"{', '.join(absent)} is not in {self.extract.path}.")
-            if lacking(self.extract, c):  # a column the extract does not hold: no one can be assessed on this criterion
+            if lacking(self.extract.absent, c):  # an absent table, or stop_date: no one can be assessed on it
                 self._cache[key] = _states(pd.array([pd.NA] * self.extract.n_patients, dtype="boolean"), c.kind)
                 return self._cache[key]
             try:

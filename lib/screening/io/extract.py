@@ -54,8 +54,9 @@ class Extract:
     #: values a converted source held outside the dictionary's range, set to unknown: table, column,
     #: patient_id, value (for the data team; never part of a shareable report)
     implausible: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False, compare=False)
-    #: table -> dictionary columns absent from its file, ``("*",)`` for an absent event table (held as
-    #: missing or empty; the criteria that read them are not assessable)
+    #: table -> dictionary columns absent from its file, ``("*",)`` for an absent event table. An absent
+    #: column is held blank in every row and read as a blank column is; the criteria that read an absent
+    #: table, or a column whose blank means something (``stop_date``), are not assessable
     absent: dict = field(default_factory=dict)
     #: coded values the vocabulary does not know, read as unknown: file, column, value, rows
     unrecognised: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False, compare=False)
@@ -167,8 +168,7 @@ def load_extract(path: str | Path, columns: dict[str, list[str]] | None = None, 
         raise ExtractError.every(failures)
     if not cached and len(present) + len(extra) == len(files):
         cache.write_entry(key, stored)
-    notes = {col: "absent from the extract: criteria that read it are not assessable"
-             for cols in absent.values() for col in cols if col != "*"}
+    notes = {col: _absent_note(name, col) for name, cols in absent.items() for col in cols if col != "*"}
     return Extract(**tables, path=str(folder), hash=digest, format=fmt, _rows=rows, cached=cached, notes=notes,
                    absent={name: tuple(cols) for name, cols in absent.items()}, unrecognised=unrecognised)
 
@@ -177,7 +177,7 @@ def _absent_columns(file: Path, name: str, wanted: list[str] | None) -> tuple[li
     """Dictionary columns missing from ``file``'s header, and the columns to read instead.
 
     A missing required column (or a repeated name) is an error; any other missing
-    column is held as missing, so the criteria that read it are not assessable.
+    column is held as blank in every row, read as a blank column is.
     """
     header = read_header(file)
     if header is None or header == [""]:
@@ -204,6 +204,14 @@ def _absent_columns(file: Path, name: str, wanted: list[str] | None) -> tuple[li
         return [], wanted
     gone = {f.name for f in missing}
     return [f.name for f in missing], [c for c in (header if wanted is None else wanted) if c not in gone]
+
+
+def _absent_note(table: str, column: str) -> str:
+    """Why an absent column's values are what they are (shown in the data-quality summary)."""
+    meaning = next(f.blank_means for f in TABLES[table] if f.name == column)
+    if meaning:
+        return f"absent from the extract (a blank would mean {meaning}): criteria that read it are not assessable"
+    return "absent from the extract: read as blank (not recorded) in every row"
 
 
 def _with_absent(table: pd.DataFrame, name: str, columns: list[str]) -> pd.DataFrame:

@@ -84,7 +84,10 @@ class Field:
     values found), ``category`` (a fixed list of allowed values), ``int``,
     ``float``, ``bool``, ``date``. ``required`` columns may not be missing in any row;
     every other column may be empty, and empty means "not recorded". An ``optional``
-    column may also be absent from the file: it is then read as not recorded.
+    column may also be absent from the file: it is then read as not recorded. Any other column
+    left out of a file is read the same way, blank in every row, unless ``blank_means`` gives a
+    blank a meaning of its own (a blank ``stop_date`` is an ongoing course): a column left out
+    then cannot stand for blanks, and the criteria that read it are not assessable.
     """
 
     name: str
@@ -100,6 +103,8 @@ class Field:
     not_after: str | None = None
     #: the column in the same row that this date may not come before
     not_before: str | None = None
+    #: what a blank value says, when not "not recorded"
+    blank_means: str = ""
     extra: dict = field(default_factory=dict)
 
     @property
@@ -223,7 +228,7 @@ def _medications() -> list[Field]:
           required=True),
         f("start_date", "date", "First day of this course, dose segment or administration."),
         f("stop_date", "date", "Last day; empty means ongoing at extraction. Equal to start for a single "
-          "administration.", not_before="start_date"),
+          "administration.", not_before="start_date", blank_means="ongoing at extraction"),
         f("dose", "float", "Dose of the segment.", "see dose_unit", min=0, max=100000),
         f("dose_unit", "category", "mg/day for daily doses, mg for a single administration.",
           allowed=DOSE_UNITS),

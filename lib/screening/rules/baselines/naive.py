@@ -13,6 +13,7 @@ from __future__ import annotations
 import pandas as pd
 
 from screening.io.extract import Extract
+from screening.rules.absence import lacking
 from screening.rules.baselines.rows import Patient, not_
 from screening.rules.library import RULES
 from screening.rules.protocol import Criterion, Protocol
@@ -34,6 +35,8 @@ def naive_states(extract: Extract, protocol: Protocol, patients: list[str] | Non
     # Plain string ids, as a first script would hold them (the loader keeps them categorical).
     meds, mal, inf = (t.assign(patient_id=t["patient_id"].astype("string"))
                       for t in (extract.medications, extract.malignancies, extract.infections))
+    # An absent event table or stop_date assesses no one (an absent column otherwise reads as blank, as loaded).
+    unassessable = {c.id for c in protocol.counted if lacking(extract.absent, c)}
 
     def one(row: pd.Series) -> pd.Series:
         pid = row.name
@@ -42,6 +45,9 @@ def naive_states(extract: Extract, protocol: Protocol, patients: list[str] | Non
                           inf[inf["patient_id"] == pid])
         out = {}
         for c in protocol.counted:
+            if c.id in unassessable:
+                out[c.id] = -1
+                continue
             met = naive_met(c, patient)
             passes = met if c.kind == "inclusion" else not_(met)
             out[c.id] = -1 if passes is None else int(passes)

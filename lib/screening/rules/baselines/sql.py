@@ -21,6 +21,7 @@ import pandas as pd
 from screening.io.extract import Extract
 from screening.io.schema import TABLES
 from screening.io.vocabulary import MAPPED_COLUMNS, canonical, ingredients, normalise
+from screening.rules.absence import lacking
 from screening.rules.baselines.dialects import DUCKDB, Dialect, dialect
 from screening.rules.baselines.sqltext import Query
 from screening.rules.library import RULES
@@ -49,14 +50,22 @@ def connect(folder: str | Path, columns: dict[str, list[str]] | None = None, cop
     con = duckdb.connect()
     _vocabulary(con)
     folder = Path(folder)
+    absent: dict[str, list[str]] = {}
     for name in EVENT_TABLES:
         pq, csv = folder / f"{name}.parquet", folder / f"{name}.csv"
+        if not pq.exists() and not csv.exists():  # an event table left out: no rows, and marked absent
+            absent[name] = ["*"]
+            blank = ", ".join(f"CAST(NULL AS {_SQL_TYPE.get(f.kind, 'VARCHAR')}) AS {f.name}" for f in TABLES[name])
+            con.execute(f"CREATE VIEW {name} AS SELECT {blank} WHERE FALSE")
+            continue
         source = f"read_parquet('{pq}')" if pq.exists() else _read_csv(csv, name)
         have = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()]
         listed = columns[name] if columns and name in columns else have
-        # An optional column left out of the file is not recorded, as the loader reads it.
-        cols = ", ".join([c for c in listed if c in have] + [f"CAST(NULL AS DATE) AS {f.name}" for f in TABLES[name]
-                                                             if f.optional and f.kind == "date" and f.name not in have])
+        # A column left out of the file is blank in every row, as the loader reads it.
+        gone = [f for f in TABLES[name] if f.name not in have]
+        absent[name] = [f.name for f in gone]
+        cols = ", ".join([c for c in listed if c in have] + [f"CAST(NULL AS {_SQL_TYPE.get(f.kind, 'VARCHAR')}) "
+                                                             f"AS {f.name}" for f in gone])
         # Coded values as the loader reads them: each distinct spelling normalised and looked up once.
         coded = [c for c in MAPPED_COLUMNS[name] if c in have]
         if coded:
@@ -69,7 +78,20 @@ def connect(folder: str | Path, columns: dict[str, list[str]] | None = None, cop
             source = (f"(SELECT m.* REPLACE (coalesce(m.drug_class, i.drug_class) AS drug_class) FROM {source} m "
                       f"LEFT JOIN ingredients i ON i.drug = m.drug)")
         con.execute(f"CREATE {'TABLE' if copy else 'VIEW'} {name} AS SELECT {cols} FROM {source}")
+    _record_absent(con, DUCKDB, absent)
     return con
+
+
+def _record_absent(con, d: Dialect, absent: dict) -> None:
+    """Keep which columns and tables the extract's files left out (``*``: the whole table), for :func:`states`."""
+    d.execute(con, "DROP TABLE IF EXISTS absent_columns")
+    d.create_table(con, "absent_columns", pd.DataFrame(
+        [(t, c) for t, cols in absent.items() for c in cols], columns=["table_name", "column_name"], dtype="string"))
+
+
+def _absent(con, d: Dialect) -> dict[str, tuple[str, ...]]:
+    rows = d.frame(con, "SELECT table_name, column_name FROM absent_columns")
+    return {t: tuple(group["column_name"]) for t, group in rows.groupby("table_name")}
 
 
 def _vocabulary(con) -> None:
@@ -113,6 +135,7 @@ def load_tables(con, extract: Extract, sql_dialect: str | Dialect = DUCKDB) -> N
         frame = frame.reset_index() if name == "patients" else frame
         d.execute(con, f"DROP TABLE IF EXISTS {name}")
         d.create_table(con, name, frame)
+    _record_absent(con, d, extract.absent)
 
 
 def criterion_sql(c: Criterion, i: int, sql_dialect: str | Dialect = DUCKDB,
@@ -126,15 +149,21 @@ def criterion_sql(c: Criterion, i: int, sql_dialect: str | Dialect = DUCKDB,
     return q
 
 
-def states_sql(protocol: Protocol, sql_dialect: str | Dialect = DUCKDB, columns: set[str] | None = None) -> str:
+def states_sql(protocol: Protocol, sql_dialect: str | Dialect = DUCKDB, columns: set[str] | None = None,
+               absent: dict | None = None) -> str:
     """A query returning patient_id and one state column per counted criterion (1, 0, -1).
 
     ``columns``: the patients columns the database holds, when some a rule reads may be
-    absent (EHR cohort-entry columns); None takes every one as present.
+    absent (EHR cohort-entry columns); None takes every one as present. ``absent``: the
+    extract's absent columns and tables (:mod:`screening.rules.absence`); a criterion they
+    leave unable to assess anyone is -1 for every patient.
     """
     d = dialect(sql_dialect)
     ctes, cols, joins = [], [], []
     for i, c in enumerate(protocol.counted):
+        if lacking(absent or {}, c):
+            cols.append(f"CAST(-1 AS {d.tiny_int}) AS \"{c.id}\"")
+            continue
         q = criterion_sql(c, i, d, columns)
         ctes += q.ctes
         joins += [f"LEFT JOIN {name} USING (patient_id)" for name in q.joins]
@@ -148,7 +177,7 @@ def states_sql(protocol: Protocol, sql_dialect: str | Dialect = DUCKDB, columns:
 def states(con, protocol: Protocol, sql_dialect: str | Dialect = DUCKDB) -> pd.DataFrame:
     """Per patient (index) and counted criterion: 1 passes, 0 fails, -1 unknown, computed in the database."""
     d = dialect(sql_dialect)
-    sql = states_sql(protocol, d, set(d.columns(con, "patients")))
+    sql = states_sql(protocol, d, set(d.columns(con, "patients")), _absent(con, d))
     return d.frame(con, sql).set_index("patient_id")
 
 
@@ -157,7 +186,8 @@ def run_funnel(con, protocol: Protocol, sql_dialect: str | Dialect = DUCKDB) -> 
     d = dialect(sql_dialect)
     ids = [c.id for c in protocol.counted]
     d.execute(con, "DROP TABLE IF EXISTS states")
-    d.execute(con, f"CREATE TEMP TABLE states AS {states_sql(protocol, d, set(d.columns(con, 'patients')))}")
+    sql = states_sql(protocol, d, set(d.columns(con, "patients")), _absent(con, d))
+    d.execute(con, f"CREATE TEMP TABLE states AS {sql}")
     quoted = [f'"{i}"' for i in ids]
     placed = (f"SELECT patient_id, {d.first_position(quoted, 0)} AS first_fail, "
               f"{d.first_position(quoted, -1)} AS first_unknown FROM states")
