@@ -219,9 +219,16 @@ def test_internal_tables_are_exact(portfolio):
     assert tables["portfolio"]["eligible"].tolist() == [6, 6, 8]
 
 
-def test_the_command_prints_every_trial_and_ends_with_one_line(capsys):
-    assert main(["portfolio", "--protocol", "misle-phase2", "--protocol", "belimumab-bliss52"]) == 0
+def test_the_command_prints_every_trial_and_ends_with_one_line(capsys, tmp_path):
+    import json
+    import os
+
+    assert main(["portfolio", "--protocol", "misle-phase2", "--protocol", "belimumab-bliss52",
+                 "--out", str(tmp_path / "pf")]) == 0
     lines = capsys.readouterr().out.splitlines()
+    # Written to --out, it is a release like a report: logged, with the trials it holds.
+    log = [json.loads(line) for line in open(os.environ["SCREENING_RELEASE_LOG"], encoding="utf-8")]
+    assert [t["id"] for t in log[-1]["portfolio"]] == ["misle-phase2", "belimumab-bliss52"]
     assert max(len(line) for line in lines) <= 100
     assert any(line.split()[0] == "belimumab-bliss52" for line in lines if line.strip())
     assert lines[-1].startswith("2 trials, 5,000 patients: ") and "for two or more" in lines[-1]

@@ -148,6 +148,8 @@ def build_parser() -> argparse.ArgumentParser:
                          "(on a registry extract, less those written for EHR data)")
     pf.add_argument("--out", default=None, help="also write the shareable tables (CSV) and charts (PNG) here")
     pf.add_argument("--overwrite", action="store_true", help="replace an existing portfolio folder")
+    pf.add_argument("--force", action="store_true", help="write --out even if it overlaps an earlier release "
+                    "of another extract (see report --force)")
     _disclosure(pf)
 
     m = sub.add_parser("merge", help="merge several sites' bundles into a network report")
@@ -300,7 +302,7 @@ def _run(args) -> int:
     if args.command == "portfolio":
         from screening.views.portfolio import run_portfolio
 
-        print(run_portfolio(args.data, args.protocol, args.policy, rule, args.out, args.overwrite,
+        print(run_portfolio(args.data, args.protocol, args.policy, rule, args.out, args.overwrite, args.force,
                             baseline=args.baseline, before=args.before, cdm_schema=args.cdm_schema,
                             vocab_schema=args.vocab_schema, strict=args.strict_vocabulary))
         return 0

@@ -19,8 +19,10 @@ Example
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
+import sys
 import tempfile
 import textwrap
 from pathlib import Path
@@ -38,9 +40,10 @@ from screening.io.sources import load_source, source_kind
 from screening.rules.protocol import load_protocol
 from screening.views.charts import COLORS, _drawn, _shown
 from screening.views.provenance import TOOL
-from screening.views.report import _swap_in, check_out
+from screening.views.report import _swap_in, check_out, check_release, record_release, release_log_path
 
-__all__ = ["overlap_chart", "range_chart", "portfolio_text", "write_portfolio", "run_portfolio"]
+__all__ = ["overlap_chart", "range_chart", "portfolio_text", "portfolio_provenance", "write_portfolio",
+           "run_portfolio"]
 
 
 def _numbers(column: pd.Series) -> np.ndarray:
@@ -138,21 +141,30 @@ def portfolio_text(tables: dict[str, pd.DataFrame], rule: SmallCellRule, width: 
     return "\n".join(lines)
 
 
+def portfolio_provenance(portfolio: Portfolio, rule: SmallCellRule, tables: dict[str, pd.DataFrame]) -> dict:
+    """What produced the portfolio's files: extract hash, each protocol with its fingerprint, policy, rule."""
+    trials = [{"id": s.protocol.id, "fingerprint": s.protocol.fingerprint()} for s in portfolio.screenings.values()]
+    together = hashlib.sha256(json.dumps(trials, sort_keys=True).encode()).hexdigest()[:12]
+    meta = {"tool": TOOL, "kind": "portfolio", "extract_sha256": portfolio.extract.hash,
+            "patients": rule.label(portfolio.extract.n_patients), "unknown_policy": portfolio.policy,
+            "protocols": [{**t, "title": s.protocol.title, "overrides": dict(s.protocol.overrides)}
+                          for t, s in zip(trials, portfolio.screenings.values(), strict=True)],
+            # as the release log compares releases: one fingerprint for the set of trials, no single overrides
+            "protocol_fingerprint": f"portfolio-{together}", "overrides": {}, "portfolio": trials,
+            "disclosure": rule.as_dict(), "disclosure_text": rule.text(), "package_version": __version__,
+            "withheld": tables["_withheld"]["withheld"].tolist() if "_withheld" in tables else []}
+    if rule.internal:
+        meta["internal"] = WATERMARK
+    return meta
+
+
 def write_portfolio(portfolio: Portfolio, out: Path, rule: SmallCellRule = SHAREABLE,
                     tables: dict[str, pd.DataFrame] | None = None) -> Path:
     """Write the shareable folder: ``tables/*.csv`` with ``provenance.json``, ``portfolio-overlap.png``,
     ``portfolio-range.png`` and ``MANIFEST.sha256``. ``out`` is checked beforehand (``check_out``).
     """
     tables = portfolio_tables(portfolio, rule) if tables is None else tables
-    meta = {"tool": TOOL, "kind": "portfolio", "extract_sha256": portfolio.extract.hash,
-            "patients": rule.label(portfolio.extract.n_patients), "unknown_policy": portfolio.policy,
-            "protocols": [{"id": s.protocol.id, "title": s.protocol.title,
-                           "fingerprint": s.protocol.fingerprint(), "overrides": dict(s.protocol.overrides)}
-                          for s in portfolio.screenings.values()],
-            "disclosure": rule.as_dict(), "disclosure_text": rule.text(), "package_version": __version__,
-            "withheld": tables["_withheld"]["withheld"].tolist() if "_withheld" in tables else []}
-    if rule.internal:
-        meta["internal"] = WATERMARK
+    meta = portfolio_provenance(portfolio, rule, tables)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=out.parent))
     try:
@@ -181,11 +193,13 @@ def write_portfolio(portfolio: Portfolio, out: Path, rule: SmallCellRule = SHARE
 
 
 def run_portfolio(data: str, protocols: list[str] | None, policy: str, rule: SmallCellRule, out: str | None = None,
-                  overwrite: bool = False, **load) -> str:
+                  overwrite: bool = False, force: bool = False, **load) -> str:
     """``python -m screening portfolio``: load once, screen every trial, return the text (and write ``out``).
 
-    ``out`` is checked before anything is computed. ``protocols`` default to
-    :func:`~screening.engine.portfolio.default_protocols`; ``load`` goes to :func:`~screening.io.sources.load_source`.
+    ``out`` is checked before anything is computed; a shareable ``out`` is a release, checked against
+    and added to the local release log as a report is (``force``: see ``report --force``).
+    ``protocols`` default to :func:`~screening.engine.portfolio.default_protocols`; ``load`` goes to
+    :func:`~screening.io.sources.load_source`.
     """
     out = check_out(out, data, overwrite, rule.internal) if out else None
     chosen = [load_protocol(p) for p in protocols or default_protocols(source_kind(data) != "native")]
@@ -193,6 +207,16 @@ def run_portfolio(data: str, protocols: list[str] | None, policy: str, rule: Sma
     widest = max(chosen, key=lambda p: float("inf") if p.lab_months() is None else p.lab_months())
     portfolio = Portfolio(load_source(data, protocol=widest, **load), chosen, policy)
     tables = portfolio_tables(portfolio, rule)
-    written = [f"written to {write_portfolio(portfolio, out, rule, tables)}"] if out is not None else []
+    written = []
+    if out is not None:
+        release = None
+        if not rule.internal:  # refused (ReleaseRefused) before anything is written
+            release = check_release(portfolio_provenance(portfolio, rule, tables), data, out, release_log_path(),
+                                    portfolio.extract.patients.index, force)
+        written.append(f"written to {write_portfolio(portfolio, out, rule, tables)}")
+        if release is not None:
+            record_release(release[0], release_log_path())
+            for warning in release[1]:
+                print(f"warning: {warning}", file=sys.stderr)
     lines = portfolio_text(tables, rule).splitlines()
     return "\n".join(lines[:-1] + written + lines[-1:])  # the one-line summary last
