@@ -16,6 +16,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -314,3 +315,80 @@ def test_projection_of_the_hand_extract_per_site_and_chart(over):
     assert list(p.by_site["site"].unique()) == ["A", "B", "network"]
     assert p.plot().get_xlabel() == "patients enrolled in 6 months"
     assert p.plot_cumulative().get_ylabel() == "patients enrolled"
+
+
+# --- the series, shareable ----------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def generated_over(tmp_path_factory):
+    from screening.synth.synthetic import generate, write_extract
+
+    ex = load_extract(write_extract(generate(150, seed=5, visits=True), tmp_path_factory.mktemp("g") / "v"))
+    return ex, EligibilityOverTime(ex, "misle-phase2")
+
+
+def test_an_outside_attack_on_the_shared_series_pins_no_small_count(generated_over):
+    # The relations a reader knows, declared here afresh: running sums and differences between consecutive
+    # months, sites adding up to months, the year's totals, the statuses adding up.
+    from lp_attack import narrowed
+    from screening.disclosure.over_time import over_time_tables
+    from screening.disclosure.rule import SHAREABLE
+
+    shown = over_time_tables(generated_over[1])
+    names, labels, index = [], [], {}
+    for table, frame in shown.items():
+        for col in frame.columns[frame.columns.get_loc("site") + 1 if "site" in frame else 1:]:
+            for i, label in enumerate(frame[col]):
+                index[(table, i, col)] = len(names)
+                names.append(((table, i, col), label))
+                labels.append(label)
+    bounds = [tuple(b) for b in SHAREABLE.intervals(labels, cap=10 ** 6)]
+    eq, le = [], []
+    v = lambda t, i, c: index[(t, i, c)]  # noqa: E731
+
+    def total(whole, parts):
+        eq.append({whole: 1, **{p: -1 for p in parts}})
+
+    st = "over_time_status"
+    for col in ("last_visit", "any_visit_12_months"):
+        total(v(st, 0, col), [v(st, i, col) for i in (1, 2, 3)])
+    le.append({v(st, 1, "last_visit"): 1, v(st, 1, "any_visit_12_months"): -1})
+    m, n = shown["over_time_monthly"], len(shown["over_time_monthly"])
+    for i in range(n):
+        for small, large in (("newly_eligible", "eligible_visits"), ("eligible_visits", "visits"),
+                             ("newly_eligible", "newly_eligible_max"), ("newly_eligible_max", "visits")):
+            le.append({v("over_time_monthly", i, small): 1, v("over_time_monthly", i, large): -1})
+        total(v("over_time_monthly", i, "newly_eligible_so_far"), [v("over_time_monthly", i, "newly_eligible")]
+              + ([v("over_time_monthly", i - 1, "newly_eligible_so_far")] if i else []))
+    sites, year = shown["over_time_by_site"], set(m["month"].tail(12))
+    totals = shown["over_time_by_site_12_months"]
+    for col in ("newly_eligible", "newly_eligible_max"):
+        for i, month in enumerate(m["month"]):
+            total(v("over_time_monthly", i, col), [v("over_time_by_site", j, col)
+                                                    for j in np.flatnonzero(sites["month"] == month)])
+        for k, site in enumerate(totals["site"]):
+            rows = np.flatnonzero(sites["month"].isin(year) & (sites["site"] == site)) if site != "network" else []
+            parts = [v("over_time_by_site", j, col) for j in rows] if site != "network" else \
+                [v("over_time_monthly", i, col) for i in range(n) if m["month"].iloc[i] in year]
+            total(v("over_time_by_site_12_months", k, col), parts)
+    assert labels.count("≤10") > 50
+    # attacked: the running sums and the months they difference, the statuses, the year's totals
+    attacked = [(key, label if key[0] != "over_time_by_site" and key[2] != "visits" else "")
+                for key, label in names]
+    assert narrowed(attacked, bounds, eq, le, "≤10", 3) == []
+
+
+def test_the_report_joins_the_series_to_its_headline_and_projects_from_what_it_shows(generated_over):
+    from screening.disclosure.over_time import published_projection
+    from screening.disclosure.shareable import shareable_tables
+
+    ex, over = generated_over
+    tables = shareable_tables(screen(ex, "misle-phase2"), whatif=False, over_time=over)
+    head = tables["headline"]["patients"].tolist()
+    assert tables["over_time_status"]["last_visit"].tolist() == [head[0], head[1], head[4], head[2]]
+    assert {"over_time_monthly", "over_time_by_site", "over_time_by_site_12_months"} <= set(tables)
+    projected = published_projection(tables)
+    network = projected["over_time_projection"].set_index(["pool", "site"])
+    assert network.loc[("newly_eligible", "network"), "expected_low"] <= \
+        network.loc[("newly_eligible_max", "network"), "expected_high"]
+    assert list(projected["over_time_time_to_target"]["target"]) == [81, 81]

@@ -67,7 +67,8 @@ def is_breakdown(table: str) -> bool:
     >>> [is_breakdown(t) for t in ("composition", "outcome_by_site", "leave_one_out", "leave_one_out_sex")]
     [True, True, False, True]
     """
-    return table in ("composition", "makeup") or table.startswith(("outcome_by_", "differential_", "leave_one_out_"))
+    return table in ("composition", "makeup") or table.startswith(("outcome_by_", "differential_", "leave_one_out_",
+                                                                   "over_time_by_"))
 
 
 def declared_groups(column: str, bins=None) -> list[str] | None:

@@ -192,11 +192,13 @@ def funnel_table(s: Screening, rule: SmallCellRule = SHAREABLE, headline: bool =
 
 
 def shareable_tables(s: Screening, rule: SmallCellRule = SHAREABLE, subgroup: str = "site", whatif: bool = True,
-                     variant=VARIANT, sweeps: dict | None = None, portfolio=None) -> dict[str, pd.DataFrame]:
+                     variant=VARIANT, sweeps: dict | None = None, portfolio=None,
+                     over_time=None) -> dict[str, pd.DataFrame]:
     """Every shareable table, small counts redacted and every count rounded, protected together.
 
     ``portfolio`` (a :class:`~screening.engine.portfolio.Portfolio` on the same extract) adds its
-    tables (:mod:`screening.disclosure.portfolio`), attacked with the rest.
+    tables (:mod:`screening.disclosure.portfolio`), attacked with the rest; so does ``over_time`` (an
+    :class:`~screening.engine.over_time.EligibilityOverTime`, :mod:`screening.disclosure.over_time`).
 
     With an internal rule (threshold 0) every count is exact and the funnel within
     each subgroup is added: split by site, most of its steps are small counts.
@@ -211,7 +213,19 @@ def shareable_tables(s: Screening, rule: SmallCellRule = SHAREABLE, subgroup: st
         from screening.disclosure.portfolio import add_portfolio, render_portfolio
 
         add_portfolio(pub, portfolio, funnel=s, variant=counts.variant)
-    _render_all = (lambda: _render(pub) | render_portfolio(pub)) if portfolio is not None else (lambda: _render(pub))
+    if over_time is not None:  # an EligibilityOverTime on the same extract (screening.disclosure.over_time)
+        from screening.disclosure.over_time import add_over_time, render_over_time
+
+        add_over_time(pub, over_time)
+    extra = [render_portfolio] if portfolio is not None else []
+    extra += [render_over_time] if over_time is not None else []
+
+    def _render_all():
+        out = _render(pub)
+        for more in extra:
+            out |= more(pub)
+        return out
+
     if rule.internal:
         tables = _render_all()
         column = SUBGROUPS[subgroup][0]

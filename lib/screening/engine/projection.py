@@ -36,7 +36,7 @@ import pandas as pd
 from screening.engine.enrolment import SCREEN_FAILURE_RANGE, screen_failure_range
 from screening.errors import ProtocolError
 
-__all__ = ["CONSENT_RANGE", "MISLE_TARGET", "Projection", "project"]
+__all__ = ["CONSENT_RANGE", "MISLE_TARGET", "Projection", "project", "project_totals"]
 
 #: Share of eligible patients who consent. High end: 64% of 45 patients approached said they were likely to
 #: enrol ("Mock recruitment for the Study of Antimalarials in an Incomplete Lupus Erythematosus trial", 2018,
@@ -104,22 +104,37 @@ def project(monthly: pd.DataFrame, window: int = 12, target: int = MISLE_TARGET,
     ``window`` is the recruitment window in months, ``target`` the sample size to reach; the
     ranges are (low, high) pairs or single rates. Seeded: the same inputs give the same tables.
     """
+    if months < 1:
+        raise ProtocolError("projection", "months", "a whole number of at least 1")
+    months_held = sorted(monthly["month"].unique())[-months:]
+    recent = monthly[monthly["month"].isin(months_held)]
+    totals = recent.groupby("site")[list(_POOLS)].sum().reset_index() if "site" in recent else \
+        pd.DataFrame({pool: [recent[pool].sum()] for pool in _POOLS})
+    return project_totals(totals, len(months_held), window, target, screen_failure, consent, draws, seed)
+
+
+def project_totals(totals: pd.DataFrame, months: int, window: int = 12, target: int = MISLE_TARGET,
+                   screen_failure=SCREEN_FAILURE_RANGE, consent=CONSENT_RANGE, draws: int = 4000,
+                   seed: int = 20261126) -> Projection:
+    """Project enrolment from each site's newly eligible patients over ``months`` months (one row per site).
+
+    ``totals`` holds ``newly_eligible`` and ``newly_eligible_max`` and, for several sites, ``site``;
+    without it the one row is the network.
+    """
     sf, ok = screen_failure_range(screen_failure), _range(consent)
     if window < 1 or target < 1 or months < 1:
         raise ProtocolError("projection", "window, target, months", "whole numbers of at least 1")
-    months_held = sorted(monthly["month"].unique())[-months:]
-    recent = monthly[monthly["month"].isin(months_held)]
-    h = len(months_held)
+    h = months
     thin = {"low": (1 - sf[1]) * ok[0], "high": (1 - sf[0]) * ok[1]}
     rng = np.random.default_rng(seed)
     rows, times, bands = [], [], []
-    sites = sorted(recent["site"].unique()) if "site" in recent else ["network"]
+    by_site = "site" in totals.columns
+    sites = [str(s) for s in totals["site"]] if by_site else ["network"]
     for pool in _POOLS:
-        counts = recent.groupby("site")[pool].sum().reindex(sites, fill_value=0).to_numpy(dtype=float) \
-            if "site" in recent else np.array([recent[pool].sum()], dtype=float)
-        rate = rng.gamma(counts + 0.5, 1 / max(h, 1), size=(draws, len(sites)))  # per site and month
+        counts = totals[pool].to_numpy(dtype=float)
+        rate = rng.gamma(counts + 0.5, 1 / h, size=(draws, len(sites)))  # per site and month
         enrolled = {k: rng.poisson(rate * q * window) for k, q in thin.items()}
-        for i, site in enumerate([*sites, "network"]):
+        for i, site in enumerate([*sites, "network"] if by_site else sites):
             pick = {k: (e[:, i] if i < len(sites) else e.sum(axis=1)) for k, e in enrolled.items()}
             seen = counts.sum() if i == len(sites) else counts[i]
             rows.append({"pool": pool, "site": site, "newly_eligible_per_month": round(float(seen) / h, 2),

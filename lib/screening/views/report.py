@@ -76,14 +76,20 @@ def enrolment_table(screening: Screening, consent_rate: float, screen_failure: f
 
 
 def report_tables(screening: Screening, rule: SmallCellRule = SHAREABLE, subgroup: str = "site",
-                  variant=VARIANT, portfolio=None) -> dict[str, pd.DataFrame]:
+                  variant=VARIANT, portfolio=None, over_time=None) -> dict[str, pd.DataFrame]:
     """Every shareable table, protected together (see :mod:`screening.disclosure.shareable`). The notebooks show these.
 
     What was withheld, and how many counts hide besides rounding, come back under
     the keys starting with ``_`` (not written as tables). ``portfolio``: a
-    :class:`~screening.engine.portfolio.Portfolio` whose tables join the report's.
+    :class:`~screening.engine.portfolio.Portfolio` whose tables join the report's; ``over_time``: an
+    :class:`~screening.engine.over_time.EligibilityOverTime` (an extract with visits), whose series
+    (``over_time_*``) join them and give the recruitment projection.
     """
-    tables = shareable_tables(screening, rule, subgroup, variant=variant, portfolio=portfolio)
+    tables = shareable_tables(screening, rule, subgroup, variant=variant, portfolio=portfolio, over_time=over_time)
+    if over_time is not None:  # eligible over time (an extract with visits): the projection from the series as shown
+        from screening.disclosure.over_time import published_projection
+
+        tables |= published_projection(tables, rule)
     # The trial's items and how each is applied: text, not counts, so nothing to protect.
     tables["items"] = items_table(screening.protocol)
     return tables
@@ -333,7 +339,12 @@ def build_report(data: str | Path, protocol: Protocol | str = "misle-phase2", *,
     if not rule.internal and release_log is not None:  # refused before any table is computed or written
         log = release_log_path() if release_log is _DEFAULT_LOG else Path(release_log)
         release = check_release(meta, data, out, log, screening.extract.patients.index, force)
-    tables = report_tables(screening, rule, subgroup, portfolio=trials)
+    over_time = None
+    if extract.has_visits:  # screened at every visit: the series join the report's tables
+        from screening.engine.over_time import EligibilityOverTime
+
+        over_time = EligibilityOverTime(extract, protocol, policy=policy)
+    tables = report_tables(screening, rule, subgroup, portfolio=trials, over_time=over_time)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=out.parent))
     umask = os.umask(0)

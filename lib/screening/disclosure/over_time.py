@@ -1,0 +1,155 @@
+"""Eligible over time, shareable: the per-visit series registered with the relations their definitions imply.
+
+Three tables from an :class:`~screening.engine.over_time.EligibilityOverTime`, protected with
+the report's own (:func:`~screening.disclosure.shareable.shareable_tables`, ``over_time=``):
+
+* ``over_time_status``: patients, and patients by status at the last visit (the report's headline:
+  the same cells) and over their visits of the 12 months before it;
+* ``over_time_monthly``: per month of the last :data:`MONTHS`, visits, eligible visits, newly
+  eligible (settled and at most) and the newly eligible summed so far;
+* ``over_time_by_site``: per site and month, newly eligible (settled and at most), and
+  ``over_time_by_site_12_months``: their sums over the last 12 months per site and for the network;
+  breakdowns by site (withheld with the others in a small extract).
+
+Relations declared to the audit (:mod:`screening.disclosure.audit`): each status column adds
+up to the patients; eligible at some visit ≥ eligible at the last, excluded at every visit ≤
+excluded at the last; per month newly eligible ≤ eligible visits ≤ visits, newly eligible ≤
+its upper end ≤ visits; the running sum grows by each month's newly eligible (so differencing
+two consecutive months of it is differencing cells the audit already protects); the sites of
+a month add up to the month, a site's year to its months, the network's year to the sites' and to
+the months'.
+
+Example
+-------
+>>> from screening import load_extract, load_protocol
+>>> from screening.engine.over_time import EligibilityOverTime
+>>> over = EligibilityOverTime(load_extract("tests/fixtures/visits"),
+...                            load_protocol("tests/fixtures/visits/protocol.yaml"))
+>>> over_time_tables(over)["over_time_status"].values.tolist()
+[['patients', '≤10', '≤10'], ['eligible', '≤10', '≤10'], ['excluded', '≤10', '≤10'], ['not_assessable', '≤10', '≤10']]
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from screening.disclosure.audit import protect
+from screening.disclosure.relations import Published
+from screening.disclosure.rule import SHAREABLE, SmallCellRule
+from screening.engine.over_time import EligibilityOverTime
+
+__all__ = ["MONTHS", "TABLES", "add_over_time", "over_time_tables", "render_over_time", "published_projection"]
+
+#: Months of the series a report publishes, the latest last.
+MONTHS = 24
+TABLES = ("over_time_status", "over_time_monthly", "over_time_by_site", "over_time_by_site_12_months")
+_MONTHLY = ["visits", "eligible_visits", "newly_eligible", "newly_eligible_max", "newly_eligible_so_far"]
+_SITE = ["newly_eligible", "newly_eligible_max"]
+
+
+def _series(over: EligibilityOverTime) -> tuple[pd.DataFrame, pd.DataFrame]:
+    monthly = over.monthly().rename(columns={"eligible": "eligible_visits"}).tail(MONTHS).reset_index(drop=True)
+    monthly["newly_eligible_so_far"] = monthly["newly_eligible"].cumsum()
+    months = set(monthly["month"])
+    by_site = over.monthly(by_site=True)
+    by_site = by_site[by_site["month"].isin(months)][["month", "site", *_SITE]].reset_index(drop=True)
+    for frame in (monthly, by_site):
+        frame["month"] = frame["month"].astype(str)
+    return monthly, by_site
+
+
+def add_over_time(pub: Published, over: EligibilityOverTime) -> None:
+    """Register the three tables and their relations; the last visit's counts are the headline's cells."""
+    last = over.at_last_visit.set_index("status")["patients"]
+    anytime = over.any_visit(12).set_index("status")["patients"].reindex(last.index)
+    status = pd.DataFrame({"status": ["patients", *last.index],
+                           "last_visit": [int(last.sum()), *last.to_numpy()],
+                           "any_visit_12_months": [int(anytime.sum()), *anytime.to_numpy()]})
+    known = (pub.status_cells | {"patients": pub.head(0)}) if "headline" in pub.tables else {}
+    pub.add("over_time_status", status, ["last_visit", "any_visit_12_months"],
+            alias=lambda i, col: known.get(status["status"].iloc[i]) if col == "last_visit" else None)
+    cell = lambda row, col: pub.cell("over_time_status", row, col)  # noqa: E731
+    pub.same(cell(0, "any_visit_12_months"), cell(0, "last_visit"))
+    for col in ("last_visit", "any_visit_12_months"):
+        pub.total(cell(0, col), [cell(i, col) for i in (1, 2, 3)])
+    pub.le(cell(1, "last_visit"), cell(1, "any_visit_12_months"))
+    pub.le(cell(2, "any_visit_12_months"), cell(2, "last_visit"))
+
+    monthly, by_site = _series(over)
+    pub.add("over_time_monthly", monthly, _MONTHLY)
+    m = lambda i, col: ("over_time_monthly", i, col)  # noqa: E731
+    for i in range(len(monthly)):
+        pub.le(m(i, "newly_eligible"), m(i, "eligible_visits"))
+        pub.le(m(i, "eligible_visits"), m(i, "visits"))
+        pub.le(m(i, "newly_eligible"), m(i, "newly_eligible_max"))
+        pub.le(m(i, "newly_eligible_max"), m(i, "visits"))
+        pub.total(m(i, "newly_eligible_so_far"), [m(i, "newly_eligible")] + ([m(i - 1, "newly_eligible_so_far")]
+                                                                           if i else []))
+    pub.add("over_time_by_site", by_site, _SITE)
+    row_of = {month: i for i, month in enumerate(monthly["month"])}
+    for col in _SITE:
+        for month, part in by_site.groupby("month", sort=False):
+            pub.total(m(row_of[month], col), [("over_time_by_site", int(j), col) for j in part.index])
+    # A year's total per site and for the network: larger counts, what the recruitment projection reads.
+    year = set(monthly["month"].tail(12))
+    recent = by_site[by_site["month"].isin(year)]
+    totals = recent.groupby("site", sort=True)[_SITE].sum().reset_index()
+    totals = pd.concat([totals, pd.DataFrame({"site": ["network"], **{c: [int(monthly[c].tail(12).sum())]
+                                                                       for c in _SITE}})], ignore_index=True)
+    pub.add("over_time_by_site_12_months", totals, _SITE)
+    for col in _SITE:
+        for i, site in enumerate(totals["site"]):
+            if site == "network":
+                parts = [m(j, col) for j in range(len(monthly)) if monthly["month"].iloc[j] in year]
+                pub.total(("over_time_by_site_12_months", i, col),
+                          [("over_time_by_site_12_months", k, col) for k in range(len(totals) - 1)])
+            else:
+                parts = [("over_time_by_site", int(j), col) for j in recent.index[recent["site"] == site]]
+            pub.total(("over_time_by_site_12_months", i, col), parts)
+
+
+def render_over_time(pub: Published) -> dict[str, pd.DataFrame]:
+    """The three tables with their counts as published."""
+    out = {}
+    for name in TABLES:
+        if name in pub.tables:
+            shown = pub.tables[name].copy()
+            for col in pub.columns[name]:
+                shown[col] = [pub.label((name, i, col)) for i in range(len(shown))]
+            out[name] = shown
+    return out
+
+
+def over_time_tables(over: EligibilityOverTime, rule: SmallCellRule = SHAREABLE) -> dict[str, pd.DataFrame]:
+    """The three tables alone, protected together (a report protects them with its other tables)."""
+    pub = Published(rule)
+    add_over_time(pub, over)
+    if not rule.internal:
+        protect(pub.cells)
+    return render_over_time(pub)
+
+
+def published_projection(shown: dict[str, pd.DataFrame], rule: SmallCellRule = SHAREABLE, window: int = 12,
+                         target: int | None = None) -> dict[str, pd.DataFrame]:
+    """The recruitment projection from the series as published, never from exact counts.
+
+    An exact projection would give the exact counts back (its rate is the count over the months).
+    Each label stands for an interval (``≤10`` for 0 to 10, ``15`` for 11 to 17): the settled pool
+    takes the low ends, the upper pool the high ends. From each site's year
+    (``over_time_by_site_12_months``), or the network's alone when the sites are withheld.
+    """
+    from screening.engine.projection import MISLE_TARGET, project_totals
+
+    totals = shown.get("over_time_by_site_12_months")
+    if totals is None or not len(totals):
+        return {}
+    if "over_time_by_site" in shown and not len(shown["over_time_by_site"]):  # withheld: the network alone
+        totals = totals[totals["site"] == "network"]
+    sites = totals[totals["site"] != "network"] if len(totals) > 1 else totals.drop(columns="site")
+    cap = 10 ** 9
+    numbers = pd.DataFrame({"newly_eligible": rule.intervals(sites["newly_eligible"].astype(str), cap)[:, 0],
+                            "newly_eligible_max": rule.intervals(sites["newly_eligible_max"].astype(str), cap)[:, 1]})
+    if "site" in sites.columns:
+        numbers.insert(0, "site", sites["site"].to_numpy())
+    p = project_totals(numbers, 12, window, target or MISLE_TARGET)
+    return {"over_time_projection": p.by_site, "over_time_time_to_target": p.time_to_target}
