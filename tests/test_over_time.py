@@ -392,3 +392,33 @@ def test_the_report_joins_the_series_to_its_headline_and_projects_from_what_it_s
     assert network.loc[("newly_eligible", "network"), "expected_low"] <= \
         network.loc[("newly_eligible_max", "network"), "expected_high"]
     assert list(projected["over_time_time_to_target"]["target"]) == [81, 81]
+
+
+def test_the_network_series_holds_the_pooled_truth_in_every_month(generated_over):
+    # two "sites" of one extract, each publishing its monthly series by the rule: their sum must hold the truth
+    from screening.disclosure.rule import SHAREABLE
+    from screening.network.over_time import COLUMNS, merge_monthly
+
+    ex, over = generated_over
+    visits = over.visits
+    truth = over.monthly().rename(columns={"eligible": "eligible_visits"})
+    truth["newly_eligible_so_far"] = truth["newly_eligible"].cumsum()
+    frame, newly = visits.assign(month=visits["visit_date"].dt.to_period("M")), over.newly()
+    sites = {}
+    for name, members in (("east", ["S01", "S02", "S03"]), ("west", ["S04", "S05", "S06", "S07", "S08"])):
+        mine = frame["site"].isin(members).to_numpy()
+        part = pd.DataFrame({"month": frame["month"][mine], "visits": 1,
+                             "eligible_visits": (frame["status"] == "eligible")[mine],
+                             "newly_eligible": newly["newly_eligible"][mine],
+                             "newly_eligible_max": newly["newly_eligible_max"][mine]})
+        table = part.groupby("month").sum().reindex(truth["month"], fill_value=0).astype(int)
+        table["newly_eligible_so_far"] = table["newly_eligible"].cumsum()
+        shown = table.reset_index().astype({"month": str})
+        for c in COLUMNS:
+            shown[c] = SHAREABLE.labels(table[c])
+        sites[name] = (shown, SHAREABLE)
+    merged = merge_monthly(sites)
+    assert len(merged) == len(truth)
+    for c in COLUMNS:
+        assert (merged[f"{c}_low"].to_numpy() <= truth[c].to_numpy()).all()
+        assert (truth[c].to_numpy() <= merged[f"{c}_high"].to_numpy()).all()

@@ -192,7 +192,10 @@ def merge_bundles(paths) -> Network:
     bundles = [read_bundle(p) for p in find_bundles(paths)]
     _check_alike(bundles)
     cells = pd.concat([_site_cells(b) for b in bundles], ignore_index=True)
-    return Network(bundles, cells, _network_tables(bundles[0], cells), _provenance(bundles))
+    from screening.network.over_time import network_over_time  # the sites' monthly series, when they have visits
+
+    tables = _network_tables(bundles[0], cells) | network_over_time(bundles)
+    return Network(bundles, cells, tables, _provenance(bundles))
 
 
 def _with_intervals(frame: pd.DataFrame, low: pd.DataFrame, high: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
