@@ -14,7 +14,7 @@ import pandas as pd
 from screening.io.extract import Extract
 from screening.rules.baselines import rows as R
 from screening.rules.baselines.sqltext import EARLY, Query, is_drug
-from screening.rules.library.therapy import dose_cap, dose_cap_naive, dose_cap_sql, parse_caps
+from screening.rules.library.therapy import dose_cap, dose_cap_naive, dose_cap_sql, parse_caps, per_drug
 from screening.rules.masks import baseline
 from screening.rules.masks import is_drug as is_drug_mask
 from screening.rules.registry import Param, rule
@@ -31,13 +31,15 @@ def _day(values: np.ndarray) -> np.ndarray:
     return out
 
 
-def _covers(rows: np.ndarray, lo: np.ndarray, hi: np.ndarray, begin: np.ndarray, end: np.ndarray,
-            n: int) -> np.ndarray:
-    """Per patient: whether their [lo, hi] day intervals, joined where they touch, cover [begin, end]."""
-    out = np.zeros(n, dtype=bool)
+def _covers(rows: np.ndarray, lo: np.ndarray, hi: np.ndarray, windows: list[tuple[np.ndarray, np.ndarray]],
+            n: int) -> list[np.ndarray]:
+    """Per patient and window: whether their [lo, hi] day intervals, joined where they touch, cover [begin, end].
+
+    The intervals are sorted and joined once for every window.
+    """
     if len(rows) == 0:
-        return out
-    order = np.lexsort((hi, lo, rows))
+        return [np.zeros(n, dtype=bool) for _ in windows]
+    order = _by_patient_then_day(rows, lo, hi)
     rows, lo, hi = rows[order], lo[order], hi[order]
     first = np.ones(len(rows), dtype=bool)
     first[1:] = rows[1:] != rows[:-1]
@@ -50,8 +52,21 @@ def _covers(rows: np.ndarray, lo: np.ndarray, hi: np.ndarray, begin: np.ndarray,
     starts = np.flatnonzero(first | (lo > before + 1))
     island_hi = np.maximum.reduceat(hi, starts)
     who = rows[starts]
-    out[who[(lo[starts] <= begin[who]) & (island_hi >= end[who])]] = True
+    out = []
+    for begin, end in windows:
+        covered = np.zeros(n, dtype=bool)
+        covered[who[(lo[starts] <= begin[who]) & (island_hi >= end[who])]] = True
+        out.append(covered)
     return out
+
+
+def _by_patient_then_day(rows: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """The order of (patient, lo, hi): one int64 key sorted when the days fit 21 bits each, else a lexsort."""
+    days_lo, days_hi = lo - _FAR, hi - _FAR
+    if len(rows) and rows.max() < 2**21 and min(days_lo.min(), days_hi.min()) >= 0 \
+            and max(days_lo.max(), days_hi.max()) < 2**21:
+        return np.argsort((rows.astype(np.int64) << 42) | (days_lo << 21) | days_hi, kind="stable")
+    return np.lexsort((hi, lo, rows))
 
 
 def _spread(rows: np.ndarray, dose: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -97,8 +112,8 @@ def stable_use(ex: Extract, drugs: list[str], min_weeks: float, stable_weeks: fl
         hi = np.where(e == none, end, np.minimum(e, end))
         ok = (lo != none) & (hi >= lo)
         r, lo, hi, d = r[ok], lo[ok], hi[ok], d[ok]
-        long_enough = _covers(r, lo, hi, base - round(7 * min_weeks), base, n)
-        held = _covers(r, lo, hi, base - round(7 * stable_weeks), base, n)
+        long_enough, held = _covers(r, lo, hi, [(base - round(7 * min_weeks), base),
+                                                (base - round(7 * stable_weeks), base)], n)
         touch = hi >= base[r] - round(7 * stable_weeks)
         changed, missing = _spread(r[touch], d[touch], n)
         answers[bound] = (long_enough & held, changed, missing)
@@ -126,9 +141,8 @@ def _over_on_the_day(ex: Extract, rows: np.ndarray, base: np.ndarray, over: dict
     none = np.iinfo(np.int64).min
     on_day = (start != none) & (start <= base[rows]) & ((stop == none) | (stop >= base[rows])) \
         & (base[rows] != none)
-    drug = meds["drug"].astype(object)
-    factor = drug.map({d: f for d, (f, _) in over.items()}).to_numpy(dtype=float, na_value=np.nan)
-    cap = drug.map({d: c for d, (_, c) in over.items()}).to_numpy(dtype=float, na_value=np.nan)
+    factor = per_drug(meds["drug"], {d: f for d, (f, _) in over.items()})
+    cap = per_drug(meds["drug"], {d: c for d, (_, c) in over.items()})
     dose = meds["dose"].to_numpy(dtype=float, na_value=np.nan)
     return meds["dose_unit"].isna().to_numpy() & on_day & (dose * factor > cap + 1e-9)
 

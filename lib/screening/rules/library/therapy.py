@@ -103,7 +103,7 @@ def dose_cap(ex: Extract, caps: list[str]):
     for drugs, cap in parse_caps(caps).values():
         member = is_drug_mask(meds, list(drugs))
         sure_member, maybe_member = _split(member)
-        factor = meds["drug"].astype(object).map(drugs).to_numpy(dtype=float, na_value=np.nan)
+        factor = per_drug(meds["drug"], drugs)
         mg = dose * factor
         sure = sure_day & sure_member & unit_sure & ~np.isnan(mg)
         maybe = maybe_day & maybe_member & unit_maybe
@@ -118,6 +118,22 @@ def dose_cap(ex: Extract, caps: list[str]):
         hit |= np.asarray(r.fillna(False), dtype=bool)
         unsure |= np.asarray(r.isna())
     return pd.arrays.BooleanArray(hit, ~hit & unsure)
+
+
+def per_drug(drug: pd.Series, values: dict[str, float]) -> np.ndarray:
+    """Each row's value for its drug, NaN for a drug not listed or unrecorded.
+
+    A categorical column is looked up once per category, not once per row.
+
+    >>> per_drug(pd.Series(["azathioprine", None, "prednisone"], dtype="category"), {"prednisone": 1.0}).tolist()
+    [nan, nan, 1.0]
+    """
+    if isinstance(drug.dtype, pd.CategoricalDtype):
+        by_category = np.append(pd.Series(drug.cat.categories, dtype=object).map(values).to_numpy(dtype=float,
+                                                                                                 na_value=np.nan),
+                                np.nan)  # code -1 (unrecorded) takes the last
+        return by_category[drug.cat.codes.to_numpy()]
+    return drug.astype(object).map(values).to_numpy(dtype=float, na_value=np.nan)
 
 
 def _split(answer) -> tuple[np.ndarray, np.ndarray]:
