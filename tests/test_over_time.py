@@ -422,3 +422,15 @@ def test_the_network_series_holds_the_pooled_truth_in_every_month(generated_over
     for c in COLUMNS:
         assert (merged[f"{c}_low"].to_numpy() <= truth[c].to_numpy()).all()
         assert (truth[c].to_numpy() <= merged[f"{c}_high"].to_numpy()).all()
+
+
+def test_an_age_at_a_visit_that_straddles_the_limit_is_not_assessable(hand):
+    # P4, 66 at baseline, was 63 or 64 two years (731 days) before: "at most 63" is then unsettled
+    tight = PROTOCOL.with_overrides({"age.max_age": 63})
+    over = EligibilityOverTime(hand, tight)
+    p4 = over.visits[over.visits["patient_id"] == "P4"]
+    assert p4[["status", "criterion"]].astype(str).values.tolist() == [["not_assessable", "age"],
+                                                                       ["excluded", "age"]]
+    assert (naive_visit_states(hand, tight)[over.screening.ids].to_numpy() == over.screening.states).all()
+    loose = EligibilityOverTime(hand, PROTOCOL.with_overrides({"age.max_age": 64}))
+    assert str(loose.visits.loc[loose.visits["patient_id"] == "P4", "status"].iloc[0]) == "eligible"

@@ -25,15 +25,19 @@ Example
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 
 from screening.engine.counts import placement
-from screening.engine.funnel import Screening
-from screening.engine.status import FAIL, PASS, STATUSES, Status
-from screening.engine.visit_frame import per_visit_extract, visit_rows
+from screening.engine.funnel import Screening, _states
+from screening.engine.status import FAIL, PASS, STATUSES, UNKNOWN, Status
+from screening.engine.visit_frame import older_ages, per_visit_extract, visit_rows
 from screening.io.dates import months_before
 from screening.io.extract import Extract
+from screening.rules.absence import lacking
+from screening.rules.criteria import RULES
 from screening.rules.protocol import Protocol, as_overrides, load_protocol
 
 __all__ = ["EligibilityOverTime"]
@@ -59,10 +63,33 @@ class EligibilityOverTime:
         self._rows = visit_rows(extract)
         #: the funnel over patient-visits (its ``states`` hold one row per visit)
         self.screening = Screening(per_visit_extract(extract, self._rows), protocol, policy)
+        self._settle_age(older_ages(extract, self._rows))
         self._status, self._where = placement(self.screening.states)
         patient = self._rows["patient"].to_numpy()
         self._first = np.r_[True, patient[1:] != patient[:-1]]
         self._last = np.r_[patient[1:] != patient[:-1], True]
+
+    def _settle_age(self, older: np.ndarray | None) -> None:
+        """Re-evaluate age-reading criteria at each visit's other possible age; where the answers differ, unknown.
+
+        An answer is settled only when every completion agrees: a patient whose age at the visit is
+        64 or 65 is settled by "18 to 65", not by "18 to 64".
+        """
+        s = self.screening
+        which = [j for j, c in enumerate(s.criteria) if "age_years" in c.columns().get("patients", ())
+                 and not lacking(s.extract.absent, c)]
+        if older is None or not which or np.isnan(older).all():
+            return
+        age = s.extract.patients["age_years"].copy()
+        other = ~np.isnan(older)
+        age[other] = pd.array(older[other], dtype="Float64").astype("Int32")
+        aged = replace(s.extract, patients=s.extract.patients.assign(age_years=age), _rows=s.extract._rows)
+        for j in which:
+            c = s.criteria[j]
+            again = _states(RULES[c.rule](aged, **c.params), c.kind)
+            s.raw[:, j] = np.where(s.raw[:, j] == again, s.raw[:, j], UNKNOWN)
+        # the funnel's own arrays, updated in place: this screening is this object's, not shared
+        s.states, s._counts = s._apply_policy(s.raw), None
 
     def __repr__(self) -> str:
         counts = dict(zip(STATUSES, np.bincount(self._status[self._last], minlength=3).tolist(), strict=True))

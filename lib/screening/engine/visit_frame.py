@@ -12,9 +12,11 @@ gathers, no loop over patients), and the funnel engine screens them unchanged:
   anti-dsDNA, anti-Sm, antiphospholipid, biopsy, a dated lab, the nephritis onset)
   dated after the visit, and every medication, malignancy and infection starting
   after it (medications as taken then);
-* age is the baseline age less the years between visit and baseline, taking the
-  patient as half a year past their birthday at baseline (within a year; a visits
-  table with ``age_years`` gives it exactly);
+* age: a patient aged A at baseline was aged A - d to A + 1 - d a fraction of
+  years d before it, so at a visit their whole age is one of two values. The frame
+  holds the younger (:func:`older_ages` gives the other); the over-time screening
+  evaluates age-reading criteria at the older too and leaves a visit unknown where
+  the two disagree (a visits table with ``age_years`` gives it exactly);
 * the patients row is each patient's latest visit (the loader refuses visits after
   it) and is screened exactly as :func:`~screening.engine.funnel.screen` screens it;
   a visit on the baseline day is read as the patients row.
@@ -40,7 +42,7 @@ import pandas as pd
 from screening.io.extract import Extract
 from screening.io.schema import DATED, EVENT_DATES, LAB_DATES, VISIT_FIELDS
 
-__all__ = ["visit_rows", "per_visit_extract"]
+__all__ = ["visit_rows", "per_visit_extract", "older_ages"]
 
 _YEAR = np.timedelta64(31_557_600, "s")  # 365.25 days
 
@@ -113,10 +115,9 @@ def _overlay(out: dict, visits: pd.DataFrame, source: np.ndarray, at: np.ndarray
                 col[at[later]] = None
                 out[c] = col
     if "age_years" in out and "age_years" not in held:
-        years = (np.asarray(base[at], dtype="datetime64[s]") - when) / _YEAR
+        younger, _ = _ages(out["age_years"][at], np.asarray(base[at], dtype="datetime64[s]"), when)
         age = out["age_years"].copy()
-        aged = np.floor(age[at].to_numpy(dtype=float, na_value=np.nan) + 0.5 - years)
-        age[at] = pd.array(np.where(np.isnan(aged), np.nan, np.clip(aged, 0, None)), dtype="Float64").astype("Int32")
+        age[at] = pd.array(younger, dtype="Float64").astype("Int32")
         out["age_years"] = age
     stamped = out["baseline_date"].copy()
     stamped[at] = when
@@ -147,3 +148,35 @@ def _events(extract: Extract, name: str, date: str, rows: pd.DataFrame, when: np
     out["patient_id"] = pd.Categorical.from_codes(row_of, dtype=pd.CategoricalDtype(pd.RangeIndex(len(rows))),
                                                   validate=False)
     return out, row_of
+
+
+def _ages(age, base: np.ndarray, when: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Youngest and oldest whole age at ``when`` of patients aged ``age`` at ``base`` (NaN where unknown).
+
+    90 is top-coded (90 or over): the oldest is then 90 too.
+    """
+    a = np.asarray(pd.array(age, dtype="Float64").to_numpy(dtype=float, na_value=np.nan))
+    years = (base - when) / _YEAR
+    younger = np.floor(a - years)
+    older = np.where(np.isclose(years, np.round(years)), np.round(a - years), younger + 1)
+    older = np.where(a >= 90, 90, np.minimum(older, 90))
+    return np.clip(younger, 0, None), np.clip(older, 0, None)
+
+
+def older_ages(extract: Extract, rows: pd.DataFrame) -> np.ndarray | None:
+    """Per entry of ``rows``: the other whole age the patient may have had at the visit, NaN where there is none.
+
+    The frame (:func:`per_visit_extract`) holds the younger of the two; a baseline's age, and a
+    visit's recorded in the visits table, are exact. None when the extract holds no age.
+    """
+    p = extract.patients
+    if "age_years" not in p.columns:
+        return None
+    patient = rows["patient"].to_numpy()
+    base = p["baseline_date"].to_numpy(dtype="datetime64[s]")[patient]
+    when = rows["visit_date"].to_numpy(dtype="datetime64[s]")
+    younger, older = _ages(p["age_years"].array.take(patient), base, when)
+    exact = rows["baseline"].to_numpy().copy()
+    if extract.visits is not None and "age_years" in extract.visits.columns:
+        exact[:] = True  # each visit's own age, as recorded
+    return np.where(exact | (older == younger), np.nan, older)

@@ -65,8 +65,9 @@ def naive_visit_states(extract: Extract, protocol: Protocol) -> pd.DataFrame:
     """Per patient-visit and counted criterion (1 / 0 / -1), each visit rebuilt as a patient row by hand.
 
     The second implementation of :mod:`screening.engine.visit_frame`, written from its rules rather
-    than its code: the visit's fields over the patient's, values dated after the visit unknown, age
-    counted back, events known to start after the visit left out; the baseline as it is. Indexed by
+    than its code: the visit's fields over the patient's, values dated after the visit unknown, each
+    whole age the patient may have had (an answer they disagree on unknown), events known to start
+    after the visit left out; the baseline as it is. Indexed by
     ``(patient_id, visit_date)``, each patient's visits in date order with the baseline last.
     """
     import math
@@ -109,11 +110,24 @@ def naive_visit_states(extract: Extract, protocol: Protocol) -> pd.DataFrame:
                     for c in (date, *values):
                         if c in seen.index:
                             seen[c] = pd.NA
-            if "age_years" in seen.index and "age_years" not in held and not pd.isna(row["age_years"]):
-                years = (base - day).total_seconds() / (365.25 * 86400)
-                seen["age_years"] = max(0, math.floor(row["age_years"] + 0.5 - years))
             then = {name: t[~(t[EVENT_DATES[name]] > day).fillna(False)] for name, t in own.items()}
-            out.append(states(seen, then))
+            ages = [None]
+            if "age_years" in seen.index and "age_years" not in held and not pd.isna(row["age_years"]) \
+                    and not pd.isna(base):
+                # aged A at baseline: A - years to A + 1 - years at the visit, so one of two whole ages
+                years = (base - day).total_seconds() / (365.25 * 86400)
+                ages = [max(0, math.floor(row["age_years"] - years))]
+                if not math.isclose(years, round(years)):
+                    ages.append(min(ages[0] + 1, 90))
+                if row["age_years"] >= 90:
+                    ages = [ages[0], 90]
+            answers = []
+            for age in ages:
+                if age is not None:
+                    seen["age_years"] = age
+                answers.append(states(seen, then))
+            # settled only where every possible age gives the same answer
+            out.append({k: v if all(a[k] == v for a in answers) else -1 for k, v in answers[0].items()})
             index.append((pid, day))
         out.append(states(row, own))
         index.append((pid, base))
