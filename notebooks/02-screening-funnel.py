@@ -169,6 +169,23 @@ else:
     print(f"Exclusion by {by}: withheld, its groups are too small to describe (see provenance).")
 
 # %% [markdown]
+# ## Which trials fit: the portfolio
+#
+# With `report --portfolio` (as `make report` runs it), every shipped trial screened on the same extract beside this one: per trial the eligible pool, its range and the criteria excluding the most, and the patients per combination of trials they are eligible for (each can enter only one). `python -m screening portfolio` prints the same.
+
+# %%
+if "portfolio" in tables:
+    from screening.views.portfolio import overlap_chart
+
+    display(tables["portfolio"].drop(columns="title").set_index("protocol"))
+    display(tables["portfolio_binding"].set_index(["protocol", "rank"]))
+    overlap_chart(tables["portfolio_overlap"], {p: p for p in tables["portfolio"]["protocol"]})
+    plt.show()
+    display(tables["portfolio_headline"].set_index("measure"))
+else:
+    print("Not asked for: report --portfolio adds every shipped trial beside this one.")
+
+# %% [markdown]
 # ## Every parameter
 
 # %%
