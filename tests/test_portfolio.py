@@ -214,6 +214,18 @@ def test_the_shared_counts_are_the_rounded_exact_ones(bundled):
         assert trials.loc[pid, "eligible"] == SHAREABLE.label(exact.loc[pid, "eligible"])
 
 
+def test_when_missing_data_decide_no_one_is_not_assessable_and_that_zero_is_shown(protocols):
+    p = Portfolio(_extract(PEOPLE), protocols, policy="exclude")
+    assert p.summary["not_assessable"].tolist() == [0, 0, 0]
+    assert portfolio_tables(p)["portfolio"]["not_assessable"].tolist() == ["0", "0", "0"]
+
+
+def test_an_empty_extract_gives_empty_counts_not_an_error(protocols):
+    p = Portfolio(_extract({}), protocols)
+    assert p.headline["patients"].tolist() == [0] * 5 and p.overlap.empty
+    assert portfolio_tables(p)["portfolio_headline"]["patients"].tolist() == ["≤10"] * 5
+
+
 def test_internal_tables_are_exact(portfolio):
     tables = portfolio_tables(portfolio, INTERNAL)
     assert tables["portfolio"]["eligible"].tolist() == [6, 6, 8]

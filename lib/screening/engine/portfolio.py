@@ -104,6 +104,9 @@ class Portfolio:
         return (f"Portfolio of {len(self.ids)} trials on {h.iloc[0]:,} patients: {h.iloc[1]:,} eligible for at "
                 f"least one, {h.iloc[3]:,} for two or more ({len(self.cache)} distinct criteria evaluated)")
 
+    def _repr_html_(self) -> str:
+        return f"<p>{self!r}</p>" + self.summary.to_html(index=False)
+
     @property
     def ids(self) -> list[str]:
         return list(self.screenings)
