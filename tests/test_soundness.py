@@ -66,10 +66,6 @@ CASES += [
 ]
 #: Rules whose unknown is their meaning, not a gap in the data.
 ALWAYS_UNKNOWN = {"screening_visit"}
-#: Rules whose definite answers are checked but whose unknowns are not yet all justified: standard_therapy
-#: leaves some patients unknown whom every completion settles (seed 2, share 0.05, draw 252: P0100511),
-#: a known imprecision of combining stability and cap per drug (issue #22, open).
-UNJUSTIFIED_UNKNOWNS = {"standard_therapy"}
 _EXTRACTS: dict = {}
 TRIES, MAX_TRIES = 16, 160
 
@@ -115,7 +111,7 @@ def test_missing_values_never_decide_or_hide_an_answer(tmp_path_factory, seed, s
     dated &= ~unnamed
     said = np.stack([_state(RULES[rule](ex, **params)) for rule, params in CASES])
     # A rule reading a column this extract lacks (an EHR-only field) is unknown by absence, not by gaps.
-    checked = np.array([rule not in ALWAYS_UNKNOWN | UNJUSTIFIED_UNKNOWNS and _reads_present(ex, rule, params)
+    checked = np.array([rule not in ALWAYS_UNKNOWN and _reads_present(ex, rule, params)
                         for rule, params in CASES])[:, None]
     seen_met, seen_not = np.zeros_like(said, dtype=bool), np.zeros_like(said, dtype=bool)
     for attempt in range(MAX_TRIES):

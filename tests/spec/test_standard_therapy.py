@@ -35,3 +35,27 @@ def test_glucocorticoids_alone_do_not_qualify_unless_asked(engine):
     assert engine(tables, "standard_therapy", **{**PARAMS, "glucocorticoid_min_weeks": None}) == {
         "AZA_OK": True, "AZA_HIGH": False, "AZA_HIGH_HCQ": True, "PRED_2_WEEKS": False, "PRED_SHORT": False,
         "PRED_HIGH": False, "HCQ_NEW": False, "AZA_NO_DOSE": None}
+
+
+# The soundness case of P0100511 (seed 2, share 0.05, draw 252): mycophenolate above its cap, and an
+# ongoing glucocorticoid course above its cap whose start is blank. Begun by baseline, that course breaks
+# the cap; begun after, it covers none of the two weeks: no completion qualifies, so the answer is settled.
+CAPPED = """
+    patient        | drug          | drug_class        | start_date | stop_date  | dose
+    START_BLANK    | mycophenolate | immunosuppressant | 2024-01-06 |            | 3000
+    START_BLANK    | prednisone    | glucocorticoid    |            |            | 30
+    LOW_START_BLANK| prednisone    | glucocorticoid    |            |            | 5
+    HIGH_STOPS     | prednisone    | glucocorticoid    |            | 2024-06-20 | 30
+    HIGH_STOPPED   | prednisone    | glucocorticoid    | 2024-03-01 | 2024-06-10 | 30
+    HIGH_STOPPED   | prednisone    | glucocorticoid    | 2024-06-11 |            | 5
+"""
+CAPPED_PARAMS = {"drugs": ["azathioprine", "mycophenolate"], "glucocorticoid_min_weeks": 2,
+                 "glucocorticoid_stable_weeks": 2, "caps": ["prednisone_equivalent 10 mg/day", "mycophenolate 2 g/day"]}
+
+
+def test_a_course_above_its_cap_with_a_blank_start_cannot_qualify(engine):
+    tables = spec_tables({p: {} for p in ("START_BLANK", "LOW_START_BLANK", "HIGH_STOPS", "HIGH_STOPPED")}, CAPPED)
+    # LOW_START_BLANK: begun two weeks before baseline it qualifies, begun later it does not.
+    # HIGH_STOPPED: 30 mg ended before baseline, then 5 mg: only 4 days at one dose, too short but settled.
+    assert engine(tables, "standard_therapy", **CAPPED_PARAMS) == {
+        "START_BLANK": False, "LOW_START_BLANK": None, "HIGH_STOPS": False, "HIGH_STOPPED": False}

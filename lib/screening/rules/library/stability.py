@@ -97,7 +97,9 @@ def stable_use(ex: Extract, drugs: list[str], min_weeks: float, stable_weeks: fl
     rows = ex.patient_rows("medications")
     base = _day(baseline(ex).to_numpy())
     if over:
-        maybe_row &= ~_over_on_the_day(ex, rows, base, over)
+        above = _over_on_the_day(ex, rows, base, over)
+        sure_row &= ~above  # surely taken on the day above its cap, it fails the cap whatever it covers
+        maybe_row &= ~above
     dated = base != np.iinfo(np.int64).min
     start, stop = _day(meds["start_date"].to_numpy()), _day(meds["stop_date"].to_numpy())
     dose = meds["dose"].to_numpy(dtype=float, na_value=np.nan)
@@ -131,20 +133,21 @@ def stable_use(ex: Extract, drugs: list[str], min_weeks: float, stable_weeks: fl
 
 
 def _over_on_the_day(ex: Extract, rows: np.ndarray, base: np.ndarray, over: dict) -> np.ndarray:
-    """Rows of unknown unit surely taken on the baseline day at a dose above their cap.
+    """Rows of a capped drug, at a dose above its cap, that run to baseline or past it (or are ongoing).
 
-    Daily, such a row breaks the cap; a single administration, it is no daily use: either way it
-    cannot make the drug qualify, so it is left out rather than left unknown.
+    Such a row either has begun by baseline, and is then on the baseline day (daily, it breaks the
+    cap; a single administration is no daily use), or begins after baseline and covers none of the
+    weeks before it. In no completion can it make the drug qualify, whatever its start or unit, so it
+    is left out rather than left unknown.
     """
     meds = ex.medications
-    start, stop = _day(meds["start_date"].to_numpy()), _day(meds["stop_date"].to_numpy())
+    stop = _day(meds["stop_date"].to_numpy())
     none = np.iinfo(np.int64).min
-    on_day = (start != none) & (start <= base[rows]) & ((stop == none) | (stop >= base[rows])) \
-        & (base[rows] != none)
+    reaches = (base[rows] != none) & ((stop == none) | (stop >= base[rows]))
     factor = per_drug(meds["drug"], {d: f for d, (f, _) in over.items()})
     cap = per_drug(meds["drug"], {d: c for d, (_, c) in over.items()})
     dose = meds["dose"].to_numpy(dtype=float, na_value=np.nan)
-    return meds["dose_unit"].isna().to_numpy() & on_day & (dose * factor > cap + 1e-9)
+    return reaches & (dose * factor > cap + 1e-9)
 
 
 def _caps_by_drug(caps: list[str]) -> dict[str, tuple[float, float]]:
@@ -164,11 +167,10 @@ def _stable_naive(patient: R.Patient, drugs: list[str], min_weeks: float, stable
     for _, m in patient.medications.iterrows():
         unit = None if R.na(m["dose_unit"]) else m["dose_unit"] == "mg/day"
         taken = R.and_(R.is_drug(m, drugs), unit)
-        if over and unit is None and not R.na(m["drug"]) and m["drug"] in over and not R.na(m["dose"]) \
-                and not R.na(base) and not R.na(m["start_date"]) and m["start_date"] <= base \
+        if over and not R.na(m["drug"]) and m["drug"] in over and not R.na(m["dose"]) and not R.na(base) \
                 and (R.na(m["stop_date"]) or m["stop_date"] >= base) \
                 and m["dose"] * over[m["drug"]][0] > over[m["drug"]][1] + 1e-9:
-            continue  # daily, it breaks its cap; a single administration, it is no daily use
+            continue  # begun by baseline it breaks its cap (or is no daily use); begun after, it covers nothing
         if taken is not False:
             rows.append((taken, m["start_date"], m["stop_date"], None if R.na(m["dose"]) else m["dose"]))
     if not rows:
@@ -208,10 +210,10 @@ def _stable_naive(patient: R.Patient, drugs: list[str], min_weeks: float, stable
 def _stable_sql(q: Query, drugs: list[str], min_weeks: float, stable_weeks: float, tag: str,
                 over: dict | None = None) -> str:
     taken = (f"({is_drug(drugs)} AND (CASE WHEN x.dose_unit IS NULL THEN NULL ELSE x.dose_unit = 'mg/day' END))")
-    if over:  # a row of unknown unit surely on the baseline day above its cap cannot qualify (see stable_use)
+    if over:  # a row above its cap running to baseline cannot qualify (see _over_on_the_day)
         factor = "(CASE x.drug " + " ".join(f"WHEN '{d}' THEN {f!r}" for d, (f, _) in over.items()) + " END)"
         cap = "(CASE x.drug " + " ".join(f"WHEN '{d}' THEN {c + 1e-9!r}" for d, (_, c) in over.items()) + " END)"
-        taken = (f"({taken} AND NOT coalesce(x.dose_unit IS NULL AND x.start_date <= b.baseline_date AND "
+        taken = (f"({taken} AND NOT coalesce(b.baseline_date IS NOT NULL AND "
                  f"(x.stop_date IS NULL OR x.stop_date >= b.baseline_date) AND x.dose * {factor} > {cap}, FALSE))")
     k = f"{q.key}_{tag}"
     q.cte(f"{tag}rows", f"SELECT x.patient_id, b.baseline_date AS base, x.start_date AS s, x.stop_date AS e, "
