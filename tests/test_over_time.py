@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from screening import ExtractError, ProtocolError, load_extract, load_protocol, screen
+from screening import ExtractError, load_extract, load_protocol, screen
 from screening.engine.over_time import EligibilityOverTime
 from screening.io.thorough import check_table
 from screening.rules.baselines.naive import naive_visit_states
@@ -192,7 +192,6 @@ def _with_visits(ex, patients, days_before, sledai):
     """``ex`` with a visits table: one visit per listed patient, ``days_before`` its baseline."""
     from dataclasses import replace
 
-    import numpy as np
 
     p = ex.patients.iloc[patients]
     visits = pd.DataFrame({"patient_id": pd.Categorical(p.index, dtype=pd.CategoricalDtype(ex.patients.index)),
@@ -249,7 +248,6 @@ def test_earlier_visits_never_change_the_last_one(tmp_path_factory, seed, protoc
 def test_row_by_row_agrees_on_generated_visits_with_dated_tests_and_medications(tmp_path_factory):
     # earlier visits of generated patients: ANA and labs dated after some of them, courses begun after them
     ex = _generated(30, 1, tmp_path_factory.getbasetemp())
-    import numpy as np
 
     rng = np.random.default_rng(7)
     over_ex = _with_visits(ex, list(range(30)), rng.integers(20, 1500, 30).tolist(), rng.integers(0, 16, 30).tolist())
@@ -258,170 +256,6 @@ def test_row_by_row_agrees_on_generated_visits_with_dated_tests_and_medications(
     naive = naive_visit_states(over_ex, protocol)
     assert (naive[over.screening.ids].to_numpy() == over.screening.states).all()
     assert len(naive) > 30 and (over.visits["status"] == "eligible").any()
-
-
-# --- synthetic visits ---------------------------------------------------------------------------------------
-
-def test_synthetic_visits_leave_the_four_tables_unchanged_and_load(tmp_path):
-    from screening.synth.synthetic import generate, write_extract
-
-    plain, with_visits = generate(150, seed=4), generate(150, seed=4, visits=True)
-    for name, table in plain.items():
-        pd.testing.assert_frame_equal(table, with_visits[name])
-    ex = load_extract(write_extract(with_visits, tmp_path / "v"))
-    assert ex.has_visits and len(ex.visits) > 3 * 150
-    over = EligibilityOverTime(ex, "misle-phase2")
-    assert over.at_last_visit["patients"].tolist() == screen(ex, "misle-phase2").summary()["patients"].tolist()
-
-
-def test_synthetic_activity_flares_about_0_65_times_per_patient_year():
-    # Petri et al. 1991: 0.65 flares per patient-year in the Hopkins Lupus Cohort, seen quarterly
-    import numpy as np
-
-    from screening.synth.visits import _chain
-
-    rng = np.random.default_rng(1)
-    quiet = pd.DataFrame({"sledai_2k": pd.array([pd.NA] * 4000, dtype="Int32")})
-    chain = _chain(rng, quiet, 4000, 40)
-    flares = (chain[:, 1:] & ~chain[:, :-1]).sum() / (4000 * 40 / 4)
-    assert 0.55 < flares < 0.75
-
-
-# --- recruitment projection ------------------------------------------------------------------------------
-
-def test_projection_matches_the_poisson_gamma_means_worked_by_hand():
-    from screening.engine.projection import project
-
-    # one site, 24 newly eligible in 12 months: rate (24 + 1/2) / 12 a month under Jeffreys' prior;
-    # half screen-fail and all consent: 12.25 expected in a 12-month window, 10 reached in ~(10 - 1/3) / 1.02 months
-    monthly = pd.DataFrame({"month": pd.period_range("2024-01", periods=12, freq="M"), "site": "A",
-                            "newly_eligible": 2, "newly_eligible_max": 4})
-    p = project(monthly, window=12, target=10, screen_failure=0.5, consent=1.0)
-    site = p.by_site.set_index(["pool", "site"])
-    assert abs(site.loc[("newly_eligible", "A"), "expected_low"] - 12.25) < 0.3
-    assert abs(site.loc[("newly_eligible_max", "network"), "expected_high"] - 24.25) < 0.5
-    assert site.loc[("newly_eligible", "A"), "interval_low"] < 12.25 < site.loc[("newly_eligible", "A"),
-                                                                                "interval_high"]
-    assert abs(p.time_to_target.set_index("pool").loc["newly_eligible", "months_median"] - 9.5) < 0.6
-    with pytest.raises(ProtocolError):
-        project(monthly, consent=1.5)
-
-
-def test_projection_of_the_hand_extract_per_site_and_chart(over):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    p = over.projection(window=6, target=81)
-    assert list(p.by_site["site"].unique()) == ["A", "B", "network"]
-    assert p.plot().get_xlabel() == "patients enrolled in 6 months"
-    assert p.plot_cumulative().get_ylabel() == "patients enrolled"
-
-
-# --- the series, shareable ----------------------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def generated_over(tmp_path_factory):
-    from screening.synth.synthetic import generate, write_extract
-
-    ex = load_extract(write_extract(generate(150, seed=5, visits=True), tmp_path_factory.mktemp("g") / "v"))
-    return ex, EligibilityOverTime(ex, "misle-phase2")
-
-
-def test_an_outside_attack_on_the_shared_series_pins_no_small_count(generated_over):
-    # The relations a reader knows, declared here afresh: running sums and differences between consecutive
-    # months, sites adding up to months, the year's totals, the statuses adding up.
-    from lp_attack import narrowed
-    from screening.disclosure.over_time import over_time_tables
-    from screening.disclosure.rule import SHAREABLE
-
-    shown = over_time_tables(generated_over[1])
-    names, labels, index = [], [], {}
-    for table, frame in shown.items():
-        for col in frame.columns[frame.columns.get_loc("site") + 1 if "site" in frame else 1:]:
-            for i, label in enumerate(frame[col]):
-                index[(table, i, col)] = len(names)
-                names.append(((table, i, col), label))
-                labels.append(label)
-    bounds = [tuple(b) for b in SHAREABLE.intervals(labels, cap=10 ** 6)]
-    eq, le = [], []
-    v = lambda t, i, c: index[(t, i, c)]  # noqa: E731
-
-    def total(whole, parts):
-        eq.append({whole: 1, **{p: -1 for p in parts}})
-
-    st = "over_time_status"
-    for col in ("last_visit", "any_visit_12_months"):
-        total(v(st, 0, col), [v(st, i, col) for i in (1, 2, 3)])
-    le.append({v(st, 1, "last_visit"): 1, v(st, 1, "any_visit_12_months"): -1})
-    m, n = shown["over_time_monthly"], len(shown["over_time_monthly"])
-    for i in range(n):
-        for small, large in (("newly_eligible", "eligible_visits"), ("eligible_visits", "visits"),
-                             ("newly_eligible", "newly_eligible_max"), ("newly_eligible_max", "visits")):
-            le.append({v("over_time_monthly", i, small): 1, v("over_time_monthly", i, large): -1})
-        total(v("over_time_monthly", i, "newly_eligible_so_far"), [v("over_time_monthly", i, "newly_eligible")]
-              + ([v("over_time_monthly", i - 1, "newly_eligible_so_far")] if i else []))
-    sites, year = shown["over_time_by_site"], set(m["month"].tail(12))
-    totals = shown["over_time_by_site_12_months"]
-    for col in ("newly_eligible", "newly_eligible_max"):
-        for i, month in enumerate(m["month"]):
-            total(v("over_time_monthly", i, col), [v("over_time_by_site", j, col)
-                                                    for j in np.flatnonzero(sites["month"] == month)])
-        for k, site in enumerate(totals["site"]):
-            rows = np.flatnonzero(sites["month"].isin(year) & (sites["site"] == site)) if site != "network" else []
-            parts = [v("over_time_by_site", j, col) for j in rows] if site != "network" else \
-                [v("over_time_monthly", i, col) for i in range(n) if m["month"].iloc[i] in year]
-            total(v("over_time_by_site_12_months", k, col), parts)
-    assert labels.count("≤10") > 50
-    # attacked: the running sums and the months they difference, the statuses, the year's totals
-    attacked = [(key, label if key[0] != "over_time_by_site" and key[2] != "visits" else "")
-                for key, label in names]
-    assert narrowed(attacked, bounds, eq, le, "≤10", 3) == []
-
-
-def test_the_report_joins_the_series_to_its_headline_and_projects_from_what_it_shows(generated_over):
-    from screening.disclosure.over_time import published_projection
-    from screening.disclosure.shareable import shareable_tables
-
-    ex, over = generated_over
-    tables = shareable_tables(screen(ex, "misle-phase2"), whatif=False, over_time=over)
-    head = tables["headline"]["patients"].tolist()
-    assert tables["over_time_status"]["last_visit"].tolist() == [head[0], head[1], head[4], head[2]]
-    assert {"over_time_monthly", "over_time_by_site", "over_time_by_site_12_months"} <= set(tables)
-    projected = published_projection(tables)
-    network = projected["over_time_projection"].set_index(["pool", "site"])
-    assert network.loc[("newly_eligible", "network"), "expected_low"] <= \
-        network.loc[("newly_eligible_max", "network"), "expected_high"]
-    assert list(projected["over_time_time_to_target"]["target"]) == [81, 81]
-
-
-def test_the_network_series_holds_the_pooled_truth_in_every_month(generated_over):
-    # two "sites" of one extract, each publishing its monthly series by the rule: their sum must hold the truth
-    from screening.disclosure.rule import SHAREABLE
-    from screening.network.over_time import COLUMNS, merge_monthly
-
-    ex, over = generated_over
-    visits = over.visits
-    truth = over.monthly().rename(columns={"eligible": "eligible_visits"})
-    truth["newly_eligible_so_far"] = truth["newly_eligible"].cumsum()
-    frame, newly = visits.assign(month=visits["visit_date"].dt.to_period("M")), over.newly()
-    sites = {}
-    for name, members in (("east", ["S01", "S02", "S03"]), ("west", ["S04", "S05", "S06", "S07", "S08"])):
-        mine = frame["site"].isin(members).to_numpy()
-        part = pd.DataFrame({"month": frame["month"][mine], "visits": 1,
-                             "eligible_visits": (frame["status"] == "eligible")[mine],
-                             "newly_eligible": newly["newly_eligible"][mine],
-                             "newly_eligible_max": newly["newly_eligible_max"][mine]})
-        table = part.groupby("month").sum().reindex(truth["month"], fill_value=0).astype(int)
-        table["newly_eligible_so_far"] = table["newly_eligible"].cumsum()
-        shown = table.reset_index().astype({"month": str})
-        for c in COLUMNS:
-            shown[c] = SHAREABLE.labels(table[c])
-        sites[name] = (shown, SHAREABLE)
-    merged = merge_monthly(sites)
-    assert len(merged) == len(truth)
-    for c in COLUMNS:
-        assert (merged[f"{c}_low"].to_numpy() <= truth[c].to_numpy()).all()
-        assert (truth[c].to_numpy() <= merged[f"{c}_high"].to_numpy()).all()
 
 
 def test_an_age_at_a_visit_that_straddles_the_limit_is_not_assessable(hand):
