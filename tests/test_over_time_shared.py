@@ -99,7 +99,7 @@ def test_an_outside_attack_on_the_shared_series_pins_no_small_count(generated_ov
     shown = over_time_tables(generated_over[1])
     names, labels, index = [], [], {}
     for table, frame in shown.items():
-        for col in frame.columns[frame.columns.get_loc("site") + 1 if "site" in frame else 1:]:
+        for col in [c for c in frame.columns if c not in ("month", "site", "status", "criterion", "label")]:
             for i, label in enumerate(frame[col]):
                 index[(table, i, col)] = len(names)
                 names.append(((table, i, col), label))
@@ -133,6 +133,9 @@ def test_an_outside_attack_on_the_shared_series_pins_no_small_count(generated_ov
             parts = [v("over_time_by_site", j, col) for j in rows] if site != "network" else \
                 [v("over_time_monthly", i, col) for i in range(n) if m["month"].iloc[i] in year]
             total(v("over_time_by_site_12_months", k, col), parts)
+    for i in range(len(shown["over_time_turning"])):
+        for alone, every in (("into_alone", "into"), ("out_of_alone", "out_of")):
+            le.append({v("over_time_turning", i, alone): 1, v("over_time_turning", i, every): -1})
     assert labels.count("≤10") > 50
     # attacked: the running sums and the months they difference, the statuses, the year's totals
     attacked = [(key, label if key[0] != "over_time_by_site" and key[2] != "visits" else "")
@@ -192,3 +195,17 @@ def test_the_network_series_holds_the_pooled_truth_in_every_month(generated_over
     for c in COLUMNS:
         assert (merged[f"{c}_low"].to_numpy() <= truth[c].to_numpy()).all()
         assert (truth[c].to_numpy() <= merged[f"{c}_high"].to_numpy()).all()
+
+
+def test_synth_visits_on_the_command_line_and_the_turning_table_shared(tmp_path, over):
+    import io
+    from contextlib import redirect_stdout
+
+    from screening.cli import main
+    from screening.disclosure.over_time import over_time_tables
+
+    with redirect_stdout(io.StringIO()) as out:
+        assert main(["synth", "--patients", "30", "--visits", "--out", str(tmp_path / "s")]) == 0
+    assert "with visits" in out.getvalue() and (tmp_path / "s" / "visits.csv").is_file()
+    turning = over_time_tables(over)["over_time_turning"].set_index("criterion")
+    assert turning.loc["sledai"].tolist()[1:] == ["≤10"] * 4 and list(turning.index)[:2] == ["age", "sledai"]

@@ -9,7 +9,9 @@ the report's own (:func:`~screening.disclosure.shareable.shareable_tables`, ``ov
   eligible (settled and at most) and the newly eligible summed so far;
 * ``over_time_by_site``: per site and month, newly eligible (settled and at most), and
   ``over_time_by_site_12_months``: their sums over the last 12 months per site and for the network;
-  breakdowns by site (withheld with the others in a small extract).
+  breakdowns by site (withheld with the others in a small extract);
+* ``over_time_turning``: per criterion, how often it turns a patient eligible (``into``) or
+  ineligible (``out_of``) between consecutive visits, and how often it alone does.
 
 Relations declared to the audit (:mod:`screening.disclosure.audit`): each status column adds
 up to the patients; eligible at some visit ≥ eligible at the last, excluded at every visit ≤
@@ -17,7 +19,7 @@ excluded at the last; per month newly eligible ≤ eligible visits ≤ visits, n
 its upper end ≤ visits; the running sum grows by each month's newly eligible (so differencing
 two consecutive months of it is differencing cells the audit already protects); the sites of
 a month add up to the month, a site's year to its months, the network's year to the sites' and to
-the months'.
+the months'; a criterion turns a step alone at most as often as it turns one.
 
 Example
 -------
@@ -42,7 +44,9 @@ __all__ = ["MONTHS", "TABLES", "add_over_time", "over_time_tables", "render_over
 
 #: Months of the series a report publishes, the latest last.
 MONTHS = 24
-TABLES = ("over_time_status", "over_time_monthly", "over_time_by_site", "over_time_by_site_12_months")
+TABLES = ("over_time_status", "over_time_monthly", "over_time_by_site", "over_time_by_site_12_months",
+          "over_time_turning")
+_TURNING = ["into", "into_alone", "out_of", "out_of_alone"]
 _MONTHLY = ["visits", "eligible_visits", "newly_eligible", "newly_eligible_max", "newly_eligible_so_far"]
 _SITE = ["newly_eligible", "newly_eligible_max"]
 
@@ -106,6 +110,18 @@ def add_over_time(pub: Published, over: EligibilityOverTime) -> None:
             else:
                 parts = [("over_time_by_site", int(j), col) for j in recent.index[recent["site"] == site]]
             pub.total(("over_time_by_site_12_months", i, col), parts)
+    _add_turning(pub, over)
+
+
+def _add_turning(pub: Published, over: EligibilityOverTime) -> None:
+    """Per criterion, the steps between visits it turns (alone): alone ≤ all; the alone steps of all
+    criteria are distinct steps, so they add up to at most the steps any criterion turns."""
+    turning = over.turning()
+    pub.add("over_time_turning", turning, _TURNING)
+    t = lambda i, col: ("over_time_turning", i, col)  # noqa: E731
+    for i in range(len(turning)):
+        pub.le(t(i, "into_alone"), t(i, "into"))
+        pub.le(t(i, "out_of_alone"), t(i, "out_of"))
 
 
 def render_over_time(pub: Published) -> dict[str, pd.DataFrame]:
