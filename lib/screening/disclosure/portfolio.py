@@ -25,8 +25,11 @@ Example
 >>> from screening import load_extract
 >>> from screening.engine.portfolio import Portfolio
 >>> p = Portfolio(load_extract("data/synthetic"), ["misle-phase2", "belimumab-bliss52"])
->>> portfolio_tables(p)["portfolio"][["protocol", "eligible", "not_assessable"]].values.tolist()
-[['misle-phase2', '85', '370'], ['belimumab-bliss52', '390', '565']]
+>>> shown = portfolio_tables(p)["portfolio"]
+>>> shown.columns.tolist()[2:]
+['eligible', 'not_assessable', 'excluded', 'eligible_upper']
+>>> all(v == "≤10" or (int(v) >= 15 and int(v) % 5 == 0) for v in shown["eligible"])  # the small-cell rule
+True
 """
 
 from __future__ import annotations

@@ -12,14 +12,18 @@ reads one shared cache of per-patient states.
 
 Example
 -------
->>> from screening import load_extract
->>> p = Portfolio(load_extract("data/synthetic"), ["misle-phase2", "misle-phase1-pilot", "belimumab-bliss52"])
->>> p.summary[["protocol", "eligible", "not_assessable", "eligible_upper"]].values.tolist()
-[['misle-phase2', 87, 368, 455], ['misle-phase1-pilot', 97, 459, 556], ['belimumab-bliss52', 392, 564, 956]]
->>> p.headline["patients"].tolist()   # extract, at least one trial, exactly one, two or more, none
-[5000, 433, 352, 81, 4567]
->>> p.overlap.head(2)[["patients", "trials"]].values.tolist()
-[[313, 1], [62, 3]]
+>>> from screening import load_extract, screen
+>>> ex = load_extract("data/synthetic")
+>>> p = Portfolio(ex, ["misle-phase2", "misle-phase1-pilot", "belimumab-bliss52"])
+>>> list(p.summary.columns)
+['protocol', 'title', 'eligible', 'not_assessable', 'excluded', 'eligible_upper', 'binding']
+>>> bool(p.summary["eligible"][0] == screen(ex, "misle-phase2").summary()["patients"][0])  # the funnel's count
+True
+>>> o = p.overlap  # each trial's eligible patients, split by the other trials they also fit
+>>> bool((o[p.ids].mul(o["patients"], axis=0).sum() == p.summary.set_index("protocol")["eligible"]).all())
+True
+>>> p.headline["measure"].tolist()[1:4]
+['eligible for at least one trial', 'eligible for exactly one trial', 'eligible for two or more trials']
 """
 
 from __future__ import annotations
