@@ -51,7 +51,9 @@ display(Markdown(provenance_markdown(meta)))
 # A missing value is never an error: the criterion that needs it reports the patient as *not assessable*. The fields most often missing are where chart review would most enlarge the pool.
 
 # %%
-tables["missingness"].head(20)
+from screening.views.readable import Shown, bullets, enrolment_sentence, enrolment_view, missingness_view
+
+missingness_view(tables["missingness"])
 
 # %% [markdown]
 # ## The eligible pool
@@ -60,22 +62,23 @@ tables["missingness"].head(20)
 
 # %%
 display(Markdown(f"**{coverage_headline(meta)}**"))
-tables["headline"].set_index("measure")
+Shown(tables["headline"])
 
 # %% [markdown]
 # ## Expected enrolment
 #
-# The eligible pool × (1 − screen-failure rate) × consent rate, over the screen-failure range of two SLE
-# trials: 26% of those screened failed in BLISS-BELIEVE (NCT03312907, 104 of 396) and 51% in MUSE
-# (NCT01438489, 319 of 626). The range and the consent rate are parameters of this notebook.
+# The eligible pool × (1 − screen-failure rate) × consent rate, in whole patients, over the screen-failure
+# range of two SLE trials: 26% of those screened failed in BLISS-BELIEVE (NCT03312907, 104 of 396) and 51% in
+# MUSE (NCT01438489, 319 of 626). The range and the consent rate are parameters of this notebook; the pools
+# are the rounded counts above.
 
 # %%
-from screening.views.report import enrolment_table
-
-enrolment_table(s, consent_rate, screen_failure, tables["headline"])
+pools = tables["headline"]["patients"].astype(str).iloc[[1, 3]].tolist()
+display(Markdown(enrolment_sentence(pools, consent_rate, screen_failure)))
+enrolment_view(pools, consent_rate, screen_failure)
 
 # %% [markdown]
 # Not knowable from registry data, assessed at the screening visit:
 
 # %%
-s.assessed_at_visit
+display(Markdown(bullets(s.assessed_at_visit)))

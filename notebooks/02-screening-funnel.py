@@ -38,6 +38,7 @@ from screening.views.provenance import coverage_headline, provenance_markdown
 
 notebook_display()
 from screening.views import charts
+from screening.views.readable import ROUNDED_NOTE, Shown, composition_view, share_change_view
 
 # %% [markdown]
 # ## What produced these numbers
@@ -48,7 +49,7 @@ display(Markdown(provenance_markdown(meta)))
 
 # %%
 display(Markdown(f"**{coverage_headline(meta)}**"))
-tables["headline"].set_index("measure")
+Shown(tables["headline"])
 
 # %% [markdown]
 # ## The trial's items the registry does not settle exactly
@@ -69,6 +70,16 @@ not_computed_table(tables)
 charts.funnel_chart(s.attrition(), tables["attrition"])
 plt.show()
 
+# %% [markdown]
+# Drawn to the whole extract, the later steps are slivers. From the first step fewer than a fifth of the extract enter, the same funnel on its own scale (a count shown as `≤10` draws no bar):
+
+# %%
+tail = charts.tail_start(tables["attrition"])
+if tail is not None:
+    charts.funnel_chart(s.attrition(), tables["attrition"], start=tail,
+                        title=f"The funnel from step {tail} on, on its own scale")
+    plt.show()
+
 # %%
 fig = charts.consort_chart(s.attrition(), tables["attrition"], s.assessed_at_visit)
 plt.show()
@@ -79,10 +90,10 @@ plt.show()
 # *Sequential*: removed at this step of the funnel. *Alone*: removed if this were the only criterion. *Uniquely*: failing this criterion and no other. *Gain if dropped*: eligible patients added by removing it.
 
 # %%
-tables["attrition"].drop(columns=["kind"]).set_index("step")
+Shown(tables["attrition"].drop(columns=["kind"]))
 
 # %%
-tables["criteria"]
+Shown(tables["criteria"])
 
 # %% [markdown]
 # ## Overlap of exclusions
@@ -96,10 +107,10 @@ plt.show()
 # %% [markdown]
 # ## Not assessable, by reason
 #
-# *First missing*: the criterion at which each not-assessable patient was set aside. *Missing any*: how many not-assessable patients lack each criterion's data.
+# How many not-assessable patients lack each criterion's data; a patient lacking several counts under each, so the column adds up to more than the not assessable. The step at which each was set aside is the funnel's *not assessable* column above.
 
 # %%
-tables["not_assessable"]
+Shown(tables["not_assessable"])
 
 # %% [markdown]
 # ## By subgroup
@@ -107,7 +118,7 @@ tables["not_assessable"]
 # %%
 charts.subgroup_chart(tables[f"outcome_by_{subgroup}"], subgroup)
 plt.show()
-tables[f"outcome_by_{subgroup}"]
+Shown(tables[f"outcome_by_{subgroup}"], ROUNDED_NOTE)
 
 # %% [markdown]
 # The step-by-step funnel within each group is shown only with suppression off (`small_cell = 0`, for internal use): split by group, most steps are small counts.
@@ -132,7 +143,7 @@ for ax, column in zip(axes, ["sex", "race_ethnicity", "age_years"]):
 plt.show()
 
 # %%
-tables["composition"].pivot(index=["column", "group"], columns="population", values="percent").fillna("0.0")  # a group absent from a population
+composition_view(tables["composition"], tables["headline"])
 
 # %% [markdown]
 # ## Who each criterion excludes
@@ -151,7 +162,7 @@ else:
 # The eligible pool against the whole extract: standardised mean difference per group (an |SMD| of 0.1 or more is the usual flag of imbalance).
 
 # %%
-makeup[makeup["step"] == makeup["step"].max()].drop(columns=["step", "criterion", "label"]).set_index(["characteristic", "group"])
+Shown(makeup[makeup["step"] == makeup["step"].max()].drop(columns=["step", "criterion", "label"]))
 
 # %% [markdown]
 # Per criterion and group of race/ethnicity: the share removed relative to everyone; the three criteria that move each group's share of the pool the most (change in percentage points at that step); and each group's share of the eligible pool if a criterion were dropped.
@@ -162,9 +173,12 @@ if f"differential_{by}" in tables:
     charts.exclusion_heatmap(tables[f"differential_{by}"], by)
     plt.show()
     shifts = tables[f"differential_{by}"]
-    display(shifts[shifts["rank_within_group"] <= 3].sort_values([by, "rank_within_group"])
-            [[by, "rank_within_group", "label", "share_change", "ratio_alone"]].set_index([by, "rank_within_group"]))
-    display(tables[f"leave_one_out_{by}"].pivot(index="criterion", columns=by, values="share_change").reindex(s.ids))
+    display(Shown(shifts[shifts["rank_within_group"] <= 3].sort_values([by, "rank_within_group"])
+                  [[by, "rank_within_group", "label", "share_change", "ratio_alone"]]))
+    sentence, table = share_change_view(tables[f"leave_one_out_{by}"], by, s.ids)
+    display(Markdown(sentence))
+    if table is not None:
+        display(table)
 else:
     print(f"Exclusion by {by}: withheld, its groups are too small to describe (see provenance).")
 
@@ -191,4 +205,4 @@ else:
 # %%
 from screening.views.provenance import parameters_table
 
-parameters_table(meta)
+Shown(parameters_table(meta))

@@ -38,7 +38,8 @@ from screening.views.notebook_runner import notebook_display, notebook_state
 from screening.views.provenance import provenance_markdown
 
 notebook_display()
-from screening.views import charts, relax_charts
+from screening.views import relax_charts, sweep_charts
+from screening.views.readable import Shown, leave_one_out_sentence
 
 # %%
 s, meta, tables = notebook_state(extract_path, protocol, overrides, policy, subgroup, small_cell, shared, variant)
@@ -50,7 +51,7 @@ display(Markdown(provenance_markdown(meta)))
 # Like every table of the report, what-if counts are rounded to the nearest 5 and counts up to the small-cell threshold shown as `≤10`: neighbouring values differ by a few patients, and those differences would otherwise be small counts. The difference is taken between rounded counts.
 
 # %%
-tables["comparison"]
+Shown(tables["comparison"])
 
 # %% [markdown]
 # Where each patient goes (rows: shipped protocol, columns: variant):
@@ -59,26 +60,28 @@ tables["comparison"]
 tables["transitions"].set_index("reference")
 
 # %%
-tables["by_criterion"]
+Shown(tables["by_criterion"])
 
 # %% [markdown]
 # ## Sweeps of key thresholds
 #
-# The eligible count for each value (line), up to eligible + not assessable (shaded). The dotted line is the protocol's value.
+# The eligible count for each value (line), up to eligible + not assessable (shaded). The dotted line is the protocol's value. Below, the values nearest the protocol's; every value swept is in `tables/sweeps.csv`.
 
 # %%
 sweeps = tables["sweeps"]
-charts.sweep_grid(sweeps, s.protocol)  # the parameters this protocol has, four to a row
+sweep_charts.sweep_grid(sweeps, s.protocol)  # the parameters this protocol has, four to a row
 plt.show()
 
 # %%
-sweeps
+Shown(sweep_charts.sweep_view(sweeps, s.protocol))
 
 # %% [markdown]
 # ## Leave one out: eligible patients gained by dropping each criterion
+#
+# Each criterion's gain is in report 02's per-criterion table (*gain if dropped*); here, what it says:
 
 # %%
-tables["leave_one_out"]
+display(Markdown(leave_one_out_sentence(tables["leave_one_out"])))
 
 # %% [markdown]
 # ## Which criteria to relax
@@ -98,7 +101,7 @@ relax_charts.shapley_chart(shown)
 plt.show()
 
 # %%
-shown[["criterion", "label", "shapley", "share_of_excluded", "excluded_in_sequence"]]
+Shown(shown[["criterion", "label", "shapley", "share_of_excluded", "excluded_in_sequence"]])
 
 # %% [markdown]
 # **The best relaxations.** Every combination of criteria dropped is counted exactly (one pass per
@@ -110,7 +113,7 @@ shown[["criterion", "label", "shapley", "share_of_excluded", "excluded_in_sequen
 # %%
 relax_charts.relaxations_chart(tables["relaxations"])
 plt.show()
-tables["relaxations"]
+Shown(tables["relaxations"])
 
 # %% [markdown]
 # **Near misses.** Patients who fail one criterion only, everything else assessed and passed, by how far
@@ -123,7 +126,7 @@ relax_charts.near_miss_chart(tables["near_misses"])
 plt.show()
 
 # %%
-tables["near_misses"]
+Shown(tables["near_misses"])
 
 # %% [markdown]
 # What each relaxation does to who is enrolled (the make-up of the pool by sex, race/ethnicity, age band

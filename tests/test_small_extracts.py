@@ -182,7 +182,7 @@ def test_zeros_along_the_funnel_the_protocol_forces_are_zero_on_any_data(tmp_pat
         for policy in ("separate", "exclude", "include"):
             s = screen(extract, protocol, policy=policy)
             pub = published_counts(s, SHAREABLE, whatif=False)
-            cells = funnel_structural_cells(pub, s.protocol)
+            cells = funnel_structural_cells(pub, s.protocol, policy)
             tables |= {name for name, _, _ in cells}
             for name in cells:
                 assert pub.cells.values[pub.cells[pub._r(name)]] == 0, (seed, policy, name)
@@ -195,3 +195,20 @@ def test_an_age_band_out_of_range_is_out_of_play_from_the_age_step_on(hundreds):
     m = tables["makeup"]
     old = m[(m["characteristic"] == "age_years") & (m["group"] == "[66, 91)")].set_index("step")["patients"]
     assert old.iloc[0] not in ("0", "≤10") and (old.iloc[1:] == "0").all()
+
+
+def test_under_exclude_every_not_assessable_count_of_every_table_reads_0(synthetic_extract):
+    # Missing data count as failing: no one is not assessable, in the funnel, the variant, any sweep or any
+    # relaxation; and a missing age fails the age criterion, so no later step removes a patient of missing age.
+    tables = shareable_tables(screen(synthetic_extract, policy="exclude"), SHAREABLE)
+    for name, column in [("headline", "patients"), ("attrition", "not_assessable"), ("sweeps", "not_assessable"),
+                         ("relaxations", "not_assessable"), ("by_criterion", "not_assessable_alone_b"),
+                         ("criteria", "not_assessable_alone")]:
+        shown = tables[name][column] if name != "headline" else tables[name][column].iloc[[2]]
+        assert (shown.astype(str) == "0").all(), name
+    assert tables["comparison"].set_index("status").loc["not_assessable", "variant"] == "0"
+    d = tables["differential_age_years"]
+    later = d[(d["age_years"] == "(missing)") & (d["criterion"] != "age")]
+    assert (later["removed_in_sequence"] == "0").all()
+    inside = d[(d["age_years"] == "[30, 40)") & (d["criterion"] == "age")]
+    assert (inside[["removed_alone", "removed_in_sequence"]] == "0").all(axis=None)

@@ -41,7 +41,7 @@ from screening.rules.protocol import Protocol
 
 __all__ = ["declared_groups", "structural_zeros", "min_breakdown_patients", "is_breakdown", "complete_groups",
            "every_criterion", "declare_structure", "known_zero", "structural_transitions", "too_few_for_breakdowns",
-           "fixed_breakdowns", "unnamed_notes", "failing_groups", "funnel_structural_cells",
+           "fixed_breakdowns", "unnamed_notes", "failing_groups", "funnel_structural_cells", "policy_zeros",
            "declare_funnel_structure", "BREAKDOWN_FACTOR", "POPULATIONS"]
 
 #: No breakdown by group below this many times the small-cell threshold of patients (100 at the default 10).
@@ -226,6 +226,18 @@ def declare_structure(pub: Published, protocol: Protocol, policy: str, outcome_n
             known_zero(pub, ("not_assessable", i, "missing_any"))
 
 
+def policy_zeros(pub: Published, policy: str) -> None:
+    """Under ``exclude`` or ``include`` no one is not assessable, in any table: the funnel's and the headline's,
+    each criterion's alone, the variant's, every sweep value's, every relaxation's. Shown as 0, known to the audit."""
+    if policy == "separate":
+        return
+    comparison = pub.tables.get("comparison")
+    unknown_row = list(comparison["status"]).index("not_assessable") if comparison is not None else None
+    for name in list(pub.cells._index):
+        if "not_assessable" in name[2] or name == pub.head(2) or name == ("comparison", unknown_row, "variant"):
+            known_zero(pub, name)
+
+
 def known_zero(pub: Published, name: tuple) -> None:
     """A count the protocol forces to zero: shown as 0, and known to the audit as to the reader."""
     i = pub.cells[pub._r(name)]
@@ -286,31 +298,64 @@ def unnamed_notes(notes: list[str]) -> list[str]:
     return out
 
 
-def failing_groups(protocol, column: str, groups: list[str], bins=None) -> list[set[str]]:
-    """Per counted criterion, in protocol order: the groups of ``column`` it fails for every patient."""
+def failing_groups(protocol, column: str, groups: list[str], bins=None, policy: str = "separate") -> list[set[str]]:
+    """Per counted criterion, in protocol order: the groups of ``column`` it fails for every patient.
+
+    Under ``exclude`` a missing value counts as failing, so ``(missing)`` fails every criterion that reads
+    ``column`` alone (the age criterion for a missing age).
+
+    >>> from screening.rules.protocol import load_protocol
+    >>> failing_groups(load_protocol("misle-phase2"), "age_years", ["[0, 18)", "(missing)"], policy="exclude")[0]
+    {'(missing)', '[0, 18)'}
+    """
     bins = bins if bins is not None else BANDED.get(column)
     out = []
     for criterion in protocol.counted:
         fails = set()
         for group in groups:
-            met = None if group == MISSING else _met(criterion, column, group, bins)
+            if group == MISSING:
+                if policy == "exclude" and _reads_only(criterion, column):
+                    fails.add(group)
+                continue
+            met = _met(criterion, column, group, bins)
             if met is not None and met != (criterion.kind == "inclusion"):
                 fails.add(group)
         out.append(fails)
     return out
 
 
-def funnel_structural_cells(pub: Published, protocol: Protocol) -> list[tuple]:
+def _never_failing(protocol, column: str, groups: list[str], policy: str) -> list[tuple[set[str], set[str]]]:
+    """Per counted criterion: the groups none of whom fails it, and of those the ones all of whom pass it.
+
+    A criterion reading ``column`` alone leaves a missing value unknown (never failing) unless
+    ``exclude``, and counts it as passing under ``include``.
+    """
+    out = []
+    for criterion in protocol.counted:
+        passing = {g for g in groups if g != MISSING and _met(criterion, column, g, BANDED.get(column))
+                   == (criterion.kind == "inclusion")}
+        if MISSING in groups and _reads_only(criterion, column) and policy == "include":
+            passing.add(MISSING)
+        never = passing | ({MISSING} if MISSING in groups and _reads_only(criterion, column)
+                           and policy == "separate" else set())
+        out.append((never, passing))
+    return out
+
+
+def funnel_structural_cells(pub: Published, protocol: Protocol, policy: str = "separate") -> list[tuple]:
     """Counts along the funnel the protocol forces to zero, by group: a group a criterion fails for everyone
     is out of play from that criterion's step on (``makeup``), removed by no later step
-    (``differential_*``, in sequence), and gains nothing from dropping another criterion (``leave_one_out_*``)."""
+    (``differential_*``, in sequence), and gains nothing from dropping another criterion (``leave_one_out_*``);
+    a group no one of whom fails a criterion is removed by it neither alone nor in sequence, and a group all
+    of whom pass it gains nothing when it is dropped (the age criterion for the bands inside its range)."""
     names = []
     ids = [c.id for c in protocol.counted]
     for column in SHARED_BY:
         groups = declared_groups(column)
         if groups is None:
             continue
-        fails = failing_groups(protocol, column, groups)
+        fails = failing_groups(protocol, column, groups, policy=policy)
+        never = _never_failing(protocol, column, groups, policy)
         first = {g: min((j for j, f in enumerate(fails) if g in f), default=None) for g in groups}
         if "makeup" in pub.tables:
             m = pub.tables["makeup"]
@@ -321,18 +366,24 @@ def funnel_structural_cells(pub: Published, protocol: Protocol) -> list[tuple]:
         d = pub.tables.get(f"differential_{column}")
         if d is not None:
             for i, (cid, group) in enumerate(zip(d["criterion"], d[column].astype(str), strict=True)):
-                if first.get(group) is not None and cid in ids and ids.index(cid) > first[group]:
+                if cid not in ids:
+                    continue
+                if group in never[ids.index(cid)][0]:
+                    names += [(f"differential_{column}", i, "removed_alone"),
+                              (f"differential_{column}", i, "removed_in_sequence")]
+                elif first.get(group) is not None and ids.index(cid) > first[group]:
                     names.append((f"differential_{column}", i, "removed_in_sequence"))
         loo = pub.tables.get(f"leave_one_out_{column}")
         if loo is not None:
             for i, (cid, group) in enumerate(zip(loo["criterion"], loo[column].astype(str), strict=True)):
-                if cid in ids and any(group in f for j, f in enumerate(fails) if j != ids.index(cid)):
+                if cid in ids and (group in never[ids.index(cid)][1]
+                                   or any(group in f for j, f in enumerate(fails) if j != ids.index(cid))):
                     names.append((f"leave_one_out_{column}", i, "gain"))
     return names
 
 
-def declare_funnel_structure(pub: Published, protocol: Protocol) -> None:
+def declare_funnel_structure(pub: Published, protocol: Protocol, policy: str = "separate") -> None:
     """Mark :func:`funnel_structural_cells` known: shown as 0, and known to the audit as to the reader."""
-    for name in funnel_structural_cells(pub, protocol):
+    for name in funnel_structural_cells(pub, protocol, policy):
         if name in pub.cells or name in pub.aliases:
             known_zero(pub, name)

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from screening.engine.composition import Makeup, smd
+from screening.engine.counts import percent_of
 from screening.engine.groups import SMALL_GROUPS
 
 __all__ = ["SHARED_ALONG", "SHARED_BY", "min_group_size", "add_makeup", "render_makeup"]
@@ -165,7 +166,7 @@ def render_makeup(out: dict[str, pd.DataFrame]) -> None:
     p0 = np.array([first.get(key, np.nan) for key in keys])
     prev = np.array([by_step.get((key, max(int(step) - 1, 0)), np.nan) for key, step in zip(keys, m["step"],
                                                                                             strict=True)])
-    m["percent"] = _text(100 * share, 1)
+    m["percent"] = _text(percent_of(patients, total), 1)
     m["smd_vs_extract"] = _text(smd(share, p0), 3)
     m["smd_vs_previous"] = _text(smd(share, prev), 3)
     n = _number(out["headline"]["patients"]).iloc[0]

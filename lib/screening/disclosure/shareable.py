@@ -32,6 +32,7 @@ from screening.disclosure.categories import (
     every_criterion,
     fixed_breakdowns,
     is_breakdown,
+    policy_zeros,
     structural_transitions,
     too_few_for_breakdowns,
     unnamed_notes,
@@ -48,7 +49,7 @@ from screening.disclosure.relations import (
     funnel_counts,
 )
 from screening.disclosure.rule import HIDDEN, SHAREABLE, SmallCellRule
-from screening.engine.counts import headline_table
+from screening.engine.counts import headline_table, percent_of
 from screening.engine.funnel import Screening
 from screening.engine.groups import AGE_BINS
 from screening.engine.relax_counts import add_relaxations, render_relaxations
@@ -137,13 +138,11 @@ def register(counts: ReportCounts, rule: SmallCellRule, subgroup: str = "site") 
     add_not_assessable(pub, every_criterion(counts.not_assessable, counts.criteria), counts.ids)
     declare_structure(pub, counts.protocol, counts.policy, outcome_name, subgroup, column, bins)
     add_missingness(pub, counts.missingness, _one_column(counts.criteria, counts.policy))
-    if counts.policy != "separate":
-        _known_zero(pub, lambda name: "not_assessable" in name[2] or name == pub.head(2))
     if counts.makeup is not None:
         notes = add_makeup(pub, counts.makeup, counts.ids, (outcome_name, column))
         if "makeup" in pub.tables:
             pub.tables["makeup"].attrs["notes"] = notes
-        declare_funnel_structure(pub, counts.protocol)
+        declare_funnel_structure(pub, counts.protocol, counts.policy)
     if counts.comparison is not None:
         summary_b, transitions, by, name_b = counts.comparison
         add_comparison(pub, summary_b, transitions, by)
@@ -151,6 +150,7 @@ def register(counts: ReportCounts, rule: SmallCellRule, subgroup: str = "site") 
         pub.tables["comparison"].attrs["variant"] = name_b
     if counts.sweeps is not None:
         add_sweeps(pub, *counts.sweeps)
+    policy_zeros(pub, counts.policy)
     return pub
 
 
@@ -166,14 +166,8 @@ def published_counts(s: Screening, rule: SmallCellRule, subgroup: str = "site", 
     pub = register(_counts(s, rule, subgroup, whatif, variant, sweeps, makeup), rule, subgroup)
     if relax:
         add_relaxations(pub, s)  # relax_counts still reads the screening itself (see its module)
+        policy_zeros(pub, s.policy)
     return pub
-
-
-def _known_zero(pub: Published, match) -> None:
-    """Counts zero by definition (no one is not assessable when missing data count as failing): shown as 0."""
-    for name, i in pub.cells._index.items():
-        if match(name) and pub.cells.values[i] == 0:
-            pub.cells.known.add(i)
 
 
 def funnel_table(s: Screening, rule: SmallCellRule = SHAREABLE, headline: bool = False):
@@ -184,8 +178,7 @@ def funnel_table(s: Screening, rule: SmallCellRule = SHAREABLE, headline: bool =
     if rule.internal:
         return (s.attrition(), headline_table(s.counts)) if headline else s.attrition()
     pub = funnel_counts(s.counts, s.criteria, rule, tables=("headline", "attrition"))
-    if s.policy != "separate":
-        _known_zero(pub, lambda name: "not_assessable" in name[2] or name == pub.head(2))
+    policy_zeros(pub, s.policy)
     protect(pub.cells)
     shown = _render(pub)
     return (shown["attrition"], shown["headline"]) if headline else shown["attrition"]
@@ -209,6 +202,7 @@ def shareable_tables(s: Screening, rule: SmallCellRule = SHAREABLE, subgroup: st
     counts = _counts(s, rule, subgroup, whatif, variant, sweeps, makeup=True)
     pub = register(counts, rule, subgroup)
     add_relaxations(pub, s)
+    policy_zeros(pub, s.policy)
     if portfolio is not None:
         from screening.disclosure.portfolio import add_portfolio, render_portfolio
 
@@ -278,10 +272,8 @@ def _number(text: pd.Series) -> pd.Series:
 def _percent(part: pd.Series, whole) -> np.ndarray:
     """A share of two shown counts, to one decimal; ``*`` where either is not shown."""
     part, whole = _number(part), (_number(whole) if isinstance(whole, pd.Series) else whole)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        pct = np.round(100 * part / whole.replace(0, np.nan) if isinstance(whole, pd.Series) else
-                       100 * part / (whole or np.nan), 1)
-    return np.where(pct.isna(), HIDDEN, pct.astype(str)).astype(object)
+    pct = percent_of(part, whole)
+    return np.where(np.isnan(pct), HIDDEN, pct.astype(str)).astype(object)
 
 
 def _by_shown(frame: pd.DataFrame, column: str, ties: list[str]) -> pd.DataFrame:

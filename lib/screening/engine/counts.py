@@ -26,7 +26,8 @@ import pandas as pd
 from screening.engine.status import FAIL, PASS, STATUSES, UNKNOWN, Status
 
 __all__ = ["Counts", "count_states", "placement", "attrition_table", "criteria_table", "overlap_table",
-           "combination_table", "summary_table", "headline_table", "leave_one_out_table", "HEADLINE", "PASS", "FAIL",
+           "combination_table", "summary_table", "headline_table", "leave_one_out_table", "percent_of", "HEADLINE",
+           "PASS", "FAIL",
            "UNKNOWN", "STATUSES"]
 
 
@@ -205,3 +206,17 @@ def leave_one_out_table(c: Counts, crits) -> pd.DataFrame:
     return pd.DataFrame({"criterion": [x.id for x in crits], "label": [x.display_label for x in crits],
                          "eligible_without": c.eligible_without.astype(int),
                          "gain": (c.eligible_without - c.status[0]).astype(int)})
+
+
+def percent_of(part, whole) -> np.ndarray:
+    """``100 × part / whole`` to one decimal, halves rounded up: what a reader gets from the two counts shown.
+
+    ``np.round(100 * 115 / 400, 1)`` gives 28.7 (28.75 is stored just below); one division of
+    whole numbers holds a half exactly, so the rounding agrees with a calculator. NaN where either is missing.
+
+    >>> percent_of(np.array([115, 1]), 400).tolist()
+    [28.8, 0.3]
+    """
+    part, whole = np.asarray(part, dtype=float), np.asarray(whole, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.floor(1000 * part / np.where(whole == 0, np.nan, whole) + 0.5) / 10 + 0.0

@@ -38,6 +38,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from screening.engine.counts import percent_of
 from screening.engine.relaxations import apportion
 
 __all__ = ["add_relaxations", "render_relaxations", "relaxations_published", "TOP"]
@@ -205,6 +206,5 @@ def render_relaxations(out: dict[str, pd.DataFrame]) -> None:
     excluded = out["headline"]["patients"].astype(str).iloc[4]
     number = pd.to_numeric(shown.where(shown.str.fullmatch(r"\d+")), errors="coerce")
     total = float(excluded) if excluded.isdigit() else np.nan
-    with np.errstate(invalid="ignore", divide="ignore"):
-        share = np.round(100 * number / total, 1)
-    out["shapley"]["share_of_excluded"] = np.where(share.isna(), "*", share.astype(str)).astype(object)
+    share = percent_of(number, total)
+    out["shapley"]["share_of_excluded"] = np.where(np.isnan(share), "*", share.astype(str)).astype(object)

@@ -22,28 +22,38 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.patches import FancyBboxPatch
+from matplotlib.ticker import MaxNLocator
 
 from screening.disclosure.rule import HIDDEN
 from screening.engine.groups import MISSING
 
-__all__ = ["funnel_chart", "consort_chart", "upset_chart", "sweep_chart", "composition_chart", "subgroup_chart",
-           "makeup_chart", "exclusion_heatmap", "sweep_grid", "COLORS"]
+__all__ = ["funnel_chart", "tail_start", "consort_chart", "upset_chart", "composition_chart", "subgroup_chart",
+           "makeup_chart", "exclusion_heatmap", "group_name", "COLORS"]
 
 COLORS = {"remaining": "#0072B2", "excluded": "#D55E00", "not_assessable": "#E69F00", "eligible": "#009E73",
           "extract": "#56B4E9", "neutral": "#999999"}
 
-#: What "remaining" counts, in every legend: not yet excluded nor set aside, which includes patients an
-#: earlier criterion could not assess who fail a later one (they are counted where they are excluded).
-REMAINING = "remaining: still in play (passed so far, or unknown earlier but excluded later)"
+#: What "remaining" counts, in every legend: not yet excluded nor set aside (a patient an earlier criterion
+#: could not assess who fails a later one is still in play, and counted where excluded: the report says so).
+REMAINING = "remaining: still in play after this step"
 
 #: Okabe–Ito colours for the groups of a characteristic; missing values are always grey.
 GROUP_COLORS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
 
 
 def _shown(value) -> str:
-    """A count for a label: thousands separators for numbers, suppression marks as they are."""
-    text = str(value)
-    return f"{int(text):,}" if text.isdigit() else text
+    """A count for a label, as the tables show it (no thousands separators: 5000 in a table is 5000 here)."""
+    return str(value)
+
+
+def group_name(column: str) -> str:
+    """A characteristic as a reader names it.
+
+    >>> group_name("age_years"), group_name("race_ethnicity"), group_name("site")
+    ('age band', 'race/ethnicity', 'site')
+    """
+    return {"age_years": "age band", "age_band": "age band", "race_ethnicity": "race/ethnicity"}.get(
+        column, column.replace("_", " "))
 
 
 def _pct(value) -> str:
@@ -62,14 +72,17 @@ def _drawn(numeric: pd.Series, text: pd.Series | None) -> np.ndarray:
     return pd.to_numeric(shown.where(shown.str.fullmatch(r"\d+")), errors="coerce").fillna(0).to_numpy(dtype=float)
 
 
-def funnel_chart(attrition: pd.DataFrame, suppressed: pd.DataFrame | None = None, ax=None, title: str | None = None):
+def funnel_chart(attrition: pd.DataFrame, suppressed: pd.DataFrame | None = None, ax=None, title: str | None = None,
+                 start: int = 0):
     """Horizontal attrition bars: remaining after each step, with the step's removals beside it.
 
     Each bar is labelled with the criterion, the patients remaining, their share
     of the previous step and of the whole extract, and the counts removed.
+    ``start``: draw the steps from this row on, on their own scale (the tail of a
+    long funnel, where bars drawn to the whole extract are slivers; see :func:`tail_start`).
     """
-    t = attrition.reset_index(drop=True)
-    s = suppressed.reset_index(drop=True) if suppressed is not None else None
+    t = attrition.iloc[start:].reset_index(drop=True)
+    s = suppressed.iloc[start:].reset_index(drop=True) if suppressed is not None else None
     k = len(t)
     if ax is None:
         _, ax = plt.subplots(figsize=(12.5, 0.42 * k + 1.6), layout="constrained")
@@ -86,7 +99,7 @@ def funnel_chart(attrition: pd.DataFrame, suppressed: pd.DataFrame | None = None
     src = s if s is not None else t
     for i in range(k):
         text = f"{_shown(src['remaining'][i])}"
-        if i > 0:
+        if i > 0 or start > 0:
             text += f"  ({_pct(src['pct_of_previous'][i])} / {_pct(src['pct_of_total'][i])})"
             text += f"   excluded {_shown(src['excluded'][i])}"
             if str(src["not_assessable"][i]) != "0":
@@ -98,14 +111,28 @@ def funnel_chart(attrition: pd.DataFrame, suppressed: pd.DataFrame | None = None
                        title=title or "Screening funnel, in protocol order")
 
 
+def tail_start(attrition: pd.DataFrame, share: float = 0.2) -> int | None:
+    """The first step entered by fewer than ``share`` of the extract, from which bars drawn to the whole extract
+    are slivers; None when the funnel never narrows that far. Read from the counts as given (shown ones for a
+    shareable table).
+
+    >>> tail_start(pd.DataFrame({"entering": ["5000", "4000", "900", "300"]}))
+    2
+    """
+    entering = pd.to_numeric(attrition["entering"].astype(str), errors="coerce").to_numpy(dtype=float)
+    small = np.flatnonzero(entering < share * entering[0])
+    return int(small[0]) if len(small) and small[0] > 0 else None
+
+
 def funnel_axes(ax, labels: pd.Series, total: float, width: float, xlabel: str, legend_columns: int, title: str):
     """The frame every horizontal funnel shares: step labels top down, a patient axis, room for text on the right."""
     k = len(labels)
     ax.set_yticks(np.arange(k)[::-1], [textwrap.shorten(str(lbl), 48) for lbl in labels], fontsize=9)
     ax.set_xlim(0, total * width)
     ax.set_ylim(-0.6, k + 0.2)
-    ax.set_xticks(np.linspace(0, total, 5))
-    ax.xaxis.set_major_formatter(lambda v, _: f"{int(v):,}")
+    ticks = MaxNLocator(5, steps=[1, 2, 2.5, 5, 10]).tick_values(0, total)
+    ax.set_xticks(ticks[(ticks >= 0) & (ticks <= total)])
+    ax.xaxis.set_major_formatter(lambda v, _: f"{int(v)}")
     ax.set_xlabel(xlabel)
     ax.spines[["top", "right"]].set_visible(False)
     ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncols=legend_columns, fontsize=8.5, frameon=False)
@@ -153,7 +180,7 @@ def consort_chart(attrition: pd.DataFrame, suppressed: pd.DataFrame | None = Non
         start, end = src.loc[first, "entering"], src.loc[last, "remaining"]
         if not (str(start).isdigit() and str(end).isdigit()):
             return HIDDEN
-        return f"{int(start) - int(end):,}"
+        return str(int(start) - int(end))
 
     inc_text, inc_lines = side(inc, "Inclusion criterion not met")
     exc_text, exc_lines = side(exc, "Exclusion criterion met")
@@ -214,7 +241,7 @@ def upset_chart(overlap: pd.DataFrame, labels: dict[str, str], top: int = 15, mi
     x = np.arange(len(table))
     bar_ax.bar(x, table["patients"], color=COLORS["excluded"])
     for xi, v in zip(x, table["patients"], strict=True):
-        bar_ax.text(xi, v, f"{int(v):,}", ha="center", va="bottom", fontsize=8)
+        bar_ax.text(xi, v, f"{int(v)}", ha="center", va="bottom", fontsize=8)
     bar_ax.set_ylabel("patients excluded\nby exactly this set")
     bar_ax.spines[["top", "right"]].set_visible(False)
     for yi, cid in enumerate(ids):
@@ -231,27 +258,6 @@ def upset_chart(overlap: pd.DataFrame, labels: dict[str, str], top: int = 15, mi
     fig.suptitle(title or f"Overlap of exclusions: the {len(table)} largest combinations", x=0.02, ha="left",
                  fontsize=12)
     return fig
-
-
-def sweep_chart(sweep: pd.DataFrame, ax=None, xlabel: str | None = None, current=None):
-    """Eligible count against one parameter's values, shaded up to eligible + not assessable."""
-    if ax is None:
-        _, ax = plt.subplots(figsize=(6.5, 3.6), layout="constrained")
-    x = sweep["value"].to_numpy(dtype=float)
-    # A shareable sweep holds text: rounded numbers, and redacted small counts drawn as 0.
-    eligible, unknown = (pd.to_numeric(sweep[c].astype(str), errors="coerce").fillna(0).to_numpy(dtype=float)
-                         for c in ("eligible", "not_assessable"))
-    ax.fill_between(x, eligible, eligible + unknown, color=COLORS["not_assessable"],
-                    alpha=0.35, label="+ not assessable (upper bound)")
-    ax.plot(x, eligible, marker="o", color=COLORS["eligible"], label="eligible")
-    if current is not None:
-        ax.axvline(float(current), color="#333333", ls=":", lw=1)
-        ax.text(float(current), ax.get_ylim()[1], " protocol", va="top", fontsize=8)
-    ax.set_xlabel(xlabel or str(sweep["parameter"].iloc[0]))
-    ax.set_ylabel("patients")
-    ax.spines[["top", "right"]].set_visible(False)
-    ax.legend(fontsize=8, frameon=False)
-    return ax
 
 
 def composition_chart(composition: pd.DataFrame, column: str, ax=None, populations=("extract", "eligible")):
@@ -271,7 +277,7 @@ def composition_chart(composition: pd.DataFrame, column: str, ax=None, populatio
     ax.set_xlabel("% of population")
     ax.spines[["top", "right"]].set_visible(False)
     ax.legend(fontsize=8, frameon=False)
-    ax.set_title(f"Composition by {column.replace('_', ' ')}", loc="left", fontsize=11)
+    ax.set_title(f"Composition by {group_name(column)}", loc="left", fontsize=11)
     return ax
 
 
@@ -282,21 +288,25 @@ def subgroup_chart(outcome_by: pd.DataFrame, column: str, ax=None):
         _, ax = plt.subplots(figsize=(7, 0.45 * len(t) + 1.4), layout="constrained")
     y = np.arange(len(t))
     left = np.zeros(len(t))
+    unshown = np.zeros(len(t), dtype=bool)
     for status in ("eligible", "not_assessable", "excluded"):
-        values = pd.to_numeric(t[status], errors="coerce").fillna(0).to_numpy(dtype=float)
+        values = pd.to_numeric(t[status], errors="coerce")
+        unshown |= values.isna().to_numpy()
+        values = values.fillna(0).to_numpy(dtype=float)
         ax.barh(y, values, left=left, color=COLORS[status], label=status.replace("_", " "))
         left += values
-    # Hidden counts: one hatched segment for what the total says they add up to (derivable from the table).
+    # Where a part is ≤10 or hidden, one hatched segment for what the total leaves it. Where every part is
+    # shown, total and parts differ only by their own rounding: nothing is hidden, and nothing is drawn so.
     total = pd.to_numeric(t["total"], errors="coerce").to_numpy(dtype=float) if "total" in t else left
-    hidden = np.where(np.isnan(total), 0, total - left)
+    hidden = np.where(unshown & ~np.isnan(total), np.clip(total - left, 0, None), 0)
     if (hidden > 0).any():
         ax.barh(y, hidden, left=left, color="white", edgecolor=COLORS["neutral"], hatch="///",
-                label="hidden (small counts protected)")
+                label="≤10 or hidden (not drawn to scale)")
     ax.set_yticks(y, t.index.astype(str))
     ax.set_xlabel("patients")
     ax.spines[["top", "right"]].set_visible(False)
     ax.legend(fontsize=8, frameon=False, ncols=3, loc="upper center", bbox_to_anchor=(0.5, -0.12))
-    ax.set_title(f"Screening outcome by {column.replace('_', ' ')}", loc="left", fontsize=11)
+    ax.set_title(f"Screening outcome by {group_name(column)}", loc="left", fontsize=11)
     return ax
 
 
@@ -311,6 +321,7 @@ def makeup_chart(along: pd.DataFrame, characteristic: str, ax=None, title: str |
     wide = t.assign(percent=percent).pivot_table(index="step", columns="group", values="percent",
                                                   aggfunc="first", dropna=False)
     groups = [g for g in wide.columns if g != MISSING] + [g for g in wide.columns if g == MISSING]
+    unshown = wide[groups].isna().any(axis=1).to_numpy()
     wide = wide[groups].fillna(0)
     labels = t.drop_duplicates("step").set_index("step")["label"].reindex(wide.index)
     k = len(wide)
@@ -323,17 +334,18 @@ def makeup_chart(along: pd.DataFrame, characteristic: str, ax=None, title: str |
         values = wide[g].to_numpy(dtype=float)
         ax.barh(y, values, left=left, color=color, height=0.75, label=str(g))
         left += values
-    hidden = np.clip(100 - left, 0, None)
+    # Only a bar with a share not shown has a remainder to hatch; elsewhere 100 − the sum is rounding.
+    hidden = np.where(unshown, np.clip(100 - left, 0, None), 0)
     if (hidden > 0.5).any():
         ax.barh(y, np.where(hidden > 0.5, hidden, 0), left=left, color="white", edgecolor=COLORS["neutral"],
-                hatch="///", height=0.75, label="hidden (small counts protected)")
+                hatch="///", height=0.75, label="≤10 or hidden")
     ax.set_yticks(y, [textwrap.shorten(str(x), 48, placeholder="…") for x in labels], fontsize=8)
     ax.set_xlim(0, 100)
-    ax.set_xlabel(f"% of patients still in play, by {characteristic.replace('_', ' ')}")
+    ax.set_xlabel(f"% of patients still in play, by {group_name(characteristic)}")
     ax.spines[["top", "right"]].set_visible(False)
     ax.legend(fontsize=8, frameon=False, ncols=min(len(groups) + 1, 7), loc="upper center",
               bbox_to_anchor=(0.5, -0.04 - 1.0 / (k + 4)))
-    ax.set_title(title or f"Who is still in play after each criterion: {characteristic.replace('_', ' ')}",
+    ax.set_title(title or f"Who is still in play after each criterion: {group_name(characteristic)}",
                  loc="left", fontsize=11)
     return ax
 
@@ -342,53 +354,38 @@ def exclusion_heatmap(differential: pd.DataFrame, column: str, value: str = "rat
                       title: str | None = None):
     """Criterion × group heat map of relative exclusion (1 = as for everyone; blue lower, red higher).
 
-    Colours follow log2 of the ratio, capped at 4× either way; each cell shows the ratio.
-    A ratio the shareable table hides (or one with no patients) is left blank.
+    Colours follow log2 of the ratio, capped at 4× either way; each cell shows the ratio. A ratio the
+    shareable table withholds (or one with no patients) is hatched grey, never white (white is 1×).
     """
+    from matplotlib.patches import Patch, Rectangle
+
     ratios = differential.assign(**{value: pd.to_numeric(differential[value], errors="coerce")})
     wide = ratios.pivot_table(index="criterion", columns=column, values=value, aggfunc="first", dropna=False)
     wide = wide.reindex(index=list(dict.fromkeys(differential["criterion"])))
     cols = [g for g in wide.columns if g != MISSING] + [g for g in wide.columns if g == MISSING]
     wide = wide[cols]
+    labels = differential.drop_duplicates("criterion").set_index("criterion")["label"] \
+        if "label" in differential else pd.Series(wide.index, index=wide.index)
     if ax is None:
-        _, ax = plt.subplots(figsize=(1.1 * len(cols) + 3.5, 0.32 * len(wide) + 1.6), layout="constrained")
+        _, ax = plt.subplots(figsize=(1.3 * len(cols) + 6, 0.42 * len(wide) + 2), layout="constrained")
     with np.errstate(divide="ignore", invalid="ignore"):
         shown = np.clip(np.log2(wide.to_numpy(dtype=float)), -2, 2)
     image = ax.imshow(np.ma.masked_invalid(shown), cmap="RdBu_r", vmin=-2, vmax=2, aspect="auto")
+    withheld = dict(facecolor="#d9d9d9", edgecolor="#8c8c8c", hatch="///", linewidth=0)
     for (i, j), ratio in np.ndenumerate(wide.to_numpy(dtype=float)):
         if np.isfinite(ratio):
-            ax.text(j, i, f"{ratio:.2f}", ha="center", va="center", fontsize=7,
+            ax.text(j, i, f"{ratio:.2f}", ha="center", va="center", fontsize=10,
                     color="white" if abs(shown[i, j]) > 1.2 else "#222222")
-    ax.set_xticks(range(len(cols)), [str(c) for c in cols], rotation=30, ha="right", fontsize=8)
-    ax.set_yticks(range(len(wide)), wide.index, fontsize=8)
+        else:
+            ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, **withheld))
+    ax.set_xticks(range(len(cols)), [str(c) for c in cols], rotation=30, ha="right", fontsize=10)
+    ax.set_yticks(range(len(wide)), [textwrap.shorten(str(labels.get(c, c)), 46, placeholder="…")
+                                     for c in wide.index], fontsize=10)
     bar = ax.figure.colorbar(image, ax=ax, shrink=0.8, ticks=[-2, -1, 0, 1, 2])
-    bar.ax.set_yticklabels(["¼×", "½×", "1×", "2×", "4×"], fontsize=8)
+    bar.ax.set_yticklabels(["¼×", "½×", "1×", "2×", "4×"], fontsize=9)
+    ax.legend(handles=[Patch(label="withheld: a count it needs is ≤10 or hidden", **withheld)],
+              loc="lower left", bbox_to_anchor=(0, 1.0), frameon=False, fontsize=9)
     what = "alone" if value.endswith("alone") else "in sequence"
-    ax.set_title(title or f"Share removed ({what}) relative to all patients, by {column.replace('_', ' ')}",
-                 loc="left", fontsize=11)
+    ax.set_title(title or f"Share removed ({what}) relative to all patients, by {group_name(column)}",
+                 loc="left", fontsize=12, pad=24)
     return ax
-
-
-def sweep_grid(sweeps: pd.DataFrame, protocol, columns: int = 4):
-    """Every swept parameter's chart (:func:`sweep_chart`), ``columns`` to a row; returns the Figure.
-
-    A protocol with no threshold to sweep gets one line saying so, not an empty grid.
-
-    >>> fig = sweep_grid(pd.DataFrame(columns=["parameter", "value", "eligible", "excluded", "not_assessable"]), None)
-    >>> fig.axes[0].texts[0].get_text()
-    'This protocol has no threshold among the key sweeps: nothing to sweep.'
-    """
-    parameters = list(dict.fromkeys(sweeps["parameter"]))
-    if not parameters:
-        fig, ax = plt.subplots(figsize=(8, 0.8), layout="constrained")
-        ax.set_axis_off()
-        ax.text(0, 0.5, "This protocol has no threshold among the key sweeps: nothing to sweep.", va="center")
-        return fig
-    rows = -(-len(parameters) // columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(16, 3.5 * rows), layout="constrained", squeeze=False)
-    for ax, name in zip(axes.flat, parameters, strict=False):
-        cid, param = name.split(".")
-        sweep_chart(sweeps[sweeps["parameter"] == name], ax=ax, current=protocol.criterion(cid).params[param])
-    for ax in axes.flat[len(parameters):]:
-        ax.set_axis_off()
-    return fig

@@ -60,7 +60,7 @@ def provenance_markdown(meta: dict) -> str:
     return "\n".join([
         "| | |", "| --- | --- |",
         f"| extract SHA-256 | `{meta['extract_sha256']}` |",
-        f"| patients in extract | {_thousands(meta['patients'])} |",
+        f"| patients in extract | {meta['patients']} |",  # as every table shows a count: no separators
         f"| protocol | {markdown_text(meta['protocol_title'])} ({markdown_code(meta['protocol_id'])}, "
         f"fingerprint `{meta['protocol_fingerprint']}`) |",
         f"| parameter overrides | {changed} |",
@@ -74,10 +74,6 @@ def provenance_markdown(meta: dict) -> str:
 def coverage_headline(meta: dict) -> str:
     """How much of the trial's text the protocol applies, as the headline says it ("The protocol applies 19 of ...")."""
     return f"The protocol {meta['coverage']['sentence']}."
-
-
-def _thousands(label) -> str:
-    return f"{int(label):,}" if str(label).isdigit() else str(label)
 
 
 def not_computed_table(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:

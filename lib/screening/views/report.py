@@ -38,7 +38,6 @@ from screening.disclosure.bundle import check_site_label, write_manifest
 from screening.disclosure.releases import check_overlap, id_sketch, log_salt, related
 from screening.disclosure.rule import SHAREABLE, WATERMARK, SmallCellRule
 from screening.disclosure.shareable import VARIANT, check_subgroup, shareable_tables
-from screening.engine.enrolment import screen_failure_range
 from screening.engine.funnel import Screening
 from screening.errors import ScreeningError
 from screening.io.paths import check_path_text, writable_ancestor
@@ -49,30 +48,11 @@ from screening.rules.trace import items_table
 from screening.views.notebook_runner import NOTEBOOKS, PACKAGE, ROOT, run_notebooks, share_state
 from screening.views.provenance import TOOL, provenance
 
-__all__ = ["build_report", "report_tables", "enrolment_table", "check_out", "log_release", "check_release",
+__all__ = ["build_report", "report_tables", "check_out", "log_release", "check_release",
            "record_release", "release_log_path",
            "NOTEBOOKS", "TOOL"]
 
 _SYSTEM = (Path("/proc"), Path("/sys"), Path("/dev"))
-
-
-def enrolment_table(screening: Screening, consent_rate: float, screen_failure: float | tuple[float, float],
-                    headline: pd.DataFrame) -> pd.DataFrame:
-    """Expected enrolment over the screen-failure range, from the shareable headline.
-
-    A hidden pool hides its estimate too.
-    """
-    table = screening.expected_enrolment(consent_rate, screen_failure)
-    shown = headline.set_index("measure")["patients"].astype(str)
-    pools = [shown["eligible on registry data"], shown["eligible if every not-assessable patient qualified"]]
-    low_sf, high_sf = screen_failure_range(screen_failure)
-
-    def estimate(rate: float) -> list[str]:
-        return [str(round(int(p) * (1 - rate) * consent_rate, 1)) if p.isdigit() else "*" for p in pools]
-
-    return pd.DataFrame({"scenario": table["scenario"], "pool": pools,
-                         f"enrolment if {high_sf:.0%} fail screening": estimate(high_sf),
-                         f"enrolment if {low_sf:.0%} fail screening": estimate(low_sf)})
 
 
 def report_tables(screening: Screening, rule: SmallCellRule = SHAREABLE, subgroup: str = "site",
