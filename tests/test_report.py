@@ -263,8 +263,10 @@ def test_second_trial_protocol_gives_a_full_report(tmp_path):
     for name in report_mod.NOTEBOOKS:
         assert (out / name).with_suffix(".html").exists(), name
     # notebook 03 sweeps what this protocol has (no belimumab or glucocorticoid criterion here)
-    sweeps = (out / "03-changing-criteria.html").read_text(encoding="utf-8")
-    assert "sledai.min" in sweeps and "belimumab.months" not in sweeps
+    swept = set(pd.read_csv(out / "tables" / "sweeps.csv")["parameter"])
+    assert "sledai.min" in swept and "belimumab.months" not in swept
+    # ... each named in the page by what it means, in its unit
+    assert "lowest SLEDAI-2K allowed (points)" in (out / "03-changing-criteria.html").read_text(encoding="utf-8")
 
 
 # --- internal reports and the release log --------------------------------------------------------
