@@ -152,18 +152,18 @@ HAND_COUNTED = {
     "misle-phase1-pilot": (6, 11, 1, 0),
     # Phase 2 with I2 I4 E7 E10 moved to the visit, E4 and E6 approximated
     "misle-phase2-ehr": (9, 5, 5, 0),
-    # D1 L2 computed; L1 T1 D2 L3 L5 L6 L7 L8 X1 approximated; L4 X2 at the visit
-    "anifrolumab-tulip2": (2, 9, 2, 0),
-    # A1 computed; I1 I3 I4 I5 I6 I8 E1 E2 approximated; I7 at the visit; I2 E3 not in the extract
-    "anifrolumab-muse": (1, 8, 1, 2),
-    # P1 P2 P7 computed; P3 P4 P6 P8 P9 approximated; P5 P10 P11 not in the extract
-    "belimumab-bliss52": (3, 5, 0, 3),
-    # I1 E6 E9 computed; I2 I3 E1 E2 E4 E5 E7 approximated; I4 E3 E8 not in the extract
-    "belimumab-bliss76": (3, 7, 0, 3),
+    # D1 L2 computed; L1 T1 D2 L3 L5 L6 L7 L8 T2 T3 T4 approximated; L4 X2 at the visit; T5 not in the extract
+    "anifrolumab-tulip2": (2, 11, 2, 1),
+    # A1 computed; I1 I2 I3 I4 I5 I6 I8 E1 E2 approximated; I7 at the visit; E3 not in the extract
+    "anifrolumab-muse": (1, 9, 1, 1),
+    # P1 P2 P7 computed; P3 P4 P5 P6 P8 P9 P11 approximated; P10 not in the extract
+    "belimumab-bliss52": (3, 7, 0, 1),
+    # I1 E6 E9 computed; I2 I3 I4 E1 E2 E4 E5 E7 approximated; E3 E8 not in the extract
+    "belimumab-bliss76": (3, 8, 0, 2),
     # A1 I1 E3 E9 computed; I2 I3 I4 E1 E2 E4 E5 E6 E7 approximated; E8 E10 not in the extract
     "belimumab-blissln": (4, 9, 0, 2),
-    # I2 computed; I3 approximated; I1 not in the extract
-    "deucravacitinib-paisley": (1, 1, 0, 1),
+    # I1 I2 computed; I3 approximated
+    "deucravacitinib-paisley": (2, 1, 0, 0),
 }
 PHRASES = ("approximately", "only at the screening visit", "not at all (the extract lacks the data)")
 
@@ -210,11 +210,11 @@ def test_rules_protocol_names_the_cohort_entry_and_what_is_missing():
     _, ehr, _ = run("rules", "--protocol", "misle-phase2-ehr")
     assert ehr.splitlines()[-1] == ("cohort entry for the data source (not an item of the trial's text): "
                                     "sle_diagnosis, alive, observed")
+    _, lupus_nephritis, _ = run("rules", "--protocol", "belimumab-blissln")
+    assert lupus_nephritis.splitlines()[-1] == "rules these items wait for: breastfeeding_recorded (E1)"
     _, muse, _ = run("rules", "--protocol", "anifrolumab-muse")
-    assert muse.splitlines()[-1] == ("rules these items wait for: autoantibody_any (I1); disease_duration (I2); "
-                                     "standard_therapy_set (I4); dose_cap (I4); drug_stability (I4); "
-                                     "renal_severity (E1)")
-    assert load_protocol("anifrolumab-muse").item("I4").needs == ("standard_therapy_set", "dose_cap", "drug_stability")
+    assert "rules these items wait for" not in muse
+    assert load_protocol("anifrolumab-muse").item("I4").criteria == ("standard_therapy",)
     _, bliss, _ = run("rules", "--protocol", "belimumab-bliss76")
     assert "E8   exclusion not_in_extract      -" in bliss
     assert "needs the field: substance_use_disorder (current drug or alcohol abuse or dependence)" in bliss
@@ -225,14 +225,15 @@ def test_report_provenance_states_coverage_and_lists_the_items_not_computed(boun
     from screening.views.provenance import coverage_headline, not_computed_table, provenance, provenance_markdown
 
     meta = provenance(Screening(boundary_extract, load_protocol("anifrolumab-tulip2")))
-    sentence = "applies 2 of 13 items exactly, 9 approximately, 2 only at the screening visit"
+    sentence = ("applies 2 of 16 items exactly, 11 approximately, 2 only at the screening visit, 1 not at all (the "
+                "extract lacks the data)")
     assert meta["coverage"]["sentence"] == sentence
-    assert coverage_headline(meta) == ("The protocol applies 2 of 13 items exactly, 9 approximately, 2 only at the "
-                                       "screening visit.")
+    assert coverage_headline(meta) == f"The protocol {sentence}."
     assert f"| trial's eligibility text | {coverage_headline(meta)} |" in provenance_markdown(meta)
     table = not_computed_table({"items": items_table(load_protocol("anifrolumab-tulip2"))})
-    assert table.index.tolist() == ["L1", "T1", "D2", "L3", "L4", "L5", "L6", "L7", "L8", "X1", "X2"]
-    assert table.loc["L6", "how / what is missing"].endswith("needs the rule: renal_severity")
+    assert table.index.tolist() == ["L1", "T1", "D2", "L3", "L4", "L5", "L6", "L7", "L8", "T2", "T3", "T4", "T5", "X2"]
+    assert table.loc["L6", "how / what is missing"].endswith("that renal_severity would apply")
+    assert table.loc["T5", "how / what is missing"].startswith("needs the field: the severity of herpes infections")
 
 
 def test_the_network_report_states_coverage_only_when_every_site_agrees():

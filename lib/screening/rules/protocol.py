@@ -85,6 +85,10 @@ class Criterion:
 
         reads = set()
         for item in RULES[self.rule].reads:
+            if " if " in item:  # read only when that parameter is set (not none, not false)
+                item, param = item.split(" if ")
+                if self.params.get(param) is None or self.params.get(param) is False:
+                    continue
             if "{" in item:  # one column per value of a list parameter, e.g. bilag_{domains}
                 name = item[item.index("{") + 1:item.index("}")]
                 reads |= {item.replace("{" + name + "}", str(v)) for v in self.params.get(name, [])}

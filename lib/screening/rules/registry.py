@@ -86,7 +86,8 @@ class Rule:
     params: dict[str, Param]
     doc: str
     #: patient columns and event tables the rule reads (for column pruning at scale); ``bilag_{domains}``
-    #: stands for one column per value of the list parameter ``domains``
+    #: stands for one column per value of the list parameter ``domains``, ``egfr if egfr_below`` for a column
+    #: read only when that parameter is set (not none, not false)
     reads: tuple[str, ...]
     #: row-wise form: (patient row, **params) -> True / False / None
     naive: Callable | None = None

@@ -25,7 +25,7 @@ def _threshold(meaning: str, unit: str) -> Param:
     return Param(None, f"{meaning} (none: not checked)", unit, kind="number or none")
 
 
-@rule("renal_severity", reads=(UPCR, "egfr", "dialysis"),
+@rule("renal_severity", reads=(f"{UPCR} if upcr_min", "egfr if egfr_below", "dialysis if dialysis"),
       upcr_min=_threshold("a urine protein/creatinine ratio at least this counts", "g/g"),
       egfr_below=_threshold("an eGFR below this counts", "mL/min/1.73 m²"),
       dialysis=Param(True, "being on dialysis at baseline counts"),
@@ -75,7 +75,8 @@ def renal_severity_check(params: dict):
         yield "upcr_min", "a threshold (or egfr_below, or dialysis: true): with none the criterion is never met"
 
 
-@rule("renal_biopsy", reads=("renal_biopsy_class", "renal_biopsy_date", "baseline_date", UPCR), lookback=True,
+@rule("renal_biopsy", reads=("renal_biopsy_class", "renal_biopsy_date if months", "baseline_date",
+                            f"{UPCR} if upcr_min"), lookback=True,
       classes=Param(ACTIVE_CLASSES, "ISN/RPS classes of the latest kidney biopsy that qualify",
                     choices=BIOPSY_CLASSES),
       months=Param(None, "how recent the biopsy must be, before baseline (none: any time)", "months",
