@@ -162,7 +162,8 @@ else:
 # The eligible pool against the whole extract: standardised mean difference per group (an |SMD| of 0.1 or more is the usual flag of imbalance).
 
 # %%
-Shown(makeup[makeup["step"] == makeup["step"].max()].drop(columns=["step", "criterion", "label"]))
+pool = makeup[makeup["step"] == makeup["step"].max()].drop(columns=["step", "criterion", "label"])
+Shown(pool.assign(characteristic=pool["characteristic"].map(charts.group_name)))
 
 # %% [markdown]
 # Per criterion and group of race/ethnicity: the share removed relative to everyone; the three criteria that move each group's share of the pool the most (change in percentage points at that step); and each group's share of the eligible pool if a criterion were dropped.

@@ -57,7 +57,7 @@ Shown(tables["comparison"])
 # Where each patient goes (rows: shipped protocol, columns: variant):
 
 # %%
-tables["transitions"].set_index("reference")
+Shown(tables["transitions"].rename(columns={"reference": "shipped ↓   variant →"}))
 
 # %%
 Shown(tables["by_criterion"])

@@ -48,24 +48,30 @@ def _key(value) -> str:
         return str(value)
 
 
-def _label(published, shown: dict, name: tuple) -> str:
-    """The label a reader sees for the cell ``name`` (table, row, column) in the written CSV."""
+def _label(published, shown: dict, name: tuple, index: dict) -> str:
+    """The label a reader sees for the cell ``name`` (table, row, column) in the written CSV.
+
+    Rows are found by their key columns (criterion, group, step, ...): a file may list them in another order.
+    """
     table, row, column = name
     frame, csv = published.tables[table], shown[table]
     keys = [c for c in frame.columns if c not in published.columns[table] and c in csv.columns
             and not c.startswith(DERIVED)]
-    wanted = tuple(_key(frame[c].iloc[row]) for c in keys)
-    rows = [i for i, values in enumerate(zip(*(csv[c] for c in keys), strict=True))
-            if tuple(map(_key, values)) == wanted]
-    assert len(rows) == 1, (name, keys, wanted)
-    return csv[column].iloc[rows[0]]
+    if table not in index:
+        rows: dict = {}
+        for i, values in enumerate(zip(*(csv[c] for c in keys), strict=True)):
+            rows.setdefault(tuple(map(_key, values)), []).append(i)
+        index[table] = rows
+    found = index[table].get(tuple(_key(frame[c].iloc[row]) for c in keys), [])
+    assert len(found) == 1, (name, keys, found)
+    return csv[column].iloc[found[0]]
 
 
 def test_no_shown_total_differs_from_its_shown_parts_by_more_than_the_rounding(published, shown):
-    checked = 0
+    checked, index = 0, {}
     for relation in published.cells.equalities:
         names = [published.cells.names[i] for i in relation]
-        labels = [_label(published, shown, name) for name in names]
+        labels = [_label(published, shown, name, index) for name in names]
         bounds = SHAREABLE.intervals(labels)
         signs = np.array(list(relation.values()))
         # sum(sign × count) = 0 has a solution within every label's interval.
