@@ -74,7 +74,8 @@ def other(tmp_path_factory):
 
 
 STRUCTURAL = ("dated history before SLE diagnosis", "malignancies diagnosed before age 17", "renal grade agrees",
-              "pregnant women using contraception", "low count (platelets", "musculoskeletal and mucocutaneous")
+              "pregnant women using contraception", "low count (platelets", "musculoskeletal and mucocutaneous",
+              "kidney biopsy class without lupus nephritis", "creatinine agrees with eGFR")
 
 
 @pytest.mark.parametrize("start", STRUCTURAL)
@@ -116,6 +117,35 @@ def test_steroid_dose_rises_with_activity(other):
     dose = current.reindex(p.index).fillna(0)
     sledai = p["sledai_2k"]
     assert dose[(sledai >= 10).fillna(False)].mean() > 2 * dose[(sledai == 0).fillna(False)].mean()
+
+
+def test_the_optional_fields_leave_every_other_column_as_it_was(monkeypatch):
+    """They come from a stream of their own: drawing them or not changes no other value."""
+    import screening.synth.synthetic as synthetic
+
+    with_fields = generate(300, seed=9)
+    monkeypatch.setattr(synthetic, "sle_fields", lambda rng, p, t: None)
+    without = generate(300, seed=9)
+    for name in TABLES:
+        pd.testing.assert_frame_equal(with_fields[name][without[name].columns], without[name])
+    assert set(with_fields["patients"].columns) - set(without["patients"].columns) == {
+        "physician_global", "c3", "c4", "antiphospholipid_positive", "antiphospholipid_date", "renal_biopsy_class",
+        "renal_biopsy_date", "neutrophils", "creatinine", "creatinine_uln", "tb_status", "latent_tb_treated"}
+
+
+def test_the_optional_fields_agree_with_the_rest(other):
+    p = other.patients
+    assert (p["neutrophils"] <= p["wbc"]).dropna().all()
+    dated = p[p["renal_biopsy_date"].notna() & p["sle_diagnosis_date"].notna()]
+    assert dated["renal_biopsy_date"].between(dated["sle_diagnosis_date"], dated["baseline_date"]).all()
+    assert p.loc[(p["lupus_nephritis"] == "never").fillna(False), "renal_biopsy_date"].isna().all()
+    end_stage = p.loc[p["renal_biopsy_class"] == "VI", ["dialysis", "organ_transplant"]].dropna()
+    assert len(end_stage) and end_stage.any(axis=1).all()  # class VI only after end-stage renal disease
+    status, test = p["tb_status"], p["tb_positive"]
+    assert test[status.isin(["latent", "active"])].dropna().all() and not test[status == "negative"].any()
+    assert p.loc[status != "latent", "latent_tb_treated"].isna().all()
+    pga = p["physician_global"].astype(float).groupby(p["sledai_2k"].clip(upper=12)).mean()
+    assert pga[0] < pga[4] < pga[8] < pga[12]
 
 
 def test_missingness_follows_the_site(synthetic_extract):

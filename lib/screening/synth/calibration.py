@@ -18,51 +18,17 @@ True
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from screening.io.extract import Extract
 from screening.io.schema import BILAG_DOMAINS
+from screening.synth.calibration_fields import FIELD_TARGETS
+from screening.synth.target import Target
+from screening.synth.target import share as _share
 
 __all__ = ["Target", "TARGETS", "calibration_table", "calibration_markdown"]
-
-
-@dataclass(frozen=True)
-class Target:
-    """One calibration row: what is measured, what it should be, where that comes from."""
-
-    quantity: str
-    figure: str
-    source: str
-    measure: Callable[[Extract], float]
-    lo: float
-    hi: float
-    #: "%" prints a share as a percentage, "n" a count, "" a plain number
-    unit: str = "%"
-
-    def shown(self, value: float) -> str:
-        if self.unit == "%":
-            return f"{100 * value:.1f}%"
-        return f"{value:.0f}" if self.unit == "n" else f"{value:.2f}"
-
-    def tolerance(self) -> str:
-        lo, hi = (self.shown(v) if np.isfinite(v) else None for v in (self.lo, self.hi))
-        if lo is None:
-            return f"≤ {hi}"
-        if hi is None:
-            return f"≥ {lo}"
-        return f"{lo} to {hi}"
-
-
-def _share(mask: pd.Series, among: pd.Series | None = None) -> float:
-    """Share of True among the rows where ``mask`` is known (and ``among`` holds)."""
-    mask = mask.astype("boolean")
-    if among is not None:
-        mask = mask[among.fillna(False).to_numpy(dtype=bool)]
-    known = mask.dropna()
-    return float(known.mean()) if len(known) else float("nan")
 
 
 def _ab(p: pd.DataFrame, domain: str) -> pd.Series:
@@ -97,8 +63,10 @@ def _events_before_diagnosis(ex: Extract) -> float:
         events = ex.table(table)
         before = events[column].to_numpy() < dx.to_numpy()[ex.patient_rows(table)]
         count += int(np.sum(before))
-    for column in ("nephritis_onset_date", "ana_date", "anti_dsdna_date", "anti_sm_date"):
-        count += int((p[column] < dx).sum())
+    for column in ("nephritis_onset_date", "ana_date", "anti_dsdna_date", "anti_sm_date", "antiphospholipid_date",
+                   "renal_biopsy_date"):
+        if column in p.columns:
+            count += int((p[column] < dx).sum())
     return float(count)
 
 
@@ -335,7 +303,7 @@ TARGETS: tuple[Target, ...] = (
            _bilag_missing_at_nonscoring_sites, 0.80, 1),
     Target("race/ethnicity not recorded", "9.4%", "COVID-19 Global Rheumatology Alliance SLE cohort (PMC8882632)",
            _missing("race_ethnicity"), 0.04, 0.11),
-)
+) + FIELD_TARGETS
 
 
 def calibration_table(extract: Extract) -> pd.DataFrame:

@@ -8,19 +8,19 @@ import pandas as pd
 from screening.io.schema import BILAG_DOMAINS
 from screening.synth.draws import RACES, SITES, as_days, proportions, with_missing
 
-__all__ = ["patients_table"]
+__all__ = ["SITE_MISSING", "patients_table"]
 
 # Missingness follows the site, as in multi-centre registries: S01 is a research clinic that records
 # almost everything, S05 a community practice that records less; S07 and S08 do not score BILAG
 # routinely, S06 rarely records SLEDAI. Multiplies each field's base missing share.
-_SITE_MISSING = np.array([0.5, 0.8, 1.0, 1.0, 1.8, 1.2, 1.0, 1.3])
+SITE_MISSING = np.array([0.5, 0.8, 1.0, 1.0, 1.8, 1.2, 1.0, 1.3])
 _BILAG_MISSING_BY_SITE = np.array([0.05, 0.1, 0.12, 0.1, 0.18, 0.2, 0.85, 0.9])
 _SLEDAI_MISSING_BY_SITE = np.array([0.03, 0.06, 0.08, 0.1, 0.14, 0.55, 0.12, 0.15])
 
 
 def patients_table(rng, p: dict) -> pd.DataFrame:
     n, site = p["n"], p["site"]
-    mult = _SITE_MISSING[site]
+    mult = SITE_MISSING[site]
 
     def blank(values, share):
         return with_missing(rng, values, share * mult)

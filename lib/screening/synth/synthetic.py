@@ -18,14 +18,17 @@ all patients at once:
    teratogenic drugs; every course starts after diagnosis;
 6. events: infections more frequent under immunosuppression and steroids,
    malignancies after diagnosis and in adulthood;
-7. missingness by site and by field.
+7. missingness by site and by field;
+8. the optional SLE fields (PGA, C3/C4, antiphospholipid antibodies, kidney biopsy, neutrophils,
+   creatinine, TB status), from a random stream of their own so the fields above stay as they were.
 
 The figures, their sources and the generator's values are listed in
 ``data/README.md`` (section "Calibration"), printed by
 ``python -m screening synth --calibration`` (:mod:`screening.synth.calibration`).
 
 The stages live in :mod:`screening.synth.disease` (1-4), :mod:`screening.synth.treatment` (5),
-:mod:`screening.synth.events` (6) and :mod:`screening.synth.patients_table` (7);
+:mod:`screening.synth.events` (6), :mod:`screening.synth.patients_table` (7) and
+:mod:`screening.synth.sle_fields` (8);
 :mod:`screening.synth.writer` writes the tables as files.
 
 Example
@@ -46,6 +49,7 @@ from screening.synth.disease import activity, blood_and_kidney, demographics, or
 from screening.synth.draws import DEFAULT_PATIENTS, DEFAULT_SEED
 from screening.synth.events import infections, malignancies
 from screening.synth.patients_table import patients_table
+from screening.synth.sle_fields import field_stream, sle_fields
 from screening.synth.treatment import TERATOGENIC, fertility, liver, medications
 from screening.synth.writer import write_extract
 
@@ -78,12 +82,14 @@ def generate(n: int = DEFAULT_PATIENTS, seed: int = DEFAULT_SEED, history: float
     fertility(rng, p)
     meds = medications(rng, p, history)
     liver(rng, p)
+    patients = patients_table(rng, p)
     tables = {
-        "patients": patients_table(rng, p),
+        "patients": patients,
         "medications": meds,
         "malignancies": malignancies(rng, p),
         "infections": infections(rng, p, meds),
     }
+    sle_fields(field_stream(seed), p, patients)
     # Registry values are "at baseline": the optional lab dates are not generated.
     out = {name: table[[f.name for f in TABLES[name] if f.name in table.columns or not f.optional]]
            for name, table in tables.items()}
