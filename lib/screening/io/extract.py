@@ -36,7 +36,7 @@ class Extract:
     -------
     >>> ex = load_extract("data/synthetic")
     >>> ex.n_patients, ex.hash[:12]
-    (5000, '97ffe9e84d68')
+    (5000, '5061242e3928')
     """
 
     patients: pd.DataFrame
