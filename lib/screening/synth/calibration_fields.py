@@ -100,14 +100,14 @@ def _latent_treated(ex: Extract) -> float:
 
 _REGISTRY_TABLE = "Lupus Sci Med, https://lupus.bmj.com/highwire/markup/137467 (124 patients; PGA 0.6, low C3 or " \
                   "C4 22% when clinical SELENA-SLEDAI is 0–4; low C3 or C4 39% at median 6, 73% at median 8)"
-_JRBR = "Hiromura et al., Clinical and histological features of lupus nephritis in Japan: Japan Renal Biopsy " \
-        "Registry, Nephrology 2017 (331 first biopsies: I 1.2%, II 7.9%, III±V 25.1%, IV-S±V 13.0%, IV-G±V " \
-        "31.1%, V 20.8%, VI 0.9%)"
+_JRBR = "Hiromura et al., Clinical and histological features of lupus nephritis in Japan: a cross-sectional " \
+        "analysis of the Japan Renal Biopsy Registry (J-RBR), Nephrology 2017 (331 first biopsies: I 1.2%, " \
+        "II 7.9%, III±V 25.1%, IV-S±V 13.0%, IV-G±V 31.1%, V 20.8%, VI 0.9%)"
 _LBBR = "Meyer et al., Systemic lupus erythematosus and neutropaenia, Lupus Sci Med 2020 (PMC7333801; 998 patients)"
 
 FIELD_TARGETS: tuple[Target, ...] = (
     Target("PGA and SLEDAI-2K, rank correlation", "r = 0.74 (528 visits); ρ = 0.82 (334 patients)",
-           "PMC6937422 (SELENA-SLEDAI PGA against SLEDAI, 50 patients); Lupus 2019, "
+           "PMC6937422 (SELENA-SLEDAI PGA against SLEDAI, 50 patients); 334 patients over 36 months, Lupus, "
            "https://doi.org/10.1177/0961203319836717", _pga_sledai_rank_correlation, 0.60, 0.88, ""),
     Target("PGA mean, SLEDAI-2K ≤ 4 (0–3)", "0.6 (median 0.5)", _REGISTRY_TABLE, _pga_mean_inactive, 0.35, 0.85, ""),
     Target("PGA not recorded", "17.1% disease activity missing",
@@ -129,8 +129,8 @@ FIELD_TARGETS: tuple[Target, ...] = (
     Target("neutrophils < 1.8 ×10³/mm³", "21% (any record; 20–40% in reviews)",
            f"{_LBBR}; lower at a single visit is an assumption", lambda ex: share(_neutropenia(ex.patients)),
            0.06, 0.25),
-    Target("neutrophils < 1.8, low C3 ÷ normal C3", "OR 1.91 (1.03–4.37)", _LBBR, _neutropenia_low_c3_ratio,
-           1.2, 4.0, ""),
+    Target("neutrophils < 1.8, low C3 ÷ normal C3", "OR 1.91 (1.03–4.37); a ratio of shares here", _LBBR,
+           _neutropenia_low_c3_ratio, 1.2, 4.0, ""),
     Target("creatinine agrees with eGFR by CKD-EPI 2021 (within 2 mL/min/1.73 m²)", "all",
            "Inker et al., New creatinine- and cystatin C-based equations to estimate GFR without race, N Engl J Med "
            "2021", _creatinine_agrees, 0.99, 1),
@@ -138,8 +138,9 @@ FIELD_TARGETS: tuple[Target, ...] = (
            "leaves its range)", "Mayo Clinic Laboratories interval (0.59–1.04 mg/dL women, 0.74–1.35 men); "
            "NKF K/DOQI CKD guideline 2002", _creatinine_high_in_ckd, 0.80, 1),
     Target("latent tuberculosis, among tested", "2.8% (Japan) to 18.7% (India, endemic)",
-           "Takahashi et al., Lupus 2011, https://doi.org/10.1177/0961203310397966 (71 patients, QFT-2G); "
-           "Lupus Sci Med 2023;10(Suppl 1):A56 (219 patients, IGRA); a low-incidence registry is an assumption",
+           "QuantiFERON-TB Gold in 71 SLE patients, Lupus, https://doi.org/10.1177/0961203310397966; 219 patients "
+           "by IGRA, Lupus Sci Med, https://lupus.bmj.com/content/10/Suppl_1/A56; a low-incidence registry is an "
+           "assumption",
            _tb_status_is("latent", ("negative", "latent", "active")), 0.015, 0.06),
     Target("latent tuberculosis treated", "most", "assumption", _latent_treated, 0.50, 0.80),
 )
