@@ -214,3 +214,16 @@ def test_second_trial_is_written_in_yaml_alone_with_a_source_for_every_criterion
     assert p.criterion("bilag").display_label == "≥ 1 BILAG A or ≥ 2 BILAG B domains"
     assert [c.id for c in p.criteria if not c.counted] == ["nursing", "pga", "consent"]
     assert all(c.source for c in p.criteria)
+
+
+def test_a_criterion_reads_a_column_only_when_the_parameter_using_it_is_set():
+    from screening.rules.library import RULES
+    from screening.rules.protocol import Criterion
+
+    def reads(**params):
+        return Criterion("c", "c", "exclusion", "renal_severity",
+                         {**RULES["renal_severity"].defaults, **params}).columns()["patients"]
+
+    assert reads() == {"dialysis"}
+    assert reads(dialysis=False, egfr_below=30) == {"egfr", "egfr_date"}
+    assert reads(upcr_min=3, within_months=None) == {"proteinuria_g_per_g", "dialysis"}
