@@ -48,9 +48,11 @@ notebooks: data
 	$(PY) scripts/run_notebooks.py
 
 ## Serve the what-if panel as a page with no code (Voila) on http://127.0.0.1:$(APP_PORT)/ ; Ctrl-C stops it.
+## app/voila.json stops a page's kernel 10 minutes after it was last used with the page closed, and loads
+## only the front-end extensions the page needs.
 app: data
-	SCREENING_DATA=$(abspath $(EXTRACT)) $(VENV)/bin/voila app/whatif.ipynb --port=$(APP_PORT) --no-browser \
-	    --Voila.ip=127.0.0.1
+	cd app && SCREENING_DATA=$(abspath $(EXTRACT)) $(abspath $(VENV))/bin/voila whatif.ipynb --port=$(APP_PORT) \
+	    --no-browser --Voila.ip=127.0.0.1
 
 ## Open JupyterLab on the notebooks; make lab LAB_PORT=9000 NO_BROWSER=1 on a remote or headless machine.
 lab: data

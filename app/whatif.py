@@ -19,11 +19,13 @@
 # Untick a criterion to drop it, move a threshold (the protocol's own value is shown beside it), reorder
 # the funnel with the arrows, choose what missing data mean, or pick a second protocol to compare with.
 # Everything on the right redraws at once. Counts are people; in this shareable view they are rounded to
-# the nearest 5 and counts under the small-cell threshold are hidden. *Save variant YAML* keeps the
-# settings as a protocol file; *Write shareable report* builds the full report for them.
+# the nearest 5 and counts from 0 to 10 are shown as ≤10. *Save variant YAML* keeps the settings as a
+# protocol file; *Write shareable report* builds the full report for them, compared with the protocol as
+# shipped (the panel stays live while it is written).
 
 # %%
-# Served by `make app` (Voilà): the extract, protocol and small-cell threshold come from the environment.
+# Served by `make app` (Voilà): the extract, protocol, small-cell threshold and the folder variants and
+# reports are written to come from the environment.
 import os
 
 from screening import whatif_panel
@@ -31,4 +33,5 @@ from screening.io.sources import load_source
 
 whatif_panel(load_source(os.environ.get("SCREENING_DATA", "../data/synthetic")),
              os.environ.get("SCREENING_PROTOCOL", "misle-phase2"),
-             small_cell=int(os.environ.get("SCREENING_SMALL_CELL", "10")))
+             small_cell=int(os.environ.get("SCREENING_SMALL_CELL", "10")),
+             folder=os.environ.get("SCREENING_WHATIF_FOLDER") or None)

@@ -35,7 +35,7 @@ import pandas as pd
 from IPython.display import Markdown, display
 
 from screening.views.notebook_runner import notebook_display, notebook_state
-from screening.views.provenance import provenance_markdown
+from screening.views.provenance import comparison_shown, compared_with_text, provenance_markdown
 
 notebook_display()
 from screening.views import relax_charts, sweep_charts
@@ -46,21 +46,23 @@ s, meta, tables = notebook_state(extract_path, protocol, overrides, policy, subg
 display(Markdown(provenance_markdown(meta)))
 
 # %% [markdown]
-# ## The variant protocol against the shipped one
+# ## This protocol against another
 #
 # Like every table of the report, what-if counts are rounded to the nearest 5 and counts up to the small-cell threshold shown as `≤10`: neighbouring values differ by a few patients, and those differences would otherwise be small counts. The difference is taken between rounded counts.
 
 # %%
-Shown(tables["comparison"])
+compared = comparison_shown(tables, meta)
+display(Markdown(f"This report's protocol, `{meta['protocol_id']}`, against {compared_with_text(meta)}."))
+Shown(compared["comparison"])
 
 # %% [markdown]
-# Where each patient goes (rows: shipped protocol, columns: variant):
+# Where each patient goes (rows: this report's protocol, columns: the one it is compared with):
 
 # %%
-Shown(tables["transitions"].rename(columns={"reference": "shipped ↓   variant →"}))
+Shown(compared["transitions"])
 
 # %%
-Shown(tables["by_criterion"])
+Shown(compared["by_criterion"])
 
 # %% [markdown]
 # ## Sweeps of key thresholds
@@ -154,6 +156,8 @@ if small_cell == 0:
 # page without code.
 
 # %% tags=["nbval-ignore-output"]
-from screening import whatif_panel
+from screening.views.panel import NoKernel, whatif_panel
 
-whatif_panel(s.extract, protocol, policy=policy, compare_with=variant, small_cell=small_cell)
+# A report being written has no one to use the panel: it says where to, without building it.
+NoKernel() if shared else whatif_panel(s.extract, protocol, policy=policy, compare_with=variant,
+                                        small_cell=small_cell)

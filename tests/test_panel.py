@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import re
+import threading
 
+import pandas as pd
 import pytest
 
 from screening import load_protocol, screen
+from screening.disclosure.rule import SHAREABLE
+from screening.views import report as report_module
 from screening.views.panel import Explorer, Settings, whatif_panel
+from screening.views.provenance import provenance_markdown
 
 # On the boundary extract: SLEDAI minimum 4 admits X12 (SLEDAI 5; X52 at 4 is 70 years old); dropping
 # BILAG admits X14 (musculoskeletal C) and N15 (BILAG not scored, never had nephritis).
@@ -82,15 +88,7 @@ def test_a_saved_variant_extends_the_shipped_protocol_and_screens_alike(panel, b
     again = screen(boundary_extract, load_protocol(path))
     assert again.attrition()["remaining"].tolist() == panel.view.attrition["remaining"].tolist()
     panel.name.value = "../escape"
-    assert panel._save() is None and "a file name" in panel.status.value
-
-
-def test_the_report_button_writes_a_shareable_report_for_the_variant(panel, tmp_path):
-    panel.sliders["sledai.min"].value = 4
-    out = panel._report(notebooks=False)
-    provenance = (out / "tables" / "provenance.json").read_text(encoding="utf-8")
-    assert '"protocol_id": "misle-phase2-whatif"' in provenance
-    assert '"sledai.min": 4' in provenance
+    assert panel._save() is None and "a file name" in panel.writer.message.value
 
 
 def test_shareable_mode_shows_no_exact_small_count(boundary_extract):
@@ -102,3 +100,75 @@ def test_shareable_mode_shows_no_exact_small_count(boundary_extract):
              "excluded_uniquely", "gain_if_dropped", "eligible_then", "eligible_now", "gained", "lost"])
         shown += frame[numeric].astype(str).to_numpy().ravel().tolist()
     assert shown and all(v == "≤10" or (re.fullmatch(r"\d+", v) and int(v) % 5 == 0) for v in shown), shown
+
+
+def test_a_report_from_the_panel_names_its_change_and_compares_with_the_protocol_as_shipped(panel, monkeypatch,
+                                                                                              tmp_path):
+    monkeypatch.setenv("SCREENING_RELEASE_LOG", str(tmp_path / "releases.jsonl"))
+    panel.sliders["belimumab.months"].value = 3
+    out = panel._report(notebooks=False)
+    meta = json.loads((out / "tables" / "provenance.json").read_text(encoding="utf-8"))
+    assert meta["overrides"] == {"belimumab.months": 3}
+    assert meta["compared_with"] == {"protocol_id": "misle-phase2", "protocol_fingerprint":
+                                     load_protocol("misle-phase2").fingerprint(), "shipped": True,
+                                     "set": {"belimumab.months": 3}, "was": {"belimumab.months": 2},
+                                     "dropped": [], "added": [], "reordered": False}
+    markdown = provenance_markdown(meta)
+    assert "| parameter overrides | `belimumab.months=3` |" in markdown
+    assert "| compared with (what-if section) | `misle-phase2` as shipped; here `belimumab.months=3` (there 2) |" \
+        in markdown
+    # The comparison's other column is misle-phase2 as shipped, under the panel's policy.
+    comparison = pd.read_csv(out / "tables" / "comparison.csv", dtype=str).set_index("status")
+    shipped = screen(panel.explorer.extract, "misle-phase2").summary().set_index("status")["patients"]
+    assert comparison["variant"].tolist() == SHAREABLE.labels(shipped)
+    assert panel.writer.written == out and "written to" in panel.writer.message.value
+    # Pressed again: the report exists, so the panel asks before replacing it.
+    assert panel.writer.start(notebooks=False, background=False) is None
+    assert "report-misle-phase2-whatif already exist" in panel.writer.question.value
+    panel.writer._answer(False)
+    assert "nothing replaced" in panel.writer.message.value and out.exists()
+
+
+def test_the_headline_says_what_it_counts_under_each_policy(panel):
+    panel.policy.value = "include"
+    head = panel.view.headline
+    assert "Eligible, missing data counted as passing: <b class='whatif-eligible'>" \
+           f"{head['eligible']}</b>" in panel.headline.value
+    # The "as shipped" row is screened under the same policy, and says so.
+    included = screen(panel.explorer.extract, "misle-phase2", policy="include").eligible_ids()
+    row = panel.view.changes.iloc[0]
+    assert row["against"] == "misle-phase2 as shipped, missing data counted as passing"
+    assert row["eligible_then"] == len(included)
+
+
+def test_a_variant_of_the_same_name_is_replaced_only_when_asked(panel):
+    first = panel.writer.save()
+    panel.sliders["sledai.min"].value = 4
+    assert panel.writer.save() is None and "holds other settings" in panel.writer.question.value
+    assert "sledai" not in first.read_text(encoding="utf-8")  # untouched until answered
+    panel.writer._answer(True)
+    assert "sledai.min: 4" in first.read_text(encoding="utf-8")
+
+
+def test_the_report_runs_in_the_background_while_the_sliders_redraw(panel, monkeypatch, tmp_path):
+    monkeypatch.setenv("SCREENING_RELEASE_LOG", str(tmp_path / "releases.jsonl"))
+    started, release = threading.Event(), threading.Event()
+
+    def slow_build(*args, progress, **kwargs):  # the real report is tested above; here only the threading
+        progress("protecting the tables ...")
+        started.set()
+        release.wait(30)
+        (kwargs["out"] / "tables").mkdir(parents=True)
+        return kwargs["out"]
+
+    monkeypatch.setattr(report_module, "build_report", slow_build)
+    panel.writer.start(notebooks=False)
+    assert started.wait(30)
+    assert panel.report_button.disabled and "protecting the tables" in panel.writer.message.value
+    before = panel.view.headline["eligible"]
+    panel.sliders["sledai.min"].value = 4  # redraws at once, while the report is being written
+    assert panel.view.headline["eligible"] > before
+    release.set()
+    panel.writer.thread.join(30)
+    assert not panel.report_button.disabled
+    assert "written to" in panel.writer.message.value  # the redraw did not wipe it

@@ -29,7 +29,7 @@ set:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -43,9 +43,17 @@ from screening.errors import ProtocolError, ScreeningError
 from screening.io.extract import Extract
 from screening.rules.protocol import Protocol, load_protocol, shipped_protocols
 
-__all__ = ["Settings", "View", "Explorer", "numeric_parameters"]
+__all__ = ["Settings", "View", "Explorer", "numeric_parameters", "parameter_label", "HEADERS"]
 
 STEP_COUNTS = ["entering", "excluded", "not_assessable", "remaining"]
+#: Table headers as the panel shows them.
+HEADERS = {"criterion": "Criterion", "label": "Criterion", "excluded_alone": "Excluded by it alone",
+           "not_assessable_alone": "Not assessable by it alone", "excluded_uniquely": "Excluded by it only",
+           "gain_if_dropped": "Gained if dropped", "against": "Against", "eligible_then": "Eligible there",
+           "eligible_now": "Eligible here", "gained": "Gained", "lost": "Lost"}
+#: What the eligible count means under each missing-data policy.
+POLICY_WORDS = {"separate": "", "exclude": "missing data counted as failing",
+                "include": "missing data counted as passing"}
 CRITERION_COUNTS = ["excluded_alone", "not_assessable_alone", "excluded_uniquely", "gain_if_dropped"]
 CHANGE_COUNTS = ["eligible_then", "eligible_now", "gained", "lost"]
 
@@ -83,6 +91,21 @@ def numeric_parameters(protocol: Protocol) -> dict[str, float]:
     """``criterion.param`` -> value for every numeric parameter of a counted criterion (what gets a slider)."""
     return {f"{c.id}.{k}": v for c in protocol.counted for k, v in c.params.items()
             if isinstance(v, (int, float)) and not isinstance(v, bool)}
+
+
+def parameter_label(protocol: Protocol, name: str) -> str:
+    """A slider's label: the rule's words for ``criterion.param`` and its unit, e.g. "Lowest SLEDAI-2K (points)".
+
+    >>> from screening import load_protocol
+    >>> parameter_label(load_protocol("misle-phase2"), "belimumab.months")
+    'Look-back before baseline (months)'
+    """
+    from screening.rules.library import RULES
+
+    cid, param = protocol.resolve(name)
+    spec = RULES[protocol.criterion(cid).rule].params[param]
+    words = spec.label or re.split(r"[,:;(]", spec.meaning, maxsplit=1)[0].strip()
+    return words[:1].upper() + words[1:] + (f" ({spec.unit})" if spec.unit else "")
 
 
 class Explorer:
@@ -127,7 +150,8 @@ class Explorer:
         eligible, excluded, not_assessable = (int(v) for v in s.counts.status)
         headline = {"eligible": eligible, "not_assessable": not_assessable, "excluded": excluded,
                     "upper": eligible + not_assessable}
-        references = [(f"{self.shipped.id} as shipped", self.shipped)]
+        words = POLICY_WORDS[settings.policy]
+        references = [(f"{self.shipped.id} as shipped" + (f", {words}" if words else ""), self.shipped)]
         if settings.compare_with:
             references.append((settings.compare_with, self._other(settings.compare_with)))
         rows = []
@@ -167,13 +191,27 @@ class Explorer:
             head += f"# Screened with missing-data policy '{settings.policy}' (pass --policy {settings.policy}).\n"
         return head + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
 
-    def save_variant(self, settings: Settings, name: str, folder: str | Path) -> Path:
-        """Write :meth:`variant_yaml` to ``folder/name.yaml`` and check that it reads back as the same protocol."""
+    @staticmethod
+    def variant_path(name: str, folder: str | Path) -> Path:
+        """Where a variant called ``name`` is saved; a name that is not a plain file name is refused."""
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name):
             raise ProtocolError("variant", name, "a file name of letters, digits, '-', '_' or '.'")
-        path = Path(folder) / f"{name}.yaml"
+        return Path(folder) / f"{name}.yaml"
+
+    def save_variant(self, settings: Settings, name: str, folder: str | Path) -> Path:
+        """Write :meth:`variant_yaml` to ``folder/name.yaml`` and check that it reads back as the same protocol."""
+        path = self.variant_path(name, folder)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(self.variant_yaml(settings, name), encoding="utf-8")
         if load_protocol(path).fingerprint() != self.protocol(settings).fingerprint():  # pragma: no cover
             raise ScreeningError(f"{path}: the saved variant does not screen as the panel does; please report this.")
         return path
+
+    def report_protocol(self, settings: Settings, path: str | Path) -> Protocol:
+        """The protocol a report of ``settings`` screens: the variant saved at ``path``, its changed parameters
+        kept as overrides of the shipped protocol, so the report's provenance lists them."""
+        saved = load_protocol(path)
+        p = self.protocol(settings)
+        if p.fingerprint() != saved.fingerprint():  # pragma: no cover
+            raise ScreeningError(f"{path}: the saved variant does not screen as the panel does; please report this.")
+        return replace(p, id=saved.id, title=saved.title, path=saved.path, items=saved.items)

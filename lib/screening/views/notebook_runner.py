@@ -42,14 +42,16 @@ def notebook_display() -> None:
 
 
 def notebook_state(extract_path: str, protocol: str, overrides: dict | str, policy: str, subgroup: str,
-                   small_cell: int, shared: str = "", variant: str = VARIANT
+                   small_cell: int, shared: str = "", variant: str | None = None
                    ) -> tuple[Screening, dict, dict[str, pd.DataFrame]]:
     """A notebook's screening, provenance and shareable tables: handed over by a report run, or computed here.
 
     A report screens once and protects the tables once, then hands every
     notebook the same result through ``shared`` (a pickle in a private
     temporary folder, never in the report). It is used only if it was made from
-    these very parameters; a notebook run on its own computes its own.
+    these very parameters; a notebook run on its own computes its own. ``variant``: the protocol the
+    what-if tables compare with; None (a notebook that shows no comparison) takes the report's, or
+    the pilot when computed here.
 
     Example
     -------
@@ -64,8 +66,9 @@ def notebook_state(extract_path: str, protocol: str, overrides: dict | str, poli
 
         with open(shared, "rb") as handle:
             state = pickle.load(handle)  # written by build_report in this run's private folder
-        if state["params"] == params:
+        if state["params"] == {**params, "variant": variant or state["params"]["variant"]}:
             return state["screening"], state["meta"], state["tables"]
+    variant = variant or VARIANT
     from screening.engine.funnel import screen
 
     chosen = load_protocol(protocol, overrides) if not isinstance(protocol, Protocol) else \
@@ -74,7 +77,7 @@ def notebook_state(extract_path: str, protocol: str, overrides: dict | str, poli
     from screening.views.report import report_tables  # the report module runs this one's notebooks
 
     rule = SmallCellRule.of(small_cell)
-    return s, provenance(s, rule), report_tables(s, rule, subgroup, variant)
+    return s, provenance(s, rule, compared_with=load_protocol(variant)), report_tables(s, rule, subgroup, variant)
 
 
 def share_state(folder: Path, params: dict, screening: Screening, meta: dict, tables: dict) -> str:
@@ -138,8 +141,18 @@ def run_notebook(name: str, folder: Path, params: dict, cwd: Path = ROOT / "note
     return time.perf_counter() - start, warnings
 
 
-def run_notebooks(folder: Path, params: dict, progress: bool, local: dict[str, str], internal: bool) -> None:
-    """Run the notebooks side by side, one kernel each, about as many at once as there are cores."""
+def say(progress, text: str) -> None:
+    """Tell ``progress`` how a report run goes: a callable gets ``text``; ``True`` prints it to stderr."""
+    if callable(progress):
+        progress(text)
+    elif progress:
+        print(text, file=sys.stderr, flush=True)
+
+
+def run_notebooks(folder: Path, params: dict, progress, local: dict[str, str], internal: bool) -> None:
+    """Run the notebooks side by side, one kernel each, about as many at once as there are cores.
+
+    ``progress``: see :func:`say`."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
@@ -154,20 +167,28 @@ def run_notebooks(folder: Path, params: dict, progress: bool, local: dict[str, s
                                    initializer=worker_init, initargs=(os.getpid(),))
     try:
         with sigint_held():
-            running = {pool.submit(run_notebook, name, folder, params, ROOT / "notebooks", local, internal): name
-                       for name in names}
-        if progress:
-            print(f"running {', '.join(names)} ({workers} at a time) ...", file=sys.stderr, flush=True)
+            running = {pool.submit(run_notebook, name, folder, _declared(name, params), ROOT / "notebooks", local,
+                                   internal): name for name in names}
+        say(progress, f"running {', '.join(names)} ({workers} at a time) ...")
         for done in as_completed(running):
             seconds, warnings = done.result()  # a failed notebook stops the report with its error
             for line in warnings:
                 print(f"{running[done]}: {line}", file=sys.stderr)
-            if progress:
-                print(f"ran {running[done]} in {seconds:.1f} s", file=sys.stderr, flush=True)
+            say(progress, f"ran {running[done]} in {seconds:.1f} s")
     except BaseException:
         stop_workers(pool)
         raise
     pool.shutdown()
+
+
+def _declared(name: str, params: dict) -> dict:
+    """``params`` without ``variant`` for a notebook that does not declare it (it shows no comparison)."""
+    import nbformat
+
+    nb = nbformat.read(ROOT / "notebooks" / name, as_version=4)
+    cell = next((c for c in nb.cells if "parameters" in c.metadata.get("tags", [])), None)
+    declares = cell is not None and any(line.startswith("variant") for line in cell.source.splitlines())
+    return params if declares else {k: v for k, v in params.items() if k != "variant"}
 
 
 def _shareable_notebook(nb, local: dict[str, str], internal: bool) -> list[str]:

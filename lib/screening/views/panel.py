@@ -21,14 +21,23 @@ from pathlib import Path
 
 import pandas as pd
 
-from screening.disclosure.rule import SHAREABLE
 from screening.engine.status import POLICIES
 from screening.errors import ScreeningError
 from screening.io.extract import Extract
-from screening.rules.protocol import Protocol, format_value, load_protocol, shipped_protocols
-from screening.views.explorer import Explorer, Settings, View, numeric_parameters
+from screening.rules.protocol import Protocol, format_value, shipped_protocols
+from screening.views.explorer import (
+    HEADERS,
+    POLICY_WORDS,
+    Explorer,
+    Settings,
+    View,
+    numeric_parameters,
+    parameter_label,
+)
+from screening.views.panel_report import ReportWriter
 
-__all__ = ["WhatIfPanel", "whatif_panel", "funnel_html", "Explorer", "Settings", "View", "numeric_parameters"]
+__all__ = ["WhatIfPanel", "NoKernel", "whatif_panel", "funnel_html", "Explorer", "Settings", "View",
+           "numeric_parameters"]
 
 NO_KERNEL = "The live what-if panel appears here when this notebook runs in JupyterLab, or on the `make app` page."
 DEFAULT_FOLDER = Path(__file__).resolve().parents[3] / "reports" / "what-if"
@@ -76,7 +85,28 @@ def funnel_html(attrition: pd.DataFrame, text: pd.DataFrame | None = None) -> st
 
 
 def _table_html(frame: pd.DataFrame, css: str) -> str:
-    return frame.to_html(index=False, classes=css, border=0, escape=True)
+    """A table with human headers that wrap, so it fits the results column."""
+    shown = frame.rename(columns=HEADERS)
+    return shown.to_html(index=False, classes=css, border=0, escape=True).replace(
+        "<table", "<table style='font-size:0.85em;width:100%;table-layout:auto'", 1).replace(
+        "<th>", "<th style='white-space:normal;text-align:left;vertical-align:bottom'>")
+
+
+#: Keeps the results in view: the criteria column scrolls on its own beside them.
+STYLE = """<style>
+.whatif-controls { max-height: calc(100vh - 90px); overflow-y: auto !important; }
+.whatif-controls > *, .whatif-controls .widget-vbox > * { flex-shrink: 0; }
+.whatif-results { position: sticky; top: 0; align-self: flex-start; max-height: calc(100vh - 20px);
+                  overflow-y: auto !important; }
+</style>"""
+
+
+class NoKernel:
+    """Where the panel can be used, shown instead of it where no one can use it (a report being written)."""
+
+    def _repr_mimebundle_(self, **kwargs) -> dict:
+        return {"text/plain": NO_KERNEL,
+                "text/html": "<p><i>" + NO_KERNEL.replace("`make app`", "<code>make app</code>") + "</i></p>"}
 
 
 class WhatIfPanel:
@@ -85,6 +115,8 @@ class WhatIfPanel:
     def __init__(self, explorer: Explorer, policy: str = "separate", compare_with: str = "",
                  folder: str | Path | None = None) -> None:
         import ipywidgets as w
+        from ipywidgets.widgets.widget_bool import CheckboxStyle
+        from ipywidgets.widgets.widget_string import HTMLStyle
 
         self.explorer = explorer
         self.folder = Path(folder) if folder is not None else DEFAULT_FOLDER
@@ -94,33 +126,40 @@ class WhatIfPanel:
         self.boxes: dict[str, w.Checkbox] = {}
         self.sliders: dict[str, w.Widget] = {}
         self.rows: dict[str, w.Widget] = {}
+        # One layout and style model per kind of widget, shared: the page draws after the browser has built
+        # every model, and a model each would triple their number (700 instead of 250).
+        shared = {"box": w.Layout(width="330px"), "arrow": w.Layout(width="32px"), "line": w.Layout(
+            align_items="center"), "label": w.Layout(margin="2px 0 -4px 40px"), "slider": w.Layout(
+            width="300px", margin="0 0 0 40px"), "row": w.Layout(border_bottom="1px solid #eee")}
+        styles = {"check": CheckboxStyle(), "button": w.ButtonStyle(), "slider": w.SliderStyle(),
+                  "html": HTMLStyle()}
         for c in shipped.counted:
-            box = w.Checkbox(value=True, description=c.display_label, indent=False,
-                             layout=w.Layout(width="330px"))
+            box = w.Checkbox(value=True, description=c.display_label, indent=False, layout=shared["box"],
+                             style=styles["check"])
             box.add_class(f"whatif-keep-{c.id}")
             box.observe(self._changed, names="value")
             self.boxes[c.id] = box
-            up, down = (w.Button(icon=i, tooltip=t, layout=w.Layout(width="32px"))
+            up, down = (w.Button(icon=i, tooltip=t, layout=shared["arrow"], style=styles["button"])
                         for i, t in (("arrow-up", "earlier in the funnel"), ("arrow-down", "later in the funnel")))
             up.on_click(lambda _, cid=c.id: self._move(cid, -1))
             down.on_click(lambda _, cid=c.id: self._move(cid, +1))
-            lines = [w.HBox([up, down, box], layout=w.Layout(align_items="center"))]
+            lines = [w.HBox([up, down, box], layout=shared["line"])]
             for name, value in self.params.items():
                 if name.split(".", 1)[0] != c.id:
                     continue
                 lo, hi, step = _slider_range(value)
                 kind = w.IntSlider if isinstance(value, int) else w.FloatSlider
-                slider = kind(value=value, min=lo, max=hi, step=step, description=name.split(".", 1)[1],
-                              continuous_update=False, style={"description_width": "150px"},
-                              layout=w.Layout(width="360px"))
+                slider = kind(value=value, min=lo, max=hi, step=step, continuous_update=False,
+                              layout=shared["slider"], style=styles["slider"])
                 slider.add_class("whatif-param")
                 slider.add_class("whatif-param-" + name.replace(".", "-").replace("_", "-"))
                 slider.observe(self._changed, names="value")
                 self.sliders[name] = slider
-                lines.append(w.HBox([slider, w.HTML(f"<small title='the protocol as shipped'>protocol: "
-                                                    f"{html.escape(format_value(value))}</small>")],
-                                    layout=w.Layout(margin="0 0 0 40px", align_items="center")))
-            self.rows[c.id] = w.VBox(lines, layout=w.Layout(border_bottom="1px solid #eee"))
+                lines += [w.HTML(f"<small>{html.escape(parameter_label(shipped, name))} &middot; "
+                                 f"<span title='the protocol as shipped'>protocol: "
+                                 f"{html.escape(format_value(value))}</span></small>", layout=shared["label"],
+                                 style=styles["html"]), slider]
+            self.rows[c.id] = w.VBox(lines, layout=shared["row"])
         self.policy = w.ToggleButtons(options=list(POLICIES), value=policy,
                                       description="missing data", style={"description_width": "initial",
                                                                          "button_width": "90px"},
@@ -139,11 +178,14 @@ class WhatIfPanel:
         for button in (save, report):
             button.layout.width = "180px"
         reset.layout.width = "80px"
-        save.on_click(lambda _: self._save())
-        report.on_click(lambda _: self._report())
-        reset.on_click(lambda _: self.reset())
+        self.report_button = report
+        report.add_class("whatif-report")
         self.status = w.HTML()
         self.status.add_class("whatif-status")
+        self.writer = ReportWriter(self)
+        save.on_click(lambda _: self.writer.save())
+        report.on_click(lambda _: self.writer.start())
+        reset.on_click(lambda _: self.reset())
         self.headline = w.HTML()
         self.headline.add_class("whatif-headline")
         self.changes = w.HTML()
@@ -154,9 +196,13 @@ class WhatIfPanel:
         self.mode = w.HTML(f"<b>What if?</b> <small class='whatif-mode'>({mode})</small>")
         controls = w.VBox([self.mode, w.HBox([self.policy]),
                            w.HBox([self.compare]), w.HBox([self.name, reset]), w.HBox([save, report]), self.status,
-                           self.criteria_box], layout=w.Layout(width="48%"))
-        results = w.VBox([self.headline, self.changes, self.chart, self.table], layout=w.Layout(width="52%"))
-        main = w.HBox([controls, results])
+                           self.writer.widget, self.criteria_box], layout=w.Layout(width="44%"))
+        controls.add_class("whatif-controls")
+        results = w.VBox([self.headline, self.changes, self.chart, self.table],
+                         layout=w.Layout(width="56%", padding="0 0 0 12px"))
+        results.add_class("whatif-results")
+        main = w.HBox([w.HTML(STYLE, layout=w.Layout(display="none")), controls, results],
+                      layout=w.Layout(align_items="flex-start"))
         main.add_class("whatif-panel")
         from screening.views.relax_tab import with_relax_tab
 
@@ -167,10 +213,7 @@ class WhatIfPanel:
 
     def _repr_mimebundle_(self, **kwargs) -> dict:
         # Without a live kernel (an exported HTML report) the widget cannot draw: say where it can.
-        bundle = self.widget._repr_mimebundle_(**kwargs)
-        bundle["text/plain"] = NO_KERNEL
-        bundle["text/html"] = "<p><i>" + NO_KERNEL.replace("`make app`", "<code>make app</code>") + "</i></p>"
-        return bundle
+        return {**self.widget._repr_mimebundle_(**kwargs), **NoKernel()._repr_mimebundle_()}
 
     # --- state ------------------------------------------------------------------------------
 
@@ -203,6 +246,14 @@ class WhatIfPanel:
         self.criteria_box.children = [self.rows[c] for c in self.order]
         self.refresh()
 
+    def _save(self) -> Path | None:
+        """Save the settings as a variant YAML (see :class:`~screening.views.panel_report.ReportWriter`)."""
+        return self.writer.save()
+
+    def _report(self, notebooks: bool = True) -> Path | None:
+        """Write the shareable report here and now, replacing an earlier one (the button runs it in the background)."""
+        return self.writer.start(replace=True, notebooks=notebooks, background=False)
+
     def _changed(self, _change) -> None:
         if not self._quiet:
             self.refresh()
@@ -220,47 +271,25 @@ class WhatIfPanel:
         self.status.value = ""
         for c in view.protocol.counted:
             self.boxes[c.id].description = c.display_label
-        shown = view.shown
-        self.headline.value = (
-            f"<div style='font-size:1.3em'>Eligible on registry data: <b class='whatif-eligible'>"
-            f"{shown['eligible']}</b></div><div>not assessable (data missing): "
-            f"<b class='whatif-not-assessable'>{shown['not_assessable']}</b>; excluded: {shown['excluded']}</div>"
-            f"<div>range: <b class='whatif-range'>{shown['eligible']} to {shown['upper']}</b> if every "
-            "not-assessable patient qualified</div>")
+        self.headline.value = headline_html(view.shown, self.policy.value)
         self.changes.value = "<b>Against</b>" + _table_html(view.changes, "whatif-changes")
         self.chart.value = funnel_html(view.attrition, view.attrition_text)
-        self.table.value = "<b>Per criterion</b>" + _table_html(view.criteria.drop(columns=["kind"]),
+        self.table.value = "<b>Per criterion</b>" + _table_html(view.criteria.drop(columns=["kind", "criterion"]),
                                                                 "whatif-criteria")
 
-    # --- saving -----------------------------------------------------------------------------
 
-    def _save(self) -> Path | None:
-        try:
-            path = self.explorer.save_variant(self.settings, self.name.value.strip(), self.folder)
-        except ScreeningError as exc:
-            self.status.value = f"<span style='color:#D55E00'>{html.escape(str(exc))}</span>"
-            return None
-        self.status.value = f"saved <code>{html.escape(str(path))}</code>"
-        return path
-
-    def _report(self, notebooks: bool = True) -> Path | None:
-        from screening.views.report import build_report
-
-        path = self._save()
-        if path is None:
-            return None
-        out = self.folder / f"report-{path.stem}"
-        self.status.value = f"writing the shareable report to <code>{html.escape(str(out))}</code> ..."
-        try:
-            # A report from the panel is always shareable, at the panel's threshold or the default if higher.
-            rule = max(self.explorer.rule, SHAREABLE, key=lambda r: r.threshold)
-            build_report(self.explorer.extract.path, load_protocol(path), out=out, overwrite=True,
-                         policy=self.policy.value, small_cell=rule, notebooks=notebooks)
-        except ScreeningError as exc:
-            self.status.value = f"<span style='color:#D55E00'>{html.escape(str(exc))}</span>"
-            return None
-        self.status.value = f"shareable report written to <code>{html.escape(str(out))}</code>"
-        return out
+def headline_html(shown: dict, policy: str) -> str:
+    """The headline, saying what the eligible count counts under the missing-data policy."""
+    words = POLICY_WORDS[policy]
+    if not words:
+        return (f"<div style='font-size:1.3em'>Eligible on registry data: <b class='whatif-eligible'>"
+                f"{shown['eligible']}</b></div><div>not assessable (data missing): "
+                f"<b class='whatif-not-assessable'>{shown['not_assessable']}</b>; excluded: {shown['excluded']}</div>"
+                f"<div>range: <b class='whatif-range'>{shown['eligible']} to {shown['upper']}</b> if every "
+                "not-assessable patient qualified</div>")
+    return (f"<div style='font-size:1.3em'>Eligible, {words}: <b class='whatif-eligible'>{shown['eligible']}"
+            f"</b></div><div>excluded: {shown['excluded']} <small>(no patient is left not assessable under this "
+            f"policy; choose <i>separate</i> to see the range)</small></div>")
 
 
 def whatif_panel(extract: Extract, protocol: Protocol | str = "misle-phase2", *, policy: str = "separate",

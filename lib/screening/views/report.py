@@ -45,7 +45,7 @@ from screening.io.sources import absolute_spec, load_source, without_password
 from screening.io.sources.omop import PASSWORD_ENV
 from screening.rules.protocol import Protocol, load_protocol
 from screening.rules.trace import items_table
-from screening.views.notebook_runner import NOTEBOOKS, PACKAGE, ROOT, run_notebooks, share_state
+from screening.views.notebook_runner import NOTEBOOKS, PACKAGE, ROOT, run_notebooks, say, share_state
 from screening.views.provenance import TOOL, provenance
 
 __all__ = ["build_report", "report_tables", "check_out", "log_release", "check_release",
@@ -283,9 +283,10 @@ _DEFAULT_LOG = object()
 
 def build_report(data: str | Path, protocol: Protocol | str = "misle-phase2", *, out: str | Path,
                  policy: str = "separate", overwrite: bool = False, small_cell: int | SmallCellRule = 10,
-                 subgroup: str = "site", notebooks: bool = True, progress: bool = False,
+                 subgroup: str = "site", notebooks: bool = True, progress=False,
                  site_label: str | None = None, release_log=_DEFAULT_LOG, force: bool = False,
-                 portfolio: bool = False) -> Path:
+                 portfolio: bool = False, variant: Protocol | str = VARIANT, screening: Screening | None = None,
+                 warn=None) -> Path:
     """Screen ``data`` and write the report folder ``out``; returns its path.
 
     Every report ends with ``MANIFEST.sha256``; with a ``site_label`` it is a site bundle
@@ -294,6 +295,10 @@ def build_report(data: str | Path, protocol: Protocol | str = "misle-phase2", *,
     A shareable release overlapping an earlier release of another extract is refused before anything is
     written (:class:`~screening.disclosure.releases.ReleaseRefused`) unless ``force``. ``portfolio``: add
     the ``portfolio*`` tables, every shipped trial beside this one (:mod:`screening.engine.portfolio`).
+    ``variant``: the protocol the what-if section compares with (a what-if report: the protocol as shipped).
+    ``screening``: ``data`` already screened under ``protocol`` and ``policy`` (the what-if panel's), reused
+    instead of loading the extract again. ``warn``: called with each warning (default: printed to stderr).
+    ``progress``: True prints each step to stderr; a callable is called with it.
     """
     rule = SmallCellRule.of(small_cell)
     check_subgroup(subgroup)
@@ -302,11 +307,15 @@ def build_report(data: str | Path, protocol: Protocol | str = "misle-phase2", *,
     out = check_out(out, data, overwrite, rule.internal)
     if not isinstance(protocol, Protocol):
         protocol = load_protocol(protocol)
-    if progress:
-        print(f"loading {data} ...", file=sys.stderr, flush=True)
-    extract = load_source(data, protocol=protocol)
-    screening = Screening(extract, protocol, policy)
-    meta = provenance(screening, rule, site_label)
+    if not isinstance(variant, Protocol):
+        variant = load_protocol(variant)
+    if screening is None:
+        say(progress, f"loading {data} ...")
+        screening = Screening(load_source(data, protocol=protocol), protocol, policy)
+    elif screening.protocol.fingerprint() != protocol.fingerprint() or screening.policy != policy:
+        raise ScreeningError("build_report: the screening handed over is not of this protocol and policy.")
+    extract = screening.extract
+    meta = provenance(screening, rule, site_label, compared_with=variant)
     trials = None
     if portfolio:
         from screening.engine.portfolio import Portfolio, beside
@@ -324,7 +333,8 @@ def build_report(data: str | Path, protocol: Protocol | str = "misle-phase2", *,
         from screening.engine.over_time import EligibilityOverTime
 
         over_time = EligibilityOverTime(extract, protocol, policy=policy)
-    tables = report_tables(screening, rule, subgroup, portfolio=trials, over_time=over_time)
+    say(progress, "protecting the tables ...")
+    tables = report_tables(screening, rule, subgroup, variant, portfolio=trials, over_time=over_time)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=out.parent))
     umask = os.umask(0)
@@ -339,13 +349,14 @@ def build_report(data: str | Path, protocol: Protocol | str = "misle-phase2", *,
             spec, password = without_password(absolute_spec(data))
             if password:  # the notebooks' kernels inherit it; their saved parameters do not hold it
                 os.environ[PASSWORD_ENV] = password
-            shipped = protocol.path and Path(protocol.path).resolve().parent == PACKAGE / "rules" / "protocols"
-            own = str(Path(protocol.path).resolve()) if protocol.path else protocol.id
-            protocol_arg = Path(protocol.path).stem if shipped else own
+            protocol_arg = _protocol_arg(protocol)
             params = {"extract_path": spec, "protocol": protocol_arg, "overrides": dict(protocol.overrides),
-                      "policy": policy, "subgroup": subgroup, "small_cell": rule.threshold}
-            params["shared"] = share_state(private, params, screening, provenance(screening, rule, site_label), tables)
-            local = {params["shared"]: "", spec: _extract_name(spec), protocol_arg: Path(protocol_arg).name}
+                      "policy": policy, "subgroup": subgroup, "small_cell": rule.threshold,
+                      "variant": _protocol_arg(variant)}
+            meta_nb = provenance(screening, rule, site_label, compared_with=variant)
+            params["shared"] = share_state(private, params, screening, meta_nb, tables)
+            local = {params["shared"]: "", spec: _extract_name(spec), protocol_arg: Path(protocol_arg).name,
+                     params["variant"]: Path(params["variant"]).name}
             run_notebooks(tmp, params, progress, local, rule.internal)
         write_manifest(tmp)
         _swap_in(tmp, out)
@@ -358,8 +369,18 @@ def build_report(data: str | Path, protocol: Protocol | str = "misle-phase2", *,
         entry, warnings = release
         record_release(entry, log)
         for warning in warnings:
-            print(f"warning: {warning}", file=sys.stderr)
+            if warn is None:
+                print(f"warning: {warning}", file=sys.stderr)
+            else:
+                warn(warning)
     return out
+
+
+def _protocol_arg(protocol: Protocol) -> str:
+    """How a notebook names ``protocol``: a shipped one by name, any other by its file (or id)."""
+    shipped = protocol.path and Path(protocol.path).resolve().parent == PACKAGE / "rules" / "protocols"
+    own = str(Path(protocol.path).resolve()) if protocol.path else protocol.id
+    return Path(protocol.path).stem if shipped else own
 
 
 def _extract_name(spec: str) -> str:
