@@ -101,6 +101,6 @@ def test_include_policy_leaves_nobody_not_assessable(tmp_path):
 
 def test_comparing_a_protocol_with_itself_changes_nothing(tmp_path):
     nb = _run("03-changing-criteria.ipynb", tmp_path, variant="misle-phase2")
-    summary = next(o["data"]["text/plain"] for c in nb.cells if 'tables["comparison"]' in c.source
-                   for o in c.get("outputs", []) if "data" in o)
+    summary = next(o["data"]["text/plain"] for c in nb.cells if 'compared["comparison"]' in c.source
+                   for o in c.get("outputs", []) if o["output_type"] == "execute_result")
     assert re.findall(r"\s(-?\d+)\s*$", summary, flags=re.M) == ["0", "0", "0"]
