@@ -217,7 +217,8 @@ def test_a_report_written_from_the_app_names_the_change_and_the_protocol_as_ship
         page.goto(app["url"])
         page.locator(".whatif-eligible").first.wait_for(timeout=180_000)
         assert "Belimumab" in page.locator(".whatif-keep-belimumab").first.inner_text()
-        assert "Look-back before baseline (months)" in page.locator(".whatif-panel").first.inner_text()
+        labels = page.locator(".whatif-panel").first.inner_text()
+        assert "Look-back before baseline (months)" in labels and "Lowest SLEDAI-2K allowed (points)" in labels
         _move(page, "belimumab-months", "ArrowRight", 1, "3")
         button = page.locator(".whatif-report").first
         button.click()

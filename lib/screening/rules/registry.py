@@ -41,13 +41,12 @@ ENGINES = ("pandas", "naive", "sql")
 
 @dataclass(frozen=True)
 class Param:
-    """One parameter of a rule, declared beside it: default, meaning, unit, allowed values and a short label.
+    """One parameter of a rule, declared beside it: default, meaning, unit and allowed values.
 
     ``kind`` names the type when the default (``None``) cannot; ``choices`` lists the
     values a parameter (or each item of a list parameter) may take. ``column`` marks a
     parameter whose value names the patients column(s) the rule reads; without
     ``choices`` that column may lie outside the data dictionary (an extra column).
-    ``label``: a few words naming it on a slider, where the first clause of ``meaning`` says too little.
     """
 
     default: object
@@ -56,7 +55,6 @@ class Param:
     choices: tuple = ()
     kind: str = ""
     column: bool = False
-    label: str = ""
 
     @property
     def type(self) -> str:

@@ -94,18 +94,16 @@ def numeric_parameters(protocol: Protocol) -> dict[str, float]:
 
 
 def parameter_label(protocol: Protocol, name: str) -> str:
-    """A slider's label: the rule's words for ``criterion.param`` and its unit, e.g. "Lowest SLEDAI-2K (points)".
+    """A slider's label: the rule's meaning of ``criterion.param`` with its unit, worded as report 03's sweeps.
 
     >>> from screening import load_protocol
-    >>> parameter_label(load_protocol("misle-phase2"), "belimumab.months")
-    'Look-back before baseline (months)'
+    >>> parameter_label(load_protocol("misle-phase2"), "sledai.min")
+    'Lowest SLEDAI-2K allowed (points)'
     """
-    from screening.rules.library import RULES
+    from screening.views.sweep_charts import parameter_axis
 
-    cid, param = protocol.resolve(name)
-    spec = RULES[protocol.criterion(cid).rule].params[param]
-    words = spec.label or re.split(r"[,:;(]", spec.meaning, maxsplit=1)[0].strip()
-    return words[:1].upper() + words[1:] + (f" ({spec.unit})" if spec.unit else "")
+    words = parameter_axis(protocol, name)[1]
+    return words[:1].upper() + words[1:]
 
 
 class Explorer:

@@ -14,9 +14,9 @@ from screening.rules.registry import Param, rule
 
 
 @rule("sledai", reads=("sledai_2k",), one_column="sledai_2k",
-      min=Param(6, "lowest SLEDAI-2K allowed, inclusive", "points", label="Minimum SLEDAI-2K"),
+      min=Param(6, "lowest SLEDAI-2K allowed, inclusive", "points"),
       max=Param(None, "highest SLEDAI-2K allowed, inclusive (none: no upper limit)", "points",
-                kind="number or none", label="Maximum SLEDAI-2K"))
+                kind="number or none"))
 def sledai(ex: Extract, min: float, max: float | None):
     """SLEDAI-2K at screening at least `min` (and at most `max` when given)."""
     score = ex.patients["sledai_2k"]

@@ -36,8 +36,7 @@ def classification_sql(q: Query, acr_min: int, accept_slicc: bool) -> str:
 
 @rule("autoantibody", reads=("ana_titre", "ana_date", "anti_dsdna_positive", "anti_dsdna_date", "baseline_date"),
       lookback=True, lab_months="months",
-      ana_min_titre=Param(80, "lowest positive ANA titre, as the denominator of 1:n",
-                          label="Lowest positive ANA titre (1:n)"),
+      ana_min_titre=Param(80, "lowest positive ANA titre, as the denominator of 1:n"),
       months=Param(6, "how recent the test must be, before baseline", "months"))
 def autoantibody(ex: Extract, ana_min_titre: int, months: float):
     """Positive ANA (titre at least 1:ana_min_titre) or anti-dsDNA, tested within `months` before baseline."""
@@ -81,8 +80,7 @@ _ALWAYS_READ = ("baseline_date", *TESTS["ana"], *TESTS["anti_dsdna"], *TESTS["an
 @rule("autoantibody_any", reads=_ALWAYS_READ, lookback=True,
       antibodies=Param(["ana", "anti_dsdna", "anti_sm"], "the tests any one of which qualifies",
                        choices=tuple(TESTS)),
-      ana_min_titre=Param(80, "lowest positive ANA titre, as the denominator of 1:n",
-                          label="Lowest positive ANA titre (1:n)"),
+      ana_min_titre=Param(80, "lowest positive ANA titre, as the denominator of 1:n"),
       c3_below=Param(None, "C3 below this is low (the laboratory's lower limit)", "mg/dL", kind="number"),
       c4_below=Param(None, "C4 below this is low (the laboratory's lower limit)", "mg/dL", kind="number"),
       ana_months=_recency("ANA"), anti_dsdna_months=_recency("anti-dsDNA"), anti_sm_months=_recency("anti-Sm"),

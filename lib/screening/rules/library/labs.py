@@ -88,7 +88,7 @@ def column_lint(params: dict, dictionary: dict):
 @rule("lab_value",
       column=Param("egfr", "the lab value compared", choices=tuple(LAB_DATES), column=True),
       op=Param("<", "comparison", choices=("<", "<=", ">", ">=")),
-      value=Param(None, "the threshold", kind="number", label="Threshold, in the value's own unit"),
+      value=Param(None, "the threshold", kind="number"),
       within_months=recency("the value"))
 def lab_value(ex: Extract, column: str, op: str, value: float, within_months: float | None):
     """A lab value (or the weight) compared with a threshold, `column op value`, if measured recently enough."""
