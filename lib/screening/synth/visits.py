@@ -35,8 +35,9 @@ Example
 >>> from screening.synth.synthetic import generate
 >>> t = generate(200, seed=1, visits=True)
 >>> v = t["visits"]
->>> bool((v.groupby("patient_id")["visit_date"].max() < t["patients"].set_index("patient_id")
-...       .loc[v["patient_id"].unique(), "baseline_date"]).all())
+>>> last = v.groupby("patient_id")["visit_date"].max()
+>>> baseline = t["patients"].set_index("patient_id")["baseline_date"]
+>>> bool((last < baseline.loc[last.index]).all())
 True
 """
 
