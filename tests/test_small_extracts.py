@@ -14,12 +14,15 @@ from screening.disclosure.audit import protect
 from screening.disclosure.categories import (
     declared_groups,
     funnel_structural_cells,
+    impossible_transitions,
     min_breakdown_patients,
     structural_zeros,
 )
 from screening.disclosure.published import read_rule
 from screening.disclosure.rule import SHAREABLE
 from screening.disclosure.shareable import published_counts, shareable_tables
+from screening.engine.status import STATUSES
+from screening.engine.whatif import compare
 from screening.rules.protocol import Criterion
 from screening.synth.synthetic import generate, write_extract
 from screening.views.report import build_report
@@ -212,3 +215,41 @@ def test_under_exclude_every_not_assessable_count_of_every_table_reads_0(synthet
     assert (later["removed_in_sequence"] == "0").all()
     inside = d[(d["age_years"] == "[30, 40)") & (d["criterion"] == "age")]
     assert (inside[["removed_alone", "removed_in_sequence"]] == "0").all(axis=None)
+
+
+def test_transitions_a_variant_cannot_make_hand_computed():
+    p = load_protocol("misle-phase2")
+    loosened = p.with_overrides({"sledai.min": 4, "belimumab.months": 1})
+    tightened = p.with_overrides({"sledai.min": 8, "age.max_age": 60})
+    both_ways = p.with_overrides({"sledai.max": 20})  # one value, a new maximum: unknown where it is missing
+    # Loosened: no one admitted is excluded or left unassessed; no one unassessed is excluded.
+    assert impossible_transitions(p, loosened, "separate") == \
+        {("eligible", "excluded"), ("eligible", "not_assessable"), ("not_assessable", "excluded")}
+    assert impossible_transitions(p, tightened, "separate") == \
+        {("excluded", "eligible"), ("excluded", "not_assessable"), ("not_assessable", "eligible")}
+    assert impossible_transitions(p, both_ways, "separate") == \
+        {("eligible", "not_assessable"), ("not_assessable", "eligible")}
+    # The shipped pilot also accepts SLICC and shortens the malignancy look-back: any move is possible.
+    assert impossible_transitions(p, load_protocol("misle-phase1-pilot"), "separate") == set()
+    every_na = {(a, b) for a in STATUSES for b in STATUSES if "not_assessable" in (a, b)}
+    assert impossible_transitions(p, both_ways, "exclude") == every_na
+    assert impossible_transitions(p, loosened, "include") == every_na | {("eligible", "excluded")}
+
+
+def test_transitions_the_protocols_rule_out_are_zero_on_data_and_shown_as_zero(tmp_path):
+    p = load_protocol("misle-phase2")
+    extract = load_extract(write_extract(generate(200, 3), tmp_path / "x"))
+    for overrides in ({"sledai.min": 4, "belimumab.months": 1}, {"sledai.min": 8, "age.max_age": 60},
+                      {"sledai.max": 12}):
+        variant = p.with_overrides(overrides)
+        for policy in ("separate", "exclude", "include"):
+            moves = compare(extract, p, variant, policy).transitions
+            for a, b in impossible_transitions(p, variant, policy):
+                assert moves.loc[a, b] == 0, (overrides, policy, a, b)
+    # Shown as 0 and known to the audit; moves the variant can make keep their rounded label.
+    pub = published_counts(screen(extract, p), SHAREABLE, variant=p.with_overrides({"sledai.min": 4}), makeup=False,
+                           relax=False)
+    moves = {(a, b): pub.cells.label(("transitions", i, b)) for i, a in enumerate(STATUSES) for b in STATUSES}
+    for move in (("eligible", "excluded"), ("eligible", "not_assessable"), ("not_assessable", "excluded")):
+        assert moves[move] == "0" and pub.cells[("transitions", STATUSES.index(move[0]), move[1])] in pub.cells.known
+    assert moves[("excluded", "eligible")] != "0" and moves[("not_assessable", "eligible")] != "0"
