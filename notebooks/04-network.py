@@ -16,7 +16,7 @@
 # %% [markdown]
 # # 4. How many patients could the network of sites enrol?
 #
-# Each site screened its own registry and sent only its shareable bundle (`screening report --site-label`). This notebook checks the bundles (unchanged since written, same protocol, parameters, missing-data policy and disclosure rule) and adds up their published counts. Where a site published a count rounded or hidden, the network count is a range: the sum of every count each site's tables allow. The true network count always lies in it.
+# Each site screened its own registry and sent only its shareable bundle (`screening report --site-label`). This notebook checks the bundles (unchanged since written, same protocol, parameters, missing-data policy and disclosure rule) and adds up their published counts. Where a site published a count rounded or hidden, the network count is a range: the sum of every count each site's tables allow. For the headline (eligible, not assessable, excluded, the extract) each site's range is the tightest its published tables allow together: the smallest and largest whole number consistent with every cell it shows and every relation its tables' definitions imply (funnel sums, site and composition totals, make-up along the funnel, comparison and transitions, sweeps, relaxations, Shapley shares), found by integer programming. No published count ties one site's patients to another's, so the sites' ranges add up. The true network count always lies in the range.
 
 # %% tags=["parameters"]
 # Parameters (papermill injects its own values after this cell)

@@ -18,7 +18,8 @@ from screening.cli import main
 from screening.disclosure.bundle import read_bundle
 from screening.disclosure.published import read_rule, tighten
 from screening.disclosure.rule import SmallCellRule
-from screening.network.merge import merge_bundles, split_by_site, write_network_report
+from screening.network.bounds import HEADLINE, Program, solve, tightest
+from screening.network.merge import _site_cells, merge_bundles, split_by_site, write_network_report
 from screening.views.report import build_report
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -142,6 +143,42 @@ def test_every_network_count_holds_the_pooled_count(bundles, pooled):
     range_row = network.tables["headline"].set_index("measure").loc["range of the eligible pool"]
     assert range_row["low"] <= pooled.headline()["patients"][1] <= pooled.headline()["patients"][3] \
         <= range_row["high"]
+
+
+def test_the_network_headline_is_the_tightest_interval_the_sites_tables_allow(bundles, pooled):
+    network = merge_bundles(bundles)
+    head = network.tables["headline"].set_index("measure")
+    exact = pooled.headline().set_index("measure")["patients"]
+    # Each cell and the funnel's sums alone, site by site, summed: the interval before any program is solved.
+    alone = pd.concat([_site_cells(read_bundle(b)) for b in bundles])
+    alone = alone[alone["table"] == "headline"].groupby("row")[["low", "high"]].sum()
+    for measure in HEADLINE:
+        low, high = head.loc[measure, ["low", "high"]]
+        assert low <= exact[measure] <= high, measure
+        assert alone.loc[measure, "low"] <= low <= high <= alone.loc[measure, "high"], measure
+        # ... and it is each site's tightest interval, summed.
+        sites = [tightest(read_bundle(b), [measure])[measure] for b in bundles]
+        assert (low, high) == (sum(lo for lo, _ in sites), sum(hi for _, hi in sites)), measure
+    eligible = head.loc["eligible on registry data"]
+    assert eligible["high"] - eligible["low"] < alone.loc["eligible on registry data"].diff().iloc[-1]
+    assert "integer programming" in network.provenance["intervals"]
+    # The funnel's last step is the eligible pool, in the network's table too.
+    last = network.tables["attrition"].iloc[-1]
+    assert (last["remaining_low"], last["remaining_high"]) == (eligible["low"], eligible["high"])
+
+
+def test_relations_between_tables_narrow_a_small_count_by_hand():
+    rule = read_rule({"rule": "round", "threshold": 10, "base": 5})
+    # Eligible ≤10 (0 to 10); one criterion dropped gives 15 (11 to 17) = eligible + its gain, shown ≤10:
+    # eligible is at least 11 − 10 = 1.
+    p = Program()
+    eligible, dropped, gain = p.add("eligible", "≤10"), p.add("dropped", "15"), p.add("gain", "≤10")
+    p.total(dropped, [eligible, gain])
+    assert solve(p, rule, {"eligible": "eligible", "gain": "gain"}) == {"eligible": (1, 10), "gain": (1, 10)}
+    # A stricter threshold shown 15 (11 to 17) admits no one the protocol's does not: eligible ≥ 11, against ≤10.
+    p.le([p.add("stricter", "15")], [eligible])
+    with pytest.raises(ValueError, match="infeasible"):
+        solve(p, rule, {"eligible": "eligible"})
 
 
 def test_each_site_row_holds_that_sites_counts(bundles, pooled):

@@ -35,8 +35,10 @@ __all__ = ["Bundle", "read_bundle", "write_manifest", "check_site_label", "check
 MANIFEST = "MANIFEST.sha256"
 #: The tables a coordinator merges; a bundle must list each in its manifest.
 MERGED = ("headline", "attrition", "criteria")
-#: Tables read only to check the bundle against itself (their sums against the merged tables), when listed.
-CHECKED = ("outcome_by_site", "composition")
+#: Tables read only to check the bundle against itself (their sums against the merged tables) and to bound the
+#: network's headline (:mod:`screening.network.bounds`), when listed.
+CHECKED = ("outcome_by_site", "composition", "makeup", "comparison", "transitions", "sweeps", "relaxations",
+           "leave_one_out", "shapley")
 #: No file a report writes comes near this: a larger one is not a bundle's, and is not read into memory.
 MAX_FILE_BYTES = 64 << 20
 #: provenance.json nests a parameter's list inside ``parameters``: deeper is not a report's.

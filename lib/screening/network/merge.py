@@ -37,6 +37,7 @@ from screening.disclosure.bundle import MANIFEST, Bundle, read_bundle, write_man
 from screening.disclosure.published import interval_text, read_rule, rule_text, tighten
 from screening.errors import BundleError, ScreeningError
 from screening.io.paths import check_path_text
+from screening.network.bounds import CRITERIA_COLUMNS, HEADLINE, METHOD, STEP_COLUMNS, funnel_relations
 from screening.network.consistency import check_described, check_tables
 from screening.views.text import markdown_code, markdown_text
 
@@ -48,10 +49,6 @@ NETWORK_NOTEBOOK = "04-network.ipynb"
 #: What every bundle in a network must share, as named in ``provenance.json``.
 ALIKE = {"protocol_id": "protocol", "protocol_fingerprint": "protocol fingerprint (its criteria)",
          "unknown_policy": "missing-data policy", "disclosure": "disclosure rule"}
-HEADLINE = ("patients in extract", "eligible on registry data", "not assessable (data missing)",
-            "eligible if every not-assessable patient qualified", "excluded")
-STEP_COLUMNS = ["entering", "excluded", "not_assessable", "remaining"]
-CRITERIA_COLUMNS = ["excluded_alone", "not_assessable_alone", "excluded_uniquely", "gain_if_dropped"]
 OUTCOMES = {"eligible": HEADLINE[1], "not_assessable": HEADLINE[2], "excluded": HEADLINE[4], "total": HEADLINE[0]}
 
 
@@ -157,7 +154,7 @@ def _site_cells(bundle: Bundle) -> pd.DataFrame:
         rule = read_rule(rule)
         total = rule.intervals(cells["shown"].iloc[:1])[0, 1]
         bounds = rule.intervals(cells["shown"], cap=total)
-        relations = _relations(cells, t["attrition"]["step"].tolist(), t["criteria"]["criterion"])
+        relations = funnel_relations(cells, t["attrition"]["step"].tolist(), t["criteria"]["criterion"])
         bounds = tighten(bounds, relations)
     except ValueError as exc:
         raise BundleError(f"{bundle.path}: tables/headline.csv, attrition.csv and criteria.csv: {exc}") from None
@@ -165,37 +162,34 @@ def _site_cells(bundle: Bundle) -> pd.DataFrame:
     return cells.assign(site=bundle.label, low=bounds[:, 0], high=bounds[:, 1])
 
 
-def _relations(cells: pd.DataFrame, steps: list[str], criteria: pd.Series) -> list[dict[int, int]]:
-    """The sums every report's tables satisfy, over positions in ``cells``."""
-    at = {key: i for i, key in enumerate(zip(cells["table"], cells["row"], cells["column"], strict=True))}
-    n, elig, na, upper, excl = (at[("headline", m, "patients")] for m in HEADLINE)
-
-    def a(i, col):
-        return at[("attrition", steps[i], col)]
-
-    last = len(steps) - 1
-    rels = [{n: 1, elig: -1, excl: -1, na: -1}, {upper: 1, elig: -1, na: -1},
-            {a(0, "entering"): 1, n: -1}, {a(0, "remaining"): 1, n: -1}, {a(last, "remaining"): 1, elig: -1},
-            {excl: 1, **{a(i, "excluded"): -1 for i in range(1, last + 1)}},
-            {na: 1, **{a(i, "not_assessable"): -1 for i in range(1, last + 1)}},
-            # The first step removes whom its criterion removes alone; the last, whom only it removes.
-            {at[("criteria", criteria.iloc[0], "excluded_alone")]: 1, a(1, "excluded"): -1},
-            {at[("criteria", criteria.iloc[-1], "excluded_uniquely")]: 1, a(last, "excluded"): -1}]
-    for i in range(1, last + 1):
-        rels.append({a(i, "entering"): 1, a(i, "excluded"): -1, a(i, "not_assessable"): -1, a(i, "remaining"): -1})
-        rels.append({a(i, "entering"): 1, a(i - 1, "remaining"): -1})
-    return rels
-
-
 def merge_bundles(paths) -> Network:
     """Check the bundles (sealed, alike) and sum their published counts into network tables."""
     bundles = [read_bundle(p) for p in find_bundles(paths)]
     _check_alike(bundles)
-    cells = pd.concat([_site_cells(b) for b in bundles], ignore_index=True)
+    cells = pd.concat([_tightest_headline(b, _site_cells(b)) for b in bundles], ignore_index=True)
     from screening.network.over_time import network_over_time  # the sites' monthly series, when they have visits
 
     tables = _network_tables(bundles[0], cells) | network_over_time(bundles)
     return Network(bundles, cells, tables, _provenance(bundles))
+
+
+def _tightest_headline(bundle: Bundle, cells: pd.DataFrame) -> pd.DataFrame:
+    """A site's headline counts, and the funnel cells equal to them, narrowed to the tightest interval every
+    published table allows (:func:`~screening.network.bounds.tightest`)."""
+    from screening.network.bounds import tightest
+
+    ends = tightest(bundle, list(HEADLINE))
+    steps = bundle.tables["attrition"]["step"].tolist()
+    same = {("headline", m, "patients"): m for m in HEADLINE}
+    same |= {("attrition", steps[0], "entering"): HEADLINE[0], ("attrition", steps[0], "remaining"): HEADLINE[0],
+             ("attrition", steps[-1], "remaining"): HEADLINE[1]}
+    keys = list(zip(cells["table"], cells["row"], cells["column"], strict=True))
+    low, high = cells["low"].to_numpy().copy(), cells["high"].to_numpy().copy()
+    for i, key in enumerate(keys):
+        if key in same:
+            lo, hi = ends[same[key]]
+            low[i], high[i] = max(low[i], lo), min(high[i], hi)  # never wider than the sums alone gave
+    return cells.assign(low=low, high=high)
 
 
 def _with_intervals(frame: pd.DataFrame, low: pd.DataFrame, high: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
@@ -266,7 +260,7 @@ def _provenance(bundles: list[Bundle]) -> dict:
     return shared | {
         "disclosure_text": rule_text(meta.get("disclosure") or {}),
         "intervals": "each network count is the sum of the sites' intervals: every count a site's published "
-                     "value and its tables' sums allow",
+                     "value and its tables' sums allow; for the headline, " + METHOD,
         "sites": [{"site_label": b.label, "bundle_sha256": b.checksum,
                    "extract_sha256": b.provenance.get("extract_sha256"),
                    "package_version": b.provenance.get("package_version")} for b in bundles],
