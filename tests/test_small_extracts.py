@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from screening import load_extract, load_protocol, screen
+from screening import ScreeningError, load_extract, load_protocol, screen
 from screening.disclosure.audit import protect
 from screening.disclosure.categories import (
     declared_groups,
@@ -20,7 +20,7 @@ from screening.disclosure.categories import (
 )
 from screening.disclosure.published import read_rule
 from screening.disclosure.rule import SHAREABLE
-from screening.disclosure.shareable import published_counts, shareable_tables
+from screening.disclosure.shareable import OTHER_SITES, published_counts, shareable_tables
 from screening.engine.status import STATUSES
 from screening.engine.whatif import compare
 from screening.rules.protocol import Criterion
@@ -30,6 +30,8 @@ from screening.views.report import build_report
 ROOT = Path(__file__).resolve().parents[1]
 SYNTHETIC = ROOT / "data" / "synthetic"
 CHARACTERISTICS = ("sex", "race_ethnicity", "age_years")
+#: The bundled registry's sites, declared as a report's --sites.
+SITES = [f"S{i:02d}" for i in range(1, 9)]
 
 
 def _first(n: int, folder: Path) -> Path:
@@ -49,8 +51,8 @@ def _first(n: int, folder: Path) -> Path:
 def reports(tmp_path_factory) -> dict[int, Path]:
     base = tmp_path_factory.mktemp("small")
     with pytest.warns(UserWarning):  # so few patients leave some columns empty: said, not an error
-        return {n: build_report(_first(n, base / f"x{n}"), out=base / f"r{n}", notebooks=False, release_log=None)
-                for n in (1, 9, 10)}
+        return {n: build_report(_first(n, base / f"x{n}"), out=base / f"r{n}", notebooks=False, release_log=None,
+                                sites=SITES) for n in (1, 9, 10)}
 
 
 def _categories(extract: Path) -> dict[str, set[str]]:
@@ -253,3 +255,46 @@ def test_transitions_the_protocols_rule_out_are_zero_on_data_and_shown_as_zero(t
     for move in (("eligible", "excluded"), ("eligible", "not_assessable"), ("not_assessable", "excluded")):
         assert moves[move] == "0" and pub.cells[("transitions", STATUSES.index(move[0]), move[1])] in pub.cells.known
     assert moves[("excluded", "eligible")] != "0" and moves[("not_assessable", "eligible")] != "0"
+
+
+def _with_site_of_two(tmp_path: Path) -> Path:
+    """A 120-patient extract in which two patients are at a ninth site of their own."""
+    folder = write_extract(generate(120, 7), tmp_path / "x")
+    patients = pd.read_csv(folder / "patients.csv", dtype=str, keep_default_na=False)
+    patients.loc[:1, "site"] = "S09"
+    patients.to_csv(folder / "patients.csv", index=False, lineterminator="\n")
+    return folder
+
+
+def test_a_small_site_is_never_named_and_declared_sites_are_all_listed(tmp_path):
+    s = screen(load_extract(_with_site_of_two(tmp_path)))
+    sizes = s.outcome_by("site").set_index("site")["total"]
+    small = set(sizes[sizes <= 10].index)
+    assert sizes["S09"] == 2 and "S09" in small
+
+    def outcome(sites):  # the table as registered for protection: true counts, rows as published
+        pub = published_counts(s, SHAREABLE, whatif=False, makeup=False, relax=False, sites=sites)
+        table = pub.tables["outcome_by_site"]
+        return table.assign(shown=[pub.cells.label(("outcome_by_site", i, "total")) for i in range(len(table))])
+
+    # Undeclared: sites of 10 patients or fewer are pooled into one row that names none of them.
+    table = outcome(None)
+    assert not small & set(table["site"]) and table["site"].iloc[-1] == OTHER_SITES
+    assert table.set_index("site").loc[OTHER_SITES, "total"] == sizes[list(small)].sum()
+    assert table["total"].sum() == s.extract.n_patients
+    # Declared: every site listed, with patients or not, and missing sites too.
+    declared = [*SITES, "S09", "S10"]
+    table = outcome(declared)
+    assert table["site"].tolist() == [*declared, "(missing)"]
+    assert table.set_index("site").loc[["S09", "S10"], "shown"].tolist() == ["≤10", "≤10"]
+    with pytest.raises(ScreeningError, match=r"--sites: the extract holds 1 site\(s\) the list does not declare "
+                                             r"\(S09\)"):
+        outcome(SITES)
+
+
+def test_tiny_extracts_name_no_site_with_sites_declared_or_not(reports, tmp_path):
+    for n in (1, 9):
+        assert pd.read_csv(reports[n] / "tables" / "outcome_by_site.csv").empty
+        # Undeclared, the same: below the minimum size no breakdown is published.
+        s = screen(load_extract(reports[n].parent / f"x{n}"))
+        assert shareable_tables(s, SHAREABLE, whatif=False)["outcome_by_site"].empty

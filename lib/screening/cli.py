@@ -71,6 +71,15 @@ def _small_cell(text: str) -> int:
     return value
 
 
+def _sites(text: str) -> list[str]:
+    """``--sites``: site codes, comma-separated, each once."""
+    sites = [s.strip() for s in text.split(",") if s.strip()]
+    if not sites or len(set(sites)) != len(sites):
+        raise argparse.ArgumentTypeError(f"expected distinct site codes separated by commas, e.g. S01,S02, got "
+                                         f"{text!r}")
+    return sites
+
+
 def _common(p: argparse.ArgumentParser, one_protocol: bool = True) -> None:
     p.add_argument("--data", default="data/synthetic",
                    help="extract folder (or omop:DIR / synthea:DIR); default: the bundled synthetic extract")
@@ -138,6 +147,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--tables-only", action="store_true", help="write the tables without running notebooks")
     r.add_argument("--portfolio", action="store_true",
                    help="add the portfolio tables: every shipped trial beside this one (see the portfolio command)")
+    r.add_argument("--sites", type=_sites, default=None, metavar="S01,S02,...",
+                   help="every site of the registry, comma-separated: outcome_by_site lists each, with patients or "
+                        "not (without it, sites of 10 patients or fewer are pooled into one unnamed row)")
     r.add_argument("--site-label", default=None,
                    help="make the report a site bundle for `merge`, labelled with this short name (no path)")
 
@@ -324,7 +336,8 @@ def _run(args) -> int:
             load_source(spec, strict=True)
         out = build_report(spec, protocol, policy=args.policy, out=args.out, overwrite=args.overwrite,
                            small_cell=rule, subgroup=args.subgroup, notebooks=not args.tables_only,
-                           progress=True, site_label=args.site_label, force=args.force, portfolio=args.portfolio)
+                           progress=True, site_label=args.site_label, force=args.force, portfolio=args.portfolio,
+                           sites=args.sites)
         print(f"report written to {out}; disclosure control: {rule.text()}")
         return 0
     raise AssertionError(args.command)  # pragma: no cover

@@ -420,7 +420,9 @@ def funnel_structural_cells(pub: Published, protocol: Protocol, policy: str = "s
     is out of play from that criterion's step on (``makeup``), removed by no later step
     (``differential_*``, in sequence), and gains nothing from dropping another criterion (``leave_one_out_*``);
     a group no one of whom fails a criterion is removed by it neither alone nor in sequence, and a group all
-    of whom pass it gains nothing when it is dropped (the age criterion for the bands inside its range)."""
+    of whom pass it gains nothing when it is dropped (the age criterion for the bands inside its range).
+    The make-up after the last step is the eligible pool: a group that can hold no eligible patient
+    (:func:`structural_zeros`, a missing age say) holds none there either."""
     names = []
     ids = [c.id for c in protocol.counted]
     for column in SHARED_BY:
@@ -430,11 +432,13 @@ def funnel_structural_cells(pub: Published, protocol: Protocol, policy: str = "s
         fails = failing_groups(protocol, column, groups, policy=policy)
         never = _never_failing(protocol, column, groups, policy)
         first = {g: min((j for j, f in enumerate(fails) if g in f), default=None) for g in groups}
+        no_eligible = structural_zeros(protocol, policy, column, groups)["eligible"]
         if "makeup" in pub.tables:
             m = pub.tables["makeup"]
             for i, (char, group, step) in enumerate(zip(m["characteristic"], m["group"].astype(str), m["step"],
                                                         strict=True)):
-                if char == column and first.get(group) is not None and int(step) >= first[group] + 1:
+                out_of_play = first.get(group) is not None and int(step) >= first[group] + 1
+                if char == column and (out_of_play or (int(step) == len(ids) and group in no_eligible)):
                     names.append(("makeup", i, "patients"))
         d = pub.tables.get(f"differential_{column}")
         if d is not None:

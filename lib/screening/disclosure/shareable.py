@@ -51,20 +51,22 @@ from screening.disclosure.relations import (
 from screening.disclosure.rule import HIDDEN, SHAREABLE, SmallCellRule
 from screening.engine.counts import headline_table, percent_of
 from screening.engine.funnel import Screening
-from screening.engine.groups import AGE_BINS
+from screening.engine.groups import AGE_BINS, MISSING
 from screening.engine.relax_counts import add_relaxations, render_relaxations
 from screening.engine.report_counts import COMPOSITION, ReportCounts, report_counts
 from screening.errors import DisclosureError, ScreeningError
 from screening.rules.library import RULES
 
-__all__ = ["shareable_tables", "published_counts", "register", "funnel_table", "check_subgroup", "SUBGROUPS",
-           "VARIANT"]
+__all__ = ["shareable_tables", "published_counts", "register", "funnel_table", "check_subgroup", "site_rows",
+           "SUBGROUPS", "VARIANT", "OTHER_SITES"]
 
 #: Subgroups a shareable report may split by: declared categorical columns with few levels (name → column, bins).
 SUBGROUPS = {"site": ("site", None), "sex": ("sex", None), "race_ethnicity": ("race_ethnicity", None),
              "age_band": ("age_years", AGE_BINS)}
 #: More groups than this and a subgroup table is mostly small counts.
 MAX_LEVELS = 30
+#: The row of ``outcome_by_site`` pooling the small sites when the sites are not declared (:func:`site_rows`).
+OTHER_SITES = "(other sites)"
 #: The protocol the what-if tables compare with.
 VARIANT = "misle-phase1-pilot"
 #: Tables that may be withheld, whole or in part, when nothing else protects a count in them.
@@ -107,10 +109,42 @@ def _one_column(criteria, policy: str) -> dict[int, str]:
     return one_column
 
 
-def _outcome(counts: ReportCounts, subgroup: str) -> pd.DataFrame:
+def site_rows(table: pd.DataFrame, sites: list[str] | None, threshold: int) -> tuple[pd.DataFrame, list | None]:
+    """Outcome by site, and the sites to list whether present or not.
+
+    Sites are not in the data dictionary. Declared (``--sites``), every declared site is listed, present or
+    not, and a site the extract holds beyond them is an error. Undeclared, a row listed only for the sites
+    present would say that someone is at a small site: the sites of ``threshold`` patients or fewer are
+    pooled into one row, :data:`OTHER_SITES`, that names none of them.
+
+    >>> t = pd.DataFrame({"site": ["A", "B", "C"], "eligible": [5, 0, 1], "excluded": [95, 3, 0],
+    ...                   "not_assessable": [0, 0, 0], "total": [100, 3, 1]})
+    >>> site_rows(t, None, 10)[0]["site"].tolist(), site_rows(t, ["A", "B", "C", "D"], 10)[1]
+    (['A', '(other sites)'], ['A', 'B', 'C', 'D', '(missing)'])
+    """
+    present = set(table["site"].astype(str)) - {MISSING}
+    if sites is not None:
+        declared = [str(site) for site in sites]
+        beyond = sorted(present - set(declared))
+        if beyond:
+            raise ScreeningError(f"--sites: the extract holds {len(beyond)} site(s) the list does not declare "
+                                 f"({', '.join(beyond[:5])}{', ...' if len(beyond) > 5 else ''}): declare every "
+                                 "site of the registry; each is listed whether or not it has patients.")
+        return table, declared + [MISSING]
+    small = (table["total"] <= threshold) & (table["site"].astype(str) != MISSING)
+    if not small.any():
+        return table, None
+    pooled = table[small].drop(columns="site").sum().to_frame().T.assign(site=OTHER_SITES)[table.columns]
+    return pd.concat([table[~small], pooled], ignore_index=True), None
+
+
+def _outcome(counts: ReportCounts, subgroup: str, rule: SmallCellRule, sites: list[str] | None = None
+             ) -> pd.DataFrame:
     """Outcome by the subgroup, every declared group listed, present or not: a missing row would read as zero."""
     column, bins = SUBGROUPS[subgroup]
     table, groups = counts.outcome, declared_groups(column, bins)
+    if column == "site":
+        table, groups = site_rows(table, sites, rule.threshold)
     if groups is not None:
         table = complete_groups(table, column, groups, counts=("eligible", "excluded", "not_assessable", "total"))
     return table.rename(columns={column: subgroup})
@@ -128,12 +162,16 @@ def _composition(counts: ReportCounts) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)[["column", "group", "population", "patients"]]
 
 
-def register(counts: ReportCounts, rule: SmallCellRule, subgroup: str = "site") -> Published:
-    """Every table of ``counts`` registered as published cells, with every relation between them."""
+def register(counts: ReportCounts, rule: SmallCellRule, subgroup: str = "site",
+             sites: list[str] | None = None) -> Published:
+    """Every table of ``counts`` registered as published cells, with every relation between them.
+
+    ``sites``: every site of the registry, declared (:func:`site_rows`).
+    """
     pub = funnel_counts(counts.counts, counts.criteria, rule)
     column, bins = SUBGROUPS[subgroup]
     outcome_name = f"outcome_by_{subgroup}"
-    add_outcome_by(pub, outcome_name, _outcome(counts, subgroup))
+    add_outcome_by(pub, outcome_name, _outcome(counts, subgroup, rule, sites))
     add_composition(pub, _composition(counts), outcome_name, column)
     add_not_assessable(pub, every_criterion(counts.not_assessable, counts.criteria), counts.ids)
     declare_structure(pub, counts.protocol, counts.policy, outcome_name, subgroup, column, bins)
@@ -156,14 +194,14 @@ def register(counts: ReportCounts, rule: SmallCellRule, subgroup: str = "site") 
 
 def published_counts(s: Screening, rule: SmallCellRule, subgroup: str = "site", whatif: bool = True,
                      variant=VARIANT, sweeps: dict | None = None, makeup: bool = True,
-                     relax: bool = True) -> Published:
+                     relax: bool = True, sites: list[str] | None = None) -> Published:
     """Every shareable table as true counts, with every relation between them.
 
     ``makeup``: the pool's make-up along the funnel and whom each criterion excludes
     (:mod:`screening.disclosure.makeup`). ``relax``: Shapley shares, the best relaxations
     and near misses (:mod:`screening.engine.relax_counts`).
     """
-    pub = register(_counts(s, rule, subgroup, whatif, variant, sweeps, makeup), rule, subgroup)
+    pub = register(_counts(s, rule, subgroup, whatif, variant, sweeps, makeup), rule, subgroup, sites)
     if relax:
         add_relaxations(pub, s)  # relax_counts still reads the screening itself (see its module)
         policy_zeros(pub, s.policy)
@@ -186,7 +224,7 @@ def funnel_table(s: Screening, rule: SmallCellRule = SHAREABLE, headline: bool =
 
 def shareable_tables(s: Screening, rule: SmallCellRule = SHAREABLE, subgroup: str = "site", whatif: bool = True,
                      variant=VARIANT, sweeps: dict | None = None, portfolio=None,
-                     over_time=None) -> dict[str, pd.DataFrame]:
+                     over_time=None, sites: list[str] | None = None) -> dict[str, pd.DataFrame]:
     """Every shareable table, small counts redacted and every count rounded, protected together.
 
     ``portfolio`` (a :class:`~screening.engine.portfolio.Portfolio` on the same extract) adds its
@@ -200,7 +238,7 @@ def shareable_tables(s: Screening, rule: SmallCellRule = SHAREABLE, subgroup: st
     the funnel itself cannot be protected, :class:`~screening.errors.DisclosureError`.
     """
     counts = _counts(s, rule, subgroup, whatif, variant, sweeps, makeup=True)
-    pub = register(counts, rule, subgroup)
+    pub = register(counts, rule, subgroup, sites)
     add_relaxations(pub, s)
     policy_zeros(pub, s.policy)
     if portfolio is not None:

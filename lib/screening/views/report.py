@@ -56,7 +56,8 @@ _SYSTEM = (Path("/proc"), Path("/sys"), Path("/dev"))
 
 
 def report_tables(screening: Screening, rule: SmallCellRule = SHAREABLE, subgroup: str = "site",
-                  variant=VARIANT, portfolio=None, over_time=None) -> dict[str, pd.DataFrame]:
+                  variant=VARIANT, portfolio=None, over_time=None, sites: list[str] | None = None
+                  ) -> dict[str, pd.DataFrame]:
     """Every shareable table, protected together (see :mod:`screening.disclosure.shareable`). The notebooks show these.
 
     What was withheld, and how many counts hide besides rounding, come back under
@@ -65,7 +66,8 @@ def report_tables(screening: Screening, rule: SmallCellRule = SHAREABLE, subgrou
     :class:`~screening.engine.over_time.EligibilityOverTime` (an extract with visits), whose series
     (``over_time_*``) join them and give the recruitment projection.
     """
-    tables = shareable_tables(screening, rule, subgroup, variant=variant, portfolio=portfolio, over_time=over_time)
+    tables = shareable_tables(screening, rule, subgroup, variant=variant, portfolio=portfolio, over_time=over_time,
+                              sites=sites)
     if over_time is not None:  # eligible over time (an extract with visits): the projection from the series as shown
         from screening.disclosure.over_time import published_projection
 
@@ -286,7 +288,7 @@ def build_report(data: str | Path, protocol: Protocol | str = "misle-phase2", *,
                  subgroup: str = "site", notebooks: bool = True, progress=False,
                  site_label: str | None = None, release_log=_DEFAULT_LOG, force: bool = False,
                  portfolio: bool = False, variant: Protocol | str = VARIANT, screening: Screening | None = None,
-                 warn=None) -> Path:
+                 warn=None, sites: list[str] | None = None) -> Path:
     """Screen ``data`` and write the report folder ``out``; returns its path.
 
     Every report ends with ``MANIFEST.sha256``; with a ``site_label`` it is a site bundle
@@ -299,6 +301,8 @@ def build_report(data: str | Path, protocol: Protocol | str = "misle-phase2", *,
     ``screening``: ``data`` already screened under ``protocol`` and ``policy`` (the what-if panel's), reused
     instead of loading the extract again. ``warn``: called with each warning (default: printed to stderr).
     ``progress``: True prints each step to stderr; a callable is called with it.
+    ``sites``: every site of the registry, each listed in ``outcome_by_site`` whether or not it has patients
+    (else small sites are pooled).
     """
     rule = SmallCellRule.of(small_cell)
     check_subgroup(subgroup)
@@ -334,7 +338,7 @@ def build_report(data: str | Path, protocol: Protocol | str = "misle-phase2", *,
 
         over_time = EligibilityOverTime(extract, protocol, policy=policy)
     say(progress, "protecting the tables ...")
-    tables = report_tables(screening, rule, subgroup, variant, portfolio=trials, over_time=over_time)
+    tables = report_tables(screening, rule, subgroup, variant, portfolio=trials, over_time=over_time, sites=sites)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=out.parent))
     umask = os.umask(0)
