@@ -172,6 +172,7 @@ def test_relations_between_tables_narrow_a_small_count_by_hand():
     # Eligible ≤10 (0 to 10); one criterion dropped gives 15 (11 to 17) = eligible + its gain, shown ≤10:
     # eligible is at least 11 − 10 = 1.
     p = Program()
+    p.add("extract", "100")  # the first cell caps every other: the extract's size
     eligible, dropped, gain = p.add("eligible", "≤10"), p.add("dropped", "15"), p.add("gain", "≤10")
     p.total(dropped, [eligible, gain])
     assert solve(p, rule, {"eligible": "eligible", "gain": "gain"}) == {"eligible": (1, 10), "gain": (1, 10)}
