@@ -14,13 +14,13 @@ from screening.disclosure.audit import protect
 from screening.disclosure.categories import (
     declared_groups,
     funnel_structural_cells,
-    impossible_transitions,
     min_breakdown_patients,
     structural_zeros,
 )
 from screening.disclosure.published import read_rule
 from screening.disclosure.rule import SHAREABLE
 from screening.disclosure.shareable import OTHER_SITES, published_counts, shareable_tables
+from screening.disclosure.transitions import impossible_transitions
 from screening.engine.status import STATUSES
 from screening.engine.whatif import compare
 from screening.rules.protocol import Criterion

@@ -33,7 +33,6 @@ from screening.disclosure.categories import (
     fixed_breakdowns,
     is_breakdown,
     policy_zeros,
-    structural_transitions,
     too_few_for_breakdowns,
     unnamed_notes,
 )
@@ -49,6 +48,7 @@ from screening.disclosure.relations import (
     funnel_counts,
 )
 from screening.disclosure.rule import HIDDEN, SHAREABLE, SmallCellRule
+from screening.disclosure.transitions import structural_transitions
 from screening.engine.counts import headline_table, percent_of
 from screening.engine.funnel import Screening
 from screening.engine.groups import AGE_BINS, MISSING

@@ -44,8 +44,8 @@ from screening.engine.frontier import looser
 from screening.engine.status import STATUSES
 from screening.errors import BundleError
 
-__all__ = ["site_program", "tightest", "solve", "funnel_relations", "Program", "METHOD", "HEADLINE", "STEP_COLUMNS",
-           "CRITERIA_COLUMNS"]
+__all__ = ["site_program", "tightest", "solve", "narrow_headline", "funnel_relations", "Program", "METHOD", "HEADLINE",
+           "STEP_COLUMNS", "CRITERIA_COLUMNS"]
 
 #: How the network's intervals were found, in words (the network report's provenance).
 METHOD = ("each site's headline counts are the smallest and largest integers consistent with every cell that site "
@@ -270,6 +270,23 @@ def _matrix(rows: list[dict[int, int]], width: int):
     c = [j for rel in rows for j in rel]
     v = [x for rel in rows for x in rel.values()]
     return coo_array((v, (r, c)), shape=(len(rows), width)).tocsr()
+
+
+def narrow_headline(bundle: Bundle, cells: pd.DataFrame) -> pd.DataFrame:
+    """A site's headline counts, and the funnel cells equal to them, narrowed to the tightest interval every
+    published table allows (:func:`tightest`)."""
+    ends = tightest(bundle, list(HEADLINE))
+    steps = bundle.tables["attrition"]["step"].tolist()
+    same = {("headline", m, "patients"): m for m in HEADLINE}
+    same |= {("attrition", steps[0], "entering"): HEADLINE[0], ("attrition", steps[0], "remaining"): HEADLINE[0],
+             ("attrition", steps[-1], "remaining"): HEADLINE[1]}
+    keys = list(zip(cells["table"], cells["row"], cells["column"], strict=True))
+    low, high = cells["low"].to_numpy().copy(), cells["high"].to_numpy().copy()
+    for i, key in enumerate(keys):
+        if key in same:
+            lo, hi = ends[same[key]]
+            low[i], high[i] = max(low[i], lo), min(high[i], hi)  # never wider than the sums alone gave
+    return cells.assign(low=low, high=high)
 
 
 def tightest(bundle: Bundle, measures: list[str]) -> dict[str, tuple[int, int]]:

@@ -37,7 +37,14 @@ from screening.disclosure.bundle import MANIFEST, Bundle, read_bundle, write_man
 from screening.disclosure.published import interval_text, read_rule, rule_text, tighten
 from screening.errors import BundleError, ScreeningError
 from screening.io.paths import check_path_text
-from screening.network.bounds import CRITERIA_COLUMNS, HEADLINE, METHOD, STEP_COLUMNS, funnel_relations
+from screening.network.bounds import (
+    CRITERIA_COLUMNS,
+    HEADLINE,
+    METHOD,
+    STEP_COLUMNS,
+    funnel_relations,
+    narrow_headline,
+)
 from screening.network.consistency import check_described, check_tables
 from screening.views.text import markdown_code, markdown_text
 
@@ -166,30 +173,11 @@ def merge_bundles(paths) -> Network:
     """Check the bundles (sealed, alike) and sum their published counts into network tables."""
     bundles = [read_bundle(p) for p in find_bundles(paths)]
     _check_alike(bundles)
-    cells = pd.concat([_tightest_headline(b, _site_cells(b)) for b in bundles], ignore_index=True)
+    cells = pd.concat([narrow_headline(b, _site_cells(b)) for b in bundles], ignore_index=True)
     from screening.network.over_time import network_over_time  # the sites' monthly series, when they have visits
 
     tables = _network_tables(bundles[0], cells) | network_over_time(bundles)
     return Network(bundles, cells, tables, _provenance(bundles))
-
-
-def _tightest_headline(bundle: Bundle, cells: pd.DataFrame) -> pd.DataFrame:
-    """A site's headline counts, and the funnel cells equal to them, narrowed to the tightest interval every
-    published table allows (:func:`~screening.network.bounds.tightest`)."""
-    from screening.network.bounds import tightest
-
-    ends = tightest(bundle, list(HEADLINE))
-    steps = bundle.tables["attrition"]["step"].tolist()
-    same = {("headline", m, "patients"): m for m in HEADLINE}
-    same |= {("attrition", steps[0], "entering"): HEADLINE[0], ("attrition", steps[0], "remaining"): HEADLINE[0],
-             ("attrition", steps[-1], "remaining"): HEADLINE[1]}
-    keys = list(zip(cells["table"], cells["row"], cells["column"], strict=True))
-    low, high = cells["low"].to_numpy().copy(), cells["high"].to_numpy().copy()
-    for i, key in enumerate(keys):
-        if key in same:
-            lo, hi = ends[same[key]]
-            low[i], high[i] = max(low[i], lo), min(high[i], hi)  # never wider than the sums alone gave
-    return cells.assign(low=low, high=high)
 
 
 def _with_intervals(frame: pd.DataFrame, low: pd.DataFrame, high: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
