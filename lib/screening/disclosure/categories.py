@@ -34,7 +34,7 @@ import pandas as pd
 from screening.disclosure.makeup import SHARED_BY
 from screening.disclosure.relations import Published
 from screening.disclosure.rule import SmallCellRule
-from screening.engine.groups import AGE_BINS, MISSING, band_labels
+from screening.engine.groups import AGE_BINS, MISSING, SMALL_GROUPS, band_labels
 from screening.io.schema import TABLES
 from screening.rules.protocol import Protocol
 
@@ -348,10 +348,14 @@ def funnel_structural_cells(pub: Published, protocol: Protocol, policy: str = "s
         no_eligible = structural_zeros(protocol, policy, column, groups)["eligible"]
         if "makeup" in pub.tables:
             m = pub.tables["makeup"]
+            # Small groups merged into one row: the declared groups not listed on their own, as a reader sees.
+            merged = set(groups) - set(m.loc[m["characteristic"] == column, "group"].astype(str))
             for i, (char, group, step) in enumerate(zip(m["characteristic"], m["group"].astype(str), m["step"],
                                                         strict=True)):
-                out_of_play = first.get(group) is not None and int(step) >= first[group] + 1
-                if char == column and (out_of_play or (int(step) == len(ids) and group in no_eligible)):
+                members = merged if group == SMALL_GROUPS else {group}
+                out_of_play = bool(members) and all(first.get(g) is not None and int(step) >= first[g] + 1
+                                                    for g in members)
+                if char == column and (out_of_play or (int(step) == len(ids) and members <= no_eligible)):
                     names.append(("makeup", i, "patients"))
         d = pub.tables.get(f"differential_{column}")
         if d is not None:
