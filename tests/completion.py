@@ -4,7 +4,8 @@ A completion is what the registry might have recorded had nothing been missing.
 It must pass the data dictionary (ranges, allowed values, dates not after
 baseline, start not after stop) and respect the facts the rules rely on: whoever is
 pregnant, breastfeeding or of child-bearing potential is a woman (a man's blank flags are
-false), and a patient who never had nephritis has renal BILAG E (never involved). A drug
+false), and the grades and flags :mod:`screening.rules.implied` reads together agree (never
+had nephritis: renal BILAG E; in remission: C or D; neuropsychiatric D or E: CNS lupus not active). A drug
 name the vocabulary did not know (missing) is some ingredient of its row's class; a class it
 did not know (only ever beside an unknown name) is any class. An empty ``stop_date`` is not
 missing (it means ongoing), so it is never filled.
@@ -24,6 +25,7 @@ import pandas as pd
 from screening.io.extract import Extract
 from screening.io.schema import TABLES
 from screening.io.vocabulary import ingredients
+from screening.rules.implied import IMPLIED, values_of
 
 DAY = np.timedelta64(1, "D")
 INGREDIENTS = ingredients()
@@ -73,6 +75,30 @@ def _offsets(rng, n: int, days: list[int], same: bool) -> np.ndarray:
     return np.where(rng.random(n) < 0.5, edge, anywhere)
 
 
+def _draw(rng: np.random.Generator, p: pd.DataFrame, column: str, rows: np.ndarray, allowed: tuple) -> None:
+    if rows.any():
+        p.loc[rows, column] = rng.choice(np.array(allowed, dtype=object), int(rows.sum()))
+
+
+def _fill_implied(p: pd.DataFrame, rng: np.random.Generator) -> None:
+    """Blank renal and neuropsychiatric grades, nephritis status and CNS flag, each as its partner allows."""
+    for column in ("lupus_nephritis", "bilag_neuropsychiatric"):  # one of each pair first, then its partner
+        partner, allows = IMPLIED[column]
+        if column not in p or partner not in p:
+            continue
+        _, back = IMPLIED[partner]
+        gap, other = p[column].isna().to_numpy(), p[partner]
+        both = gap & other.isna().to_numpy()
+        _draw(rng, p, column, both, values_of(column))  # free, then the partner follows it
+        for value in values_of(partner):
+            _draw(rng, p, column, gap & ~both & (other == value).fillna(False).to_numpy(dtype=bool),
+                  allows.get(value, values_of(column)))
+        gap, mine = p[partner].isna().to_numpy(), p[column]
+        for value in values_of(column):
+            _draw(rng, p, partner, gap & (mine == value).fillna(False).to_numpy(dtype=bool),
+                  back.get(value, values_of(partner)))
+
+
 def complete(ex: Extract, rng: np.random.Generator, params: dict) -> Extract:
     """One random admissible completion of ``ex`` (nothing missing but ongoing stop dates).
 
@@ -92,7 +118,7 @@ def complete(ex: Extract, rng: np.random.Generator, params: dict) -> Extract:
         if name in p:
             p.loc[man & p[name].isna().to_numpy(), name] = False
     for name, f in fields.items():
-        if name not in p or f.kind == "date" or name in ("sex", "bilag_renal"):
+        if name not in p or f.kind == "date" or name == "sex" or name in IMPLIED:
             continue
         gap = p[name].isna().to_numpy()
         if not gap.any():
@@ -117,11 +143,7 @@ def complete(ex: Extract, rng: np.random.Generator, params: dict) -> Extract:
     if "sex" in p:
         gap = p["sex"].isna().to_numpy()
         p.loc[gap, "sex"] = np.where(flags_true[gap] | (rng.random(int(gap.sum())) < 0.5), "F", "M")
-    if "bilag_renal" in p:
-        gap = p["bilag_renal"].isna().to_numpy()
-        never = (p["lupus_nephritis"] == "never").fillna(False).to_numpy() if "lupus_nephritis" in p else False
-        p.loc[gap, "bilag_renal"] = np.where(never[gap], "E", rng.choice(np.array(fields["bilag_renal"].allowed),
-                                                                        int(gap.sum())))
+    _fill_implied(p, rng)
     # Baseline first (not before any dated test), then dates that may not come after it.
     dated = [n for n, f in fields.items() if f.kind == "date" and f.not_after == "baseline_date" and n in p]
     if "baseline_date" in p:

@@ -5,7 +5,7 @@ Example
 >>> from screening import load_extract, screen
 >>> s = screen(load_extract("data/synthetic"))
 >>> s.summary()["patients"].tolist()    # eligible, excluded, not assessable
-[87, 4545, 368]
+[90, 4545, 365]
 """
 
 from screening.engine.funnel import Screening, screen

@@ -11,10 +11,10 @@ Example
 >>> from screening import load_extract, screen
 >>> print(summary_text(screen(load_extract("data/synthetic"))))  # doctest: +ELLIPSIS
 Screening of 5,000 patients against misle-phase2 (fingerprint ...)
-  eligible           87
+  eligible           90
   excluded        4,545
-  not assessable    368
-  range           87 to 455 (if every not-assessable patient qualified)
+  not assessable    365
+  range           90 to 455 (if every not-assessable patient qualified)
   policy          separate (count apart as not assessable)
   extract         sha256 ...
 """

@@ -18,9 +18,9 @@ Example
 >>> from screening import load_extract
 >>> over = EligibilityOverTime(load_extract("data/synthetic"), "misle-phase2")
 >>> over.at_last_visit["patients"].tolist()  # one visit each: the extract's own funnel
-[87, 4545, 368]
+[90, 4545, 365]
 >>> over.any_visit(12)["patients"].tolist()
-[87, 4545, 368]
+[90, 4545, 365]
 """
 
 from __future__ import annotations

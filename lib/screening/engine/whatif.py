@@ -10,7 +10,7 @@ Example
 >>> cmp = compare(load_extract("data/synthetic"), load_protocol("misle-phase2"),
 ...               load_protocol("misle-phase1-pilot"))
 >>> cmp.counts()
-{'eligible_a': 87, 'eligible_b': 97, 'gained': 33, 'lost': 23}
+{'eligible_a': 90, 'eligible_b': 99, 'gained': 33, 'lost': 24}
 """
 
 from __future__ import annotations

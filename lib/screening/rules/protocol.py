@@ -28,6 +28,7 @@ from pathlib import Path
 import yaml
 
 from screening.errors import ProtocolError
+from screening.rules.implied import IMPLIED
 from screening.rules.library import RULES
 from screening.rules.lint import SEVERITIES, Issue, lint, rules_table
 from screening.rules.registry import Param
@@ -95,6 +96,7 @@ class Criterion:
             else:
                 reads.add(item)
         reads |= set(RULES[self.rule].named_columns(self.params))
+        reads |= {IMPLIED[c][0] for c in reads if c in IMPLIED}  # a blank read from its partner field
         if self.recency is not None:  # the optional dates of the values it limits (absent: undated, used as is)
             from screening.io.schema import LAB_DATES
 

@@ -137,10 +137,15 @@ class Rule:
         return out
 
     def one_column_of(self, params: dict) -> str | None:
-        """The column whose missingness is exactly this criterion's unknown, if there is one."""
-        if self.one_column and self.one_column.startswith("{"):
-            return params.get(self.one_column.strip("{}")) or None
-        return self.one_column
+        """The column whose missingness is exactly this criterion's unknown, if there is one.
+
+        None for a column another field can fill in (:mod:`screening.rules.implied`): some blanks are settled.
+        """
+        from screening.rules.implied import IMPLIED
+
+        column = params.get(self.one_column.strip("{}")) or None if self.one_column and \
+            self.one_column.startswith("{") else self.one_column
+        return None if column in IMPLIED else column
 
     # --- registering the other forms beside the pandas one -------------------------------------
 

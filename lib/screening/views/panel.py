@@ -11,7 +11,7 @@ Example
 >>> from screening import load_extract
 >>> panel = whatif_panel(load_extract("data/synthetic"), small_cell=0)
 >>> panel.view.headline["eligible"]
-87
+90
 """
 
 from __future__ import annotations

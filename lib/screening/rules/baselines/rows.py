@@ -22,7 +22,7 @@ from screening.io.schema import LAB_DATES
 from screening.io.vocabulary import classes_of
 
 __all__ = ["EARLY", "LATE", "OPS", "Patient", "and_", "any_", "class_in", "cmp", "days_before", "flag", "is_drug",
-           "months_before", "na", "not_", "or_", "overlaps", "recent", "renal", "within"]
+           "months_before", "na", "not_", "or_", "overlaps", "recent", "within"]
 
 OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge, "==": operator.eq,
        "!=": operator.ne}
@@ -132,10 +132,3 @@ def class_in(m, classes):
     if na(m["drug_class"]):
         return None if classes else False
     return m["drug_class"] in classes
-
-
-def renal(patient: Patient):
-    """Renal BILAG grade; E (never involved) when not scored for a patient who never had nephritis."""
-    if na(patient["bilag_renal"]):
-        return "E" if patient.get("lupus_nephritis") == "never" else None
-    return patient["bilag_renal"]

@@ -18,10 +18,8 @@ from screening.io.schema import LAB_DATES
 from screening.io.vocabulary import classes_of
 from screening.rules.baselines.dialects import Dialect
 
-__all__ = ["EARLY", "LATE", "RENAL", "Query", "isin", "is_drug", "lit", "overlap"]
+__all__ = ["EARLY", "LATE", "Query", "isin", "is_drug", "lit", "overlap"]
 
-#: renal BILAG, E (never involved) when not scored for a patient who never had nephritis
-RENAL = "coalesce(p.bilag_renal, CASE WHEN p.lupus_nephritis = 'never' THEN 'E' END)"
 #: stand-ins for "as early / as late as it could be" when a date is missing
 EARLY, LATE = "DATE '1900-01-01'", "DATE '2999-12-31'"
 #: comparison operators as SQL writes them (``==`` is DuckDB's spelling only)

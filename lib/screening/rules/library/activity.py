@@ -8,8 +8,9 @@ import pandas as pd
 from screening.io.extract import Extract
 from screening.io.schema import BILAG_DOMAINS, BILAG_GRADES
 from screening.rules.baselines import rows as R
-from screening.rules.baselines.sqltext import RENAL, Query, lit
-from screening.rules.masks import any_of, boolean, isin
+from screening.rules.baselines.sqltext import Query
+from screening.rules.implied import implied_in, implied_in_naive, implied_in_sql
+from screening.rules.masks import any_of, boolean
 from screening.rules.registry import Param, rule
 
 
@@ -38,28 +39,14 @@ def sledai_sql(q: Query, min: float, max: float | None) -> str:
     return f"(p.sledai_2k >= {min}{upper})"
 
 
-def renal_grade(p: pd.DataFrame) -> pd.Series:
-    """Renal BILAG grade; E (never involved) when not scored for a patient who never had nephritis.
-
-    Uses ``lupus_nephritis`` when the extract holds it (not a required read: without it, unknown stays unknown).
-    """
-    renal = p["bilag_renal"]
-    if "lupus_nephritis" not in p:
-        return renal
-    never = (renal.isna() & (p["lupus_nephritis"] == "never")).fillna(False)
-    return renal.mask(never, "E") if never.any() else renal
+def _in(p: pd.DataFrame, domain: str, grades) -> pd.arrays.BooleanArray:
+    """Three-valued "graded in ``grades``"; a blank renal or neuropsychiatric grade read from its partner field
+    where that settles it (:mod:`screening.rules.implied`)."""
+    return implied_in(p, f"bilag_{domain}", grades)
 
 
-def _grade(p: pd.DataFrame, domain: str) -> pd.Series:
-    return renal_grade(p) if domain == "renal" else p[f"bilag_{domain}"]
-
-
-def _grade_naive(patient: R.Patient, domain: str):
-    return R.renal(patient) if domain == "renal" else patient[f"bilag_{domain}"]
-
-
-def _grade_sql(domain: str) -> str:
-    return RENAL if domain == "renal" else f"p.bilag_{domain}"
+def _in_naive(patient: R.Patient, domain: str, grades):
+    return implied_in_naive(patient, f"bilag_{domain}", grades)
 
 
 @rule("bilag_active", reads=("bilag_{domains}",),
@@ -68,18 +55,17 @@ def _grade_sql(domain: str) -> str:
 def bilag_active(ex: Extract, grades: list[str], domains: list[str]):
     """At least one BILAG-2004 domain graded in `grades` at screening."""
     p = ex.patients
-    return any_of([isin(_grade(p, d), grades) for d in domains], len(p))
+    return any_of([_in(p, d, grades) for d in domains], len(p))
 
 
 @bilag_active.naive_form
 def bilag_active_naive(patient: R.Patient, grades: list[str], domains: list[str]):
-    found = (_grade_naive(patient, d) for d in domains)
-    return R.any_(None if R.na(g) else g in grades for g in found)
+    return R.any_(_in_naive(patient, d, grades) for d in domains)
 
 
 @bilag_active.sql_form
 def bilag_active_sql(q: Query, grades: list[str], domains: list[str]) -> str:
-    return "(FALSE OR " + " OR ".join(f"({_grade_sql(d)} IN {lit(grades)})" for d in domains) + ")"
+    return "(FALSE OR " + " OR ".join(implied_in_sql(f"bilag_{d}", grades, q.has) for d in domains) + ")"
 
 
 @rule("bilag_count", reads=("bilag_{domains}",),
@@ -90,35 +76,40 @@ def bilag_count(ex: Extract, a_min: int, b_min: int, domains: list[str]):
     """At least a_min BILAG-2004 domains graded A, or at least b_min graded A or B, at screening."""
     p = ex.patients
     n = len(p)
-    n_a, n_ab, n_missing = np.zeros(n, int), np.zeros(n, int), np.zeros(n, int)
+    n_a, n_ab, may_a, may_ab = (np.zeros(n, int) for _ in range(4))
     for d in domains:  # one pass per domain, vectorised over patients
-        grade = _grade(p, d)
-        n_a += np.asarray(isin(grade, ["A"]).fillna(False), dtype=bool)
-        n_ab += np.asarray(isin(grade, ["A", "B"]).fillna(False), dtype=bool)
-        n_missing += np.asarray(grade.isna(), dtype=bool)
+        a, ab = _in(p, d, ["A"]), _in(p, d, ["A", "B"])
+        n_a += np.asarray(a.fillna(False), dtype=bool)
+        n_ab += np.asarray(ab.fillna(False), dtype=bool)
+        may_a += np.asarray(a.fillna(True), dtype=bool)
+        may_ab += np.asarray(ab.fillna(True), dtype=bool)
     met = (n_a >= a_min) | (n_ab >= b_min)
-    # Unknown only if grading the missing domains A could still meet it.
-    reachable = (n_a + n_missing >= a_min) | (n_ab + n_missing >= b_min)
+    # Unknown only if the domains that may be graded A (or A/B) could still meet it.
+    reachable = (may_a >= a_min) | (may_ab >= b_min)
     return pd.arrays.BooleanArray(met, ~met & reachable)
 
 
 @bilag_count.naive_form
 def bilag_count_naive(patient: R.Patient, a_min: int, b_min: int, domains: list[str]):
-    grades = [_grade_naive(patient, d) for d in domains]
-    missing = sum(R.na(g) for g in grades)
-    n_a = sum(not R.na(g) and g == "A" for g in grades)
-    n_ab = sum(not R.na(g) and g in ("A", "B") for g in grades)
+    a = [_in_naive(patient, d, ["A"]) for d in domains]
+    ab = [_in_naive(patient, d, ["A", "B"]) for d in domains]
+    n_a, n_ab = sum(x is True for x in a), sum(x is True for x in ab)
     if n_a >= a_min or n_ab >= b_min:
         return True
-    return None if (n_a + missing >= a_min or n_ab + missing >= b_min) else False
+    may_a, may_ab = sum(x is not False for x in a), sum(x is not False for x in ab)
+    return None if (may_a >= a_min or may_ab >= b_min) else False
 
 
 @bilag_count.sql_form
 def bilag_count_sql(q: Query, a_min: int, b_min: int, domains: list[str]) -> str:
-    def count(test: str) -> str:
-        return "(" + (" + ".join(f"(CASE WHEN {_grade_sql(d)} {test} THEN 1 ELSE 0 END)" for d in domains)
-                      or "0") + ")"
+    def count(grades: list[str], surely: bool) -> str:
+        def one(d: str) -> str:
+            test = implied_in_sql(f"bilag_{d}", grades, q.has)
+            return f"(CASE WHEN coalesce({test}, {'FALSE' if surely else 'TRUE'}) THEN 1 ELSE 0 END)"
 
-    n_a, n_ab, missing = count("= 'A'"), count("IN ('A', 'B')"), count("IS NULL")
+        return "(" + (" + ".join(one(d) for d in domains) or "0") + ")"
+
+    n_a, n_ab = count(["A"], True), count(["A", "B"], True)
+    may_a, may_ab = count(["A"], False), count(["A", "B"], False)
     return (f"(CASE WHEN {n_a} >= {a_min} OR {n_ab} >= {b_min} THEN TRUE "
-            f"WHEN {n_a} + {missing} >= {a_min} OR {n_ab} + {missing} >= {b_min} THEN NULL ELSE FALSE END)")
+            f"WHEN {may_a} >= {a_min} OR {may_ab} >= {b_min} THEN NULL ELSE FALSE END)")

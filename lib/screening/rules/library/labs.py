@@ -10,6 +10,7 @@ from screening.io.extract import Extract
 from screening.io.schema import LAB_DATES
 from screening.rules.baselines import rows as R
 from screening.rules.baselines.sqltext import SQL_OPS, Query, lit
+from screening.rules.implied import IMPLIED, implied_in, implied_in_naive, implied_in_sql, values_of
 from screening.rules.masks import any_of, boolean, isin, recency, recent
 from screening.rules.registry import Param, rule
 
@@ -26,6 +27,8 @@ COLUMN_OPS = ("<", "<=", ">", ">=", "==", "!=", "in", "is")
 def column(ex: Extract, column: str, op: str, value):
     """A simple comparison of one patient column with a value: `column op value` (op also `in`)."""
     col = ex.patients[column]
+    if column in IMPLIED and op in ("in", "is", "==", "!="):  # a blank read from its partner field where it can be
+        return implied_in(ex.patients, column, _asked(column, op, value))
     if op == "in":
         return isin(col, value)
     if op == "is":
@@ -42,8 +45,19 @@ def column(ex: Extract, column: str, op: str, value):
     return met
 
 
+def _asked(column: str, op: str, value) -> list:
+    """The values an ``in``, ``is``, ``==`` or ``!=`` comparison is met by."""
+    if op == "in":
+        return list(value)
+    if op == "!=":
+        return [v for v in values_of(column) if v != value]
+    return [bool(value)] if op == "is" else [value]
+
+
 @column.naive_form
 def column_naive(patient: R.Patient, column: str, op: str, value):
+    if column in IMPLIED and op in ("in", "is", "==", "!="):
+        return implied_in_naive(patient, column, _asked(column, op, value))
     v = patient[column]
     if op == "in":
         return None if R.na(v) else v in value
@@ -55,6 +69,8 @@ def column_naive(patient: R.Patient, column: str, op: str, value):
 @column.sql_form
 def column_sql(q: Query, column: str, op: str, value) -> str:
     col = f"p.{column}"
+    if column in IMPLIED and op in ("in", "is", "==", "!="):
+        return implied_in_sql(column, _asked(column, op, value), q.has)
     if op == "in":
         return f"({col} IN {lit(value)})"
     if op == "is":

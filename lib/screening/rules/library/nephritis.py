@@ -15,9 +15,9 @@ from screening.io.dates import DAYS_PER_MONTH
 from screening.io.extract import Extract
 from screening.io.schema import BILAG_GRADES
 from screening.rules.baselines import rows as R
-from screening.rules.baselines.sqltext import EARLY, LATE, RENAL, Query, is_drug, lit
-from screening.rules.library.activity import renal_grade
-from screening.rules.masks import events, isin
+from screening.rules.baselines.sqltext import EARLY, LATE, Query, is_drug, lit
+from screening.rules.implied import implied_in, implied_in_naive, implied_in_sql
+from screening.rules.masks import events
 from screening.rules.masks import is_drug as is_drug_mask
 from screening.rules.registry import Param, rule
 from screening.rules.windows import covered_days
@@ -41,7 +41,7 @@ def nephritis_therapy(ex: Extract, total_months: float, cyclophosphamide_months:
     to total_months. Patients without renal activity meet the criterion.
     """
     p = ex.patients
-    applies = isin(renal_grade(p), grades)
+    applies = implied_in(p, "bilag_renal", grades)  # a blank grade read from the nephritis status
     onset, base = p["nephritis_onset_date"].to_numpy(), p["baseline_date"].to_numpy()
     # Therapy matters only where the criterion may apply: the other patients meet it whatever they took.
     may_apply = np.asarray(applies.fillna(True), dtype=bool)[ex.patient_rows("medications")]
@@ -97,8 +97,7 @@ def _therapy_done(rows, drug, start, stop, after_cyc, n, total_months, cyclophos
 @nephritis_therapy.naive_form
 def nephritis_therapy_naive(patient: R.Patient, total_months: float, cyclophosphamide_months: float,
                             grades: list[str]):
-    renal = R.renal(patient)
-    applies = None if renal is None else renal in grades
+    applies = implied_in_naive(patient, "bilag_renal", grades)
     onset, base = patient["nephritis_onset_date"], patient["baseline_date"]
     rows = [m for _, m in patient.medications.iterrows() if R.is_drug(m, THERAPY) is not False]
     need = (total_months, cyclophosphamide_months)
@@ -186,4 +185,4 @@ def nephritis_therapy_sql(q: Query, total_months: float, cyclophosphamide_months
         return f"({mmf} >= {total} OR ({cyc} >= {cyc_need} AND {cyc} + {maint} >= {total}))"
 
     completed = f"(CASE WHEN {done('sure')} THEN TRUE WHEN {done('maybe')} THEN NULL ELSE FALSE END)"
-    return f"((NOT ({RENAL} IN {lit(grades)})) OR {completed})"
+    return f"((NOT {implied_in_sql('bilag_renal', grades, q.has)}) OR {completed})"
