@@ -41,4 +41,4 @@ def test_nephritis_therapy_without_onset_date(engine):
          ("KNOWN_ONSET", "mycophenolate", "immunosuppressant", "2023-06-01", None, 2000.0)])
     assert engine(tables, "nephritis_therapy") == {
         "NO_THERAPY": False, "LONG_MMF": None, "SHORT_MMF": False, "STOPPED_SHORT": None, "KNOWN_ONSET": True,
-        "NEVER_UNSCORED": True, "UNSCORED": None}
+        "NEVER_UNSCORED": True, "UNSCORED": True}  # in remission, an unscored renal grade is C or D: not A/B
