@@ -260,17 +260,16 @@ def protect(cells: Cells, max_rounds: int = 50) -> int:
     """Hide more counts until :func:`audit` narrows no small count; returns how many are hidden besides rounding."""
     if cells.rule.internal:
         return 0
+    before = None
     for _ in range(max_rounds):
         leaks = audit(cells)
         if not leaks:
             return sum(1 for s in cells.state if s == COMPLEMENT)
-        chosen = set()
-        for name, _, _ in leaks:
-            start = [name] if isinstance(name, int) else \
-                next(list(e) for e, n in cells.targets if n == name)
-            pick = _complement_for(cells, start)
-            if pick is not None:
-                chosen.add(pick)
+        # The nearest counts hidden last round left the same leak: try the counts it is summed with first.
+        pick = _closing_neighbour(cells, leaks) if [n for n, _, _ in leaks] == before else None
+        chosen = {pick} if pick is not None else \
+            {j for j in (_complement_for(cells, _members(cells, n)) for n, _, _ in leaks) if j is not None}
+        before = [n for n, _, _ in leaks]
         if not chosen:
             where = ", ".join(str(cells.names[n]) if isinstance(n, int) else str(n) for n, _, _ in leaks[:3])
             raise DisclosureError(
@@ -286,12 +285,36 @@ def protect(cells: Cells, max_rounds: int = 50) -> int:
                           cells=_leak_cells(cells, audit(cells)))
 
 
+def _members(cells: Cells, name) -> list[int]:
+    """The counts a leak is about: the count itself, or every count of a derived one."""
+    return [name] if isinstance(name, int) else next(list(e) for e, n in cells.targets if n == name)
+
+
+def _closing_neighbour(cells: Cells, leaks) -> int | None:
+    """A shown count, above the threshold, in a sum with a leaked count, whose hiding alone closes that leak.
+
+    Tried smallest first: a reader loses least when a small count is hidden. Each try is one audit, and this
+    runs only when hiding the nearest counts made no progress (eligible pinned by the headline's own sums).
+    """
+    for name, _, _ in leaks:
+        members = set(_members(cells, name))
+        near = {j for eq in cells.equalities if members & eq.keys() for j in eq}
+        for j in sorted(near - members, key=lambda j: (cells.values[j], j)):
+            if cells.state[j] != SHOWN or j in cells.known or cells.values[j] <= cells.rule.threshold:
+                continue
+            cells.state[j] = COMPLEMENT
+            closed = name not in [n for n, _, _ in audit(cells)]
+            cells.state[j] = SHOWN
+            if closed:
+                return j
+    return None
+
+
 def _leak_cells(cells: Cells, leaks) -> list:
     """The names of the counts each leak runs through: the count itself, or every count of a derived one."""
     out = []
     for n, _, _ in leaks:
-        members = [n] if isinstance(n, int) else next(list(e) for e, name in cells.targets if name == n)
-        out += [cells.names[i] for i in members if cells.names[i] not in out]
+        out += [cells.names[i] for i in _members(cells, n) if cells.names[i] not in out]
     return out
 
 
