@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from screening.disclosure.rule import HIDDEN, SmallCellRule
+from screening.disclosure.rule import HIDDEN, SmallCellRule, bounded
 from screening.errors import ScreeningError
 
 __all__ = ["read_rule", "rule_text", "SuppressionRule", "READABLE_RULES", "tighten", "interval_text"]
@@ -63,13 +63,7 @@ class SuppressionRule:
         lo[small], hi[small] = 1, self.threshold
         hidden = (text == HIDDEN).to_numpy()
         lo[hidden], hi[hidden] = self.threshold + 1, top
-        withheld = (text == "").to_numpy()
-        lo[withheld], hi[withheld] = 0, top
-        bad = hi < 0
-        if bad.any():
-            raise ValueError(f"{', '.join(repr(t) for t in text[bad].unique()[:3])} cannot come from the "
-                             f"disclosure rule: {self.text()}")
-        return np.stack([np.maximum(lo, 0), np.minimum(hi, top)], axis=1)
+        return bounded(text, lo, hi, top, self.text())
 
 
 #: The disclosure rules this version reads from a report's ``provenance.json``, by their recorded name.

@@ -136,13 +136,7 @@ class SmallCellRule:
             lo[small], hi[small] = 0, self.threshold
             hidden = (text == HIDDEN).to_numpy()
             lo[hidden], hi[hidden] = 0, top
-        withheld = (text == "").to_numpy()
-        lo[withheld], hi[withheld] = 0, top
-        bad = hi < 0
-        if bad.any():
-            raise ValueError(f"{', '.join(repr(t) for t in text[bad].unique()[:3])} cannot come from the "
-                             f"disclosure rule: {self.text()}")
-        return np.stack([np.maximum(lo, 0), np.minimum(hi, top)], axis=1)
+        return bounded(text, lo, hi, top, self.text())
 
     def as_dict(self) -> dict:
         """Machine-readable, for provenance.json."""
@@ -177,3 +171,15 @@ def round_counts(table: pd.DataFrame, columns: list[str], rule: SmallCellRule, a
         else:
             out[col] = [rule.rounded(v) or 0 for v in out[col]]
     return out
+
+
+def bounded(text: pd.Series, lo: np.ndarray, hi: np.ndarray, top: int, rule_text: str) -> np.ndarray:
+    """Finish a rule's ``intervals``: a withheld cell (``""``) is anything up to ``top``; a label no branch of the
+    rule read (its bounds left at −1) is an error naming it; the rest clamped to ``[0, top]``."""
+    withheld = (text == "").to_numpy()
+    lo[withheld], hi[withheld] = 0, top
+    bad = hi < 0
+    if bad.any():
+        raise ValueError(f"{', '.join(repr(t) for t in text[bad].unique()[:3])} cannot come from the "
+                         f"disclosure rule: {rule_text}")
+    return np.stack([np.maximum(lo, 0), np.minimum(hi, top)], axis=1)
