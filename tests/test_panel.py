@@ -172,3 +172,18 @@ def test_the_report_runs_in_the_background_while_the_sliders_redraw(panel, monke
     panel.writer.thread.join(30)
     assert not panel.report_button.disabled
     assert "written to" in panel.writer.message.value  # the redraw did not wipe it
+
+
+def test_zeros_the_change_or_the_policy_force_read_0_not_a_small_count(boundary_extract):
+    """A lower SLEDAI minimum only admits (no one lost, whatever the data), a higher one only removes, an unchanged
+    protocol gains and loses no one, and under ``exclude`` no one is not assessable: these zeros read 0."""
+    shared, exact = Explorer(boundary_extract, small_cell=10), Explorer(boundary_extract, small_cell=0)
+    for settings, zeros in ((Settings(set={"sledai.min": 4}), ["lost"]), (Settings(set={"sledai.min": 8}), ["gained"]),
+                            (Settings(), ["gained", "lost"])):
+        assert shared.view(settings).changes.loc[0, zeros].tolist() == ["0"] * len(zeros)
+        assert exact.view(settings).changes.loc[0, zeros].tolist() == [0] * len(zeros)
+    lower = shared.view(Settings(set={"sledai.min": 4}))
+    assert lower.changes.loc[0, "gained"] != "0"  # what the data decide keeps the rule
+    excluded = shared.view(Settings(policy="exclude"))
+    assert excluded.shown["not_assessable"] == "0" and set(excluded.attrition_text["not_assessable"]) == {"0"}
+    assert exact.view(Settings(policy="exclude")).headline["not_assessable"] == 0

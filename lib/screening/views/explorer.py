@@ -37,6 +37,7 @@ import pandas as pd
 import yaml
 
 from screening.disclosure.rule import SmallCellRule, round_counts
+from screening.disclosure.transitions import impossible_transitions
 from screening.engine.funnel import Screening
 from screening.engine.status import PASS
 from screening.errors import ProtocolError, ScreeningError
@@ -91,6 +92,15 @@ def numeric_parameters(protocol: Protocol) -> dict[str, float]:
     """``criterion.param`` -> value for every numeric parameter of a counted criterion (what gets a slider)."""
     return {f"{c.id}.{k}": v for c in protocol.counted for k, v in c.params.items()
             if isinstance(v, (int, float)) and not isinstance(v, bool)}
+
+
+def _forced_zeros(reference: Protocol, now: Protocol, policy: str) -> list[str]:
+    """Which of ``gained`` / ``lost`` are zero whatever the data, from the two protocols and the policy alone
+    (a variant that only loosens criteria loses no one; an identical one gains and loses no one)."""
+    impossible = impossible_transitions(reference, now, policy)
+    return [column for column, moves in (("gained", {("excluded", "eligible"), ("not_assessable", "eligible")}),
+                                         ("lost", {("eligible", "excluded"), ("eligible", "not_assessable")}))
+            if moves <= impossible]
 
 
 def parameter_label(protocol: Protocol, name: str) -> str:
@@ -152,12 +162,13 @@ class Explorer:
         references = [(f"{self.shipped.id} as shipped" + (f", {words}" if words else ""), self.shipped)]
         if settings.compare_with:
             references.append((settings.compare_with, self._other(settings.compare_with)))
-        rows = []
+        rows, certain = [], []
         now = _eligible(s)
         for name, protocol in references:
             then = self._reference(protocol, settings.policy)
             rows.append({"against": name, "eligible_then": int(then.sum()), "eligible_now": int(now.sum()),
                          "gained": int((now & ~then).sum()), "lost": int((then & ~now).sum())})
+            certain.append(_forced_zeros(protocol, s.protocol, settings.policy))
         changes = pd.DataFrame(rows)
         # Percentages are left out: taken from exact counts, they would undo the rounding.
         attrition = s.attrition().drop(columns=["pct_of_previous", "pct_of_total"])
@@ -169,8 +180,15 @@ class Explorer:
         shown = round_counts(head, list(headline), rule).iloc[0].to_dict()
         text = round_counts(attrition, STEP_COUNTS, rule)
         drawn = round_counts(attrition, STEP_COUNTS, rule, as_text=False)
+        shown_changes = round_counts(changes, CHANGE_COUNTS, rule)
+        # A zero the protocols or the policy force, not the data, discloses nothing: it reads 0, not ≤10.
+        if settings.policy != "separate":
+            shown["not_assessable"] = "0"
+            text["not_assessable"] = "0"
+        for i, columns in enumerate(certain):
+            shown_changes.loc[i, columns] = "0"
         return View(s.protocol, headline, shown, drawn, text, round_counts(criteria, CRITERION_COUNTS, rule),
-                    round_counts(changes, CHANGE_COUNTS, rule))
+                    shown_changes)
 
     def variant_yaml(self, settings: Settings, name: str) -> str:
         """``settings`` as a protocol file that ``extends`` the shipped one (``set``, ``drop``, ``order``)."""
