@@ -291,8 +291,9 @@ def failing_groups(protocol, column: str, groups: list[str], bins=None, policy: 
     ``column`` alone (the age criterion for a missing age).
 
     >>> from screening.rules.protocol import load_protocol
-    >>> failing_groups(load_protocol("misle-phase2"), "age_years", ["[0, 18)", "(missing)"], policy="exclude")[0]
-    {'(missing)', '[0, 18)'}
+    >>> groups = failing_groups(load_protocol("misle-phase2"), "age_years", ["[0, 18)", "(missing)"], policy="exclude")
+    >>> sorted(groups[0])
+    ['(missing)', '[0, 18)']
     """
     bins = bins if bins is not None else BANDED.get(column)
     out = []

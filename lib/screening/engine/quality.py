@@ -6,7 +6,7 @@ Example
 >>> from screening.engine.quality import missingness
 >>> top = missingness(load_extract("data/synthetic")).iloc[0]
 >>> top["column"], float(top["percent"])
-('nephritis_onset_date', 62.4)
+('latent_tb_treated', 97.9)
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ Example
 >>> tab = RelaxTab(panel)
 >>> tab.choose("drop sledai")
 >>> panel.boxes["sledai"].value, panel.view.headline["eligible"]
-(False, 141)
+(False, 144)
 """
 
 from __future__ import annotations
