@@ -46,7 +46,7 @@ EXPECTED = {p: ("excluded", "sle_diagnosis") for p in SHIPPED_PERSONS} | {
     1005: ("excluded", "autoantibody"),                   # ANA 1:40 and anti-dsDNA recorded as 9189 Negative
     1006: ("eligible", ""),                               # no ANA; anti-dsDNA recorded as 9191 Positive
     1007: ("eligible", ""),                               # ANA 1:40; anti-dsDNA recorded as 4328749 High
-    1008: ("excluded", "chronic_infection"),              # HIV infection (439727) in 2019
+    1008: ("excluded", "chronic_infection"),              # HIV infection (439727) on 2021-12-01
     1009: ("excluded", "age"),                            # born 2005-01-01: 17 at baseline
     1010: ("excluded", "sle_diagnosis"),                  # no SLE record
     1011: ("excluded", "alive"),                          # died 2022-03-01
@@ -56,6 +56,44 @@ EXPECTED = {p: ("excluded", "sle_diagnosis") for p in SHIPPED_PERSONS} | {
     1015: ("not_assessable", "glucocorticoid"),           # 20 mg/day prednisone, no weight: 0.06-1 mg/kg/day
     1016: ("eligible", ""),                               # prednisone 5 mg x 30 / 30 days = 5 mg/day, well under
 }
+
+# Two earlier visits of every added person (visit_occurrence rows), screened as index dates with
+# `--index visits`. Before them: a normal lab panel on 2021-09-01 (as the 2022-06-01 one; no weight for
+# 1015, no platelets for 1013) and an ANA on 2021-08-01 (1:40 for 1005 and 1007, none for 1006,
+# else 1:160). At both visits the panel is within 12 months and the ANA within 6 (2021-07-15 for V2),
+# and nothing of 2022 has happened yet. 1016 also has a visit on 2020-06-15, with an ANA of 1:160 on
+# 2020-06-01 and only an older panel (2019-01-01): more than 12 months before, so her eGFR is unknown.
+V1, V2, V0 = "2021-09-15", "2022-01-15", "2020-06-15"
+EXPECTED_VISITS = {(p, day): ("eligible", "") for p in ADDED if p != 1010 for day in (V1, V2)} | {
+    (1005, V1): ("not_assessable", "autoantibody"),       # ANA 1:40 and no anti-dsDNA yet (2022-05-01)
+    (1005, V2): ("not_assessable", "autoantibody"),
+    (1006, V1): ("not_assessable", "autoantibody"),       # no ANA ever, anti-dsDNA not yet
+    (1006, V2): ("not_assessable", "autoantibody"),
+    (1007, V1): ("not_assessable", "autoantibody"),       # ANA 1:40, anti-dsDNA High not yet
+    (1007, V2): ("not_assessable", "autoantibody"),
+    (1008, V2): ("excluded", "chronic_infection"),        # HIV on 2021-12-01: after V1, before V2
+    (1009, V1): ("excluded", "age"),                      # 16
+    (1009, V2): ("excluded", "age"),                      # 17 (18 on 2023-01-01)
+    (1012, V1): ("excluded", "observed"),                 # outside her observation period (from 2022-01-01)
+    (1012, V2): ("excluded", "observed"),                 # observed 14 days, not 12 months
+    (1013, V1): ("not_assessable", "platelets"),          # no platelet count before 2022-06-01
+    (1013, V2): ("not_assessable", "platelets"),
+    (1014, V1): ("excluded", "malignancy"),               # 2020-02-01, before both
+    (1014, V2): ("excluded", "malignancy"),
+    (1016, V0): ("not_assessable", "egfr"),               # the latest eGFR (2019-01-01) is over 12 months old
+}
+# No visit of a person outside the SLE cohort is an index date: 1010 (no SLE record) and the 28 shipped
+# Synthea persons have only their baseline.
+
+# `--index monthly` for 1001: the 15th of each month back from baseline to her diagnosis (2018-05-01),
+# 49 dates. A sample worked out by hand: before 2021-08-01 there is no ANA and no lab panel; from
+# 2022-02-15 the 2021-08-01 ANA is over 6 months old until the 2022-05-01 one.
+EXPECTED_MONTHLY_1001 = {"2021-07-15": ("not_assessable", "autoantibody"),
+                         "2021-08-15": ("not_assessable", "egfr"),    # the ANA is there, no lab panel yet
+                         "2021-10-15": ("eligible", ""),
+                         "2022-02-15": ("not_assessable", "autoantibody"),
+                         "2022-05-15": ("eligible", "")}
+MONTHLY_1001 = 49
 
 
 def unpack(folder: Path) -> Path:
@@ -108,7 +146,27 @@ def write(folder: Path, ancestors: bool = False) -> Path:
             meas.append({"measurement_id": next(mid), "person_id": pid, "measurement_concept_id": DSDNA,
                          "measurement_date": "2022-05-01", "measurement_type_concept_id": 32817,
                          "value_as_concept_id": result})
-    conditions += [(1008, 439727, "2019-04-01"), (1014, 443392, "2020-02-01")]
+    for pid in ADDED:  # the earlier visits and what was measured before them (EXPECTED_VISITS)
+        days = (V0, V1, V2) if pid == 1016 else (V1, V2)
+        visits += [{"visit_occurrence_id": 910_000 + 10 * pid + i, "person_id": pid, "visit_concept_id": 9202,
+                    "visit_start_date": day, "visit_end_date": day, "visit_type_concept_id": 32827}
+                   for i, day in enumerate(days)]
+        panel = [(3000963, 12.5, 8713, None), (3000905, 5.5, 8848, None), (3013721, 25, 8645, 40),
+                 (3006923, 25, 8645, 45), (40764999, 95, 0, None)]
+        panel += [] if pid == 1013 else [(3024929, 250, 8848, None)]
+        panel += [] if pid == 1015 else [(3025315, 60, 9529, None)]
+        taken = [("2021-09-01", panel)] + ([("2019-01-01", panel)] if pid == 1016 else [])
+        for day, labs in taken:
+            meas += [{"measurement_id": next(mid), "person_id": pid, "measurement_concept_id": concept,
+                      "measurement_date": day, "measurement_type_concept_id": 32817, "value_as_number": value,
+                      "value_as_concept_id": 0, "unit_concept_id": unit, "range_high": high}
+                     for concept, value, unit, high in labs]
+        titres = ([] if pid == 1006 else [("2021-08-01", 40 if pid in (1005, 1007) else 160)]) + \
+            ([("2020-06-01", 160)] if pid == 1016 else [])
+        meas += [{"measurement_id": next(mid), "person_id": pid, "measurement_concept_id": ANA,
+                  "measurement_date": day, "measurement_type_concept_id": 32817, "value_as_number": titre,
+                  "value_as_concept_id": 0} for day, titre in titres]
+    conditions += [(1008, 439727, "2021-12-01"), (1014, 443392, "2020-02-01")]
     deaths.append({"person_id": 1011, "death_date": "2022-03-01", "death_type_concept_id": 32817})
     for pid, concept, start, end, quantity, supply in (
             (1002, RITUXIMAB_500, "2022-03-01", "2022-03-01", 1, 1),

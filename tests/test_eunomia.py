@@ -133,7 +133,7 @@ def test_a_duckdb_file_of_text_columns_reads_as_typed_and_names_its_bad_cell(cdm
     for csv in sorted(cdm.glob("*.csv")):
         con.execute(f"CREATE TABLE {csv.stem} AS SELECT * FROM read_csv('{csv}', header=true, all_varchar=true)")
     con.execute("UPDATE MEASUREMENT SET value_as_number = '60 kg' WHERE person_id = '1003' "
-                "AND measurement_concept_id = '3025315'")
+                "AND measurement_concept_id = '3025315' AND measurement_date = '2022-06-01'")
     con.close()
     s, said = _screen(SPEC.format(db))
     assert any(w.startswith(f"{db}, table MEASUREMENT, column 'value_as_number': 1 value not a number, read as "

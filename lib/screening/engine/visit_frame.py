@@ -7,7 +7,8 @@ gathers, no loop over patients), and the funnel engine screens them unchanged:
 
 * the visit's own fields (SLEDAI-2K, BILAG, labs, weight, pregnancy ...) replace the
   patient's; a field the visits table does not hold is read from the patients row;
-  a lab value taken at a visit is dated by it;
+  a lab value taken at a visit is dated by it, unless the visit gives the lab's own
+  date (an EHR's latest value on or before the visit, :mod:`screening.io.sources`);
 * what was not yet known at the visit is not recorded: a dated test (ANA,
   anti-dsDNA, anti-Sm, antiphospholipid, biopsy, a dated lab, the nephritis onset)
   dated after the visit, and every medication, malignancy and infection starting
@@ -40,7 +41,8 @@ import numpy as np
 import pandas as pd
 
 from screening.io.extract import Extract
-from screening.io.schema import DATED, EVENT_DATES, LAB_DATES, VISIT_FIELDS
+from screening.io.schema import DATED, EVENT_DATES, LAB_DATES
+from screening.io.visits import held_fields
 
 __all__ = ["visit_rows", "per_visit_extract", "older_ages"]
 
@@ -95,15 +97,21 @@ def per_visit_extract(extract: Extract, rows: pd.DataFrame) -> Extract:
 
 def _overlay(out: dict, visits: pd.DataFrame, source: np.ndarray, at: np.ndarray, when: np.ndarray) -> None:
     """Put each visit's fields on its row; hide what was dated after it; age the patient back."""
-    held = [c for c in VISIT_FIELDS if c in visits.columns and c in out]
+    held = held_fields(visits, out)
     base = out["baseline_date"].copy()
+    with_value = {LAB_DATES[c] for c in held if c in LAB_DATES}
     for c in held:
+        if c in with_value:
+            continue  # dated with its value, below
         col = out[c].copy()
         col[at] = visits[c].array.take(source)
         out[c] = col
-        if LAB_DATES.get(c) in out:  # a lab taken at the visit is dated by it
+        if LAB_DATES.get(c) in out:  # a lab taken at the visit is dated by it, unless the visit gives its date
             dated = out[LAB_DATES[c]].copy()
-            dated[at] = np.where(pd.isna(visits[c].array.take(source)), np.datetime64("NaT"), when)
+            own = visits[LAB_DATES[c]].to_numpy(dtype="datetime64[s]")[source] if LAB_DATES[c] in held \
+                else np.full(len(source), np.datetime64("NaT"), dtype="datetime64[s]")
+            dated[at] = np.where(pd.isna(visits[c].array.take(source)), np.datetime64("NaT"),
+                                 np.where(np.isnat(own), when, own))
             out[LAB_DATES[c]] = dated
     for date, values in DATED.items():
         if date not in out or any(v in held for v in values):

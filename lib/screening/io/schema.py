@@ -268,7 +268,11 @@ TABLES: dict[str, list[Field]] = {
 VISIT_FIELDS = ("age_years", "weight_kg", "sledai_2k", *(f"bilag_{d}" for d in BILAG_DOMAINS), "physician_global",
                 "cns_lupus_active", "lupus_nephritis", "egfr", "proteinuria_g_per_g", "dialysis", "wbc",
                 "haemoglobin", "platelets", "neutrophils", "ast", "ast_uln", "alt", "alt_uln", "creatinine",
-                "creatinine_uln", "c3", "c4", "pregnant", "breastfeeding", "contraception", "unstable_condition")
+                "creatinine_uln", "c3", "c4", "pregnant", "breastfeeding", "contraception", "unstable_condition",
+                # what an EHR source reads anew at each index date: serology with its date, a lab's own date
+                # (taken on or before the visit), and conditions recorded by then
+                "ana_titre", "ana_date", "anti_dsdna_positive", "anti_dsdna_date", *LAB_DATES.values(),
+                "hiv_positive", "hepatitis_b_positive", "hepatitis_c_positive", "tb_positive", "organ_transplant")
 
 
 def _visits() -> list[Field]:
@@ -278,7 +282,7 @@ def _visits() -> list[Field]:
             Field("visit_date", "date", "Date of the visit. Not before the patient's `sle_diagnosis_date`, not "
                   "after their `baseline_date` (the patients row is the latest visit), once per patient and date.",
                   required=True)] + \
-        [replace(by_name[name], optional=True, not_after=None,
+        [replace(by_name[name], optional=True, not_after="visit_date" if by_name[name].kind == "date" else None,
                  description=by_name[name].description.replace(" May be absent from the file.", "")
                  .replace("the baseline visit", "the visit").replace("baseline", "the visit")
                  .replace("at screening", "at the visit"))

@@ -26,8 +26,9 @@ import pandas as pd
 
 from screening.errors import ExtractError
 from screening.io.checks import Check, failure
+from screening.io.schema import TABLES, VISIT_FIELDS
 
-__all__ = ["VISIT_CHECKS", "visit_failures"]
+__all__ = ["VISIT_CHECKS", "held_fields", "visit_failures"]
 
 #: What a visit's date must be, said as the loader says every check ("expected ...").
 VISIT_CHECKS = (
@@ -67,3 +68,11 @@ def visit_failures(visits: pd.DataFrame, patients: pd.DataFrame, rows, file: str
     if repeated.any():
         out.append(failure(_ONCE, Path(file), repeated, visits["visit_date"].astype("string"), row_word))
     return out
+
+
+def held_fields(visits: pd.DataFrame, patients) -> list[str]:
+    """The columns read from each visit: the per-visit fields the table holds, and any column beyond the
+    data dictionary both tables hold (an EHR source's cohort-entry columns, such as ``in_observation``)."""
+    known = {f.name for f in TABLES["patients"]}
+    return [c for c in VISIT_FIELDS if c in visits.columns and c in patients] + \
+        [c for c in visits.columns if c not in known and c not in ("patient_id", "visit_date") and c in patients]

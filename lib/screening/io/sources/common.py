@@ -19,9 +19,10 @@ import yaml
 
 from screening.errors import ExtractError
 from screening.io.extract import Extract, extract_from_tables
-from screening.io.schema import BILAG_DOMAINS, LAB_DATES, TABLES
+from screening.io.schema import BILAG_DOMAINS, LAB_DATES, TABLES, VISIT_FIELDS, fields_of
+from screening.io.sources.as_of import INDEX_KINDS, AsOf, index_dates
 
-__all__ = ["EventModel", "baselines", "build_extract", "load_concepts", "NOT_DERIVABLE"]
+__all__ = ["EventModel", "baselines", "build_extract", "check_index", "load_concepts", "NOT_DERIVABLE"]
 
 #: Extract fields no OMOP or Synthea record carries; they stay missing.
 NOT_DERIVABLE = {
@@ -67,6 +68,17 @@ class EventModel:
     notes: dict = field(default_factory=dict)
     #: cohort-entry columns by person_id (sle_diagnoses, death_date, in_observation, observation_start)
     entry: pd.DataFrame | None = None
+    #: observation periods (person_id, start, end), for the cohort entry at each index date
+    periods: pd.DataFrame | None = None
+    #: by person_id, the earliest index date the source allows (None: the first SLE diagnosis)
+    index_from: pd.Series | None = None
+
+
+def check_index(source: str, index: str | None) -> None:
+    """``index`` must name a way to choose index dates (or be None: the baseline only)."""
+    if index is not None and index not in INDEX_KINDS:
+        raise ExtractError(source, "index", " or ".join(INDEX_KINDS),
+                           hint=f"Got {index!r}: 'visits' screens at each visit, 'monthly' on a monthly grid.")
 
 
 def baselines(model: EventModel, baseline: str, before: str | None) -> pd.Series:
@@ -102,80 +114,72 @@ def _aligned(part: pd.Series | pd.DataFrame, ids: pd.Index):
     return out
 
 
-def _per_person(index: pd.Index, events: pd.DataFrame, base: pd.Series, days: int | None) -> pd.Series:
-    """Whether each person has an event on or before baseline (within ``days`` when given)."""
-    b = base.reindex(events["person_id"]).to_numpy()
-    keep = events["date"].to_numpy() <= b
-    if days is not None:
-        keep &= events["date"].to_numpy() >= b - np.timedelta64(days, "D")
-    hit = pd.Index(events["person_id"][keep].unique())
-    return pd.Series(index.isin(hit), index=index)
+#: Lab fields read as the latest measurement (with its date where the extract dates it).
+_LABS = ("weight_kg", "egfr", "proteinuria_g_per_g", "wbc", "haemoglobin", "platelets", "ast", "alt", "sledai_2k")
 
 
-def _first(events: pd.DataFrame, base: pd.Series) -> pd.Series:
-    """Each person's first event date on or before baseline."""
-    on_time = events[events["date"].to_numpy() <= base.reindex(events["person_id"]).to_numpy()]
-    return on_time.groupby("person_id")["date"].min()
+def _as_of(model: EventModel, at: AsOf, birth: np.ndarray, lab_months: float | None) -> dict[str, np.ndarray]:
+    """Every time-varying extract field at each index row of ``at``: what the records said by that date."""
+    out: dict[str, object] = {}
+    age = np.floor((at.date - birth) / np.timedelta64(1, "D")) / 365.25  # whole days lived, then years
+    out["age_years"] = pd.array(np.minimum(np.floor(age.astype(float)), 90), dtype="Float64")
+    meas = model.measurements
+    for name in _LABS:
+        latest = at.latest(meas[meas["field"] == name], lab_months)
+        out[name] = latest["value"].array
+        if name in LAB_DATES:  # dated, so that a protocol's recency limit applies
+            out[LAB_DATES[name]] = latest["date"].to_numpy()
+        if name in ("ast", "alt"):
+            out[f"{name}_uln"] = latest["range_high"].to_numpy()
+    ana = at.latest(meas[meas["field"] == "ana_titre"], lab_months)
+    out["ana_titre"], out["ana_date"] = ana["value"].array, ana["date"].to_numpy()
+    ds = at.latest(meas[meas["field"] == "anti_dsdna"], lab_months)
+    out["anti_dsdna_positive"], out["anti_dsdna_date"] = ds["positive"].array, ds["date"].to_numpy()
+
+    cond = model.conditions
+    unknown = ~at.known
+
+    def flag(set_names, days=None) -> np.ndarray:
+        return np.where(unknown, None, at.any_within(cond[cond["set"].isin(set_names)], days))
+
+    ln = cond[cond["set"] == "lupus_nephritis"]
+    out["lupus_nephritis"] = np.where(at.any_within(ln, ACTIVE_NEPHRITIS_DAYS), "active",
+                                      np.where(at.any_within(ln), "remission", "never"))
+    out["nephritis_onset_date"] = at.first(ln)
+    out["sle_diagnosis_date"] = at.first(cond[cond["set"] == "sle"])
+    out["cns_lupus_active"] = flag(["cns_lupus"], ACTIVE_CNS_DAYS)
+    out["dialysis"] = flag(["dialysis"], DIALYSIS_DAYS)
+    out["hiv_positive"] = flag(["hiv"])
+    out["hepatitis_b_positive"] = flag(["hepatitis_b"])
+    out["hepatitis_c_positive"] = flag(["hepatitis_c"])
+    out["tb_positive"] = flag(["tuberculosis"])
+    out["pregnant"] = flag(["pregnancy"], PREGNANCY_DAYS)
+    out["organ_transplant"] = flag(["organ_transplant"])
+    return out
 
 
-def _latest(model: EventModel, field_name: str, base: pd.Series) -> pd.DataFrame:
-    """Latest measurement of ``field_name`` on or before baseline: value, date, range_high, positive."""
-    m = model.measurements[model.measurements["field"] == field_name]
-    m = m[m["date"].to_numpy() <= base.reindex(m["person_id"]).to_numpy()]
-    # Two results on the same day: the higher known value, so the choice never depends on the order a
-    # database returned the rows in (PostgreSQL, DuckDB and a folder then agree).
-    m = m.sort_values(["person_id", "date", "value", "range_high", "positive"], kind="stable", na_position="first")
-    return m.groupby("person_id").tail(1).set_index("person_id")
+def build_extract(model: EventModel, baseline: str = "last_visit", before: str | None = None,
+                  index: str | None = None, lab_months: float | None = None,
+                  index_months: int | None = None) -> Extract:
+    """The native extract (four tables, checked by the loader's rules) from a source's events.
 
-
-def build_extract(model: EventModel, baseline: str = "last_visit", before: str | None = None) -> Extract:
-    """The native extract (four tables, checked by the loader's rules) from a source's events."""
+    ``index`` (``visits`` or ``monthly``) adds a visits table: each SLE person's index dates before the
+    baseline (:func:`~screening.io.sources.as_of.index_dates`, at most ``index_months`` back), with every
+    time-varying field read as of that date, as the patients row is read as of the baseline. ``lab_months``:
+    a measurement older than that many months before the date asked is not used.
+    """
     p = model.persons.set_index("person_id")
     ids = p.index
     base = baselines(model, baseline, before)
+    birth = p["birth_date"].to_numpy(dtype="datetime64[s]")
     patients = pd.DataFrame({"patient_id": ids.astype(str), "site": p["site"].astype(str).to_numpy(),
                              "sex": p["sex"].to_numpy(), "race_ethnicity": p["race_ethnicity"].to_numpy()})
-    birth = p["birth_date"]
-    age = (base - birth).dt.days / 365.25
-    patients["age_years"] = pd.array(np.minimum(np.floor(age.to_numpy(dtype=float)), 90), dtype="Float64")
-    patients["baseline_date"] = base.to_numpy()
-
-    for name in ("weight_kg", "egfr", "proteinuria_g_per_g", "wbc", "haemoglobin", "platelets", "ast", "alt",
-                 "sledai_2k"):
-        latest = _aligned(_latest(model, name, base), ids)
-        patients[name] = latest["value"].to_numpy()
-        if name in LAB_DATES:  # dated, so that a protocol's recency limit applies
-            patients[LAB_DATES[name]] = latest["date"].to_numpy()
-        if name in ("ast", "alt"):
-            patients[f"{name}_uln"] = latest["range_high"].to_numpy()
-    ana = _aligned(_latest(model, "ana_titre", base), ids)
-    patients["ana_titre"], patients["ana_date"] = ana["value"].to_numpy(), ana["date"].to_numpy()
-    ds = _aligned(_latest(model, "anti_dsdna", base), ids)
-    patients["anti_dsdna_positive"] = ds["positive"].to_numpy()
-    patients["anti_dsdna_date"] = ds["date"].to_numpy()
-
-    cond = model.conditions
-
-    def flag(set_names, days=None) -> np.ndarray:
-        events = cond[cond["set"].isin(set_names)]
-        out = _per_person(ids, events, base, days).to_numpy()
-        return np.where(no_base, None, out)
-
-    no_base = _aligned(base, ids).isna().to_numpy()
-    ln = cond[cond["set"] == "lupus_nephritis"]
-    ln_any = _per_person(ids, ln, base, None)
-    ln_recent = _per_person(ids, ln, base, ACTIVE_NEPHRITIS_DAYS)
-    patients["lupus_nephritis"] = np.where(ln_recent, "active", np.where(ln_any, "remission", "never"))
-    patients["nephritis_onset_date"] = _aligned(_first(ln, base), ids).to_numpy()
-    patients["sle_diagnosis_date"] = _aligned(_first(cond[cond["set"] == "sle"], base), ids).to_numpy()
-    patients["cns_lupus_active"] = flag(["cns_lupus"], ACTIVE_CNS_DAYS)
-    patients["dialysis"] = flag(["dialysis"], DIALYSIS_DAYS)
-    patients["hiv_positive"] = flag(["hiv"])
-    patients["hepatitis_b_positive"] = flag(["hepatitis_b"])
-    patients["hepatitis_c_positive"] = flag(["hepatitis_c"])
-    patients["tb_positive"] = flag(["tuberculosis"])
-    patients["pregnant"] = flag(["pregnancy"], PREGNANCY_DAYS)
-    patients["organ_transplant"] = flag(["organ_transplant"])
+    at = AsOf(ids, ids, _aligned(base, ids).to_numpy(dtype="datetime64[s]"))
+    fields = _as_of(model, at, birth, lab_months)
+    patients["age_years"] = fields.pop("age_years")
+    patients["baseline_date"] = at.date
+    for name, column in fields.items():
+        patients[name] = column
     for name in NOT_DERIVABLE:
         patients[name] = None
     for f in TABLES["patients"]:  # optional fields no concept set maps yet: not recorded
@@ -185,7 +189,11 @@ def build_extract(model: EventModel, baseline: str = "last_visit", before: str |
     if model.entry is not None:  # not in the registry dictionary: kept as extra columns for the entry rules
         for name, column in model.entry.items():
             patients[name] = _aligned(column, ids).to_numpy()
+    visits = None
+    if index is not None:
+        visits = _visits(model, index, ids, patients, birth, lab_months, index_months)
 
+    cond = model.conditions
     mal_sets = {"basal_cell_skin", "squamous_cell_skin", "cervical_carcinoma_in_situ"}
     mal = cond[cond["set"].isin(mal_sets | {"malignancy"})]
     # A specific (excepted) code wins over the generic malignancy set for the same record.
@@ -203,7 +211,7 @@ def build_extract(model: EventModel, baseline: str = "last_visit", before: str |
                                 "stop_date": d["stop_date"].to_numpy(), "dose": d["dose"].to_numpy(),
                                 "dose_unit": d["dose_unit"].to_numpy()})
     tables = {"patients": patients, "medications": medications, "malignancies": malignancies,
-              "infections": infections}
+              "infections": infections} | ({} if visits is None else {"visits": visits})
     notes = {**NOT_DERIVABLE, **model.notes}
     implausible = _implausible_to_unknown(tables, notes)
     if model.measurements[model.measurements["field"] == "sledai_2k"].empty:
@@ -211,6 +219,41 @@ def build_extract(model: EventModel, baseline: str = "last_visit", before: str |
     extract = extract_from_tables(tables, model.source, model.content_hash, notes)
     extract.implausible = implausible
     return extract
+
+def _visits(model: EventModel, index: str, ids: pd.Index, patients: pd.DataFrame, birth: np.ndarray,
+            lab_months: float | None, index_months: int | None) -> pd.DataFrame:
+    """The visits table: each SLE person's index dates, every per-visit field read as of the date."""
+    base = pd.Series(patients["baseline_date"].to_numpy(), index=ids)
+    first = pd.Series(patients["sle_diagnosis_date"].to_numpy(dtype="datetime64[s]"), index=ids)
+    if model.index_from is not None:  # a source may know a later start (the database's first SLE diagnosis)
+        first = np.maximum(first, _aligned(model.index_from, ids).astype("datetime64[s]"))
+    rows = index_dates(index, base, first, model.visits, index_months)
+    at = AsOf(ids, rows["person_id"], rows["date"])
+    fields = _as_of(model, at, birth[at.code], lab_months)
+    out = pd.DataFrame({"patient_id": rows["person_id"].astype(str).to_numpy(),
+                        "visit_date": rows["date"].to_numpy(dtype="datetime64[s]")})
+    for name in VISIT_FIELDS:
+        if name in fields:
+            out[name] = fields[name]
+    if model.entry is not None and "sle_diagnoses" in model.entry:  # the cohort entry as of each date
+        cond = model.conditions
+        out["sle_diagnoses"] = pd.array(at.count_days(cond[cond["set"] == "sle"]), dtype="Int32")
+    if model.periods is not None:
+        out["observation_start"], out["in_observation"] = _observed(at, model.periods)
+    return out
+
+
+def _observed(at: AsOf, periods: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Per index row: the earliest start of an observation period holding the date, and whether one does."""
+    code = at.ids.get_indexer(pd.Index(periods["person_id"]))
+    frame = pd.DataFrame({"row": np.arange(len(at)), "code": at.code, "date": at.date})
+    spans = pd.DataFrame({"code": code, "start": np.asarray(periods["start"], dtype="datetime64[s]"),
+                          "end": np.asarray(periods["end"], dtype="datetime64[s]")})
+    both = frame.merge(spans[spans["code"] >= 0], on="code")  # a person has few periods
+    both = both[(both["start"] <= both["date"]) & (both["end"] >= both["date"])]
+    start = both.groupby("row")["start"].min().reindex(np.arange(len(at)))
+    inside = pd.array(start.notna().to_numpy(), dtype="boolean")
+    return start.to_numpy(dtype="datetime64[s]"), inside
 
 
 def _implausible_to_unknown(tables: dict[str, pd.DataFrame], notes: dict) -> pd.DataFrame:
@@ -222,7 +265,7 @@ def _implausible_to_unknown(tables: dict[str, pd.DataFrame], notes: dict) -> pd.
     """
     found = []
     for name, table in tables.items():
-        for f in TABLES[name]:
+        for f in fields_of(name):
             if f.kind not in ("int", "float") or f.name not in table:
                 continue
             value = pd.to_numeric(table[f.name], errors="coerce").astype(float)

@@ -37,7 +37,7 @@ from screening.io.dates import months_before
 from screening.io.extract import Extract
 from screening.io.sources import omop_checks as checks
 from screening.io.sources import omop_sql as q
-from screening.io.sources.common import EventModel, build_extract, load_concepts
+from screening.io.sources.common import EventModel, build_extract, check_index, load_concepts
 from screening.io.sources.omop_connect import OMOP_TABLES, PASSWORD_ENV, VOCABULARY, connect, split_url
 
 __all__ = ["read_omop", "OMOP_TABLES", "PASSWORD_ENV", "VOCABULARY", "split_url"]
@@ -172,20 +172,31 @@ def _drugs(rows: pd.DataFrame, concepts: dict) -> pd.DataFrame:
                          "dose_unit": np.where(biologic, "mg", "mg/day")})
 
 
-def _cohort(persons: pd.DataFrame, lab_months: float | None) -> pd.DataFrame:
-    """The SLE cohort with each person's baseline and the look-backs read for it (no lab limit: NULL)."""
+def _cohort(persons: pd.DataFrame, lab_months: float | None, index: str | None = None,
+            index_months: int | None = None) -> pd.DataFrame:
+    """The SLE cohort with each person's baseline and the look-backs read for it (no lab limit: NULL).
+
+    With ``index``, the look-backs run from the earliest index date instead: the first SLE diagnosis,
+    or ``index_months`` before baseline when that is later.
+    """
     sle = persons[(persons["sle_diagnoses"] > 0) & persons["baseline"].notna()]
     base = _dates(sle["baseline"]).reset_index(drop=True)
-    lab_since = months_before(base, lab_months).dt.date if lab_months is not None else [None] * len(base)
+    earliest = base
+    if index is not None:
+        earliest = _dates(sle["first_sle"]).reset_index(drop=True).fillna(base)
+        if index_months is not None:
+            earliest = np.maximum(earliest, months_before(base, index_months))
+    lab_since = months_before(earliest, lab_months).dt.date if lab_months is not None else [None] * len(base)
     return pd.DataFrame({"person_id": pd.to_numeric(sle["person_id"]).astype("int64").to_numpy(),
                          "baseline": base.dt.date,
                          "lab_since": lab_since,
-                         "drug_since": months_before(base, 12 * DRUG_YEARS).dt.date})
+                         "drug_since": months_before(earliest, 12 * DRUG_YEARS).dt.date})
 
 
 def read_omop(source: str | Path, baseline: str = "last_visit", before: str | None = None,
               concepts: str | Path | None = None, cdm_schema: str | None = None, vocab_schema: str | None = None,
-              lab_months: float | None = LAB_MONTHS) -> Extract:
+              lab_months: float | None = LAB_MONTHS, index: str | None = None,
+              index_months: int | None = None) -> Extract:
     """Build the screening extract from an OMOP CDM: a folder, a ``.duckdb`` file or a database URL.
 
     ``baseline`` is a date (``"2024-06-15"``) or ``"last_visit"``: each person's
@@ -194,8 +205,15 @@ def read_omop(source: str | Path, baseline: str = "last_visit", before: str | No
     ``?cdm_schema=cdm&vocab_schema=vocab``). Labs and weight are read from the
     ``lab_months`` months before baseline (None: all of them), each with its date, so that a
     protocol's recency limit (``within_months``, ``weight_months``) can be applied to it.
+
+    ``index`` (``"visits"`` or ``"monthly"``) adds a visits table, for
+    :class:`~screening.engine.over_time.EligibilityOverTime`: each ``visit_occurrence`` of a person in the SLE
+    cohort (or a monthly grid back from the baseline), from the first SLE diagnosis (or ``index_months``
+    before baseline) to the baseline, with labs, weight, serology, conditions and the cohort entry read as
+    of that date, as the patients row is read as of the baseline.
     """
     source = str(source)
+    check_index(f"omop:{source}", index)
     fixed = None if baseline == "last_visit" else baseline
     if fixed is not None:
         try:
@@ -225,7 +243,11 @@ def read_omop(source: str | Path, baseline: str = "last_visit", before: str | No
         persons = cdm.fetch(q.persons_query(cat, fixed, cutoff))
         if not (pd.to_numeric(persons["sle_diagnoses"]).fillna(0) > 0).any():
             codes = cdm.fetch(q.codeset_size("sle")).iloc[0, 0]
-        cdm.load(q.COHORT, _cohort(persons, lab_months))
+        cdm.load(q.COHORT, _cohort(persons, lab_months, index, index_months))
+        visit_days = q.visit_dates_query(cat) if index == "visits" else None
+        visit_days = cdm.fetch(visit_days) if visit_days is not None else None
+        periods = q.periods_query(cat) if index is not None else None
+        periods = cdm.fetch(periods) if periods is not None else None
         events = q.events_query(cat)
         conditions = cdm.fetch(events) if events is not None else None
         measurements = q.measurements_query(cat)
@@ -246,16 +268,26 @@ def read_omop(source: str | Path, baseline: str = "last_visit", before: str | No
                                    "date": _dates(conditions["date"])})
     people = _persons(persons)
     base = _dates(persons["baseline"])
+    visits = pd.DataFrame({"person_id": people["person_id"], "date": base}).dropna()
+    if visit_days is not None and len(visit_days):  # the cohort's own visits, on or before its baselines
+        visits = pd.concat([visits, pd.DataFrame({"person_id": _ids(visit_days["person_id"]),
+                                                  "date": _dates(visit_days["date"])})], ignore_index=True)
     model = EventModel(
         persons=people, conditions=conditions, measurements=_measurements(measurements, sets),
-        drugs=_drugs(drugs, sets),
-        visits=pd.DataFrame({"person_id": people["person_id"], "date": base}).dropna(),
+        drugs=_drugs(drugs, sets), visits=visits,
         source=shown, content_hash="", entry=_entry(persons, people["person_id"], cdm.found))
+    if index is not None:
+        model.index_from = pd.Series(_dates(persons["first_sle"]).to_numpy(), index=people["person_id"].to_numpy())
+        if periods is not None:
+            model.periods = pd.DataFrame({"person_id": _ids(periods["person_id"]), "start": _dates(periods["start"]),
+                                          "end": _dates(periods["end"])})
     model.notes.update(checks.missing_table_notes(shown, cdm.found))
     if codes is not None:
         model.notes.update(checks.empty_cohort_notes(shown, len(persons), int(codes), sets))
-    model.content_hash = _content_hash([persons, conditions, measurements, drugs])
-    extract = build_extract(model, baseline, before)
+    # the first diagnosis day only sets where index dates start: the same CDM hashes alike with or without it
+    model.content_hash = _content_hash([persons.drop(columns="first_sle", errors="ignore"), conditions,
+                                        measurements, drugs] + ([] if index is None else [visit_days, periods]))
+    extract = build_extract(model, baseline, before, index=index, lab_months=lab_months, index_months=index_months)
     extract.labs_read_months = lab_months
     return extract
 

@@ -38,7 +38,8 @@ import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
 
 __all__ = ["Catalog", "ITEMS", "ROOTS", "CODESETS", "COHORT", "roots_insert", "codesets_insert",
-           "persons_query", "events_query", "codeset_size", "measurements_query", "drugs_query", "CONDITION_TABLES"]
+           "persons_query", "events_query", "codeset_size", "measurements_query", "drugs_query", "CONDITION_TABLES",
+           "visit_dates_query", "periods_query"]
 
 _META = sa.MetaData()
 #: The concept-set file as rows (set_name, domain, vocabulary_id, concept_code, concept_id, descendants).
@@ -186,12 +187,12 @@ def persons_query(cat: Catalog, baseline: str | None, before: str):
     if cat.has(co):
         day = cat.col(co, "condition_start_date")
         sle = (sa.select(cat.col(co, "person_id").label("person_id"),
-                         sa.func.count(sa.distinct(day)).label("n"))
+                         sa.func.count(sa.distinct(day)).label("n"), sa.func.min(day).label("first"))
                .select_from(cat.table(co).join(CODESETS, cat.col(co, "condition_concept_id") == CODESETS.c.concept_id)
                             .join(base, base.c.person_id == cat.col(co, "person_id")))
                .where(CODESETS.c.set_name == "sle", CODESETS.c.domain == "condition", day <= base.c.baseline)
                .group_by(cat.col(co, "person_id")).subquery("sle"))
-        sle_cols = [sa.func.coalesce(sle.c.n, 0).label("sle_diagnoses")]
+        sle_cols = [sa.func.coalesce(sle.c.n, 0).label("sle_diagnoses"), sle.c.first.label("first_sle")]
         joins.append(sle)
     extra = []
     if cat.has("death"):
@@ -232,6 +233,28 @@ def events_query(cat: Catalog, domains: tuple[str, ...] = ("condition", "procedu
                                   .join(CODESETS, CODESETS.c.concept_id == cat.col(table, concept)))
                      .where(CODESETS.c.domain.in_(domains), cat.col(table, day) <= COHORT.c.baseline))
     return sa.union_all(*parts) if parts else None
+
+
+def visit_dates_query(cat: Catalog):
+    """The cohort's visit days up to baseline (index dates): person_id, date."""
+    v = "visit_occurrence"
+    if not cat.has(v):
+        return None
+    day = cat.col(v, "visit_start_date")
+    return (sa.select(cat.col(v, "person_id").label("person_id"), day.label("date"))
+            .select_from(cat.table(v).join(COHORT, COHORT.c.person_id == cat.col(v, "person_id")))
+            .where(day <= COHORT.c.baseline).distinct())
+
+
+def periods_query(cat: Catalog):
+    """The cohort's observation periods: person_id, start, end (the cohort entry at each index date)."""
+    op = "observation_period"
+    if not cat.has(op):
+        return None
+    return (sa.select(cat.col(op, "person_id").label("person_id"),
+                      cat.col(op, "observation_period_start_date").label("start"),
+                      cat.col(op, "observation_period_end_date").label("end"))
+            .select_from(cat.table(op).join(COHORT, COHORT.c.person_id == cat.col(op, "person_id"))))
 
 
 def measurements_query(cat: Catalog):

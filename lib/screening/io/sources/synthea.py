@@ -26,7 +26,7 @@ import pandas as pd
 
 from screening.errors import ExtractError
 from screening.io.extract import Extract, extract_hash
-from screening.io.sources.common import EventModel, baselines, build_extract, load_concepts
+from screening.io.sources.common import EventModel, baselines, build_extract, check_index, load_concepts
 
 __all__ = ["read_synthea", "SYNTHEA_FILES"]
 
@@ -81,11 +81,15 @@ def _records(frame: pd.DataFrame, date_col: str, sets: dict[str, set[str]]) -> p
 
 
 def read_synthea(folder: str | Path, baseline: str = "last_visit", before: str | None = None,
-                 concepts: str | Path | None = None) -> Extract:
+                 concepts: str | Path | None = None, index: str | None = None,
+                 index_months: int | None = None) -> Extract:
     """Build the screening extract from a Synthea CSV export folder.
 
     ``baseline`` is a date or ``"last_visit"`` (each patient's last encounter on or before ``before``).
+    ``index`` (``"visits"``: each encounter; ``"monthly"``) adds a visits table of index dates, as
+    :func:`~screening.io.sources.omop.read_omop` does.
     """
+    check_index(f"synthea:{folder}", index)
     folder = Path(folder)
     if not folder.is_dir():
         raise ExtractError(str(folder), None, "a Synthea CSV export folder (patients.csv, conditions.csv, ...)")
@@ -118,7 +122,11 @@ def read_synthea(folder: str | Path, baseline: str = "last_visit", before: str |
     model.notes["dose"] = "Synthea records no daily frequency: daily doses are not derivable"
     for name in ("ast_uln", "alt_uln"):
         model.notes[name] = "Synthea observations carry no reference range"
-    return build_extract(model, baseline, before)
+    if index is not None:  # observed from the first encounter to the last, as the cohort entry reads it
+        span = visits.groupby("person_id")["date"].agg(["min", "max"])
+        model.periods = pd.DataFrame({"person_id": span.index, "start": span["min"].to_numpy(),
+                                      "end": span["max"].to_numpy()})
+    return build_extract(model, baseline, before, index=index, index_months=index_months)
 
 
 def _entry(patients: pd.DataFrame, conditions: pd.DataFrame, visits: pd.DataFrame, baseline: str,

@@ -72,12 +72,13 @@ def naive_visit_states(extract: Extract, protocol: Protocol) -> pd.DataFrame:
     """
     import math
 
-    from screening.io.schema import DATED, EVENT_DATES, LAB_DATES, VISIT_FIELDS
+    from screening.io.schema import DATED, EVENT_DATES, LAB_DATES
+    from screening.io.visits import held_fields
 
     events = {name: extract.table(name).assign(patient_id=extract.table(name)["patient_id"].astype("string"))
               for name in EVENT_DATES}
     visits = extract.visits
-    held = [] if visits is None else [c for c in VISIT_FIELDS if c in visits.columns]
+    held = [] if visits is None else held_fields(visits, extract.patients.columns)
     out, index = [], []
 
     def states(row: pd.Series, own: dict) -> dict:
@@ -100,10 +101,12 @@ def naive_visit_states(extract: Extract, protocol: Protocol) -> pd.DataFrame:
             seen = row.copy()
             seen["baseline_date"] = day
             for c in held:
-                if c in seen.index:
+                if c in seen.index and not any(LAB_DATES.get(v) == c for v in held):
                     seen[c] = visit[c]
                     if LAB_DATES.get(c) in seen.index:
-                        seen[LAB_DATES[c]] = pd.NaT if pd.isna(visit[c]) else day
+                        # taken on its own date when the visit gives one, else at the visit
+                        taken = visit.get(LAB_DATES[c], pd.NaT)
+                        seen[LAB_DATES[c]] = pd.NaT if pd.isna(visit[c]) else (day if pd.isna(taken) else taken)
             for date, values in DATED.items():
                 if date in seen.index and not any(v in held for v in values) and not pd.isna(seen[date]) \
                         and seen[date] > day:

@@ -27,7 +27,7 @@ from screening.rules.baselines.sqltext import Query
 from screening.rules.library import RULES
 from screening.rules.protocol import Criterion, Protocol
 
-__all__ = ["connect", "criterion_sql", "load_tables", "run_funnel", "states", "states_sql"]
+__all__ = ["connect", "criterion_sql", "load_tables", "placed_sql", "run_funnel", "states", "states_sql"]
 
 EVENT_TABLES = ("patients", "medications", "malignancies", "infections")
 _SQL_TYPE = {"date": "DATE", "int": "INTEGER", "float": "DOUBLE", "bool": "BOOLEAN"}
@@ -181,6 +181,21 @@ def states(con, protocol: Protocol, sql_dialect: str | Dialect = DUCKDB) -> pd.D
     return d.frame(con, sql).set_index("patient_id")
 
 
+def placed_sql(ids: list[str], sql_dialect: str | Dialect = DUCKDB, states: str = "states") -> str:
+    """Each patient's status and step (1-based criterion, NULL if eligible) from a table of states.
+
+    Excluded at the first criterion failed; otherwise not assessable at the first unknown; otherwise eligible.
+    """
+    d = dialect(sql_dialect)
+    quoted = [f'"{i}"' for i in ids]
+    first = (f"SELECT patient_id, {d.first_position(quoted, 0)} AS first_fail, "
+             f"{d.first_position(quoted, -1)} AS first_unknown FROM {states}")
+    status = ("CASE WHEN first_fail IS NOT NULL THEN 'excluded' WHEN first_unknown IS NOT NULL "
+              "THEN 'not_assessable' ELSE 'eligible' END")
+    return (f"SELECT patient_id, {status} AS status, coalesce(first_fail, first_unknown) AS step "
+            f"FROM ({first}) AS first_steps")
+
+
 def run_funnel(con, protocol: Protocol, sql_dialect: str | Dialect = DUCKDB) -> dict[str, pd.DataFrame]:
     """States, sequential funnel, per-criterion counts and overlap, all computed inside the database."""
     d = dialect(sql_dialect)
@@ -189,13 +204,8 @@ def run_funnel(con, protocol: Protocol, sql_dialect: str | Dialect = DUCKDB) -> 
     sql = states_sql(protocol, d, set(d.columns(con, "patients")), _absent(con, d))
     d.execute(con, f"CREATE TEMP TABLE states AS {sql}")
     quoted = [f'"{i}"' for i in ids]
-    placed = (f"SELECT patient_id, {d.first_position(quoted, 0)} AS first_fail, "
-              f"{d.first_position(quoted, -1)} AS first_unknown FROM states")
-    status = ("CASE WHEN first_fail IS NOT NULL THEN 'excluded' WHEN first_unknown IS NOT NULL "
-              "THEN 'not_assessable' ELSE 'eligible' END")
     d.execute(con, "DROP TABLE IF EXISTS placed")
-    d.execute(con, f"CREATE TEMP TABLE placed AS SELECT patient_id, {status} AS status, "
-                   f"coalesce(first_fail, first_unknown) AS step FROM ({placed}) AS first_steps")
+    d.execute(con, f"CREATE TEMP TABLE placed AS {placed_sql(ids, d)}")
     funnel = d.frame(con, "SELECT step, status, count(*) AS patients FROM placed WHERE status <> 'eligible' "
                           "GROUP BY step, status ORDER BY step, status")
     alone = d.frame(con, "SELECT " + ", ".join(f"sum(CASE WHEN {q} = 0 THEN 1 ELSE 0 END) AS {q}" for q in quoted)

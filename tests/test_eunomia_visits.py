@@ -1,0 +1,154 @@
+"""Eunomia's visits as index dates: each visit_occurrence of the SLE cohort screened, on every route.
+
+The per-visit outcomes are worked out by hand in ``tests/eunomia.py`` (``EXPECTED_VISITS``,
+``EXPECTED_MONTHLY_1001``). The pandas over-time engine, the row-by-row implementation and the SQL
+route evaluating every index date in DuckDB and PostgreSQL must each give them.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import eunomia
+from screening.engine.over_time import EligibilityOverTime
+from screening.errors import ExtractError
+from screening.io.sources import load_source
+from screening.rules.protocol import load_protocol
+
+PROTOCOL = load_protocol("misle-phase2-ehr")
+
+
+def _load(spec: str, **kw):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return load_source(spec, protocol=PROTOCOL, **kw)
+
+
+def _by_visit(over: EligibilityOverTime) -> dict:
+    """(person, visit day) -> (status, criterion) for every screened visit but the baseline."""
+    v = over.visits
+    return {(int(r.patient_id), str(r.visit_date.date())): (str(r.status), r.criterion)
+            for r in v.itertuples() if not r.baseline}
+
+
+@pytest.fixture(scope="module")
+def cdm(tmp_path_factory):
+    return eunomia.write(tmp_path_factory.mktemp("eunomia-visits"))
+
+
+@pytest.fixture(scope="module")
+def visits_extract(cdm):
+    return _load(f"omop:{cdm}@{eunomia.BASELINE}#visits")
+
+
+@pytest.fixture(scope="module")
+def over(visits_extract):
+    return EligibilityOverTime(visits_extract, PROTOCOL)
+
+
+def test_each_visit_of_the_sle_cohort_is_screened_with_the_hand_answer(over):
+    assert _by_visit(over) == eunomia.EXPECTED_VISITS
+    last = over.visits[over.visits["baseline"]]
+    assert {int(p): (str(s), c) for p, s, c in zip(last["patient_id"], last["status"], last["criterion"],
+                                                  strict=True)} == eunomia.EXPECTED
+
+
+def test_a_visit_reads_the_latest_values_by_then_with_their_own_dates(visits_extract):
+    v = visits_extract.visits.set_index(["patient_id", "visit_date"])
+    at = v.loc[("1013", pd.Timestamp(eunomia.V2))]
+    assert at["egfr"] == 95 and at["egfr_date"] == pd.Timestamp("2021-09-01")  # not the visit's own day
+    assert pd.isna(at["platelets"]) and at["ana_titre"] == 160 and at["age_years"] == 36
+    assert not v.loc[("1008", pd.Timestamp(eunomia.V1)), "hiv_positive"]
+    assert v.loc[("1008", pd.Timestamp(eunomia.V2)), "hiv_positive"]
+    assert not v.loc[("1012", pd.Timestamp(eunomia.V1)), "in_observation"]
+    old = v.loc[("1016", pd.Timestamp(eunomia.V0))]
+    assert pd.isna(old["egfr"]) and old["ana_date"] == pd.Timestamp("2020-06-01")  # 2019 panel: too old
+    assert "1010" not in v.index.get_level_values(0)  # no SLE record: not in the cohort, no index dates
+
+
+def test_the_row_by_row_implementation_agrees_at_every_visit(visits_extract, over):
+    from screening.rules.baselines.naive import naive_visit_states
+
+    naive = naive_visit_states(visits_extract, PROTOCOL)
+    engine = pd.DataFrame(over.screening.states, columns=over.screening.ids)
+    assert (naive.to_numpy() == engine.to_numpy()).all()
+
+
+def test_a_monthly_grid_steps_back_from_the_baseline_to_the_diagnosis(cdm):
+    ex = _load(f"omop:{cdm}@{eunomia.BASELINE}", index="monthly")
+    days = ex.visits.loc[ex.visits["patient_id"] == "1001", "visit_date"]
+    assert len(days) == eunomia.MONTHLY_1001 and days.min() == pd.Timestamp("2018-05-15")
+    got = _by_visit(EligibilityOverTime(ex, PROTOCOL))
+    assert {d: got[(1001, d)] for d in eunomia.EXPECTED_MONTHLY_1001} == eunomia.EXPECTED_MONTHLY_1001
+    assert (ex.visits["visit_date"].dt.day == 15).all() and "1010" not in set(ex.visits["patient_id"])
+
+
+def test_an_unknown_index_is_an_error_naming_the_choices(cdm):
+    with pytest.raises(ExtractError, match="visits or monthly"):
+        _load(f"omop:{cdm}", index="weekly")
+    with pytest.raises(ExtractError, match="omop: or synthea:"):
+        load_source("data/synthetic", index="visits")
+
+
+# --- the SQL route: the baseline engine run on (person, index date) rows in the database ---------------
+
+def _sql_by_visit(result: pd.DataFrame) -> dict:
+    return {(int(p), str(pd.Timestamp(d).date())): (s, c or "")
+            for p, d, b, s, c in result[["patient_id", "visit_date", "baseline", "status", "criterion"]]
+            .itertuples(index=False) if not b}
+
+
+def _assert_sql_agrees(result: pd.DataFrame, over: EligibilityOverTime) -> None:
+    engine = over.visits
+    assert len(result) == len(engine)
+    assert (result["patient_id"].astype(str).to_numpy() == engine["patient_id"].astype(str).to_numpy()).all()
+    assert (pd.to_datetime(result["visit_date"]).to_numpy() == engine["visit_date"].to_numpy()).all()
+    assert (result["status"].to_numpy() == engine["status"].astype(str).to_numpy()).all()
+    assert (result["criterion"].fillna("").to_numpy() == engine["criterion"].to_numpy()).all()
+    states = result[over.screening.ids].to_numpy(dtype=np.int8)
+    assert (states == over.screening.states).all()
+    assert _sql_by_visit(result) == eunomia.EXPECTED_VISITS
+
+
+def test_duckdb_evaluates_every_index_date_in_the_database_as_the_engine_does(visits_extract, over):
+    import duckdb
+
+    from screening.rules.baselines.per_index import load_index_tables, visit_funnel
+
+    con = duckdb.connect()
+    load_index_tables(con, visits_extract)
+    _assert_sql_agrees(visit_funnel(con, PROTOCOL), over)
+
+
+def test_postgresql_evaluates_every_index_date_in_the_database_as_the_engine_does(postgres, visits_extract, over):
+    from screening.rules.baselines.dialects import POSTGRES
+    from screening.rules.baselines.per_index import load_index_tables, visit_funnel
+
+    postgres.execute("CREATE SCHEMA per_index_eunomia")
+    postgres.execute("SET search_path TO per_index_eunomia")
+    try:
+        load_index_tables(postgres, visits_extract, POSTGRES)
+        _assert_sql_agrees(visit_funnel(postgres, PROTOCOL, POSTGRES), over)
+    finally:
+        postgres.execute("DROP SCHEMA per_index_eunomia CASCADE")
+        postgres.execute("SET search_path TO DEFAULT")
+
+
+def test_the_cdm_in_postgresql_gives_the_same_index_dates(postgres, cdm, over):
+    """The OMOP reader's own queries (visit days, observation periods, first diagnosis) on PostgreSQL."""
+    import postgres_server as pg
+
+    info = postgres.info
+    url = f"postgresql+psycopg://{info.user}@{info.host}:{info.port}/{info.dbname}"
+    pg.load_cdm(url, pg.read_tables(cdm), "eunomia_idx", "eunomia_idx_vocab")
+    try:
+        ex = _load(f"omop:{url}@{eunomia.BASELINE}#visits", cdm_schema="eunomia_idx",
+                   vocab_schema="eunomia_idx_vocab")
+        assert _by_visit(EligibilityOverTime(ex, PROTOCOL)) == eunomia.EXPECTED_VISITS
+    finally:
+        postgres.execute("DROP SCHEMA eunomia_idx CASCADE")
+        postgres.execute("DROP SCHEMA eunomia_idx_vocab CASCADE")
