@@ -152,3 +152,11 @@ def test_the_cdm_in_postgresql_gives_the_same_index_dates(postgres, cdm, over):
     finally:
         postgres.execute("DROP SCHEMA eunomia_idx CASCADE")
         postgres.execute("DROP SCHEMA eunomia_idx_vocab CASCADE")
+
+
+def test_the_command_line_refuses_index_dates_for_a_native_extract(capsys):
+    from screening.cli import main
+
+    assert main(["funnel", "--data", "data/synthetic", "--index", "visits"]) == 2
+    err = capsys.readouterr().err
+    assert "--index apply to omop: and synthea: sources" in err and "Traceback" not in err

@@ -92,6 +92,11 @@ def _common(p: argparse.ArgumentParser, one_protocol: bool = True) -> None:
     p.add_argument("--baseline", default=None,
                    help="for omop:/synthea: sources: a baseline date YYYY-MM-DD, or last_visit (default)")
     p.add_argument("--before", default=None, help="with --baseline last_visit: the last visit on or before this date")
+    p.add_argument("--index", default=None, choices=["visits", "monthly"],
+                   help="for omop:/synthea: sources: also screen the SLE cohort at each visit before baseline, or "
+                        "on a monthly grid back from it (eligible over time)")
+    p.add_argument("--index-months", type=int, default=None, metavar="N",
+                   help="with --index: index dates at most N months before baseline (default: from diagnosis)")
     p.add_argument("--strict-vocabulary", action="store_true",
                    help="stop on a coded value (drug name, sex, drug class, ...) the vocabulary "
                         "(lib/screening/vocabulary.csv) does not know, "
@@ -296,10 +301,10 @@ def _run(args) -> int:
 
     from screening.io.sources import source_kind
 
-    if (args.baseline or args.before) and source_kind(args.data) == "native":
-        raise ScreeningError(f"--data {args.data}: --baseline and --before apply to omop: and synthea: sources; "
-                             "a native extract carries each patient's baseline_date. Drop them, or prefix the "
-                             "folder with omop: or synthea:.")
+    if (args.baseline or args.before or args.index) and source_kind(args.data) == "native":
+        raise ScreeningError(f"--data {args.data}: --baseline, --before and --index apply to omop: and synthea: "
+                             "sources; a native extract carries each patient's baseline_date (and its visits "
+                             "table). Drop them, or prefix the folder with omop: or synthea:.")
 
     from screening.io.sources import load_source
     from screening.rules.protocol import load_protocol
@@ -325,13 +330,13 @@ def _run(args) -> int:
     if args.command == "funnel":
         return _funnel(args, rule, protocol)
     if args.command == "report":
-        from screening.io.sources import with_schemas
+        from screening.io.sources import with_index, with_schemas
         from screening.views.report import build_report
 
         spec = args.data
         if args.baseline and args.baseline != "last_visit" and ":" in spec:
             spec = f"{spec}@{args.baseline}"  # converted sources carry their baseline in the spec
-        spec = with_schemas(spec, args.cdm_schema, args.vocab_schema)
+        spec = with_index(with_schemas(spec, args.cdm_schema, args.vocab_schema), args.index, args.index_months)
         if args.strict_vocabulary:  # stop before any notebook runs (the second load reads the checked cache)
             load_source(spec, strict=True)
         out = build_report(spec, protocol, policy=args.policy, out=args.out, overwrite=args.overwrite,
@@ -405,7 +410,8 @@ def _funnel(args, rule, protocol) -> int:
     from screening.views.terminal import funnel_text, json_records
 
     extract = load_source(args.data, args.baseline, args.before, args.cdm_schema, args.vocab_schema,
-                          strict=args.strict_vocabulary, protocol=protocol)
+                          strict=args.strict_vocabulary, protocol=protocol, index=args.index,
+                          index_months=args.index_months)
     screening = Screening(extract, protocol, args.policy)
     table, headline = funnel_table(screening, rule, headline=True)
     if args.table != "attrition":
