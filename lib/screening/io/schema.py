@@ -283,10 +283,21 @@ def _visits() -> list[Field]:
                   "after their `baseline_date` (the patients row is the latest visit), once per patient and date.",
                   required=True)] + \
         [replace(by_name[name], optional=True, not_after="visit_date" if by_name[name].kind == "date" else None,
-                 description=by_name[name].description.replace(" May be absent from the file.", "")
+                 description=_VISIT_TEXT.get(name) or by_name[name].description
+                 .replace(" May be absent from the file.", "")
                  .replace("the baseline visit", "the visit").replace("baseline", "the visit")
                  .replace("at screening", "at the visit"))
          for name in VISIT_FIELDS]
+
+
+#: How a visits table's dated fields read (an EHR source writes them; a registry may leave them out).
+_VISIT_TEXT = {"ana_titre": "Latest ANA titre by the visit (80 means 1:80; 0 means negative).",
+               "ana_date": "Date of the latest ANA test by the visit. Not after `visit_date`.",
+               "anti_dsdna_positive": "Latest anti-dsDNA result by the visit positive.",
+               "anti_dsdna_date": "Date of the latest anti-dsDNA test by the visit. Not after `visit_date`."} | {
+    date: f"Date the visit's `{value}` was measured, not after `visit_date`; left blank (or out), the value was "
+          "measured at the visit. A protocol's recency limit counts back from the visit."
+    for value, date in LAB_DATES.items()}
 
 
 #: Tables an extract may hold or leave out altogether; without them everything reads as before.

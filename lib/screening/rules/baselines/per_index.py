@@ -135,11 +135,13 @@ def _age(older: bool) -> str:
     365.25-day years before (a multiple of 1,461 days), where it is exact; 90 (90 or over) stays 90.
     """
     days = "(p.baseline_date - i.visit_date)"
-    younger = f"greatest(floor(p.age_years - {days} / 365.25), 0)"
+    # CASE, not greatest/least: both databases' greatest and least skip a NULL, making an unknown age 0
+    floor = f"floor(p.age_years - {days} / 365.25)"
+    younger = f"(CASE WHEN {floor} < 0 THEN 0 ELSE {floor} END)"
     if not older:
         return f"CAST({younger} AS INTEGER)"
     other = f"(CASE WHEN {days} % 1461 = 0 THEN {younger} ELSE {younger} + 1 END)"
-    return f"CAST((CASE WHEN p.age_years >= 90 THEN 90 ELSE least({other}, 90) END) AS INTEGER)"
+    return f"CAST((CASE WHEN p.age_years >= 90 OR {other} > 90 THEN 90 ELSE {other} END) AS INTEGER)"
 
 
 def visit_funnel(con, protocol: Protocol | str, sql_dialect: str | Dialect = DUCKDB) -> pd.DataFrame:
