@@ -187,7 +187,13 @@ def complete(ex: Extract, rng: np.random.Generator, params: dict) -> Extract:
             elif same:
                 events.loc[gap, f.name] = f.min if rng.random() < 0.5 else f.max
             else:
-                events.loc[gap, f.name] = _numbers(rng, f, events[f.name], k, numbers)
+                value = _numbers(rng, f, events[f.name], k, numbers)
+                if f.name == "dose":
+                    # Stability turns on a missing dose equal to the same drug's other dose: draw it often.
+                    sibling = events.groupby(["patient_id", "drug"], observed=True)["dose"].transform("first")
+                    sibling = sibling.to_numpy(dtype=float, na_value=np.nan)[gap]
+                    value = np.where(~np.isnan(sibling) & (rng.random(k) < 0.5), sibling, value)
+                events.loc[gap, f.name] = value
         out[table] = events.astype({c: t for c, t in ex.table(table).dtypes.items() if c != "drug"})
     return replace(ex, **out, _rows=dict(ex._rows))
 
