@@ -38,7 +38,9 @@ MERGED = ("headline", "attrition", "criteria")
 #: Tables read only to check the bundle against itself (their sums against the merged tables) and to bound the
 #: network's headline (:mod:`screening.network.bounds`), when listed.
 CHECKED = ("outcome_by_site", "composition", "makeup", "comparison", "transitions", "sweeps", "relaxations",
-           "leave_one_out", "shapley")
+           "leave_one_out", "shapley", "overlap", "not_assessable", "missingness", "by_criterion", "near_misses")
+#: ... and the breakdowns by group, one table per characteristic (``differential_sex``, ...).
+CHECKED_BY = re.compile(r"tables/((?:differential|leave_one_out)_[a-z][a-z0-9_]{0,60})\.csv")
 #: No file a report writes comes near this: a larger one is not a bundle's, and is not read into memory.
 MAX_FILE_BYTES = 64 << 20
 #: provenance.json nests a parameter's list inside ``parameters``: deeper is not a report's.
@@ -256,5 +258,7 @@ def read_bundle(path: str | Path) -> Bundle:
         if not isinstance(embedded, dict) or embedded.get("provenance") != meta:
             raise BundleError(f"{path}: tables/provenance.json is not the provenance tables/headline.json was "
                               "written with: the files come from different reports")
-    tables = {t: _read_table(path, f"tables/{t}.csv") for t in MERGED + CHECKED if f"tables/{t}.csv" in listed}
+    names = [t for t in MERGED + CHECKED if f"tables/{t}.csv" in listed]
+    names += sorted(m.group(1) for m in map(CHECKED_BY.fullmatch, listed) if m)
+    tables = {t: _read_table(path, f"tables/{t}.csv") for t in names}
     return Bundle(path, meta["site_label"], _sha256(manifest), meta, tables)

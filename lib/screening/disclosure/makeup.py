@@ -17,7 +17,7 @@ from screening.engine.composition import Makeup, smd
 from screening.engine.counts import percent_of
 from screening.engine.groups import SMALL_GROUPS
 
-__all__ = ["SHARED_ALONG", "SHARED_BY", "min_group_size", "add_makeup", "render_makeup"]
+__all__ = ["SHARED_ALONG", "SHARED_BY", "min_group_size", "add_makeup", "declare_makeup", "render_makeup"]
 
 #: Characteristics the shareable report describes along the funnel, and those it breaks exclusion down by.
 SHARED_ALONG = ("sex", "race_ethnicity", "age_years", "site")
@@ -60,9 +60,21 @@ def add_makeup(pub, makeup: Makeup | None, ids: list[str], subgroup: tuple[str, 
     notes = [f"makeup / {column}: merged {', '.join(small)} into {SMALL_GROUPS}" if makeup.complete[column]
              else f"makeup / {column}: withheld {', '.join(small)} (too few patients even merged)"
              for column, small in makeup.merged.items() if small]
+    gains = {column: loo.assign(gain=loo["eligible_without"] - loo["eligible"])[["criterion", "label", column, "gain"]]
+             for column, loo in makeup.leave_one_out.items()}
+    declare_makeup(pub, makeup.along, makeup.complete, makeup.differential, gains, ids, subgroup)
+    return notes
+
+
+def declare_makeup(pub, table: pd.DataFrame, complete: dict[str, bool], differential: dict[str, pd.DataFrame],
+                   gains: dict[str, pd.DataFrame], ids: list[str], subgroup: tuple[str, str] | None = None) -> None:
+    """Register the make-up tables as published, with every relation of :func:`add_makeup`.
+
+    ``table``: patients in play (characteristic, step, group, patients); ``complete``: per characteristic,
+    False when a group was withheld; ``differential`` and ``gains``: per characteristic, the
+    ``differential_<column>`` and ``leave_one_out_<column>`` tables (with their ``gain``).
+    """
     k = len(ids)
-    complete = makeup.complete
-    table = makeup.along
     pub.add("makeup", table, ["patients"])
     row = {(r.characteristic, r.step, r.group): i for i, r in enumerate(table.itertuples())}
     cell = lambda char, step, group: ("makeup", row[(char, step, group)], "patients")  # noqa: E731
@@ -76,9 +88,8 @@ def add_makeup(pub, makeup: Makeup | None, ids: list[str], subgroup: tuple[str, 
         if step > 0:
             pub.le(("makeup", i, "patients"), cell(char, step - 1, group))
     _tie_to_breakdowns(pub, row, complete, k, subgroup)
-    for column, d in makeup.differential.items():
-        _add_by(pub, ids, column, d, makeup.leave_one_out[column], cell)
-    return notes
+    for column, d in differential.items():
+        _add_by(pub, ids, column, d, gains[column], cell)
 
 
 def _tie_to_breakdowns(pub, row: dict, described, k: int, subgroup) -> None:
@@ -115,17 +126,17 @@ def _add_by(pub, ids: list[str], column: str, d: pd.DataFrame, loo: pd.DataFrame
     name = f"differential_{column}"
     pub.add(name, d[["criterion", "label", column, "removed_alone", "removed_in_sequence"]],
             ["removed_alone", "removed_in_sequence"])
-    loo = loo.assign(gain=loo["eligible_without"] - loo["eligible"])
     loo_name = f"leave_one_out_{column}"
-    pub.add(loo_name, loo[["criterion", "label", column, "gain"]], ["gain"])
+    pub.add(loo_name, loo, ["gain"])
+    criteria, gained, groups = d["criterion"].to_numpy(), loo["criterion"].to_numpy(), d[column].astype(str).to_numpy()
     for j, cid in enumerate(ids):
-        rows = np.flatnonzero(d["criterion"].to_numpy() == cid)
+        rows = np.flatnonzero(criteria == cid)
         pub.total(("criteria", j, "excluded_alone"), [(name, int(i), "removed_alone") for i in rows])
         pub.total(("attrition", j + 1, "excluded"), [(name, int(i), "removed_in_sequence") for i in rows])
-        gains = np.flatnonzero(loo["criterion"].to_numpy() == cid)
+        gains = np.flatnonzero(gained == cid)
         pub.total(("criteria", j, "gain_if_dropped"), [(loo_name, int(i), "gain") for i in gains])
         for i in rows:
-            i, group = int(i), str(d[column].iloc[i])
+            i, group = int(i), groups[i]
             alone, seq = (name, i, "removed_alone"), (name, i, "removed_in_sequence")
             pub.le(seq, alone)
             pub.le(alone, cell(column, 0, group))

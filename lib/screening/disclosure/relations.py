@@ -29,7 +29,8 @@ from screening.engine.counts import (
 )
 from screening.engine.groups import MISSING
 
-__all__ = ["Published", "funnel_counts", "add_outcome_by", "add_composition", "add_missingness",
+__all__ = ["Published", "funnel_counts", "declare_funnel", "declare_criteria", "declare_overlap",
+           "declare_leave_one_out", "overlap_published", "add_outcome_by", "add_composition", "add_missingness",
            "add_not_assessable", "add_comparison", "add_sweeps", "STEP_COLUMNS", "CRITERIA_COLUMNS",
            "OUTCOME_COLUMNS"]
 
@@ -70,10 +71,17 @@ class Published:
             for col, v in zip(columns, values[i], strict=True):
                 same = self._r(alias(i, col)) if alias and alias(i, col) is not None else None
                 if same is not None:
-                    assert self.cells.values[self.cells[same]] == int(v), (name, i, col, same)
+                    self._agrees(same, v, (name, i, col))
                     self.aliases[(name, i, col)] = same
                 else:
-                    self.cells.add((name, i, col), int(v), locked=locked, present=col in present)
+                    self.cells.add((name, i, col), self._count(v), locked=locked, present=col in present)
+
+    def _count(self, value):
+        """What a cell holds: a true count (a reader's view, :mod:`screening.network.bounds`, holds shown text)."""
+        return int(value)
+
+    def _agrees(self, first: tuple, value, name: tuple) -> None:
+        assert self.cells.values[self.cells[first]] == int(value), (name, first)
 
     def _r(self, name: tuple) -> tuple:
         return self.aliases.get(name, name)
@@ -127,11 +135,25 @@ def funnel_counts(c: Counts, crits, rule: SmallCellRule, tables=("headline", "at
                                                         "leave_one_out")) -> Published:
     """The funnel tables of ``c`` and every relation between them; ``tables`` picks which are published."""
     pub = Published(rule)
-    pub.add("headline", headline_table(c), ["patients"], locked=True)
+    declare_funnel(pub, headline_table(c), attrition_table(c, crits))
+    if "criteria" in tables:
+        declare_criteria(pub, criteria_table(c, crits).drop(columns=["excluded_in_sequence",
+                                                                     "not_assessable_in_sequence"]))
+    if "overlap" in tables and "criteria" in tables:
+        declare_overlap(pub, overlap_published(c, [x.id for x in crits], rule.threshold))
+    if "leave_one_out" in tables and "criteria" in tables:
+        # Eligible-without is eligible + gain: published as the gain alone, the one count behind both.
+        declare_leave_one_out(pub, leave_one_out_table(c, crits).drop(columns="eligible_without"))
+    return pub
+
+
+def declare_funnel(pub: Published, headline: pd.DataFrame, attrition: pd.DataFrame) -> None:
+    """Register the headline and the attrition table (step 0 the extract, then one step per criterion) with the
+    sums that tie them: these relations hold whoever reads the tables, the audit or a network of sites."""
+    pub.add("headline", headline, ["patients"], locked=True)
     n, eligible, unknown, upper, excluded = (pub.head(i) for i in range(5))
     pub.total(n, [eligible, unknown, excluded])
     pub.total(upper, [eligible, unknown])
-    attrition = attrition_table(c, crits)
     step = lambda i, col: ("attrition", i, col)  # noqa: E731
 
     def shown_before(i: int, col: str):  # a step's entering is the previous step's remaining: one count
@@ -140,28 +162,26 @@ def funnel_counts(c: Counts, crits, rule: SmallCellRule, tables=("headline", "at
         return step(i - 1, "remaining") if col == "entering" else None
 
     pub.add("attrition", attrition, STEP_COLUMNS, locked=True, alias=shown_before)
-    k = len(crits)
+    k = len(attrition) - 1
     for i in range(1, k + 1):
         pub.total(step(i, "entering"), [step(i, "excluded"), step(i, "not_assessable"), step(i, "remaining")])
     pub.same(step(k, "remaining"), eligible)
     pub.total(excluded, [step(i, "excluded") for i in range(1, k + 1)])
     pub.total(unknown, [step(i, "not_assessable") for i in range(1, k + 1)])
-    if "criteria" in tables:
-        _criteria(pub, c, crits)
-    if "overlap" in tables and "criteria" in tables:
-        _overlap(pub, c, crits)
-    if "leave_one_out" in tables and "criteria" in tables:
-        # Eligible-without is eligible + gain: published as the gain alone, the one count behind both.
-        pub.add("leave_one_out", leave_one_out_table(c, crits).drop(columns="eligible_without"), ["gain"],
-                alias=lambda j, col: ("criteria", j, "gain_if_dropped"))
-    return pub
 
 
-def _criteria(pub: Published, c: Counts, crits) -> None:
-    """Per criterion: alone, uniquely, gain if dropped, and how they bound the funnel steps."""
-    table = criteria_table(c, crits).drop(columns=["excluded_in_sequence", "not_assessable_in_sequence"])
+def declare_leave_one_out(pub: Published, table: pd.DataFrame) -> None:
+    """Register ``leave_one_out`` (criterion, gain): the gain is the criteria table's gain if dropped."""
+    ids = pub.tables["criteria"]["criterion"].tolist()
+    pub.add("leave_one_out", table, ["gain"], alias=lambda j, col: ("criteria", ids.index(table["criterion"].iloc[j]),
+                                                                    "gain_if_dropped"))
+
+
+def declare_criteria(pub: Published, table: pd.DataFrame) -> None:
+    """Register the criteria table (one row per criterion, in protocol order): alone, uniquely, gain if dropped,
+    and how they bound the funnel steps."""
     pub.add("criteria", table, CRITERIA_COLUMNS, locked=True)
-    k = len(crits)
+    k = len(table)
     crit = lambda j, col: ("criteria", j, col)  # noqa: E731
     step = lambda j, col: ("attrition", j + 1, col)  # noqa: E731  (criterion j decides step j + 1)
     status = pub.status_cells
@@ -181,15 +201,21 @@ def _criteria(pub: Published, c: Counts, crits) -> None:
     pub.le([crit(j, "excluded_uniquely") for j in range(k)], status["excluded"])
 
 
-def _overlap(pub: Published, c: Counts, crits) -> None:
-    """Combinations of failed criteria with more patients than the threshold, the rest as one row."""
-    ids = [x.id for x in crits]
-    table = overlap_table(c, ids, min_patients=pub.rule.threshold + 1)
+def overlap_published(c: Counts, ids: list[str], threshold: int) -> pd.DataFrame:
+    """Combinations of failed criteria with more patients than ``threshold``, the rest as one row (last)."""
+    table = overlap_table(c, ids, min_patients=threshold + 1)
     other = int(c.status[1]) - int(table["patients"].sum())
     rest = pd.DataFrame({**{cid: [False] for cid in ids}, "patients": [other], "criteria": [0]})
     table = pd.concat([table, rest], ignore_index=True)
     table.insert(0, "combination", ["listed"] * (len(table) - 1)
-                 + [f"other combinations (each under {pub.rule.threshold + 1})"])
+                 + [f"other combinations (each under {threshold + 1})"])
+    return table
+
+
+def declare_overlap(pub: Published, table: pd.DataFrame) -> None:
+    """Register ``overlap`` (:func:`overlap_published`: a yes/no column per criterion) against the criteria
+    table and the excluded."""
+    ids = pub.tables["criteria"]["criterion"].tolist()
     pub.add("overlap", table, ["patients"])
     listed = [("overlap", i, "patients") for i in range(len(table) - 1)]
     rest_cell = ("overlap", len(table) - 1, "patients")
@@ -299,19 +325,32 @@ def add_comparison(pub: Published, summary_b: pd.Series, transitions: pd.DataFra
             pub.le(("by_criterion", i, "excluded_alone_b"), ("comparison", 1, "variant"))
 
 
+def _same_value(a, b) -> bool:
+    """A sweep's value is the protocol's own: numerically (a swept 6.0 is a minimum of 6), else as text.
+
+    >>> _same_value(6.0, 6), _same_value("6.0", 6), _same_value(True, 1), _same_value("a", "a")
+    (True, True, False, True)
+    """
+    if isinstance(a, bool) or isinstance(b, bool) or a is None or b is None:
+        return a is not None and b is not None and str(a) == str(b)
+    try:
+        return float(a) == float(b)
+    except (TypeError, ValueError):
+        return str(a) == str(b)
+
+
 def add_sweeps(pub: Published, sweeps: pd.DataFrame, current: dict[str, object]) -> None:
     """Totals for each value of a parameter: each row adds up to the extract; the protocol's value is the funnel.
 
     Neighbouring values differ by a few patients: each difference is protected like a count.
     """
     status = pub.status_cells
-    at_protocol = [str(v) == str(current.get(p)) for p, v in zip(sweeps["parameter"], sweeps["value"], strict=True)]
+    at_protocol = [_same_value(v, current.get(p)) for p, v in zip(sweeps["parameter"], sweeps["value"], strict=True)]
     pub.add("sweeps", sweeps, list(STATUSES), alias=lambda i, col: status[col] if at_protocol[i] else None)
     for i in range(len(sweeps)):
         pub.total(pub.head(0), [("sweeps", i, s) for s in STATUSES])
-    same_parameter = (sweeps["parameter"].to_numpy()[1:] == sweeps["parameter"].to_numpy()[:-1])
-    for i in np.flatnonzero(same_parameter):
+    names, values = sweeps["parameter"].to_numpy(), sweeps["value"].to_numpy()
+    for i in np.flatnonzero(names[1:] == names[:-1]):
         for s in STATUSES:
             pub.cells.target({pub._r(("sweeps", int(i) + 1, s)): 1, pub._r(("sweeps", int(i), s)): -1},
-                             f"{sweeps['parameter'].iloc[i]} {s}: {sweeps['value'].iloc[i]} → "
-                             f"{sweeps['value'].iloc[i + 1]}")
+                             f"{names[i]} {s}: {values[i]} → {values[i + 1]}")

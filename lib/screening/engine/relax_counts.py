@@ -41,7 +41,8 @@ import pandas as pd
 from screening.engine.counts import percent_of
 from screening.engine.relaxations import apportion
 
-__all__ = ["add_relaxations", "render_relaxations", "relaxations_published", "TOP"]
+__all__ = ["add_relaxations", "declare_shapley", "declare_relaxations", "declare_near_misses", "render_relaxations",
+           "relaxations_published", "TOP"]
 
 #: Subsets of each size (1, 2, 3 criteria dropped) a shareable report lists.
 TOP = 5
@@ -60,24 +61,37 @@ def relaxations_published(s, top: int = TOP) -> pd.DataFrame:
 
 def add_relaxations(pub, s, top: int = TOP) -> None:
     """Register ``shapley``, ``relaxations`` and ``near_misses`` in ``pub`` with their relations."""
-    head = pub.status_cells
-    eligible, unknown, excluded, n = head["eligible"], head["not_assessable"], head["excluded"], pub.head(0)
-    crit = "criteria" in pub.tables
-    ids = s.ids
-
     shap = s.shapley()
     whole = apportion(shap["shapley_excluded"].to_numpy(), int(s.counts.status[1]))
-    pub.add("shapley", pd.DataFrame({"criterion": shap["criterion"], "label": shap["label"], "shapley": whole}),
-            ["shapley"])
-    pub.total(excluded, pub.column("shapley", "shapley"))
-    if crit:
-        for j in range(len(ids)):
-            pub.le(("criteria", j, "excluded_uniquely"), ("shapley", j, "shapley"))
-            pub.le(("shapley", j, "shapley"), ("criteria", j, "excluded_alone"))
+    declare_shapley(pub, pd.DataFrame({"criterion": shap["criterion"], "label": shap["label"], "shapley": whole}))
+    declare_relaxations(pub, relaxations_published(s, top), s.ids)
+    hist = s.near_miss_histogram()
+    declare_near_misses(pub, hist, s.ids)
+    if "sweeps" in pub.tables and "criteria" in pub.tables:
+        _tie_to_sweeps(pub, s, hist)
 
-    best = relaxations_published(s, top)
+
+def declare_shapley(pub, table: pd.DataFrame) -> None:
+    """Register ``shapley`` (criterion, shapley): the shares add up to the excluded, each between its criterion's
+    unique and alone exclusions."""
+    pub.add("shapley", table, ["shapley"])
+    pub.total(pub.status_cells["excluded"], pub.column("shapley", "shapley"))
+    if "criteria" in pub.tables:
+        ids = pub.tables["criteria"]["criterion"].tolist()
+        for i, cid in enumerate(table["criterion"]):
+            j = ids.index(cid)
+            pub.le(("criteria", j, "excluded_uniquely"), ("shapley", i, "shapley"))
+            pub.le(("shapley", i, "shapley"), ("criteria", j, "excluded_alone"))
+
+
+def declare_relaxations(pub, best: pd.DataFrame, ids: list[str]) -> None:
+    """Register ``relaxations`` (:func:`relaxations_published`) against the headline, the criteria and overlap
+    tables, and each other."""
+    head = pub.status_cells
+    eligible, unknown, excluded, n = head["eligible"], head["not_assessable"], head["excluded"], pub.head(0)
     pub.add("relaxations", best, ["eligible", "not_assessable"])
     sets = [frozenset(r.split(" + ")) for r in best["relaxation"]]
+    combinations = _combinations(pub.tables["overlap"]) if "overlap" in pub.tables else None
     for i, dropped in enumerate(sets):
         e, u = ("relaxations", i, "eligible"), ("relaxations", i, "not_assessable")
         pub.le(eligible, e)
@@ -87,7 +101,7 @@ def add_relaxations(pub, s, top: int = TOP) -> None:
             if other < dropped:
                 pub.le(("relaxations", i2, "eligible"), e)
                 pub.le([("relaxations", i2, "eligible"), ("relaxations", i2, "not_assessable")], [e, u])
-        if not crit:
+        if "criteria" not in pub.tables:
             continue
         js = [ids.index(c) for c in dropped]
         if len(js) == 1:
@@ -97,33 +111,37 @@ def add_relaxations(pub, s, top: int = TOP) -> None:
         pub.le([e, u], [eligible, unknown] + [("criteria", j, "excluded_alone") for j in js])
         pub.le([e, u], [eligible, unknown, excluded])
         pub.le(e, [eligible] + [("criteria", j, c) for j in js for c in ("excluded_alone", "not_assessable_alone")])
-        if "overlap" in pub.tables:
-            _tie_to_overlap(pub, dropped, e, u)
+        if combinations is not None:
+            _tie_to_overlap(pub, combinations, dropped, e, u)
 
-    hist = s.near_miss_histogram()
+
+def declare_near_misses(pub, hist: pd.DataFrame, ids: list[str]) -> None:
+    """Register ``near_misses`` (criterion, band, patients): a criterion's near misses are at most its unique
+    exclusions and its gain if dropped, and all add up to at most the excluded."""
     pub.add(NEAR, hist, ["patients"])
     rows = hist["criterion"].to_numpy()
     every = []
     for j, cid in enumerate(ids):
         bands = [(NEAR, int(i), "patients") for i in np.flatnonzero(rows == cid)]
         every += bands
-        if crit and bands:
+        if "criteria" in pub.tables and bands:
             pub.le(bands, ("criteria", j, "excluded_uniquely"))
             pub.le(bands, ("criteria", j, "gain_if_dropped"))
-    pub.le(every, excluded)
-    if "sweeps" in pub.tables and crit:
-        _tie_to_sweeps(pub, s, hist)
+    pub.le(every, pub.status_cells["excluded"])
 
 
-def _tie_to_overlap(pub, dropped: frozenset, e: tuple, u: tuple) -> None:
-    """Listed failure combinations inside the subset are among those it adds; the unlisted rest may be too."""
-    table = pub.tables["overlap"]
+def _combinations(table: pd.DataFrame) -> list[frozenset]:
+    """The criteria each listed row of ``overlap`` fails (its yes/no columns), the unlisted rest left out."""
     ids = [c for c in table.columns if table[c].dtype == bool]
     members = table[ids].to_numpy()[:-1]
-    inside = [("overlap", int(i), "patients") for i in range(len(members))
-              if members[i].any() and {ids[k] for k in np.flatnonzero(members[i])} <= dropped]
+    return [frozenset(ids[k] for k in np.flatnonzero(row)) for row in members]
+
+
+def _tie_to_overlap(pub, combinations: list[frozenset], dropped: frozenset, e: tuple, u: tuple) -> None:
+    """Listed failure combinations inside the subset are among those it adds; the unlisted rest may be too."""
+    inside = [("overlap", i, "patients") for i, failed in enumerate(combinations) if failed and failed <= dropped]
     head = pub.status_cells
-    rest = ("overlap", len(table) - 1, "patients")
+    rest = ("overlap", len(combinations), "patients")
     pub.le([head["eligible"], head["not_assessable"]] + inside, [e, u])
     pub.le([e, u], [head["eligible"], head["not_assessable"], rest] + inside)
 

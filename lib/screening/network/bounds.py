@@ -3,32 +3,38 @@
 A site publishes each count rounded or as ``≤10``, so each shown cell stands for
 an interval (:mod:`screening.disclosure.published`). Summing those intervals over
 the sites treats every cell as unrelated to the others, but a site's tables are
-tied by what they mean. :func:`site_program` writes every relation this module
-reads from the published tables as one integer program over the site's cells:
+tied by what they mean. :func:`site_program` reads every table of the bundle with
+the relations the library declares for its own audit, one source for both
+(:mod:`screening.disclosure.relations`, :mod:`screening.disclosure.makeup`,
+:mod:`screening.engine.relax_counts`; :class:`Shown` registers the shown text
+where the audit registers true counts):
 
-* the funnel: each step's entering = excluded + not assessable + remaining, the
-  next step enters with what the last one kept, the headline's totals
-  (:func:`funnel_relations`);
-* ``outcome_by_site`` and each ``composition`` block add up to the headline;
+* the funnel and the criteria: each step's entering = excluded + not assessable +
+  remaining, the headline's totals, each criterion's unique ≤ its step's
+  exclusions ≤ its alone, gains if dropped against both;
+* ``overlap``: the listed combinations and the rest add up to the excluded, and
+  bound each criterion's alone and unique exclusions; ``not_assessable``: each
+  criterion's missing data among the not assessable, between its step's and its
+  alone count, together at least the not assessable;
+* ``outcome_by_site``, ``composition`` and ``missingness`` add up to the headline;
 * ``makeup``: a step's groups add up to its remaining (at most, when a group was
-  withheld), and no group grows from one step to the next;
-* ``comparison`` and ``transitions``: the reference column is the headline, each
-  row of moves adds up to its reference status, each column to the variant's;
-* ``sweeps``: each row adds up to the extract, the protocol's own value gives the
-  headline, and as a threshold loosens (:func:`~screening.engine.frontier.looser`)
-  eligibility never falls and exclusion never rises;
-* ``relaxations``: one criterion dropped gives eligible + its gain if dropped;
-  dropping criteria never shrinks the eligible pool, nor its upper end, and never
-  exceeds the extract; ``leave_one_out``'s gain is the criteria table's;
-* ``shapley``: the shares add up to the excluded, each between its criterion's
-  unique and alone exclusions.
+  withheld), and no group grows from one step to the next; ``differential_*`` and
+  ``leave_one_out_*``: per criterion the groups' removals add up to its alone and
+  its step's exclusions, the groups' gains to its gain if dropped;
+* ``comparison``, ``transitions`` and ``by_criterion``: each row of moves adds up
+  to its reference status, each column to the variant's;
+* ``sweeps``: each row adds up to the extract, the protocol's own value is the
+  headline, and (known to any reader, beyond the audit's list) as a threshold
+  loosens (:func:`~screening.engine.frontier.looser`) eligibility never falls and
+  exclusion never rises;
+* ``relaxations``, ``leave_one_out``, ``shapley`` and ``near_misses``: one criterion
+  dropped gives eligible + its gain, dropping criteria never shrinks the pool, the
+  Shapley shares add up to the excluded, near misses are among the unique exclusions.
 
 Sites hold different patients and nothing published ties one site's counts to
 another's, so the network's tightest interval is the sum of each site's tightest
 (:func:`tightest`, HiGHS through :func:`scipy.optimize.milp`, integer counts).
 Every relation holds for the true counts, so the interval always holds them.
-Tables not read here (``differential_*``, ``near_misses``, ``overlap``, ...) might
-narrow it further: the interval is the tightest these relations allow.
 """
 
 from __future__ import annotations
@@ -39,53 +45,94 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse import coo_array
 
 from screening.disclosure.bundle import Bundle
+from screening.disclosure.makeup import declare_makeup
 from screening.disclosure.published import read_rule
+from screening.disclosure.relations import (
+    Published,
+    add_comparison,
+    add_composition,
+    add_missingness,
+    add_not_assessable,
+    add_outcome_by,
+    add_sweeps,
+    declare_criteria,
+    declare_funnel,
+    declare_leave_one_out,
+    declare_overlap,
+)
 from screening.engine.frontier import looser
+from screening.engine.relax_counts import declare_near_misses, declare_relaxations, declare_shapley
 from screening.engine.status import STATUSES
 from screening.errors import BundleError
 
-__all__ = ["site_program", "tightest", "solve", "narrow_headline", "funnel_relations", "Program", "METHOD", "HEADLINE",
-           "STEP_COLUMNS", "CRITERIA_COLUMNS"]
+__all__ = ["site_program", "tightest", "solve", "narrow_headline", "funnel_relations", "Program", "Shown", "METHOD",
+           "HEADLINE", "STEP_COLUMNS", "CRITERIA_COLUMNS"]
 
 #: How the network's intervals were found, in words (the network report's provenance).
 METHOD = ("each site's headline counts are the smallest and largest integers consistent with every cell that site "
           "published (each an interval under its disclosure rule) and with every relation its tables' definitions "
-          "imply (funnel sums, site, composition and make-up totals, comparison and transitions, sweeps, "
-          "relaxations, Shapley shares), found by integer programming (HiGHS); the network's interval is the sum "
-          "of the sites', since no published count ties one site's patients to another's")
+          "imply (funnel sums, criteria, overlap combinations, not-assessable reasons, site, composition, "
+          "missingness and make-up totals, exclusions and gains by group, comparison and transitions, sweeps, "
+          "relaxations, Shapley shares, near misses), found by integer programming (HiGHS); the network's interval "
+          "is the sum of the sites', since no published count ties one site's patients to another's")
 HEADLINE = ("patients in extract", "eligible on registry data", "not assessable (data missing)",
             "eligible if every not-assessable patient qualified", "excluded")
 STEP_COLUMNS = ["entering", "excluded", "not_assessable", "remaining"]
 CRITERIA_COLUMNS = ["excluded_alone", "not_assessable_alone", "excluded_uniquely", "gain_if_dropped"]
-HEAD = {"eligible": "eligible on registry data", "excluded": "excluded",
-        "not_assessable": "not assessable (data missing)"}
 
 
 class Program:
-    """Cells (each shown as text) and linear relations between them: ``equal`` says sum = 0, ``at_most`` ≤ 0."""
+    """Cells (each shown as text) and linear relations between them: ``equalities`` say sum = 0,
+    ``inequalities`` ≤ 0.
+
+    It reads what :class:`~screening.disclosure.relations.Published` declares for the audit
+    (:class:`Shown`): the same ``add``, ``equal``, ``at_most`` and ``target``, over shown text, not true counts.
+    """
 
     def __init__(self) -> None:
         self.names: list[tuple] = []
         self.shown: list[str] = []
         self.at: dict[tuple, int] = {}
-        self.equal: list[dict[int, int]] = []
-        self.at_most: list[dict[int, int]] = []
+        self.equalities: list[dict[int, float]] = []
+        self.inequalities: list[dict[int, float]] = []
 
-    def add(self, name: tuple, shown) -> int:
+    def add(self, name, shown, locked: bool = False, present: bool = False) -> int:
+        # ``present`` (a row listed only when it holds someone) is left out: a weaker program still holds the truth.
         if name not in self.at:
             self.at[name] = len(self.names)
             self.names.append(name)
             self.shown.append("" if pd.isna(shown) else str(shown))
         return self.at[name]
 
+    def __getitem__(self, name) -> int:
+        return self.at[name]
+
+    def __contains__(self, name) -> bool:
+        return name in self.at
+
+    def _ids(self, coefficients: dict) -> dict[int, float]:
+        return {(k if isinstance(k, int) else self.at[k]): c for k, c in coefficients.items()}
+
+    def equal(self, coefficients: dict) -> None:
+        """sum(coefficient × cell) = 0; keys are cell ids or names."""
+        self.equalities.append(self._ids(coefficients))
+
+    def at_most(self, coefficients: dict) -> None:
+        """sum(coefficient × cell) ≤ 0."""
+        self.inequalities.append(self._ids(coefficients))
+
+    def target(self, coefficients: dict, name: str) -> None:
+        """A count the audit protects; nothing a reader of the tables learns from."""
+
     def same(self, a: int, b: int) -> None:
-        self.equal.append({a: 1, b: -1} if a != b else {})
+        if a != b:
+            self.equal({a: 1, b: -1})
 
     def total(self, whole: int, parts: list[int]) -> None:
         rel: dict[int, int] = {whole: 1}
         for p in parts:
             rel[p] = rel.get(p, 0) - 1
-        self.equal.append(rel)
+        self.equal(rel)
 
     def le(self, small: list[int], large: list[int]) -> None:
         rel: dict[int, int] = {}
@@ -93,7 +140,18 @@ class Program:
             rel[p] = rel.get(p, 0) + 1
         for p in large:
             rel[p] = rel.get(p, 0) - 1
-        self.at_most.append(rel)
+        self.at_most(rel)
+
+
+class Shown(Published):
+    """Published tables as a site shows them: each cell its text, declared with the audit's own relations."""
+
+    def _count(self, value):
+        return value
+
+    def _agrees(self, first: tuple, value, name: tuple) -> None:
+        """One count shown in two places: each place's text bounds it (a site may hide one and show the other)."""
+        self.cells.same(self.cells.add(name, value), self.cells[first])
 
 
 def _frame(bundle: Bundle, name: str, columns: list[str]) -> pd.DataFrame | None:
@@ -105,7 +163,8 @@ def _frame(bundle: Bundle, name: str, columns: list[str]) -> pd.DataFrame | None
 
 
 def funnel_relations(cells: pd.DataFrame, steps: list[str], criteria: pd.Series) -> list[dict[int, int]]:
-    """The sums every report's tables satisfy, over positions in ``cells``."""
+    """The sums every report's tables satisfy, over positions in ``cells`` (each cell's own interval narrowed
+    by propagation, :func:`~screening.disclosure.published.tighten`)."""
     at = {key: i for i, key in enumerate(zip(cells["table"], cells["row"], cells["column"], strict=True))}
     n, elig, na, upper, excl = (at[("headline", m, "patients")] for m in HEADLINE)
 
@@ -127,142 +186,116 @@ def funnel_relations(cells: pd.DataFrame, steps: list[str], criteria: pd.Series)
 
 
 def site_program(bundle: Bundle) -> Program:
-    """Every cell of ``bundle`` this module reads, with every relation between them (see the module's docstring)."""
-    t, p = bundle.tables, Program()
-    for m, v in zip(t["headline"]["measure"], t["headline"]["patients"], strict=True):
-        p.add(("headline", m, "patients"), v)
-    steps = t["attrition"]["step"].tolist()
-    for _, r in t["attrition"].iterrows():
-        for col in STEP_COLUMNS:
-            p.add(("attrition", r["step"], col), r[col])
-    ids = t["criteria"]["criterion"]
-    for _, r in t["criteria"].iterrows():
-        for col in CRITERIA_COLUMNS:
-            p.add(("criteria", r["criterion"], col), r[col])
-    cells = pd.DataFrame(p.names, columns=["table", "row", "column"])
-    p.equal += funnel_relations(cells, steps, ids)
-    head = {k: p.at[("headline", m, "patients")] for k, m in HEAD.items()}
-    n = p.at[("headline", HEADLINE[0], "patients")]
-    _outcome_and_composition(bundle, p, head, n)
-    _makeup(bundle, p, steps)
-    _comparison(bundle, p, head, n)
-    _sweeps(bundle, p, head, n)
-    _relaxations(bundle, p, head, n, ids)
-    return p
+    """Every cell of ``bundle`` this module reads, with every relation between them (see the module's docstring).
+
+    The relations are the ones the library declares for its own audit (:mod:`screening.disclosure.relations`,
+    :mod:`screening.disclosure.makeup`, :mod:`screening.engine.relax_counts`), here over the shown text.
+    """
+    t = bundle.tables
+    pub = Shown(read_rule(bundle.provenance.get("disclosure") or {}), cells=Program())
+    ids = t["criteria"]["criterion"].tolist()
+    if len(t["attrition"]) != len(ids) + 1:
+        raise BundleError(f"{bundle.path}: tables/attrition.csv has {len(t['attrition'])} steps for "
+                          f"{len(ids)} criteria in criteria.csv (one step per criterion after the extract)")
+    declare_funnel(pub, t["headline"], t["attrition"])
+    declare_criteria(pub, t["criteria"])
+    known = set(ids)
+    loo = _frame(bundle, "leave_one_out", ["criterion", "gain"])
+    if loo is not None and set(loo["criterion"]) <= known:
+        declare_leave_one_out(pub, loo)
+    overlap = _frame(bundle, "overlap", [*ids, "patients"])
+    if overlap is not None:
+        declare_overlap(pub, overlap.assign(**{c: overlap[c].astype(str).str.strip().eq("True") for c in ids}))
+    reasons = _frame(bundle, "not_assessable", ["criterion", "missing_any"])
+    if reasons is not None and set(reasons["criterion"]) <= known:
+        add_not_assessable(pub, reasons, ids)
+    _breakdowns(bundle, pub, ids)
+    _comparison(bundle, pub)
+    _sweeps(bundle, pub)
+    _relaxations(bundle, pub, ids)
+    return pub.cells
 
 
-def _outcome_and_composition(bundle: Bundle, p: Program, head: dict, n: int) -> None:
-    every = dict(head, total=n, extract=n)
-    outcome = _frame(bundle, "outcome_by_site", [*HEAD, "total"])
+def _breakdowns(bundle: Bundle, pub: Shown, ids: list[str]) -> None:
+    """Outcome by site, composition, missingness, and the make-up with exclusions and gains by group."""
+    outcome = _frame(bundle, "outcome_by_site", ["site", "eligible", "excluded", "not_assessable", "total"])
     if outcome is not None:
-        cols = [*HEAD, "total"]
-        cells = [[p.add(("outcome_by_site", i, c), outcome[c].iloc[i]) for c in cols] for i in range(len(outcome))]
-        for row in cells:
-            p.total(row[3], row[:3])
-        for j, c in enumerate(cols):
-            p.total(every[c], [row[j] for row in cells])
+        add_outcome_by(pub, "outcome_by_site", outcome)
     comp = _frame(bundle, "composition", ["column", "group", "population", "patients"])
     if comp is not None:
-        for (_, population), block in comp.groupby(["column", "population"], sort=False):
-            parts = [p.add(("composition", i, "patients"), block["patients"][i]) for i in block.index]
-            if population in every:
-                p.total(every[population], parts)
-
-
-def _makeup(bundle: Bundle, p: Program, steps: list) -> None:
+        comp = comp[comp["population"].isin(["extract", "eligible", "not_assessable"])].reset_index(drop=True)
+        add_composition(pub, comp, "outcome_by_site" if outcome is not None else None, "site")
+    missing = _frame(bundle, "missingness", ["column", "missing"])
+    if missing is not None:
+        add_missingness(pub, missing, {})
     m = _frame(bundle, "makeup", ["step", "characteristic", "group", "patients"])
     if m is None:
         return
-    remaining = {str(s): p.at[("attrition", s, "remaining")] for s in steps}
+    m = m.assign(step=pd.to_numeric(m["step"]).astype(int))
     # A characteristic whose small groups were withheld lists fewer groups than its step holds: provenance says which.
     notes = [str(n) for n in bundle.provenance.get("withheld_breakdowns") or [] if isinstance(n, str)]
-    partial = {c for c in m["characteristic"].unique() if any(n.startswith(f"makeup / {c}: ") and "withheld" in n
-                                                               for n in notes)}
-    previous: dict[tuple, int] = {}
-    for (char, step), block in m.groupby(["characteristic", "step"], sort=False):
-        parts = [p.add(("makeup", i, "patients"), block["patients"][i]) for i in block.index]
-        if str(step) not in remaining:
-            continue
-        if char in partial or (block["patients"].astype(str).str.strip() == "").any():
-            p.le(parts, [remaining[str(step)]])
-        else:
-            p.total(remaining[str(step)], parts)
-        for i, cell in zip(block.index, parts, strict=True):
-            key = (char, block["group"][i])
-            if key in previous:
-                p.le([cell], [previous[key]])  # a group only loses patients along the funnel
-            previous[key] = cell
+    complete = {c: not any(n.startswith(f"makeup / {c}: ") and "withheld" in n for n in notes)
+                for c in m["characteristic"].unique()}
+    differential, gains = {}, {}
+    for column in [c for c in complete if complete[c]]:
+        d = _frame(bundle, f"differential_{column}", ["criterion", column, "removed_alone", "removed_in_sequence"])
+        g = _frame(bundle, f"leave_one_out_{column}", ["criterion", column, "gain"])
+        if d is not None and g is not None and set(d["criterion"]) | set(g["criterion"]) <= set(ids):
+            differential[column], gains[column] = d.assign(label=""), g.assign(label="")
+    declare_makeup(pub, m, complete, differential, gains, ids,
+                   ("outcome_by_site", "site") if outcome is not None else None)
 
 
-def _comparison(bundle: Bundle, p: Program, head: dict, n: int) -> None:
-    comp = _frame(bundle, "comparison", ["status", "reference", "variant"])
+def _comparison(bundle: Bundle, pub: Shown) -> None:
+    comp = _frame(bundle, "comparison", ["status", "variant"])
     moves = _frame(bundle, "transitions", ["reference", *STATUSES])
+    by = _frame(bundle, "by_criterion", ["criterion", "excluded_alone_a", "excluded_alone_b",
+                                         "not_assessable_alone_a", "not_assessable_alone_b"])
     if comp is None or moves is None or comp["status"].tolist() != list(STATUSES) \
             or moves["reference"].tolist() != list(STATUSES):
         return
-    ref = [p.add(("comparison", s, "reference"), comp["reference"][i]) for i, s in enumerate(STATUSES)]
-    var = [p.add(("comparison", s, "variant"), comp["variant"][i]) for i, s in enumerate(STATUSES)]
-    for s, cell in zip(STATUSES, ref, strict=True):
-        p.same(cell, head[s])
-    p.total(n, var)
-    grid = [[p.add(("transitions", a, b), moves[b][i]) for b in STATUSES] for i, a in enumerate(STATUSES)]
-    for i in range(3):
-        p.total(ref[i], grid[i])
-        p.total(var[i], [grid[a][i] for a in range(3)])
+    add_comparison(pub, comp.set_index("status")["variant"], moves.set_index("reference")[list(STATUSES)],
+                   by if by is not None else pd.DataFrame(columns=["criterion", "excluded_alone_a", "excluded_alone_b",
+                                                                   "not_assessable_alone_a",
+                                                                   "not_assessable_alone_b"]))
 
 
-def _sweeps(bundle: Bundle, p: Program, head: dict, n: int) -> None:
+def _sweeps(bundle: Bundle, pub: Shown) -> None:
+    """The library's sweep relations; and, known to any reader, a looser threshold never admits fewer."""
     sweeps = _frame(bundle, "sweeps", ["parameter", "value", *STATUSES])
     if sweeps is None:
         return
-    current = bundle.provenance.get("parameters") or {}
+    parameters = bundle.provenance.get("parameters") or {}
+    values = pd.to_numeric(sweeps["value"], errors="coerce")
+    # The row at the protocol's own value, named as the table writes it (a float's text, say).
+    current = {name: text for name, text, v in zip(sweeps["parameter"], sweeps["value"], values, strict=True)
+               if isinstance(parameters.get(name), int | float) and not isinstance(parameters.get(name), bool)
+               and v == float(parameters[name])}
+    add_sweeps(pub, sweeps, current)
     rows: dict[str, list] = {}
-    for i, (name, value) in enumerate(zip(sweeps["parameter"], sweeps["value"], strict=True)):
-        cells = {s: p.add(("sweeps", i, s), sweeps[s][i]) for s in STATUSES}
-        p.total(n, list(cells.values()))
-        try:
-            value = float(value)
-        except (TypeError, ValueError):
-            continue
-        if name in current and isinstance(current[name], int | float) and float(current[name]) == value:
-            for s in STATUSES:
-                p.same(cells[s], head[s])
-        rows.setdefault(str(name), []).append((value, cells))
-    for name, values in rows.items():
+    for i, (name, value) in enumerate(zip(sweeps["parameter"], values, strict=True)):
+        if not np.isnan(value):
+            rows.setdefault(str(name), []).append((float(value), i))
+    for name, found in rows.items():
         param = name.rsplit(".", 1)[-1]
-        for (v1, c1), (v2, c2) in zip(values, values[1:], strict=False):
-            loose, strict = (c1, c2) if looser(param, v1, v2) else (c2, c1) if looser(param, v2, v1) else (None, None)
+        for (v1, i1), (v2, i2) in zip(found, found[1:], strict=False):
+            loose, strict = (i1, i2) if looser(param, v1, v2) else (i2, i1) if looser(param, v2, v1) else (None, None)
             if loose is not None:  # a looser threshold admits everyone a stricter one does, and excludes fewer
-                p.le([strict["eligible"]], [loose["eligible"]])
-                p.le([loose["excluded"]], [strict["excluded"]])
+                pub.le(("sweeps", strict, "eligible"), ("sweeps", loose, "eligible"))
+                pub.le(("sweeps", loose, "excluded"), ("sweeps", strict, "excluded"))
 
 
-def _relaxations(bundle: Bundle, p: Program, head: dict, n: int, ids: pd.Series) -> None:
+def _relaxations(bundle: Bundle, pub: Shown, ids: list[str]) -> None:
     known = set(ids)
-    gain = {c: p.at[("criteria", c, "gain_if_dropped")] for c in known}
-    loo = _frame(bundle, "leave_one_out", ["criterion", "gain"])
-    if loo is not None:
-        for i, c in enumerate(loo["criterion"]):
-            if c in known:
-                p.same(p.add(("leave_one_out", i, "gain"), loo["gain"][i]), gain[c])
-    relax = _frame(bundle, "relaxations", ["relaxation", "eligible", "not_assessable"])
-    if relax is not None:
-        for i, name in enumerate(relax["relaxation"]):
-            e = p.add(("relaxations", i, "eligible"), relax["eligible"][i])
-            u = p.add(("relaxations", i, "not_assessable"), relax["not_assessable"][i])
-            p.le([head["eligible"]], [e])
-            p.le([head["eligible"], head["not_assessable"]], [e, u])
-            p.le([e, u], [n])
-            dropped = [c.strip() for c in str(name).split("+")]
-            if len(dropped) == 1 and dropped[0] in known:
-                p.total(e, [head["eligible"], gain[dropped[0]]])
     shapley = _frame(bundle, "shapley", ["criterion", "shapley"])
-    if shapley is not None and set(shapley["criterion"]) <= known and len(shapley) == len(known):
-        cells = [p.add(("shapley", c, "shapley"), shapley["shapley"][i]) for i, c in enumerate(shapley["criterion"])]
-        p.total(head["excluded"], cells)
-        for c, cell in zip(shapley["criterion"], cells, strict=True):
-            p.le([p.at[("criteria", c, "excluded_uniquely")]], [cell])
-            p.le([cell], [p.at[("criteria", c, "excluded_alone")]])
+    if shapley is not None and set(shapley["criterion"]) == known and len(shapley) == len(known):
+        declare_shapley(pub, shapley)
+    relax = _frame(bundle, "relaxations", ["relaxation", "eligible", "not_assessable"])
+    if relax is not None and all({c.strip() for c in str(r).split("+")} <= known for r in relax["relaxation"]):
+        declare_relaxations(pub, relax, ids)
+    near = _frame(bundle, "near_misses", ["criterion", "patients"])
+    if near is not None and set(near["criterion"]) <= known:
+        declare_near_misses(pub, near, ids)
 
 
 def _matrix(rows: list[dict[int, int]], width: int):
@@ -277,7 +310,7 @@ def narrow_headline(bundle: Bundle, cells: pd.DataFrame) -> pd.DataFrame:
     published table allows (:func:`tightest`)."""
     ends = tightest(bundle, list(HEADLINE))
     steps = bundle.tables["attrition"]["step"].tolist()
-    same = {("headline", m, "patients"): m for m in HEADLINE}
+    same = {("headline", m, "patients"): m for m in HEADLINE}  # the network's cells are named by row
     same |= {("attrition", steps[0], "entering"): HEADLINE[0], ("attrition", steps[0], "remaining"): HEADLINE[0],
              ("attrition", steps[-1], "remaining"): HEADLINE[1]}
     keys = list(zip(cells["table"], cells["row"], cells["column"], strict=True))
@@ -295,7 +328,7 @@ def tightest(bundle: Bundle, measures: list[str]) -> dict[str, tuple[int, int]]:
     if key not in _SOLVED:
         try:
             _SOLVED[key] = solve(site_program(bundle), read_rule(bundle.provenance.get("disclosure") or {}),
-                                 {m: ("headline", m, "patients") for m in measures})
+                                 {m: ("headline", HEADLINE.index(m), "patients") for m in measures})
         except ValueError as exc:
             raise BundleError(f"{bundle.path}: the published tables do not add up under their disclosure rule "
                               f"({exc}); ask the site to send the bundle again") from None
@@ -318,19 +351,28 @@ def solve(p: Program, rule, targets: dict[str, tuple]) -> dict[str, tuple[int, i
     top = int(rule.intervals(p.shown[:1])[0, 1])
     bounds = rule.intervals(p.shown, cap=top)
     width = len(p.names)
-    constraints = [LinearConstraint(_matrix(p.equal, width), 0, 0)] if p.equal else []
-    if p.at_most:
-        constraints.append(LinearConstraint(_matrix(p.at_most, width), -np.inf, 0))
+    equal, at_most = _matrix(p.equalities, width), _matrix(p.inequalities, width)
+    constraints = [LinearConstraint(equal, 0, 0), LinearConstraint(at_most, -np.inf, 0)]
     box = Bounds(bounds[:, 0], bounds[:, 1])
+
+    def integral(x: np.ndarray) -> bool:  # a point every relation and interval holds exactly, in whole numbers
+        return ((bounds[:, 0] <= x) & (x <= bounds[:, 1])).all() and not (equal @ x).any() and (at_most @ x <= 0).all()
+
     out = {}
     for label, name in targets.items():
         ends = []
         for sense in (1, -1):
             c = np.zeros(width)
             c[p.at[name]] = sense
-            res = milp(c, constraints=constraints, integrality=np.ones(width), bounds=box)
-            if res.status != 0:
-                raise ValueError(res.message)
-            ends.append(int(round(sense * res.fun)))
+            # The linear relaxation first (a third of the time): when its optimum, rounded, is a whole-number
+            # point of the program at the relaxation's bound, no integer point does better. Else branch and bound.
+            res = milp(c, constraints=constraints, bounds=box)
+            x = np.round(res.x) if res.status == 0 else None
+            if x is None or not integral(x) or c @ x > np.ceil(res.fun - 1e-6):
+                res = milp(c, constraints=constraints, integrality=np.ones(width), bounds=box)
+                if res.status != 0:
+                    raise ValueError(res.message)
+                x = np.round(res.x)
+            ends.append(int(round(sense * (c @ x))))
         out[label] = (ends[0], ends[1])
     return out
