@@ -48,9 +48,12 @@ notebooks: data
 	$(PY) scripts/run_notebooks.py
 
 ## Serve the what-if panel as a page with no code (Voila) on http://127.0.0.1:$(APP_PORT)/ ; Ctrl-C stops it.
-## app/voila.json stops a page's kernel 10 minutes after it was last used with the page closed, and loads
-## only the front-end extensions the page needs.
+## app/voila.json stops a page's kernel 10 minutes after it was last used with the page closed, loads only
+## the front-end extensions the page needs and keeps the terminal to Voila's own log (README, "What if").
+## The page holds no outputs and Voila runs it afresh for every visitor: signed for this user, the server
+## no longer warns on every load that it is not trusted.
 app: data
+	$(abspath $(VENV))/bin/jupyter trust app/whatif.ipynb >/dev/null 2>&1
 	cd app && SCREENING_DATA=$(abspath $(EXTRACT)) $(abspath $(VENV))/bin/voila whatif.ipynb --port=$(APP_PORT) \
 	    --no-browser --Voila.ip=127.0.0.1
 
