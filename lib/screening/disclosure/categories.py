@@ -336,7 +336,8 @@ def funnel_structural_cells(pub: Published, protocol: Protocol, policy: str = "s
     a group no one of whom fails a criterion is removed by it neither alone nor in sequence, and a group all
     of whom pass it gains nothing when it is dropped (the age criterion for the bands inside its range).
     The make-up after the last step is the eligible pool: a group that can hold no eligible patient
-    (:func:`structural_zeros`, a missing age say) holds none there either."""
+    (:func:`structural_zeros`, a missing age say) holds none there either. A row of small groups merged
+    holds every declared group not listed on its own, as a reader sees: a zero holds when it holds for each."""
     names = []
     ids = [c.id for c in protocol.counted]
     for column in SHARED_BY:
@@ -347,33 +348,35 @@ def funnel_structural_cells(pub: Published, protocol: Protocol, policy: str = "s
         never = _never_failing(protocol, column, groups, policy)
         first = {g: min((j for j, f in enumerate(fails) if g in f), default=None) for g in groups}
         no_eligible = structural_zeros(protocol, policy, column, groups)["eligible"]
-        if "makeup" in pub.tables:
-            m = pub.tables["makeup"]
-            # Small groups merged into one row: the declared groups not listed on their own, as a reader sees.
-            merged = set(groups) - set(m.loc[m["characteristic"] == column, "group"].astype(str))
+        m = pub.tables.get("makeup")
+        listed = set() if m is None else set(m.loc[m["characteristic"] == column, "group"].astype(str))
+        merged = set(groups) - listed
+        members = lambda group: merged if group == SMALL_GROUPS else {group}  # noqa: E731
+        gone = lambda g, j: first.get(g) is not None and j > first[g]  # noqa: E731  (out of play before step j)
+        if m is not None:
             for i, (char, group, step) in enumerate(zip(m["characteristic"], m["group"].astype(str), m["step"],
                                                         strict=True)):
-                members = merged if group == SMALL_GROUPS else {group}
-                out_of_play = bool(members) and all(first.get(g) is not None and int(step) >= first[g] + 1
-                                                    for g in members)
-                if char == column and (out_of_play or (int(step) == len(ids) and members <= no_eligible)):
+                inside = members(group)
+                out_of_play = bool(inside) and all(gone(g, int(step)) for g in inside)
+                if char == column and (out_of_play or (int(step) == len(ids) and inside <= no_eligible)):
                     names.append(("makeup", i, "patients"))
         d = pub.tables.get(f"differential_{column}")
-        if d is not None:
-            for i, (cid, group) in enumerate(zip(d["criterion"], d[column].astype(str), strict=True)):
-                if cid not in ids:
-                    continue
-                if group in never[ids.index(cid)][0]:
-                    names += [(f"differential_{column}", i, "removed_alone"),
-                              (f"differential_{column}", i, "removed_in_sequence")]
-                elif first.get(group) is not None and ids.index(cid) > first[group]:
-                    names.append((f"differential_{column}", i, "removed_in_sequence"))
+        for i, (cid, group) in enumerate([] if d is None else zip(d["criterion"], d[column].astype(str),
+                                                                   strict=True)):
+            inside, j = members(group), ids.index(cid) if cid in ids else None
+            if j is None or not inside:
+                continue
+            if inside <= never[j][0]:
+                names += [(f"differential_{column}", i, "removed_alone")]
+            if all(g in never[j][0] or gone(g, j) for g in inside):
+                names += [(f"differential_{column}", i, "removed_in_sequence")]
         loo = pub.tables.get(f"leave_one_out_{column}")
-        if loo is not None:
-            for i, (cid, group) in enumerate(zip(loo["criterion"], loo[column].astype(str), strict=True)):
-                if cid in ids and (group in never[ids.index(cid)][1]
-                                   or any(group in f for j, f in enumerate(fails) if j != ids.index(cid))):
-                    names.append((f"leave_one_out_{column}", i, "gain"))
+        for i, (cid, group) in enumerate([] if loo is None else zip(loo["criterion"], loo[column].astype(str),
+                                                                     strict=True)):
+            inside, j = members(group), ids.index(cid) if cid in ids else None
+            if j is not None and inside and all(g in never[j][1] or any(g in f for k, f in enumerate(fails)
+                                                                         if k != j) for g in inside):
+                names.append((f"leave_one_out_{column}", i, "gain"))
     return names
 
 
