@@ -18,9 +18,11 @@ from screening.disclosure.categories import (
     structural_zeros,
 )
 from screening.disclosure.published import read_rule
+from screening.disclosure.relations import Published
 from screening.disclosure.rule import SHAREABLE
 from screening.disclosure.shareable import OTHER_SITES, published_counts, shareable_tables
 from screening.disclosure.transitions import impossible_transitions
+from screening.engine.groups import SMALL_GROUPS
 from screening.engine.status import STATUSES
 from screening.engine.whatif import compare
 from screening.rules.protocol import Criterion
@@ -195,6 +197,25 @@ def test_zeros_along_the_funnel_the_protocol_forces_are_zero_on_any_data(tmp_pat
     assert {"makeup", "differential_age_years", "leave_one_out_age_years"} <= tables, tables
 
 
+@pytest.mark.parametrize("small", [["[0, 18)", "[66, 91)"], ["[0, 18)", "[18, 30)"]])
+def test_a_row_of_small_age_bands_merged_holds_a_zero_when_each_band_does(small):
+    """Bands merged into one row are the declared bands not listed on their own, as a reader sees; a zero
+    holds for the row when it holds for each: all outside 18–65, they leave at the age step, none after."""
+    listed = [b for b in declared_groups("age_years") if b not in small] + [SMALL_GROUPS]
+    makeup = pd.DataFrame({"characteristic": "age_years", "group": listed, "step": 0, "patients": 0})
+    rows = pd.DataFrame([(cid, group) for cid in ("age", "classification") for group in (SMALL_GROUPS, "[30, 40)")],
+                        columns=["criterion", "age_years"])
+    pub = Published(SHAREABLE)
+    pub.tables = {"makeup": makeup, "differential_age_years": rows, "leave_one_out_age_years": rows}
+    zeros = set(funnel_structural_cells(pub, load_protocol("misle-phase2")))
+    outside = small == ["[0, 18)", "[66, 91)"]
+    # Rows: 0 age × merged, 1 age × [30, 40), 2 classification × merged, 3 classification × [30, 40).
+    assert {(row, col) for name, row, col in zeros if name == "differential_age_years"} == \
+        {(1, "removed_alone"), (1, "removed_in_sequence")} | ({(2, "removed_in_sequence")} if outside else set())
+    # Dropping classification gains no one of a band the age criterion excludes; dropping age, no one inside it.
+    assert {row for name, row, _ in zeros if name == "leave_one_out_age_years"} == {1} | ({2} if outside else set())
+
+
 def test_an_age_band_out_of_range_is_out_of_play_from_the_age_step_on(hundreds):
     _, tables = hundreds
     m = tables["makeup"]
@@ -282,6 +303,17 @@ def test_a_small_site_is_never_named_and_declared_sites_are_all_listed(tmp_path)
     assert not small & set(table["site"]) and table["site"].iloc[-1] == OTHER_SITES
     assert table.set_index("site").loc[OTHER_SITES, "total"] == sizes[list(small)].sum()
     assert table["total"].sum() == s.extract.n_patients
+    # What the listing tells a reader, the audit knows too: a site named has more than 10 patients, the pooled
+    # row at least one; protection still converges with it.
+    pub = published_counts(s, SHAREABLE, whatif=False, makeup=False, relax=False)
+    floors = {pub.cells.names[i][1]: least for i, least in pub.cells.floors.items()}
+    assert floors == {i: 1 if site == OTHER_SITES else 11 for i, site in enumerate(table["site"])}
+    protect(pub.cells)
+    pub.cells.withhold(lambda name: name[0] == "outcome_by_site")  # known even where no count is shown
+    lowest = pub.cells.bounds()[[pub.cells[("outcome_by_site", i, "total")] for i in range(len(table))], 0]
+    assert lowest.tolist() == [1 if site == OTHER_SITES else 11 for site in table["site"]]
+    assert published_counts(s, SHAREABLE, whatif=False, makeup=False, relax=False, sites=[*SITES, "S09"]) \
+        .cells.floors == {}  # declared sites are listed whatever their size
     # Declared: every site listed, with patients or not, and missing sites too.
     declared = [*SITES, "S09", "S10"]
     table = outcome(declared)

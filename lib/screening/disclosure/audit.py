@@ -54,6 +54,8 @@ class Cells:
     locked: set[int] = field(default_factory=set)
     #: Counts a reader knows are at least 1 (a row listed only when it has patients).
     present: set[int] = field(default_factory=set)
+    #: Counts a reader knows are at least so many (a site named only when it has more than the threshold).
+    floors: dict[int, int] = field(default_factory=dict)
     #: Counts a reader knows exactly without being told (zero by definition): shown as they are.
     known: set[int] = field(default_factory=set)
     equalities: list[dict[int, float]] = field(default_factory=list)
@@ -132,6 +134,8 @@ class Cells:
                 out[i] = (self.values[i], self.values[i])
         for i in self.present:
             out[i, 0] = max(out[i, 0], 1)
+        for i, least in self.floors.items():
+            out[i, 0] = max(out[i, 0], least)
         return out
 
     def value(self, expression: dict[int, float]) -> float:

@@ -138,6 +138,15 @@ def site_rows(table: pd.DataFrame, sites: list[str] | None, threshold: int) -> t
     return pd.concat([table[~small], pooled], ignore_index=True), None
 
 
+def site_floors(pub: Published, name: str, threshold: int) -> None:
+    """Undeclared sites (:func:`site_rows`): what a row's listing tells the reader, told to the audit too. A site
+    named has more than ``threshold`` patients; the pooled row and ``(missing)`` are listed only when they hold one.
+    """
+    for i, site in enumerate(pub.tables[name]["site"].astype(str)):
+        pub.cells.floors[pub.cells[pub._r((name, i, "total"))]] = 1 if site in (OTHER_SITES, MISSING) else \
+            threshold + 1
+
+
 def _outcome(counts: ReportCounts, subgroup: str, rule: SmallCellRule, sites: list[str] | None = None
              ) -> pd.DataFrame:
     """Outcome by the subgroup, every declared group listed, present or not: a missing row would read as zero."""
@@ -175,6 +184,8 @@ def register(counts: ReportCounts, rule: SmallCellRule, subgroup: str = "site",
     add_composition(pub, _composition(counts), outcome_name, column)
     add_not_assessable(pub, every_criterion(counts.not_assessable, counts.criteria), counts.ids)
     declare_structure(pub, counts.protocol, counts.policy, outcome_name, subgroup, column, bins)
+    if subgroup == "site" and sites is None:
+        site_floors(pub, outcome_name, rule.threshold)
     add_missingness(pub, counts.missingness, _one_column(counts.criteria, counts.policy))
     if counts.makeup is not None:
         notes = add_makeup(pub, counts.makeup, counts.ids, (outcome_name, column))
