@@ -13,7 +13,7 @@ from screening import load_protocol, screen
 from screening.disclosure.rule import SHAREABLE
 from screening.views import report as report_module
 from screening.views.panel import Explorer, Settings, whatif_panel
-from screening.views.provenance import provenance_markdown
+from screening.views.provenance import provenance, provenance_markdown
 
 # On the boundary extract: SLEDAI minimum 4 admits X12 (SLEDAI 5; X52 at 4 is 70 years old); dropping
 # BILAG admits X14 (musculoskeletal C) and N15 (BILAG not scored, never had nephritis).
@@ -104,9 +104,25 @@ def test_shareable_mode_shows_no_exact_small_count(boundary_extract):
 
 def test_a_report_from_the_panel_names_its_change_and_compares_with_the_protocol_as_shipped(panel, monkeypatch,
                                                                                               tmp_path):
-    monkeypatch.setenv("SCREENING_RELEASE_LOG", str(tmp_path / "releases.jsonl"))
+    log = tmp_path / "releases.jsonl"
+    monkeypatch.setenv("SCREENING_RELEASE_LOG", str(log))
+    # An earlier release of another extract holds every patient of this one but the first: refused, until forced.
+    ids = panel.explorer.extract.patients.index
+    earlier = {**provenance(screen(panel.explorer.extract), SHAREABLE), "extract_sha256": "e" * 64}
+    report_module.log_release(earlier, tmp_path / "registry-copy", tmp_path / "earlier", log, ids=ids[1:])
     panel.sliders["belimumab.months"].value = 3
-    out = panel._report(notebooks=False)
+    assert panel._report(notebooks=False) is None
+    out = panel.folder / "report-misle-phase2-whatif"
+    assert not out.exists() and panel.writer.refused.layout.display == "flex"
+    assert "refused: this extract shares about" in panel.writer.message.value
+    assert "press <b>Force</b>" in panel.writer.message.value
+    panel.sliders["belimumab.months"].value = 4  # the report forced is the one refused
+    panel.writer.force_button.click()  # as report --force: written, logged, the warning repeated
+    assert panel.writer.written == out and panel.writer.refused.layout.display == "none"
+    assert len(log.read_text(encoding="utf-8").splitlines()) == 2
+    assert re.search(r"warning: this extract shares about \d+% .* Written because of --force",
+                     panel.writer.message.value)
+    assert panel.writer.force() is None  # nothing left to force
     meta = json.loads((out / "tables" / "provenance.json").read_text(encoding="utf-8"))
     assert meta["overrides"] == {"belimumab.months": 3}
     assert meta["compared_with"] == {"protocol_id": "misle-phase2", "protocol_fingerprint":

@@ -7,7 +7,9 @@ kernel's main thread stays free). It reuses the panel's screening rather than
 loading the extract again, compares the what-if with the protocol as shipped,
 and shows the warnings about earlier releases that the command line prints. A
 variant file or report folder that already holds something else is only
-replaced once the user presses *Replace*.
+replaced once the user presses *Replace*. A release refused because it overlaps
+an earlier release of another extract is written only once the user presses
+*Force*, as ``report --force`` does: written, logged, and the warning repeated.
 
 Example
 -------
@@ -28,6 +30,7 @@ import threading
 import time
 from pathlib import Path
 
+from screening.disclosure.releases import ReleaseRefused
 from screening.disclosure.rule import SHAREABLE
 from screening.errors import ScreeningError
 
@@ -57,8 +60,14 @@ class ReportWriter:
         replace.on_click(lambda _: self._answer(True))
         cancel.on_click(lambda _: self._answer(False))
         self.confirm = w.HBox([self.question, replace, cancel], layout=w.Layout(display="none"))
-        self.widget = w.VBox([self.message, self.confirm])
+        self.force_button = w.Button(description="Force", button_style="danger", icon="exclamation-triangle",
+                                     tooltip="write this report anyway, and log it (as report --force)")
+        self.force_button.add_class("whatif-force")
+        self.force_button.on_click(lambda _: self.force())
+        self.refused = w.HBox([self.force_button], layout=w.Layout(display="none"))
+        self.widget = w.VBox([self.message, self.confirm, self.refused])
         self._pending = None
+        self._refused_job: tuple | None = None
         self.thread: threading.Thread | None = None
         #: the last report written, its wall and CPU seconds, and the warnings its release raised
         self.written: Path | None = None
@@ -140,11 +149,26 @@ class ReportWriter:
             self._error(exc)
             return None
         screening = panel.explorer._base.with_protocol(protocol, settings.policy)
-        job = (screening, protocol, settings.policy, out, notebooks)
-        panel.report_button.disabled = True
-        self._say(out, time.perf_counter(), "starting ...")
+        return self._launch((screening, protocol, settings.policy, out, notebooks, False), background)
+
+    def force(self) -> Path | None:
+        """Write the release last refused for its overlap with an earlier one, as ``report --force`` does.
+
+        The very report refused, whatever the sliders say now; returns its folder when written in the foreground.
+        """
+        refused, self._refused_job = self._refused_job, None
+        self.refused.layout.display = "none"
+        if refused is None or (self.thread is not None and self.thread.is_alive()):
+            return None
+        job, background = refused
+        return self._launch((*job, True), background)
+
+    def _launch(self, job: tuple, background: bool) -> Path | None:
+        self.panel.report_button.disabled = True
+        self.refused.layout.display = "none"
+        self._say(job[3], time.perf_counter(), "starting ...")
         if not background:
-            return self._run(*job)
+            return self._run(*job, background=False)
         self.thread = threading.Thread(target=self._run, args=job, name="whatif-report", daemon=True)
         self.thread.start()
         return None
@@ -153,7 +177,8 @@ class ReportWriter:
         self.message.value = (f"writing the shareable report to <code>{html.escape(str(out))}</code>: "
                               f"{html.escape(step)} <small>({time.perf_counter() - start:.0f} s)</small>")
 
-    def _run(self, screening, protocol, policy: str, out: Path, notebooks: bool) -> Path | None:
+    def _run(self, screening, protocol, policy: str, out: Path, notebooks: bool, force: bool = False,
+             background: bool = True) -> Path | None:
         from screening.views.report import build_report
 
         panel = self.panel
@@ -165,7 +190,13 @@ class ReportWriter:
             build_report(panel.explorer.extract.path, protocol, out=out, overwrite=True, policy=policy,
                          small_cell=rule, notebooks=notebooks, variant=panel.explorer.shipped,
                          screening=screening, progress=lambda step: self._say(out, start, step),
-                         warn=warnings.append)
+                         warn=warnings.append, force=force)
+        except ReleaseRefused as exc:  # nothing written: the user may still force it, knowing why
+            self.message.value = (f"<span style='color:{ORANGE}'>{html.escape(str(exc))}</span> "
+                                  "<small>Here: press <b>Force</b>.</small>")
+            self._refused_job = ((screening, protocol, policy, out, notebooks), background)
+            self.refused.layout.display = "flex"
+            return None
         except Exception as exc:  # shown in the panel: a background thread has no one else to tell
             self._error(exc)
             return None
