@@ -44,12 +44,60 @@ def synthetic_extract():
 
 
 @pytest.fixture(scope="session")
-def postgres():
-    """One throw-away PostgreSQL server (and an autocommit connection) for the whole session; stopped by its pid."""
-    import psycopg
-
+def postgres_url():
+    """One throw-away PostgreSQL server for the session (its URL); stopped by its pid, even if pytest is killed."""
     import postgres_server as pg
 
-    with pg.running_postgres() as url, \
-            psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as con:
+    with pg.running_postgres() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def postgres(postgres_url):
+    """An autocommit connection to the session's server."""
+    import psycopg
+
+    with psycopg.connect(postgres_url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as con:
         yield con
+
+
+@pytest.fixture(scope="session")
+def eunomia_cdm(tmp_path_factory) -> Path:
+    """Eunomia's CDM (CSV files, as shipped) with the SLE persons of ``tests/eunomia.py`` added, written once."""
+    import eunomia
+
+    return eunomia.write(tmp_path_factory.mktemp("eunomia"))
+
+
+@pytest.fixture(scope="session")
+def eunomia_parquet(eunomia_cdm, tmp_path_factory) -> Path:
+    """The same CDM as Parquet files: read in a fifth of the CSV files' time, for tests not about CSV reading."""
+    import eunomia
+
+    return eunomia.to_parquet(eunomia_cdm, tmp_path_factory.mktemp("eunomia-parquet"))
+
+
+@pytest.fixture(scope="session")
+def eunomia_visits(eunomia_cdm):
+    """The CSV folder read once, at baseline and at each visit (``#visits``) under misle-phase2-ehr's look-backs:
+    the extract and the texts of the warnings the reading gave."""
+    import warnings
+
+    import eunomia
+    from screening.errors import ExtractWarning
+    from screening.io.sources import load_source
+    from screening.rules.protocol import load_protocol
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ex = load_source(f"omop:{eunomia_cdm}@{eunomia.BASELINE}#visits", protocol=load_protocol("misle-phase2-ehr"))
+    return ex, [str(w.message) for w in caught if issubclass(w.category, ExtractWarning)]
+
+
+@pytest.fixture(scope="session")
+def eunomia_postgres(postgres_url, eunomia_cdm) -> str:
+    """The session's server holding that CDM in schemas ``eunomia`` and ``eunomia_vocab``: its URL."""
+    import postgres_server as pg
+
+    pg.load_cdm(postgres_url, pg.read_tables(eunomia_cdm), "eunomia", "eunomia_vocab")
+    return postgres_url

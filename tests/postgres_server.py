@@ -3,7 +3,9 @@
 The server is Debian's ``postgresql`` package (``make setup`` installs it when
 missing), run from a temporary folder on a free port. ``initdb`` and ``postgres``
 refuse to run as root, so as root they run as the ``postgres`` user. The server
-is stopped by its own pid when the ``with`` block ends, pass or fail.
+is stopped by its own pid when the ``with`` block ends, pass or fail; and when the
+process holding it dies without ending the block (pytest killed, CI's time limit), a
+watchdog started beside it stops the server and removes its folder (:func:`watchdog`).
 """
 
 from __future__ import annotations
@@ -15,12 +17,15 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
 
 VOCABULARY = ("concept", "concept_ancestor", "drug_strength")
 
@@ -42,6 +47,62 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie, dead but not yet reaped by whoever adopted it, does not)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return False
+    return state not in ("Z", "X")
+
+
+def _postmaster(data: Path) -> int | None:
+    try:
+        return int((data / "postmaster.pid").read_text().splitlines()[0])
+    except (FileNotFoundError, IndexError, ValueError):
+        return None
+
+
+def stop(pid: int | None) -> None:
+    """Stop the server ``pid``: PostgreSQL's fast shutdown, then SIGKILL after 10 s."""
+    if pid is None:
+        return
+    try:
+        os.kill(pid, signal.SIGINT)  # PostgreSQL's "fast shutdown"
+        for _ in range(100):
+            if not _alive(pid):
+                return
+            time.sleep(0.1)
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def watchdog(parent: int, root: str) -> None:
+    """Wait for ``parent`` to exit, then stop the server of ``root/data`` and remove ``root``.
+
+    Run in a process of its own (``python postgres_server.py PARENT ROOT``, in its own session so a
+    Ctrl-C meant for pytest does not reach it); the ``with`` block that started it ends it by its pid.
+    pg_ctl runs the server apart from the process that started it, so the server outlives a killed
+    pytest unless someone is left to stop it.
+    """
+    import select
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        fd = os.pidfd_open(parent)
+    except ProcessLookupError:
+        fd = None
+    if fd is not None:
+        select.select([fd], [], [])  # readable once the parent has exited
+    data = Path(root) / "data"
+    for _ in range(2):  # again after a moment: a start pg_ctl had under way when the parent died
+        stop(_postmaster(data))
+        time.sleep(0.5)
+    stop(_postmaster(data))
+    shutil.rmtree(root, ignore_errors=True)
+
+
 @contextmanager
 def running_postgres():
     """Start a server in a temporary folder; yield its URL (user ``cdm``, no password); stop it afterwards."""
@@ -54,29 +115,25 @@ def running_postgres():
         shutil.chown(root, "postgres")
         shutil.chown(data, "postgres")
     port = _free_port()
-    pid = None
+    guard = subprocess.Popen([sys.executable, __file__, str(os.getpid()), str(root)], start_new_session=True,
+                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         subprocess.run(_as_server_user([str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "cdm",
                                         "--no-sync", "-E", "UTF8"]), check=True, capture_output=True)
         options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off"
         subprocess.run(_as_server_user([str(bindir / "pg_ctl"), "-D", str(data), "-o", options, "-l",
                                         str(root / "log"), "-w", "start"]), check=True, capture_output=True)
-        pid = int((data / "postmaster.pid").read_text().splitlines()[0])
         yield f"postgresql+psycopg://cdm@127.0.0.1:{port}/postgres"
     finally:
-        if pid is not None:
-            try:
-                os.kill(pid, signal.SIGINT)  # PostgreSQL's "fast shutdown"
-                for _ in range(100):
-                    os.kill(pid, 0)
-                    time.sleep(0.1)
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        stop(_postmaster(data))
+        guard.kill()  # its work is done: the server is stopped, its folder removed below
+        guard.wait()
         shutil.rmtree(root, ignore_errors=True)
 
 
 def _sql_type(series: pd.Series, name: str) -> str:
+    import pandas as pd
+
     if name.endswith("_date"):
         return "DATE"
     if pd.api.types.is_integer_dtype(series):
@@ -91,6 +148,7 @@ def load_cdm(url: str, tables: dict[str, pd.DataFrame], cdm_schema: str = "cdm",
 
     A table that exists already gets the rows appended (a large CDM is loaded slice by slice).
     """
+    import pandas as pd
     import psycopg
 
     with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as conn, conn.cursor() as cur:
@@ -116,4 +174,10 @@ def load_cdm(url: str, tables: dict[str, pd.DataFrame], cdm_schema: str = "cdm",
 
 def read_tables(folder: Path) -> dict[str, pd.DataFrame]:
     """A folder of CSV tables as DataFrames (to load the hand-made CDM into a server)."""
+    import pandas as pd
+
     return {path.stem.lower(): pd.read_csv(path) for path in sorted(folder.glob("*.csv"))}
+
+
+if __name__ == "__main__":  # the watchdog of running_postgres
+    watchdog(int(sys.argv[1]), sys.argv[2])

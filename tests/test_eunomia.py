@@ -35,13 +35,23 @@ def _screen(spec: str, **kw):
 
 
 @pytest.fixture(scope="module")
-def cdm(tmp_path_factory):
-    return eunomia.write(tmp_path_factory.mktemp("eunomia"))
+def cdm(eunomia_cdm):
+    return eunomia_cdm
+
+
+@pytest.fixture(scope="module")
+def on_folder(eunomia_visits):
+    """The CSV folder as read once for the session (with its visits, tests/test_eunomia_visits.py), screened at
+    baseline: the screening and the reading's warnings."""
+    extract, said = eunomia_visits
+    return screen(extract, "misle-phase2-ehr"), said
 
 
 @pytest.fixture(scope="module")
 def shipped(tmp_path_factory):
-    return eunomia.unpack(tmp_path_factory.mktemp("eunomia-shipped"))
+    """The tables as shipped, as Parquet files (their content is the point here; CSV reading is read below)."""
+    return eunomia.to_parquet(eunomia.unpack(tmp_path_factory.mktemp("eunomia-shipped")),
+                              tmp_path_factory.mktemp("eunomia-shipped-parquet"))
 
 
 def test_eunomia_as_shipped_warns_that_its_vocabulary_is_empty_and_that_nobody_has_sle(shipped):
@@ -54,34 +64,38 @@ def test_eunomia_as_shipped_warns_that_its_vocabulary_is_empty_and_that_nobody_h
     assert not any("weight_kg" in w for w in said)
 
 
-def test_every_added_persons_outcome_is_the_hand_answer_on_the_folder_as_shipped(cdm):
-    s, said = _screen(SPEC.format(cdm))
+def test_every_added_persons_outcome_is_the_hand_answer_on_the_folder_as_shipped(on_folder):
+    s, said = on_folder
     assert _outcomes(s) == eunomia.EXPECTED
     # Empty CONCEPT_ANCESTOR is treated as absent: the clinical drugs reach their ingredient through
     # DRUG_STRENGTH (a rituximab infusion, a 40 mg/day prednisone course), with a warning.
     assert any("concept_ancestor is empty: drug exposures recorded as clinical drugs are matched" in w for w in said)
 
 
-def test_a_quantity_of_zero_is_an_unknown_dose_not_zero_mg(cdm):
-    meds = load_source(SPEC.format(cdm)).medications.set_index("patient_id")
+def test_a_quantity_of_zero_is_an_unknown_dose_not_zero_mg(on_folder):
+    meds = on_folder[0].extract.medications.set_index("patient_id")
     assert pd.isna(meds.loc["1004", "dose"])
     assert meds.loc["1003", "dose"] == 40.0 and meds.loc["1016", "dose"] == 5.0
 
 
-def test_results_recorded_as_concepts_are_read(cdm):
-    p = load_source(SPEC.format(cdm)).patients
+def test_results_recorded_as_concepts_are_read(on_folder):
+    p = on_folder[0].extract.patients
     assert p.loc[["1005", "1006", "1007"], "anti_dsdna_positive"].tolist() == [False, True, True]
     assert pd.isna(p.loc["1001", "anti_dsdna_positive"])  # no anti-dsDNA test: unknown, not negative
 
 
-def test_with_concept_ancestor_filled_the_answers_are_the_same_and_nothing_is_said(tmp_path):
-    s, said = _screen(SPEC.format(eunomia.write(tmp_path / "cdm", ancestors=True)))
+def test_with_concept_ancestor_filled_the_answers_are_the_same_and_nothing_is_said(eunomia_parquet, tmp_path):
+    copy = shutil.copytree(eunomia_parquet, tmp_path / "ancestors")
+    pd.DataFrame([{"ancestor_concept_id": i, "descendant_concept_id": d, "min_levels_of_separation": 1,
+                   "max_levels_of_separation": 1} for d, i, _ in eunomia.STRENGTH]) \
+        .to_parquet(copy / "concept_ancestor.parquet", index=False)  # as eunomia.write(..., ancestors=True)
+    s, said = _screen(SPEC.format(copy))
     assert _outcomes(s) == eunomia.EXPECTED
     assert not any("concept_ancestor is empty" in w or "no concept_ancestor" in w for w in said)
 
 
-def test_the_parquet_route_gives_the_same_answers(cdm, tmp_path):
-    s, said = _screen(SPEC.format(eunomia.to_parquet(cdm, tmp_path / "parquet")))
+def test_the_parquet_route_gives_the_same_answers(eunomia_parquet):
+    s, said = _screen(SPEC.format(eunomia_parquet))
     assert _outcomes(s) == eunomia.EXPECTED
     assert any("concept_ancestor is empty" in w for w in said)
 
@@ -141,8 +155,8 @@ def test_a_duckdb_file_of_text_columns_reads_as_typed_and_names_its_bad_cell(cdm
     assert _outcomes(s) == eunomia.EXPECTED | {1003: ("not_assessable", "glucocorticoid")}
 
 
-def test_a_parquet_table_of_text_reads_as_typed_and_names_its_bad_cell(cdm, tmp_path):
-    folder = eunomia.to_parquet(cdm, tmp_path / "parquet")
+def test_a_parquet_table_of_text_reads_as_typed_and_names_its_bad_cell(cdm, eunomia_parquet, tmp_path):
+    folder = shutil.copytree(eunomia_parquet, tmp_path / "parquet")
     table = pd.read_csv(cdm / "MEASUREMENT.csv", dtype=str, keep_default_na=False)  # every column as text
     at = table.index[(table["person_id"] == "1013") & (table["measurement_concept_id"] == "3024929")][0]
     table.loc[at, "measurement_date"] = "2022-06-31"
@@ -162,9 +176,9 @@ def test_a_schema_named_for_a_folder_is_an_error_not_ignored(cdm):
         load_source("data/synthetic", cdm_schema="cdm")
 
 
-def test_a_cdm_without_a_measurement_table_names_it(cdm, tmp_path):
-    copy = shutil.copytree(cdm, tmp_path / "nomeas")
-    (copy / "MEASUREMENT.csv").unlink()
+def test_a_cdm_without_a_measurement_table_names_it(eunomia_parquet, tmp_path):
+    copy = shutil.copytree(eunomia_parquet, tmp_path / "nomeas")
+    (copy / "measurement.parquet").unlink()
     s, said = _screen(SPEC.format(copy))
     assert any("no measurement table: labs, weight and autoantibodies are unknown" in w for w in said)
     assert not any("weight_kg" in w for w in said)  # named once, as the table, not column by column
@@ -173,17 +187,10 @@ def test_a_cdm_without_a_measurement_table_names_it(cdm, tmp_path):
 
 # --- the same CDM in PostgreSQL -------------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def postgres(cdm):
-    import postgres_server as pg
+# The session's server holds the CDM in schemas eunomia and eunomia_vocab (tests/conftest.py: eunomia_postgres).
 
-    with pg.running_postgres() as url:
-        pg.load_cdm(url, pg.read_tables(cdm), "eunomia", "eunomia_vocab")
-        yield url
-
-
-def test_the_postgresql_route_gives_the_same_answers(postgres):
-    s, said = _screen(SPEC.format(postgres), cdm_schema="eunomia", vocab_schema="eunomia_vocab")
+def test_the_postgresql_route_gives_the_same_answers(eunomia_postgres):
+    s, said = _screen(SPEC.format(eunomia_postgres), cdm_schema="eunomia", vocab_schema="eunomia_vocab")
     assert _outcomes(s) == eunomia.EXPECTED
     assert any("concept_ancestor is empty" in w and "--vocab-schema" in w for w in said)
     # The source is named by its URL as written (no password), never a path with its '//' folded.
@@ -192,9 +199,9 @@ def test_the_postgresql_route_gives_the_same_answers(postgres):
     assert converted and all(w.startswith("omop:postgresql+psycopg://cdm@") for w in converted)
 
 
-def test_a_schema_that_does_not_exist_is_an_error_naming_it(postgres, capsys):
+def test_a_schema_that_does_not_exist_is_an_error_naming_it(eunomia_postgres, capsys):
     for flag in ("--vocab-schema", "--cdm-schema"):
-        args = ["funnel", "--data", f"omop:{postgres}", "--baseline", eunomia.BASELINE, "--protocol",
+        args = ["funnel", "--data", f"omop:{eunomia_postgres}", "--baseline", eunomia.BASELINE, "--protocol",
                 "misle-phase2-ehr", "--cdm-schema", "eunomia", "--vocab-schema", "eunomia_vocab"]
         args[args.index(flag) + 1] = "nosuch"
         assert main(args) == 2

@@ -36,13 +36,8 @@ def _by_visit(over: EligibilityOverTime) -> dict:
 
 
 @pytest.fixture(scope="module")
-def cdm(tmp_path_factory):
-    return eunomia.write(tmp_path_factory.mktemp("eunomia-visits"))
-
-
-@pytest.fixture(scope="module")
-def visits_extract(cdm):
-    return _load(f"omop:{cdm}@{eunomia.BASELINE}#visits")
+def visits_extract(eunomia_visits):
+    return eunomia_visits[0]  # read once for the session (tests/conftest.py), as test_eunomia.py screens it
 
 
 @pytest.fixture(scope="module")
@@ -78,8 +73,8 @@ def test_the_row_by_row_implementation_agrees_at_every_visit(visits_extract, ove
     assert (naive.to_numpy() == engine.to_numpy()).all()
 
 
-def test_a_monthly_grid_steps_back_from_the_baseline_to_the_diagnosis(cdm):
-    ex = _load(f"omop:{cdm}@{eunomia.BASELINE}", index="monthly")
+def test_a_monthly_grid_steps_back_from_the_baseline_to_the_diagnosis(eunomia_parquet):
+    ex = _load(f"omop:{eunomia_parquet}@{eunomia.BASELINE}", index="monthly")  # Parquet: the same rows, read fast
     days = ex.visits.loc[ex.visits["patient_id"] == "1001", "visit_date"]
     assert len(days) == eunomia.MONTHLY_1001 and days.min() == pd.Timestamp("2018-05-15")
     got = _by_visit(EligibilityOverTime(ex, PROTOCOL))
@@ -87,9 +82,9 @@ def test_a_monthly_grid_steps_back_from_the_baseline_to_the_diagnosis(cdm):
     assert (ex.visits["visit_date"].dt.day == 15).all() and "1010" not in set(ex.visits["patient_id"])
 
 
-def test_an_unknown_index_is_an_error_naming_the_choices(cdm):
+def test_an_unknown_index_is_an_error_naming_the_choices(eunomia_cdm):
     with pytest.raises(ExtractError, match="visits or monthly"):
-        _load(f"omop:{cdm}", index="weekly")
+        _load(f"omop:{eunomia_cdm}", index="weekly")
     with pytest.raises(ExtractError, match="omop: or synthea:"):
         load_source("data/synthetic", index="visits")
 
@@ -138,20 +133,11 @@ def test_postgresql_evaluates_every_index_date_in_the_database_as_the_engine_doe
         postgres.execute("SET search_path TO DEFAULT")
 
 
-def test_the_cdm_in_postgresql_gives_the_same_index_dates(postgres, cdm, over):
+def test_the_cdm_in_postgresql_gives_the_same_index_dates(eunomia_postgres):
     """The OMOP reader's own queries (visit days, observation periods, first diagnosis) on PostgreSQL."""
-    import postgres_server as pg
-
-    info = postgres.info
-    url = f"postgresql+psycopg://{info.user}@{info.host}:{info.port}/{info.dbname}"
-    pg.load_cdm(url, pg.read_tables(cdm), "eunomia_idx", "eunomia_idx_vocab")
-    try:
-        ex = _load(f"omop:{url}@{eunomia.BASELINE}#visits", cdm_schema="eunomia_idx",
-                   vocab_schema="eunomia_idx_vocab")
-        assert _by_visit(EligibilityOverTime(ex, PROTOCOL)) == eunomia.EXPECTED_VISITS
-    finally:
-        postgres.execute("DROP SCHEMA eunomia_idx CASCADE")
-        postgres.execute("DROP SCHEMA eunomia_idx_vocab CASCADE")
+    ex = _load(f"omop:{eunomia_postgres}@{eunomia.BASELINE}#visits", cdm_schema="eunomia",
+               vocab_schema="eunomia_vocab")
+    assert _by_visit(EligibilityOverTime(ex, PROTOCOL)) == eunomia.EXPECTED_VISITS
 
 
 def test_the_command_line_refuses_index_dates_for_a_native_extract(capsys):

@@ -274,14 +274,18 @@ def test_without_concept_ancestor_clinical_drugs_still_match_through_drug_streng
 # --- the same CDM in PostgreSQL (two schemas), a DuckDB file and a Parquet folder ----------------------
 
 @pytest.fixture(scope="module")
-def postgres(omop_dir, generated_cdm):
-    """A throw-away server holding the hand-made CDM (schemas cdm, vocab) and the generated one (gen, gen_vocab)."""
+def postgres(postgres_url, omop_dir, generated_cdm):
+    """The session's server holding the hand-made CDM (schemas cdm, vocab) and the generated one (gen, gen_vocab)."""
+    import psycopg
+
     import postgres_server as pg
 
-    with pg.running_postgres() as url:
-        pg.load_cdm(url, pg.read_tables(omop_dir), "cdm", "vocab")
-        pg.load_cdm(url, generated_cdm, "gen", "gen_vocab")
-        yield url
+    pg.load_cdm(postgres_url, pg.read_tables(omop_dir), "cdm", "vocab")
+    pg.load_cdm(postgres_url, generated_cdm, "gen", "gen_vocab")
+    yield postgres_url
+    with psycopg.connect(postgres_url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as con:
+        for schema in ("cdm", "vocab", "gen", "gen_vocab"):
+            con.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
 @pytest.fixture(scope="module")

@@ -178,20 +178,27 @@ def _baselines(cat: Catalog, baseline: str | None, before: str):
 
 
 def persons_query(cat: Catalog, baseline: str | None, before: str):
-    """One row per person: demographics, baseline, SLE diagnosis days by baseline, death, observation period."""
+    """One row per person: demographics, baseline, SLE diagnosis days by baseline, death, observation period.
+
+    An SLE diagnosis is a record of the ``sle`` set in any table :func:`events_query` reads conditions from
+    (:data:`CONDITION_TABLES`), as each index date counts them: one definition of the cohort entry at
+    baseline and at every visit.
+    """
     p = "person"
     base = _baselines(cat, baseline, before)
-    co = "condition_occurrence"
-    sle_cols = [sa.literal(0).label("sle_diagnoses")]
+    sle_cols = [sa.literal(0).label("sle_diagnoses"), sa.cast(sa.null(), sa.Date).label("first_sle")]
     joins = []
-    if cat.has(co):
-        day = cat.col(co, "condition_start_date")
-        sle = (sa.select(cat.col(co, "person_id").label("person_id"),
-                         sa.func.count(sa.distinct(day)).label("n"), sa.func.min(day).label("first"))
-               .select_from(cat.table(co).join(CODESETS, cat.col(co, "condition_concept_id") == CODESETS.c.concept_id)
-                            .join(base, base.c.person_id == cat.col(co, "person_id")))
-               .where(CODESETS.c.set_name == "sle", CODESETS.c.domain == "condition", day <= base.c.baseline)
-               .group_by(cat.col(co, "person_id")).subquery("sle"))
+    days = [sa.select(cat.col(table, "person_id").label("person_id"), cat.col(table, day).label("day"))
+            .select_from(cat.table(table).join(CODESETS, cat.col(table, concept) == CODESETS.c.concept_id))
+            .where(CODESETS.c.set_name == "sle", CODESETS.c.domain == "condition")
+            for table, concept, day in CONDITION_TABLES if cat.has(table, concept)]
+    if days:
+        records = sa.union_all(*days).subquery("sle_records")
+        sle = (sa.select(records.c.person_id, sa.func.count(sa.distinct(records.c.day)).label("n"),
+                         sa.func.min(records.c.day).label("first"))
+               .select_from(records.join(base, base.c.person_id == records.c.person_id))
+               .where(records.c.day <= base.c.baseline)
+               .group_by(records.c.person_id).subquery("sle"))
         sle_cols = [sa.func.coalesce(sle.c.n, 0).label("sle_diagnoses"), sle.c.first.label("first_sle")]
         joins.append(sle)
     extra = []
