@@ -71,3 +71,16 @@ def test_a_synthea_export_is_screened_at_each_encounter_with_the_hand_answers(tm
     last = over.visits[over.visits["baseline"]]
     assert dict(zip(last["patient_id"], zip(last["status"].astype(str), last["criterion"], strict=True),
                     strict=True)) == fx.SYNTHEA_EXPECTED_EHR
+
+
+def test_the_portfolio_refuses_index_dates_before_reading_anything(tmp_path, capsys):
+    """It screens every trial at baseline: asked for index dates, it says so rather than print baseline counts."""
+    from screening.cli import main
+
+    cdm = fx.write_omop(tmp_path / "omop")
+    for args in (["--data", f"omop:{cdm}@2024-06-15", "--index", "visits"], ["--data", f"omop:{cdm}#monthly:12"]):
+        assert main(["portfolio", *args, "--out", str(tmp_path / "pf")]) == 2
+        err = capsys.readouterr().err
+        assert "the portfolio screens each trial at baseline only" in err and "report --data" in err
+        assert "--index" in err and "Traceback" not in err
+    assert not (tmp_path / "pf").exists()

@@ -321,7 +321,7 @@ def _run(args) -> int:
 
         print(run_portfolio(args.data, args.protocol, args.policy, rule, args.out, args.overwrite, args.force,
                             baseline=args.baseline, before=args.before, cdm_schema=args.cdm_schema,
-                            vocab_schema=args.vocab_schema, strict=args.strict_vocabulary))
+                            vocab_schema=args.vocab_schema, strict=args.strict_vocabulary, index=args.index))
         return 0
     if args.command == "funnel" and args.by and args.table == "attrition":
         raise ScreeningError(f"--by needs --table makeup, differential or leave_one_out (the funnel by "

@@ -36,14 +36,15 @@ from screening.disclosure.bundle import write_manifest
 from screening.disclosure.portfolio import portfolio_tables
 from screening.disclosure.rule import SHAREABLE, WATERMARK, SmallCellRule
 from screening.engine.portfolio import Portfolio, default_protocols
-from screening.io.sources import load_source, source_kind
+from screening.errors import ScreeningError
+from screening.io.sources import index_of, load_source, source_kind
 from screening.rules.protocol import load_protocol
 from screening.views.charts import COLORS, _drawn, _shown
 from screening.views.provenance import TOOL
 from screening.views.report import _swap_in, check_out, check_release, record_release, release_log_path
 
 __all__ = ["overlap_chart", "range_chart", "portfolio_text", "portfolio_provenance", "write_portfolio",
-           "run_portfolio"]
+           "run_portfolio", "refuse_index"]
 
 
 def _numbers(column: pd.Series) -> np.ndarray:
@@ -192,6 +193,24 @@ def write_portfolio(portfolio: Portfolio, out: Path, rule: SmallCellRule = SHARE
     return out
 
 
+def refuse_index(data: str, index: str | None = None) -> None:
+    """Stop a portfolio asked to screen at index dates (``--index``, or ``#visits`` in the source): it screens each
+    trial at baseline alone, and would print baseline counts as if they were the ones asked for.
+
+    Across trials "at any visit" is not one question: a patient eligible for one trial in March and for another
+    in September is not a candidate for both at once, so the overlap, the headline and their disclosure
+    relations would all need new definitions. One trial at every index date is ``report --index visits``.
+    """
+    named = index_of(data)[0]
+    index, plain = index or named, data.rpartition("#")[0] if named else data
+    if index:
+        raise ScreeningError(f"portfolio --data {data}: the portfolio screens each trial at baseline only, so index "
+                             f"dates ({index}) would be read and then ignored. Drop --index (and any #{index} at "
+                             f"the end of --data) for the trials at baseline, or screen one trial at every index "
+                             f"date with `report --data {plain} --protocol NAME --index {index}` (its eligible over "
+                             "time tables: at the last visit, at any visit in 12 months, newly eligible per month).")
+
+
 def run_portfolio(data: str, protocols: list[str] | None, policy: str, rule: SmallCellRule, out: str | None = None,
                   overwrite: bool = False, force: bool = False, **load) -> str:
     """``python -m screening portfolio``: load once, screen every trial, return the text (and write ``out``).
@@ -201,6 +220,7 @@ def run_portfolio(data: str, protocols: list[str] | None, policy: str, rule: Sma
     ``protocols`` default to :func:`~screening.engine.portfolio.default_protocols`; ``load`` goes to
     :func:`~screening.io.sources.load_source`.
     """
+    refuse_index(data, load.pop("index", None))
     out = check_out(out, data, overwrite, rule.internal) if out else None
     chosen = [load_protocol(p) for p in protocols or default_protocols(source_kind(data) != "native")]
     # Read the source as far back as the most demanding protocol looks at labs (None: no limit).
