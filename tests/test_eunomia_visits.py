@@ -89,6 +89,44 @@ def test_an_unknown_index_is_an_error_naming_the_choices(eunomia_cdm):
         load_source("data/synthetic", index="visits")
 
 
+def test_a_report_of_the_cdm_at_each_visit_writes_the_over_time_tables_with_the_hand_counts(
+        eunomia_cdm, visits_extract, tmp_path):
+    """`report --index visits` on the CDM, its tables only (no notebook): the series counted from the hand answers.
+
+    Visits V1 (2021-09-15) and V2 (2022-01-15) of the 15 added persons with SLE, then every baseline (2022-06-15).
+    At V1 8 are eligible, 7 of them at their first visit (1016's V0 was not assessable): 7 newly eligible, and up
+    to 12 with the 4 not assessable (1005-1007, 1013) and 1016. At V2 7 are eligible (1008 has HIV), none newly,
+    up to 4 (the same not assessable). At baseline 4 are eligible (EXPECTED), none newly, up to 2 (1006, 1007,
+    not assessable before). Eligible at some visit of the 12 months: the 4, 1002, 1003, 1004, 1008, 1011 and
+    1015; not assessable at some and eligible at none: 1005 and 1013.
+    """
+    from screening import screen
+    from screening.views.report import build_report
+
+    spec = f"omop:{eunomia_cdm}@{eunomia.BASELINE}#visits"  # what the notebooks re-read (report --index visits)
+    out = build_report(spec, PROTOCOL, out=tmp_path / "report", small_cell=0, notebooks=False,
+                       screening=screen(visits_extract, PROTOCOL), release_log=None)
+    table = lambda name: pd.read_csv(out / "tables" / f"{name}.csv")  # noqa: E731
+    status = table("over_time_status").set_index("status")
+    assert status["last_visit"].to_dict() == {"patients": 44, "eligible": 4, "excluded": 38, "not_assessable": 2}
+    assert status["any_visit_12_months"].to_dict() == {"patients": 44, "eligible": 10, "excluded": 32,
+                                                       "not_assessable": 2}
+    monthly = table("over_time_monthly").set_index("month")
+    assert len(monthly) == 24 and monthly.index[-1] == "2022-06"  # 1016's V0 (2020-06) is 25 months back
+    columns = ["visits", "eligible_visits", "newly_eligible", "newly_eligible_max"]
+    assert monthly.loc[["2021-09", "2022-01", "2022-06"], columns].values.tolist() == \
+        [[15, 8, 7, 12], [15, 7, 0, 4], [44, 4, 0, 2]]
+    assert monthly[columns].to_numpy().sum() == 15 + 8 + 7 + 12 + 15 + 7 + 4 + 44 + 4 + 2  # no other month
+    assert monthly["newly_eligible_so_far"].iloc[-1] == 7
+    # eligible to excluded between visits: 1008's HIV (V1 to V2), 1002's rituximab, 1003's prednisone dose and
+    # 1011's death (V2 to baseline), each the only criterion to turn
+    turning = table("over_time_turning").set_index("criterion")
+    assert turning.loc[turning["out_of"] > 0, ["out_of", "out_of_alone"]].to_dict("index") == {
+        c: {"out_of": 1, "out_of_alone": 1} for c in ("alive", "chronic_infection", "glucocorticoid",
+                                                      "other_biologic")}
+    assert turning["into"].sum() == 0
+
+
 # --- the SQL route: the baseline engine run on (person, index date) rows in the database ---------------
 
 def _sql_by_visit(result: pd.DataFrame) -> dict:
