@@ -90,11 +90,12 @@ def watchdog(parent: int, root: str) -> None:
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
-        fd = os.pidfd_open(parent)
+        select.select([os.pidfd_open(parent)], [], [])  # readable once the parent has exited
     except ProcessLookupError:
-        fd = None
-    if fd is not None:
-        select.select([fd], [], [])  # readable once the parent has exited
+        pass  # gone already
+    except (AttributeError, OSError):  # no pidfd (a kernel before 5.3): adopted by another once it is gone
+        while os.getppid() == parent:
+            time.sleep(0.5)
     data = Path(root) / "data"
     for _ in range(2):  # again after a moment: a start pg_ctl had under way when the parent died
         stop(_postmaster(data))
