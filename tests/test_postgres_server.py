@@ -9,6 +9,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 import postgres_server as pg
 
 # What the session fixture does (tests/conftest.py), then waits to be killed: prints the server's data folder.
@@ -52,3 +54,41 @@ def test_a_killed_test_run_leaves_no_server_and_no_folder():
     finally:
         pg.stop(server if pg._alive(server) else None)
         child.kill()
+
+
+# A parent that starts the watchdog over a folder (no server in it) and waits to be killed; without pidfd, the
+# watchdog falls back to noticing it has been adopted.
+_PARENT = """
+import os, subprocess, sys, time
+if sys.argv[2] == "no-pidfd":
+    prelude = "import os; del os.pidfd_open; "
+else:
+    prelude = ""
+code = prelude + "import sys, postgres_server as pg; pg.watchdog(int(sys.argv[1]), sys.argv[2])"
+guard = subprocess.Popen([sys.executable, "-c", code, str(os.getpid()), sys.argv[1]], start_new_session=True)
+print(guard.pid, flush=True)
+time.sleep(600)
+"""
+
+
+@pytest.mark.parametrize("way", ["pidfd", "no-pidfd"])
+def test_the_watchdog_cleans_up_once_its_parent_is_gone(tmp_path, way):
+    root = tmp_path / "screening-pg-x"
+    (root / "data").mkdir(parents=True)
+    parent = subprocess.Popen([sys.executable, "-c", _PARENT, str(root), way], stdout=subprocess.PIPE, text=True,
+                              env={**os.environ, "PYTHONPATH": str(Path(__file__).parent)})
+    guard = int(parent.stdout.readline())
+    try:
+        time.sleep(0.5)
+        assert pg._alive(guard) and root.exists()  # waiting while its parent lives
+        parent.send_signal(signal.SIGKILL)
+        parent.wait()
+        for _ in range(100):
+            if not pg._alive(guard) and not root.exists():
+                break
+            time.sleep(0.1)
+        assert not root.exists() and not pg._alive(guard)
+    finally:
+        parent.kill()
+        if pg._alive(guard):
+            os.kill(guard, signal.SIGKILL)
