@@ -23,11 +23,11 @@ $(STAMP): requirements.txt pyproject.toml
 	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
 	touch $(STAMP)
 
-$(EXTRACT)/patients.csv: | $(STAMP)
-	$(PY) -m screening synth --out $(EXTRACT) --overwrite
+$(EXTRACT)/patients.csv $(EXTRACT)/visits.csv &: | $(STAMP)
+	$(PY) -m screening synth --out $(EXTRACT) --overwrite --visits
 
-## Build the bundled synthetic extract (5,000 patients, seeded) if absent.
-data: $(EXTRACT)/patients.csv
+## Build the bundled synthetic extract (5,000 patients with their visits, seeded) if absent.
+data: $(EXTRACT)/patients.csv $(EXTRACT)/visits.csv
 
 ## Produce the screening-funnel report on the bundled extract, in reports/.
 report: data

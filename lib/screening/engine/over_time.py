@@ -17,10 +17,10 @@ Example
 -------
 >>> from screening import load_extract
 >>> over = EligibilityOverTime(load_extract("data/synthetic"), "misle-phase2")
->>> over.at_last_visit["patients"].tolist()  # one visit each: the extract's own funnel
+>>> over.at_last_visit["patients"].tolist()  # the baseline: the extract's own funnel
 [90, 4545, 365]
->>> over.any_visit(12)["patients"].tolist()
-[90, 4545, 365]
+>>> over.any_visit(12)["patients"].tolist()  # eligible at some visit of the 12 months before it
+[153, 3634, 1213]
 """
 
 from __future__ import annotations

@@ -36,7 +36,7 @@ class Extract:
     -------
     >>> ex = load_extract("data/synthetic")
     >>> ex.n_patients, ex.hash[:12]
-    (5000, '5061242e3928')
+    (5000, '6a6351700a78')
     """
 
     patients: pd.DataFrame
