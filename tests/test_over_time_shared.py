@@ -89,14 +89,12 @@ def generated_over(tmp_path_factory):
     return ex, EligibilityOverTime(ex, "misle-phase2")
 
 
-def test_an_outside_attack_on_the_shared_series_pins_no_small_count(generated_over):
-    # The relations a reader knows, declared here afresh: running sums and differences between consecutive
-    # months, sites adding up to months, the year's totals, the statuses adding up.
-    from lp_attack import narrowed
-    from screening.disclosure.over_time import over_time_tables
+def _reader_relations(shown: dict) -> tuple[list, list, list, list]:
+    """What a reader of the shared series knows, declared here afresh: (key, label) per count, their intervals,
+    equalities and inequalities. Running sums and so the difference between consecutive months, sites adding up
+    to months, the year's totals per site and for the network, the statuses adding up."""
     from screening.disclosure.rule import SHAREABLE
 
-    shown = over_time_tables(generated_over[1])
     names, labels, index = [], [], {}
     for table, frame in shown.items():
         for col in [c for c in frame.columns if c not in ("month", "site", "status", "criterion", "label")]:
@@ -120,6 +118,7 @@ def test_an_outside_attack_on_the_shared_series_pins_no_small_count(generated_ov
         for small, large in (("newly_eligible", "eligible_visits"), ("eligible_visits", "visits"),
                              ("newly_eligible", "newly_eligible_max"), ("newly_eligible_max", "visits")):
             le.append({v("over_time_monthly", i, small): 1, v("over_time_monthly", i, large): -1})
+        # differencing two consecutive months of the running sum gives the month's newly eligible
         total(v("over_time_monthly", i, "newly_eligible_so_far"), [v("over_time_monthly", i, "newly_eligible")]
               + ([v("over_time_monthly", i - 1, "newly_eligible_so_far")] if i else []))
     sites, year = shown["over_time_by_site"], set(m["month"].tail(12))
@@ -133,10 +132,25 @@ def test_an_outside_attack_on_the_shared_series_pins_no_small_count(generated_ov
             parts = [v("over_time_by_site", j, col) for j in rows] if site != "network" else \
                 [v("over_time_monthly", i, col) for i in range(n) if m["month"].iloc[i] in year]
             total(v("over_time_by_site_12_months", k, col), parts)
-    for i in range(len(shown["over_time_turning"])):
+    # the network's year is also the running sum's difference across the year
+    if n > 12:
+        k = list(totals["site"]).index("network")
+        total(v("over_time_by_site_12_months", k, "newly_eligible"),
+              [v("over_time_monthly", n - 1, "newly_eligible_so_far")])
+        eq[-1][v("over_time_monthly", n - 13, "newly_eligible_so_far")] = 1
+    for i in range(len(shown.get("over_time_turning", []))):
         for alone, every in (("into_alone", "into"), ("out_of_alone", "out_of")):
             le.append({v("over_time_turning", i, alone): 1, v("over_time_turning", i, every): -1})
-    assert labels.count("≤10") > 50
+    return names, bounds, eq, le
+
+
+def test_an_outside_attack_on_the_shared_series_pins_no_small_count(generated_over):
+    from lp_attack import narrowed
+    from screening.disclosure.over_time import over_time_tables
+
+    shown = over_time_tables(generated_over[1])
+    names, bounds, eq, le = _reader_relations(shown)
+    assert [label for _, label in names].count("≤10") > 50
     # attacked: the running sums and the months they difference, the statuses, the year's totals
     attacked = [(key, label if key[0] != "over_time_by_site" and key[2] != "visits" else "")
                 for key, label in names]
@@ -149,6 +163,44 @@ def test_an_outside_attack_on_the_shared_series_pins_no_small_count(generated_ov
     assert network.loc[("newly_eligible", "network"), "expected_low"] <= \
         network.loc[("newly_eligible_max", "network"), "expected_high"]
     assert list(projected["over_time_time_to_target"]["target"]) == [81, 81]
+
+
+def test_differencing_the_bundled_series_month_by_month_pins_no_small_count(synthetic_extract):
+    # The bundled extract's series as its report shares them: 24 months whose settled newly eligible counts
+    # are all ≤10 beside a running sum that climbs past 50. Subtracting consecutive running sums, the months
+    # from the sites and the year from the running sum must still leave every ≤10 at least 3 values.
+    from lp_attack import narrowed
+    from screening.disclosure.over_time import over_time_tables
+
+    shown = over_time_tables(EligibilityOverTime(synthetic_extract, "misle-phase2"))
+    shown.pop("over_time_turning")
+    monthly = shown["over_time_monthly"]
+    assert (monthly["newly_eligible"] == "≤10").all() and monthly["newly_eligible_so_far"].iloc[-2] != "≤10"
+    names, bounds, eq, le = _reader_relations(shown)
+    attacked = [(key, label if key[0] == "over_time_monthly" and key[2] in ("newly_eligible", "newly_eligible_so_far")
+                 else "") for key, label in names]
+    assert narrowed(attacked, bounds, eq, le, "≤10", 3) == []
+
+
+def test_the_projection_reads_the_network_year_from_the_running_sum_when_its_cells_are_small():
+    # 14 months; each month's newly eligible ≤10, the running sum 20 after month 2 (18–20: two months of ≤10) and
+    # 60 (58–62) at the end: the year of months 3–14 holds 38 to 44 patients, though its own cell is hidden (*) and
+    # each of 5 sites shows ≤10. At most: the network's 420 (418–422), within the months' 12 × 35 (396–444).
+    from screening.disclosure.over_time import network_year, published_projection
+
+    months = [f"2024-{m:02d}" for m in range(1, 13)] + ["2025-01", "2025-02"]
+    monthly = pd.DataFrame({"month": months, "visits": "500", "eligible_visits": "≤10", "newly_eligible": "≤10",
+                            "newly_eligible_max": "35", "newly_eligible_so_far": ["≤10", "20"] + ["*"] * 11 + ["60"]})
+    totals = pd.DataFrame({"site": [*"ABCDE", "network"], "newly_eligible": ["≤10"] * 5 + ["*"],
+                           "newly_eligible_max": ["85"] * 5 + ["420"]})
+    shown = {"over_time_monthly": monthly, "over_time_by_site_12_months": totals}
+    assert network_year(shown) == {"newly_eligible": (38, 44), "newly_eligible_max": (418, 422)}
+    projected = published_projection(shown)
+    network = projected["over_time_projection"].set_index(["pool", "site"])
+    assert network.loc[("newly_eligible", "network"), "newly_eligible_per_month"] == 3.17  # 38 / 12
+    assert network.loc[("newly_eligible", "A"), "newly_eligible_per_month"] == 0.0  # ≤10 read at its low end
+    cumulative = projected["over_time_cumulative"]
+    assert list(cumulative["month"].unique()) == list(range(1, 13))
 
 
 def test_the_report_joins_the_series_to_its_headline_and_withholds_sites_in_a_small_extract(tmp_path):
@@ -209,3 +261,45 @@ def test_synth_visits_on_the_command_line_and_the_turning_table_shared(tmp_path,
     assert "with visits" in out.getvalue() and (tmp_path / "s" / "visits.csv").is_file()
     turning = over_time_tables(over)["over_time_turning"].set_index("criterion")
     assert turning.loc["sledai"].tolist()[1:] == ["≤10"] * 4 and list(turning.index)[:2] == ["age", "sledai"]
+
+
+# --- the what-if panel --------------------------------------------------------------------------------------
+
+def test_the_panel_shows_eligible_over_time_for_the_current_settings(tmp_path):
+    # By hand (tests/test_over_time.py): at the last visit P1 and P3 are eligible; in the 12 months before it
+    # also P2 (2023-09) and P5 (2023-10). Newly eligible in the last 12 months of the series (2023-07 to
+    # 2024-06): P3, P2, P5 and P1 at baseline, and at most P3 again at baseline after its not-assessable
+    # visit. SLEDAI-2K ≥ 4 makes P1 eligible from its first visit (2023-06, outside those months).
+    from screening.views.panel import whatif_panel
+
+    panel = whatif_panel(load_extract(HERE), load_protocol(HERE / "protocol.yaml"), small_cell=0, folder=tmp_path)
+    figures = panel.view.over_time
+    assert [figures[k] for k in ("last_visit", "any_visit_12_months", "newly_12_months",
+                                 "newly_max_12_months")] == ["2", "4", "4", "5"]
+    assert figures["newly_per_month"] == "0.3" and "whatif-any-visit'>4</b>" in panel.over_time.value
+    panel.sliders["sledai.min"].value = 4
+    figures = panel.view.over_time
+    assert [figures[k] for k in ("last_visit", "any_visit_12_months", "newly_12_months",
+                                 "newly_max_12_months")] == ["2", "4", "3", "4"]
+    shared = whatif_panel(load_extract(HERE), load_protocol(HERE / "protocol.yaml"), folder=tmp_path)
+    assert {shared.view.over_time[k] for k in ("last_visit", "any_visit_12_months", "newly_12_months")} == {"≤10"}
+    assert shared.view.over_time["newly_per_month"] == "at most 0.8"  # ≤10 in 12 months, no finer
+
+
+def test_without_visits_a_notebook_shows_no_series_and_the_panel_nothing_more(tmp_path, boundary_extract):
+    import shutil
+
+    from screening.views import over_time_charts
+    from screening.views.explorer import Explorer, Settings
+    from screening.views.notebook_runner import notebook_state
+    from screening.views.panel import over_time_html
+
+    # with visits, notebook 01's committed outputs show the series (nbval re-runs it)
+    protocol = str(HERE / "protocol.yaml")
+    plain = tmp_path / "plain"
+    shutil.copytree(HERE, plain, ignore=shutil.ignore_patterns("protocol.yaml", "visits.csv"))
+    _, _, tables = notebook_state(str(plain), protocol, {}, "separate", "site", 10, over_time=True)
+    assert not over_time_charts.has_series(tables) and not any(t.startswith("over_time") for t in tables)
+    assert over_time_charts.NO_VISITS.count(". ") == 0  # one sentence, all the section then says
+    view = Explorer(boundary_extract, small_cell=0).view(Settings())
+    assert view.over_time is None and over_time_html(view.over_time) == ""

@@ -33,14 +33,17 @@ Example
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from screening.disclosure.audit import protect
+from screening.disclosure.published import tighten
 from screening.disclosure.relations import Published
 from screening.disclosure.rule import SHAREABLE, SmallCellRule
 from screening.engine.over_time import EligibilityOverTime
 
-__all__ = ["MONTHS", "TABLES", "add_over_time", "over_time_tables", "render_over_time", "published_projection"]
+__all__ = ["MONTHS", "TABLES", "add_over_time", "over_time_tables", "render_over_time", "published_projection",
+           "series_intervals", "network_year"]
 
 #: Months of the series a report publishes, the latest last.
 MONTHS = 24
@@ -49,6 +52,7 @@ TABLES = ("over_time_status", "over_time_monthly", "over_time_by_site", "over_ti
 _TURNING = ["into", "into_alone", "out_of", "out_of_alone"]
 _MONTHLY = ["visits", "eligible_visits", "newly_eligible", "newly_eligible_max", "newly_eligible_so_far"]
 _SITE = ["newly_eligible", "newly_eligible_max"]
+_CAP = 10 ** 9  # the largest count a hidden cell (``*``) may hold: no bound
 
 
 def _series(over: EligibilityOverTime) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -145,27 +149,88 @@ def over_time_tables(over: EligibilityOverTime, rule: SmallCellRule = SHAREABLE)
     return render_over_time(pub)
 
 
+def series_intervals(table: pd.DataFrame, rule, cap: int = _CAP) -> dict[str, np.ndarray]:
+    """Per column of a published ``over_time_monthly``, the ``(months, 2)`` true counts its labels allow.
+
+    Narrowed by its running sum (so far = so far of the month before + newly eligible), as a
+    reader who knows the rule narrows them: a hidden running sum (``*``) lies within the month
+    before's plus the month's own.
+    """
+    n = len(table)
+    bounds = np.vstack([rule.intervals(table[c].astype(str), cap) for c in _MONTHLY])
+    at = {c: k * n for k, c in enumerate(_MONTHLY)}
+    new, so_far = at["newly_eligible"], at["newly_eligible_so_far"]
+    relations = [{so_far + i: 1, new + i: -1, **({so_far + i - 1: -1} if i else {})} for i in range(n)]
+    bounds = tighten(bounds, relations)
+    return {c: bounds[at[c]:at[c] + n] for c in _MONTHLY}
+
+
+def network_year(shown: dict[str, pd.DataFrame], rule: SmallCellRule = SHAREABLE) -> dict[str, tuple[int, int]]:
+    """Per pool, the network's newly eligible patients over the last 12 published months, as an interval.
+
+    The tightest the published tables allow together: the network's year as shown, the sites' years, the
+    months, and for the settled pool the running sum's difference across the year (so a network year
+    hidden as ``*``, or sites each ``≤10``, still give a usable range). From labels alone.
+    """
+    monthly = shown.get("over_time_monthly")
+    if monthly is None or not len(monthly):
+        return {}
+    months = series_intervals(monthly.reset_index(drop=True), rule)
+    n, k = len(monthly), min(12, len(monthly))
+    totals = shown.get("over_time_by_site_12_months", pd.DataFrame(columns=["site", *_SITE]))
+    sites = totals[totals["site"] != "network"]
+    out = {}
+    for pool in _SITE:
+        # cells: the year, the months of the year, then the sites' years (and the running sums, settled pool)
+        year = rule.intervals(totals.loc[totals["site"] == "network", pool].astype(str), _CAP)
+        bounds = [year[0] if len(year) else np.array([0, _CAP]), *months[pool][n - k:]]
+        relations = [{0: 1, **{1 + j: -1 for j in range(k)}}]
+        if len(sites):
+            first = len(bounds)
+            bounds += list(rule.intervals(sites[pool].astype(str), _CAP))
+            relations.append({0: 1, **{first + j: -1 for j in range(len(sites))}})
+        if pool == "newly_eligible":
+            so_far = months["newly_eligible_so_far"]
+            first = len(bounds)
+            bounds += [so_far[n - 1]] + ([so_far[n - k - 1]] if n > k else [])
+            relations.append({0: 1, first: -1, **({first + 1: 1} if n > k else {})})
+        low, high = tighten(np.array(bounds, dtype=np.int64), relations)[0]
+        out[pool] = (int(low), int(high))
+    return out
+
+
 def published_projection(shown: dict[str, pd.DataFrame], rule: SmallCellRule = SHAREABLE, window: int = 12,
                          target: int | None = None) -> dict[str, pd.DataFrame]:
     """The recruitment projection from the series as published, never from exact counts.
 
     An exact projection would give the exact counts back (its rate is the count over the months).
     Each label stands for an interval (``≤10`` for 0 to 10, ``15`` for 11 to 17): the settled pool
-    takes the low ends, the upper pool the high ends. From each site's year
-    (``over_time_by_site_12_months``), or the network's alone when the sites are withheld.
+    takes the low ends, the upper pool the high ends. Each site from its year
+    (``over_time_by_site_12_months``; none when the sites are withheld); the network, its time to
+    the target and its month-by-month enrolment (``over_time_cumulative``) from the network's year as
+    the published tables bound it together (:func:`network_year`), which is tighter than its sites'
+    ``≤10`` cells summed.
     """
     from screening.engine.projection import MISLE_TARGET, project_totals
 
     totals = shown.get("over_time_by_site_12_months")
-    if totals is None or not len(totals):
+    year = network_year(shown, rule)
+    if totals is None or not len(totals) or not year:
         return {}
-    if "over_time_by_site" in shown and not len(shown["over_time_by_site"]):  # withheld: the network alone
-        totals = totals[totals["site"] == "network"]
-    sites = totals[totals["site"] != "network"] if len(totals) > 1 else totals.drop(columns="site")
-    cap = 10 ** 9
-    numbers = pd.DataFrame({"newly_eligible": rule.intervals(sites["newly_eligible"].astype(str), cap)[:, 0],
-                            "newly_eligible_max": rule.intervals(sites["newly_eligible_max"].astype(str), cap)[:, 1]})
-    if "site" in sites.columns:
-        numbers.insert(0, "site", sites["site"].to_numpy())
-    p = project_totals(numbers, 12, window, target or MISLE_TARGET)
-    return {"over_time_projection": p.by_site, "over_time_time_to_target": p.time_to_target}
+    target = target or MISLE_TARGET
+    network = project_totals(pd.DataFrame({"newly_eligible": [year["newly_eligible"][0]],
+                                           "newly_eligible_max": [year["newly_eligible_max"][1]]}),
+                             12, window, target)
+    by_site = network.by_site
+    sites = totals[totals["site"] != "network"]
+    withheld = "over_time_by_site" in shown and not len(shown["over_time_by_site"])
+    if len(sites) and not withheld:
+        numbers = pd.DataFrame({"site": sites["site"].to_numpy(),
+                                "newly_eligible": rule.intervals(sites["newly_eligible"].astype(str), _CAP)[:, 0],
+                                "newly_eligible_max": rule.intervals(sites["newly_eligible_max"].astype(str),
+                                                                     _CAP)[:, 1]})
+        per_site = project_totals(numbers, 12, window, target).by_site
+        by_site = pd.concat([per_site[per_site["site"] != "network"], network.by_site]) \
+            .sort_values("pool", kind="stable").reset_index(drop=True)
+    return {"over_time_projection": by_site, "over_time_time_to_target": network.time_to_target,
+            "over_time_cumulative": network.cumulative}

@@ -54,20 +54,30 @@ class EligibilityOverTime:
     """
 
     def __init__(self, extract: Extract, protocol: Protocol | str = "misle-phase2",
-                 overrides: dict | str | None = None, policy: str = "separate") -> None:
+                 overrides: dict | str | None = None, policy: str = "separate", *, _like=None) -> None:
         if not isinstance(protocol, Protocol):
             protocol = load_protocol(protocol)
         if as_overrides(overrides):
             protocol = protocol.with_overrides(as_overrides(overrides))
         self.extract, self.protocol = extract, protocol
-        self._rows = visit_rows(extract)
-        #: the funnel over patient-visits (its ``states`` hold one row per visit)
-        self.screening = Screening(per_visit_extract(extract, self._rows), protocol, policy)
-        self._settle_age(older_ages(extract, self._rows))
+        if _like is None:
+            self._rows = visit_rows(extract)
+            self._older = older_ages(extract, self._rows)
+            #: the funnel over patient-visits (its ``states`` hold one row per visit)
+            self.screening = Screening(per_visit_extract(extract, self._rows), protocol, policy)
+        else:  # the visit frame and criterion results of another screening of the same visits
+            self._rows, self._older = _like._rows, _like._older
+            self.screening = _like.screening.with_protocol(protocol, policy)
+        self._settle_age(self._older)
         self._status, self._where = placement(self.screening.states)
         patient = self._rows["patient"].to_numpy()
         self._first = np.r_[True, patient[1:] != patient[:-1]]
         self._last = np.r_[patient[1:] != patient[:-1], True]
+
+    def under(self, protocol: Protocol, policy: str = "separate") -> EligibilityOverTime:
+        """The same visits screened under another protocol or policy, reusing the per-visit frame and every
+        unchanged criterion's results (the what-if panel redraws from it)."""
+        return EligibilityOverTime(self.extract, protocol, policy=policy, _like=self)
 
     def _settle_age(self, older: np.ndarray | None) -> None:
         """Re-evaluate age-reading criteria at each visit's other possible age; where the answers differ, unknown.

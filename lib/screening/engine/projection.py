@@ -140,8 +140,8 @@ def project_totals(totals: pd.DataFrame, months: int, window: int = 12, target: 
             rows.append({"pool": pool, "site": site, "newly_eligible_per_month": round(float(seen) / h, 2),
                          "expected_low": round(float(pick["low"].mean()), 1),
                          "expected_high": round(float(pick["high"].mean()), 1),
-                         "interval_low": float(np.percentile(pick["low"], 5)),
-                         "interval_high": float(np.percentile(pick["high"], 95))})
+                         "interval_low": round(float(np.percentile(pick["low"], 5)), 1),
+                         "interval_high": round(float(np.percentile(pick["high"], 95)), 1)})
         network = rate.sum(axis=1)
         # Months to the target: the target-th arrival of a Poisson process at the thinned network rate.
         wait = {k: rng.gamma(target, 1, draws) / np.maximum(network * q, 1e-12) for k, q in thin.items()}

@@ -26,23 +26,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from screening.disclosure.published import interval_text, read_rule, tighten
+from screening.disclosure.over_time import series_intervals
+from screening.disclosure.published import interval_text, read_rule
 
 __all__ = ["COLUMNS", "merge_monthly", "network_over_time"]
 
 COLUMNS = ["visits", "eligible_visits", "newly_eligible", "newly_eligible_max", "newly_eligible_so_far"]
-_CAP = 10 ** 9
-
-
-def _site_intervals(table: pd.DataFrame, rule) -> dict[str, np.ndarray]:
-    """Per column, ``(months, 2)`` intervals of one site, narrowed by its running sum."""
-    n = len(table)
-    bounds = np.vstack([rule.intervals(table[c].astype(str), _CAP) for c in COLUMNS])
-    at = {c: k * n for k, c in enumerate(COLUMNS)}
-    new, so_far = at["newly_eligible"], at["newly_eligible_so_far"]
-    relations = [{so_far + i: 1, new + i: -1, **({so_far + i - 1: -1} if i else {})} for i in range(n)]
-    bounds = tighten(bounds, relations)
-    return {c: bounds[at[c]:at[c] + n] for c in COLUMNS}
 
 
 def merge_monthly(sites: dict[str, tuple[pd.DataFrame, object]]) -> pd.DataFrame:
@@ -53,7 +42,7 @@ def merge_monthly(sites: dict[str, tuple[pd.DataFrame, object]]) -> pd.DataFrame
     intervals = {}
     for site, (table, rule) in sites.items():
         table = table.reset_index(drop=True)
-        intervals[site] = (table["month"].astype(str).to_numpy(), _site_intervals(table, rule))
+        intervals[site] = (table["month"].astype(str).to_numpy(), series_intervals(table, rule))
     common = sorted(set.intersection(*(set(months) for months, _ in intervals.values()))) if intervals else []
     out = pd.DataFrame({"month": common})
     for c in COLUMNS:
@@ -82,5 +71,6 @@ def network_over_time(bundles) -> dict[str, pd.DataFrame]:
     listed = [b for b in bundles if name in (b.path / "MANIFEST.sha256").read_text(encoding="utf-8")]
     if len(listed) != len(bundles):
         return {}
-    return {"over_time_monthly": merge_monthly({b.label: (_read_table(b.path, name), read_rule(b.meta["disclosure"]))
+    return {"over_time_monthly": merge_monthly({b.label: (_read_table(b.path, name),
+                                                          read_rule(b.provenance.get("disclosure") or {}))
                                                 for b in bundles})}

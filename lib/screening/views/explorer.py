@@ -44,7 +44,7 @@ from screening.errors import ProtocolError, ScreeningError
 from screening.io.extract import Extract
 from screening.rules.protocol import Protocol, load_protocol, shipped_protocols
 
-__all__ = ["Settings", "View", "Explorer", "numeric_parameters", "parameter_label", "HEADERS"]
+__all__ = ["Settings", "View", "Explorer", "numeric_parameters", "parameter_label", "over_time_figures", "HEADERS"]
 
 STEP_COUNTS = ["entering", "excluded", "not_assessable", "remaining"]
 #: Table headers as the panel shows them.
@@ -81,6 +81,9 @@ class View:
     attrition_text: pd.DataFrame | None  # the rounded text, in shareable mode
     criteria: pd.DataFrame
     changes: pd.DataFrame  # one row per reference protocol: eligible then/now, gained, lost
+    #: with visits: eligible at the last visit and at any in 12 months, newly eligible in the last 12 months
+    #: (settled, at most) and per month; counts as displayed (see :func:`over_time_figures`). None without visits.
+    over_time: dict | None = None
 
 
 def _eligible(s: Screening) -> np.ndarray:
@@ -127,6 +130,7 @@ class Explorer:
         self._base = Screening(extract, self.shipped, policy)
         self._eligible: dict[tuple[str, str], np.ndarray] = {}
         self._others: dict[str, Protocol] = {}
+        self._visits = None  # the extract screened at every visit, built at the first view and reused by each
 
     def protocol(self, settings: Settings) -> Protocol:
         """The shipped protocol with ``settings`` applied (parameters of dropped criteria are ignored)."""
@@ -174,8 +178,9 @@ class Explorer:
         attrition = s.attrition().drop(columns=["pct_of_previous", "pct_of_total"])
         criteria = s.criteria_table().drop(columns=["excluded_in_sequence", "not_assessable_in_sequence"])
         rule = self.rule
+        over = self._over_time(s) if self.extract.has_visits else None
         if rule.internal:
-            return View(s.protocol, headline, dict(headline), attrition, None, criteria, changes)
+            return View(s.protocol, headline, dict(headline), attrition, None, criteria, changes, over)
         head = pd.DataFrame([headline])
         shown = round_counts(head, list(headline), rule).iloc[0].to_dict()
         text = round_counts(attrition, STEP_COUNTS, rule)
@@ -188,7 +193,18 @@ class Explorer:
         for i, columns in enumerate(certain):
             shown_changes.loc[i, columns] = "0"
         return View(s.protocol, headline, shown, drawn, text, round_counts(criteria, CRITERION_COUNTS, rule),
-                    shown_changes)
+                    shown_changes, over)
+
+    def _over_time(self, s: Screening) -> dict:
+        """Eligible over time under the view's protocol and policy, from the visit frame built once."""
+        from screening.engine.over_time import EligibilityOverTime
+
+        if self._visits is None:
+            self._visits = EligibilityOverTime(self.extract, s.protocol, policy=s.policy)
+            over = self._visits
+        else:
+            over = self._visits.under(s.protocol, s.policy)
+        return over_time_figures(over, self.rule)
 
     def variant_yaml(self, settings: Settings, name: str) -> str:
         """``settings`` as a protocol file that ``extends`` the shipped one (``set``, ``drop``, ``order``)."""
@@ -231,3 +247,26 @@ class Explorer:
         if p.fingerprint() != saved.fingerprint():  # pragma: no cover
             raise ScreeningError(f"{path}: the saved variant does not screen as the panel does; please report this.")
         return replace(p, id=saved.id, title=saved.title, path=saved.path, items=saved.items)
+
+
+def over_time_figures(over, rule: SmallCellRule) -> dict:
+    """The panel's over-time figures: eligible at the last visit and at any visit in the 12 months before it,
+    newly eligible in the last 12 months of the series (settled and at most) and per month.
+
+    Counts as the panel shows every count (rounded in shareable mode); the rate per month is the shown
+    12-month count over 12, so it says no more than that count.
+    """
+    monthly = over.monthly().tail(12)
+    counts = {"last_visit": int(over.at_last_visit["patients"].iloc[0]),
+              "any_visit_12_months": int(over.any_visit(12)["patients"].iloc[0]),
+              "newly_12_months": int(monthly["newly_eligible"].sum()),
+              "newly_max_12_months": int(monthly["newly_eligible_max"].sum())}
+    shown = {k: str(v) for k, v in counts.items()} if rule.internal else \
+        round_counts(pd.DataFrame([counts]), list(counts), rule).iloc[0].to_dict()
+    months = max(len(monthly), 1)
+    for key in ("newly_12_months", "newly_max_12_months"):
+        text = str(shown[key])
+        shown[key.replace("12_months", "per_month")] = (f"{int(text) / months:.1f}" if text.isdigit()
+                                                         else f"at most {rule.threshold / months:.1f}")
+    shown["months"] = months
+    return shown

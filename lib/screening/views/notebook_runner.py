@@ -42,7 +42,7 @@ def notebook_display() -> None:
 
 
 def notebook_state(extract_path: str, protocol: str, overrides: dict | str, policy: str, subgroup: str,
-                   small_cell: int, shared: str = "", variant: str | None = None
+                   small_cell: int, shared: str = "", variant: str | None = None, over_time: bool = False
                    ) -> tuple[Screening, dict, dict[str, pd.DataFrame]]:
     """A notebook's screening, provenance and shareable tables: handed over by a report run, or computed here.
 
@@ -51,7 +51,8 @@ def notebook_state(extract_path: str, protocol: str, overrides: dict | str, poli
     temporary folder, never in the report). It is used only if it was made from
     these very parameters; a notebook run on its own computes its own. ``variant``: the protocol the
     what-if tables compare with; None (a notebook that shows no comparison) takes the report's, or
-    the pilot when computed here.
+    the pilot when computed here. ``over_time``: a notebook that shows the series over time computes
+    them here when the extract has visits (a report run hands them to every notebook).
 
     Example
     -------
@@ -77,7 +78,13 @@ def notebook_state(extract_path: str, protocol: str, overrides: dict | str, poli
     from screening.views.report import report_tables  # the report module runs this one's notebooks
 
     rule = SmallCellRule.of(small_cell)
-    return s, provenance(s, rule, compared_with=load_protocol(variant)), report_tables(s, rule, subgroup, variant)
+    series = None
+    if over_time and s.extract.has_visits:  # protected with the other tables, as a report protects them
+        from screening.engine.over_time import EligibilityOverTime
+
+        series = EligibilityOverTime(s.extract, chosen, policy=policy)
+    return s, provenance(s, rule, compared_with=load_protocol(variant)), report_tables(s, rule, subgroup, variant,
+                                                                                      over_time=series)
 
 
 def share_state(folder: Path, params: dict, screening: Screening, meta: dict, tables: dict) -> str:

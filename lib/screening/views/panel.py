@@ -188,6 +188,8 @@ class WhatIfPanel:
         reset.on_click(lambda _: self.reset())
         self.headline = w.HTML()
         self.headline.add_class("whatif-headline")
+        self.over_time = w.HTML()
+        self.over_time.add_class("whatif-over-time")
         self.changes = w.HTML()
         self.chart = w.HTML()
         self.table = w.HTML()
@@ -198,7 +200,7 @@ class WhatIfPanel:
                            w.HBox([self.compare]), w.HBox([self.name, reset]), w.HBox([save, report]), self.status,
                            self.writer.widget, self.criteria_box], layout=w.Layout(width="44%"))
         controls.add_class("whatif-controls")
-        results = w.VBox([self.headline, self.changes, self.chart, self.table],
+        results = w.VBox([self.headline, self.over_time, self.changes, self.chart, self.table],
                          layout=w.Layout(width="56%", padding="0 0 0 12px"))
         results.add_class("whatif-results")
         main = w.HBox([w.HTML(STYLE, layout=w.Layout(display="none")), controls, results],
@@ -272,6 +274,7 @@ class WhatIfPanel:
         for c in view.protocol.counted:
             self.boxes[c.id].description = c.display_label
         self.headline.value = headline_html(view.shown, self.policy.value)
+        self.over_time.value = over_time_html(view.over_time)
         self.changes.value = "<b>Against</b>" + _table_html(view.changes, "whatif-changes")
         self.chart.value = funnel_html(view.attrition, view.attrition_text)
         self.table.value = "<b>Per criterion</b>" + _table_html(view.criteria.drop(columns=["kind", "criterion"]),
@@ -290,6 +293,17 @@ def headline_html(shown: dict, policy: str) -> str:
     return (f"<div style='font-size:1.3em'>Eligible, {words}: <b class='whatif-eligible'>{shown['eligible']}"
             f"</b></div><div>excluded: {shown['excluded']} <small>(no patient is left not assessable under this "
             f"policy; choose <i>separate</i> to see the range)</small></div>")
+
+
+def over_time_html(figures: dict | None) -> str:
+    """Eligible over time under these settings, in one line; empty for an extract without visits."""
+    if figures is None:
+        return ""
+    return (f"<div><b>Over time</b>: eligible at the last visit <b>{figures['last_visit']}</b>, at any visit in "
+            f"12 months <b class='whatif-any-visit'>{figures['any_visit_12_months']}</b>; newly eligible "
+            f"<b class='whatif-newly'>{figures['newly_per_month']}</b> a month (last {figures['months']} months: "
+            f"{figures['newly_12_months']}, up to {figures['newly_max_12_months']} with not-assessable "
+            "visits)</div>")
 
 
 def whatif_panel(extract: Extract, protocol: Protocol | str = "misle-phase2", *, policy: str = "separate",

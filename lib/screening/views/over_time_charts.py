@@ -1,0 +1,162 @@
+"""Eligible over time as a report shows it: charts and sentences drawn from the shared ``over_time_*`` tables alone.
+
+A shareable report's series hold labels (``≤10``, counts rounded to 5, a rare ``*``), so
+every figure here is drawn from the interval each label stands for under the report's
+rule, never from exact counts; with suppression off (``small_cell = 0``) the intervals
+are the exact counts. The tables come from :func:`screening.views.report.report_tables`
+on an extract with visits (:mod:`screening.disclosure.over_time`).
+
+Example
+-------
+>>> import pandas as pd
+>>> from screening.disclosure.rule import SHAREABLE
+>>> status = pd.DataFrame({"status": ["patients", "eligible", "excluded", "not_assessable"],
+...                        "last_visit": ["5000", "90", "4545", "365"],
+...                        "any_visit_12_months": ["5000", "155", "3635", "1215"]})
+>>> over_time_sentence({"over_time_status": status}, SHAREABLE)
+'**90** patients are eligible at their last visit, **155** at some visit in the 12 months before it.'
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from screening.disclosure.over_time import network_year
+from screening.disclosure.rule import SmallCellRule
+from screening.engine.projection import Projection
+
+__all__ = ["has_series", "over_time_sentence", "projection_of", "time_to_target_sentence", "monthly_chart",
+           "site_chart", "site_table", "cumulative_chart", "NO_VISITS"]
+
+#: What the section says, and all it says, for an extract without visits.
+NO_VISITS = ("The extract has no visits table, so each patient is screened at the baseline alone and there is no "
+             "series over time (`data/README.md`, *visits*).")
+_CAP = 10 ** 6
+
+
+def has_series(tables: dict[str, pd.DataFrame]) -> bool:
+    """Whether the report holds the over-time series (its extract has visits)."""
+    return "over_time_monthly" in tables
+
+
+def _interval(labels, rule: SmallCellRule) -> np.ndarray:
+    return rule.intervals(pd.Series(labels).astype(str), _CAP)
+
+
+def _span(lo: float, hi: float, digits: int = 0) -> str:
+    text = [f"{v:,.{digits}f}" for v in (lo, hi)]
+    return text[0] if text[0] == text[1] else f"{text[0]}–{text[1]}"
+
+
+def over_time_sentence(tables: dict[str, pd.DataFrame], rule: SmallCellRule) -> str:
+    """Eligible at the last visit against any visit in 12 months, and newly eligible per month, as published."""
+    status = tables["over_time_status"].set_index("status")
+    text = (f"**{status.loc['eligible', 'last_visit']}** patients are eligible at their last visit, "
+            f"**{status.loc['eligible', 'any_visit_12_months']}** at some visit in the 12 months before it.")
+    year = network_year(tables, rule)
+    if year:
+        months = min(12, len(tables["over_time_monthly"]))
+        settled, most = (np.array(year[p]) / months for p in ("newly_eligible", "newly_eligible_max"))
+        text += (f" Over the last {months} months of the series, **{_span(*settled, 1)} patients a month** became "
+                 f"newly eligible, up to {_span(*most, 1)} if every not-assessable visit that could be one were.")
+    return text
+
+
+def projection_of(tables: dict[str, pd.DataFrame]) -> Projection | None:
+    """The report's recruitment projection (``over_time_projection`` and the tables beside it), to chart."""
+    if "over_time_cumulative" not in tables:
+        return None
+    cumulative, times = tables["over_time_cumulative"], tables["over_time_time_to_target"]
+    return Projection(tables["over_time_projection"], times, int(cumulative["month"].max()),
+                      int(times["target"].iloc[0]), cumulative)
+
+
+def time_to_target_sentence(projection: Projection) -> str:
+    """Months to the target sample size from each pool, with the 90% interval."""
+    t = projection.time_to_target.set_index("pool")
+    settled, most = t.loc["newly_eligible"], t.loc["newly_eligible_max"]
+    return (f"To enrol {projection.target} patients: **{_span(settled['months_low'], settled['months_high'])} "
+            f"months** (median {settled['months_median']:,.0f}) from the settled newly eligible; "
+            f"{_span(most['months_low'], most['months_high'])} months (median {most['months_median']:,.0f}) if "
+            "every not-assessable visit that could be newly eligible were (90% intervals).")
+
+
+def monthly_chart(tables: dict[str, pd.DataFrame], rule: SmallCellRule, axes=None):
+    """Newly eligible per month (settled, and at most) and summed so far, each as the interval its label allows.
+
+    Returns the two Axes.
+    """
+    import matplotlib.pyplot as plt
+
+    monthly = tables["over_time_monthly"]
+    if axes is None:
+        _, axes = plt.subplots(1, 2, figsize=(13, 3.5), layout="constrained")
+    x = pd.PeriodIndex(monthly["month"], freq="M").to_timestamp()
+    settled, most = _interval(monthly["newly_eligible"], rule), _interval(monthly["newly_eligible_max"], rule)
+    left, right = axes
+    left.fill_between(x, settled[:, 1], most[:, 1], step="mid", alpha=0.2,
+                      label="at most: not-assessable visits resolved to add most")
+    left.fill_between(x, settled[:, 0], settled[:, 1], step="mid", alpha=0.6, label="newly eligible (settled)")
+    left.set_ylabel("patients per month")
+    left.set_title("Newly eligible per month")
+    left.legend(loc="upper right", frameon=False, fontsize="small")
+    so_far = _interval(monthly["newly_eligible_so_far"], rule)
+    shown = so_far[:, 1] < _CAP  # a hidden running sum (*) draws no band
+    right.fill_between(x[shown], so_far[shown, 0], so_far[shown, 1], step="mid", alpha=0.6)
+    right.set_ylabel("patients")
+    right.set_title("Newly eligible (settled), summed from the first month shown")
+    for ax in axes:
+        ax.set_ylim(bottom=0)
+        ax.tick_params(axis="x", labelrotation=30)
+    return axes
+
+
+def site_chart(tables: dict[str, pd.DataFrame], rule: SmallCellRule, ax=None):
+    """Per site, newly eligible over the last 12 months: the settled interval and the upper end; returns the Axes.
+
+    A site's count hidden as ``*`` draws no bar. The network is the sentence's (:func:`over_time_sentence`).
+    """
+    import matplotlib.pyplot as plt
+
+    totals = tables["over_time_by_site_12_months"]
+    totals = totals[totals["site"] != "network"]
+    if ax is None:
+        _, ax = plt.subplots(figsize=(8, 0.4 * len(totals) + 1))
+    y = np.arange(len(totals))
+    settled, most = _interval(totals["newly_eligible"], rule), _interval(totals["newly_eligible_max"], rule)
+    most = np.where(most < _CAP, most, 0)
+    settled = np.where(settled < _CAP, settled, 0)
+    ax.barh(y, most[:, 1], color="#c6d4e8", label="at most (with not-assessable visits)")
+    ax.barh(y, settled[:, 1], color="#4c72b0", label="newly eligible (settled), upper end of its label")
+    ax.set_yticks(y, totals["site"])
+    ax.invert_yaxis()
+    ax.set_xlabel("patients newly eligible in the last 12 months")
+    ax.legend(loc="lower right", frameon=False, fontsize="small")
+    return ax
+
+
+def cumulative_chart(projection: Projection, ax=None):
+    """The network's enrolment month by month, both pools with their 90% bands, and the target; returns the Axes."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 3.5))
+    for pool, label in (("newly_eligible_max", "with not-assessable visits"), ("newly_eligible", "settled")):
+        band = projection.cumulative[projection.cumulative["pool"] == pool]
+        line, = ax.plot(band["month"], band["median"], label=f"{label}: median, 90% interval")
+        ax.fill_between(band["month"], band["low"], band["high"], alpha=0.25, color=line.get_color())
+    ax.axhline(projection.target, color="grey", linestyle="--", label=f"target ({projection.target})")
+    ax.set_xlabel("months of recruitment")
+    ax.set_ylabel("patients enrolled (network)")
+    ax.legend(loc="upper left", frameon=False, fontsize="small")
+    return ax
+
+
+def site_table(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Per site and month, newly eligible as ``settled (at most)``: one row per month, one column per site."""
+    by_site = tables["over_time_by_site"]
+    cell = by_site["newly_eligible"].astype(str) + " (" + by_site["newly_eligible_max"].astype(str) + ")"
+    wide = by_site.assign(cell=cell).pivot(index="month", columns="site", values="cell")
+    return wide.reset_index().rename_axis(columns=None)
+
