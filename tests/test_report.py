@@ -23,6 +23,10 @@ TABLES = ["attrition", "by_criterion", "comparison", "composition", "criteria", 
           "missingness", "not_assessable", "outcome_by_site", "overlap", "sweeps", "transitions"]
 
 
+#: The recruitment projection: rates, expected patients and months computed from the rounded series, not counts.
+PROJECTED = ("over_time_projection", "over_time_time_to_target", "over_time_cumulative")
+
+
 @pytest.fixture(scope="module")
 def full_report(tmp_path_factory):
     return build_report(SYNTHETIC, out=tmp_path_factory.mktemp("r") / "report", release_log=None)
@@ -40,6 +44,9 @@ def test_report_files(full_report):
     for stem in TABLES:
         assert {f"{stem}.csv", f"{stem}.json"} <= tables
     assert "provenance.json" in tables
+    # the bundled extract holds visits: the series over time, its projection, and report 01's section on them
+    assert {f"{stem}.csv" for stem in ("over_time_monthly", "over_time_by_site", *PROJECTED)} <= tables
+    assert "Eligible over time" in (full_report / "01-eligible-pool.html").read_text(encoding="utf-8")
 
 
 def test_html_hides_code_and_states_provenance(full_report):
@@ -84,6 +91,8 @@ def test_no_identifier_date_path_or_timestamp_in_any_report_file(full_report):
 
 def test_every_count_in_every_table_is_redacted_or_rounded(full_report):
     for path in (full_report / "tables").glob("*.csv"):
+        if path.stem in PROJECTED:
+            continue
         table = pd.read_csv(path, dtype=str, keep_default_na=False)
         for col in table.columns:
             derived = ("pct", "share", "ratio", "smd", "rank")  # computed from the rounded counts, not counts
