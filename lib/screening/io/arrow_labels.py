@@ -16,8 +16,9 @@ import pyarrow.compute as pc
 from screening.io.checks import Suspect
 from screening.io.schema import Field
 
-__all__ = ["categorical_of", "chunk_dictionaries", "code_type", "distinct_words", "identity_of", "indices_of",
-           "is_canonical", "label_codes", "labels_from_codes", "stacked_words", "through", "trimmed_words"]
+__all__ = ["categorical_of", "chunk_dictionaries", "code_type", "distinct_ids", "distinct_words", "identity_of",
+           "ids_in_order", "in_order", "indices_of", "is_canonical", "label_codes", "labels_from_codes",
+           "stacked_words", "through", "trimmed_words"]
 
 
 def distinct_words(values: pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
@@ -141,6 +142,38 @@ def is_canonical(categories: pa.Array, f: Field) -> bool:
     if categories.null_count or not (pa.types.is_string(categories.type) or pa.types.is_large_string(categories.type)):
         return False
     return len(categories) < 2 or pc.all(pc.less(categories[:-1], categories[1:])).as_py()
+
+
+def distinct_ids(words: pa.Array) -> pd.Series | None:
+    """Ids each present and distinct, as a categorical over themselves (code i on row i), or None.
+
+    One hash of the ids, Arrow's dictionary encoding, both checks them and gives
+    the categories: pandas would hash them again, as a million Python strings,
+    to check categories it is handed (and the event tables' ids are looked up
+    with Arrow, not through a pandas index).
+
+    >>> distinct_ids(pa.array(["P2", "P1"])).cat.codes.tolist(), distinct_ids(pa.array(["P1", "P1"]))
+    ([0, 1], None)
+    """
+    encoded = pc.dictionary_encode(words)
+    if len(encoded.dictionary) != len(words):  # a missing or repeated id: the checks name them
+        return None
+    return ids_in_order(encoded.dictionary)
+
+
+def ids_in_order(ids: pa.Array) -> pd.Series:
+    """Distinct ids (the caller vouches for it) as a categorical over themselves, code i on row i."""
+    categories = pd.Index(pd.array(ids.cast(pa.string()), dtype=pd.StringDtype("pyarrow")), name="patient_id")
+    dtype = pd.CategoricalDtype._from_fastpath(categories)  # pandas' public constructor hashes them again
+    codes = np.arange(len(categories), dtype=np.int32)
+    return pd.Series(pd.Categorical.from_codes(codes, dtype=dtype, validate=False), copy=False)
+
+
+def in_order(series: pd.Series) -> bool:
+    """Whether a categorical holds category i on row i (so every row's value is distinct and present)."""
+    if not isinstance(series.dtype, pd.CategoricalDtype) or len(series.cat.categories) != len(series):
+        return False
+    return bool(np.array_equal(series.cat.codes.to_numpy(), np.arange(len(series))))
 
 
 def code_type(n: int):

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from screening.io.arrow_labels import categorical_of
+from screening.io.arrow_labels import categorical_of, distinct_ids, identity_of, ids_in_order
 from screening.io.schema import Field
 
 __all__ = ["to_series"]
@@ -21,8 +21,12 @@ def to_series(values: pa.ChunkedArray, f: Field | None, table: str, from_csv: bo
         if from_csv:
             return pd.Series(values.to_pandas(), dtype="str")
         return values.to_pandas()
-    if f.kind == "id" and table == "patients":
-        return pd.Series(pd.array(values.cast(pa.string()), dtype=pd.StringDtype("pyarrow")), copy=False)
+    if f.kind == "id" and table == "patients":  # distinct ids as a categorical over themselves, as the fast path
+        if _in_order(values):  # as the cache stores checked ids: categories known distinct, not hashed again
+            return ids_in_order(values.chunks[0].dictionary)
+        text = values.cast(pa.string()).combine_chunks()
+        ids = distinct_ids(text)
+        return ids if ids is not None else pd.Series(pd.array(text, dtype=pd.StringDtype("pyarrow")), copy=False)
     if f.kind in ("id", "str", "category"):
         return categorical_of(values, f)
     if f.kind == "date":
@@ -33,6 +37,17 @@ def to_series(values: pa.ChunkedArray, f: Field | None, table: str, from_csv: bo
         return pd.Series(pd.arrays.BooleanArray(*_masked(values, np.bool_)), copy=False)
     return pd.Series(pd.arrays.FloatingArray(*_masked(values.cast(pa.float64()), np.float64)), copy=False)
 
+
+
+def _in_order(values: pa.ChunkedArray) -> bool:
+    """Dictionary-encoded over one dictionary that holds row i's value at i (a pandas categorical in order)."""
+    chunks = [c for c in values.chunks if len(c)]
+    if not pa.types.is_dictionary(values.type) or not chunks or len(chunks[0].dictionary) != len(values):
+        return False
+    if len({identity_of(c.dictionary) for c in chunks}) != 1 or any(c.null_count for c in chunks):
+        return False
+    codes = np.concatenate([c.indices.to_numpy() for c in chunks])
+    return bool(np.array_equal(codes, np.arange(len(codes))))
 
 
 def _dates(values: pa.ChunkedArray) -> pd.Series:

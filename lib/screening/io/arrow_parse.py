@@ -12,7 +12,15 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from screening.io.arrow_labels import distinct_words, label_codes, stacked_words, through, trimmed_words
+from screening.io.arrow_labels import (
+    distinct_ids,
+    distinct_words,
+    indices_of,
+    label_codes,
+    stacked_words,
+    through,
+    trimmed_words,
+)
 from screening.io.arrow_pandas import to_series
 from screening.io.checks import Check, Suspect, failing
 from screening.io.schema import FALSE_WORDS, TRUE_WORDS, Field
@@ -32,6 +40,9 @@ def parse_column(values: pa.ChunkedArray, f: Field, table: str, from_csv: bool,
     kind = values.type
     if f.kind == "id" and table == "patients" and (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
         out = trimmed_words(values.combine_chunks().cast(pa.string()), from_csv)  # each id distinct: nothing to share
+        ids = distinct_ids(out)
+        if ids is not None:  # the usual case: checked by one hash, and the events' categories already
+            return ids, failing(checks, ids)
     elif f.kind in ("id", "str", "category") and not (f.kind == "id" and table == "patients") and (
             pa.types.is_dictionary(kind) or pa.types.is_string(kind) or pa.types.is_large_string(kind)):
         labels = label_codes(values, f, from_csv)
@@ -59,11 +70,16 @@ def patient_positions(values: pa.ChunkedArray, patients: pd.CategoricalDtype, f:
     words, rows = stacked_words(values)  # a word repeated across chunks is looked up twice: cheaper than merging
     values = None
     words = trimmed_words(words, from_csv)
-    if 8 * len(words) < len(patients.categories):  # few patients: ask the index, whose hash is already built
-        entry = patients.categories.get_indexer(pd.array(words, dtype=pd.StringDtype("pyarrow")))
-    else:  # most of them: one Arrow hash join beats a million lookups
-        ids = pa.array(patients.categories, pa.string())
-        entry = pc.fill_null(pc.index_in(words, value_set=ids), -1).to_numpy()
+    ids = pa.array(patients.categories, pa.string())
+    if 4 * len(words) < len(ids):  # few patients: hash their ids, then look every patient up among them
+        distinct = pc.dictionary_encode(words)  # a word may repeat, once per chunk
+        found = indices_of(pc.index_in(ids, value_set=distinct.dictionary))
+        per_word = np.full(len(distinct.dictionary), -1, np.int32)
+        hit = np.flatnonzero(found >= 0)
+        per_word[found[hit]] = hit
+        entry = through(per_word, indices_of(distinct.indices))
+    else:  # most of them: hash the patients' ids, look each word up
+        entry = indices_of(pc.index_in(words, value_set=ids))
     if np.any((entry < 0) & pc.is_valid(words).to_numpy(zero_copy_only=False)):
         raise Suspect("an event of an unknown patient, or a missing patient_id")
     position = through(entry, rows)  # -1: a missing id, which the required check names

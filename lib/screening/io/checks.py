@@ -148,6 +148,10 @@ def _fast_required(check: Check, held) -> np.ndarray | None:
 
 @_on(FAST, "unique")
 def _fast_unique(check: Check, held) -> np.ndarray | None:
+    if isinstance(held, pd.Series):  # a categorical: its categories are distinct, so only a repeated code repeats
+        codes = held.cat.codes.to_numpy()
+        times = np.bincount(codes[codes >= 0], minlength=len(held.cat.categories))
+        return None if times.max(initial=0) < 2 else (codes >= 0) & (times[np.maximum(codes, 0)] > 1)
     if len(pc.unique(held)) == len(held):
         return None
     ids = pd.Series(held.to_pandas() if isinstance(held, (pa.Array, pa.ChunkedArray)) else held)

@@ -28,7 +28,7 @@ import pandas as pd
 import pyarrow as pa
 
 from screening.errors import ExtractError
-from screening.io.arrow_labels import indices_of
+from screening.io.arrow_labels import in_order, indices_of
 from screening.io.arrow_pandas import to_series
 from screening.io.arrow_parse import extra_text, parse_column, patient_positions
 from screening.io.checks import Check, Suspect, checks_of, failing, failure, shown
@@ -162,6 +162,8 @@ def patient_dtype(patients: pd.DataFrame) -> pd.CategoricalDtype | None:
     Its categories become the patients table's index and every event table's
     ``patient_id`` categories, so the ids are hashed once per load.
     """
+    if in_order(patients["patient_id"]):  # read the fast way (or from the cache): checked distinct already
+        return patients["patient_id"].dtype
     ids = pd.Index(patients["patient_id"], name="patient_id")
     return pd.CategoricalDtype(ids) if not ids.hasnans and ids.is_unique else None
 

@@ -162,7 +162,7 @@ def load_extract(path: str | Path, columns: dict[str, list[str]] | None = None, 
     # the vocabulary step: coded values to canonical
     tables, unrecognised = recognise(tables, files, strict, failures)
     tables["patients"] = _indexed(tables["patients"], ids)
-    rows = _check_references(tables, files, failures)
+    rows = _check_references(tables, files, failures, ids)
     _check_visits(tables, rows, files, failures)
     if failures:
         raise ExtractError.every(failures)
@@ -245,8 +245,11 @@ def extract_from_tables(tables: dict[str, pd.DataFrame], source: str, content_ha
     checked = {name: _converted(tables[name].reset_index(drop=True), files[name], name, explained, failures)
                for name in names}
     checked, unrecognised = recognise(checked, files)
-    checked["patients"] = checked["patients"].set_index("patient_id")
-    rows = _check_references(checked, files, failures)
+    from screening.io.columnar import patient_dtype
+
+    ids = patient_dtype(checked["patients"])
+    checked["patients"] = _indexed(checked["patients"], ids)
+    rows = _check_references(checked, files, failures, ids)
     _check_visits(checked, rows, files, failures)
     if failures:
         raise ExtractError.every(failures)
@@ -290,7 +293,8 @@ def extract_hash(files) -> str:
 
 def _indexed(patients: pd.DataFrame, ids: pd.CategoricalDtype | None) -> pd.DataFrame:
     """The patients table indexed by its ids: the very index the events' categories are, when it can be."""
-    if ids is None or not ids.categories.equals(pd.Index(patients["patient_id"])):
+    held = patients["patient_id"]
+    if ids is None or not (held.dtype is ids or ids.categories.equals(pd.Index(held))):
         return patients.set_index("patient_id")
     out = patients.drop(columns="patient_id")
     out.index = ids.categories
@@ -332,17 +336,21 @@ def _positions(index: pd.Index, ids: pd.Series) -> np.ndarray:
 
 
 def _check_references(tables: dict[str, pd.DataFrame], files: dict[str, Path],
-                      failures: list[ExtractError]) -> dict[str, np.ndarray]:
+                      failures: list[ExtractError], ids: pd.CategoricalDtype | None = None) -> dict[str, np.ndarray]:
     """Every event must belong to a patient; returns each event's patient position (a hash join, no scan).
 
     Each event table's ``patient_id`` leaves as a categorical over every patient's
     id in the patients table's order, one dtype shared by all tables: its codes
     are the positions, whichever way the table was read. Events of unknown
-    patients are added to ``failures``.
+    patients are added to ``failures``. ``ids``: the patients' ids as the loader
+    checked them (:func:`~screening.io.columnar.patient_dtype`), not checked again.
     """
     index = tables["patients"].index
     # Repeated or missing patient ids fail their own checks: events are still matched, to name every problem.
-    dtype = pd.CategoricalDtype(index) if index.is_unique and not index.hasnans else None
+    if ids is not None and ids.categories is index:
+        dtype = ids
+    else:
+        dtype = pd.CategoricalDtype(index) if index.is_unique and not index.hasnans else None
     rows = {}
     for name, table in tables.items():
         if name == "patients":
