@@ -87,3 +87,18 @@ def test_observation_begun_the_day_the_window_opens(engine, months):
                               "ana_date": None, "anti_dsdna_date": None, "anti_sm_date": None}
                           for p, (base, date) in starts.items()})
     assert engine(tables, "observed_before_baseline", months=months) == _expected(cases)
+
+
+def test_windows_years_apart_and_no_window(engine):
+    """Each patient's own window counts, however far apart the baselines; without a baseline, no window."""
+    undated = {"ana_date": None, "anti_dsdna_date": None, "anti_sm_date": None}
+    tables = spec_tables({"EARLY": {"baseline_date": "2015-06-15", **undated}, "LATE": undated,
+                          "NO_BASELINE": {"baseline_date": None, **undated}},
+                         [(p, drug, klass, "2015-05-01", "2015-05-01", dose) for p in ("EARLY", "LATE", "NO_BASELINE")
+                          for drug, klass, dose in (("belimumab", "biologic", 600.0),
+                                                    ("azathioprine", "immunosuppressant", 100.0),
+                                                    ("prednisone", "glucocorticoid", 60.0))])
+    expected = {"EARLY": True, "LATE": False, "NO_BASELINE": None}
+    assert engine(tables, "drug_exposure", drugs=["belimumab"], months=2) == expected
+    assert engine(tables, "regimen_change", months=2) == expected
+    assert engine(tables, "glucocorticoid_dose", months=2, weight_months=None) == expected

@@ -20,7 +20,7 @@ from screening.io.vocabulary import classes_of
 from screening.rules.registry import Param
 
 __all__ = ["any_of", "baseline", "boolean", "class_in", "column_or_unknown", "events", "in_categories", "is_drug",
-           "isin", "recency", "recent", "within"]
+           "isin", "lookback", "per_drug", "recency", "recent", "within"]
 
 
 def boolean(series) -> pd.arrays.BooleanArray:
@@ -85,14 +85,60 @@ def recency(meaning: str) -> Param:
                  "unknown (none: no limit; an undated value is used)", "months", kind="number or none")
 
 
-def events(ex: Extract, table: str, mask: pd.Series | None = None) -> tuple[pd.DataFrame, np.ndarray]:
-    """Event rows (optionally filtered) and each row's patient position."""
-    rows_of = ex.table(table)
+def events(ex: Extract, table: str, mask: pd.Series | None = None,
+           columns: list[str] | None = None) -> tuple[pd.DataFrame, np.ndarray]:
+    """Event rows (optionally filtered, and only ``columns``: a filter copies what it keeps) and each row's
+    patient position."""
+    rows_of = ex.table(table) if columns is None else ex.table(table)[columns]
     rows = ex.patient_rows(table)
     if mask is not None:
         keep = np.asarray(mask, dtype=bool)
         rows_of, rows = rows_of[keep], rows[keep]
     return rows_of, rows
+
+
+def lookback(ex: Extract, months: float, among: np.ndarray | None = None
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The medication rows (of those ``among``, a boolean mask) whose [start_date, stop_date] may meet their
+    patient's look-back window [baseline - ``months``, baseline]: their positions, their patients' positions
+    and each one's window (NaT ends without a baseline).
+
+    A row left out surely misses its window (a known stop before it, or a known start after it): a rule
+    reading the window finds it False. The rows are narrowed first by the earliest and latest window of
+    all, with no per-row gather (gathering a window onto ten million rows in no patient order costs more
+    than the rule), then exactly on the rows left. Each window is shifted once per patient.
+    """
+    meds, base = ex.medications, baseline(ex)
+    start, stop = meds["start_date"].to_numpy(), meds["stop_date"].to_numpy()
+    first, last = months_before(base, months).to_numpy(), base.to_numpy()
+    of = ex.patient_rows("medications")
+    may = np.ones(len(meds), dtype=bool) if among is None else np.array(among, dtype=bool)
+    dated = ~np.isnat(last)
+    if dated.any() and start.dtype == stop.dtype == last.dtype:  # as loaded: one unit (else all are gathered)
+        _within_bounds(start, stop, first[dated].min(), last[dated].max(), may, None if dated.all() else ~dated[of])
+    at = np.flatnonzero(may)
+    rows = of[at]
+    begin, end, start, stop = first[rows], last[rows], start[at], stop[at]
+    near = np.flatnonzero((np.isnat(stop) | np.isnat(begin) | (stop >= begin))
+                          & (np.isnat(start) | np.isnat(end) | (start <= end)))
+    return at[near], rows[near], begin[near], end[near]
+
+
+def _within_bounds(start: np.ndarray, stop: np.ndarray, lo: np.datetime64, hi: np.datetime64, may: np.ndarray,
+                   undated: np.ndarray | None) -> None:
+    """Clear ``may`` where [start, stop] surely misses [lo, hi] (rows of ``undated`` patients stay).
+
+    Ten million rows in blocks that stay in the cache, dates as integers of one unit: NaT is the
+    smallest, so a missing start is never after ``hi`` and a missing stop is tested apart.
+    """
+    first, last, nat = start.view(np.int64), stop.view(np.int64), np.iinfo(np.int64).min
+    lo, hi = lo.astype(np.int64), hi.astype(np.int64)
+    for at in range(0, len(may), 1 << 16):
+        block = slice(at, at + (1 << 16))
+        gone = (first[block] > hi) | ((last[block] < lo) & (last[block] != nat))
+        if undated is not None:
+            gone &= ~undated[block]
+        may[block] &= ~gone
 
 
 def column_or_unknown(ex: Extract, name: str) -> pd.Series:
@@ -111,6 +157,31 @@ def is_drug(meds: pd.DataFrame, drugs: list[str]) -> pd.arrays.BooleanArray:
     unnamed = (drug.cat.codes.to_numpy() < 0) & (in_categories(klass, holds) | (klass.cat.codes.to_numpy() < 0)) \
         if holds else np.zeros(len(meds), dtype=bool)
     return pd.arrays.BooleanArray(in_categories(drug, drugs), unnamed)
+
+
+def per_drug(meds: pd.DataFrame, condition) -> pd.arrays.BooleanArray:
+    """``condition(frame)``, a three-valued mask read from the ``drug`` and ``drug_class`` columns alone, for
+    every row of ``meds``: evaluated once per (drug, class) pair and gathered, one pass over the rows.
+
+    >>> from screening import load_extract
+    >>> meds = load_extract("data/synthetic").medications
+    >>> mask = lambda m: is_drug(m, ["belimumab"]) | class_in(m, ["antimalarial"])
+    >>> per_drug(meds, mask).equals(mask(meds))
+    True
+    """
+    drug, klass = meds["drug"], meds["drug_class"]
+    kinds = len(klass.cat.categories) + 1  # code -1 (missing) is pair code 0
+    pairs = np.arange((len(drug.cat.categories) + 1) * kinds)
+    grid = pd.DataFrame({"drug": pd.Categorical.from_codes(pairs // kinds - 1, dtype=drug.dtype),
+                         "drug_class": pd.Categorical.from_codes(pairs % kinds - 1, dtype=klass.dtype)})
+    answer = pd.array(condition(grid), dtype="boolean")
+    code = drug.cat.codes.to_numpy().astype(np.int32 if len(pairs) >= 1 << 15 else np.int16)
+    code += 1
+    code *= kinds
+    code += klass.cat.codes.to_numpy()
+    code += 1
+    sure, unknown = answer.to_numpy(dtype=bool, na_value=False), np.asarray(answer.isna())
+    return pd.arrays.BooleanArray(sure[code], unknown[code])
 
 
 def class_in(meds: pd.DataFrame, classes: list[str]) -> pd.arrays.BooleanArray:

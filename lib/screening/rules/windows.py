@@ -17,7 +17,7 @@ import pandas as pd
 
 from screening.io.dates import DAYS_PER_MONTH, months_before
 
-__all__ = ["DAYS_PER_MONTH", "months_before", "any_per_patient", "overlaps", "covered_days",
+__all__ = ["DAYS_PER_MONTH", "months_before", "any_per_patient", "overlaps", "overlap_states", "covered_days",
            "max_concurrent_per_patient", "PREDNISONE_EQUIVALENT"]
 
 #: mg of prednisone equivalent to 1 mg of each glucocorticoid (anti-inflammatory potency).
@@ -62,14 +62,25 @@ def overlaps(start: pd.Series, stop: pd.Series, window_start: pd.Series, window_
     settles "no", a known stop inside it settles "yes" (the course ran that day);
     otherwise the answer is unknown. Without a window (no baseline) it is unknown.
     """
-    begins_in_time = (start <= window_end).astype("boolean")
-    no_start = start.isna().to_numpy()
-    begins_in_time[no_start] = pd.NA
-    begins_in_time[no_start & (stop <= window_end).fillna(False).to_numpy()] = True
-    still_on = (stop >= window_start) | stop.isna()
-    result = begins_in_time & still_on.astype("boolean")
-    result[(window_start.isna() | window_end.isna()).to_numpy()] = pd.NA  # no baseline, no window
-    return result
+    met = overlap_states(*(d.to_numpy() for d in (start, stop, window_start, window_end)))
+    return pd.Series(met, index=start.index)
+
+
+def overlap_states(start: np.ndarray, stop: np.ndarray, begin: np.ndarray, end: np.ndarray
+                   ) -> pd.arrays.BooleanArray:
+    """:func:`overlaps` on datetime64 arrays (NaT missing): numpy masks, no pandas object per step.
+
+    >>> d = lambda *days: np.array(days, "datetime64[D]")
+    >>> overlap_states(d("NaT", "NaT", 5), d(3, 12, 7), d(10, 10, 1), d(20, 20, "NaT")).tolist()
+    [False, True, <NA>]
+    """
+    no_start = np.isnat(start)
+    ran_then = no_start & (stop <= end)  # NaT compares False, as in pandas
+    begins = (start <= end) | ran_then
+    unsure = no_start & ~ran_then
+    still_on = (stop >= begin) | np.isnat(stop)
+    no_window = np.isnat(begin) | np.isnat(end)
+    return pd.arrays.BooleanArray(begins & still_on & ~no_window, (unsure & still_on) | no_window)
 
 
 def covered_days(rows: np.ndarray, start: pd.Series, stop: pd.Series, n: int) -> np.ndarray:
@@ -113,6 +124,13 @@ def max_concurrent_per_patient(rows: np.ndarray, start: np.ndarray, stop: np.nda
     units = np.round(np.asarray(amount, dtype=float) * 1e6).astype(np.int64)
     rows = np.asarray(rows, dtype=np.int64)
     start, stop = np.asarray(start, dtype=np.int64), np.asarray(stop, dtype=np.int64)
+    out = np.zeros(n)
+    # A patient's only interval peaks at its amount: only patients with several are swept (a sort).
+    alone = (np.bincount(rows, minlength=n)[rows] == 1) & (stop >= start)
+    out[rows[alone]] = np.maximum(units[alone], 0) / 1e6
+    if alone.all():
+        return out
+    rows, start, stop, units = rows[~alone], start[~alone], stop[~alone], units[~alone]
     first = min(start.min(), stop.min())
     # One int64 sort key: patient, then day, then endings (0) before beginnings (1), so back-to-back
     # segments are not counted as overlapping. Within a day the order of same-signed events cannot
@@ -127,6 +145,5 @@ def max_concurrent_per_patient(rows: np.ndarray, start: np.ndarray, stop: np.nda
     # Each patient's events sum to exactly zero, so one cumulative sum stays per patient.
     patient = key[order] >> 32
     begins = np.flatnonzero(np.diff(patient, prepend=-1))
-    out = np.zeros(n)
     out[patient[begins]] = np.maximum.reduceat(running, begins) / 1e6
     return out

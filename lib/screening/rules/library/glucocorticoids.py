@@ -9,12 +9,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from screening.io.dates import months_before
 from screening.io.extract import Extract
 from screening.io.schema import TABLES
 from screening.rules.baselines import rows as R
 from screening.rules.baselines.sqltext import EARLY, LATE, Query
-from screening.rules.masks import baseline, recency, recent
+from screening.rules.masks import in_categories, lookback, recency, recent
 from screening.rules.registry import Param, rule
 from screening.rules.windows import PREDNISONE_EQUIVALENT, max_concurrent_per_patient
 
@@ -38,21 +37,12 @@ def glucocorticoid_dose(ex: Extract, max_mg_per_kg: float, months: float, weight
     """
     n = len(ex.patients)
     meds = ex.medications
-    rows = ex.patient_rows("medications")
-    base = baseline(ex)
-    # Window bounds once per patient, then gathered onto events: a calendar-month offset per
-    # event would cost more than the whole rule.
-    end = base.to_numpy()[rows]
-    begin = months_before(base, months).to_numpy()[rows]
-    start, stop = meds["start_date"].to_numpy(), meds["stop_date"].to_numpy()
-    # Keep only rows that may touch the window (a missing date may; a missing stop is ongoing).
     # A row of unknown class (its drug unknown too: the loader takes a known drug's class from the
-    # vocabulary) may be a glucocorticoid: it counts towards the possible peak only.
+    # vocabulary) may be a glucocorticoid: it counts towards the possible peak only. Only rows that may
+    # touch the window count (a missing date may; a missing stop is ongoing).
     unsure = meds["drug_class"].isna().to_numpy()
-    near = (np.asarray(meds["drug_class"] == "glucocorticoid", dtype=bool) | unsure) \
-        & (np.isnat(stop) | np.isnat(begin) | (stop >= begin)) & (np.isnat(start) | np.isnat(end) | (start <= end))
-    idx = np.flatnonzero(near)
-    rows, start, stop, begin, end = rows[idx], start[idx], stop[idx], begin[idx], end[idx]
+    idx, rows, begin, end = lookback(ex, months, in_categories(meds["drug_class"], ["glucocorticoid"]) | unsure)
+    start, stop = meds["start_date"].to_numpy()[idx], meds["stop_date"].to_numpy()[idx]
     drug = meds["drug"].iloc[idx].astype("category")
     # An unrecognised name (missing) is some glucocorticoid: at least the weakest, at most the strongest.
     factor = np.array([PREDNISONE_EQUIVALENT.get(d, np.nan) for d in drug.cat.categories] + [np.nan])

@@ -5,15 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from screening.io.dates import months_before
 from screening.io.extract import Extract
 from screening.io.schema import DRUG_CLASSES
 from screening.rules.baselines import rows as R
 from screening.rules.baselines.sqltext import Query, is_drug, isin, overlap
-from screening.rules.masks import baseline, boolean, class_in, events
+from screening.rules.masks import class_in, lookback, per_drug
 from screening.rules.masks import is_drug as is_drug_mask
 from screening.rules.registry import Param, rule
-from screening.rules.windows import any_per_patient, overlaps
+from screening.rules.windows import any_per_patient, overlap_states
 
 
 @rule("drug_exposure", reads=("baseline_date", "medications"), lookback=True,
@@ -24,13 +23,10 @@ from screening.rules.windows import any_per_patient, overlaps
 def drug_exposure(ex: Extract, drugs: list[str], classes: list[str], excepted: list[str], months: float):
     """Any listed drug (or drug of a listed class, bar `excepted`) taken within `months` before baseline."""
     meds = ex.medications
-    pick = (is_drug_mask(meds, drugs) | class_in(meds, classes)) & ~is_drug_mask(meds, excepted)
-    rows_of, rows = events(ex, "medications", pick.fillna(True))
-    end = baseline(ex).iloc[rows].reset_index(drop=True)
-    begin = months_before(end, months)
-    hit = overlaps(rows_of["start_date"].reset_index(drop=True), rows_of["stop_date"].reset_index(drop=True),
-                   begin, end)
-    return any_per_patient(len(ex.patients), rows, hit & pick[np.asarray(pick.fillna(True), dtype=bool)])
+    pick = per_drug(meds, lambda m: (is_drug_mask(m, drugs) | class_in(m, classes)) & ~is_drug_mask(m, excepted))
+    at, rows, begin, end = lookback(ex, months, pick.fillna(True))
+    hit = overlap_states(meds["start_date"].to_numpy()[at], meds["stop_date"].to_numpy()[at], begin, end)
+    return any_per_patient(len(ex.patients), rows, hit & pick[at])
 
 
 @drug_exposure.naive_form
@@ -64,21 +60,17 @@ def drug_exposure_lint(params: dict, dictionary: dict):
       months=Param(3, "look-back before baseline", "months"))
 def regimen_change(ex: Extract, classes: list[str], months: float):
     """A drug of `classes` started, stopped or changed dose within `months` before baseline."""
-    member = class_in(ex.medications, classes)
-    keep = np.asarray(member.fillna(True), dtype=bool)
-    rows_of, rows = events(ex, "medications", keep)
-    end = baseline(ex).iloc[rows].reset_index(drop=True)
-    begin = months_before(end, months)
-    start = rows_of["start_date"].reset_index(drop=True)
-    stop = rows_of["stop_date"].reset_index(drop=True)
-    started = boolean((start >= begin) & (start <= end))
+    meds = ex.medications
+    member = class_in(meds, classes)
+    at, rows, begin, end = lookback(ex, months, member.fillna(True))
+    start, stop = meds["start_date"].to_numpy()[at], meds["stop_date"].to_numpy()[at]  # NaT compares False
     # A missing start lies on or before its stop: a stop before the window rules a start in it out.
-    started[(start.isna() & ~(stop < begin)).to_numpy()] = pd.NA
+    started, unsure = (start >= begin) & (start <= end), np.isnat(start) & ~(stop < begin)
     # A course stopping before baseline is a change; one that runs past baseline is not.
-    stopped = boolean((stop >= begin) & (stop < end)).fillna(False)
-    changed = started | stopped
-    changed[end.isna().to_numpy()] = pd.NA  # no baseline, no window
-    return any_per_patient(len(ex.patients), rows, changed & member[keep])
+    changed = started | ((stop >= begin) & (stop < end))
+    no_window = np.isnat(end)  # no baseline, no window
+    changed = pd.arrays.BooleanArray(changed & ~no_window, (unsure & ~changed) | no_window)
+    return any_per_patient(len(ex.patients), rows, changed & member[at])
 
 
 @regimen_change.naive_form
