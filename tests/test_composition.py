@@ -152,6 +152,26 @@ def test_small_groups_are_merged_and_missing_stays_apart():
     merged, small = merge_small_groups(groups, 30)
     assert small == ["B", "C"]
     assert merged.value_counts().to_dict() == {"A": 40, SMALL_GROUPS: 32, "(missing)": 3}
+    # A declared group no one is in is small too: merged, so no table leaves it out.
+    assert merge_small_groups(groups, 30, declared=["A", "B", "C", "D"])[1] == ["B", "C", "D"]
+
+
+def test_a_declared_group_the_data_lack_is_merged_or_withheld_never_left_out(s):
+    """A table of groups adding up to the patients in play that leaves a group out says it holds no one: every
+    declared group is listed, merged, or in a merged row withheld; ``(missing)`` is listed held or not."""
+    from screening.engine.composition import makeup_tables
+    from screening.engine.groups import SMALL_GROUPS
+
+    m = makeup_tables(s, ("sex", "race_ethnicity"), ("sex", "race_ethnicity"), min_group=1)
+    at_start = m.along[m.along["step"] == 0].set_index(["characteristic", "group"])["patients"]
+    # Sex: F 7, M 2, one missing; every declared group held, nothing merged.
+    assert at_start["sex"].to_dict() == {"(missing)": 1, "F": 7, "M": 2} and m.complete["sex"]
+    # Race: no one is Other and no one lacks a race. Other alone is merged, a row of no one: withheld, and
+    # with it the tables by race, whose groups would add up without it.
+    assert m.merged["race_ethnicity"] == ["Other"] and not m.complete["race_ethnicity"]
+    assert at_start["race_ethnicity"].to_dict() == {"(missing)": 0, "Asian": 2, "Black": 4, "Hispanic": 1, "White": 3}
+    assert SMALL_GROUPS not in at_start["race_ethnicity"] and "race_ethnicity" not in m.differential
+    assert sorted(set(m.differential["sex"]["sex"])) == ["(missing)", "F", "M"]
 
 
 def test_internal_tables_equal_the_exact_ones(s):

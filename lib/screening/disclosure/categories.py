@@ -34,8 +34,7 @@ import pandas as pd
 from screening.disclosure.makeup import SHARED_BY
 from screening.disclosure.relations import Published
 from screening.disclosure.rule import SmallCellRule
-from screening.engine.groups import AGE_BINS, MISSING, SMALL_GROUPS, band_labels
-from screening.io.schema import TABLES
+from screening.engine.groups import AGE_BINS, MISSING, SMALL_GROUPS, band_labels, declared_levels
 from screening.rules.protocol import Protocol
 
 __all__ = ["declared_groups", "structural_zeros", "min_breakdown_patients", "is_breakdown", "complete_groups",
@@ -76,12 +75,8 @@ def declared_groups(column: str, bins=None) -> list[str] | None:
     >>> declared_groups("sex")
     ['F', 'M', '(missing)']
     """
-    bins = bins if bins is not None else BANDED.get(column)
-    if bins is not None:
-        return band_labels(bins) + [MISSING]
-    field = next((f for f in TABLES["patients"] if f.name == column), None)
-    allowed = getattr(field, "allowed", None)
-    return None if not allowed else [str(v) for v in allowed] + [MISSING]
+    levels = declared_levels(column, bins if bins is not None else BANDED.get(column))
+    return None if levels is None else levels + [MISSING]
 
 
 def complete_groups(table: pd.DataFrame, column: str, groups: list[str], populations: list[str] | None = None,

@@ -42,7 +42,15 @@ import numpy as np
 import pandas as pd
 
 from screening.engine.counts import count_states, placement
-from screening.engine.groups import CHARACTERISTICS, CLINICAL_BANDS, SMALL_GROUPS, group_of, merge_small_groups
+from screening.engine.groups import (
+    CHARACTERISTICS,
+    CLINICAL_BANDS,
+    MISSING,
+    SMALL_GROUPS,
+    declared_levels,
+    group_of,
+    merge_small_groups,
+)
 from screening.engine.status import Status
 
 __all__ = ["composition_along", "differential_exclusion", "leave_one_out_by", "smd", "characteristic_groups",
@@ -76,9 +84,18 @@ def _leave_step(s) -> np.ndarray:
     return np.where(status == Status.ELIGIBLE, len(s.criteria) + 1, where + 1)
 
 
+def _levels(groups: pd.Series) -> tuple[np.ndarray, list]:
+    """Each patient's group as a code, and the groups: a categorical's every category (held or not), else those
+    held; sorted."""
+    if isinstance(groups.dtype, pd.CategoricalDtype):
+        return groups.cat.codes.to_numpy(), list(groups.cat.categories)
+    codes, levels = pd.factorize(groups, sort=True)
+    return codes, list(levels)
+
+
 def _in_play(s, groups: pd.Series) -> tuple[np.ndarray, list[str]]:
     """Patients still in play after each step, per group: a (steps + 1) × groups matrix."""
-    codes, levels = pd.factorize(groups, sort=True)
+    codes, levels = _levels(groups)
     k = len(s.criteria)
     leaving = np.zeros((k + 2, len(levels)), dtype=np.int64)
     np.add.at(leaving, (_leave_step(s), codes), 1)
@@ -136,9 +153,8 @@ def _along(s, column: str, groups: pd.Series) -> pd.DataFrame:
 
 def _group_counts(s, groups: pd.Series):
     """Funnel counts within each group (counts add up across groups)."""
-    values = groups.to_numpy()
-    levels = sorted(set(values))
-    return levels, [count_states(s.states[values == level]) for level in levels]  # one pass per group
+    codes, levels = _levels(groups)
+    return levels, [count_states(s.states[codes == j]) for j in range(len(levels))]  # one pass per group
 
 
 def differential_exclusion(s, column: str, bins=None) -> pd.DataFrame:
@@ -266,10 +282,15 @@ def makeup_tables(s, along: tuple[str, ...], by: tuple[str, ...], min_group: int
     for column in along:
         if column not in s.extract.patients.columns:
             continue
-        g, small = merge_small_groups(characteristic_groups(s, column), min_group)
+        declared = declared_levels(column, CHARACTERISTICS.get(column))
+        g, small = merge_small_groups(characteristic_groups(s, column), min_group, declared)
         n_merged = int((g == SMALL_GROUPS).sum())
-        complete[column] = not 0 < n_merged < min_group
+        # A merged row of fewer patients (none, even: every small group declared but absent) is left out.
+        complete[column] = not small or n_merged >= min_group
         merged[column] = small
+        if declared is not None:  # every group listed, held or not: a row listed only when held would say so
+            listed = sorted({*g.unique(), MISSING} | ({SMALL_GROUPS} if small else set()))
+            g = pd.Series(pd.Categorical(g, categories=listed), index=g.index)
         groups[column] = g
     if not groups:
         return None

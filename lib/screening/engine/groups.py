@@ -23,7 +23,7 @@ from screening.engine.status import STATUSES, Status
 from screening.errors import ProtocolError
 
 __all__ = ["MISSING", "AGE_BINS", "CHARACTERISTICS", "CLINICAL_BANDS", "SMALL_GROUPS", "group_of",
-           "merge_small_groups", "band_labels", "outcome_by", "attrition_by", "composition"]
+           "merge_small_groups", "declared_levels", "band_labels", "outcome_by", "attrition_by", "composition"]
 
 #: The group of patients whose value is missing.
 MISSING = "(missing)"
@@ -67,12 +67,33 @@ def group_of(patients: pd.DataFrame, column: str, bins=None) -> pd.Series:
     return values.astype("string").fillna(MISSING)
 
 
-def merge_small_groups(groups: pd.Series, min_patients: int) -> tuple[pd.Series, list[str]]:
+def declared_levels(column: str, bins=None) -> list[str] | None:
+    """Every group of ``column`` the data dictionary declares (the bands of a banded one), without
+    :data:`MISSING`; None when it declares none (site).
+
+    >>> declared_levels("sex"), declared_levels("age_years", [0, 18, 91]), declared_levels("site")
+    (['F', 'M'], ['[0, 18)', '[18, 91)'], None)
+    """
+    from screening.io.schema import TABLES
+
+    if bins is not None:
+        return band_labels(bins)
+    field = next((f for f in TABLES["patients"] if f.name == column), None)
+    allowed = getattr(field, "allowed", None)
+    return [str(v) for v in allowed] if allowed else None
+
+
+def merge_small_groups(groups: pd.Series, min_patients: int, declared: list[str] | None = None
+                       ) -> tuple[pd.Series, list[str]]:
     """Groups with fewer than ``min_patients`` merged into one; missing values stay apart.
 
-    Returns the relabelled groups and the merged names (listed in provenance).
+    ``declared``: every group there may be; one the data do not hold is small too (merged, not left out: a
+    group left out of a table whose groups add up would read as zero). Returns the relabelled groups and
+    the merged names (listed in provenance).
     """
     sizes = groups.value_counts()
+    if declared is not None:
+        sizes = sizes.reindex(list(dict.fromkeys([*declared, *sizes.index])), fill_value=0)
     small = sorted(str(g) for g, n in sizes.items() if n < min_patients and g != MISSING)
     if not small:
         return groups, []
