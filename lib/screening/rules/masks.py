@@ -85,11 +85,9 @@ def recency(meaning: str) -> Param:
                  "unknown (none: no limit; an undated value is used)", "months", kind="number or none")
 
 
-def events(ex: Extract, table: str, mask: pd.Series | None = None,
-           columns: list[str] | None = None) -> tuple[pd.DataFrame, np.ndarray]:
-    """Event rows (optionally filtered, and only ``columns``: a filter copies what it keeps) and each row's
-    patient position."""
-    rows_of = ex.table(table) if columns is None else ex.table(table)[columns]
+def events(ex: Extract, table: str, mask: pd.Series | None = None) -> tuple[pd.DataFrame, np.ndarray]:
+    """Event rows (optionally filtered) and each row's patient position."""
+    rows_of = ex.table(table)
     rows = ex.patient_rows(table)
     if mask is not None:
         keep = np.asarray(mask, dtype=bool)
