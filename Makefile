@@ -24,9 +24,9 @@ $(STAMP): requirements.txt pyproject.toml
 	touch $(STAMP)
 
 $(EXTRACT)/patients.csv $(EXTRACT)/visits.csv &: | $(STAMP)
-	$(PY) -m screening synth --out $(EXTRACT) --overwrite --visits
+	$(PY) -m screening synth --out $(EXTRACT) --overwrite --visits --visit-years 2
 
-## Build the bundled synthetic extract (5,000 patients with their visits, seeded) if absent.
+## Build the bundled synthetic extract (5,000 patients with their visits of up to 2 years, seeded) if absent.
 data: $(EXTRACT)/patients.csv $(EXTRACT)/visits.csv
 
 ## Produce the screening-funnel report on the bundled extract, in reports/.

@@ -21,8 +21,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_bundled_extract_is_rebuilt_byte_for_byte(tmp_path):
-    # as `make data` builds it: with its visits
-    rebuilt = write_extract(generate(DEFAULT_PATIENTS, DEFAULT_SEED, visits=True), tmp_path)
+    # as `make data` builds it: with its visits, up to 2 years before each baseline
+    rebuilt = write_extract(generate(DEFAULT_PATIENTS, DEFAULT_SEED, visits=True, visit_years=2.0), tmp_path)
     bundled = ROOT / "data" / "synthetic"
     assert extract_hash(sorted(rebuilt.iterdir())) == extract_hash(sorted(bundled.glob("*.csv")))
 

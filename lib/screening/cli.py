@@ -205,6 +205,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--visits", action="store_true",
                    help="also write visits.csv: quarterly visits over up to four years before each baseline, "
                         "disease activity flaring and remitting (screening at every visit)")
+    s.add_argument("--visit-years", type=float, default=4.0,
+                   help="with --visits: the longest follow-up before a baseline, in years (the bundled extract: 2)")
     s.add_argument("--calibration", action="store_true",
                    help="print the calibration table (data/README.md) of the extract in --data instead")
     s.add_argument("--data", default="data/synthetic", help="with --calibration: the extract to measure")
@@ -285,8 +287,8 @@ def _run(args) -> int:
 
         check_out_folder(args.out, overwrite=args.overwrite, what="the extract")
         seed = args.seed if args.seed is not None else DEFAULT_SEED
-        write_extract(generate(args.patients, seed, visits=args.visits), args.out, args.format, messy=args.messy,
-                      seed=seed)
+        tables = generate(args.patients, seed, visits=args.visits, visit_years=args.visit_years)
+        write_extract(tables, args.out, args.format, messy=args.messy, seed=seed)
         print(f"wrote {args.patients:,} synthetic patients{' with visits' if args.visits else ''} to {args.out}"
               f"{' (messy)' if args.messy else ''}")
         return 0

@@ -20,7 +20,7 @@ Example
 >>> over.at_last_visit["patients"].tolist()  # the baseline: the extract's own funnel
 [90, 4545, 365]
 >>> over.any_visit(12)["patients"].tolist()  # eligible at some visit of the 12 months before it
-[153, 3634, 1213]
+[161, 3659, 1180]
 """
 
 from __future__ import annotations

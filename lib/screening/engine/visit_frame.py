@@ -28,9 +28,9 @@ Example
 -------
 >>> from screening import load_extract
 >>> ex = load_extract("data/synthetic")
->>> rows = visit_rows(ex)  # the bundled extract's 42,641 earlier visits and each patient's baseline
+>>> rows = visit_rows(ex)  # the bundled extract's 26,100 earlier visits and each patient's baseline
 >>> len(rows), int(rows["baseline"].sum())
-(47641, 5000)
+(31100, 5000)
 """
 
 from __future__ import annotations

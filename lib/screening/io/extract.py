@@ -36,7 +36,7 @@ class Extract:
     -------
     >>> ex = load_extract("data/synthetic")
     >>> ex.n_patients, ex.hash[:12]
-    (5000, '6a6351700a78')
+    (5000, '857b84f345f6')
     """
 
     patients: pd.DataFrame
