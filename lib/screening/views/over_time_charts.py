@@ -27,7 +27,7 @@ from screening.disclosure.rule import SmallCellRule
 from screening.engine.projection import Projection
 
 __all__ = ["has_series", "over_time_sentence", "projection_of", "time_to_target_sentence", "monthly_chart",
-           "site_chart", "site_table", "cumulative_chart", "NO_VISITS"]
+           "site_chart", "cumulative_chart", "NO_VISITS"]
 
 #: What the section says, and all it says, for an extract without visits.
 NO_VISITS = ("The extract has no visits table, so each patient is screened at the baseline alone and there is no "
@@ -151,12 +151,3 @@ def cumulative_chart(projection: Projection, ax=None):
     ax.set_ylabel("patients enrolled (network)")
     ax.legend(loc="upper left", frameon=False, fontsize="small")
     return ax
-
-
-def site_table(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """Per site and month, newly eligible as ``settled (at most)``: one row per month, one column per site."""
-    by_site = tables["over_time_by_site"]
-    cell = by_site["newly_eligible"].astype(str) + " (" + by_site["newly_eligible_max"].astype(str) + ")"
-    wide = by_site.assign(cell=cell).pivot(index="month", columns="site", values="cell")
-    return wide.reset_index().rename_axis(columns=None)
-
