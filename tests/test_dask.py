@@ -55,10 +55,18 @@ def test_dask_on_a_local_cluster_matches_pandas(tmp_path, cluster, name, policy)
 
 
 def test_partitions_hold_every_patient_once(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     from screening.engine.dask_funnel import write_partitioned
 
-    write_partitioned(generate(300, seed=2), tmp_path, parts=3)
-    parts = [load_extract(p) for p in sorted(tmp_path.iterdir())]
+    tables = generate(300, seed=2)
+    write_partitioned(write_extract(tables, tmp_path / "whole"), tmp_path / "parts", parts=3)
+    folders = sorted((tmp_path / "parts").iterdir())
+    parts = [load_extract(p) for p in folders]
     ids = pd.Index([i for p in parts for i in p.patients.index])
     assert len(ids) == 300 and ids.is_unique
-    assert sum(len(p.medications) for p in parts) == len(generate(300, seed=2)["medications"])
+    assert sum(len(p.medications) for p in parts) == len(tables["medications"])
+    # ids written as plain text, not a dictionary of every patient's id (which sends a part to the slow loader)
+    for p in folders:
+        assert not pa.types.is_dictionary(pq.read_schema(p / "medications.parquet").field("patient_id").type)
