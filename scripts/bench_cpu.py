@@ -49,7 +49,7 @@ CODE = {
     "dask": ("from distributed import Client, LocalCluster\n"
              "from screening.engine.dask_funnel import dask_screen\n"
              "if __name__ == '__main__':\n"
-             "    with LocalCluster(n_workers=2, threads_per_worker=1) as c, Client(c):\n"
+             "    with LocalCluster(n_workers=2, threads_per_worker=1, processes={processes}) as c, Client(c):\n"
              "        s = dask_screen({folder!r}, {protocol!r})\n"
              "        s.attrition(), s.criteria_table(), s.overlap()\n"
              "    print(int(s.summary().set_index('status').loc['eligible', 'patients']))"),
@@ -157,7 +157,10 @@ def dask(folder: str, parts: str, runs: int) -> None:
     """The Dask route (a folder written by write_partitioned) against ours in memory on the same extract."""
     off = {"SCREENING_CACHE": "off"}
     setups = {"in memory": (CODE["ours"].format(protocol=PROTOCOL, folder=f"{folder}/parquet"), off),
-              "dask, 2 workers": (CODE["dask"].format(protocol=PROTOCOL, folder=parts), off)}
+              # Worker processes start, import and allocate on their own (a fixed ~5 s); threads in this process
+              # share all that, and the screening is mostly pandas/Arrow kernels that let go of the GIL.
+              "dask, 2 worker processes": (CODE["dask"].format(protocol=PROTOCOL, folder=parts, processes=True), off),
+              "dask, 2 worker threads": (CODE["dask"].format(protocol=PROTOCOL, folder=parts, processes=False), off)}
     out = measure(setups, runs)
     if len({m["out"] for m in out.values()}) != 1:
         sys.exit(f"the Dask route and ours disagree: {out}")
@@ -165,8 +168,9 @@ def dask(folder: str, parts: str, runs: int) -> None:
     print(HEAD)
     for name, m in out.items():
         print(row(name, m))
-    ratio = out["dask, 2 workers"]["cpu"] / out["in memory"]["cpu"]
-    print(f"dask / in memory, CPU {ratio:.2f} (target <= 1.5: {'met' if ratio <= 1.5 else 'MISSED'})")
+    for name in ("dask, 2 worker processes", "dask, 2 worker threads"):
+        ratio = out[name]["cpu"] / out["in memory"]["cpu"]
+        print(f"{name} / in memory, CPU {ratio:.2f} (target <= 1.5: {'met' if ratio <= 1.5 else 'MISSED'})")
 
 
 if __name__ == "__main__":
