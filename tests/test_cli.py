@@ -115,7 +115,9 @@ def test_bad_command_lines_exit_2_with_one_message(boundary_dir):
         (("funnel", "--data", str(boundary_dir), "--set", "bilag.grades=Z"),
          "error: --set, bilag.grades: expected values from A, B, C, D, E."),
         (("funnel", "--data", str(boundary_dir), "--baseline", "2024-06-15"),
-         "--baseline and --before apply to omop: and synthea: sources"),
+         "--baseline, --before and --index apply to omop: and synthea: sources"),
+        (("funnel", "--data", f"omop:{boundary_dir}", "--index", "visits"),
+         "funnel prints the funnel at baseline only, so index dates (visits) would be read and then ignored"),
         (("funnel", "--data", f"synthea:{boundary_dir}"),
          "patients.csv, column 'ID, BIRTHDATE': expected the columns of a Synthea patients.csv"),
     ]

@@ -301,7 +301,7 @@ def _run(args) -> int:
         print(f"network report written to {out}")
         return 0
 
-    from screening.io.sources import source_kind
+    from screening.io.sources import index_of, source_kind
 
     if (args.baseline or args.before or args.index) and source_kind(args.data) == "native":
         raise ScreeningError(f"--data {args.data}: --baseline, --before and --index apply to omop: and synthea: "
@@ -325,6 +325,11 @@ def _run(args) -> int:
                             baseline=args.baseline, before=args.before, cdm_schema=args.cdm_schema,
                             vocab_schema=args.vocab_schema, strict=args.strict_vocabulary, index=args.index))
         return 0
+    if args.command == "funnel" and (args.index or index_of(args.data)[0]):
+        raise ScreeningError(f"--data {args.data}: funnel prints the funnel at baseline only, so index dates "
+                             f"({args.index or index_of(args.data)[0]}) would be read and then ignored. Drop "
+                             "--index for the funnel at baseline, or screen at every index date with `report "
+                             "--index ...` (its eligible-over-time tables).")
     if args.command == "funnel" and args.by and args.table == "attrition":
         raise ScreeningError(f"--by needs --table makeup, differential or leave_one_out (the funnel by "
                              f"group: report --subgroup {args.by.replace('age_years', 'age_band')})")
