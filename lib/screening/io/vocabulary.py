@@ -84,8 +84,14 @@ def classes_of(drugs) -> list[str]:
     >>> classes_of(["belimumab", "rituximab"])
     ['biologic']
     """
+    return list(_classes_of(frozenset(drugs)))
+
+
+@cache
+def _classes_of(drugs: frozenset) -> tuple[str, ...]:
+    # The row-by-row engine asks this for every medication row with an unknown name.
     table = ingredients()
-    return sorted(set(table.loc[table["drug"].isin(list(drugs)), "drug_class"]))
+    return tuple(sorted(set(table.loc[table["drug"].isin(list(drugs)), "drug_class"])))
 
 
 def recognise(tables: dict[str, pd.DataFrame], files: dict[str, Path], strict: bool = False,
