@@ -35,7 +35,7 @@ report: data
 
 ## Merge a demo network (the bundled extract split by its 8 sites, one bundle each) into reports/network/.
 network: data
-	$(PY) -c "from screening.network import demo_network; demo_network('$(REPORTS)/network-demo')"
+	$(PY) -c "from screening.network.merge import demo_network; demo_network('$(REPORTS)/network-demo')"
 	$(PY) -m screening merge $(REPORTS)/network-demo --out $(REPORTS)/network --overwrite
 
 ## Run every test: unit, property-based, doctests and the notebooks (nbval).

@@ -150,3 +150,16 @@ def test_funnel_by_takes_age_band_and_refuses_by_without_a_table():
     assert build_parser().parse_args(["funnel", "--table", "makeup", "--by", "age_band"]).by == "age_band"
     code, _, err = run("funnel", "--by", "sex")
     assert code == 2 and "--by needs --table makeup, differential or leave_one_out" in err
+
+
+def test_every_python_line_of_the_makefile_imports_what_it_names():
+    """`make network` named a function the package had moved: each `-c "from X import Y"` must still import."""
+    import importlib
+    import re
+
+    makefile = (Path(__file__).parents[1] / "Makefile").read_text()
+    found = re.findall(r'-c "from ([\w.]+) import ([\w, ]+);', makefile)
+    assert found
+    for module, names in found:
+        for name in names.split(","):
+            assert hasattr(importlib.import_module(module), name.strip()), (module, name)

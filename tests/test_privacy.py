@@ -169,7 +169,7 @@ def test_relations_from_the_issue_are_declared(bundled):
 
 
 @pytest.mark.filterwarnings("ignore::screening.errors.ExtractWarning")
-@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture],
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture],
           phases=[Phase.explicit, Phase.reuse, Phase.generate])
 @given(st.integers(60, 600), st.integers(0, 10_000), st.sampled_from(["site", "sex", "age_band"]))
 @example(n=131, seed=1987, subgroup="age_band")  # shared rows in another order than the published counts

@@ -260,17 +260,25 @@ def audit(cells: Cells) -> list[tuple[object, float, float]]:
     return leaks
 
 
+#: Rounds in a row the same leak may survive both ways of closing it before protection gives up on it.
+STUCK_ROUNDS = 3
+
+
 def protect(cells: Cells, max_rounds: int = 50) -> int:
     """Hide more counts until :func:`audit` narrows no small count; returns how many are hidden besides rounding."""
     if cells.rule.internal:
         return 0
-    before = None
+    before, stuck = None, 0
     for _ in range(max_rounds):
         leaks = audit(cells)
         if not leaks:
             return sum(1 for s in cells.state if s == COMPLEMENT)
         # The nearest counts hidden last round left the same leak: try the counts it is summed with first.
-        pick = _closing_neighbour(cells, leaks) if [n for n, _, _ in leaks] == before else None
+        same = [n for n, _, _ in leaks] == before
+        pick = _closing_neighbour(cells, leaks) if same else None
+        stuck = stuck + 1 if same and pick is None else 0
+        if stuck > STUCK_ROUNDS:
+            break  # hiding ever farther counts rarely closes it: let the caller withhold the block instead
         chosen = {pick} if pick is not None else \
             {j for j in (_complement_for(cells, _members(cells, n)) for n, _, _ in leaks) if j is not None}
         before = [n for n, _, _ in leaks]

@@ -368,9 +368,11 @@ class Screening:
 
     def shapley(self) -> pd.DataFrame:
         """Each criterion's Shapley value in the exclusions, beside its alone / unique / in-sequence counts."""
-        from screening.engine.relaxations import shapley_table
+        if getattr(self, "_shapley", None) is None:  # the report, its audit and the panel each ask for it
+            from screening.engine.relaxations import shapley_table
 
-        return shapley_table(self)
+            self._shapley = shapley_table(self)
+        return self._shapley.copy()
 
     def near_misses(self) -> pd.DataFrame:
         """Per criterion: patients failing only it (all else passed) and their median distance to its threshold."""
