@@ -19,7 +19,7 @@ from screening.disclosure.bundle import read_bundle
 from screening.disclosure.published import read_rule, tighten
 from screening.disclosure.rule import SmallCellRule
 from screening.network.bounds import HEADLINE, Program, solve, tightest
-from screening.network.merge import _site_cells, merge_bundles, split_by_site, write_network_report
+from screening.network.merge import _site_cells, demo_network, merge_bundles, split_by_site, write_network_report
 from screening.views.report import build_report
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -93,8 +93,10 @@ def _bundles(sites: list[Path], folder: Path, **options) -> list[Path]:
 
 
 @pytest.fixture(scope="module")
-def bundles(sites, tmp_path_factory) -> list[Path]:
-    return _bundles(sites, tmp_path_factory.mktemp("bundles"))
+def bundles(sites) -> list[Path]:
+    """The demo network's bundles (one per site of the bundled extract), built once for notebook 04 and doctests too."""
+    folder = demo_network(ROOT / "reports" / "network-demo")
+    return [folder / site.name for site in sites]
 
 
 @pytest.fixture(scope="module")
@@ -205,7 +207,7 @@ def test_exact_bundles_merge_to_exactly_the_pooled_counts(sites, pooled, tmp_pat
 
 def test_a_bundle_names_its_site_rule_and_files_and_no_path(bundles, sites):
     meta = json.loads((bundles[0] / "tables" / "provenance.json").read_text())
-    assert meta["site_label"] == "site S01"
+    assert meta["site_label"] == "S01"
     assert meta["disclosure"] == SmallCellRule(10, 5).as_dict()
     assert {"protocol_id", "protocol_fingerprint", "parameters", "unknown_policy", "package_version"} <= set(meta)
     listed = (bundles[0] / "MANIFEST.sha256").read_text().splitlines()
@@ -232,14 +234,14 @@ def test_a_bundle_from_another_protocol_is_refused_naming_it(sites, bundles, tmp
     with pytest.raises(BundleError) as err:
         merge_bundles([bundles[0], bundles[1], pilot])
     message = str(err.value)
-    assert "protocol is misle-phase2 in site S01, site S02 but misle-phase1-pilot in pilot site" in message
+    assert "protocol is misle-phase2 in S01, S02 but misle-phase1-pilot in pilot site" in message
     assert "parameter" not in message and message.count("\n") == 0
 
 
 def test_bundles_with_another_parameter_value_are_refused_naming_it(sites, bundles, tmp_path):
     lowered = build_report(sites[2], load_protocol("misle-phase2", {"sledai.min": 4}), out=tmp_path / "low",
                            notebooks=False, site_label="sledai 4")
-    with pytest.raises(BundleError, match=r"parameter sledai.min is 6 in site S01, site S02 but 4 in sledai 4\. "
+    with pytest.raises(BundleError, match=r"parameter sledai.min is 6 in S01, S02 but 4 in sledai 4\. "
                                           "Each site reruns"):
         merge_bundles([bundles[0], bundles[1], lowered])
 
@@ -247,7 +249,7 @@ def test_bundles_with_another_parameter_value_are_refused_naming_it(sites, bundl
 def test_bundles_with_another_rule_or_policy_are_refused(sites, bundles, tmp_path):
     other = build_report(sites[3], out=tmp_path / "other", notebooks=False, site_label="other", small_cell=5,
                          policy="exclude")
-    with pytest.raises(BundleError, match="missing-data policy is separate in site S01 but exclude in other; "
+    with pytest.raises(BundleError, match="missing-data policy is separate in S01 but exclude in other; "
                                           "disclosure rule is counts from [01] to 10 .* but counts from [01] to 5"):
         merge_bundles([bundles[0], other])
 
@@ -290,7 +292,7 @@ def test_network_report_tables_and_provenance(bundles, tmp_path):
     meta = json.loads((out / "tables" / "provenance.json").read_text())
     sums = {b.name: hashlib.sha256((b / "MANIFEST.sha256").read_bytes()).hexdigest() for b in bundles}
     assert {s["site_label"]: s["bundle_sha256"] for s in meta["sites"]} == \
-        {f"site {name}": digest for name, digest in sums.items()}
+        sums
     assert meta["protocol_id"] == "misle-phase2" and meta["disclosure"] == SmallCellRule(10, 5).as_dict()
     headline = pd.read_csv(out / "tables" / "headline.csv", dtype=str)
     assert headline["measure"].tolist()[-1] == "range of the eligible pool"
@@ -302,7 +304,7 @@ def test_merged_html_shows_network_funnel_and_site_chart(bundles, tmp_path):
     out = write_network_report(bundles, tmp_path / "net")
     html = (out / "04-network.html").read_text(encoding="utf-8")
     assert html.count("<img") >= 3  # network funnel, per-site pool, criteria heat map
-    assert "range of the eligible pool" in html and "site S08" in html
+    assert "range of the eligible pool" in html and "S08" in html
     assert "from screening" not in html
     notebook = (out / "04-network.ipynb").read_text(encoding="utf-8")
     assert str(bundles[0].parent) not in notebook and str(bundles[0].parent) not in html

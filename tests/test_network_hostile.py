@@ -12,7 +12,13 @@ import pytest
 
 from screening import BundleError
 from screening.disclosure.bundle import read_bundle, write_manifest
-from screening.network.merge import merge_bundles, provenance_markdown, split_by_site, write_network_report
+from screening.network.merge import (
+    demo_network,
+    merge_bundles,
+    provenance_markdown,
+    split_by_site,
+    write_network_report,
+)
 from screening.rules.protocol import load_protocol
 from screening.views.report import build_report
 
@@ -28,10 +34,10 @@ def sites(tmp_path_factory) -> list[Path]:
 
 
 @pytest.fixture(scope="module")
-def bundles(sites, tmp_path_factory) -> list[Path]:
-    folder = tmp_path_factory.mktemp("bundles")
-    return [build_report(s, out=folder / s.name, notebooks=False, site_label=s.name, release_log=None)
-            for s in sites]
+def bundles(sites) -> list[Path]:
+    """The demo network's first three bundles (built once a session, shared with test_network and notebook 04)."""
+    folder = demo_network(Path(__file__).resolve().parents[1] / "reports" / "network-demo")
+    return [folder / s.name for s in sites]
 
 
 def _copy(bundle: Path, tmp_path: Path, name: str | None = None) -> Path:

@@ -10,9 +10,7 @@ sites' patients together would give.
 
 Example
 -------
->>> import tempfile
->>> from pathlib import Path
->>> net = merge_bundles(demo_network(Path(tempfile.mkdtemp()) / "demo"))
+>>> net = merge_bundles(demo_network("reports/network-demo"))  # as make network builds it (reused if current)
 >>> [b.label for b in net.bundles]
 ['S01', 'S02', 'S03', 'S04', 'S05', 'S06', 'S07', 'S08']
 >>> net.tables["headline"].columns.tolist()
@@ -381,6 +379,9 @@ def demo_network(folder: str | Path, source: str | Path = ROOT / "data" / "synth
                 build_report(site, protocol, out=tmp / site.name, notebooks=False, site_label=site.name,
                              release_log=None)  # a demo, not a release
         (tmp / stamp.name).write_text(key + "\n")
+        if stamp.is_file() and stamp.read_text().strip() == key:  # another process built the same demo meanwhile
+            shutil.rmtree(tmp, ignore_errors=True)
+            return folder
         if folder.exists():
             shutil.rmtree(folder)
         tmp.rename(folder)
