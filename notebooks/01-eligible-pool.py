@@ -97,7 +97,7 @@ from screening.views import over_time_charts as over
 rule = SmallCellRule.of(small_cell)
 if over.has_series(tables):
     display(Markdown(over.over_time_sentence(tables, rule)))
-    display(Shown(tables["over_time_status"]))
+    display(Shown(over.in_words(tables["over_time_status"])))
 else:
     display(Markdown(over.NO_VISITS))
 
@@ -105,7 +105,7 @@ else:
 if over.has_series(tables):
     over.monthly_chart(tables, rule)
     plt.show()
-    display(Shown(tables["over_time_monthly"], ROUNDED_NOTE))
+    display(Shown(over.in_words(tables["over_time_monthly"]), ROUNDED_NOTE))
 
 # %% [markdown]
 # Per site, the last 12 months (a breakdown by site is not published below 100 patients):
@@ -114,7 +114,7 @@ if over.has_series(tables):
 if over.has_series(tables) and len(tables["over_time_by_site_12_months"]):
     over.site_chart(tables, rule)
     plt.show()
-    display(Shown(tables["over_time_by_site_12_months"], ROUNDED_NOTE))
+    display(Shown(over.in_words(tables["over_time_by_site_12_months"]), ROUNDED_NOTE))
 elif over.has_series(tables):
     print("By site: withheld, the extract is too small to describe by site (see provenance).")
 
@@ -131,4 +131,4 @@ if projection is not None:
     projection.plot(ax=axes[0], pool="newly_eligible_max")
     over.cumulative_chart(projection, ax=axes[1])
     plt.show()
-    display(Shown(projection.by_site))
+    display(Shown(over.in_words(projection.by_site)))

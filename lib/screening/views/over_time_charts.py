@@ -26,13 +26,38 @@ from screening.disclosure.over_time import network_year
 from screening.disclosure.rule import SmallCellRule
 from screening.engine.projection import Projection
 
-__all__ = ["has_series", "over_time_sentence", "projection_of", "time_to_target_sentence", "monthly_chart",
+__all__ = ["has_series", "in_words", "over_time_sentence", "projection_of", "time_to_target_sentence", "monthly_chart",
            "site_chart", "cumulative_chart", "NO_VISITS"]
 
 #: What the section says, and all it says, for an extract without visits.
 NO_VISITS = ("The extract has no visits table, so each patient is screened at the baseline alone and there is no "
              "series over time (`data/README.md`, *visits*).")
 _CAP = 10 ** 6
+
+
+#: The over-time tables' columns and pools as a reader names them (the CSVs keep their code names).
+_WORDS = {"last_visit": "at the last visit", "any_visit_12_months": "at any visit in the last 12 months",
+          "eligible_visits": "eligible visits", "newly_eligible": "newly eligible",
+          "newly_eligible_max": "newly eligible, at most", "newly_eligible_so_far": "newly eligible so far",
+          "newly_eligible_per_month": "newly eligible a month", "not_assessable": "not assessable",
+          "expected_low": "enrolled in 12 months, low", "expected_high": "enrolled in 12 months, high",
+          "interval_low": "90% interval, low", "interval_high": "90% interval, high"}
+
+
+def in_words(frame: pd.DataFrame) -> pd.DataFrame:
+    """An over-time table to show: headers and the status / pool names in words, whole-patient bounds as integers.
+
+    >>> in_words(pd.DataFrame({"status": ["not_assessable"], "last_visit": ["365"]})).to_dict("records")
+    [{'status': 'not assessable', 'at the last visit': '365'}]
+    """
+    out = frame.copy()
+    for column in ("status", "pool"):
+        if column in out:
+            out[column] = out[column].map(lambda v: _WORDS.get(v, v))
+    for column in ("interval_low", "interval_high"):
+        if column in out and pd.api.types.is_float_dtype(out[column]):
+            out[column] = out[column].round().astype("Int64")
+    return out.rename(columns=_WORDS)
 
 
 def has_series(tables: dict[str, pd.DataFrame]) -> bool:
