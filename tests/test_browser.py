@@ -250,7 +250,7 @@ def test_a_report_written_from_the_app_names_the_change_and_the_protocol_as_ship
     assert meta["compared_with"]["protocol_id"] == "misle-phase2" and meta["compared_with"]["shipped"]
     assert meta["compared_with"]["set"] == {"belimumab.months": 3}
     shown = (out / "03-changing-criteria.html").read_text(encoding="utf-8")
-    assert "belimumab.months=3" in shown and "misle-phase2 as shipped" in shown
+    assert "belimumab.months</code> = 3 (there 2)" in shown and "misle-phase2 as shipped" in shown
     assert "none (protocol defaults)" not in shown
     assert "misle-phase1-pilot" not in pd.read_csv(out / "tables" / "comparison.csv").to_string()
 

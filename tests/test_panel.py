@@ -130,8 +130,8 @@ def test_a_report_from_the_panel_names_its_change_and_compares_with_the_protocol
                                      "set": {"belimumab.months": 3}, "was": {"belimumab.months": 2},
                                      "dropped": [], "added": [], "reordered": False}
     markdown = provenance_markdown(meta)
-    assert "| parameter overrides | `belimumab.months=3` |" in markdown
-    assert "| compared with (what-if section) | `misle-phase2` as shipped; here `belimumab.months=3` (there 2) |" \
+    assert "| parameter overrides | `belimumab.months` = 3 |" in markdown
+    assert "| compared with (what-if section) | `misle-phase2` as shipped; here `belimumab.months` = 3 (there 2) |" \
         in markdown
     # The comparison's other column is misle-phase2 as shipped, under the panel's policy.
     comparison = pd.read_csv(out / "tables" / "comparison.csv", dtype=str).set_index("status")

@@ -44,7 +44,7 @@ from screening.network.bounds import (
     narrow_headline,
 )
 from screening.network.consistency import check_described, check_tables
-from screening.views.text import markdown_code, markdown_text
+from screening.views.text import markdown_code, markdown_text, settings_markdown
 
 __all__ = ["Network", "merge_bundles", "find_bundles", "write_network_report", "split_by_site", "demo_network",
            "NETWORK_NOTEBOOK"]
@@ -260,8 +260,7 @@ def provenance_markdown(meta: dict, demo_source: str | None = None) -> str:
     Every value comes from a bundle, so each is escaped: it reads as text, never as markup.
     ``demo_source``: the hash of the extract a demo network was split from, stated as its source.
     """
-    changed = ", ".join(markdown_code(f"{k}={v}") for k, v in (meta["overrides"] or {}).items()) \
-        or "none (protocol defaults)"
+    changed = settings_markdown(meta["overrides"] or {}) or "none (protocol defaults)"
     sentence = (meta.get("coverage") or {}).get("sentence")
     coverage = f"The protocol {markdown_text(sentence)}." if isinstance(sentence, str) else \
         "not stated (the sites' bundles do not agree on it, or predate it)"

@@ -19,7 +19,7 @@ from screening.disclosure.rule import SHAREABLE, WATERMARK, SmallCellRule
 from screening.engine.funnel import Screening
 from screening.rules.protocol import Protocol
 from screening.rules.trace import coverage
-from screening.views.text import markdown_code, markdown_text
+from screening.views.text import markdown_code, markdown_text, settings_markdown
 
 __all__ = ["provenance", "provenance_markdown", "changes_from", "compared_with_text", "comparison_shown",
            "parameters_table", "coverage_headline", "not_computed_table", "TOOL"]
@@ -90,12 +90,11 @@ def compared_with_text(meta: dict) -> str:
     >>> meta = {"compared_with": {"protocol_id": "misle-phase2", "shipped": True, "set": {"belimumab.months": 3},
     ...         "was": {"belimumab.months": 2}, "dropped": ["bilag"], "added": [], "reordered": False}}
     >>> compared_with_text(meta)
-    '`misle-phase2` as shipped; here `belimumab.months=3` (there 2); not applied here: `bilag`'
+    '`misle-phase2` as shipped; here `belimumab.months` = 3 (there 2); not applied here: `bilag`'
     """
     other = meta["compared_with"]
     name = markdown_code(other["protocol_id"]) + (" as shipped" if other.get("shipped") else "")
-    parts = [f"here {markdown_code(f'{k}={v}')} (there {markdown_text(other['was'][k])})"
-             for k, v in other["set"].items()]
+    parts = [f"here {settings_markdown(other['set'], other['was'])}"] if other["set"] else []
     if other["dropped"]:
         parts.append("not applied here: " + ", ".join(map(markdown_code, other["dropped"])))
     if other["added"]:
@@ -108,7 +107,7 @@ def compared_with_text(meta: dict) -> str:
 def provenance_markdown(meta: dict) -> str:
     """The provenance block shown at the top of every notebook and report."""
     # A protocol's title and values come from a file someone may have written to harm: shown as text.
-    changed = ", ".join(markdown_code(f"{k}={v}") for k, v in meta["overrides"].items()) or "none (protocol defaults)"
+    changed = settings_markdown(meta["overrides"]) or "none (protocol defaults)"
     return "\n".join([
         "| | |", "| --- | --- |",
         f"| extract SHA-256 | `{meta['extract_sha256']}` |",
