@@ -121,7 +121,7 @@ elif over.has_series(tables):
 # %% [markdown]
 # ### Recruitment projection
 #
-# Each site's monthly rate of newly eligible patients over the last 12 months (the network's from the series as a whole, tighter than its sites' `≤10` counts summed), uncertain as a Poisson–gamma rate (Anisimov & Fedorov 2007), thinned by 26–51% screen failure (BLISS-BELIEVE, MUSE) and 50–64% consent (a mock recruitment for a lupus trial, PMID 30369087), gives the enrolment in a 12-month window with a 90% interval and the time to MiSLE Phase 2's 81 patients. The projection reads the counts as shown (the settled pool the low end of each, the upper pool the high end), never exact ones.
+# Each site's monthly rate of newly eligible patients over the last 12 months (the network's from the series as a whole, tighter than its sites' `≤10` counts summed), uncertain as a Poisson–gamma rate (Anisimov & Fedorov 2007), thinned by 26–51% screen failure (BLISS-BELIEVE, MUSE) and 50–64% consent (a mock recruitment for a lupus trial, PMID 30369087), gives the enrolment in a 12-month window with a 90% interval and the time to MiSLE Phase 2's 81 patients. The projection reads the counts as shown (the settled pool the low end of each, the upper pool the high end), never exact ones. Enrolment is given in whole patients; each rate a month is the patients newly eligible over the last 12 months ÷ 12, as the interval the shown count stands for (a site's `≤10` reads 0.0–0.8), the network's the same figure as the sentence above and the what-if panel's.
 
 # %%
 projection = over.projection_of(tables)
@@ -131,4 +131,4 @@ if projection is not None:
     projection.plot(ax=axes[0], pool="newly_eligible_max")
     over.cumulative_chart(projection, ax=axes[1])
     plt.show()
-    display(Shown(over.in_words(projection.by_site)))
+    display(Shown(over.in_words(over.projection_table(tables, rule))))

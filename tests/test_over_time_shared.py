@@ -201,6 +201,18 @@ def test_the_projection_reads_the_network_year_from_the_running_sum_when_its_cel
     assert network.loc[("newly_eligible", "A"), "newly_eligible_per_month"] == 0.0  # ≤10 read at its low end
     cumulative = projected["over_time_cumulative"]
     assert list(cumulative["month"].unique()) == list(range(1, 13))
+    # As report 01 shows it: each rate the interval its count stands for ÷ 12 (a ≤10 site 0–10, never 0.0;
+    # A's upper pool 85 is 83–87), the network's as the sentence gives it; enrolment in whole patients.
+    from screening.disclosure.rule import SHAREABLE
+    from screening.views.over_time_charts import in_words, over_time_sentence, projection_table
+
+    tables = shown | projected
+    table = projection_table(tables, SHAREABLE).set_index(["pool", "site"])["newly_eligible_per_month"]
+    assert table[("newly_eligible", "A")] == "0.0–0.8" and table[("newly_eligible_max", "A")] == "6.9–7.2"
+    assert table[("newly_eligible", "network")] == "3.2–3.7"  # 38 to 44 ÷ 12
+    assert "**3.2–3.7 patients a month**" in over_time_sentence(tables | {"over_time_status": pd.DataFrame(
+        {"status": ["eligible"], "last_visit": ["90"], "any_visit_12_months": ["155"]})}, SHAREABLE)
+    assert str(in_words(projection_table(tables, SHAREABLE))["enrolled in 12 months, low"].dtype) == "Int64"
 
 
 def test_the_report_joins_the_series_to_its_headline_and_withholds_sites_in_a_small_extract(tmp_path):
@@ -283,7 +295,7 @@ def test_the_panel_shows_eligible_over_time_for_the_current_settings(tmp_path):
                                  "newly_max_12_months")] == ["2", "4", "3", "4"]
     shared = whatif_panel(load_extract(HERE), load_protocol(HERE / "protocol.yaml"), folder=tmp_path)
     assert {shared.view.over_time[k] for k in ("last_visit", "any_visit_12_months", "newly_12_months")} == {"≤10"}
-    assert shared.view.over_time["newly_per_month"] == "at most 0.8"  # ≤10 in 12 months, no finer
+    assert shared.view.over_time["newly_per_month"] == "0.0–0.8"  # ≤10 in 12 months, no finer
 
 
 def test_without_visits_a_notebook_shows_no_series_and_the_panel_nothing_more(tmp_path, boundary_extract):

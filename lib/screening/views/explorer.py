@@ -253,20 +253,22 @@ def over_time_figures(over, rule: SmallCellRule) -> dict:
     """The panel's over-time figures: eligible at the last visit and at any visit in the 12 months before it,
     newly eligible in the last 12 months of the series (settled and at most) and per month.
 
-    Counts as the panel shows every count (rounded in shareable mode); the rate per month is the shown
-    12-month count over 12, so it says no more than that count.
+    Counts as the panel shows every count (rounded in shareable mode). The 12-month counts and the rate a
+    month are the report's: its over-time tables protected as a report protects them, and the rate what
+    the report's sentence gives (:func:`~screening.views.over_time_charts.per_month`).
     """
-    monthly = over.monthly().tail(12)
+    from screening.disclosure.over_time import network_year, over_time_tables
+    from screening.views.over_time_charts import per_month
+
     counts = {"last_visit": int(over.at_last_visit["patients"].iloc[0]),
-              "any_visit_12_months": int(over.any_visit(12)["patients"].iloc[0]),
-              "newly_12_months": int(monthly["newly_eligible"].sum()),
-              "newly_max_12_months": int(monthly["newly_eligible_max"].sum())}
+              "any_visit_12_months": int(over.any_visit(12)["patients"].iloc[0])}
     shown = {k: str(v) for k, v in counts.items()} if rule.internal else \
         round_counts(pd.DataFrame([counts]), list(counts), rule).iloc[0].to_dict()
-    months = max(len(monthly), 1)
-    for key in ("newly_12_months", "newly_max_12_months"):
-        text = str(shown[key])
-        shown[key.replace("12_months", "per_month")] = (f"{int(text) / months:.1f}" if text.isdigit()
-                                                         else f"at most {rule.threshold / months:.1f}")
+    tables = over_time_tables(over, rule)
+    network = tables["over_time_by_site_12_months"].set_index("site").loc["network"]
+    year, months = network_year(tables, rule), max(min(12, len(tables["over_time_monthly"])), 1)
+    for pool, key in (("newly_eligible", "newly"), ("newly_eligible_max", "newly_max")):
+        shown[f"{key}_12_months"] = str(network[pool])
+        shown[f"{key}_per_month"] = per_month(year[pool], months)
     shown["months"] = months
     return shown

@@ -26,8 +26,8 @@ from screening.disclosure.over_time import network_year
 from screening.disclosure.rule import SmallCellRule
 from screening.engine.projection import Projection
 
-__all__ = ["has_series", "in_words", "over_time_sentence", "projection_of", "time_to_target_sentence", "monthly_chart",
-           "site_chart", "cumulative_chart", "NO_VISITS"]
+__all__ = ["has_series", "in_words", "over_time_sentence", "per_month", "projection_of", "projection_table",
+           "time_to_target_sentence", "monthly_chart", "site_chart", "cumulative_chart", "NO_VISITS"]
 
 #: What the section says, and all it says, for an extract without visits.
 NO_VISITS = ("The extract has no visits table, so each patient is screened at the baseline alone and there is no "
@@ -39,13 +39,14 @@ _CAP = 10 ** 6
 _WORDS = {"last_visit": "at the last visit", "any_visit_12_months": "at any visit in the last 12 months",
           "eligible_visits": "eligible visits", "newly_eligible": "newly eligible",
           "newly_eligible_max": "newly eligible, at most", "newly_eligible_so_far": "newly eligible so far",
-          "newly_eligible_per_month": "newly eligible a month", "not_assessable": "not assessable",
+          "newly_eligible_per_month": "newly eligible a month (last 12 months ÷ 12)",
+          "not_assessable": "not assessable",
           "expected_low": "enrolled in 12 months, low", "expected_high": "enrolled in 12 months, high",
           "interval_low": "90% interval, low", "interval_high": "90% interval, high"}
 
 
 def in_words(frame: pd.DataFrame) -> pd.DataFrame:
-    """An over-time table to show: headers and the status / pool names in words, whole-patient bounds as integers.
+    """An over-time table to show: headers and the status / pool names in words, enrolment in whole patients.
 
     >>> in_words(pd.DataFrame({"status": ["not_assessable"], "last_visit": ["365"]})).to_dict("records")
     [{'status': 'not assessable', 'at the last visit': '365'}]
@@ -54,7 +55,7 @@ def in_words(frame: pd.DataFrame) -> pd.DataFrame:
     for column in ("status", "pool"):
         if column in out:
             out[column] = out[column].map(lambda v: _WORDS.get(v, v))
-    for column in ("interval_low", "interval_high"):
+    for column in ("expected_low", "expected_high", "interval_low", "interval_high"):
         if column in out and pd.api.types.is_float_dtype(out[column]):
             out[column] = out[column].round().astype("Int64")
     return out.rename(columns=_WORDS)
@@ -74,6 +75,22 @@ def _span(lo: float, hi: float, digits: int = 0) -> str:
     return text[0] if text[0] == text[1] else f"{text[0]}–{text[1]}"
 
 
+def per_month(interval, months: int) -> str:
+    """A count of ``months`` months as a rate a month: the interval the shown count stands for ÷ ``months``.
+
+    The one figure the sentence, the projection table and the what-if panel give.
+
+    >>> per_month((33, 37), 12), per_month((0, 10), 12), per_month((4, 4), 12)
+    ('2.8–3.1', '0.0–0.8', '0.3')
+    """
+    low, high = interval
+    return "withheld" if high >= _CAP else _span(low / months, high / months, 1)
+
+
+def _rate_months(tables: dict[str, pd.DataFrame]) -> int:
+    return max(min(12, len(tables["over_time_monthly"])), 1)
+
+
 def over_time_sentence(tables: dict[str, pd.DataFrame], rule: SmallCellRule) -> str:
     """Eligible at the last visit against any visit in 12 months, and newly eligible per month, as published."""
     status = tables["over_time_status"].set_index("status")
@@ -81,10 +98,11 @@ def over_time_sentence(tables: dict[str, pd.DataFrame], rule: SmallCellRule) -> 
             f"**{status.loc['eligible', 'any_visit_12_months']}** at some visit in the 12 months before it.")
     year = network_year(tables, rule)
     if year:
-        months = min(12, len(tables["over_time_monthly"]))
-        settled, most = (np.array(year[p]) / months for p in ("newly_eligible", "newly_eligible_max"))
-        text += (f" Over the last {months} months of the series, **{_span(*settled, 1)} patients a month** became "
-                 f"newly eligible, up to {_span(*most, 1)} if every not-assessable visit that could be one were.")
+        months = _rate_months(tables)
+        settled, most = (per_month(year[p], months) for p in ("newly_eligible", "newly_eligible_max"))
+        text += (f" Over the last {months} months of the series, **{settled} patients a month** became newly "
+                 f"eligible (the settled newly eligible of those months, as the shown counts allow, ÷ {months}), "
+                 f"up to {most} if every not-assessable visit that could be one were.")
     return text
 
 
@@ -95,6 +113,24 @@ def projection_of(tables: dict[str, pd.DataFrame]) -> Projection | None:
     cumulative, times = tables["over_time_cumulative"], tables["over_time_time_to_target"]
     return Projection(tables["over_time_projection"], times, int(cumulative["month"].max()),
                       int(times["target"].iloc[0]), cumulative)
+
+
+def projection_table(tables: dict[str, pd.DataFrame], rule: SmallCellRule) -> pd.DataFrame:
+    """The projection per site and for the network as shown: each rate a month the interval its shown count
+    stands for (:func:`per_month`; a site's ``≤10`` reads 0.0–0.8, never 0.0), the network's the sentence's.
+
+    The CSV (``over_time_projection``) keeps the rates the projection read (each label's low or high end).
+    """
+    shown = tables["over_time_projection"].copy()
+    months, year = _rate_months(tables), network_year(tables, rule)
+    totals = tables["over_time_by_site_12_months"].set_index("site")
+    labels = [totals.at[site, pool] if site in totals.index else "*"
+              for site, pool in zip(shown["site"], shown["pool"], strict=True)]
+    bounds = _interval(labels, rule)
+    network = (shown["site"] == "network").to_numpy()
+    bounds[network] = [year[pool] for pool in shown.loc[network, "pool"]]
+    shown["newly_eligible_per_month"] = [per_month(b, months) for b in bounds]
+    return shown
 
 
 def time_to_target_sentence(projection: Projection) -> str:

@@ -301,9 +301,9 @@ def over_time_html(figures: dict | None) -> str:
         return ""
     return (f"<div><b>Over time</b>: eligible at the last visit <b>{figures['last_visit']}</b>, at any visit in "
             f"12 months <b class='whatif-any-visit'>{figures['any_visit_12_months']}</b>; newly eligible "
-            f"<b class='whatif-newly'>{figures['newly_per_month']}</b> a month (last {figures['months']} months: "
-            f"{figures['newly_12_months']}, up to {figures['newly_max_12_months']} with not-assessable "
-            "visits)</div>")
+            f"<b class='whatif-newly'>{figures['newly_per_month']}</b> a month (settled newly eligible in "
+            f"the last {figures['months']} months, {figures['newly_12_months']} as shown, ÷ {figures['months']}; "
+            f"up to {figures['newly_max_12_months']} with not-assessable visits)</div>")
 
 
 def whatif_panel(extract: Extract, protocol: Protocol | str = "misle-phase2", *, policy: str = "separate",
