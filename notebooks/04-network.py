@@ -32,8 +32,14 @@ from screening import load_extract
 from screening.network import charts as network_charts
 from screening.network.merge import demo_network, merge_bundles, provenance_markdown
 from screening.views.notebook_runner import notebook_display
+from screening.views.readable import Shown
 
 notebook_display()
+
+
+def in_words(frame: pd.DataFrame) -> Shown:
+    """A network table as a reader sees it: no index, headers in words."""
+    return Shown(frame.rename(columns=lambda c: c.replace("_", " ")))
 
 # %% [markdown]
 # ## What produced these numbers
@@ -50,7 +56,8 @@ display(Markdown(provenance_markdown(net.provenance, demo_source=source)))
 
 # %% tags=["nbval-ignore-output"]
 # nbval skips this output: a bundle's checksum changes with anything in its files, counts are compared below.
-pd.DataFrame(net.provenance["sites"]).set_index("site_label")[["bundle_sha256", "package_version"]]
+in_words(pd.DataFrame(net.provenance["sites"])[["site_label", "bundle_sha256", "package_version"]]
+         .rename(columns={"site_label": "site", "bundle_sha256": "bundle checksum (SHA-256)"}))
 
 # %% [markdown]
 # ## The network's eligible pool
@@ -58,7 +65,7 @@ pd.DataFrame(net.provenance["sites"]).set_index("site_label")[["bundle_sha256", 
 # *Eligible* patients meet every criterion on registry data; *not assessable* patients fail none but lack data for one, so the network's pool lies in the last row's range.
 
 # %%
-net.tables["headline"].set_index("measure")[["patients"]]
+in_words(net.tables["headline"][["measure", "patients"]])
 
 # %% [markdown]
 # ## The network funnel, in protocol order
@@ -70,7 +77,8 @@ network_charts.network_funnel_chart(net.tables["attrition"])
 plt.show()
 
 # %%
-net.tables["attrition"].set_index("step")[["label", "entering", "excluded", "not_assessable", "remaining"]]
+in_words(net.tables["attrition"][["step", "label", "entering", "excluded", "not_assessable", "remaining"]]
+         .rename(columns={"label": "criterion"}))
 
 # %% [markdown]
 # ## By site
@@ -80,7 +88,7 @@ net.tables["attrition"].set_index("step")[["label", "entering", "excluded", "not
 # %%
 network_charts.site_pool_chart(net.tables["outcome_by_site"])
 plt.show()
-net.tables["outcome_by_site"].set_index("site")[["eligible", "not_assessable", "excluded", "total"]]
+in_words(net.tables["outcome_by_site"][["site", "eligible", "not_assessable", "excluded", "total"]])
 
 # %% [markdown]
 # ## Which criteria bite most at each site
@@ -98,5 +106,5 @@ plt.show()
 # *Alone*: removed if this were the only criterion. *Uniquely*: failing this criterion and no other. *Gain if dropped*: eligible patients added by removing it.
 
 # %%
-net.tables["criteria"].set_index("criterion")[["excluded_alone", "not_assessable_alone", "excluded_uniquely",
-                                               "gain_if_dropped"]]
+in_words(net.tables["criteria"][["label", "excluded_alone", "not_assessable_alone", "excluded_uniquely",
+                                  "gain_if_dropped"]].rename(columns={"label": "criterion"}))

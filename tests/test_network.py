@@ -192,11 +192,20 @@ def test_each_site_row_holds_that_sites_counts(bundles, pooled):
         assert ((table[f"{col}_low"] <= exact[col]) & (exact[col] <= table[f"{col}_high"])).all(), col
 
 
+def test_each_step_enters_what_the_previous_step_leaves(bundles):
+    # The headline's integer program narrows step 0; the funnel's sums carry it on, so no step enters a wider
+    # range than the one before leaves (issue 23: step 1 entered 4,989–5,021 after step 0 left 4,991–5,017).
+    steps = merge_bundles(bundles).tables["attrition"]
+    for end in ("low", "high"):
+        assert steps[f"entering_{end}"].iloc[1:].tolist() == steps[f"remaining_{end}"].iloc[:-1].tolist()
+    assert steps["entering"].iloc[1:].tolist() == steps["remaining"].iloc[:-1].tolist()
+
+
 def test_exact_bundles_merge_to_exactly_the_pooled_counts(sites, pooled, tmp_path):
     exact = _bundles(sites, tmp_path / "bundles", small_cell=0)
     network = merge_bundles(exact)
     _assert_within(network, _exact(pooled), equal=True)
-    assert network.tables["headline"]["patients"].iloc[0] == f"{pooled.extract.n_patients:,}"
+    assert network.tables["headline"]["patients"].iloc[0] == str(pooled.extract.n_patients)  # as 01-03: no 5,000
     # Internal bundles make an internal network: any watermark the sites' reports carry, it carries too.
     out = write_network_report(exact, tmp_path / "net", notebooks=False)
     marks = {p.name for p in exact[0].glob("INTERNAL*.txt")}

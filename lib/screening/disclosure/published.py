@@ -133,7 +133,8 @@ def tighten(bounds: np.ndarray, relations: list[dict[int, int]], rounds: int = 5
 
 
 def interval_text(lo, hi) -> pd.Series:
-    """``"116"`` where an interval is one value, ``"101–131"`` otherwise (thousands separated)."""
+    """``"116"`` where an interval is one value, ``"4991–5017"`` otherwise (no separators, as every count in a
+    report)."""
     lo, hi = np.asarray(lo, dtype=np.int64), np.asarray(hi, dtype=np.int64)
-    low, high = pd.Series(lo).map("{:,}".format), pd.Series(hi).map("{:,}".format)
+    low, high = pd.Series(lo).map(str), pd.Series(hi).map(str)
     return low.where(lo == hi, low + "–" + high)

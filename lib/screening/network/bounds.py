@@ -46,7 +46,7 @@ from scipy.sparse import coo_array
 
 from screening.disclosure.bundle import Bundle
 from screening.disclosure.makeup import declare_makeup
-from screening.disclosure.published import read_rule
+from screening.disclosure.published import read_rule, tighten
 from screening.disclosure.relations import (
     Published,
     add_comparison,
@@ -319,7 +319,10 @@ def narrow_headline(bundle: Bundle, cells: pd.DataFrame) -> pd.DataFrame:
         if key in same:
             lo, hi = ends[same[key]]
             low[i], high[i] = max(low[i], lo), min(high[i], hi)  # never wider than the sums alone gave
-    return cells.assign(low=low, high=high)
+    # Carry the narrowing along the funnel's sums: step 1 enters what step 0 leaves, in the same interval.
+    bounds = tighten(np.stack([low, high], axis=1),
+                     funnel_relations(cells, steps, bundle.tables["criteria"]["criterion"]))
+    return cells.assign(low=bounds[:, 0], high=bounds[:, 1])
 
 
 def tightest(bundle: Bundle, measures: list[str]) -> dict[str, tuple[int, int]]:

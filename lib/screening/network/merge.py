@@ -197,7 +197,7 @@ def _network_tables(first: Bundle, cells: pd.DataFrame) -> dict[str, pd.DataFram
     headline = pd.DataFrame({"measure": list(HEADLINE) + ["range of the eligible pool"],
                              "low": list(head["low"]) + [elig["low"]], "high": list(head["high"]) + [upper["high"]]})
     headline.insert(1, "patients", interval_text(headline["low"], headline["high"]))
-    headline.loc[len(HEADLINE), "patients"] = f"{elig['low']:,} to {upper['high']:,}"
+    headline.loc[len(HEADLINE), "patients"] = f"{elig['low']} to {upper['high']}"
 
     attrition = first.tables["attrition"][["step", "criterion", "label", "kind"]]
     steps = attrition["step"]
