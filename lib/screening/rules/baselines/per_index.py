@@ -26,8 +26,10 @@ Example
 >>> ex = load_extract("data/synthetic")
 >>> con = duckdb.connect()
 >>> load_index_tables(con, ex)
->>> v = visit_funnel(con, "misle-phase2")    # one row per visit; here the baseline is the only one
->>> v["status"].value_counts().to_dict() == {"excluded": 4545, "not_assessable": 365, "eligible": 90}
+>>> v = visit_funnel(con, "misle-phase2")    # one row per visit, the baseline among them
+>>> len(v), int(v["baseline"].sum())           # 26,100 earlier visits and 5,000 baselines
+(31100, 5000)
+>>> v.loc[v["baseline"], "status"].value_counts().to_dict() == {"excluded": 4545, "not_assessable": 365, "eligible": 90}
 True
 """
 
