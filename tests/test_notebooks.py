@@ -90,7 +90,7 @@ def test_lower_sledai_minimum_raises_the_eligible_count(tmp_path, overrides):
     default = nbformat.read(ROOT / "notebooks" / "01-eligible-pool.ipynb", as_version=4)
     lowered = _run("01-eligible-pool.ipynb", tmp_path, overrides=overrides)
     assert int(_headline(lowered, "eligible on registry data")) > int(_headline(default, "eligible on registry data"))
-    assert "`sledai.min=4`" in _text(lowered)
+    assert "`sledai.min` = 4" in _text(lowered)
 
 
 def test_include_policy_leaves_nobody_not_assessable(tmp_path):
