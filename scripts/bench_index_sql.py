@@ -18,10 +18,9 @@ import os
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).parent))
 
-from bench_visits import Clock  # noqa: E402
+from bench_visits import Clock, visits_extract  # noqa: E402
 
 
 def main() -> None:
@@ -35,13 +34,8 @@ def main() -> None:
     from screening import load_extract
     from screening.engine.over_time import EligibilityOverTime
     from screening.rules.baselines.per_index import load_index_tables, visit_funnel
-    from screening.synth.synthetic import generate, write_extract
 
-    folder = ROOT / "bench-data" / f"visits-{args.patients}"
-    if not (folder / "visits.parquet").is_file():
-        write_extract(generate(args.patients, visits=True, visit_years=6.0), folder, "parquet")
-    os.environ.setdefault("SCREENING_CACHE", "off")
-    ex = load_extract(folder)
+    ex = load_extract(visits_extract(args.patients))
     rows = ex.n_patients + len(ex.visits)
     print(f"{ex.n_patients:,} patients, {len(ex.visits):,} visits: up to {rows:,} index rows; "
           f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores, DuckDB {duckdb.__version__}")
