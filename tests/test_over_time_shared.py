@@ -24,16 +24,92 @@ def over():
 
 # --- synthetic visits ---------------------------------------------------------------------------------------
 
-def test_synthetic_visits_leave_the_four_tables_unchanged_and_load(tmp_path):
+def test_without_visits_the_four_tables_are_byte_for_byte_what_they_were(tmp_path):
+    from screening.io.extract import extract_hash
     from screening.synth.synthetic import generate, write_extract
 
-    plain, with_visits = generate(150, seed=4), generate(150, seed=4, visits=True)
-    for name, table in plain.items():
-        pd.testing.assert_frame_equal(table, with_visits[name])
+    # the hash of these four files before visits, their labs and their flare courses existed
+    folder = write_extract(generate(200, seed=1), tmp_path / "plain")
+    assert extract_hash(sorted(folder.iterdir())) == "8c3ce9ce45cdf27b1a5e4a77851dd4c99cf569d8615d3f0da74ce745f9ca4413"
+
+
+@pytest.fixture(scope="module")
+def synthetic_pair():
+    from screening.synth.synthetic import generate
+
+    return generate(150, seed=4), generate(150, seed=4, visits=True)
+
+
+def test_synthetic_visits_keep_patients_and_events_and_load(synthetic_pair, tmp_path):
+    from screening.synth.synthetic import write_extract
+
+    plain, with_visits = synthetic_pair
+    for name in ("patients", "malignancies", "infections"):
+        pd.testing.assert_frame_equal(plain[name], with_visits[name])
     ex = load_extract(write_extract(with_visits, tmp_path / "v"))
     assert ex.has_visits and len(ex.visits) > 3 * 150
     over = EligibilityOverTime(ex, "misle-phase2")
     assert over.at_last_visit["patients"].tolist() == screen(ex, "misle-phase2").summary()["patients"].tolist()
+
+
+def test_flare_courses_replace_the_ended_courses_of_the_follow_up(synthetic_pair):
+    plain, with_visits = synthetic_pair
+    first = with_visits["visits"].groupby("patient_id")["visit_date"].min()
+    base = plain["patients"].set_index("patient_id")["baseline_date"]
+    key = ["patient_id", "drug", "start_date", "stop_date"]
+    before, after = (t["medications"].astype({"dose": "float"}).fillna({"dose": -1}) for t in synthetic_pair)
+    # every row the visits did not replace is still there; the ongoing ones (the baseline's) all are
+    replaced = (before["drug_class"] == "glucocorticoid") & before["stop_date"].notna() \
+        & (before["start_date"] >= before["patient_id"].map(first))
+    kept = before[~replaced].merge(after, how="left", on=[*key, "drug_class", "dose", "dose_unit"], indicator=True)
+    assert replaced.any() and (kept["_merge"] == "both").all()
+    new = after.merge(before, how="left", on=key, indicator=True)
+    new = new[new["_merge"] == "left_only"]
+    assert len(new) and (new["drug_class_x"] == "glucocorticoid").all()
+    # each begins at or after the patient's first visit and ends before the baseline
+    assert (new["start_date"] >= new["patient_id"].map(first)).all()
+    assert (new["stop_date"] < new["patient_id"].map(base)).all() and (new["stop_date"] >= new["start_date"]).all()
+    # a course's segments never overlap another flare course of the patient: doses are not added up by mistake
+    new = new.sort_values(["patient_id", "start_date"])
+    same = new["patient_id"].to_numpy()[1:] == new["patient_id"].to_numpy()[:-1]
+    assert (new["start_date"].to_numpy()[1:][same] > new["stop_date"].to_numpy()[:-1][same]).all()
+    # and each course starts on a visit day (the pulse, or the prednisone without one)
+    visit_days = set(zip(with_visits["visits"]["patient_id"], with_visits["visits"]["visit_date"], strict=True))
+    starts = new.groupby("patient_id")["start_date"].min()
+    assert all((pid, day) in visit_days for pid, day in starts.items())
+    assert (new["dose_unit_x"] == "mg/day").all()
+
+
+def test_visit_labs_follow_the_flares(synthetic_pair):
+    v = synthetic_pair[1]["visits"]
+    score = v["sledai_2k"].astype("Float64")
+    low = (v["c3"] < 90) | (v["c4"] < 10)
+    assert low[score >= 8].mean() > low[score <= 2].mean() + 0.15
+    assert v["anti_dsdna_positive"][score >= 8].mean() > v["anti_dsdna_positive"][score <= 2].mean()
+    renal = v["bilag_renal"].isin(["A", "B"])
+    assert v["proteinuria_g_per_g"][renal].median() > 0.5 > v["proteinuria_g_per_g"][~renal].median()
+    assert (v.loc[renal, "lupus_nephritis"].dropna() != "never").all()
+    pga = v[["physician_global", "sledai_2k"]].dropna().astype(float)
+    assert pga.corr(method="spearman").iloc[0, 1] > 0.5
+    # the latest anti-dsDNA by each visit: dated on or before it, with its result
+    dated = v["anti_dsdna_date"].notna()
+    assert (v.loc[dated, "anti_dsdna_date"] <= v.loc[dated, "visit_date"]).all()
+    assert (v["anti_dsdna_positive"].notna() == dated).all()
+
+
+def test_visit_calibration_is_met_on_a_small_generated_extract(tmp_path):
+    from screening.synth.calibration import calibration_table
+    from screening.synth.calibration_visits import VISIT_TARGETS
+    from screening.synth.synthetic import generate, write_extract
+
+    ex = load_extract(write_extract(generate(1500, seed=20261125, visits=True, visit_years=2), tmp_path / "c"))
+    table = calibration_table(ex).set_index("quantity")
+    visits = table.loc[[t.quantity for t in VISIT_TARGETS]]
+    assert visits["met"].all(), visits.loc[~visits["met"], ["value", "tolerance"]]
+    from dataclasses import replace
+
+    plain = calibration_table(replace(ex, visits=None))
+    assert not set(plain["quantity"]) & set(visits.index)  # without visits: the baseline's targets only
 
 
 def test_synthetic_activity_flares_about_0_65_times_per_patient_year():

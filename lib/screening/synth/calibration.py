@@ -307,9 +307,11 @@ TARGETS: tuple[Target, ...] = (
 
 
 def calibration_table(extract: Extract) -> pd.DataFrame:
-    """Every target measured on ``extract``: value, tolerance and whether it is met."""
+    """Every target measured on ``extract``: value, tolerance and whether it is met (visits' targets with visits)."""
+    from screening.synth.calibration_visits import VISIT_TARGETS
+
     rows = []
-    for t in TARGETS:
+    for t in TARGETS + (VISIT_TARGETS if extract.visits is not None else ()):
         value = t.measure(extract)
         rows.append({"quantity": t.quantity, "target": t.figure, "tolerance": t.tolerance(), "source": t.source,
                      "value": t.shown(value), "met": bool(t.lo - 1e-9 <= value <= t.hi + 1e-9)})

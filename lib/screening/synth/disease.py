@@ -12,7 +12,7 @@ import numpy as np
 from screening.io.schema import BILAG_DOMAINS
 from screening.synth.draws import RACES, SITES, YEAR, as_days, proportions, sigmoid
 
-__all__ = ["activity", "blood_and_kidney", "demographics", "organ_history", "sledai"]
+__all__ = ["activity", "blood_and_kidney", "demographics", "organ_history", "sledai", "upcr_for_grade"]
 
 _SITE_WEIGHTS = np.array([0.22, 0.18, 0.15, 0.12, 0.11, 0.09, 0.08, 0.05])
 # Lifetime nephritis risk by race/ethnicity (White, Black, Hispanic, Asian, Other).
@@ -150,12 +150,7 @@ def blood_and_kidney(rng, p: dict) -> None:
     egfr = np.where(p["dialysis"], rng.uniform(4, 14, n), np.where(p["transplant"] & p["ln_ever"],
                                                                   rng.normal(55, 15, n), egfr))
     p["egfr"] = np.clip(np.round(egfr), 4, 150)
-    renal = p["bilag"]["renal"]
-    upcr = np.select([renal == "A", renal == "B", renal == "C", renal == "D"],
-                     [rng.lognormal(np.log(2.5), 0.5, n), rng.lognormal(np.log(1.0), 0.4, n),
-                      rng.lognormal(np.log(0.5), 0.4, n), rng.lognormal(np.log(0.2), 0.5, n)],
-                     rng.lognormal(np.log(0.08), 0.5, n))
-    p["upcr"] = np.clip(np.round(upcr, 2), 0.01, 25)
+    p["upcr"] = upcr_for_grade(rng, p["bilag"]["renal"])
 
     # Haemoglobin: about 1.3 g/dL lower in women; lower with kidney disease, active disease and haemolysis.
     hb = np.where(p["female"], rng.normal(12.9, 1.0, n), rng.normal(14.3, 1.1, n) - 0.02 * np.maximum(age - 50, 0))
@@ -164,6 +159,16 @@ def blood_and_kidney(rng, p: dict) -> None:
     hb = np.where(haemolysis & (haem == "A"), rng.uniform(6.0, 8.0, n),
                   np.where(haemolysis, rng.uniform(8.0, 10.0, n), np.maximum(hb, 8.0)))
     p["hb"] = np.round(np.clip(hb, 4, 19), 1)
+
+
+def upcr_for_grade(rng, renal: np.ndarray) -> np.ndarray:
+    """Urine protein-to-creatinine ratio (g/g) at each renal BILAG grade: A about 2.5, B 1.0, C 0.5, D 0.2, E 0.08."""
+    n = len(renal)
+    upcr = np.select([renal == "A", renal == "B", renal == "C", renal == "D"],
+                     [rng.lognormal(np.log(2.5), 0.5, n), rng.lognormal(np.log(1.0), 0.4, n),
+                      rng.lognormal(np.log(0.5), 0.4, n), rng.lognormal(np.log(0.2), 0.5, n)],
+                     rng.lognormal(np.log(0.08), 0.5, n))
+    return np.clip(np.round(upcr, 2), 0.01, 25)
 
 
 def sledai(rng, p: dict) -> None:

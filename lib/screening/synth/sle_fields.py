@@ -24,7 +24,7 @@ import pandas as pd
 from screening.synth.draws import as_days, proportions, with_missing
 from screening.synth.patients_table import SITE_MISSING
 
-__all__ = ["CKD_EPI_2021", "egfr_ckd_epi", "field_stream", "sle_fields"]
+__all__ = ["CKD_EPI_2021", "complement_values", "egfr_ckd_epi", "field_stream", "pga_mean", "sle_fields"]
 
 #: CKD-EPI 2021 creatinine equation without race (Inker et al., N Engl J Med 2021;385:1737-1749):
 #: sex -> (kappa, alpha, sex factor); eGFR = 142 * min(Scr/k, 1)^a * max(Scr/k, 1)^-1.200 * 0.9938^age * factor.
@@ -93,8 +93,7 @@ def _physician_global(rng, p, t, mult) -> None:
     # PGA rises with SLEDAI-2K and levels off: about 0.7 at 2, 1.4 at 6 and 1.9 at 11, as in registry and trial
     # tables (Lupus Sci Med, https://lupus.bmj.com/highwire/markup/137467; pooled TULIP 1.8 at SLEDAI-2K 11.4).
     n = p["n"]
-    mean = 2.2 * (1 - np.exp(-(p["sledai"] + 0.5) / 6))
-    pga = np.round(np.clip(mean + 0.15 * p["z"] + rng.normal(0, 0.55, n), 0, 3), 1)
+    pga = np.round(np.clip(pga_mean(p["sledai"]) + 0.15 * p["z"] + rng.normal(0, 0.55, n), 0, 3), 1)
     # Scored at the visit that scores SLEDAI-2K: mostly missing together (assumption).
     missing = np.where(t["sledai_2k"].isna().to_numpy(), 0.8, 0.05 * mult)
     t["physician_global"] = with_missing(rng, pga, missing)
@@ -104,17 +103,31 @@ def _complement(rng, p, t, mult) -> None:
     # Low complement (SLEDAI-2K's item) means C3 below 90 or C4 below 10 mg/dL, the lower limits of the
     # belimumab trials (RMD Open, https://rmdopen.bmj.com/highwire/markup/140511); which one is low is an
     # assumption: both in 45%, C3 alone in 30%, C4 alone in 25%.
-    n, low = p["n"], p["low_c"]
-    which = rng.choice(3, size=n, p=[0.45, 0.30, 0.25])
+    n = p["n"]
+    c3, c4 = complement_values(rng, p["low_c"])
+    missing = rng.random(n) < 0.10 * mult  # measured together: a panel
+    for name, values in (("c3", c3), ("c4", c4)):
+        column = pd.array(values, dtype="Float64")
+        column[missing] = pd.NA
+        t[name] = column
+
+
+def pga_mean(sledai) -> np.ndarray:
+    """The PGA (0-3) expected at a SLEDAI-2K total: rising and levelling off (see ``_physician_global``)."""
+    return 2.2 * (1 - np.exp(-(np.asarray(sledai, dtype=float) + 0.5) / 6))
+
+
+def complement_values(rng: np.random.Generator, low: np.ndarray,
+                      which: tuple[float, float, float] = (0.45, 0.30, 0.25)) -> tuple[np.ndarray, np.ndarray]:
+    """C3 and C4 (mg/dL, as recorded) of patients whose complement is ``low`` or not (see ``_complement``);
+    ``which`` is the share of low complement with both low, C3 alone and C4 alone."""
+    n = len(low)
+    which = rng.choice(3, size=n, p=list(which))
     low_c3 = low & (which != 2)
     low_c4 = low & (which != 1)
     c3 = np.where(low_c3, np.clip(90 - rng.gamma(2.0, 12.0, n), 25, 89), np.clip(rng.normal(118, 18, n), 90, 200))
     c4 = np.where(low_c4, np.clip(10 - rng.gamma(2.0, 1.6, n), 2, 9.9), np.clip(rng.normal(22, 6, n), 10, 50))
-    missing = rng.random(n) < 0.10 * mult  # measured together: a panel
-    for name, values in (("c3", np.floor(c3)), ("c4", np.floor(c4 * 10) / 10)):
-        column = pd.array(values, dtype="Float64")
-        column[missing] = pd.NA
-        t[name] = column
+    return np.floor(c3), np.floor(c4 * 10) / 10
 
 
 def _antiphospholipid(rng, p, t, mult) -> None:

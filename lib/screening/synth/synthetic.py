@@ -60,8 +60,12 @@ def generate(n: int = DEFAULT_PATIENTS, seed: int = DEFAULT_SEED, history: float
              visits: bool = False, visit_years: float = 4.0) -> dict[str, pd.DataFrame]:
     """Generate the four extract tables for ``n`` patients (and a visits table with ``visits``).
 
-    The visits come from a random stream of their own (:mod:`screening.synth.visits`): the four
-    tables are the same with or without them. Each patient is followed for up to ``visit_years`` before baseline.
+    The visits come from a random stream of their own (:mod:`screening.synth.visits`): without
+    ``visits`` the four tables are exactly what they were before visits existed. Each patient is
+    followed for up to ``visit_years`` before baseline. With visits, the patients, malignancies and
+    infections tables are the same, and the medication table changes: the glucocorticoid courses
+    that new flares at the visits started replace those that ended before the baseline and began
+    within the follow-up (:mod:`screening.synth.visit_treatment`); the ongoing ones stay.
 
     ``history`` is the mean number of past prednisone courses per patient (more for
     longer disease); it sets the size of the medication table (about 6 rows per
@@ -94,7 +98,9 @@ def generate(n: int = DEFAULT_PATIENTS, seed: int = DEFAULT_SEED, history: float
     out = {name: table[[f.name for f in TABLES[name] if f.name in table.columns or not f.optional]]
            for name, table in tables.items()}
     if visits:
+        from screening.synth.visit_treatment import with_flare_courses
         from screening.synth.visits import visits_table
 
-        out["visits"] = visits_table(seed, out["patients"], p["diagnosis"], visit_years)
+        out["visits"], courses = visits_table(seed, out["patients"], p["diagnosis"], visit_years)
+        out["medications"] = with_flare_courses(out["medications"], courses, out["visits"], out["patients"])
     return out

@@ -1,10 +1,9 @@
 """Synthetic visits: quarterly-ish follow-up before each baseline, disease activity flaring and remitting.
 
-Drawn from a random stream of its own (the seed with a fixed suffix), so the four
-tables of :func:`~screening.synth.synthetic.generate` are the same with or without
-visits. The patients row is the last visit: visits run back from the baseline, at most
-``years`` years and never before diagnosis, about every three months (as the Hopkins
-Lupus Cohort sees its patients).
+Drawn from a random stream of their own (the seed with a fixed suffix). The patients
+row is the last visit: visits run back from the baseline, at most ``years`` years and
+never before diagnosis, about every three months (as the Hopkins Lupus Cohort sees
+its patients).
 
 Activity is a two-state chain per patient, flare or not, run back from the baseline
 (a two-state chain is reversible, so running it back is running it forward). Its
@@ -18,17 +17,21 @@ rates follow published cohorts:
   times per patient-year, the Hopkins figure (Petri et al., Arthritis Rheum
   1991;34:937-944, flares recorded at least quarterly);
 * a flare adds 3 SLEDAI points on average (the same study's mean rise of the SLEDAI
-  at flare, 3.0) and raises one involved BILAG domain to B; between flares every A or
-  B domain of an active baseline settles to C;
+  at flare, 3.0) and shows in one organ the patient has had: mucocutaneous,
+  musculoskeletal, haematological, or renal in a patient with nephritis, with weights
+  0.3, 0.3, 0.2 and 0.2 (our assumption, in the order of Petri et al., J Rheumatol
+  2009;36:2476-2480, where B flares were most often haematological, renal,
+  mucocutaneous and musculoskeletal); that organ's BILAG grade rises to B, or to A in
+  a severe flare: 0.254 of the 1.765 A-or-B flares per patient-year, 14% (Petri 2009);
+  between flares every A or B domain of an active baseline settles to C;
 * how long a flare lasts (a quarter in 0.6 of cases for relapsing-remitting
   patients) is our assumption, not a published figure.
 
-Labs (counts, haemoglobin, eGFR) vary about the baseline value by a few percent, the
-weight by a kilogram or two; a pregnancy is present only in the nine months before
-a pregnant baseline. Values go missing at each visit as often as at the baseline at
-the patient's site. Treatment is not drawn per visit: the medications table serves
-every visit (courses started after a visit are not yet there, see
-:mod:`screening.engine.visit_frame`).
+Labs and the physician global follow each visit's activity (:mod:`screening.synth.visit_labs`)
+and a new flare may start a glucocorticoid course (:mod:`screening.synth.visit_treatment`);
+the weight varies by a kilogram or two; a pregnancy is present only in the nine months before
+a pregnant baseline. Values go missing at each visit as often as at the baseline at the
+patient's site.
 
 Example
 -------
@@ -46,9 +49,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from screening.io.schema import BILAG_DOMAINS
+from screening.io.schema import BILAG_DOMAINS, VISIT_FIELDS
+from screening.synth.visit_labs import VisitState, missing_like, nephritis_ever, visit_labs
+from screening.synth.visit_treatment import flare_courses
 
-__all__ = ["PATTERNS", "visits_table", "STREAM"]
+__all__ = ["FLARE_ORGANS", "PATTERNS", "SEVERE", "STREAM", "visits_table"]
 
 #: Suffix of the visits' own random stream: ``default_rng([seed, STREAM])``.
 STREAM = 26
@@ -57,13 +62,18 @@ STREAM = 26
 #: (Petri et al. 1991); persistence assumed.
 PATTERNS = {"long_quiescent": (0.307, 0.02, 0.2), "relapsing_remitting": (0.538, 0.40, 0.4),
             "chronic_active": (0.155, 0.70, 0.85)}
+#: Organ a flare shows in -> its weight among the organs the patient has had (our assumption, in Petri 2009's order).
+FLARE_ORGANS = {"mucocutaneous": 0.3, "musculoskeletal": 0.3, "haematological": 0.2, "renal": 0.2}
+#: Share of flares that are severe (BILAG A): 0.254 A flares of 1.765 A-or-B flares per patient-year (Petri 2009).
+SEVERE = 0.254 / 1.765
 _DAYS_BETWEEN = (91.0, 18.0)  # mean and SD of days between visits: quarterly, as the Hopkins cohort follows
 _FLARE_ON = 6  # a baseline SLEDAI-2K at or above this is read as a flare at baseline
-_LABS = {"wbc": 0.10, "haemoglobin": 0.05, "platelets": 0.10, "egfr": 0.06}  # visit-to-visit CV about baseline
 
 
-def visits_table(seed: int, patients: pd.DataFrame, diagnosis: np.ndarray, years: float = 4.0) -> pd.DataFrame:
-    """One row per earlier visit of each patient of ``patients`` (the generated table; ``diagnosis`` per patient)."""
+def visits_table(seed: int, patients: pd.DataFrame, diagnosis: np.ndarray,
+                 years: float = 4.0) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One row per earlier visit of each patient of ``patients`` (the generated table; ``diagnosis`` per patient),
+    and the glucocorticoid courses the new flares at those visits started (medication rows)."""
     rng = np.random.default_rng([seed, STREAM])
     n = len(patients)
     site = patients["site"].astype(str).to_numpy() if "site" in patients.columns else np.zeros(n)
@@ -77,35 +87,40 @@ def visits_table(seed: int, patients: pd.DataFrame, diagnosis: np.ndarray, years
     earliest = np.maximum(base - follow.astype("timedelta64[D]"), np.asarray(diagnosis, dtype="datetime64[D]"))
     dates = base[:, None] - back.astype("timedelta64[D]")
     held = dates >= earliest[:, None]
-    flare = _chain(rng, patients, n, most)
+    flare = _chain(rng, patients, n, most + 1)  # the baseline, each visit, and the state before the oldest
+    organs, severities = _episodes(rng, patients, flare)
     row, k = np.nonzero(held)
     order = np.lexsort((-k, row))  # each patient's visits oldest first, patients in table order
     row, k = row[order], k[order]
+    when = dates[row, k]
     out = pd.DataFrame({"patient_id": patients["patient_id"].to_numpy()[row],
-                        "visit_date": dates[row, k].astype("datetime64[s]")})
-    turned = flare[row, k + 1] != flare[row, 0]  # the visit's state against the baseline's (column 0)
-    up = np.where(flare[row, k + 1], 1, -1) * turned
+                        "visit_date": when.astype("datetime64[s]")})
+    now = flare[row, k + 1]
+    turned = now != flare[row, 0]  # the visit's state against the baseline's (column 0)
+    up = np.where(now, 1, -1) * turned
+    organ, severe = organs[row, k + 1], severities[row, k + 1]
+    state = VisitState(now=now, up=up, severe=severe, renal=(up > 0) & (organ == _organ_code("renal")),
+                       haem=(up > 0) & (organ == _organ_code("haematological")), when=when)
     bump = 1 + rng.poisson(2.0, len(row))  # mean 3.0 points, Petri et al. 1991
     wobble = 2 * (rng.random(len(row)) < 0.15) - 2 * (rng.random(len(row)) < 0.15)  # a 2-point item on or off
     score = patients["sledai_2k"].to_numpy(dtype=float, na_value=np.nan)[row]
     score = np.clip(np.where(np.isnan(score), np.nan, score + up * bump + wobble), 0, 105)
-    out["sledai_2k"] = _missing_like(rng, patients["sledai_2k"], site, row, pd.array(score, dtype="Float64")
-                                     .round().astype("Int32"))
-    _bilag(out, patients, row, up)
-    for lab, cv in _LABS.items():
-        if lab in patients.columns:
-            value = patients[lab].to_numpy(dtype=float, na_value=np.nan)[row] * rng.lognormal(0, cv, len(row))
-            out[lab] = _missing_like(rng, patients[lab], site, row, pd.array(np.round(value, 1), dtype="Float64"))
+    out["sledai_2k"] = missing_like(rng, patients["sledai_2k"], site, row, pd.array(score, dtype="Float64")
+                                    .round().astype("Int32"))
+    _bilag(out, patients, row, up, organ, severe)
+    visit_labs(rng, out, patients, row, site, state)
     if "weight_kg" in patients.columns:
         weight = patients["weight_kg"].to_numpy(dtype=float, na_value=np.nan)[row] + rng.normal(0, 1.5, len(row))
-        out["weight_kg"] = _missing_like(rng, patients["weight_kg"], site, row,
-                                         pd.array(np.round(np.clip(weight, 20, 350), 1), dtype="Float64"))
+        out["weight_kg"] = missing_like(rng, patients["weight_kg"], site, row,
+                                        pd.array(np.round(np.clip(weight, 20, 350), 1), dtype="Float64"))
     if "pregnant" in patients.columns:
         pregnant = patients["pregnant"].to_numpy(dtype=object, na_value=None)[row]
-        recent = (base[row] - dates[row, k]).astype("int64") <= 270
+        recent = (base[row] - when).astype("int64") <= 270
         out["pregnant"] = pd.array(np.where(pd.isna(pregnant), None, (pregnant == True) & recent),  # noqa: E712
                                    dtype="boolean")
-    return out
+    new = now & ~flare[row, k + 2]  # quiet at the step before this visit: a new flare
+    courses = flare_courses(rng, patients, row[new], when[new], severe[new], base[row[new]])
+    return out[["patient_id", "visit_date", *[c for c in VISIT_FIELDS if c in out.columns]]], courses
 
 
 def _chain(rng, patients: pd.DataFrame, n: int, most: int) -> np.ndarray:
@@ -126,22 +141,57 @@ def _chain(rng, patients: pd.DataFrame, n: int, most: int) -> np.ndarray:
     return out
 
 
-def _bilag(out: pd.DataFrame, patients: pd.DataFrame, row: np.ndarray, up: np.ndarray) -> None:
-    """BILAG grades at each visit: the baseline's, one involved domain up to B in a new flare, A/B to C after one."""
+def _organ_code(name: str) -> int:
+    return list(FLARE_ORGANS).index(name)
+
+
+def _episodes(rng, patients: pd.DataFrame, flare: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per patient and chain step: the organ (code in FLARE_ORGANS, -1 none) and severity of the flare it is in.
+
+    A flare episode is a run of flare steps; its organ and severity are drawn once, at its onset (the
+    run's oldest step), so every visit of one flare shows the same organ.
+    """
+    n, cols = flare.shape
+    older = np.zeros_like(flare)
+    older[:, :-1] = flare[:, 1:]
+    onset = flare & ~older
+    who, at = np.nonzero(onset)
+    names = list(FLARE_ORGANS)
+    weights = np.zeros((len(who), len(names)))
+    for i, d in enumerate(names):
+        col = f"bilag_{d}"
+        if d == "renal":
+            can = nephritis_ever(patients)[who]
+        elif col in patients.columns:  # any organ not graded E (never involved); an unscored grade may be any
+            can = patients[col].astype("string").fillna("").to_numpy(dtype=str)[who] != "E"
+        else:
+            can = np.ones(len(who), dtype=bool)
+        weights[:, i] = FLARE_ORGANS[d] * can
+    total = weights.sum(axis=1)
+    u = rng.random(len(who)) * total
+    organ = np.where(total > 0, (u[:, None] >= np.cumsum(weights, axis=1)).sum(axis=1), -1)
+    severe = rng.random(len(who)) < SEVERE
+    # the onset at or before (older than) each step: a run's steps all reach back to its onset
+    step = np.where(onset, np.arange(cols), cols)
+    nearest = np.minimum(np.minimum.accumulate(step[:, ::-1], axis=1)[:, ::-1], cols - 1)
+    episode = np.full((n, cols), -1, dtype=np.int64)
+    episode[who, at] = np.arange(len(who))
+    episode = np.where(flare, np.take_along_axis(episode, nearest, axis=1), -1)
+    organ, severe = np.append(organ, -1), np.append(severe, False)  # -1 (no episode) reads the sentinel
+    return organ[episode], severe[episode]
+
+
+def _bilag(out: pd.DataFrame, patients: pd.DataFrame, row: np.ndarray, up: np.ndarray, organ: np.ndarray,
+           severe: np.ndarray) -> None:
+    """BILAG grades at each visit: the baseline's, the flaring organ up to B (A if severe), A/B to C after one."""
+    names = list(FLARE_ORGANS)
     for d in BILAG_DOMAINS:
         col = f"bilag_{d}"
         if col not in patients.columns:
             continue
         grade = patients[col].astype("string").fillna("").to_numpy(dtype=str)[row]  # "" is not recorded
         grade = np.where((up < 0) & np.isin(grade, ["A", "B"]), "C", grade)
-        if d in ("musculoskeletal", "mucocutaneous"):  # where SLE flares most often show (Petri et al. 1991)
-            grade = np.where((up > 0) & np.isin(grade, ["C", "D"]), "B", grade)  # E: never involved, stays
+        if d in FLARE_ORGANS:  # E (never involved) stays: no flare is drawn in it
+            hit = (up > 0) & (organ == names.index(d)) & np.isin(grade, ["A", "B", "C", "D"])
+            grade = np.where(hit, np.where(severe | (grade == "A"), "A", "B"), grade)
         out[col] = pd.Categorical(np.where(grade == "", None, grade), categories=list("ABCDE"))
-
-
-def _missing_like(rng, baseline: pd.Series, site: np.ndarray, row: np.ndarray, values):
-    """``values`` with each visit's value missing as often as the baseline's is at the patient's site."""
-    share = pd.Series(np.asarray(baseline.isna(), dtype=float)).groupby(site).transform("mean").to_numpy()
-    values = pd.array(values)
-    values[rng.random(len(row)) < share[row]] = pd.NA
-    return values
