@@ -185,5 +185,5 @@ def test_bundled_extract_pool_if_dropped(synthetic_extract):
         "eligible": eligible, "not_assessable": maybe, "excluded": 5000 - eligible - maybe,
         "eligible_max": eligible + maybe}
     table = s.relaxations()
-    assert table.loc[0, ["dropped", "eligible", "not_assessable", "excluded"]].tolist() == ["", 90, 365, 4545]
+    assert table.loc[0, ["dropped", "eligible", "not_assessable", "excluded"]].tolist() == ["", 90, 375, 4535]
     assert (table["n_dropped"] <= 3).all() and len(table) == sum(math.comb(24, r) for r in range(4))

@@ -5,7 +5,7 @@ Example
 >>> from screening import load_extract, screen
 >>> s = screen(load_extract("data/synthetic"))
 >>> s.summary()["patients"].tolist()    # eligible, excluded, not assessable
-[90, 4545, 365]
+[90, 4535, 375]
 """
 
 from screening.engine.funnel import Screening, screen

@@ -14,7 +14,7 @@ Example
 >>> from screening import load_extract, screen
 >>> tables = shareable_tables(screen(load_extract("data/synthetic")), whatif=False)
 >>> tables["headline"]["patients"].tolist()
-['5000', '90', '365', '455', '4545']
+['5000', '90', '375', '465', '4535']
 """
 
 from __future__ import annotations

@@ -12,9 +12,9 @@ Example
 >>> print(summary_text(screen(load_extract("data/synthetic"))))  # doctest: +ELLIPSIS
 Screening of 5,000 patients against misle-phase2 (fingerprint ...)
   eligible           90
-  excluded        4,545
-  not assessable    365
-  range           90 to 455 (if every not-assessable patient qualified)
+  excluded        4,535
+  not assessable    375
+  range           90 to 465 (if every not-assessable patient qualified)
   policy          separate (count apart as not assessable)
   extract         sha256 ...
 """

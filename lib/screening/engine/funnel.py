@@ -21,7 +21,7 @@ Example
 >>> s = screen(load_extract("data/synthetic"))
 >>> table = s.attrition()
 >>> table.loc[[0, 4, 24], ["criterion", "remaining"]].values.tolist()
-[['extract', 5000], ['sledai', 1076], ['other_biologic', 90]]
+[['extract', 5000], ['sledai', 1071], ['other_biologic', 90]]
 """
 
 from __future__ import annotations
@@ -93,7 +93,7 @@ def screen(extract: Extract, protocol: Protocol | str = "misle-phase2", override
     >>> from screening import load_extract
     >>> s = screen(load_extract("data/synthetic"), "misle-phase2", {"sledai.min": 4})
     >>> s.summary()["patients"].tolist()
-    [112, 4367, 521]
+    [113, 4355, 532]
     """
     if not isinstance(protocol, Protocol):
         protocol = load_protocol(protocol)

@@ -36,7 +36,7 @@ class Extract:
     -------
     >>> ex = load_extract("data/synthetic")
     >>> ex.n_patients, ex.hash[:12]
-    (5000, '857b84f345f6')
+    (5000, '591f05d82bef')
     """
 
     patients: pd.DataFrame

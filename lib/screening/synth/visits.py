@@ -33,6 +33,15 @@ the weight varies by a kilogram or two; a pregnancy is present only in the nine 
 a pregnant baseline. Values go missing at each visit as often as at the baseline at the
 patient's site.
 
+The baseline row is the last visit and stays as the cross-sectional generator drew it: the
+chain starts from its activity (a flare where SLEDAI-2K is 6 or more), a visit in the
+baseline's state keeps its values within a few percent, every flare course ends before the
+baseline (its taper reaching the glucocorticoid the baseline row takes, drawn from the
+baseline's own activity), and the latest anti-dsDNA by a visit after the baseline row's
+test is that test. Only the medication table changes with visits (see
+:mod:`screening.synth.visit_treatment` for how the visits' courses replace the cross-sectional
+ones within the follow-up).
+
 Example
 -------
 >>> from screening.synth.synthetic import generate

@@ -16,7 +16,7 @@ Example
 >>> tab = RelaxTab(panel)
 >>> tab.choose("drop sledai")
 >>> panel.boxes["sledai"].value, panel.view.headline["eligible"]
-(False, 144)
+(False, 146)
 """
 
 from __future__ import annotations
