@@ -4,6 +4,7 @@
     python scripts/bench.py --sizes 10000,100000  # smaller run
     python scripts/bench.py --sizes 100000 --any-data  # reuse an extract from an older generator
     python scripts/bench.py --panel-only          # only the what-if panel's latency per change (5k, 1M)
+    python scripts/bench.py --panel-only --panel-sizes 5000  # the panel at 5k only (the bundled extract)
 
 Extracts are generated once and cached under bench-data/ (Parquet and CSV).
 Each size runs in fresh processes, so every peak-memory figure is that run's
@@ -212,25 +213,38 @@ def run_panel(n: int) -> dict:
         ("sledai.min 4 -> 5 (seen)", lambda: setattr(panel.sliders["sledai.min"], "value", 5)),
         ("reset", panel.reset),
     ]
+    # the line over time is drawn after the funnel (an extract with visits): its CPU share of each change
+    line, spent = panel.explorer.over_time, [0.0]
+
+    def timed_line(*args):
+        cpu = time.process_time()
+        try:
+            return line(*args)
+        finally:
+            spent[0] += time.process_time() - cpu
+
+    panel.explorer.over_time = timed_line
     times = []
     for name, change in changes:
-        cpu = time.process_time()
+        cpu, spent[0] = time.process_time(), 0.0
         seconds, _ = timed(change)
         assert panel.status.value == "", f"{name}: {panel.status.value}"
-        times.append((name, seconds, time.process_time() - cpu))
+        times.append((name, seconds, time.process_time() - cpu, spent[0]))
     return {"n": n, "open": t_open, "changes": times}
 
 
-def panel_table(largest: int = max(PANEL_SIZES)) -> None:
+def panel_table(largest: int = max(PANEL_SIZES), sizes: tuple[int, ...] = PANEL_SIZES) -> None:
     load = os.getloadavg()[0]
-    rows = [child("panel", n, 0) for n in PANEL_SIZES if n <= max(largest, min(PANEL_SIZES))]
-    print(f"\nWhat-if panel: seconds from a widget change to the redrawn funnel, headline and tables "
-          f"(wall / CPU; 1-min load {load:.1f} before, {os.getloadavg()[0]:.1f} after, on {os.cpu_count()} cores)")
-    print(f"{'change':<28}" + "".join(f"{r['n']:>18,}" for r in rows))
-    print("-" * (28 + 18 * len(rows)))
-    print(f"{'open the panel (wall)':<28}" + "".join(f"{r['open']:>17.2f}s" for r in rows))
+    rows = [child("panel", n, 0) for n in sizes if n <= max(largest, min(sizes))]
+    print(f"\nWhat-if panel: seconds from a widget change to the redrawn funnel, headline, tables and line over "
+          f"time (wall / CPU, and in brackets the CPU of the line over time, drawn last; 1-min load {load:.1f} "
+          f"before, {os.getloadavg()[0]:.1f} after, on {os.cpu_count()} cores)")
+    print(f"{'change':<28}" + "".join(f"{r['n']:>26,}" for r in rows))
+    print("-" * (28 + 26 * len(rows)))
+    print(f"{'open the panel (wall)':<28}" + "".join(f"{r['open']:>25.2f}s" for r in rows))
     for i, (name, *_) in enumerate(rows[0]["changes"]):
-        print(f"{name:<28}" + "".join(f"{r['changes'][i][1]:>9.3f} / {r['changes'][i][2]:.3f}" for r in rows))
+        print(f"{name:<28}" + "".join(f"{r['changes'][i][1]:>9.3f} / {r['changes'][i][2]:.3f} "
+                                      f"({r['changes'][i][3]:.3f})" for r in rows))
     for r in rows:
         wall, cpu = (max(c[k] for c in r["changes"]) for k in (1, 2))
         target = PANEL_TARGET[r["n"]]
@@ -268,14 +282,20 @@ def main() -> None:
     parser.add_argument("--any-data", action="store_true",
                         help="reuse the newest bench-data/nN-* extract if the generator changed since it was made")
     parser.add_argument("--panel-only", action="store_true", help="only time the what-if panel")
+    parser.add_argument("--panel-sizes", default=",".join(map(str, PANEL_SIZES)),
+                        help="patients the panel is timed at, among " + ", ".join(map(str, PANEL_SIZES)))
     args = parser.parse_args()
     if args.any_data:
         os.environ["BENCH_ANY_DATA"] = "1"  # children inherit it
     if args.panel:
         print(json.dumps(run_panel(args.panel)))
         return
+    panel_sizes = tuple(int(n) for n in args.panel_sizes.split(","))
+    if unknown := set(panel_sizes) - set(PANEL_TARGET):
+        parser.error(f"--panel-sizes: no target for {', '.join(map(str, sorted(unknown)))} patients; "
+                     f"choose among {', '.join(map(str, PANEL_SIZES))}")
     if args.panel_only:
-        panel_table()
+        panel_table(sizes=panel_sizes)
         return
     if args.ours:
         print(json.dumps(run_ours(args.ours)))
@@ -329,7 +349,7 @@ def main() -> None:
     print("ours = first load (parsed and checked, SCREENING_CACHE=off); from the cache = a later load; DuckDB = SQL "
           "on views over the Parquet files;\nfloor = pyarrow reading only the protocol's columns, imports included.")
     print("\nAll three implementations gave the same eligible set at every size.")
-    panel_table(max(sizes))
+    panel_table(max(sizes), panel_sizes)
     disclosure_table()
 
 
