@@ -94,13 +94,17 @@ def add_over_time(pub: Published, over: EligibilityOverTime) -> None:
         pub.total(m(i, "newly_eligible_so_far"), [m(i, "newly_eligible")] + ([m(i - 1, "newly_eligible_so_far")]
                                                                            if i else []))
     pub.add("over_time_by_site", by_site, _SITE)
-    row_of = {month: i for i, month in enumerate(monthly["month"])}
+    # rows looked up in plain arrays: the what-if panel declares these relations at every change
+    month_of, site_of = by_site["month"].to_numpy(dtype=object), by_site["site"].to_numpy(dtype=object)
+    months = list(monthly["month"])
     for col in _SITE:
-        for month, part in by_site.groupby("month", sort=False):
-            pub.total(m(row_of[month], col), [("over_time_by_site", int(j), col) for j in part.index])
+        for i, month in enumerate(months):  # each month's sites, in the order of the first row of each
+            if (rows := np.flatnonzero(month_of == month)).size:
+                pub.total(m(i, col), [("over_time_by_site", int(j), col) for j in rows])
     # A year's total per site and for the network: larger counts, what the recruitment projection reads.
-    year = set(monthly["month"].tail(12))
-    recent = by_site[by_site["month"].isin(year)]
+    year = set(months[-12:])
+    in_year = np.isin(month_of, list(year))
+    recent = by_site[in_year]
     totals = recent.groupby("site", sort=True)[_SITE].sum().reset_index()
     totals = pd.concat([totals, pd.DataFrame({"site": ["network"], **{c: [int(monthly[c].tail(12).sum())]
                                                                        for c in _SITE}})], ignore_index=True)
@@ -108,11 +112,11 @@ def add_over_time(pub: Published, over: EligibilityOverTime) -> None:
     for col in _SITE:
         for i, site in enumerate(totals["site"]):
             if site == "network":
-                parts = [m(j, col) for j in range(len(monthly)) if monthly["month"].iloc[j] in year]
+                parts = [m(j, col) for j, month in enumerate(months) if month in year]
                 pub.total(("over_time_by_site_12_months", i, col),
                           [("over_time_by_site_12_months", k, col) for k in range(len(totals) - 1)])
             else:
-                parts = [("over_time_by_site", int(j), col) for j in recent.index[recent["site"] == site]]
+                parts = [("over_time_by_site", int(j), col) for j in np.flatnonzero(in_year & (site_of == site))]
             pub.total(("over_time_by_site_12_months", i, col), parts)
     _add_turning(pub, over)
 

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from screening.disclosure.rule import HIDDEN, SmallCellRule, bounded
+from screening.disclosure.rule import HIDDEN, SmallCellRule, bounded, parse_labels
 from screening.errors import ScreeningError
 
 __all__ = ["read_rule", "rule_text", "SuppressionRule", "READABLE_RULES", "tighten", "interval_text"]
@@ -54,14 +54,12 @@ class SuppressionRule:
     def intervals(self, shown: Sequence[str], cap: int | None = None) -> np.ndarray:
         """The smallest and largest true count behind each shown cell, as an ``(n, 2)`` integer array."""
         top = np.iinfo(np.int64).max // 4 if cap is None else int(cap)
-        text = pd.Series(list(shown), dtype=object).fillna("").astype(str).str.strip()
-        number = pd.to_numeric(text.where(text.str.fullmatch(r"\d+")), errors="coerce")
-        exact = number.notna().to_numpy()
-        lo = np.where(exact, number.fillna(-1).to_numpy(dtype=np.int64), -1)
+        text, number, exact = parse_labels(shown)
+        lo = np.where(exact, number, -1)
         hi = lo.copy()
-        small = (text == f"<{self.threshold + 1}").to_numpy()
+        small = text == f"<{self.threshold + 1}"
         lo[small], hi[small] = 1, self.threshold
-        hidden = (text == HIDDEN).to_numpy()
+        hidden = text == HIDDEN
         lo[hidden], hi[hidden] = self.threshold + 1, top
         return bounded(text, lo, hi, top, self.text())
 

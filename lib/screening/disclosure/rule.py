@@ -117,13 +117,10 @@ class SmallCellRule:
         ``*`` (hidden besides rounding) and ``""`` (withheld) are anything up to
         ``cap``. Raises ``ValueError`` naming the first labels this rule cannot produce.
         """
-        top = np.iinfo(np.int64).max // 4 if cap is None else int(cap)
-        text = pd.Series(list(shown), dtype=object).fillna("").astype(str).str.strip()
-        number = pd.to_numeric(text.where(text.str.fullmatch(r"\d+")), errors="coerce")
-        n = number.fillna(0).to_numpy(dtype=np.int64)
+        top = _HUGE if cap is None else int(cap)
+        text, n, exact = parse_labels(shown)
         lo = np.full(len(text), -1, dtype=np.int64)
         hi = np.full(len(text), -1, dtype=np.int64)
-        exact = number.notna().to_numpy()
         if self.internal:
             lo[exact], hi[exact] = n[exact], n[exact]
         else:
@@ -132,9 +129,9 @@ class SmallCellRule:
             lo[exact & (n == self.floor)] = self.threshold + 1  # no count above the threshold shows below the floor
             zero = exact & (n == 0)  # never a rounded count (small ones show as ≤threshold): a structural zero
             lo[zero], hi[zero] = 0, 0
-            small = (text == self.small).to_numpy()
+            small = text == self.small
             lo[small], hi[small] = 0, self.threshold
-            hidden = (text == HIDDEN).to_numpy()
+            hidden = text == HIDDEN
             lo[hidden], hi[hidden] = 0, top
         return bounded(text, lo, hi, top, self.text())
 
@@ -173,13 +170,33 @@ def round_counts(table: pd.DataFrame, columns: list[str], rule: SmallCellRule, a
     return out
 
 
-def bounded(text: pd.Series, lo: np.ndarray, hi: np.ndarray, top: int, rule_text: str) -> np.ndarray:
+#: Larger than any count, small enough to add up in int64.
+_HUGE = np.iinfo(np.int64).max // 4
+
+
+def parse_labels(shown) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Shown labels as stripped text (missing ones ``""``), each one's number, and whether it is one (digits only).
+
+    Parsed in plain Python: a table's labels are tens to thousands, where pandas' string machinery costs
+    more than the parsing (the what-if panel reads labels at every change).
+
+    >>> [a.tolist() for a in parse_labels([" 115", "≤10", None, 7])]
+    [['115', '≤10', '', '7'], [115, 0, 0, 7], [True, False, False, True]]
+    """
+    text = np.array(["" if not isinstance(v, str) and pd.isna(v) else str(v).strip() for v in shown], dtype=object)
+    exact = np.array([t.isascii() and t.isdigit() for t in text], dtype=bool)
+    number = np.array([min(int(t), _HUGE) if e else 0 for t, e in zip(text, exact, strict=True)], dtype=np.int64)
+    return text, number, exact
+
+
+def bounded(text: np.ndarray, lo: np.ndarray, hi: np.ndarray, top: int, rule_text: str) -> np.ndarray:
     """Finish a rule's ``intervals``: a withheld cell (``""``) is anything up to ``top``; a label no branch of the
     rule read (its bounds left at −1) is an error naming it; the rest clamped to ``[0, top]``."""
-    withheld = (text == "").to_numpy()
+    text = np.asarray(text, dtype=object)
+    withheld = text == ""
     lo[withheld], hi[withheld] = 0, top
     bad = hi < 0
     if bad.any():
-        raise ValueError(f"{', '.join(repr(t) for t in text[bad].unique()[:3])} cannot come from the "
+        raise ValueError(f"{', '.join(repr(t) for t in pd.unique(text[bad])[:3])} cannot come from the "
                          f"disclosure rule: {rule_text}")
     return np.stack([np.maximum(lo, 0), np.minimum(hi, top)], axis=1)

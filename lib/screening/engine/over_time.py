@@ -25,6 +25,7 @@ Example
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import replace
 
 import numpy as np
@@ -63,10 +64,12 @@ class EligibilityOverTime:
         if _like is None:
             self._rows = visit_rows(extract)
             self._older = older_ages(extract, self._rows)
+            #: what depends on the visits alone (their months, sites, look-back windows), computed once
+            self._shared: dict = {}
             #: the funnel over patient-visits (its ``states`` hold one row per visit)
             self.screening = Screening(per_visit_extract(extract, self._rows), protocol, policy)
         else:  # the visit frame and criterion results of another screening of the same visits
-            self._rows, self._older = _like._rows, _like._older
+            self._rows, self._older, self._shared = _like._rows, _like._older, _like._shared
             self.screening = _like.screening.with_protocol(protocol, policy)
         self._settle_age(self._older)
         self._status, self._where = placement(self.screening.states)
@@ -78,6 +81,11 @@ class EligibilityOverTime:
         """The same visits screened under another protocol or policy, reusing the per-visit frame and every
         unchanged criterion's results (the what-if panel redraws from it)."""
         return EligibilityOverTime(self.extract, protocol, policy=policy, _like=self)
+
+    def status_key(self) -> bytes:
+        """A digest of every visit's status: screenings of the same visits with equal keys place each visit alike
+        (so agree on every count but :meth:`turning`'s, which reads the criteria too)."""
+        return hashlib.blake2b(self._status.astype(np.int8).tobytes(), digest_size=16).digest()
 
     def _settle_age(self, older: np.ndarray | None) -> None:
         """Re-evaluate age-reading criteria at each visit's other possible age; where the answers differ, unknown.
@@ -138,11 +146,13 @@ class EligibilityOverTime:
         Eligible if eligible at any of them; otherwise not assessable if any was; otherwise excluded.
         """
         patient = self._rows["patient"].to_numpy()
-        date = self._rows["visit_date"].to_numpy(dtype="datetime64[s]")
-        last = pd.Series(date[self._last][patient])  # each visit's patient's baseline
-        # the closed window [last − months, last] of every look-back (calendar months, as the rules count)
-        start = months_before(last, months).to_numpy(dtype="datetime64[s]")
-        inside = self._rows["baseline"].to_numpy() | (date >= start)
+        inside = self._shared.get(("inside", months))
+        if inside is None:  # which visits lie in the window: the same under every protocol
+            date = self._rows["visit_date"].to_numpy(dtype="datetime64[s]")
+            last = pd.Series(date[self._last][patient])  # each visit's patient's baseline
+            # the closed window [last − months, last] of every look-back (calendar months, as the rules count)
+            start = months_before(last, months).to_numpy(dtype="datetime64[s]")
+            inside = self._shared[("inside", months)] = self._rows["baseline"].to_numpy() | (date >= start)
         n = self.extract.n_patients
         hit = np.zeros((3, n), dtype=bool)
         for code in (_ELIG, _NA):
@@ -152,12 +162,14 @@ class EligibilityOverTime:
 
     def newly(self) -> pd.DataFrame:
         """Per visit: whether the patient is newly eligible there (settled, and at most)."""
+        low, high = self._newly()
+        return pd.DataFrame({"newly_eligible": low, "newly_eligible_max": high})
+
+    def _newly(self) -> tuple[np.ndarray, np.ndarray]:
         s = self._status
         prev = np.r_[_EXCL, s[:-1]]
         prev[self._first] = _EXCL  # first visit: nothing seen before
-        low = (s == _ELIG) & (prev == _EXCL)
-        high = (s != _EXCL) & (prev != _ELIG)
-        return pd.DataFrame({"newly_eligible": low, "newly_eligible_max": high})
+        return (s == _ELIG) & (prev == _EXCL), (s != _EXCL) & (prev != _ELIG)
 
     def monthly(self, by_site: bool = False) -> pd.DataFrame:
         """Newly eligible patients per calendar month (and site): every month from the first visit to the last.
@@ -165,20 +177,31 @@ class EligibilityOverTime:
         Columns: ``month``, [``site``], ``visits``, ``eligible`` (visits eligible), ``newly_eligible``
         (settled) and ``newly_eligible_max`` (every not-assessable visit resolved to add most).
         """
-        frame = self.newly()
-        frame["month"] = pd.PeriodIndex(self._rows["visit_date"], freq="M")
-        frame["visits"] = 1
-        frame["eligible"] = self._status == _ELIG
-        keys = ["month", "site"] if by_site else ["month"]
-        if by_site:
-            frame["site"] = self._site()
-        frame = frame[frame["month"].notna()]
-        sums = frame.groupby(keys, observed=True)[["visits", "eligible", "newly_eligible",
-                                                   "newly_eligible_max"]].sum().astype(int)
-        months = pd.period_range(frame["month"].min(), frame["month"].max(), freq="M", name="month") \
-            if len(frame) else pd.PeriodIndex([], freq="M", name="month")
-        grid = pd.MultiIndex.from_product([months, sorted(frame["site"].unique())], names=keys) if by_site else months
-        return sums.reindex(grid, fill_value=0).reset_index()
+        month, dated, site, sites = self._calendar()
+        low, high = self._newly()
+        counted = {"visits": None, "eligible": self._status == _ELIG, "newly_eligible": low,
+                   "newly_eligible_max": high}
+        first, last = (int(month[dated].min()), int(month[dated].max())) if dated.any() else (0, -1)
+        months = pd.PeriodIndex.from_ordinals(np.arange(first, last + 1), freq="M", name="month")
+        width = len(sites) if by_site else 1
+        # one bin per month (and site), every month of the range: a count per bin, not a group-by
+        cell = ((month - first) * width + (site if by_site else 0))[dated]
+        sums = {name: np.bincount(cell if which is None else cell[which[dated]], minlength=len(months) * width)
+                for name, which in counted.items()}
+        grid = pd.MultiIndex.from_product([months, sites], names=["month", "site"]) if by_site else months
+        return pd.DataFrame(sums, index=grid).reset_index()
+
+    def _calendar(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
+        """Per visit: its month (a monthly Period's ordinal), whether it is dated, and its site's position in the
+        sorted sites of the dated visits; those sites. Computed once for the visits, shared by each screening."""
+        if "calendar" not in self._shared:
+            date = self._rows["visit_date"].to_numpy(dtype="datetime64[s]")
+            dated = ~np.isnat(date)
+            sites, at = np.unique(self._site().to_numpy(dtype=object)[dated], return_inverse=True)
+            site = np.zeros(len(date), dtype=np.int64)
+            site[dated] = at
+            self._shared["calendar"] = (date.astype("datetime64[M]").astype(np.int64), dated, site, sites.tolist())
+        return self._shared["calendar"]
 
     def turning(self) -> pd.DataFrame:
         """Per criterion: between consecutive visits, how often it turns a patient eligible or ineligible.
