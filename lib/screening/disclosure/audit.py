@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from screening.disclosure.attack import Attack, ranges, shape_of
 from screening.disclosure.rule import HIDDEN, MIN_VALUES, SmallCellRule
 from screening.errors import DisclosureError
 
@@ -62,6 +63,11 @@ class Cells:
     inequalities: list[dict[int, float]] = field(default_factory=list)
     targets: list[tuple[dict[int, float], str]] = field(default_factory=list)
     _index: dict = field(default_factory=dict)
+    #: the attack of the last audit, kept while the relations stay (:func:`_attack_on`)
+    _attack: Attack | None = field(default=None, repr=False, compare=False)
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_attack": None}  # a solver is not pickled: the next audit builds it again
 
     def add(self, name, value: int, locked: bool = False, present: bool = False) -> int:
         """Register a count under ``name`` (registering a name twice returns the first cell).
@@ -142,77 +148,6 @@ class Cells:
         return sum(c * self.values[i] for i, c in expression.items())
 
 
-class _Attack:
-    """One linear program over every published count; only the objective changes between solves."""
-
-    def __init__(self, cells: Cells) -> None:
-        import highspy
-        from scipy.sparse import csc_matrix
-
-        rows = cells.equalities + cells.inequalities
-        self.used = sorted({i for r in rows for i in r} | {i for t, _ in cells.targets for i in t})
-        self.pos = {c: j for j, c in enumerate(self.used)}
-        n = len(self.used)
-        r_idx, c_idx, data = [], [], []
-        for k, r in enumerate(rows):
-            for i, coef in r.items():
-                r_idx.append(k)
-                c_idx.append(self.pos[i])
-                data.append(coef)
-        a = csc_matrix((data, (r_idx, c_idx)), shape=(len(rows), n))
-        bounds = cells.bounds()[self.used] if n else np.zeros((0, 2))
-        inf = highspy.kHighsInf
-        lp = highspy.HighsLp()
-        lp.num_col_, lp.num_row_ = n, len(rows)
-        lp.col_cost_ = np.zeros(n)
-        lp.col_lower_, lp.col_upper_ = bounds[:, 0].copy(), bounds[:, 1].copy()
-        lp.row_lower_ = np.array([0.0] * len(cells.equalities) + [-inf] * len(cells.inequalities))
-        lp.row_upper_ = np.zeros(len(rows))
-        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-        lp.a_matrix_.start_ = a.indptr
-        lp.a_matrix_.index_ = a.indices
-        lp.a_matrix_.value_ = a.data
-        self.h = highspy.Highs()
-        self.h.setOptionValue("output_flag", False)
-        self.h.passModel(lp)
-        self._sense = highspy.ObjSense
-        self._optimal = highspy.HighsModelStatus.kOptimal
-
-    def range(self, expression: dict[int, float]) -> tuple[float, float]:
-        return self._solve(expression, self._sense.kMinimize)[0], self._solve(expression, self._sense.kMaximize)[0]
-
-    def _solve(self, expression: dict[int, float], sense) -> tuple[float, np.ndarray]:
-        cols = np.array([self.pos[i] for i in expression], dtype=np.int32)
-        self.h.changeColsCost(len(cols), cols, np.array(list(expression.values()), dtype=float))
-        self.h.changeObjectiveSense(sense)
-        self.h.run()
-        if self.h.getModelStatus() != self._optimal:
-            raise RuntimeError("disclosure audit: the published counts admit no solution")
-        value = self.h.getInfo().objective_function_value
-        point = np.asarray(self.h.getSolution().col_value)
-        self.h.changeColsCost(len(cols), cols, np.zeros(len(cols)))
-        return value, point
-
-    def witnesses(self, truth: np.ndarray, count: int = 12) -> np.ndarray:
-        """Feasible points: the truth and the optima of random objectives, pushing many counts at once."""
-        rng = np.random.default_rng(0)
-        points = [truth]
-        everything = list(range(len(self.used)))
-        for _ in range(count):
-            signs = rng.choice([-1.0, 1.0], size=len(everything))
-            _, point = self._solve({self.used[j]: signs[j] for j in everything}, self._sense.kMinimize)
-            points.append(point)
-        return np.array(points)
-
-
-def ranges(cells: Cells, expressions: list[dict[int, float]]) -> list[tuple[float, float]]:
-    """Smallest and largest value of each expression given every label and relation (one LP model, re-solved)."""
-    if not expressions:
-        return []
-    attack = _Attack(cells)
-    return [attack.range(e) for e in expressions]
-
-
 def _narrow(lo: float, hi: float, fewest: int = MIN_VALUES) -> bool:
     return math.floor(hi + 1e-6) - math.ceil(lo - 1e-6) + 1 < fewest
 
@@ -237,27 +172,86 @@ def _at_risk(cells: Cells) -> list[tuple[dict[int, float], object, int]]:
 def audit(cells: Cells) -> list[tuple[object, float, float]]:
     """Counts the attack narrows too far (see :func:`_at_risk`): (cell id or target name, lowest, highest).
 
-    Feasible points found cheaply (the truth, and optima of random objectives) clear most
-    counts at once; only the rest get their two exact linear programs.
+    Feasible points found cheaply clear most counts at once, for each point shows a value the count can
+    take: the truth, the optima of random objectives, then of objectives pushing every count still
+    uncleared the way it has room to go. Only the rest get exact linear programs, the side with more
+    room first (the other only when that one alone does not clear the count); each optimum found joins
+    the points. Which counts leak, and their ranges, are exactly those of two exact programs per count.
     """
     if cells.rule.internal:
         return []
     risky = _at_risk(cells)
     if not risky:
         return []
-    attack = _Attack(cells)
-    truth = np.array(cells.values, dtype=float)[attack.used]
-    points = attack.witnesses(truth)
+    attack = _attack_on(cells)
+    points = attack.points if len(attack.points) > 1 else attack.witnesses(attack.points[0])
+    weights = _weights(risky, attack)
+    fewest = np.array([f for _, _, f in risky])
+    room = attack.bounds  # lowest and highest each count's label allows
+    plus, minus = weights.maximum(0), weights.minimum(0)
+    low, high = plus @ room[:, 0] + minus @ room[:, 1], plus @ room[:, 1] + minus @ room[:, 0]
+
+    def seen(among) -> tuple[np.ndarray, np.ndarray]:  # each count's lowest and highest over the points
+        values = weights[among] @ points.T
+        return values.min(axis=1), values.max(axis=1)
+
+    def narrow(lo, hi, k) -> np.ndarray:
+        return np.floor(hi + 1e-6) - np.ceil(lo - 1e-6) + 1 < fewest[k]
+
+    left = np.arange(len(risky))
+    left = left[narrow(*seen(left), left)]
+    for _ in range(3):  # push the uncleared counts all at once, each toward the side with more room
+        if len(left) < 2:
+            break
+        lo, hi = seen(left)
+        push = weights[left].T @ np.where(high[left] - hi >= lo - low[left], 1.0, -1.0)
+        points = np.vstack([points, attack.optimum({attack.used[j]: push[j] for j in np.flatnonzero(push)},
+                                                   maximize=True)[1]])
+        still = left[narrow(*seen(left), left)]
+        if len(still) == len(left):
+            break
+        left = still
     leaks = []
-    for expression, name, fewest in risky:
-        cols = [attack.pos[i] for i in expression]
-        seen = points[:, cols] @ np.array(list(expression.values()))
-        if not _narrow(seen.min(), seen.max(), fewest):
+    for k in left:
+        expression, name, _ = risky[k]
+        (lo,), (hi,) = seen([k])
+        if not narrow(lo, hi, k):  # cleared by a point an earlier count's program found
             continue
-        lo, hi = attack.range(expression)
-        if _narrow(lo, hi, fewest):
-            leaks.append((name, lo, hi))
+        up = high[k] - hi >= lo - low[k]
+        value, point = attack.optimum(expression, maximize=up)
+        points = np.vstack([points, point])
+        if narrow(lo if up else value, value if up else hi, k):
+            lo, hi = attack.range(expression)
+            if narrow(lo, hi, k):
+                leaks.append((name, lo, hi))
+    attack.points = points[:_POINTS_KEPT]
     return leaks
+
+
+#: Feasible points an attack keeps for the next audit of the same counts (the truth and the first found).
+_POINTS_KEPT = 64
+
+
+def _weights(risky: list, attack: Attack):
+    """Each count at risk as a sparse row of weights over the model's columns: its values at many points in
+    one product."""
+    from scipy.sparse import csr_matrix
+
+    entries = [(k, attack.pos[i], c) for k, (expression, _, _) in enumerate(risky) for i, c in expression.items()]
+    row, col, weight = (np.array(v) for v in zip(*entries, strict=True))
+    return csr_matrix((weight.astype(float), (row, col)), shape=(len(risky), len(attack.used)))
+
+
+def _attack_on(cells: Cells) -> Attack:
+    """The attack on ``cells``, built once while no count or relation is added: protection audits again after
+    each count it hides, which only widens that count's bounds, so the model is kept, its bounds moved, and
+    every point found so far that still lies within them is a feasible point again."""
+    attack = cells._attack
+    if attack is None or attack.shape != shape_of(cells):
+        attack = cells._attack = Attack(cells)
+    else:
+        attack.rebound(cells)
+    return attack
 
 
 #: Rounds in a row the same leak may survive both ways of closing it before protection gives up on it.
