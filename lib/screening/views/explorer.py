@@ -131,6 +131,8 @@ class Explorer:
         self._eligible: dict[tuple[str, str], np.ndarray] = {}
         self._others: dict[str, Protocol] = {}
         self._visits = None  # the extract screened at every visit, built at the first view and reused by each
+        #: the over-time line by the per-visit statuses it is computed from (see :meth:`over_time`)
+        self._lines: dict[bytes, dict] = {}
 
     def protocol(self, settings: Settings) -> Protocol:
         """The shipped protocol with ``settings`` applied (parameters of dropped criteria are ignored)."""
@@ -156,8 +158,12 @@ class Explorer:
             self._others[name] = load_protocol(name)
         return self._others[name]
 
-    def view(self, settings: Settings) -> View:
-        """Screen under ``settings`` and tabulate what the panel shows."""
+    def view(self, settings: Settings, over_time: bool = True) -> View:
+        """Screen under ``settings`` and tabulate what the panel shows.
+
+        ``over_time=False`` leaves :attr:`View.over_time` to :meth:`over_time`, so the panel can draw the
+        funnel before the line over time.
+        """
         s = self.screening(settings)
         eligible, excluded, not_assessable = (int(v) for v in s.counts.status)
         headline = {"eligible": eligible, "not_assessable": not_assessable, "excluded": excluded,
@@ -178,7 +184,7 @@ class Explorer:
         attrition = s.attrition().drop(columns=["pct_of_previous", "pct_of_total"])
         criteria = s.criteria_table().drop(columns=["excluded_in_sequence", "not_assessable_in_sequence"])
         rule = self.rule
-        over = self._over_time(s) if self.extract.has_visits else None
+        over = self.over_time(s.protocol, settings.policy) if over_time else None
         if rule.internal:
             return View(s.protocol, headline, dict(headline), attrition, None, criteria, changes, over)
         head = pd.DataFrame([headline])
@@ -195,16 +201,33 @@ class Explorer:
         return View(s.protocol, headline, shown, drawn, text, round_counts(criteria, CRITERION_COUNTS, rule),
                     shown_changes, over)
 
-    def _over_time(self, s: Screening) -> dict:
-        """Eligible over time under the view's protocol and policy, from the visit frame built once."""
+    #: over-time lines kept; each is a few strings, and an investigator revisits settings
+    LINES_KEPT = 512
+
+    def over_time(self, protocol: Protocol, policy: str = "separate") -> dict | None:
+        """Eligible over time under ``protocol`` and ``policy`` (:func:`over_time_figures`); None without visits.
+
+        Screened at every visit from the visit frame built once, reusing every criterion already evaluated
+        there. The figures follow from the per-visit statuses alone (the turning table, the one table of
+        the series that reads more, is tied to no other count and never narrowed), so a setting that
+        places every visit as one already drawn, reordered criteria or a setting seen before, is not
+        tabulated and protected again.
+        """
         from screening.engine.over_time import EligibilityOverTime
 
+        if not self.extract.has_visits:
+            return None
         if self._visits is None:
-            self._visits = EligibilityOverTime(self.extract, s.protocol, policy=s.policy)
+            self._visits = EligibilityOverTime(self.extract, protocol, policy=policy)
             over = self._visits
         else:
-            over = self._visits.under(s.protocol, s.policy)
-        return over_time_figures(over, self.rule)
+            over = self._visits.under(protocol, policy)
+        key = over.status_key()
+        if key not in self._lines:
+            if len(self._lines) >= self.LINES_KEPT:
+                self._lines.pop(next(iter(self._lines)))
+            self._lines[key] = over_time_figures(over, self.rule)
+        return dict(self._lines[key])
 
     def variant_yaml(self, settings: Settings, name: str) -> str:
         """``settings`` as a protocol file that ``extends`` the shipped one (``set``, ``drop``, ``order``)."""

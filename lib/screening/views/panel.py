@@ -263,22 +263,33 @@ class WhatIfPanel:
     # --- drawing ----------------------------------------------------------------------------
 
     def refresh(self) -> None:
-        """Screen under the current settings and redraw everything in place."""
+        """Screen under the current settings and redraw everything in place: the funnel first, then the line
+        over time (screened at every visit, it takes longest; each widget's update reaches the page at once)."""
+        settings = self.settings
         try:
-            view = self.explorer.view(self.settings)
+            view = self.explorer.view(settings, over_time=False)
         except ScreeningError as exc:
-            self.status.value = f"<span style='color:#D55E00'>{html.escape(str(exc))}</span>"
+            self._error(exc)
             return
         self.view = view
         self.status.value = ""
         for c in view.protocol.counted:
             self.boxes[c.id].description = c.display_label
         self.headline.value = headline_html(view.shown, self.policy.value)
-        self.over_time.value = over_time_html(view.over_time)
+        if self.over_time.value:
+            self.over_time.value = over_time_html(None, stale=self.over_time.value)
         self.changes.value = "<b>Against</b>" + _table_html(view.changes, "whatif-changes")
         self.chart.value = funnel_html(view.attrition, view.attrition_text)
         self.table.value = "<b>Per criterion</b>" + _table_html(view.criteria.drop(columns=["kind", "criterion"]),
                                                                 "whatif-criteria")
+        try:
+            view.over_time = self.explorer.over_time(view.protocol, settings.policy)
+        except ScreeningError as exc:
+            self._error(exc)
+        self.over_time.value = over_time_html(view.over_time)
+
+    def _error(self, exc: ScreeningError) -> None:
+        self.status.value = f"<span style='color:#D55E00'>{html.escape(str(exc))}</span>"
 
 
 def headline_html(shown: dict, policy: str) -> str:
@@ -295,8 +306,13 @@ def headline_html(shown: dict, policy: str) -> str:
             f"policy; choose <i>separate</i> to see the range)</small></div>")
 
 
-def over_time_html(figures: dict | None) -> str:
-    """Eligible over time under these settings, in one line; empty for an extract without visits."""
+def over_time_html(figures: dict | None, stale: str = "") -> str:
+    """Eligible over time under these settings, in one line; empty for an extract without visits.
+
+    ``stale``: the line of the settings before, greyed while the line of these is screened.
+    """
+    if stale:
+        return f"<div class='whatif-over-time-stale' style='opacity:0.45'>{stale}</div>"
     if figures is None:
         return ""
     return (f"<div><b>Over time</b>: eligible at the last visit <b>{figures['last_visit']}</b>, at any visit in "

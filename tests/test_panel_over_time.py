@@ -1,0 +1,94 @@
+"""The what-if panel's line over time: after every change it is what a fresh screening at every visit gives.
+
+The panel draws the line from one visit frame screened once, re-screening only changed criteria and keeping
+lines already drawn; each is held here against :class:`~screening.engine.over_time.EligibilityOverTime` built
+afresh for the changed protocol and policy. On the hand-made visits extract (``tests/fixtures/visits``, see
+``tests/test_over_time.py``) and a generated one with visits, exact and shareable.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from screening import load_extract, load_protocol
+from screening.engine.over_time import EligibilityOverTime
+from screening.views import explorer as explorer_module
+from screening.views.explorer import over_time_figures
+from screening.views.panel import over_time_html, whatif_panel
+
+HERE = Path(__file__).parent / "fixtures" / "visits"
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory):
+    from screening.synth.synthetic import generate, write_extract
+
+    return load_extract(write_extract(generate(150, seed=5, visits=True), tmp_path_factory.mktemp("g") / "v"))
+
+
+def _fresh(panel) -> dict:
+    over = EligibilityOverTime(panel.explorer.extract, panel.view.protocol, policy=panel.policy.value)
+    return over_time_figures(over, panel.explorer.rule)
+
+
+def _changes(panel, slider: str, lower: int, criterion: str):
+    """A lowered threshold, a criterion dropped, the last criterion moved up, missing data excluded, then reset."""
+    yield lambda: setattr(panel.sliders[slider], "value", lower)
+    yield lambda: setattr(panel.boxes[criterion], "value", False)
+    yield lambda: panel._move(panel.order[-1], -1)
+    yield lambda: setattr(panel.policy, "value", "exclude")
+    yield panel.reset
+
+
+@pytest.mark.parametrize("small_cell", [0, 10])
+def test_the_line_after_each_change_is_a_fresh_screening_at_every_visit(small_cell, tmp_path):
+    panel = whatif_panel(load_extract(HERE), load_protocol(HERE / "protocol.yaml"), small_cell=small_cell,
+                         folder=tmp_path)
+    assert panel.view.over_time == _fresh(panel)
+    for change in _changes(panel, "sledai.min", 4, "platelets"):
+        change()
+        fresh = _fresh(panel)
+        assert panel.status.value == "" and panel.view.over_time == fresh
+        assert panel.over_time.value == over_time_html(fresh)
+
+
+@pytest.mark.filterwarnings("ignore::screening.errors.ExtractWarning")
+def test_on_a_generated_extract_with_visits_shared_as_a_report_protects_it(generated, tmp_path):
+    panel = whatif_panel(generated, small_cell=10, folder=tmp_path)
+    for change in list(_changes(panel, "sledai.min", 4, "bilag"))[:2]:
+        change()
+        assert panel.view.over_time == _fresh(panel)
+    panel.policy.value = "include"
+    assert panel.view.over_time == _fresh(panel)
+
+
+def test_a_reordering_or_a_setting_seen_before_draws_the_line_without_protecting_it_again(tmp_path, monkeypatch):
+    panel = whatif_panel(load_extract(HERE), load_protocol(HERE / "protocol.yaml"), folder=tmp_path)
+    computed = []
+    figures = explorer_module.over_time_figures
+    monkeypatch.setattr(explorer_module, "over_time_figures", lambda *a: computed.append(1) or figures(*a))
+    shipped = panel.view.over_time
+    panel.sliders["sledai.min"].value = 4
+    assert len(computed) == 1
+    panel._move("belimumab", -1)  # the same visits eligible: the same line
+    panel.sliders["sledai.min"].value = 6
+    panel.reset()
+    assert len(computed) == 1 and panel.view.over_time == shipped == _fresh(panel)
+
+
+def test_the_funnel_is_drawn_before_the_line_which_is_greyed_meanwhile(tmp_path, monkeypatch):
+    panel = whatif_panel(load_extract(HERE), load_protocol(HERE / "protocol.yaml"), small_cell=0, folder=tmp_path)
+    seen = {}
+    line = panel.explorer.over_time
+
+    def watched(*args):
+        seen.update(chart=panel.chart.value, line=panel.over_time.value)
+        return line(*args)
+
+    monkeypatch.setattr(panel.explorer, "over_time", watched)
+    before = panel.chart.value
+    panel.boxes["platelets"].value = False  # P6, excluded by its platelets alone, becomes eligible
+    assert seen["chart"] != before and seen["chart"] == panel.chart.value
+    assert "opacity" in seen["line"] and "opacity" not in panel.over_time.value
