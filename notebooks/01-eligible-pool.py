@@ -108,13 +108,15 @@ if over.has_series(tables):
     display(Shown(over.in_words(tables["over_time_monthly"]), ROUNDED_NOTE))
 
 # %% [markdown]
-# Per site, the last 12 months (a breakdown by site is not published below 100 patients):
+# Per site, the last 12 months, then month by month (a breakdown by site is not published below 100 patients). Most of a site's months read `≤10`, so each month's band spans 0 to 10 unless the site saw more:
 
 # %%
 if over.has_series(tables) and len(tables["over_time_by_site_12_months"]):
     over.site_chart(tables, rule)
     plt.show()
     display(Shown(over.in_words(tables["over_time_by_site_12_months"]), ROUNDED_NOTE))
+    over.site_monthly_chart(tables, rule)
+    plt.show()
 elif over.has_series(tables):
     print("By site: withheld, the extract is too small to describe by site (see provenance).")
 

@@ -391,3 +391,25 @@ def test_without_visits_a_notebook_shows_no_series_and_the_panel_nothing_more(tm
     assert over_time_charts.NO_VISITS.count(". ") == 0  # one sentence, all the section then says
     view = Explorer(boundary_extract, small_cell=0).view(Settings())
     assert view.over_time is None and over_time_html(view.over_time) == ""
+
+
+def test_the_per_site_monthly_chart_draws_each_label_s_interval_and_nothing_for_a_hidden_count():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from screening.disclosure.rule import SHAREABLE
+    from screening.views.over_time_charts import site_monthly_chart
+
+    months = ["2024-01", "2024-02", "2024-03"]
+    monthly = pd.DataFrame({"month": months})
+    by_site = pd.DataFrame({"month": months + months[:2], "site": ["A"] * 3 + ["B"] * 2,
+                            "newly_eligible": ["≤10", "15", "*", "20", "≤10"],
+                            "newly_eligible_max": ["≤10", "25", "*", "30", "15"]})
+    axes = site_monthly_chart({"over_time_monthly": monthly, "over_time_by_site": by_site}, SHAREABLE)
+    assert [ax.get_title() for ax in axes] == ["A", "B"]
+    settled = axes[0].collections[1].get_paths()[0].vertices[:, 1]
+    # A: ≤10 spans 0 to 10, 15 stands for 13 to 17 (rounded to 5), the hidden March draws nothing
+    assert settled.max() == 17 and settled.min() == 0 and not np.isnan(settled).any()
+    most = axes[1].collections[0].get_paths()[0].vertices[:, 1]
+    assert most.max() == 32  # B's at most: 30 is 28 to 32
+    assert axes[0].get_ylabel() == "patients per month"

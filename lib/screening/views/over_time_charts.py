@@ -27,7 +27,8 @@ from screening.disclosure.rule import SmallCellRule
 from screening.engine.projection import Projection
 
 __all__ = ["has_series", "in_words", "over_time_sentence", "per_month", "projection_of", "projection_table",
-           "time_to_target_sentence", "monthly_chart", "site_chart", "cumulative_chart", "NO_VISITS"]
+           "time_to_target_sentence", "monthly_chart", "site_chart", "site_monthly_chart", "cumulative_chart",
+           "NO_VISITS"]
 
 #: What the section says, and all it says, for an extract without visits.
 NO_VISITS = ("The extract has no visits table, so each patient is screened at the baseline alone and there is no "
@@ -195,6 +196,47 @@ def site_chart(tables: dict[str, pd.DataFrame], rule: SmallCellRule, ax=None):
     ax.set_xlabel("patients newly eligible in the last 12 months")
     ax.legend(loc="lower right", frameon=False, fontsize="small")
     return ax
+
+
+def site_monthly_chart(tables: dict[str, pd.DataFrame], rule: SmallCellRule, axes=None, columns: int = 4):
+    """Per site, newly eligible month by month (``over_time_by_site``): one panel a site, each month the interval its
+    label stands for (settled, and at most with the not-assessable visits); returns the Axes, one a site.
+
+    A site's month hidden as ``*``, or with no visit, draws nothing; the months are the network series'.
+    """
+    import matplotlib.pyplot as plt
+
+    by_site = tables["over_time_by_site"]
+    by_site = by_site[by_site["site"] != "network"]
+    sites = list(dict.fromkeys(by_site["site"]))
+    months = pd.PeriodIndex(tables["over_time_monthly"]["month"], freq="M")
+    if axes is None:
+        rows = max(-(-len(sites) // columns), 1)
+        _, grid = plt.subplots(rows, columns, figsize=(13, 2.2 * rows + 0.6), sharex=True, sharey=True,
+                               layout="constrained", squeeze=False)
+        for ax in grid.ravel()[len(sites):]:
+            ax.set_visible(False)
+        axes = grid.ravel()[:len(sites)]
+    x = months.to_timestamp()
+    for ax, site in zip(axes, sites, strict=True):
+        part = by_site[by_site["site"] == site]
+        settled, most = (_interval(part[col], rule) for col in ("newly_eligible", "newly_eligible_max"))
+        band = pd.DataFrame({"lo": settled[:, 0], "hi": settled[:, 1], "top": most[:, 1]}, dtype=float,
+                            index=pd.PeriodIndex(part["month"], freq="M"))
+        band = band.where(band < _CAP)  # a hidden count (*) bounds nothing
+        band.loc[band["hi"].isna(), "lo"] = np.nan
+        band = band.reindex(months)
+        ax.fill_between(x, band["hi"], band["top"], step="mid", alpha=0.2, color="#4c72b0",
+                        label="at most: with not-assessable visits")
+        ax.fill_between(x, band["lo"], band["hi"], step="mid", alpha=0.6, color="#4c72b0",
+                        label="newly eligible (settled)")
+        ax.set_title(site, fontsize="medium")
+        ax.set_ylim(bottom=0)
+        ax.tick_params(axis="x", labelrotation=30, labelsize="small")
+    if len(sites):
+        axes[0].set_ylabel("patients per month")
+        axes[0].legend(loc="upper left", frameon=False, fontsize="x-small")
+    return axes
 
 
 def cumulative_chart(projection: Projection, ax=None):
