@@ -1,14 +1,13 @@
-"""Run the report's notebooks: papermill in parallel kernels, stripped of what must not travel, exported to HTML.
+"""Run the report's notebooks: papermill, stripped of what must not travel, exported to HTML.
 
 A report screens once and protects the tables once, then hands every notebook
 the same result (:func:`share_state`, :func:`notebook_state`); each notebook is
-executed (:func:`run_notebooks`), cleaned of run metadata, local paths and
-warnings, and exported as offline HTML.
+executed (:func:`run_notebook`, in kernels started ahead: :mod:`screening.views.notebook_kernels`),
+cleaned of run metadata, local paths and warnings, and exported as offline HTML.
 """
 
 from __future__ import annotations
 
-import os
 import sys
 import tempfile
 from pathlib import Path
@@ -21,7 +20,6 @@ from screening.engine.funnel import Screening
 from screening.io.sources import load_source
 from screening.rules.protocol import Protocol, as_overrides, load_protocol
 from screening.views.provenance import provenance
-from screening.views.workers import sigint_held, stop_workers, worker_init
 
 __all__ = ["notebook_display", "notebook_state", "share_state", "run_notebook", "run_notebooks", "socket_kernels",
            "NOTEBOOKS", "ROOT", "PACKAGE"]
@@ -104,8 +102,12 @@ def socket_kernels(folder: str | Path):
     machine could listen, but the user cannot act on it. Sockets in a folder only this user can open are
     private without encryption, so there is nothing to warn about.
     """
+    import itertools
+
     from jupyter_client.manager import KernelManager
     from traitlets import default
+
+    kernels = itertools.count(1)
 
     class SocketKernelManager(KernelManager):
         @default("transport")
@@ -114,15 +116,30 @@ def socket_kernels(folder: str | Path):
 
         @default("ip")
         def _default_ip(self):
-            return str(Path(folder) / "kernel")
+            # One name per kernel: ports of Unix sockets are only numbers, picked before a kernel binds them.
+            return str(Path(folder) / f"kernel{next(kernels)}")
+
+        def client(self, **kwargs):
+            # papermill opens a client per notebook and, on a kernel it did not start, leaves it open.
+            made = super().client(**kwargs)
+            self.__dict__.setdefault("_clients", []).append(made)
+            return made
+
+        def stop_clients(self) -> None:
+            """Close the clients opened on this kernel so far (the kernel runs on)."""
+            for made in self.__dict__.pop("_clients", []):
+                made.stop_channels()
 
     return SocketKernelManager
 
 
 def run_notebook(name: str, folder: Path, params: dict, cwd: Path = ROOT / "notebooks",
-                  local: dict[str, str] | None = None, internal: bool = False) -> tuple[float, list[str]]:
+                 local: dict[str, str] | None = None, internal: bool = False, km=None,
+                 source: Path = ROOT / "notebooks") -> tuple[float, list[str]]:
     """Execute one notebook with papermill and export its offline HTML; returns the seconds it took and the
-    warnings it printed (for the terminal, not the files). ``local`` maps local paths to the names shared instead."""
+    warnings it printed (for the terminal, not the files). ``local`` maps local paths to the names shared instead.
+    ``km``: the manager of a running kernel to execute in, already in ``cwd``
+    (:mod:`screening.views.notebook_kernels`); None starts a kernel for this notebook."""
     import time
 
     import nbformat
@@ -132,9 +149,12 @@ def run_notebook(name: str, folder: Path, params: dict, cwd: Path = ROOT / "note
     start = time.perf_counter()
     target = folder / name
     with tempfile.TemporaryDirectory(prefix="screening-kernel-") as sockets:
-        pm.execute_notebook(str(ROOT / "notebooks" / name), str(target), parameters=params, kernel_name="python3",
-                            cwd=str(cwd), progress_bar=False, log_output=False,
-                            kernel_manager_class=socket_kernels(sockets))
+        # A running kernel is already in ``cwd``: papermill would change this whole process's folder to it.
+        pm.execute_notebook(str(source / name), str(target), parameters=params, kernel_name="python3",
+                            cwd=None if km else str(cwd), progress_bar=False, log_output=False,
+                            kernel_manager_class=socket_kernels(sockets), **({"km": km} if km else {}))
+    if km is not None:
+        km.stop_clients()
     nb = nbformat.read(target, as_version=4)
     # The what-if panel needs a live kernel; its saved widget state would only pull a widget
     # script from the network into the HTML, which then shows the panel's text fallback.
@@ -156,45 +176,28 @@ def say(progress, text: str) -> None:
         print(text, file=sys.stderr, flush=True)
 
 
-def run_notebooks(folder: Path, params: dict, progress, local: dict[str, str], internal: bool) -> None:
-    """Run the notebooks side by side, one kernel each, about as many at once as there are cores.
+def run_notebooks(folder: Path, params: dict, progress, local: dict[str, str], internal: bool,
+                  kernels=None) -> None:
+    """Run the report's notebooks in ``kernels`` (:class:`~screening.views.notebook_kernels.NotebookKernels`
+    started ahead by the report), or in kernels started here. ``progress``: see :func:`say`."""
+    if kernels is not None:
+        kernels.run(folder, params, progress, local, internal)
+        return
+    from screening.views.notebook_kernels import NotebookKernels
 
-    ``progress``: see :func:`say`."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-
-    names = [n for n in NOTEBOOKS if (ROOT / "notebooks" / n).exists()]
-    # One more kernel than cores keeps the cores busy while a kernel waits on its client. Processes, not
-    # threads: papermill is not thread-safe. Spawned: the parent holds Arrow's thread pools, which a forked
-    # child must not inherit.
-    workers = max(1, min(len(names), (os.cpu_count() or 1) + 1))
-    # Workers die with this run (Ctrl-C, an error, even SIGKILL of this process): views/workers.py says how.
-    with sigint_held():
-        pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=worker_init, initargs=(os.getpid(),))
-    try:
-        with sigint_held():
-            running = {pool.submit(run_notebook, name, folder, _declared(name, params), ROOT / "notebooks", local,
-                                   internal): name for name in names}
-        say(progress, f"running {', '.join(names)} ({workers} at a time) ...")
-        for done in as_completed(running):
-            seconds, warnings = done.result()  # a failed notebook stops the report with its error
-            for line in warnings:
-                print(f"{running[done]}: {line}", file=sys.stderr)
-            say(progress, f"ran {running[done]} in {seconds:.1f} s")
-    except BaseException:
-        stop_workers(pool)
-        raise
-    pool.shutdown()
+    with NotebookKernels() as kernels:
+        kernels.run(folder, params, progress, local, internal)
 
 
-def _declared(name: str, params: dict) -> dict:
+def _declared(name: str, params: dict, source: Path = ROOT / "notebooks") -> dict:
     """``params`` without ``variant`` for a notebook that does not declare it (it shows no comparison)."""
-    import nbformat
+    import json
 
-    nb = nbformat.read(ROOT / "notebooks" / name, as_version=4)
-    cell = next((c for c in nb.cells if "parameters" in c.metadata.get("tags", [])), None)
-    declares = cell is not None and any(line.startswith("variant") for line in cell.source.splitlines())
+    # Read as JSON: nbformat would import jsonschema, whose start-up costs seconds (see notebook_kernels.py).
+    cells = json.loads((source / name).read_text(encoding="utf-8"))["cells"]
+    cell = next((c for c in cells if "parameters" in c.get("metadata", {}).get("tags", [])), None)
+    text = "" if cell is None else "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+    declares = any(line.startswith("variant") for line in text.splitlines())
     return params if declares else {k: v for k, v in params.items() if k != "variant"}
 
 

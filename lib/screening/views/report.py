@@ -24,6 +24,7 @@ Example
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -45,6 +46,7 @@ from screening.io.sources import absolute_spec, load_source, without_password
 from screening.io.sources.omop import PASSWORD_ENV
 from screening.rules.protocol import Protocol, load_protocol
 from screening.rules.trace import items_table
+from screening.views.notebook_kernels import NotebookKernels
 from screening.views.notebook_runner import NOTEBOOKS, PACKAGE, ROOT, run_notebooks, say, share_state
 from screening.views.provenance import TOOL, provenance
 
@@ -332,43 +334,46 @@ def build_report(data: str | Path, protocol: Protocol | str = "misle-phase2", *,
     if not rule.internal and release_log is not None:  # refused before any table is computed or written
         log = release_log_path() if release_log is _DEFAULT_LOG else Path(release_log)
         release = check_release(meta, data, out, log, screening.extract.patients.index, force)
-    over_time = None
-    if extract.has_visits:  # screened at every visit: the series join the report's tables
-        from screening.engine.over_time import EligibilityOverTime
+    if notebooks:
+        spec, password = without_password(absolute_spec(data))
+        if password:  # the notebooks' kernels inherit it; their saved parameters do not hold it
+            os.environ[PASSWORD_ENV] = password
+    # The notebooks' worker and kernels start now: their start-up runs beside the work on the tables.
+    with NotebookKernels() if notebooks else contextlib.nullcontext() as kernels:
+        over_time = None
+        if extract.has_visits:  # screened at every visit: the series join the report's tables
+            from screening.engine.over_time import EligibilityOverTime
 
-        over_time = EligibilityOverTime(extract, protocol, policy=policy)
-    say(progress, "protecting the tables ...")
-    tables = report_tables(screening, rule, subgroup, variant, portfolio=trials, over_time=over_time, sites=sites)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=out.parent))
-    umask = os.umask(0)
-    os.umask(umask)
-    tmp.chmod(0o777 & ~umask)  # mkdtemp makes it private; a report folder follows the user's umask
-    private = Path(tempfile.mkdtemp(prefix="screening-state-"))  # patient-level: never inside the report
-    try:
-        _write_tables(tables, meta, tmp / "tables")
-        if rule.internal:
-            (tmp / "INTERNAL-NOT-FOR-SHARING.txt").write_text(WATERMARK + "\n", encoding="utf-8")
-        if notebooks:
-            spec, password = without_password(absolute_spec(data))
-            if password:  # the notebooks' kernels inherit it; their saved parameters do not hold it
-                os.environ[PASSWORD_ENV] = password
-            protocol_arg = _protocol_arg(protocol)
-            params = {"extract_path": spec, "protocol": protocol_arg, "overrides": dict(protocol.overrides),
-                      "policy": policy, "subgroup": subgroup, "small_cell": rule.threshold,
-                      "variant": _protocol_arg(variant)}
-            meta_nb = provenance(screening, rule, site_label, compared_with=variant)
-            params["shared"] = share_state(private, params, screening, meta_nb, tables)
-            local = {params["shared"]: "", spec: _extract_name(spec), protocol_arg: Path(protocol_arg).name,
-                     params["variant"]: Path(params["variant"]).name}
-            run_notebooks(tmp, params, progress, local, rule.internal)
-        write_manifest(tmp)
-        _swap_in(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    finally:
-        shutil.rmtree(private, ignore_errors=True)
+            over_time = EligibilityOverTime(extract, protocol, policy=policy)
+        say(progress, "protecting the tables ...")
+        tables = report_tables(screening, rule, subgroup, variant, portfolio=trials, over_time=over_time, sites=sites)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=out.parent))
+        umask = os.umask(0)
+        os.umask(umask)
+        tmp.chmod(0o777 & ~umask)  # mkdtemp makes it private; a report folder follows the user's umask
+        private = Path(tempfile.mkdtemp(prefix="screening-state-"))  # patient-level: never inside the report
+        try:
+            _write_tables(tables, meta, tmp / "tables")
+            if rule.internal:
+                (tmp / "INTERNAL-NOT-FOR-SHARING.txt").write_text(WATERMARK + "\n", encoding="utf-8")
+            if kernels is not None:
+                protocol_arg = _protocol_arg(protocol)
+                params = {"extract_path": spec, "protocol": protocol_arg, "overrides": dict(protocol.overrides),
+                          "policy": policy, "subgroup": subgroup, "small_cell": rule.threshold,
+                          "variant": _protocol_arg(variant)}
+                meta_nb = provenance(screening, rule, site_label, compared_with=variant)
+                params["shared"] = share_state(private, params, screening, meta_nb, tables)
+                local = {params["shared"]: "", spec: _extract_name(spec), protocol_arg: Path(protocol_arg).name,
+                         params["variant"]: Path(params["variant"]).name}
+                run_notebooks(tmp, params, progress, local, rule.internal, kernels)
+            write_manifest(tmp)
+            _swap_in(tmp, out)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        finally:
+            shutil.rmtree(private, ignore_errors=True)
     if release is not None:
         entry, warnings = release
         record_release(entry, log)

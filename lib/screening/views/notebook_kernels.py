@@ -1,0 +1,209 @@
+"""The report's notebooks run in kernels started ahead, each notebook as if in a kernel of its own.
+
+Starting Python, importing pandas, matplotlib, papermill and the package and
+starting a kernel cost more than most notebooks. So a report starts one worker
+process as soon as it knows it will run notebooks; the worker starts a kernel
+per core (at most one per notebook) and imports in each what the notebooks
+import, while the report protects its tables. The notebooks then run side by
+side in those kernels, each a notebook at a time; between two notebooks the
+kernel forgets the last one (:func:`kernel_fresh`), so every notebook gives the
+file it gives in a kernel of its own. papermill parameterises and executes each
+one (:func:`~screening.views.notebook_runner.run_notebook`).
+
+The worker is a process, not a thread of the report: the what-if panel's kernel
+stays free, and the worker and its kernels die with the report however it ends
+(:mod:`screening.views.workers`). Spawned, not forked: the report holds Arrow's
+thread pools, which a forked child must not inherit.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+
+from screening.views.notebook_runner import NOTEBOOKS, ROOT, _declared, run_notebook, say, socket_kernels
+from screening.views.workers import sigint_held, stop_workers, worker_init
+
+__all__ = ["NotebookKernels", "kernel_started", "kernel_fresh"]
+
+#: Run in each kernel once it has started: what the notebooks import, imported once for all of them.
+WARM = ("import matplotlib.pyplot, pandas, IPython.display, screening.views.charts, screening.views.readable, "
+        "screening.views.notebook_kernels as _kernels; _kernels.kernel_started()")
+#: Run in a kernel before each notebook (see :func:`kernel_fresh`).
+FRESH = "import screening.views.notebook_kernels as _kernels; _kernels.kernel_fresh()"
+
+_started: dict = {}  # in a kernel: matplotlib's settings as they were after start-up
+_worker: dict = {}  # in the worker: its kernels and the folder of their sockets
+
+
+# --- in a kernel ------------------------------------------------------------------------------------
+
+
+def kernel_started() -> None:
+    """In a report's kernel, after start-up: keep matplotlib's settings, to give every notebook the same."""
+    import matplotlib
+
+    _started["rc"] = matplotlib.rcParams.copy()
+
+
+def kernel_fresh() -> None:
+    """In a report's kernel, before each notebook: as if the kernel had just started.
+
+    No name, open figure, display option or matplotlib setting left by the notebook before, and prompt
+    numbers from 1. Modules stay imported: that is what a kernel for several notebooks saves.
+    """
+    import warnings
+
+    import matplotlib
+    import matplotlib.pyplot as plt
+    import pandas as pd
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    shell.reset(new_session=False)
+    shell.execution_count = 1
+    plt.close("all")
+    with warnings.catch_warnings():  # the settings kept include deprecated ones, which warn when set
+        warnings.simplefilter("ignore")
+        matplotlib.rcParams.update(_started["rc"])
+        pd.reset_option("display")
+
+
+# --- in the worker ------------------------------------------------------------------------------------
+
+
+def _execute(managers: list, code: str) -> None:
+    """Run ``code`` in every kernel at once, without a prompt number or history; raise if it fails in one."""
+    clients = [km.client() for km in managers]
+    try:
+        for kc in clients:
+            kc.start_channels()
+            kc.wait_for_ready(timeout=300)
+        sent = [(kc, kc.execute(code, silent=True, store_history=False)) for kc in clients]
+        for kc, msg_id in sent:
+            while True:
+                reply = kc.get_shell_msg(timeout=600)
+                if reply["parent_header"].get("msg_id") == msg_id:
+                    break
+            content = reply["content"]
+            if content["status"] != "ok":
+                raise RuntimeError(f"a report's kernel failed: {content.get('ename')}: {content.get('evalue')}")
+    finally:
+        for kc in clients:
+            kc.stop_channels()
+
+
+def _start(cwd: str, count: int) -> None:
+    """In the worker: start ``count`` kernels in ``cwd`` and import there, and here, what the notebooks need."""
+    import tempfile
+
+    # jsonschema (under nbformat) imports rfc3987_syntax for the "iri" format, which no notebook's schema uses,
+    # and that import compiles a grammar for 1 to 2 s of CPU (python-jsonschema/jsonschema#1428): skipped here.
+    sys.modules.setdefault("rfc3987_syntax", None)
+    sockets = tempfile.mkdtemp(prefix="screening-kernel-")
+    _worker["sockets"] = sockets
+    manager = socket_kernels(sockets)
+    _worker["kernels"] = []
+    for _ in range(count):
+        km = manager(kernel_name="python3")
+        km.start_kernel(cwd=cwd)
+        _worker["kernels"].append(km)
+    import nbconvert  # noqa: F401 (imported while the kernels start: the first notebook does not wait for it)
+    import papermill  # noqa: F401
+
+    _execute(_worker["kernels"], WARM)
+
+
+def _run(jobs: list[tuple[str, dict]], folder: Path, local: dict[str, str], internal: bool,
+         source: Path) -> list[tuple[str, float, list[str]]]:
+    """In the worker: run ``jobs`` (notebook, parameters), each kernel taking the next as it finishes one.
+
+    A thread per kernel: each mostly waits on its kernel. Returns (notebook, seconds, warnings) in finishing order.
+    """
+    todo, done, failed = list(jobs), [], []
+    lock = threading.Lock()
+
+    def drive(km) -> None:
+        while True:
+            with lock:
+                if not todo or failed:
+                    return
+                name, params = todo.pop(0)
+            try:
+                _execute([km], FRESH)
+                seconds, warnings = run_notebook(name, folder, params, local=local, internal=internal, km=km,
+                                                 source=source)
+            except BaseException as exc:  # noqa: BLE001 (re-raised below, in the worker's main thread)
+                failed.append(exc)
+                return
+            with lock:
+                done.append((name, seconds, warnings))
+
+    threads = [threading.Thread(target=drive, args=(km,), name=f"notebooks-{i}")
+               for i, km in enumerate(_worker["kernels"])]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if failed:
+        raise failed[0]
+    return done
+
+
+def _stop() -> None:
+    """In the worker: shut the kernels down and remove their sockets' folder."""
+    import shutil
+
+    for km in _worker.pop("kernels", []):
+        km.shutdown_kernel(now=False)
+    shutil.rmtree(_worker.pop("sockets", ""), ignore_errors=True)
+
+
+# --- in the report --------------------------------------------------------------------------------------
+
+
+class NotebookKernels:
+    """The worker and kernels of one report's notebooks; a context manager.
+
+    Created, it starts the worker, which starts the kernels and warms them in the background. :meth:`run`
+    runs the notebooks. On leaving, the kernels are shut down, or after an error ended at once with the worker.
+    """
+
+    def __init__(self, notebooks: int = len(NOTEBOOKS), cwd: Path = ROOT / "notebooks") -> None:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        self.count = max(1, min(notebooks, os.cpu_count() or 1))
+        with sigint_held():
+            self.pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
+                                            initializer=worker_init, initargs=(os.getpid(),))
+            self.started = self.pool.submit(_start, str(cwd), self.count)
+
+    def __enter__(self) -> NotebookKernels:
+        return self
+
+    def __exit__(self, kind, exc, tb) -> None:
+        if kind is None:
+            self.pool.submit(_stop).result()
+            self.pool.shutdown()
+        else:
+            stop_workers(self.pool)
+
+    def run(self, folder: Path, params: dict, progress, local: dict[str, str], internal: bool,
+            source: Path = ROOT / "notebooks", names: tuple[str, ...] = NOTEBOOKS) -> None:
+        """Run the notebooks ``names`` of ``source`` into ``folder``. ``progress``: see
+        :func:`~screening.views.notebook_runner.say`."""
+        jobs = [(n, _declared(n, params, source)) for n in names if (source / n).exists()]
+        start = time.perf_counter()
+        say(progress, f"running {', '.join(n for n, _ in jobs)} ({self.count} at a time) ...")
+        self.started.result()  # the kernels failed to start: say so, not what follows from it
+        with sigint_held():
+            running = self.pool.submit(_run, jobs, folder, local, internal, source)
+        for name, seconds, warnings in running.result():  # a failed notebook stops the report with its error
+            for line in warnings:
+                print(f"{name}: {line}", file=sys.stderr)
+            say(progress, f"ran {name} in {seconds:.1f} s")
+        say(progress, f"ran the notebooks in {time.perf_counter() - start:.1f} s")
