@@ -29,9 +29,8 @@ from screening.views.workers import sigint_held, stop_workers, worker_init
 
 __all__ = ["NotebookKernels", "kernel_started", "kernel_fresh"]
 
-#: Run in each kernel once it has started: what the notebooks import, imported once for all of them.
-WARM = ("import matplotlib.pyplot, pandas, IPython.display, screening.views.charts, screening.views.readable, "
-        "screening.views.notebook_kernels as _kernels; _kernels.kernel_started()")
+#: Run in each kernel once it has started (see :func:`kernel_started`); it leaves no name behind.
+WARM = "import screening.views.notebook_kernels as _kernels; _kernels.kernel_started(); del _kernels"
 #: Run in a kernel before each notebook (see :func:`kernel_fresh`).
 FRESH = "import screening.views.notebook_kernels as _kernels; _kernels.kernel_fresh()"
 
@@ -43,10 +42,25 @@ _worker: dict = {}  # in the worker: its kernels and the folder of their sockets
 
 
 def kernel_started() -> None:
-    """In a report's kernel, after start-up: keep matplotlib's settings, to give every notebook the same."""
+    """In a report's kernel, after start-up: import what the notebooks import and draw a figure as they do, once
+    for all of them; keep matplotlib's settings, to give every notebook the same."""
+
     import matplotlib
+    import matplotlib.pyplot as plt
+    from IPython import get_ipython
+
+    import screening.views.charts
+    import screening.views.over_time_charts
+    import screening.views.readable
+    import screening.views.relax_charts
+    import screening.views.sweep_charts  # noqa: F401 (imported for the notebooks)
 
     _started["rc"] = matplotlib.rcParams.copy()
+    # The first figure a process draws loads fonts and the PNG encoder: here, while the report's tables are made.
+    fig, ax = plt.subplots(figsize=(2, 1))
+    ax.set_title("0123456789 abcdefghijklmnopqrstuvwxyz")
+    get_ipython().display_formatter.format(fig)
+    plt.close(fig)
 
 
 def kernel_fresh() -> None:
@@ -62,9 +76,9 @@ def kernel_fresh() -> None:
     import pandas as pd
     from IPython import get_ipython
 
-    shell = get_ipython()
-    shell.reset(new_session=False)
-    shell.execution_count = 1
+    # A new history session numbers the cells from 1 again; in the same one IPython would print an error
+    # about a line number not unique in its history, into the notebook.
+    get_ipython().reset(new_session=True)
     plt.close("all")
     with warnings.catch_warnings():  # the settings kept include deprecated ones, which warn when set
         warnings.simplefilter("ignore")
@@ -109,7 +123,8 @@ def _start(cwd: str, count: int) -> None:
     _worker["kernels"] = []
     for _ in range(count):
         km = manager(kernel_name="python3")
-        km.start_kernel(cwd=cwd)
+        # History in memory: kernels side by side (and other IPythons) need not share the file on disk.
+        km.start_kernel(cwd=cwd, extra_arguments=["--HistoryManager.hist_file=:memory:"])
         _worker["kernels"].append(km)
     import nbconvert  # noqa: F401 (imported while the kernels start: the first notebook does not wait for it)
     import papermill  # noqa: F401
@@ -127,13 +142,16 @@ def _run(jobs: list[tuple[str, dict]], folder: Path, local: dict[str, str], inte
     lock = threading.Lock()
 
     def drive(km) -> None:
+        fresh = True  # just started: no notebook to forget yet
         while True:
             with lock:
                 if not todo or failed:
                     return
                 name, params = todo.pop(0)
             try:
-                _execute([km], FRESH)
+                if not fresh:
+                    _execute([km], FRESH)
+                fresh = False
                 seconds, warnings = run_notebook(name, folder, params, local=local, internal=internal, km=km,
                                                  source=source)
             except BaseException as exc:  # noqa: BLE001 (re-raised below, in the worker's main thread)

@@ -150,12 +150,13 @@ def run_notebook(name: str, folder: Path, params: dict, cwd: Path = ROOT / "note
     target = folder / name
     with tempfile.TemporaryDirectory(prefix="screening-kernel-") as sockets:
         # A running kernel is already in ``cwd``: papermill would change this whole process's folder to it.
-        pm.execute_notebook(str(source / name), str(target), parameters=params, kernel_name="python3",
-                            cwd=None if km else str(cwd), progress_bar=False, log_output=False,
-                            kernel_manager_class=socket_kernels(sockets), **({"km": km} if km else {}))
+        # Saved once, at the end: saving the notebook before and after every cell kept the kernel waiting.
+        nb = pm.execute_notebook(str(source / name), str(target), parameters=params, kernel_name="python3",
+                                 cwd=None if km else str(cwd), progress_bar=False, log_output=False,
+                                 request_save_on_cell_execute=False, kernel_manager_class=socket_kernels(sockets),
+                                 **({"km": km} if km else {}))
     if km is not None:
         km.stop_clients()
-    nb = nbformat.read(target, as_version=4)
     # The what-if panel needs a live kernel; its saved widget state would only pull a widget
     # script from the network into the HTML, which then shows the panel's text fallback.
     nb.metadata.pop("widgets", None)

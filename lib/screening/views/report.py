@@ -43,7 +43,7 @@ from screening.engine.funnel import Screening
 from screening.errors import ScreeningError
 from screening.io.paths import check_path_text, writable_ancestor
 from screening.io.sources import absolute_spec, load_source, without_password
-from screening.io.sources.omop import PASSWORD_ENV
+from screening.io.sources.omop_connect import PASSWORD_ENV
 from screening.rules.protocol import Protocol, load_protocol
 from screening.rules.trace import items_table
 from screening.views.notebook_kernels import NotebookKernels
