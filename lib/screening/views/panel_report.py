@@ -187,10 +187,13 @@ class ReportWriter:
         try:
             # A report from the panel is always shareable, at the panel's threshold or the default if higher.
             rule = max(panel.explorer.rule, SHAREABLE, key=lambda r: r.threshold)
+            # The panel's visit frame and criterion results screened over time, as for its own figures.
+            visits = panel.explorer._visits
             build_report(panel.explorer.extract.path, protocol, out=out, overwrite=True, policy=policy,
                          small_cell=rule, notebooks=notebooks, variant=panel.explorer.shipped,
                          screening=screening, progress=lambda step: self._say(out, start, step),
-                         warn=warnings.append, force=force)
+                         warn=warnings.append, force=force,
+                         over_time=None if visits is None else visits.under(protocol, policy))
         except ReleaseRefused as exc:  # nothing written: the user may still force it, knowing why
             self.message.value = (f"<span style='color:{ORANGE}'>{html.escape(str(exc))}</span> "
                                   "<small>Here: press <b>Force</b>.</small>")

@@ -290,7 +290,7 @@ def build_report(data: str | Path, protocol: Protocol | str = "misle-phase2", *,
                  subgroup: str = "site", notebooks: bool = True, progress=False,
                  site_label: str | None = None, release_log=_DEFAULT_LOG, force: bool = False,
                  portfolio: bool = False, variant: Protocol | str = VARIANT, screening: Screening | None = None,
-                 warn=None, sites: list[str] | None = None) -> Path:
+                 warn=None, sites: list[str] | None = None, over_time=None) -> Path:
     """Screen ``data`` and write the report folder ``out``; returns its path.
 
     Every report ends with ``MANIFEST.sha256``; with a ``site_label`` it is a site bundle
@@ -301,7 +301,8 @@ def build_report(data: str | Path, protocol: Protocol | str = "misle-phase2", *,
     the ``portfolio*`` tables, every shipped trial beside this one (:mod:`screening.engine.portfolio`).
     ``variant``: the protocol the what-if section compares with (a what-if report: the protocol as shipped).
     ``screening``: ``data`` already screened under ``protocol`` and ``policy`` (the what-if panel's), reused
-    instead of loading the extract again. ``warn``: called with each warning (default: printed to stderr).
+    instead of loading the extract again; ``over_time``: its visits so screened (the panel's). ``warn``: called
+    with each warning (default: printed to stderr).
     ``progress``: True prints each step to stderr; a callable is called with it.
     ``sites``: every site of the registry, each listed in ``outcome_by_site`` whether or not it has patients
     (else small sites are pooled).
@@ -315,11 +316,14 @@ def build_report(data: str | Path, protocol: Protocol | str = "misle-phase2", *,
         protocol = load_protocol(protocol)
     if not isinstance(variant, Protocol):
         variant = load_protocol(variant)
+    chosen = (protocol.fingerprint(), policy)
     if screening is None:
         say(progress, f"loading {data} ...")
         screening = Screening(load_source(data, protocol=protocol), protocol, policy)
-    elif screening.protocol.fingerprint() != protocol.fingerprint() or screening.policy != policy:
+    elif (screening.protocol.fingerprint(), screening.policy) != chosen:
         raise ScreeningError("build_report: the screening handed over is not of this protocol and policy.")
+    if over_time is not None and (over_time.protocol.fingerprint(), over_time.screening.policy) != chosen:
+        raise ScreeningError("build_report: the visits handed over are not of this protocol and policy.")
     extract = screening.extract
     meta = provenance(screening, rule, site_label, compared_with=variant)
     trials = None
@@ -340,8 +344,7 @@ def build_report(data: str | Path, protocol: Protocol | str = "misle-phase2", *,
             os.environ[PASSWORD_ENV] = password
     # The notebooks' worker and kernels start now: their start-up runs beside the work on the tables.
     with NotebookKernels() if notebooks else contextlib.nullcontext() as kernels:
-        over_time = None
-        if extract.has_visits:  # screened at every visit: the series join the report's tables
+        if over_time is None and extract.has_visits:  # screened at every visit: the series join the tables
             from screening.engine.over_time import EligibilityOverTime
 
             over_time = EligibilityOverTime(extract, protocol, policy=policy)
@@ -378,10 +381,7 @@ def build_report(data: str | Path, protocol: Protocol | str = "misle-phase2", *,
         entry, warnings = release
         record_release(entry, log)
         for warning in warnings:
-            if warn is None:
-                print(f"warning: {warning}", file=sys.stderr)
-            else:
-                warn(warning)
+            (warn or (lambda text: print(f"warning: {text}", file=sys.stderr)))(warning)
     return out
 
 
