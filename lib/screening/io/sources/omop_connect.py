@@ -24,6 +24,7 @@ from pathlib import Path
 import pandas as pd
 
 from screening.errors import ExtractError, ExtractWarning
+from screening.io.sources import omop_copy
 
 __all__ = ["OMOP_TABLES", "VOCABULARY", "PASSWORD_ENV", "connect", "split_url"]
 
@@ -330,7 +331,24 @@ class _Database:
         self.conn.execute(stmt)
 
     def fetch(self, stmt) -> pd.DataFrame:
+        if omop_copy.can_copy(self.conn):  # PostgreSQL: the rows as one CSV stream, parsed by Arrow
+            frame = omop_copy.copy_frame(self.sql(stmt), self.receive)
+            if frame is not None:
+                return frame
         return pd.read_sql(stmt, self.conn)
+
+    def receive(self, sql: str) -> tuple[list[str], list[int], bytes]:
+        """What the database sends for ``sql`` by COPY: the time the client waits on it."""
+        import psycopg
+        import sqlalchemy as sa
+
+        try:
+            return omop_copy.receive(self.conn, sql)
+        except psycopg.Error as exc:  # said as any other statement's error is
+            raise sa.exc.DBAPIError(sql, None, exc) from None
+
+    def sql(self, stmt) -> str:
+        return str(stmt.compile(dialect=self.dialect, compile_kwargs={"literal_binds": True}))
 
     def create(self, table) -> None:
         table.create(self.conn)

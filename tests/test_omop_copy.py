@@ -1,0 +1,51 @@
+"""PostgreSQL's rows read through COPY and Arrow: the values pandas.read_sql gives, NULL and text kept apart."""
+
+from __future__ import annotations
+
+import datetime
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from screening.io.sources import omop_copy
+
+# Every kind of value the CDM queries return, and the texts a CSV reader would be tempted to read as
+# something else: an empty text, "NA", a comma and quotes, a number written as text.
+ROWS = """SELECT * FROM (VALUES
+    (1::bigint, 'NA'::text, ''::text, DATE '2024-01-02', 1.5::numeric, 2.25::float8, true, NULL::bigint,
+     '012'::varchar),
+    (NULL, 'x,"y"', NULL, NULL, NULL, 0.1, false, NULL, NULL)
+) AS t(id, word, blank, day, amount, value, flag, nothing, code)"""
+
+
+@pytest.fixture(scope="module")
+def conn(postgres_url):
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(postgres_url)
+    with engine.connect() as connection:
+        yield connection
+    engine.dispose()
+
+
+def test_copy_reads_each_value_as_read_sql_does(conn):
+    assert omop_copy.can_copy(conn)
+    got = omop_copy.copy_frame(ROWS, lambda sql: omop_copy.receive(conn, sql))
+    assert got["id"].tolist()[0] == 1 and np.isnan(got["id"].tolist()[1])
+    assert got["word"].tolist() == ["NA", 'x,"y"']
+    assert got["blank"].iloc[0] == "" and pd.isna(got["blank"].iloc[1])  # an empty text is not NULL
+    assert got["day"].tolist()[0] == pd.Timestamp("2024-01-02") and pd.isna(got["day"].iloc[1])
+    assert got["amount"].tolist()[0] == 1.5 and got["value"].tolist() == [2.25, 0.1]
+    assert got["flag"].tolist() == [True, False]
+    assert got["nothing"].tolist() == [None, None]  # no value at all: no type, as read_sql gives it
+    assert got["code"].iloc[0] == "012"  # text that looks like a number stays text
+    expected = pd.read_sql(ROWS, conn)
+    assert list(got.columns) == list(expected.columns)
+    for column in expected.columns:  # the same values; dates as datetime64 instead of datetime.date objects
+        same = expected[column].map(lambda v: pd.Timestamp(v) if isinstance(v, datetime.date) else v)
+        pd.testing.assert_series_equal(got[column].astype(object), same.astype(object), check_names=False)
+
+
+def test_a_value_the_csv_reader_cannot_type_is_left_to_read_sql(conn):
+    assert omop_copy.copy_frame("SELECT DATE 'infinity' AS day", lambda sql: omop_copy.receive(conn, sql)) is None
