@@ -49,3 +49,17 @@ def test_copy_reads_each_value_as_read_sql_does(conn):
 
 def test_a_value_the_csv_reader_cannot_type_is_left_to_read_sql(conn):
     assert omop_copy.copy_frame("SELECT DATE 'infinity' AS day", lambda sql: omop_copy.receive(conn, sql)) is None
+
+
+def test_send_writes_text_numbers_dates_and_nulls_as_given(conn):
+    import sqlalchemy as sa
+
+    table = sa.Table("screening_sent", sa.MetaData(), sa.Column("code", sa.String(8)), sa.Column("id", sa.BigInteger),
+                     sa.Column("day", sa.Date), prefixes=["TEMPORARY"])
+    table.create(conn)
+    rows = pd.DataFrame({"code": ["", None, "a,\"b\"\t\\"], "id": [1, None, 3],
+                         "day": [datetime.date(2024, 6, 15), None, datetime.date(1999, 12, 31)]}, dtype=object)
+    omop_copy.send(conn, table, rows)
+    back = conn.execute(sa.select(table)).all()
+    assert [tuple(r) for r in back] == [("", 1, datetime.date(2024, 6, 15)), (None, None, None),
+                                        ('a,"b"\t\\', 3, datetime.date(1999, 12, 31))]

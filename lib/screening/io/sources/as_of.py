@@ -111,7 +111,11 @@ class AsOf:
                               "value": m["value"].to_numpy(), "range_high": m["range_high"].to_numpy(),
                               "positive": m["positive"].array})
         right = right[right["person"] >= 0].sort_values("taken", kind="stable")
-        rows = np.flatnonzero(self.known)
+        measured = np.zeros(len(self.ids), dtype=bool)
+        measured[right["person"].to_numpy()] = True
+        # Only rows of a person with a result are searched: in a CDM most persons are outside the cohort whose
+        # results were read, and a row without any result stays empty either way.
+        rows = np.flatnonzero(self.known & measured[np.maximum(self.code, 0)])
         left = pd.DataFrame({"row": rows, "person": self.code[rows], "date": self.date[rows]})
         found = pd.merge_asof(left.sort_values("date", kind="stable"), right, left_on="date", right_on="taken",
                               by="person", direction="backward", allow_exact_matches=True)

@@ -51,7 +51,8 @@ def load_concepts(path: str | Path | None = None) -> dict:
         text = (resources.files("screening.io.sources") / "concepts.yaml").read_text(encoding="utf-8")
     else:
         text = Path(path).read_text(encoding="utf-8")
-    return yaml.safe_load(text)
+    # libyaml's parser where PyYAML has it: the same objects, in a tenth of the time
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 
 @dataclass

@@ -355,8 +355,13 @@ class _Database:
 
     def load(self, table, frame: pd.DataFrame) -> None:
         table.create(self.conn)
-        if len(frame):
-            self.conn.execute(table.insert(), frame.astype(object).where(frame.notna(), None).to_dict("records"))
+        if not len(frame):
+            return
+        rows = frame.astype(object).where(frame.notna(), None)
+        if omop_copy.can_copy(self.conn):  # one COPY rather than an INSERT per row
+            omop_copy.send(self.conn, table, rows)
+        else:
+            self.conn.execute(table.insert(), rows.to_dict("records"))
 
     def close(self) -> None:
         self.conn.close()

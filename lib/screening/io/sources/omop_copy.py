@@ -1,14 +1,14 @@
-"""A query's rows from PostgreSQL as one CSV stream (``COPY (...) TO STDOUT``), parsed by Arrow.
+"""PostgreSQL through psycopg: query results read, and the cohort written, by COPY instead of row by row.
 
 ``pandas.read_sql`` through SQLAlchemy makes a Python object of every value and a row
-object of every row: for the one row per person of a 1M-person CDM that is most of the
-client's time, while the database itself is done in a few seconds. COPY sends the same
-rows as CSV, which Arrow parses in C++. The frame holds what ``read_sql`` gives (whole
-numbers as int64, or float64 with a NULL among them; text as str; a column of NULLs as
-None), but dates as datetime64 rather than a ``datetime.date`` object each, as DuckDB
-gives them.
-Anything the CSV reader cannot take (a date PostgreSQL writes as ``infinity``) is read
-the ordinary way instead, with the ordinary error.
+object of every row, and an INSERT per row writes a table: with the one row per person
+of a large CDM, that is client time spent on what the database hands over, not on
+screening. ``COPY (...) TO STDOUT`` sends the same rows as CSV, which Arrow parses in
+C++. The frame holds what ``read_sql`` gives (whole numbers as int64, or float64 with a
+NULL among them; text as str; a column of NULLs as None), but dates as datetime64
+rather than a ``datetime.date`` object each, as DuckDB gives them. Anything the CSV
+reader cannot take (a date PostgreSQL writes as ``infinity``) is read the ordinary way
+instead, with the ordinary error.
 
 Example
 -------
@@ -25,7 +25,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-__all__ = ["arrow_type", "copy_frame", "can_copy"]
+__all__ = ["arrow_type", "copy_frame", "can_copy", "receive", "send"]
 
 #: PostgreSQL type OIDs (pg_type) read as something other than text.
 _TYPES = {16: pa.bool_(), 20: pa.int64(), 21: pa.int64(), 23: pa.int64(), 26: pa.int64(),
@@ -83,3 +83,14 @@ def receive(connection, sql: str) -> tuple[list[str], list[int], bytes]:
             for block in copy:
                 out += block
     return names, oids, bytes(out)
+
+
+def send(connection, table, rows: pd.DataFrame) -> None:
+    """``rows`` (Python values, None for NULL) into the new table ``table`` by one COPY on the connection's session."""
+    quote = connection.dialect.identifier_preparer
+    names = [c.name for c in table.columns]
+    columns = ", ".join(quote.quote(name) for name in names)
+    with connection.connection.driver_connection.cursor() as cur, \
+            cur.copy(f"COPY {quote.format_table(table)} ({columns}) FROM STDIN") as copy:
+        for row in rows[names].itertuples(index=False, name=None):
+            copy.write_row(row)
