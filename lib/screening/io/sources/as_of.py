@@ -119,14 +119,21 @@ class AsOf:
         left = pd.DataFrame({"row": rows, "person": self.code[rows], "date": self.date[rows]})
         found = pd.merge_asof(left.sort_values("date", kind="stable"), right, left_on="date", right_on="taken",
                               by="person", direction="backward", allow_exact_matches=True)
+        hit = found["taken"].notna().to_numpy()
         if months is not None and len(found):
-            old = found["taken"] < months_before(found["date"], months)
-            found.loc[old.to_numpy(), ["taken", "value", "range_high", "positive"]] = None
-        out = found.set_index("row").reindex(np.arange(len(self)))
-        return pd.DataFrame({"value": pd.array(out["value"], dtype="Float64"),
-                             "date": out["taken"].to_numpy(dtype="datetime64[s]"),
-                             "range_high": out["range_high"].to_numpy(dtype=float),
-                             "positive": pd.array(out["positive"], dtype="boolean")})
+            hit = hit & ~(found["taken"] < months_before(found["date"], months)).to_numpy()
+        # Written into arrays over every row at once: a row without a (recent enough) result stays empty.
+        at, n = found["row"].to_numpy()[hit], len(self)
+        value, high = np.full(n, np.nan), np.full(n, np.nan)
+        taken = np.full(n, np.datetime64("NaT"), dtype="datetime64[s]")
+        value[at] = found["value"].to_numpy(dtype=float, na_value=np.nan)[hit]
+        high[at] = found["range_high"].to_numpy(dtype=float, na_value=np.nan)[hit]
+        taken[at] = found["taken"].to_numpy(dtype="datetime64[s]")[hit]
+        positive = found["positive"].astype("boolean").array[hit]
+        known, unknown = np.zeros(n, dtype=bool), np.ones(n, dtype=bool)
+        known[at], unknown[at] = positive.fillna(False).to_numpy(dtype=bool), positive.isna()
+        return pd.DataFrame({"value": pd.array(value, dtype="Float64"), "date": taken, "range_high": high,
+                             "positive": pd.arrays.BooleanArray(known, unknown)})
 
 
 def index_dates(kind: str, base: pd.Series, first_sle: pd.Series, visits: pd.DataFrame,

@@ -107,6 +107,10 @@ def _aligned(part: pd.Series | pd.DataFrame, ids: pd.Index):
     Looked up through ``ids``' own cached hash table: ``part.reindex(ids)`` would hash every one
     of a large CDM's person ids again for each field.
     """
+    if part.index.equals(ids):  # already on every person, in order (a source's own per-person columns)
+        out = part.copy()
+        out.index = ids
+        return out
     pos = ids.get_indexer(part.index)
     order = np.full(len(ids), -1, dtype=np.int64)
     order[pos[pos >= 0]] = np.flatnonzero(pos >= 0)
@@ -140,8 +144,8 @@ def _as_of(model: EventModel, at: AsOf, birth: np.ndarray, lab_months: float | N
     cond = model.conditions
     unknown = ~at.known
 
-    def flag(set_names, days=None) -> np.ndarray:
-        return np.where(unknown, None, at.any_within(cond[cond["set"].isin(set_names)], days))
+    def flag(set_names, days=None) -> pd.arrays.BooleanArray:  # unknown where the row has no date
+        return pd.arrays.BooleanArray(at.any_within(cond[cond["set"].isin(set_names)], days), unknown.copy())
 
     ln = cond[cond["set"] == "lupus_nephritis"]
     out["lupus_nephritis"] = np.where(at.any_within(ln, ACTIVE_NEPHRITIS_DAYS), "active",
@@ -269,16 +273,20 @@ def _implausible_to_unknown(tables: dict[str, pd.DataFrame], notes: dict) -> pd.
         for f in fields_of(name):
             if f.kind not in ("int", "float") or f.name not in table:
                 continue
-            value = pd.to_numeric(table[f.name], errors="coerce").astype(float)
+            column = table[f.name]
+            if column.dtype == object and not column.notna().any():  # a field no source gives: no number to read
+                table[f.name] = np.full(len(column), np.nan)
+                continue
+            value = pd.to_numeric(column, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
             if f.kind == "int":
-                value = value.round()
+                value = np.round(value)
             bad = (value < (f.min if f.min is not None else -np.inf)) | (value > (f.max if f.max is not None
                                                                                   else np.inf))
-            table[f.name] = value.where(~bad)
+            table[f.name] = np.where(bad, np.nan, value)
             if bad.any():
                 who = table["patient_id"][bad]
                 found.append(pd.DataFrame({"table": name, "column": f.name, "patient_id": who.astype(str).to_numpy(),
-                                           "value": value[bad].to_numpy()}))
+                                           "value": value[bad]}))
                 notes[f.name] = (f"{int(bad.sum())} implausible value{'s' if bad.sum() > 1 else ''} (outside "
                                  f"{f.expected.split(' from ')[-1]}) set to unknown; listed by patient in "
                                  "extract.implausible")
