@@ -19,7 +19,7 @@ process's own (user + sys, from reading to the funnel, less the thread sampling
 its memory); the database's is what the throw-away cluster spent meanwhile, read
 from /proc: the postmaster, every process it runs and every one it has reaped (a
 backend or parallel worker that exited). The client's wall time is split into
-waiting on the database (inside the driver's execute or COPY) and working on the
+waiting on the database (inside the driver's execute, or receiving the rows) and working on the
 results.
 
     python scripts/bench_omop.py --routes postgres --runs 3 --profile /tmp/client.prof
@@ -93,7 +93,7 @@ class Waits:
     """Wall and CPU seconds this process spends inside the database driver: waiting on the database.
 
     Every statement SQLAlchemy sends (cursor execute; the rows are then converted outside it) and
-    every COPY the PostgreSQL connection streams (``_Database.receive``) is timed.
+    every result the PostgreSQL route receives as CSV text (``_Database.receive``) is timed.
     """
 
     def __init__(self) -> None:

@@ -24,7 +24,7 @@ from pathlib import Path
 import pandas as pd
 
 from screening.errors import ExtractError, ExtractWarning
-from screening.io.sources import omop_copy
+from screening.io.sources import omop_postgres
 
 __all__ = ["OMOP_TABLES", "VOCABULARY", "PASSWORD_ENV", "connect", "split_url"]
 
@@ -331,19 +331,19 @@ class _Database:
         self.conn.execute(stmt)
 
     def fetch(self, stmt) -> pd.DataFrame:
-        if omop_copy.can_copy(self.conn):  # PostgreSQL: the rows as one CSV stream, parsed by Arrow
-            frame = omop_copy.copy_frame(self.sql(stmt), self.receive)
+        if omop_postgres.is_postgres(self.conn):  # the rows as CSV texts the database writes, parsed by Arrow
+            frame = omop_postgres.frame(self.sql(stmt), self.receive)
             if frame is not None:
                 return frame
         return pd.read_sql(stmt, self.conn)
 
-    def receive(self, sql: str) -> tuple[list[str], list[int], bytes]:
-        """What the database sends for ``sql`` by COPY: the time the client waits on it."""
+    def receive(self, sql: str) -> tuple[list[str], list[int], bytes] | None:
+        """The rows of ``sql`` as the database writes them in CSV: the time the client waits on it."""
         import psycopg
         import sqlalchemy as sa
 
         try:
-            return omop_copy.receive(self.conn, sql)
+            return omop_postgres.receive(self.conn, sql)
         except psycopg.Error as exc:  # said as any other statement's error is
             raise sa.exc.DBAPIError(sql, None, exc) from None
 
@@ -358,8 +358,8 @@ class _Database:
         if not len(frame):
             return
         rows = frame.astype(object).where(frame.notna(), None)
-        if omop_copy.can_copy(self.conn):  # one COPY rather than an INSERT per row
-            omop_copy.send(self.conn, table, rows)
+        if omop_postgres.is_postgres(self.conn):  # one COPY rather than an INSERT per row
+            omop_postgres.send(self.conn, table, rows)
         else:
             self.conn.execute(table.insert(), rows.to_dict("records"))
 
