@@ -49,7 +49,8 @@ class AsOf:
 
     def __init__(self, ids: pd.Index, persons, dates) -> None:
         self.ids = ids
-        self.code = ids.get_indexer(pd.Index(persons))
+        # One row per person in order (the baseline rows) needs no look-up of a million ids
+        self.code = np.arange(len(ids)) if persons is ids else ids.get_indexer(pd.Index(persons))
         self.date = np.asarray(dates, dtype="datetime64[s]")
         self.known = ~np.isnat(self.date) & (self.code >= 0)
         self.day = _days(self.date)

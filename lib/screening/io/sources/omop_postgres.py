@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import io
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -88,7 +89,7 @@ def frame(sql: str, receive) -> pd.DataFrame | None:
     out.columns = names
     for i, column in enumerate(table.columns):
         if len(column) and column.null_count == len(column):  # read_sql finds no type in a column of NULLs
-            out.isetitem(i, pd.Series([None] * len(out), index=out.index, dtype=object))
+            out.isetitem(i, pd.Series(np.full(len(out), None, dtype=object), index=out.index))
     return out
 
 
