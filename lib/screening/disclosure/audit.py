@@ -65,6 +65,8 @@ class Cells:
     _index: dict = field(default_factory=dict)
     #: the attack of the last audit, kept while the relations stay (:func:`_attack_on`)
     _attack: Attack | None = field(default=None, repr=False, compare=False)
+    #: each count's bounds from its rounded label alone, worked out once (:meth:`bounds`)
+    _labelled: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     def __getstate__(self) -> dict:
         return {**self.__dict__, "_attack": None}  # a solver is not pickled: the next audit builds it again
@@ -131,7 +133,9 @@ class Cells:
     def bounds(self) -> np.ndarray:
         """What a reader knows of each count from its label alone: (n, 2) lowest and highest."""
         top = max(self.values, default=0) * 4 + self.rule.threshold + self.rule.base + 1  # keeps the LPs bounded
-        out = self.rule.intervals(self.rule.labels(self.values), cap=top).astype(float)
+        if self._labelled is None or len(self._labelled) != len(self.values):  # counts are only ever added
+            self._labelled = self.rule.intervals(self.rule.labels(self.values), cap=top).astype(float)
+        out = self._labelled.copy()
         state = np.array(self.state, dtype=np.int64)
         out[state == WITHHELD] = (0, top)
         out[state == COMPLEMENT] = (self.rule.threshold + 1, top)
@@ -169,8 +173,10 @@ def _at_risk(cells: Cells) -> list[tuple[dict[int, float], object, int]]:
     return out
 
 
-def audit(cells: Cells) -> list[tuple[object, float, float]]:
+def audit(cells: Cells, only: set | None = None) -> list[tuple[object, float, float]]:
     """Counts the attack narrows too far (see :func:`_at_risk`): (cell id or target name, lowest, highest).
+
+    ``only``: look at these counts (cell ids or target names) alone.
 
     Feasible points found cheaply clear most counts at once, for each point shows a value the count can
     take: the truth, the optima of random objectives, then of objectives pushing every count still
@@ -180,12 +186,15 @@ def audit(cells: Cells) -> list[tuple[object, float, float]]:
     """
     if cells.rule.internal:
         return []
-    risky = _at_risk(cells)
+    risky = [r for r in _at_risk(cells) if only is None or r[1] in only]
     if not risky:
         return []
     attack = _attack_on(cells)
     points = attack.points if len(attack.points) > 1 else attack.witnesses(attack.points[0])
-    weights = _weights(risky, attack)
+    key = tuple(name for _, name, _ in risky)
+    if attack.weights[0] != key:  # the same counts at risk round after round: their weights built once
+        attack.weights = key, _weights(risky, attack)
+    weights = attack.weights[1]
     fewest = np.array([f for _, _, f in risky])
     room = attack.bounds  # lowest and highest each count's label allows
     plus, minus = weights.maximum(0), weights.minimum(0)
@@ -309,7 +318,7 @@ def _closing_neighbour(cells: Cells, leaks) -> int | None:
             if cells.state[j] != SHOWN or j in cells.known or cells.values[j] <= cells.rule.threshold:
                 continue
             cells.state[j] = COMPLEMENT
-            closed = name not in [n for n, _, _ in audit(cells)]
+            closed = not audit(cells, only={name})
             cells.state[j] = SHOWN
             if closed:
                 return j
