@@ -66,16 +66,24 @@ def test_on_a_generated_extract_with_visits_shared_as_a_report_protects_it(gener
 
 def test_a_reordering_or_a_setting_seen_before_draws_the_line_without_protecting_it_again(tmp_path, monkeypatch):
     panel = whatif_panel(load_extract(HERE), load_protocol(HERE / "protocol.yaml"), folder=tmp_path)
-    computed = []
-    figures = explorer_module.over_time_figures
-    monkeypatch.setattr(explorer_module, "over_time_figures", lambda *a: computed.append(1) or figures(*a))
-    shipped = panel.view.over_time
+    calls = {"figures": 0, "screened": 0, "at every visit": 0}
+    figures, screened, under = explorer_module.over_time_figures, panel.explorer._view, EligibilityOverTime.under
+
+    def counted(name, f):
+        return lambda *a, **k: calls.__setitem__(name, calls[name] + 1) or f(*a, **k)
+
+    monkeypatch.setattr(explorer_module, "over_time_figures", counted("figures", figures))
+    monkeypatch.setattr(panel.explorer, "_view", counted("screened", screened))
+    monkeypatch.setattr(EligibilityOverTime, "under", counted("at every visit", under))
+    shipped, view = panel.view.over_time, panel.view
     panel.sliders["sledai.min"].value = 4
-    assert len(computed) == 1
-    panel._move("belimumab", -1)  # the same visits eligible: the same line
-    panel.sliders["sledai.min"].value = 6
-    panel.reset()
-    assert len(computed) == 1 and panel.view.over_time == shipped == _fresh(panel)
+    assert calls == {"figures": 1, "screened": 1, "at every visit": 1}
+    panel._move("belimumab", -1)  # a new funnel, but the same visits eligible: the same line
+    assert calls == {"figures": 1, "screened": 2, "at every visit": 2}
+    panel._move("belimumab", +1)
+    panel.sliders["sledai.min"].value = 6  # settings seen before: nothing screened again
+    assert calls == {"figures": 1, "screened": 2, "at every visit": 2}
+    assert panel.view.over_time == shipped == _fresh(panel) and panel.view.headline == view.headline
 
 
 def test_the_funnel_is_drawn_before_the_line_which_is_greyed_meanwhile(tmp_path, monkeypatch):

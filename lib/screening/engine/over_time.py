@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from screening.engine.counts import placement
-from screening.engine.funnel import Screening, _states
+from screening.engine.funnel import Screening, _states, mask_key
 from screening.engine.status import FAIL, PASS, STATUSES, UNKNOWN, Status
 from screening.engine.visit_frame import older_ages, per_visit_extract, visit_rows
 from screening.io.dates import months_before
@@ -98,16 +98,25 @@ class EligibilityOverTime:
                  and not lacking(s.extract.absent, c)]
         if older is None or not which or np.isnan(older).all():
             return
-        age = s.extract.patients["age_years"].copy()
-        other = ~np.isnan(older)
-        age[other] = pd.array(older[other], dtype="Float64").astype("Int32")
-        aged = replace(s.extract, patients=s.extract.patients.assign(age_years=age), _rows=s.extract._rows)
+        settled = self._shared.setdefault("settled", {})  # by rule and parameters, as the funnel caches them
         for j in which:
             c = s.criteria[j]
-            again = _states(RULES[c.rule](aged, **c.params), c.kind)
-            s.raw[:, j] = np.where(s.raw[:, j] == again, s.raw[:, j], UNKNOWN)
+            if mask_key(c) not in settled:
+                again = _states(RULES[c.rule](self._aged(older), **c.params), c.kind)
+                settled[mask_key(c)] = np.where(s.raw[:, j] == again, s.raw[:, j], UNKNOWN)
+            s.raw[:, j] = settled[mask_key(c)]
         # the funnel's own arrays, updated in place: this screening is this object's, not shared
         s.states, s._counts = s._apply_policy(s.raw), None
+
+    def _aged(self, older: np.ndarray) -> Extract:
+        """The visit frame with each visit's other possible age (built once, shared by each screening)."""
+        if "aged" not in self._shared:
+            frame = self.screening.extract
+            age = frame.patients["age_years"].copy()
+            other = ~np.isnan(older)
+            age[other] = pd.array(older[other], dtype="Float64").astype("Int32")
+            self._shared["aged"] = replace(frame, patients=frame.patients.assign(age_years=age), _rows=frame._rows)
+        return self._shared["aged"]
 
     def __repr__(self) -> str:
         counts = dict(zip(STATUSES, np.bincount(self._status[self._last], minlength=3).tolist(), strict=True))

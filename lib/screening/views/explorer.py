@@ -131,8 +131,10 @@ class Explorer:
         self._eligible: dict[tuple[str, str], np.ndarray] = {}
         self._others: dict[str, Protocol] = {}
         self._visits = None  # the extract screened at every visit, built at the first view and reused by each
-        #: the over-time line by the per-visit statuses it is computed from (see :meth:`over_time`)
-        self._lines: dict[bytes, dict] = {}
+        #: views and over-time lines drawn, kept for a setting seen again (see :meth:`view`, :meth:`over_time`)
+        self._views: dict[tuple, View] = {}
+        self._lines: dict[bytes, dict] = {}  # by the per-visit statuses each line is computed from
+        self._statuses: dict[tuple[str, str], bytes] = {}  # (protocol, policy) -> those statuses' key
 
     def protocol(self, settings: Settings) -> Protocol:
         """The shipped protocol with ``settings`` applied (parameters of dropped criteria are ignored)."""
@@ -162,9 +164,19 @@ class Explorer:
         """Screen under ``settings`` and tabulate what the panel shows.
 
         ``over_time=False`` leaves :attr:`View.over_time` to :meth:`over_time`, so the panel can draw the
-        funnel before the line over time.
+        funnel before the line over time. A setting seen before is not screened again.
         """
-        s = self.screening(settings)
+        protocol = self.protocol(settings)
+        key = (protocol.fingerprint(), settings.policy, settings.compare_with)
+        if key not in self._views:
+            _keep(self._views, key, self._view(settings, protocol))
+        view = replace(self._views[key], over_time=None)
+        if over_time:
+            view.over_time = self.over_time(view.protocol, settings.policy)
+        return view
+
+    def _view(self, settings: Settings, protocol: Protocol) -> View:
+        s = self._base.with_protocol(protocol, settings.policy)
         eligible, excluded, not_assessable = (int(v) for v in s.counts.status)
         headline = {"eligible": eligible, "not_assessable": not_assessable, "excluded": excluded,
                     "upper": eligible + not_assessable}
@@ -184,9 +196,8 @@ class Explorer:
         attrition = s.attrition().drop(columns=["pct_of_previous", "pct_of_total"])
         criteria = s.criteria_table().drop(columns=["excluded_in_sequence", "not_assessable_in_sequence"])
         rule = self.rule
-        over = self.over_time(s.protocol, settings.policy) if over_time else None
         if rule.internal:
-            return View(s.protocol, headline, dict(headline), attrition, None, criteria, changes, over)
+            return View(s.protocol, headline, dict(headline), attrition, None, criteria, changes)
         head = pd.DataFrame([headline])
         shown = round_counts(head, list(headline), rule).iloc[0].to_dict()
         text = round_counts(attrition, STEP_COUNTS, rule)
@@ -199,10 +210,7 @@ class Explorer:
         for i, columns in enumerate(certain):
             shown_changes.loc[i, columns] = "0"
         return View(s.protocol, headline, shown, drawn, text, round_counts(criteria, CRITERION_COUNTS, rule),
-                    shown_changes, over)
-
-    #: over-time lines kept; each is a few strings, and an investigator revisits settings
-    LINES_KEPT = 512
+                    shown_changes)
 
     def over_time(self, protocol: Protocol, policy: str = "separate") -> dict | None:
         """Eligible over time under ``protocol`` and ``policy`` (:func:`over_time_figures`); None without visits.
@@ -217,16 +225,17 @@ class Explorer:
 
         if not self.extract.has_visits:
             return None
+        seen = self._statuses.get((protocol.fingerprint(), policy))
+        if seen in self._lines:
+            return dict(self._lines[seen])
         if self._visits is None:
             self._visits = EligibilityOverTime(self.extract, protocol, policy=policy)
             over = self._visits
         else:
             over = self._visits.under(protocol, policy)
-        key = over.status_key()
+        key = _keep(self._statuses, (protocol.fingerprint(), policy), over.status_key())
         if key not in self._lines:
-            if len(self._lines) >= self.LINES_KEPT:
-                self._lines.pop(next(iter(self._lines)))
-            self._lines[key] = over_time_figures(over, self.rule)
+            _keep(self._lines, key, over_time_figures(over, self.rule))
         return dict(self._lines[key])
 
     def variant_yaml(self, settings: Settings, name: str) -> str:
@@ -270,6 +279,19 @@ class Explorer:
         if p.fingerprint() != saved.fingerprint():  # pragma: no cover
             raise ScreeningError(f"{path}: the saved variant does not screen as the panel does; please report this.")
         return replace(p, id=saved.id, title=saved.title, path=saved.path, items=saved.items)
+
+
+#: Views, lines and statuses kept for settings seen before: a view is a few small tables, and an investigator
+#: goes back and forth between a handful of settings.
+KEPT = 256
+
+
+def _keep(cache: dict, key, value):
+    """``cache[key] = value``, forgetting the oldest entry beyond :data:`KEPT`; returns ``value``."""
+    if len(cache) >= KEPT:
+        cache.pop(next(iter(cache)))
+    cache[key] = value
+    return value
 
 
 def over_time_figures(over, rule: SmallCellRule) -> dict:
