@@ -177,8 +177,9 @@ def build_extract(model: EventModel, baseline: str = "last_visit", before: str |
     ids = p.index
     base = baselines(model, baseline, before)
     birth = p["birth_date"].to_numpy(dtype="datetime64[s]")
-    patients = pd.DataFrame({"patient_id": ids.astype(str), "site": p["site"].astype(str).to_numpy(),
-                             "sex": p["sex"].to_numpy(), "race_ethnicity": p["race_ethnicity"].to_numpy()})
+    # the arrays themselves (by position): a million Python strings each would be made and read back as text
+    patients = pd.DataFrame({"patient_id": ids.astype(str), "site": p["site"].astype(str).array,
+                             "sex": p["sex"].array, "race_ethnicity": p["race_ethnicity"].array})
     at = AsOf(ids, ids, _aligned(base, ids).to_numpy(dtype="datetime64[s]"))
     fields = _as_of(model, at, birth, lab_months)
     patients["age_years"] = fields.pop("age_years")

@@ -30,6 +30,7 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import sqlalchemy as sa
 
 from screening.errors import ExtractError
@@ -87,18 +88,29 @@ def _persons(frame: pd.DataFrame) -> pd.DataFrame:
                            errors="coerce")
     exact = _dates(frame["birth_datetime"])
     birth = exact.where(exact.notna(), birth)
-    race_id = number["race_concept_id"]
-    race = race_id.map(RACE)
-    race = race.where(race.notna() | ~(race_id.fillna(0) > 0), "Other")
-    gender = number["gender_concept_id"]
+    race_id, gender = (number[c].to_numpy(dtype=float, na_value=np.nan) for c in ("race_concept_id",
+                                                                               "gender_concept_id"))
+    # A race concept not listed is "Other"; none (or 0) is unknown. Hispanic ethnicity is said first.
+    race = np.select([race_id == k for k in RACE], range(len(RACE)), np.where(race_id > 0, len(RACE), -1))
+    hispanic = number["ethnicity_concept_id"].to_numpy(dtype=float, na_value=np.nan) == HISPANIC
     site = frame["care_site_id"].astype("string").str.removesuffix(".0").fillna("OMOP")
     return pd.DataFrame({
         "person_id": _ids(frame["person_id"]),
         "site": site,
-        "sex": np.where(gender == FEMALE, "F", np.where(gender == MALE, "M", None)),
-        "race_ethnicity": np.where(number["ethnicity_concept_id"] == HISPANIC, "Hispanic", race.astype(object)),
+        "sex": _labels(np.where(gender == FEMALE, 0, np.where(gender == MALE, 1, -1)), ["F", "M"]),
+        "race_ethnicity": _labels(np.where(hispanic, len(RACE) + 1, race), [*RACE.values(), "Other", "Hispanic"]),
         "birth_date": birth.astype("datetime64[s]"),
     })
+
+
+def _labels(codes: np.ndarray, names: list[str]) -> pd.Series:
+    """``names[code]`` for each code (-1: missing) as text, without a Python string per person.
+
+    >>> _labels(np.array([1, -1, 0]), ["F", "M"]).tolist()
+    ['M', nan, 'F']
+    """
+    text = pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int32), mask=codes < 0), pa.array(names))
+    return pd.Series(pd.array(text.cast(pa.string()), dtype="str"))
 
 
 def _ids(series: pd.Series) -> pd.Series:
