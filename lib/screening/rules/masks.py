@@ -19,8 +19,8 @@ from screening.io.schema import LAB_DATES
 from screening.io.vocabulary import classes_of
 from screening.rules.registry import Param
 
-__all__ = ["any_of", "baseline", "boolean", "class_in", "column_or_unknown", "events", "in_categories", "is_drug",
-           "isin", "lookback", "per_drug", "recency", "recent", "within"]
+__all__ = ["any_of", "baseline", "boolean", "class_in", "column_or_unknown", "drug_pairs", "events", "gather",
+           "in_categories", "is_drug", "isin", "lookback", "per_drug", "recency", "recent", "window_rows", "within"]
 
 
 def boolean(series) -> pd.arrays.BooleanArray:
@@ -98,17 +98,26 @@ def events(ex: Extract, table: str, mask: pd.Series | None = None) -> tuple[pd.D
 def lookback(ex: Extract, months: float, among: np.ndarray | None = None
              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The medication rows (of those ``among``, a boolean mask) whose [start_date, stop_date] may meet their
-    patient's look-back window [baseline - ``months``, baseline]: their positions, their patients' positions
-    and each one's window (NaT ends without a baseline).
+    patient's look-back window [baseline - ``months``, baseline]: :func:`window_rows` of that window, shifted
+    once per patient.
+    """
+    base = baseline(ex)
+    return window_rows(ex, months_before(base, months).to_numpy(), base.to_numpy(), among)
+
+
+def window_rows(ex: Extract, first: np.ndarray, last: np.ndarray, among: np.ndarray | None = None
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The medication rows (of those ``among``, a boolean mask) whose [start_date, stop_date] may meet their
+    patient's window [``first``, ``last``] (datetime64 per patient, NaT: no window): their positions, their
+    patients' positions and each one's window.
 
     A row left out surely misses its window (a known stop before it, or a known start after it): a rule
     reading the window finds it False. The rows are narrowed first by the earliest and latest window of
     all, with no per-row gather (gathering a window onto ten million rows in no patient order costs more
-    than the rule), then exactly on the rows left. Each window is shifted once per patient.
+    than the rule), then exactly on the rows left.
     """
-    meds, base = ex.medications, baseline(ex)
+    meds = ex.medications
     start, stop = meds["start_date"].to_numpy(), meds["stop_date"].to_numpy()
-    first, last = months_before(base, months).to_numpy(), base.to_numpy()
     of = ex.patient_rows("medications")
     may = np.ones(len(meds), dtype=bool) if among is None else np.array(among, dtype=bool)
     dated = ~np.isnat(last)
@@ -167,17 +176,32 @@ def per_drug(meds: pd.DataFrame, condition) -> pd.arrays.BooleanArray:
     >>> per_drug(meds, mask).equals(mask(meds))
     True
     """
+    grid, code = drug_pairs(meds)
+    return gather(condition(grid), code)
+
+
+def drug_pairs(meds: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+    """Every (drug, drug_class) pair the categories allow, as a frame, and each row's pair: its position there.
+
+    A rule reading drug and class alone answers on the pairs (a few hundred) and :func:`gather` s the
+    answer onto the rows.
+    """
     drug, klass = meds["drug"], meds["drug_class"]
     kinds = len(klass.cat.categories) + 1  # code -1 (missing) is pair code 0
     pairs = np.arange((len(drug.cat.categories) + 1) * kinds)
     grid = pd.DataFrame({"drug": pd.Categorical.from_codes(pairs // kinds - 1, dtype=drug.dtype),
                          "drug_class": pd.Categorical.from_codes(pairs % kinds - 1, dtype=klass.dtype)})
-    answer = pd.array(condition(grid), dtype="boolean")
     code = drug.cat.codes.to_numpy().astype(np.int32 if len(pairs) >= 1 << 15 else np.int16)
     code += 1
     code *= kinds
     code += klass.cat.codes.to_numpy()
     code += 1
+    return grid, code
+
+
+def gather(answer, code: np.ndarray) -> pd.arrays.BooleanArray:
+    """A three-valued answer per (drug, class) pair (:func:`drug_pairs`) onto the rows of pair ``code``."""
+    answer = pd.array(answer, dtype="boolean")
     sure, unknown = answer.to_numpy(dtype=bool, na_value=False), np.asarray(answer.isna())
     return pd.arrays.BooleanArray(sure[code], unknown[code])
 

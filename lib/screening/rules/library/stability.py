@@ -8,24 +8,27 @@ follow each other day by day are one course; a gap of a day breaks it. Only dail
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
 from screening.io.extract import Extract
 from screening.rules.baselines import rows as R
 from screening.rules.baselines.sqltext import EARLY, Query, is_drug
-from screening.rules.library.therapy import dose_cap, dose_cap_naive, dose_cap_sql, parse_caps, per_drug
-from screening.rules.masks import baseline
+from screening.rules.library.therapy import above_caps, dose_cap, dose_cap_naive, dose_cap_sql, parse_caps, per_drug
+from screening.rules.masks import any_of, baseline, drug_pairs, gather, window_rows
 from screening.rules.masks import is_drug as is_drug_mask
 from screening.rules.registry import Param, rule
 from screening.rules.windows import PREDNISONE_EQUIVALENT
 
 _FAR = np.datetime64("1900-01-01", "D").astype(np.int64)
+_NONE = np.iinfo(np.int64).min  # a missing day
 
 
 def _day(values: np.ndarray) -> np.ndarray:
     """Dates as int day numbers; a missing date as the smallest int64."""
-    out = np.full(len(values), np.iinfo(np.int64).min, dtype=np.int64)
+    out = np.full(len(values), _NONE, dtype=np.int64)
     known = ~np.isnat(values)
     out[known] = values[known].astype("datetime64[D]").astype(np.int64)
     return out
@@ -82,37 +85,80 @@ def _spread(rows: np.ndarray, dose: np.ndarray, n: int) -> tuple[np.ndarray, np.
     return (high > low), missing & (np.bincount(rows, minlength=n) >= 2)
 
 
-def stable_use(ex: Extract, drugs: list[str], min_weeks: float, stable_weeks: float,
+@dataclass(frozen=True)
+class _Segments:
+    """The medication rows that may be a daily dose of a drug some arm of a rule asks about, and may reach its
+    look-back, with dates as day numbers: narrowed and converted once per rule, then read by each arm."""
+
+    base: np.ndarray  # per patient: baseline day (_NONE without one)
+    rows: np.ndarray  # per row: its patient's position
+    grid: pd.DataFrame  # the (drug, class) pairs (masks.drug_pairs), and each row's pair
+    pair: np.ndarray
+    drug: pd.Series  # per row: its drug, its unit surely mg/day or blank, its dates and dose
+    daily: np.ndarray
+    blank_unit: np.ndarray
+    start: np.ndarray
+    stop: np.ndarray
+    dose: np.ndarray
+
+
+def _segments(ex: Extract, drugs: list[str], back_days: int) -> _Segments:
+    """The rows of :class:`_Segments` for arms reading ``drugs`` at most ``back_days`` days before baseline.
+
+    A row left out cannot change any arm's answer: it is surely none of ``drugs``, or surely not a daily
+    dose, or, for a patient with a baseline, it surely stops before the look-back (it covers none of its
+    days) or starts after baseline (it covers none before). A patient without a baseline keeps every row.
+    """
+    meds = ex.medications
+    grid, pair = drug_pairs(meds)
+    unit = meds["dose_unit"]
+    daily = np.asarray(unit == "mg/day", dtype=bool)
+    blank_unit = unit.isna().to_numpy()
+    may = gather(is_drug_mask(grid, drugs), pair).fillna(True).to_numpy(dtype=bool) & (daily | blank_unit)
+    base = _day(baseline(ex).to_numpy())
+    dated = base != _NONE
+    # The window in the dates' own unit; its end is the day after baseline (a start then is kept: harmless).
+    first, last = (np.where(dated, base + shift, 0).astype("datetime64[D]").astype(meds["start_date"].dtype)
+                   for shift in (-back_days, 1))
+    first[~dated] = last[~dated] = np.datetime64("NaT")
+    at, rows, _, _ = window_rows(ex, first, last, may)
+    return _Segments(base, rows, grid, pair[at], meds["drug"].iloc[at], daily[at], blank_unit[at],
+                     _day(meds["start_date"].to_numpy()[at]), _day(meds["stop_date"].to_numpy()[at]),
+                     meds["dose"].array[at].to_numpy(dtype=float, na_value=np.nan))
+
+
+def _back_days(*weeks: float) -> int:
+    """Days the furthest of these windows (in weeks) reaches before baseline."""
+    return max(round(7 * w) for w in weeks)
+
+
+def stable_use(seg: _Segments, drugs: list[str], min_weeks: float, stable_weeks: float,
                over: dict[str, tuple[float, float]] | None = None) -> pd.arrays.BooleanArray:
     """Per patient: any of ``drugs`` (as one course) taken every day of the last min_weeks weeks, at one dose
-    for the last stable_weeks weeks."""
-    n = len(ex.patients)
-    meds = ex.medications
-    member = is_drug_mask(meds, drugs)
-    unit = meds["dose_unit"]
-    daily = pd.arrays.BooleanArray(np.asarray(unit == "mg/day", dtype=bool), unit.isna().to_numpy())
-    taken = member & daily
-    sure_row = np.asarray(taken.fillna(False), dtype=bool)
-    maybe_row = sure_row | np.asarray(taken.isna())
-    rows = ex.patient_rows("medications")
-    base = _day(baseline(ex).to_numpy())
+    for the last stable_weeks weeks. ``seg`` holds the rows that may matter (:func:`_segments`)."""
+    base = seg.base
+    n = len(base)
+    member = gather(is_drug_mask(seg.grid, drugs), seg.pair)
+    member_sure = member.to_numpy(dtype=bool, na_value=False)
+    sure_row = member_sure & seg.daily
+    maybe_row = (member_sure | np.asarray(member.isna())) & (seg.daily | seg.blank_unit)
+    at = np.flatnonzero(maybe_row)  # this arm's rows: sure ones are among them
+    sure_row, rows, start, stop, dose = sure_row[at], seg.rows[at], seg.start[at], seg.stop[at], seg.dose[at]
+    maybe_row = np.ones(len(at), dtype=bool)
     if over:
-        above = _over_on_the_day(ex, rows, base, over)
+        above = _over_on_the_day(seg.drug.iloc[at], rows, base, stop, dose, over)
         sure_row &= ~above  # surely taken on the day above its cap, it fails the cap whatever it covers
         maybe_row &= ~above
-    dated = base != np.iinfo(np.int64).min
-    start, stop = _day(meds["start_date"].to_numpy()), _day(meds["stop_date"].to_numpy())
-    dose = meds["dose"].to_numpy(dtype=float, na_value=np.nan)
-    none = np.iinfo(np.int64).min
+    dated = base != _NONE
     answers = {}
     for bound, pick in (("sure", sure_row), ("maybe", maybe_row)):
         pick = pick & dated[rows]
         r, s, e, d = rows[pick], start[pick], stop[pick], dose[pick]
         end = base[r]
         # A missing start: surely on its stop day only; possibly since long ago. A missing stop is ongoing.
-        lo = np.where(s == none, e if bound == "sure" else _FAR, s)
-        hi = np.where(e == none, end, np.minimum(e, end))
-        ok = (lo != none) & (hi >= lo)
+        lo = np.where(s == _NONE, e if bound == "sure" else _FAR, s)
+        hi = np.where(e == _NONE, end, np.minimum(e, end))
+        ok = (lo != _NONE) & (hi >= lo)
         r, lo, hi, d = r[ok], lo[ok], hi[ok], d[ok]
         long_enough, held = _covers(r, lo, hi, [(base - round(7 * min_weeks), base),
                                                 (base - round(7 * stable_weeks), base)], n)
@@ -132,7 +178,8 @@ def stable_use(ex: Extract, drugs: list[str], min_weeks: float, stable_weeks: fl
     return pd.arrays.BooleanArray(sure, ~sure & maybe)
 
 
-def _over_on_the_day(ex: Extract, rows: np.ndarray, base: np.ndarray, over: dict) -> np.ndarray:
+def _over_on_the_day(drug: pd.Series, rows: np.ndarray, base: np.ndarray, stop: np.ndarray, dose: np.ndarray,
+                     over: dict) -> np.ndarray:
     """Rows of a capped drug, at a dose above its cap, that run to baseline or past it (or are ongoing).
 
     Such a row either has begun by baseline, and is then on the baseline day (daily, it breaks the
@@ -140,13 +187,9 @@ def _over_on_the_day(ex: Extract, rows: np.ndarray, base: np.ndarray, over: dict
     weeks before it. In no completion can it make the drug qualify, whatever its start or unit, so it
     is left out rather than left unknown.
     """
-    meds = ex.medications
-    stop = _day(meds["stop_date"].to_numpy())
-    none = np.iinfo(np.int64).min
-    reaches = (base[rows] != none) & ((stop == none) | (stop >= base[rows]))
-    factor = per_drug(meds["drug"], {d: f for d, (f, _) in over.items()})
-    cap = per_drug(meds["drug"], {d: c for d, (_, c) in over.items()})
-    dose = meds["dose"].to_numpy(dtype=float, na_value=np.nan)
+    reaches = (base[rows] != _NONE) & ((stop == _NONE) | (stop >= base[rows]))
+    factor = per_drug(drug, {d: f for d, (f, _) in over.items()})
+    cap = per_drug(drug, {d: c for d, (_, c) in over.items()})
     return reaches & (dose * factor > cap + 1e-9)
 
 
@@ -262,16 +305,8 @@ def _stable_sql(q: Query, drugs: list[str], min_weeks: float, stable_weeks: floa
       stable_weeks=Param(8, "weeks its daily dose has not changed, up to baseline", "weeks"))
 def on_drug_stable(ex: Extract, drugs: list[str], min_weeks: float, stable_weeks: float):
     """One of `drugs` taken every day of the min_weeks weeks before baseline, its dose unchanged for stable_weeks."""
-    n = len(ex.patients)
-    return _any([stable_use(ex, [d], min_weeks, stable_weeks) for d in drugs], n)
-
-
-def _any(results: list[pd.arrays.BooleanArray], n: int) -> pd.arrays.BooleanArray:
-    hit, unsure = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
-    for r in results:
-        hit |= np.asarray(r.fillna(False), dtype=bool)
-        unsure |= np.asarray(r.isna())
-    return pd.arrays.BooleanArray(hit, ~hit & unsure)
+    seg = _segments(ex, drugs, _back_days(min_weeks, stable_weeks))
+    return any_of([stable_use(seg, [d], min_weeks, stable_weeks) for d in drugs], len(ex.patients))
 
 
 @on_drug_stable.naive_form
@@ -307,13 +342,17 @@ def _arms(drugs: list[str], min_weeks: float, stable_weeks: float, glucocorticoi
 def standard_therapy(ex: Extract, drugs: list[str], min_weeks: float, stable_weeks: float,
                      glucocorticoid_min_weeks: float | None, glucocorticoid_stable_weeks: float, caps: list[str]):
     """At least one of `drugs` (or a glucocorticoid) taken long enough, at a stable dose, within its cap."""
-    n = len(ex.patients)
+    arms = _arms(drugs, min_weeks, stable_weeks, glucocorticoid_min_weeks, glucocorticoid_stable_weeks, caps)
+    seg = _segments(ex, [d for ds, _, _, _ in arms for d in ds], _back_days(*(w for a in arms for w in a[1:3])))
+    # Each distinct cap once, for every arm it applies to (an arm's caps: dose_cap of them).
+    distinct = {repr(c): c for _, _, _, own in arms for c in parse_caps(own).values()}
+    above = dict(zip(distinct, above_caps(ex, list(distinct.values())), strict=True))
     found = []
-    for ds, lo, st, own in _arms(drugs, min_weeks, stable_weeks, glucocorticoid_min_weeks,
-                                 glucocorticoid_stable_weeks, caps):
-        ok = stable_use(ex, ds, lo, st, _caps_by_drug(own))
-        found.append(ok & ~dose_cap(ex, caps=own) if own else ok)
-    return _any(found, n)
+    for ds, lo, st, own in arms:
+        ok = stable_use(seg, ds, lo, st, _caps_by_drug(own))
+        found.append(ok & ~any_of([above[repr(c)] for c in parse_caps(own).values()], len(ex.patients))
+                     if own else ok)
+    return any_of(found, len(ex.patients))
 
 
 @standard_therapy.naive_form

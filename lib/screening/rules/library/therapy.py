@@ -15,10 +15,10 @@ import pandas as pd
 from screening.io.extract import Extract
 from screening.rules.baselines import rows as R
 from screening.rules.baselines.sqltext import Query, is_drug, isin, lit, overlap
-from screening.rules.masks import baseline, class_in, events
+from screening.rules.masks import any_of, baseline, class_in, drug_pairs, events, gather, window_rows
 from screening.rules.masks import is_drug as is_drug_mask
 from screening.rules.registry import Param, rule
-from screening.rules.windows import PREDNISONE_EQUIVALENT, any_per_patient, overlaps
+from screening.rules.windows import PREDNISONE_EQUIVALENT, any_per_patient, overlap_states, overlaps
 
 #: mg/day in one of each unit a cap may be written in
 UNITS = {"mg/day": 1.0, "g/day": 1000.0, "mg/week": 1 / 7, "g/week": 1000 / 7}
@@ -88,22 +88,35 @@ def _check_caps(caps: list[str]):
                  "mycophenolate mofetil (720 mg ≈ 1000 mg)", kind="list of caps"))
 def dose_cap(ex: Extract, caps: list[str]):
     """A capped drug taken on the baseline day at a total daily dose above its cap."""
+    return any_of(above_caps(ex, list(parse_caps(caps).values())), len(ex.patients))
+
+
+def above_caps(ex: Extract, caps: list[tuple[dict[str, float], float]]) -> list[pd.arrays.BooleanArray]:
+    """Per cap (as :func:`parse_caps` gives them): whether its drugs' total daily dose on the baseline day is
+    above it, per patient.
+
+    Only the rows that may be a capped drug, at a daily dose, on the baseline day are read: the others add to
+    no total, sure or possible.
+    """
     n = len(ex.patients)
     meds = ex.medications
-    rows = ex.patient_rows("medications")
-    base = baseline(ex).to_numpy()[rows]
-    on_day = pd.array(overlaps(meds["start_date"].reset_index(drop=True), meds["stop_date"].reset_index(drop=True),
-                               pd.Series(base), pd.Series(base)), dtype="boolean")
-    sure_day, maybe_day = _split(on_day)
+    grid, pair = drug_pairs(meds)
     daily_unit = meds["dose_unit"]
     unit_sure = np.asarray(daily_unit == "mg/day", dtype=bool)
     unit_maybe = unit_sure | daily_unit.isna().to_numpy()
-    dose = meds["dose"].to_numpy(dtype=float, na_value=np.nan)
+    capped = sorted({d for drugs, _ in caps for d in drugs})
+    may = gather(is_drug_mask(grid, capped), pair).fillna(True).to_numpy(dtype=bool) & unit_maybe
+    base = baseline(ex).to_numpy()
+    at, rows, begin, end = window_rows(ex, base, base, may)
+    sure_day, maybe_day = _split(overlap_states(meds["start_date"].to_numpy()[at], meds["stop_date"].to_numpy()[at],
+                                                begin, end))
+    unit_sure, unit_maybe = unit_sure[at], unit_maybe[at]
+    dose = meds["dose"].array[at].to_numpy(dtype=float, na_value=np.nan)
+    drug, pair = meds["drug"].iloc[at], pair[at]
     over = []
-    for drugs, cap in parse_caps(caps).values():
-        member = is_drug_mask(meds, list(drugs))
-        sure_member, maybe_member = _split(member)
-        factor = per_drug(meds["drug"], drugs)
+    for drugs, cap in caps:
+        sure_member, maybe_member = _split(gather(is_drug_mask(grid, list(drugs)), pair))
+        factor = per_drug(drug, drugs)
         mg = dose * factor
         sure = sure_day & sure_member & unit_sure & ~np.isnan(mg)
         maybe = maybe_day & maybe_member & unit_maybe
@@ -112,12 +125,7 @@ def dose_cap(ex: Extract, caps: list[str]):
         total_maybe = np.bincount(rows[maybe], weights=most[maybe], minlength=n)
         above = total_sure > cap + 1e-9
         over.append(pd.arrays.BooleanArray(above, ~above & (total_maybe > cap + 1e-9)))
-    hit = np.zeros(n, dtype=bool)
-    unsure = np.zeros(n, dtype=bool)
-    for r in over:
-        hit |= np.asarray(r.fillna(False), dtype=bool)
-        unsure |= np.asarray(r.isna())
-    return pd.arrays.BooleanArray(hit, ~hit & unsure)
+    return over
 
 
 def per_drug(drug: pd.Series, values: dict[str, float]) -> np.ndarray:
