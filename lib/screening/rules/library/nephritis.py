@@ -17,7 +17,6 @@ from screening.io.schema import BILAG_GRADES
 from screening.rules.baselines import rows as R
 from screening.rules.baselines.sqltext import EARLY, LATE, Query, is_drug, lit
 from screening.rules.implied import implied_in, implied_in_naive, implied_in_sql
-from screening.rules.masks import events
 from screening.rules.masks import is_drug as is_drug_mask
 from screening.rules.registry import Param, rule
 from screening.rules.windows import covered_days
@@ -44,23 +43,27 @@ def nephritis_therapy(ex: Extract, total_months: float, cyclophosphamide_months:
     applies = implied_in(p, "bilag_renal", grades)  # a blank grade read from the nephritis status
     onset, base = p["nephritis_onset_date"].to_numpy(), p["baseline_date"].to_numpy()
     # Therapy matters only where the criterion may apply: the other patients meet it whatever they took.
+    meds = ex.medications
     may_apply = np.asarray(applies.fillna(True), dtype=bool)[ex.patient_rows("medications")]
-    therapy = is_drug_mask(ex.medications, THERAPY)
-    meds, rows = events(ex, "medications", may_apply & np.asarray(therapy.fillna(True), dtype=bool))
-    drug, start, stop = meds["drug"].to_numpy(), meds["start_date"].to_numpy(), meds["stop_date"].to_numpy()
+    at = np.flatnonzero(may_apply & is_drug_mask(meds, THERAPY).fillna(True).to_numpy(dtype=bool))
+    rows = ex.patient_rows("medications")[at]
+    # Drugs as their category codes: ten million names are never compared as strings.
+    drug = meds["drug"].cat.codes.to_numpy()[at]
+    codes = _codes(meds["drug"].cat.categories)
+    start, stop = meds["start_date"].to_numpy()[at], meds["stop_date"].to_numpy()[at]
     # A drug name the vocabulary did not know may be any of the three: possibly, it is each.
-    wild = np.asarray(meds["drug"].isna())
-    is_cyc = drug == "cyclophosphamide"
+    wild = drug < 0
+    is_cyc = drug == codes["cyclophosphamide"]
     # Certain: rows with a known start, inside a known episode (NaT propagates), up to a known baseline.
-    sure = _therapy_done(rows, drug, np.maximum(start, onset[rows]),
+    sure = _therapy_done(rows, drug, codes, np.maximum(start, onset[rows]),
                          np.minimum(np.where(np.isnat(stop), base[rows], stop), base[rows]),
-                         start >= _first(rows, np.where(is_cyc, start, _NAT), len(p))[rows],
+                         start >= _first(rows, is_cyc, start, len(p))[rows],
                          len(p), total_months, cyclophosphamide_months)
     # Possible: every unknown date at its most favourable (start and onset long ago, baseline far ahead).
     start_hi = np.where(np.isnat(start), _EARLY, start)
     base_hi = np.where(np.isnat(base), _LATE, base)[rows]
-    first_hi = _first(rows, np.where(is_cyc | wild, start_hi, _NAT), len(p))[rows]
-    maybe = _therapy_done(rows, drug, np.maximum(start_hi, np.where(np.isnat(onset), _EARLY, onset)[rows]),
+    first_hi = _first(rows, is_cyc | wild, start_hi, len(p))[rows]
+    maybe = _therapy_done(rows, drug, codes, np.maximum(start_hi, np.where(np.isnat(onset), _EARLY, onset)[rows]),
                           np.minimum(np.where(np.isnat(stop), base_hi, stop), base_hi),
                           ~np.isnat(first_hi) & (np.isnat(start) | (start >= first_hi)), len(p), total_months,
                           cyclophosphamide_months, wild)
@@ -68,21 +71,30 @@ def nephritis_therapy(ex: Extract, total_months: float, cyclophosphamide_months:
     return ~applies | completed
 
 
-def _first(rows: np.ndarray, dates: np.ndarray, n: int) -> np.ndarray:
-    """Earliest date per patient (NaT where none)."""
-    return pd.Series(dates).groupby(rows).min().reindex(range(n)).to_numpy(dtype="datetime64[s]")
+def _codes(categories: pd.Index) -> dict[str, int]:
+    """Each therapy drug's category code; -2 (no row's code) for one the extract does not name."""
+    return {d: categories.get_loc(d) if d in categories else -2 for d in THERAPY}
 
 
-def _therapy_done(rows, drug, start, stop, after_cyc, n, total_months, cyclophosphamide_months,
+def _first(rows: np.ndarray, which: np.ndarray, dates: np.ndarray, n: int) -> np.ndarray:
+    """Earliest of the ``which`` rows' dates per patient (NaT where none)."""
+    keep = which & ~np.isnat(dates)
+    earliest = np.full(n, np.iinfo(np.int64).max)
+    np.minimum.at(earliest, rows[keep], dates[keep].astype("datetime64[s]").view(np.int64))
+    return np.where(earliest == np.iinfo(np.int64).max, _NAT, earliest.view("datetime64[s]"))
+
+
+def _therapy_done(rows, drug, codes, start, stop, after_cyc, n, total_months, cyclophosphamide_months,
                   wild: np.ndarray | None = None) -> np.ndarray:
     """Whether the therapy rows [start, stop] add up to a completed nephritis course, per patient.
 
-    ``wild`` rows (drug unknown) count as every therapy drug.
+    ``drug`` holds category codes (:func:`_codes`); ``wild`` rows (drug unknown) count as every therapy drug.
     """
     usable = ~np.isnat(start) & ~np.isnat(stop) & (stop >= start)
 
     def days(drugs: list[str], extra: np.ndarray | None = None) -> np.ndarray:
-        keep = usable & (np.isin(drug, drugs) if wild is None else (np.isin(drug, drugs) | wild))
+        named = np.isin(drug, [codes[d] for d in drugs])
+        keep = usable & (named if wild is None else (named | wild))
         if extra is not None:
             keep &= extra
         return covered_days(rows[keep], pd.Series(start[keep]), pd.Series(stop[keep]), n)

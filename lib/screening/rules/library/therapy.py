@@ -15,10 +15,11 @@ import pandas as pd
 from screening.io.extract import Extract
 from screening.rules.baselines import rows as R
 from screening.rules.baselines.sqltext import Query, is_drug, isin, lit, overlap
-from screening.rules.masks import any_of, baseline, class_in, drug_pairs, events, gather, window_rows
+from screening.rules.masks import any_of, baseline, class_in, drug_pairs, gather, window_rows
 from screening.rules.masks import is_drug as is_drug_mask
+from screening.rules.masks import per_drug as per_drug_mask
 from screening.rules.registry import Param, rule
-from screening.rules.windows import PREDNISONE_EQUIVALENT, any_per_patient, overlap_states, overlaps
+from screening.rules.windows import PREDNISONE_EQUIVALENT, any_per_patient, overlap_states
 
 #: mg/day in one of each unit a cap may be written in
 UNITS = {"mg/day": 1.0, "g/day": 1000.0, "mg/week": 1 / 7, "g/week": 1000 / 7}
@@ -214,24 +215,25 @@ def washout(ex: Extract, drugs: list[str], classes: list[str], excepted: list[st
             fixed_days: int):
     """A listed drug taken within its wash-out before baseline: half_lives of its half-life, else fixed_days."""
     meds = ex.medications
-    pick = (is_drug_mask(meds, drugs) | class_in(meds, classes)) & ~is_drug_mask(meds, excepted)
-    keep = np.asarray(pick.fillna(True), dtype=bool)
-    rows_of, rows = events(ex, "medications", keep)
-    end = baseline(ex).iloc[rows].reset_index(drop=True)
-    names = rows_of["drug"].astype(object)
-    days = np.array([washout_days(None if pd.isna(d) else d, half_lives, fixed_days) for d in names], dtype=float)
-    # A name the vocabulary did not know may be any drug: surely within the shortest wash-out, maybe the longest.
+    pick = per_drug_mask(meds, lambda m: (is_drug_mask(m, drugs) | class_in(m, classes)) & ~is_drug_mask(m, excepted))
+    # Each drug's wash-out once per name; a name the vocabulary did not know may be any drug: surely within
+    # the shortest wash-out, maybe the longest.
+    names = meds["drug"].cat.categories
+    tabled = np.array([washout_days(d, half_lives, fixed_days) for d in names] + [0], dtype=np.int64)
     span = [washout_days(d, half_lives, fixed_days) for d in HALF_LIFE_DAYS] + [fixed_days]
-    unnamed = names.isna().to_numpy()
-    shortest = np.where(unnamed, min(span), days).astype("timedelta64[D]")
-    longest = np.where(unnamed, max(span), days).astype("timedelta64[D]")
-    start, stop = rows_of["start_date"].reset_index(drop=True), rows_of["stop_date"].reset_index(drop=True)
-    sure = pd.array(overlaps(start, stop, end - shortest, end), dtype="boolean")
-    maybe = pd.array(overlaps(start, stop, end - longest, end), dtype="boolean")
-    sure_hit, _ = _split(sure)
-    _, maybe_hit = _split(maybe)
+    # Only rows that may meet the longest wash-out of all may meet their own.
+    base = baseline(ex).to_numpy()
+    at, rows, _, end = window_rows(ex, base - np.timedelta64(int(max(span + tabled.tolist())), "D"), base,
+                                   pick.fillna(True).to_numpy(dtype=bool))
+    code = meds["drug"].cat.codes.to_numpy()[at]
+    unnamed = code < 0
+    shortest = np.where(unnamed, min(span), tabled[code]).astype("timedelta64[D]")
+    longest = np.where(unnamed, max(span), tabled[code]).astype("timedelta64[D]")
+    start, stop = meds["start_date"].to_numpy()[at], meds["stop_date"].to_numpy()[at]
+    sure_hit, _ = _split(overlap_states(start, stop, end - shortest, end))
+    _, maybe_hit = _split(overlap_states(start, stop, end - longest, end))
     within = pd.arrays.BooleanArray(sure_hit, ~sure_hit & maybe_hit)
-    return any_per_patient(len(ex.patients), rows, within & pick[keep])
+    return any_per_patient(len(ex.patients), rows, within & pick[at])
 
 
 @washout.naive_form
