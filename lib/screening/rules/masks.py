@@ -20,7 +20,8 @@ from screening.io.vocabulary import classes_of
 from screening.rules.registry import Param
 
 __all__ = ["any_of", "baseline", "boolean", "class_in", "column_or_unknown", "drug_pairs", "events", "gather",
-           "in_categories", "is_drug", "isin", "lookback", "per_drug", "recency", "recent", "window_rows", "within"]
+           "in_categories", "is_drug", "isin", "lookback", "near_rows", "per_drug", "recency", "recent", "window_rows",
+           "within"]
 
 
 def boolean(series) -> pd.arrays.BooleanArray:
@@ -123,9 +124,16 @@ def window_rows(ex: Extract, first: np.ndarray, last: np.ndarray, among: np.ndar
     dated = ~np.isnat(last)
     if dated.any() and start.dtype == stop.dtype == last.dtype:  # as loaded: one unit (else all are gathered)
         _within_bounds(start, stop, first[dated].min(), last[dated].max(), may, None if dated.all() else ~dated[of])
-    at = np.flatnonzero(may)
-    rows = of[at]
-    begin, end, start, stop = first[rows], last[rows], start[at], stop[at]
+    return near_rows(ex, np.flatnonzero(may), first, last)
+
+
+def near_rows(ex: Extract, at: np.ndarray, first: np.ndarray, last: np.ndarray
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`window_rows` among the medication rows at positions ``at``, each compared with its window."""
+    meds = ex.medications
+    rows = ex.patient_rows("medications")[at]
+    begin, end = first[rows], last[rows]
+    start, stop = meds["start_date"].to_numpy()[at], meds["stop_date"].to_numpy()[at]
     near = np.flatnonzero((np.isnat(stop) | np.isnat(begin) | (stop >= begin))
                           & (np.isnat(start) | np.isnat(end) | (start <= end)))
     return at[near], rows[near], begin[near], end[near]

@@ -91,8 +91,9 @@ class _Segments:
     look-back, with dates as day numbers: narrowed and converted once per rule, then read by each arm."""
 
     base: np.ndarray  # per patient: baseline day (_NONE without one)
-    rows: np.ndarray  # per row: its patient's position
-    grid: pd.DataFrame  # the (drug, class) pairs (masks.drug_pairs), and each row's pair
+    at: np.ndarray  # per row: its position in the medications, its patient's position
+    rows: np.ndarray
+    pairs: tuple[pd.DataFrame, np.ndarray]  # masks.drug_pairs of the medications, and each row's pair
     pair: np.ndarray
     drug: pd.Series  # per row: its drug, its unit surely mg/day or blank, its dates and dose
     daily: np.ndarray
@@ -122,7 +123,7 @@ def _segments(ex: Extract, drugs: list[str], back_days: int) -> _Segments:
                    for shift in (-back_days, 1))
     first[~dated] = last[~dated] = np.datetime64("NaT")
     at, rows, _, _ = window_rows(ex, first, last, may)
-    return _Segments(base, rows, grid, pair[at], meds["drug"].iloc[at], daily[at], blank_unit[at],
+    return _Segments(base, at, rows, (grid, pair), pair[at], meds["drug"].iloc[at], daily[at], blank_unit[at],
                      _day(meds["start_date"].to_numpy()[at]), _day(meds["stop_date"].to_numpy()[at]),
                      meds["dose"].array[at].to_numpy(dtype=float, na_value=np.nan))
 
@@ -138,7 +139,7 @@ def stable_use(seg: _Segments, drugs: list[str], min_weeks: float, stable_weeks:
     for the last stable_weeks weeks. ``seg`` holds the rows that may matter (:func:`_segments`)."""
     base = seg.base
     n = len(base)
-    member = gather(is_drug_mask(seg.grid, drugs), seg.pair)
+    member = gather(is_drug_mask(seg.pairs[0], drugs), seg.pair)
     member_sure = member.to_numpy(dtype=bool, na_value=False)
     sure_row = member_sure & seg.daily
     maybe_row = (member_sure | np.asarray(member.isna())) & (seg.daily | seg.blank_unit)
@@ -343,10 +344,12 @@ def standard_therapy(ex: Extract, drugs: list[str], min_weeks: float, stable_wee
                      glucocorticoid_min_weeks: float | None, glucocorticoid_stable_weeks: float, caps: list[str]):
     """At least one of `drugs` (or a glucocorticoid) taken long enough, at a stable dose, within its cap."""
     arms = _arms(drugs, min_weeks, stable_weeks, glucocorticoid_min_weeks, glucocorticoid_stable_weeks, caps)
-    seg = _segments(ex, [d for ds, _, _, _ in arms for d in ds], _back_days(*(w for a in arms for w in a[1:3])))
-    # Each distinct cap once, for every arm it applies to (an arm's caps: dose_cap of them).
+    # Each distinct cap once, for every arm it applies to (an arm's caps: dose_cap of them), on the rows of the
+    # arms and the caps' drugs: every row that may be a capped drug at a daily dose on the baseline day is there.
     distinct = {repr(c): c for _, _, _, own in arms for c in parse_caps(own).values()}
-    above = dict(zip(distinct, above_caps(ex, list(distinct.values())), strict=True))
+    named = [d for ds, _, _, _ in arms for d in ds] + [d for capped, _ in distinct.values() for d in capped]
+    seg = _segments(ex, named, _back_days(*(w for a in arms for w in a[1:3])))
+    above = dict(zip(distinct, above_caps(ex, list(distinct.values()), seg.at, seg.pairs), strict=True))
     found = []
     for ds, lo, st, own in arms:
         ok = stable_use(seg, ds, lo, st, _caps_by_drug(own))

@@ -15,7 +15,7 @@ import pandas as pd
 from screening.io.extract import Extract
 from screening.rules.baselines import rows as R
 from screening.rules.baselines.sqltext import Query, is_drug, isin, lit, overlap
-from screening.rules.masks import any_of, baseline, class_in, drug_pairs, gather, window_rows
+from screening.rules.masks import any_of, baseline, class_in, drug_pairs, gather, near_rows, window_rows
 from screening.rules.masks import is_drug as is_drug_mask
 from screening.rules.masks import per_drug as per_drug_mask
 from screening.rules.registry import Param, rule
@@ -92,26 +92,32 @@ def dose_cap(ex: Extract, caps: list[str]):
     return any_of(above_caps(ex, list(parse_caps(caps).values())), len(ex.patients))
 
 
-def above_caps(ex: Extract, caps: list[tuple[dict[str, float], float]]) -> list[pd.arrays.BooleanArray]:
+def above_caps(ex: Extract, caps: list[tuple[dict[str, float], float]], among: np.ndarray | None = None,
+               pairs: tuple[pd.DataFrame, np.ndarray] | None = None) -> list[pd.arrays.BooleanArray]:
     """Per cap (as :func:`parse_caps` gives them): whether its drugs' total daily dose on the baseline day is
     above it, per patient.
 
     Only the rows that may be a capped drug, at a daily dose, on the baseline day are read: the others add to
-    no total, sure or possible.
+    no total, sure or possible. ``among`` (positions) narrows the medication rows looked at to those a caller
+    already knows hold all such rows; ``pairs`` is :func:`~screening.rules.masks.drug_pairs` if at hand.
     """
     n = len(ex.patients)
     meds = ex.medications
-    grid, pair = drug_pairs(meds)
-    daily_unit = meds["dose_unit"]
-    unit_sure = np.asarray(daily_unit == "mg/day", dtype=bool)
-    unit_maybe = unit_sure | daily_unit.isna().to_numpy()
+    grid, pair = drug_pairs(meds) if pairs is None else pairs
     capped = sorted({d for drugs, _ in caps for d in drugs})
-    may = gather(is_drug_mask(grid, capped), pair).fillna(True).to_numpy(dtype=bool) & unit_maybe
     base = baseline(ex).to_numpy()
-    at, rows, begin, end = window_rows(ex, base, base, may)
+    if among is None:
+        may = gather(is_drug_mask(grid, capped), pair).fillna(True).to_numpy(dtype=bool) & _maybe_daily(meds)
+        at, rows, begin, end = window_rows(ex, base, base, may)
+    else:
+        may = gather(is_drug_mask(grid, capped), pair[among]).fillna(True).to_numpy(dtype=bool)
+        may &= _maybe_daily(meds, among)
+        at, rows, begin, end = near_rows(ex, among[may], base, base)
     sure_day, maybe_day = _split(overlap_states(meds["start_date"].to_numpy()[at], meds["stop_date"].to_numpy()[at],
                                                 begin, end))
-    unit_sure, unit_maybe = unit_sure[at], unit_maybe[at]
+    unit = meds["dose_unit"].iloc[at]
+    unit_sure = np.asarray(unit == "mg/day", dtype=bool)
+    unit_maybe = unit_sure | unit.isna().to_numpy()
     dose = meds["dose"].array[at].to_numpy(dtype=float, na_value=np.nan)
     drug, pair = meds["drug"].iloc[at], pair[at]
     over = []
@@ -127,6 +133,12 @@ def above_caps(ex: Extract, caps: list[tuple[dict[str, float], float]]) -> list[
         above = total_sure > cap + 1e-9
         over.append(pd.arrays.BooleanArray(above, ~above & (total_maybe > cap + 1e-9)))
     return over
+
+
+def _maybe_daily(meds: pd.DataFrame, at: np.ndarray | None = None) -> np.ndarray:
+    """Rows (of those at positions ``at``) whose dose unit is mg/day or blank: they may be a daily dose."""
+    unit = meds["dose_unit"] if at is None else meds["dose_unit"].iloc[at]
+    return np.asarray(unit == "mg/day", dtype=bool) | unit.isna().to_numpy()
 
 
 def per_drug(drug: pd.Series, values: dict[str, float]) -> np.ndarray:
