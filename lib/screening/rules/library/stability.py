@@ -34,33 +34,36 @@ def _day(values: np.ndarray) -> np.ndarray:
     return out
 
 
-def _covers(rows: np.ndarray, lo: np.ndarray, hi: np.ndarray, windows: list[tuple[np.ndarray, np.ndarray]],
-            n: int) -> list[np.ndarray]:
-    """Per patient and window: whether their [lo, hi] day intervals, joined where they touch, cover [begin, end].
+def _covers(rows: np.ndarray, lo: np.ndarray, hi: np.ndarray, end: np.ndarray, back: int, n: int) -> np.ndarray:
+    """Per patient: whether their [lo, hi] day intervals, joined where they touch, cover [end - back, end] (``end``:
+    each row's patient's baseline day).
 
-    The intervals are sorted and joined once for every window.
+    A patient's only interval is their only island: only patients with several are sorted and joined.
     """
+    covered = np.zeros(n, dtype=bool)
     if len(rows) == 0:
-        return [np.zeros(n, dtype=bool) for _ in windows]
-    order = _by_patient_then_day(rows, lo, hi)
-    rows, lo, hi = rows[order], lo[order], hi[order]
-    first = np.ones(len(rows), dtype=bool)
-    first[1:] = rows[1:] != rows[:-1]
-    # Furthest end so far within a patient: lifting each patient's ends above every earlier patient's
-    # keeps one running maximum within patients.
-    lift = rows.astype(np.int64) << 32
-    reach = np.maximum.accumulate(lift + (hi - _FAR)) - lift + _FAR
-    before = np.empty(len(rows), dtype=np.int64)
-    before[1:] = reach[:-1]
-    starts = np.flatnonzero(first | (lo > before + 1))
-    island_hi = np.maximum.reduceat(hi, starts)
-    who = rows[starts]
-    out = []
-    for begin, end in windows:
-        covered = np.zeros(n, dtype=bool)
-        covered[who[(lo[starts] <= begin[who]) & (island_hi >= end[who])]] = True
-        out.append(covered)
-    return out
+        return covered
+    alone = np.bincount(rows, minlength=n)[rows] == 1  # most patients, in a short look-back
+    who, island_lo, island_hi, island_end = rows[alone], lo[alone], hi[alone], end[alone]
+    if not alone.all():
+        rows, lo, hi, end = rows[~alone], lo[~alone], hi[~alone], end[~alone]
+        order = _by_patient_then_day(rows, lo, hi)
+        rows, lo, hi, end = rows[order], lo[order], hi[order], end[order]
+        first = np.ones(len(rows), dtype=bool)
+        first[1:] = rows[1:] != rows[:-1]
+        # Furthest end so far within a patient: lifting each patient's ends above every earlier patient's
+        # keeps one running maximum within patients.
+        lift = rows.astype(np.int64) << 32
+        reach = np.maximum.accumulate(lift + (hi - _FAR)) - lift + _FAR
+        before = np.empty(len(rows), dtype=np.int64)
+        before[1:] = reach[:-1]
+        starts = np.flatnonzero(first | (lo > before + 1))
+        who = np.concatenate([who, rows[starts]])
+        island_lo = np.concatenate([island_lo, lo[starts]])
+        island_hi = np.concatenate([island_hi, np.maximum.reduceat(hi, starts)])
+        island_end = np.concatenate([island_end, end[starts]])
+    covered[who[(island_lo <= island_end - back) & (island_hi >= island_end)]] = True
+    return covered
 
 
 def _by_patient_then_day(rows: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
@@ -76,13 +79,15 @@ def _spread(rows: np.ndarray, dose: np.ndarray, n: int) -> tuple[np.ndarray, np.
     """Per patient, among the given rows: (two different known doses, a dose that may differ from another)."""
     high = np.full(n, -np.inf)
     low = np.full(n, np.inf)
+    missing = np.zeros(n, dtype=bool)
+    # One segment has one dose, even unrecorded: only patients with several can have doses that differ.
+    several = np.bincount(rows, minlength=n)[rows] >= 2
+    rows, dose = rows[several], dose[several]
     known = ~np.isnan(dose)
     np.maximum.at(high, rows[known], dose[known])
     np.minimum.at(low, rows[known], dose[known])
-    # One segment has one dose, even unrecorded: a missing dose matters only beside another segment.
-    missing = np.zeros(n, dtype=bool)
     missing[rows[~known]] = True
-    return (high > low), missing & (np.bincount(rows, minlength=n) >= 2)
+    return (high > low), missing
 
 
 @dataclass(frozen=True)
@@ -161,11 +166,12 @@ def stable_use(seg: _Segments, drugs: list[str], min_weeks: float, stable_weeks:
         hi = np.where(e == _NONE, end, np.minimum(e, end))
         ok = (lo != _NONE) & (hi >= lo)
         r, lo, hi, d = r[ok], lo[ok], hi[ok], d[ok]
-        long_enough, held = _covers(r, lo, hi, [(base - round(7 * min_weeks), base),
-                                                (base - round(7 * stable_weeks), base)], n)
-        touch = hi >= base[r] - round(7 * stable_weeks)
+        end = end[ok]
+        # Taken every day of the weeks before baseline, and of the weeks stable: the longer of the two.
+        covered = _covers(r, lo, hi, end, _back_days(min_weeks, stable_weeks), n)
+        touch = hi >= end - round(7 * stable_weeks)
         changed, missing = _spread(r[touch], d[touch], n)
-        answers[bound] = (long_enough & held, changed, missing)
+        answers[bound] = (covered, changed, missing)
     covered_sure, _, _ = answers["sure"]
     covered_maybe, changed_maybe, missing_maybe = answers["maybe"]
     _, changed_sure, _ = answers["sure"]
