@@ -74,7 +74,8 @@ def _states(met: pd.arrays.BooleanArray, kind: str) -> np.ndarray:
     unknown = np.asarray(met.isna())
     holds = np.asarray(met.fillna(False), dtype=bool)
     passes = holds if kind == "inclusion" else ~holds
-    return np.where(unknown, UNKNOWN, np.where(passes, PASS, FAIL)).astype(np.int8)
+    # In int8 throughout: a million patients per criterion, no int64 array in between.
+    return np.where(unknown, np.int8(UNKNOWN), np.where(passes, np.int8(PASS), np.int8(FAIL)))
 
 
 def _attrition(states: np.ndarray, crits: list[Criterion]) -> pd.DataFrame:

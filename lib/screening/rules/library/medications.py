@@ -9,7 +9,7 @@ from screening.io.extract import Extract
 from screening.io.schema import DRUG_CLASSES
 from screening.rules.baselines import rows as R
 from screening.rules.baselines.sqltext import Query, is_drug, isin, overlap
-from screening.rules.masks import class_in, lookback, per_drug
+from screening.rules.masks import class_in, drug_pairs, gather, in_categories, lookback
 from screening.rules.masks import is_drug as is_drug_mask
 from screening.rules.registry import Param, rule
 from screening.rules.windows import any_per_patient, overlap_states
@@ -23,10 +23,14 @@ from screening.rules.windows import any_per_patient, overlap_states
 def drug_exposure(ex: Extract, drugs: list[str], classes: list[str], excepted: list[str], months: float):
     """Any listed drug (or drug of a listed class, bar `excepted`) taken within `months` before baseline."""
     meds = ex.medications
-    pick = per_drug(meds, lambda m: (is_drug_mask(m, drugs) | class_in(m, classes)) & ~is_drug_mask(m, excepted))
-    at, rows, begin, end = lookback(ex, months, pick.fillna(True))
+    grid, pair = drug_pairs(meds)
+    # Answered once per (drug, class) pair; gathered onto every row only as "may count", then exactly onto
+    # the few rows that may also meet the window.
+    pick = pd.array((is_drug_mask(grid, drugs) | class_in(grid, classes)) & ~is_drug_mask(grid, excepted),
+                    dtype="boolean")
+    at, rows, begin, end = lookback(ex, months, pick.fillna(True).to_numpy(dtype=bool)[pair])
     hit = overlap_states(meds["start_date"].to_numpy()[at], meds["stop_date"].to_numpy()[at], begin, end)
-    return any_per_patient(len(ex.patients), rows, hit & pick[at])
+    return any_per_patient(len(ex.patients), rows, hit & gather(pick, pair[at]))
 
 
 @drug_exposure.naive_form
@@ -61,8 +65,11 @@ def drug_exposure_lint(params: dict, dictionary: dict):
 def regimen_change(ex: Extract, classes: list[str], months: float):
     """A drug of `classes` started, stopped or changed dose within `months` before baseline."""
     meds = ex.medications
-    member = class_in(meds, classes)
-    at, rows, begin, end = lookback(ex, months, member.fillna(True))
+    klass = meds["drug_class"]
+    # A class the vocabulary did not know may be any: possibly a member.
+    possible = in_categories(klass, classes) | ((klass.cat.codes.to_numpy() < 0) & bool(classes))
+    at, rows, begin, end = lookback(ex, months, possible)
+    member = class_in(meds[["drug_class"]].iloc[at], classes)
     start, stop = meds["start_date"].to_numpy()[at], meds["stop_date"].to_numpy()[at]  # NaT compares False
     # A missing start lies on or before its stop: a stop before the window rules a start in it out.
     started, unsure = (start >= begin) & (start <= end), np.isnat(start) & ~(stop < begin)
@@ -70,7 +77,7 @@ def regimen_change(ex: Extract, classes: list[str], months: float):
     changed = started | ((stop >= begin) & (stop < end))
     no_window = np.isnat(end)  # no baseline, no window
     changed = pd.arrays.BooleanArray(changed & ~no_window, (unsure & ~changed) | no_window)
-    return any_per_patient(len(ex.patients), rows, changed & member[at])
+    return any_per_patient(len(ex.patients), rows, changed & member)
 
 
 @regimen_change.naive_form
