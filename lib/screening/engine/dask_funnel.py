@@ -3,10 +3,11 @@
 A *partitioned extract* is a folder of ordinary extract folders (``part-00000/``,
 ``part-00001/``, ...), each holding a disjoint set of patients with all their
 events, so every criterion can be evaluated inside one partition. Each
-partition reads only the columns the protocol needs. Per-patient states form a
-Dask DataFrame; the funnel counts are sums over patients
-(:class:`screening.engine.counts.Counts`), reduced by Dask, and the same table
-builders as in memory turn them into the same tables.
+partition reads only the columns the protocol needs, and one Dask task per
+partition screens it and sends back its funnel counts, sums over patients
+(:class:`screening.engine.counts.Counts`) that add up; the same table builders as
+in memory turn them into the same tables. The per-patient states are there too,
+as a Dask DataFrame (``states``), built only when asked for.
 
 On one machine, prefer ``LocalCluster(processes=False)``: worker processes each
 start, import and allocate on their own (about 5 s of CPU for two), while the
@@ -77,24 +78,37 @@ def _part_states(folder: str, protocol: Protocol, policy: str) -> pd.DataFrame:
     return pd.DataFrame(s.states, index=ex.patients.index, columns=s.ids)
 
 
-def _part_counts(states: pd.DataFrame) -> Counts:
-    return count_states(states.to_numpy())
+def _part_counts(folder: str, protocol: Protocol, policy: str) -> Counts:
+    """One partition's funnel counts: a few small arrays, all a partition sends back."""
+    ex = load_extract(folder, columns=protocol.columns())
+    return count_states(Screening(ex, protocol, policy).states)
 
 
 class PartitionedScreening:
     """Funnel tables of a partitioned extract, computed with Dask; same methods as :class:`Screening`."""
 
-    def __init__(self, states, protocol: Protocol, policy: str) -> None:
-        self.states = states  # the Dask DataFrame of per-patient states
+    def __init__(self, parts: list[str], protocol: Protocol, policy: str) -> None:
+        self.parts = parts
         self.protocol = protocol
         self.policy = policy
         self.criteria = protocol.counted
         import dask
 
-        # Each partition's counts are a few small arrays that add up (Counts.__add__): summed here, not
-        # by a Dask groupby, whose shuffle of long (metric, key, value) rows cost more than the screening.
-        parts = dask.compute(*[dask.delayed(_part_counts)(p) for p in states.to_delayed()])
-        self.counts = sum(parts[1:], parts[0])
+        # Each partition's counts are a few small arrays that add up (Counts.__add__): one task per part, summed
+        # here. Neither a Dask DataFrame (importing dask.dataframe alone costs more CPU than loading a part)
+        # nor a Dask groupby, whose shuffle of long (metric, key, value) rows cost more than the screening.
+        counts = dask.compute(*[dask.delayed(_part_counts)(part, protocol, policy) for part in parts])
+        self.counts = sum(counts[1:], counts[0])
+
+    @property
+    def states(self):
+        """The per-patient states as a Dask DataFrame, one partition per part (lazy: computing it reads them)."""
+        import dask.dataframe as dd
+
+        meta = pd.DataFrame({c.id: pd.Series(dtype="int8") for c in self.criteria},
+                            index=pd.Index([], name="patient_id", dtype="string"))
+        return dd.from_map(_part_states, self.parts, protocol=self.protocol, policy=self.policy, meta=meta,
+                           enforce_metadata=False)
 
     @property
     def ids(self) -> list[str]:
@@ -116,8 +130,6 @@ class PartitionedScreening:
 def dask_screen(folder: str | Path, protocol: Protocol | str = "misle-phase2", policy: str = "separate",
                 overrides: dict | None = None) -> PartitionedScreening:
     """Screen a partitioned extract on the current Dask scheduler (a ``distributed.Client`` if one is active)."""
-    import dask.dataframe as dd
-
     if not isinstance(protocol, Protocol):
         protocol = load_protocol(protocol, overrides)
     elif overrides:
@@ -128,8 +140,4 @@ def dask_screen(folder: str | Path, protocol: Protocol | str = "misle-phase2", p
 
         raise ExtractError(str(folder), None, "a partitioned extract: part-00000/, part-00001/, ... folders",
                            hint="Write one with screening.engine.dask_funnel.write_partitioned.")
-    meta = pd.DataFrame({c.id: pd.Series(dtype="int8") for c in protocol.counted},
-                        index=pd.Index([], name="patient_id", dtype="string"))
-    states = dd.from_map(_part_states, parts, protocol=protocol, policy=policy, meta=meta,
-                         enforce_metadata=False)
-    return PartitionedScreening(states, protocol, policy)
+    return PartitionedScreening(parts, protocol, policy)
