@@ -65,6 +65,12 @@ def _table() -> pd.DataFrame:
 
 def canonical(column: str) -> dict[str, str]:
     """Normalised value -> canonical value, for one column: its allowed values, then the synonym table's rows."""
+    return dict(_canonical(column))
+
+
+@cache
+def _canonical(column: str) -> dict[str, str]:
+    # Built once per column and process: every load (each partition of a Dask extract) maps a dozen columns.
     rows = _table()[_table()["column"] == column]
     allowed = _FIELDS[column].allowed if column in _FIELDS else ()
     return dict(zip(normalise(allowed), allowed, strict=True)) \
@@ -139,7 +145,7 @@ def recognise(tables: dict[str, pd.DataFrame], files: dict[str, Path], strict: b
             codes = col.cat.codes.to_numpy()
             recode = np.array([position[m] if m is not None else -1 for m in mapped] + [-1],
                               dtype=np.result_type(codes.dtype, np.min_scalar_type(-len(kept))))
-            new = pd.Categorical.from_codes(recode[codes], dtype=pd.CategoricalDtype(kept), validate=False)
+            new = pd.Categorical.from_codes(recode[codes], dtype=_dtype(tuple(kept)), validate=False)
             mapped_columns[column] = pd.Series(new, index=frame.index, copy=False)
         frame = frame.assign(**mapped_columns)  # once per table: assign copies the frame
         if table == "medications" and {"drug", "drug_class"} <= set(frame.columns):
@@ -162,12 +168,23 @@ def _class_from_drug(meds: pd.DataFrame) -> pd.DataFrame:
     gap = klass.isna().to_numpy() & drug.notna().to_numpy()
     if not gap.any():
         return meds
-    of = dict(zip(ingredients()["drug"], ingredients()["drug_class"], strict=True))
+    of = _class_of_drug()
     position = {c: i for i, c in enumerate(klass.cat.categories)}
     per_drug = np.array([position.get(of.get(d), -1) for d in drug.cat.categories] + [-1])
     codes = klass.cat.codes.to_numpy().copy()
     codes[gap] = per_drug[drug.cat.codes.to_numpy()[gap]]
     return meds.assign(drug_class=pd.Series(pd.Categorical.from_codes(codes, dtype=klass.dtype), index=meds.index))
+
+
+@cache
+def _dtype(categories: tuple[str, ...]) -> pd.CategoricalDtype:
+    # Checked once per set of categories and process, not once per column of every load.
+    return pd.CategoricalDtype(list(categories))
+
+
+@cache
+def _class_of_drug() -> dict[str, str]:
+    return dict(zip(ingredients()["drug"], ingredients()["drug_class"], strict=True))
 
 
 def _listed(part: pd.DataFrame) -> str:
