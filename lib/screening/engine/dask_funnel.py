@@ -12,7 +12,7 @@ as a Dask DataFrame (``states``), built only when asked for.
 On one machine, prefer ``LocalCluster(processes=False)``: worker processes each
 start, import and allocate on their own (about 5 s of CPU for two), while the
 screening is mostly pandas and Arrow kernels that release the GIL. At 1M
-patients in 16 parts, threads took 1.7x the CPU of screening in memory, processes 2.7x.
+patients in 16 parts, threads took 1.5-1.7x the CPU of screening in memory, processes 2.7x.
 
 Example
 -------
