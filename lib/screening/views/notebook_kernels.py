@@ -24,7 +24,15 @@ import threading
 import time
 from pathlib import Path
 
-from screening.views.notebook_runner import NOTEBOOKS, ROOT, _declared, run_notebook, say, socket_kernels
+from screening.views.notebook_runner import (
+    NOTEBOOKS,
+    ROOT,
+    _declared,
+    html_exporter,
+    run_notebook,
+    say,
+    socket_kernels,
+)
 from screening.views.workers import sigint_held, stop_workers, worker_init
 
 __all__ = ["NotebookKernels", "kernel_started", "kernel_fresh"]
@@ -126,9 +134,14 @@ def _start(cwd: str, count: int) -> None:
         # History in memory: kernels side by side (and other IPythons) need not share the file on disk.
         km.start_kernel(cwd=cwd, extra_arguments=["--HistoryManager.hist_file=:memory:"])
         _worker["kernels"].append(km)
-    import nbconvert  # noqa: F401 (imported while the kernels start: the first notebook does not wait for it)
-    import papermill  # noqa: F401
+    import papermill  # noqa: F401 (imported while the kernels start: the first notebook does not wait for it)
+    from nbformat.v4 import new_code_cell, new_notebook, new_output
 
+    # An exporter for each kernel's notebooks, its templates compiled by a first page, here and now.
+    page = new_notebook(cells=[new_code_cell("", outputs=[new_output("display_data", {"text/html": "<b>0</b>"})])])
+    _worker["exporters"] = [html_exporter() for _ in range(count)]
+    for exporter in _worker["exporters"]:
+        exporter.from_notebook_node(page)
     _execute(_worker["kernels"], WARM)
 
 
@@ -141,7 +154,7 @@ def _run(jobs: list[tuple[str, dict]], folder: Path, local: dict[str, str], inte
     todo, done, failed = list(jobs), [], []
     lock = threading.Lock()
 
-    def drive(km) -> None:
+    def drive(km, exporter) -> None:
         fresh = True  # just started: no notebook to forget yet
         while True:
             with lock:
@@ -153,15 +166,15 @@ def _run(jobs: list[tuple[str, dict]], folder: Path, local: dict[str, str], inte
                     _execute([km], FRESH)
                 fresh = False
                 seconds, warnings = run_notebook(name, folder, params, local=local, internal=internal, km=km,
-                                                 source=source)
+                                                 source=source, exporter=exporter)
             except BaseException as exc:  # noqa: BLE001 (re-raised below, in the worker's main thread)
                 failed.append(exc)
                 return
             with lock:
                 done.append((name, seconds, warnings))
 
-    threads = [threading.Thread(target=drive, args=(km,), name=f"notebooks-{i}")
-               for i, km in enumerate(_worker["kernels"])]
+    threads = [threading.Thread(target=drive, args=pair, name=f"notebooks-{i}")
+               for i, pair in enumerate(zip(_worker["kernels"], _worker["exporters"], strict=True))]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -175,6 +188,7 @@ def _stop() -> None:
     """In the worker: shut the kernels down and remove their sockets' folder."""
     import shutil
 
+    _worker.pop("exporters", None)
     for km in _worker.pop("kernels", []):
         km.shutdown_kernel(now=False)
     shutil.rmtree(_worker.pop("sockets", ""), ignore_errors=True)
@@ -211,15 +225,17 @@ class NotebookKernels:
             stop_workers(self.pool)
 
     def run(self, folder: Path, params: dict, progress, local: dict[str, str], internal: bool,
-            source: Path = ROOT / "notebooks", names: tuple[str, ...] = NOTEBOOKS) -> None:
-        """Run the notebooks ``names`` of ``source`` into ``folder``. ``progress``: see
-        :func:`~screening.views.notebook_runner.say`."""
+            source: Path = ROOT / "notebooks", names: tuple[str, ...] = NOTEBOOKS, meanwhile=None) -> None:
+        """Run the notebooks ``names`` of ``source`` into ``folder``, and call ``meanwhile()`` while they run.
+        ``progress``: see :func:`~screening.views.notebook_runner.say`."""
         jobs = [(n, _declared(n, params, source)) for n in names if (source / n).exists()]
         start = time.perf_counter()
         say(progress, f"running {', '.join(n for n, _ in jobs)} ({self.count} at a time) ...")
-        self.started.result()  # the kernels failed to start: say so, not what follows from it
-        with sigint_held():
+        with sigint_held():  # queued behind the kernels' start, in the one worker
             running = self.pool.submit(_run, jobs, folder, local, internal, source)
+        if meanwhile is not None:
+            meanwhile()
+        self.started.result()  # the kernels failed to start: say so, not what follows from it
         for name, seconds, warnings in running.result():  # a failed notebook stops the report with its error
             for line in warnings:
                 print(f"{name}: {line}", file=sys.stderr)

@@ -135,16 +135,16 @@ def socket_kernels(folder: str | Path):
 
 def run_notebook(name: str, folder: Path, params: dict, cwd: Path = ROOT / "notebooks",
                  local: dict[str, str] | None = None, internal: bool = False, km=None,
-                 source: Path = ROOT / "notebooks") -> tuple[float, list[str]]:
+                 source: Path = ROOT / "notebooks", exporter=None) -> tuple[float, list[str]]:
     """Execute one notebook with papermill and export its offline HTML; returns the seconds it took and the
     warnings it printed (for the terminal, not the files). ``local`` maps local paths to the names shared instead.
     ``km``: the manager of a running kernel to execute in, already in ``cwd``
-    (:mod:`screening.views.notebook_kernels`); None starts a kernel for this notebook."""
+    (:mod:`screening.views.notebook_kernels`); None starts a kernel for this notebook. ``exporter``: an
+    :func:`html_exporter` to reuse."""
     import time
 
     import nbformat
     import papermill as pm
-    from nbconvert import HTMLExporter
 
     start = time.perf_counter()
     target = folder / name
@@ -162,11 +162,17 @@ def run_notebook(name: str, folder: Path, params: dict, cwd: Path = ROOT / "note
     nb.metadata.pop("widgets", None)
     warnings = _shareable_notebook(nb, local or {}, internal)
     nbformat.write(nb, target)
-    exporter = HTMLExporter(template_name="offline", extra_template_basedirs=[str(PACKAGE / "views" / "templates")],
-                            exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
-    body, _ = exporter.from_notebook_node(nb)
+    body, _ = (exporter or html_exporter()).from_notebook_node(nb)
     target.with_suffix(".html").write_text(body, encoding="utf-8")
     return time.perf_counter() - start, warnings
+
+
+def html_exporter():
+    """The exporter of a report's offline HTML: no code, no prompts, no script from the network."""
+    from nbconvert import HTMLExporter
+
+    return HTMLExporter(template_name="offline", extra_template_basedirs=[str(PACKAGE / "views" / "templates")],
+                        exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
 
 
 def say(progress, text: str) -> None:
@@ -178,16 +184,17 @@ def say(progress, text: str) -> None:
 
 
 def run_notebooks(folder: Path, params: dict, progress, local: dict[str, str], internal: bool,
-                  kernels=None) -> None:
+                  kernels=None, meanwhile=None) -> None:
     """Run the report's notebooks in ``kernels`` (:class:`~screening.views.notebook_kernels.NotebookKernels`
-    started ahead by the report), or in kernels started here. ``progress``: see :func:`say`."""
+    started ahead by the report), or in kernels started here; call ``meanwhile()`` while they run.
+    ``progress``: see :func:`say`."""
     if kernels is not None:
-        kernels.run(folder, params, progress, local, internal)
+        kernels.run(folder, params, progress, local, internal, meanwhile=meanwhile)
         return
     from screening.views.notebook_kernels import NotebookKernels
 
     with NotebookKernels() as kernels:
-        kernels.run(folder, params, progress, local, internal)
+        kernels.run(folder, params, progress, local, internal, meanwhile=meanwhile)
 
 
 def _declared(name: str, params: dict, source: Path = ROOT / "notebooks") -> dict:

@@ -293,8 +293,8 @@ def build_report(data: str | Path, protocol: Protocol | str = "misle-phase2", *,
                  warn=None, sites: list[str] | None = None, over_time=None) -> Path:
     """Screen ``data`` and write the report folder ``out``; returns its path.
 
-    Every report ends with ``MANIFEST.sha256``; with a ``site_label`` it is a site bundle
-    that ``python -m screening merge`` combines with other sites' (see :mod:`screening.disclosure.bundle`).
+    Every report ends with ``MANIFEST.sha256``; with a ``site_label`` it is a site bundle that
+    ``python -m screening merge`` combines with other sites' (:mod:`screening.disclosure.bundle`).
     ``release_log``: the local log of shareable releases (default :func:`release_log_path`; None: no log).
     A shareable release overlapping an earlier release of another extract is refused before anything is
     written (:class:`~screening.disclosure.releases.ReleaseRefused`) unless ``force``. ``portfolio``: add
@@ -357,10 +357,11 @@ def build_report(data: str | Path, protocol: Protocol | str = "misle-phase2", *,
         tmp.chmod(0o777 & ~umask)  # mkdtemp makes it private; a report folder follows the user's umask
         private = Path(tempfile.mkdtemp(prefix="screening-state-"))  # patient-level: never inside the report
         try:
-            _write_tables(tables, meta, tmp / "tables")
             if rule.internal:
                 (tmp / "INTERNAL-NOT-FOR-SHARING.txt").write_text(WATERMARK + "\n", encoding="utf-8")
-            if kernels is not None:
+            if kernels is None:
+                _write_tables(tables, meta, tmp / "tables")
+            else:  # the tables are written while the notebooks run: they read the pickled state
                 protocol_arg = _protocol_arg(protocol)
                 params = {"extract_path": spec, "protocol": protocol_arg, "overrides": dict(protocol.overrides),
                           "policy": policy, "subgroup": subgroup, "small_cell": rule.threshold,
@@ -369,7 +370,8 @@ def build_report(data: str | Path, protocol: Protocol | str = "misle-phase2", *,
                 params["shared"] = share_state(private, params, screening, meta_nb, tables)
                 local = {params["shared"]: "", spec: _extract_name(spec), protocol_arg: Path(protocol_arg).name,
                          params["variant"]: Path(params["variant"]).name}
-                run_notebooks(tmp, params, progress, local, rule.internal, kernels)
+                run_notebooks(tmp, params, progress, local, rule.internal, kernels,
+                              meanwhile=lambda: _write_tables(tables, meta, tmp / "tables"))
             write_manifest(tmp)
             _swap_in(tmp, out)
         except BaseException:
@@ -377,10 +379,9 @@ def build_report(data: str | Path, protocol: Protocol | str = "misle-phase2", *,
             raise
         finally:
             shutil.rmtree(private, ignore_errors=True)
-    if release is not None:
-        entry, warnings = release
-        record_release(entry, log)
-        for warning in warnings:
+    if release is not None:  # (entry, warnings): logged once written
+        record_release(release[0], log)
+        for warning in release[1]:
             (warn or (lambda text: print(f"warning: {text}", file=sys.stderr)))(warning)
     return out
 
