@@ -130,6 +130,11 @@ def _change_settings_and_check(page: Page, expected: dict[str, str], shot: str) 
         box.uncheck()
         page.wait_for_function(settled, timeout=90_000)
     assert _eligible_shown(page) == expected["after"]
+    # The line over time comes after the headline, greyed meanwhile: the picture waits for it, and its
+    # "eligible at the last visit" is the headline's count (the patients row is each patient's last visit).
+    page.wait_for_function("() => !document.querySelector('.whatif-over-time-stale')"
+                           " && document.querySelector('.whatif-last-visit')", timeout=90_000)
+    assert page.locator(".whatif-last-visit").first.inner_text().strip() == expected["after"]
     page.locator(".whatif-headline").first.scroll_into_view_if_needed()
     page.screenshot(path=str(ARTIFACTS / shot))
 
