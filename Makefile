@@ -40,7 +40,7 @@ network: data
 
 ## Run every test: unit, property-based, doctests and the notebooks (nbval).
 test: setup data
-	$(PY) -m pytest -n 2 --dist loadscope --durations=25 tests lib \
+	$(PY) -m pytest -n 2 --dist loadscope --durations=25 tests lib README.md \
 	    --nbval notebooks --nbval-current-env --nbval-sanitize-with tests/nbval-sanitize.cfg
 
 ## Sync each notebook with its .py pair (Jupytext), re-execute it in place on the synthetic extract; commit both.

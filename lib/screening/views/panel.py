@@ -315,8 +315,9 @@ def over_time_html(figures: dict | None, stale: str = "") -> str:
         return f"<div class='whatif-over-time-stale' style='opacity:0.45'>{stale}</div>"
     if figures is None:
         return ""
-    return (f"<div><b>Over time</b>: eligible at the last visit <b class='whatif-last-visit'>{figures['last_visit']}</b>, at any visit in "
-            f"12 months <b class='whatif-any-visit'>{figures['any_visit_12_months']}</b>; newly eligible "
+    return (f"<div><b>Over time</b>: eligible at the last visit <b class='whatif-last-visit'>"
+            f"{figures['last_visit']}</b>, at any visit in 12 months <b class='whatif-any-visit'>"
+            f"{figures['any_visit_12_months']}</b>; newly eligible "
             f"<b class='whatif-newly'>{figures['newly_per_month']}</b> a month (settled newly eligible in "
             f"the last {figures['months']} months, {figures['newly_12_months']} as shown, ÷ {figures['months']}; "
             f"up to {figures['newly_max_12_months']} with not-assessable visits)</div>")
