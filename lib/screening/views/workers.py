@@ -45,12 +45,18 @@ def _end_descendants(pid: int) -> None:
 
 
 def _on_parent_death(signum, frame) -> None:  # noqa: ARG001 (signal handler signature)
-    _end_descendants(os.getpid())
-    os._exit(128 + signum)
+    # The handler runs between two bytecodes of whatever the worker was doing (starting a kernel, importing):
+    # whatever goes wrong while ending the kernels, the worker still exits, or it would go back to waiting.
+    try:
+        _end_descendants(os.getpid())
+    finally:
+        os._exit(128 + signum)
 
 
 def worker_init(parent: int) -> None:
     """Run first in each notebook worker: ignore Ctrl-C, and end with ``parent``."""
+    import psutil  # noqa: F401 (imported now: an import inside the signal handler can meet one it interrupted)
+
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _on_parent_death)
     if sys.platform.startswith("linux"):
