@@ -35,11 +35,29 @@ def _contents(folder: Path) -> dict:
     return {p.relative_to(folder): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
+def _as_from_a_terminal() -> None:
+    """In the child before exec: Ctrl-C as a terminal's foreground command has it, whatever this test process
+    inherited or was left with by an earlier test in it (an ignored or blocked SIGINT is passed on to children)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
 def _start(out: Path) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(ROOT / "lib")}
     return subprocess.Popen([sys.executable, "-m", "screening", "report", "--data", str(ROOT / "data" / "synthetic"),
                              "--out", str(out), "--overwrite"], cwd=ROOT, env=env, start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_as_from_a_terminal)  # noqa: PLW1509 (no threads start in the child first)
+
+
+def _wait_for_exit(proc: subprocess.Popen, timeout: float) -> str:
+    """The run's stderr once it has exited; its pipe is read meanwhile, so a run writing much to it cannot block."""
+    try:
+        return proc.communicate(timeout=timeout)[1]
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        pytest.fail(f"report still running {timeout} s after Ctrl-C")
 
 
 def _wait_for_kernels(proc: subprocess.Popen) -> list[psutil.Process]:
@@ -78,12 +96,7 @@ def test_ctrl_c_while_the_notebooks_run_ends_promptly_with_one_line(old_report):
     proc = _start(out)
     under = _wait_for_kernels(proc)
     os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does: the whole foreground group
-    try:
-        proc.wait(timeout=PROMPT)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        pytest.fail(f"report still running {PROMPT} s after Ctrl-C")
-    err = proc.stderr.read()
+    err = _wait_for_exit(proc, PROMPT)
     assert proc.returncode == 130
     assert "Traceback" not in err and "KeyboardInterrupt" not in err
     assert err.splitlines()[-1] == "interrupted (nothing was written; an earlier report is unchanged)"
@@ -113,12 +126,7 @@ def test_ctrl_c_while_loading_says_one_line_and_no_traceback(old_report):
     proc = _start(out)
     assert proc.stderr.readline().startswith("loading ")
     os.killpg(proc.pid, signal.SIGINT)
-    try:
-        proc.wait(timeout=PROMPT)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        pytest.fail(f"report still running {PROMPT} s after Ctrl-C")
-    err = proc.stderr.read()
+    err = _wait_for_exit(proc, PROMPT)
     assert proc.returncode == 130 and "Traceback" not in err
     assert err.strip().splitlines() == ["interrupted (nothing was written; an earlier report is unchanged)"]
     assert _contents(out) == before

@@ -31,12 +31,18 @@ def _printed(nb) -> list[str]:
             for c in nb.cells if c.cell_type == "code"]
 
 
+#: Processes this pytest process already ran before the test (a session PostgreSQL server, say): not the test's.
+_BEFORE: set[int] = set()
+
+
 def _processes_under_us() -> list[psutil.Process]:
     return [p for p in psutil.Process().children(recursive=True)
-            if p.status() != psutil.STATUS_ZOMBIE and "resource_tracker" not in " ".join(p.cmdline())]
+            if p.pid not in _BEFORE and p.status() != psutil.STATUS_ZOMBIE
+            and "resource_tracker" not in " ".join(p.cmdline())]
 
 
 def test_the_second_notebook_sees_nothing_the_first_left_and_a_failure_ends_the_kernel(tmp_path):
+    _BEFORE.update(p.pid for p in psutil.Process().children(recursive=True))
     source, out = tmp_path / "source", tmp_path / "out"
     source.mkdir()
     out.mkdir()
