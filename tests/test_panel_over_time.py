@@ -100,3 +100,41 @@ def test_the_funnel_is_drawn_before_the_line_which_is_greyed_meanwhile(tmp_path,
     panel.boxes["platelets"].value = False  # P6, excluded by its platelets alone, becomes eligible
     assert seen["chart"] != before and seen["chart"] == panel.chart.value
     assert "opacity" in seen["line"] and "opacity" not in panel.over_time.value
+
+
+def test_a_change_arriving_while_the_line_is_screened_ends_with_the_line_of_the_latest_settings(tmp_path, monkeypatch):
+    """JupyterLab 4.6 runs widget messages in a subshell thread as well as the main one: a second change can
+    arrive while the first one's line is being screened. The panel must end with both changes, line included
+    (it once ended with the second change's headline beside the first change's line)."""
+    import threading
+    import time
+
+    panel = whatif_panel(load_extract(HERE), load_protocol(HERE / "protocol.yaml"), small_cell=0, folder=tmp_path)
+    screening, release = threading.Event(), threading.Event()
+    line, calls = panel.explorer.over_time, []
+
+    def slow_first(*args):
+        calls.append(args)
+        if len(calls) == 1:
+            screening.set()
+            assert release.wait(30)
+        return line(*args)
+
+    monkeypatch.setattr(panel.explorer, "over_time", slow_first)
+    first = threading.Thread(target=setattr, args=(panel.sliders["sledai.min"], "value", 4))
+    first.start()
+    assert screening.wait(30)  # the first change's funnel is drawn, its line being screened
+    second = threading.Thread(target=setattr, args=(panel.boxes["platelets"], "value", False))
+    third = threading.Thread(target=setattr, args=(panel.boxes["belimumab"], "value", False))
+    second.start(), third.start()
+    while panel._latest < 3:  # both changes asked to be drawn while the first one's line is screened
+        time.sleep(0.01)
+    release.set()
+    for t in (first, second, third):
+        t.join(30)
+    assert panel.settings.set == {"sledai.min": 4} and {"platelets", "belimumab"} <= set(panel.settings.dropped)
+    fresh = _fresh(panel)
+    assert panel.view.protocol.fingerprint() == panel.explorer.protocol(panel.settings).fingerprint()
+    assert panel.over_time.value == over_time_html(fresh) and "opacity" not in panel.over_time.value
+    # The change overtaken while it waited drew nothing: one line for the first change, one for the latest.
+    assert len(calls) == 2

@@ -17,6 +17,7 @@ Example
 from __future__ import annotations
 
 import html
+import threading
 from pathlib import Path
 
 import pandas as pd
@@ -211,6 +212,11 @@ class WhatIfPanel:
         self.widget = with_relax_tab(self, main)
         self.view: View | None = None
         self._quiet = False
+        # JupyterLab 4.6 hands widget messages to a subshell thread as well as the main one, so two changes
+        # can be drawn at once: one draws at a time, and a change overtaken by a later one draws nothing.
+        self._drawing = threading.RLock()
+        self._asked = threading.Lock()
+        self._latest = 0
         self.refresh()
 
     def _repr_mimebundle_(self, **kwargs) -> dict:
@@ -229,24 +235,26 @@ class WhatIfPanel:
 
     def reset(self) -> None:
         """Back to the protocol as shipped."""
-        self._quiet = True
-        try:
-            for box in self.boxes.values():
-                box.value = True
-            for name, slider in self.sliders.items():
-                slider.value = self.params[name]
-            self.order = [c.id for c in self.explorer.shipped.counted]
-            self.criteria_box.children = [self.rows[cid] for cid in self.order]
-        finally:
-            self._quiet = False
-        self.refresh()
+        with self._drawing:
+            self._quiet = True
+            try:
+                for box in self.boxes.values():
+                    box.value = True
+                for name, slider in self.sliders.items():
+                    slider.value = self.params[name]
+                self.order = [c.id for c in self.explorer.shipped.counted]
+                self.criteria_box.children = [self.rows[cid] for cid in self.order]
+            finally:
+                self._quiet = False
+            self.refresh()
 
     def _move(self, cid: str, step: int) -> None:
-        i = self.order.index(cid)
-        j = min(max(i + step, 0), len(self.order) - 1)
-        self.order[i], self.order[j] = self.order[j], self.order[i]
-        self.criteria_box.children = [self.rows[c] for c in self.order]
-        self.refresh()
+        with self._drawing:
+            i = self.order.index(cid)
+            j = min(max(i + step, 0), len(self.order) - 1)
+            self.order[i], self.order[j] = self.order[j], self.order[i]
+            self.criteria_box.children = [self.rows[c] for c in self.order]
+            self.refresh()
 
     def _save(self) -> Path | None:
         """Save the settings as a variant YAML (see :class:`~screening.views.panel_report.ReportWriter`)."""
@@ -264,7 +272,18 @@ class WhatIfPanel:
 
     def refresh(self) -> None:
         """Screen under the current settings and redraw everything in place: the funnel first, then the line
-        over time (screened at every visit, it takes longest; each widget's update reaches the page at once)."""
+        over time (screened at every visit, it takes longest; each widget's update reaches the page at once).
+
+        Safe from several threads: changes are drawn one at a time, each from the settings as they are when
+        its turn comes, and a change overtaken by a later one stops (the later one draws everything)."""
+        with self._asked:
+            self._latest += 1
+            ticket = self._latest
+        with self._drawing:
+            if ticket == self._latest:
+                self._draw(ticket)
+
+    def _draw(self, ticket: int) -> None:
         settings = self.settings
         try:
             view = self.explorer.view(settings, over_time=False)
@@ -282,11 +301,14 @@ class WhatIfPanel:
         self.chart.value = funnel_html(view.attrition, view.attrition_text)
         self.table.value = "<b>Per criterion</b>" + _table_html(view.criteria.drop(columns=["kind", "criterion"]),
                                                                 "whatif-criteria")
+        if ticket != self._latest:  # a later change waits to draw: the grey line stays until it does
+            return
         try:
             view.over_time = self.explorer.over_time(view.protocol, settings.policy)
         except ScreeningError as exc:
             self._error(exc)
-        self.over_time.value = over_time_html(view.over_time)
+        if ticket == self._latest:
+            self.over_time.value = over_time_html(view.over_time)
 
     def _error(self, exc: ScreeningError) -> None:
         self.status.value = f"<span style='color:#D55E00'>{html.escape(str(exc))}</span>"
