@@ -78,16 +78,16 @@ class RelaxTab:
 
     def draw(self) -> None:
         """Redraw the chart and the list of frontier points."""
-        import matplotlib.pyplot as plt
+        # A Figure of its own, not pyplot's: widget messages may arrive in a subshell thread while a cell draws.
+        from matplotlib.figure import Figure
 
         from screening.views.relax_charts import AXES, frontier_chart
 
-        fig, ax = plt.subplots(figsize=(7, 4.2))
-        frontier_chart(self.shown(), ax=ax, against=self.against.value)
+        fig = Figure(figsize=(7, 4.2))
+        frontier_chart(self.shown(), ax=fig.subplots(), against=self.against.value)
         fig.tight_layout()
         buffer = io.BytesIO()
         fig.savefig(buffer, format="png", dpi=80)
-        plt.close(fig)
         self.chart.value = f"<img src='data:image/png;base64,{base64.b64encode(buffer.getvalue()).decode()}'/>"
         y = AXES[self.against.value][0]
         on = self._on()
@@ -98,15 +98,16 @@ class RelaxTab:
         """Set the panel's criteria to the relaxation named ``changes`` (as in the ``changes`` column)."""
         row = self.frontier.set_index("changes").loc[changes]
         panel = self.panel
-        panel._quiet = True
-        try:
-            for cid, box in panel.boxes.items():
-                box.value = cid not in row["dropped"]
-            for name, slider in panel.sliders.items():
-                slider.value = row["set"].get(name, panel.params[name])
-        finally:
-            panel._quiet = False
-        panel.refresh()
+        with panel._drawing:  # as WhatIfPanel.reset: no change from another thread drawn half-way through
+            panel._quiet = True
+            try:
+                for cid, box in panel.boxes.items():
+                    box.value = cid not in row["dropped"]
+                for name, slider in panel.sliders.items():
+                    slider.value = row["set"].get(name, panel.params[name])
+            finally:
+                panel._quiet = False
+            panel.refresh()
         self.note.value = f"The panel now shows <b>{html.escape(changes)}</b>."
 
     def apply(self) -> None:
