@@ -36,11 +36,6 @@ from screening.views.readable import Shown
 
 notebook_display()
 
-
-def in_words(frame: pd.DataFrame) -> Shown:
-    """A network table as a reader sees it: no index, headers in words."""
-    return Shown(frame.rename(columns=lambda c: c.replace("_", " ")))
-
 # %% [markdown]
 # ## What produced these numbers
 
@@ -56,7 +51,7 @@ display(Markdown(provenance_markdown(net.provenance, demo_source=source)))
 
 # %% tags=["nbval-ignore-output"]
 # nbval skips this output: a bundle's checksum changes with anything in its files, counts are compared below.
-in_words(pd.DataFrame(net.provenance["sites"])[["site_label", "bundle_sha256", "package_version"]]
+Shown(pd.DataFrame(net.provenance["sites"])[["site_label", "bundle_sha256", "package_version"]]
          .rename(columns={"site_label": "site", "bundle_sha256": "bundle checksum (SHA-256)"}))
 
 # %% [markdown]
@@ -65,7 +60,7 @@ in_words(pd.DataFrame(net.provenance["sites"])[["site_label", "bundle_sha256", "
 # *Eligible* patients meet every criterion on registry data; *not assessable* patients fail none but lack data for one, so the network's pool lies in the last row's range.
 
 # %%
-in_words(net.tables["headline"][["measure", "patients"]])
+Shown(net.tables["headline"][["measure", "patients"]])
 
 # %% [markdown]
 # ## The network funnel, in protocol order
@@ -77,7 +72,7 @@ network_charts.network_funnel_chart(net.tables["attrition"])
 plt.show()
 
 # %%
-in_words(net.tables["attrition"][["step", "label", "entering", "excluded", "not_assessable", "remaining"]]
+Shown(net.tables["attrition"][["step", "label", "entering", "excluded", "not_assessable", "remaining"]]
          .rename(columns={"label": "criterion"}))
 
 # %% [markdown]
@@ -88,7 +83,7 @@ in_words(net.tables["attrition"][["step", "label", "entering", "excluded", "not_
 # %%
 network_charts.site_pool_chart(net.tables["outcome_by_site"])
 plt.show()
-in_words(net.tables["outcome_by_site"][["site", "eligible", "not_assessable", "excluded", "total"]])
+Shown(net.tables["outcome_by_site"][["site", "eligible", "not_assessable", "excluded", "total"]])
 
 # %% [markdown]
 # ## Which criteria bite most at each site
@@ -106,5 +101,5 @@ plt.show()
 # *Alone*: removed if this were the only criterion. *Uniquely*: failing this criterion and no other. *Gain if dropped*: eligible patients added by removing it.
 
 # %%
-in_words(net.tables["criteria"][["label", "excluded_alone", "not_assessable_alone", "excluded_uniquely",
+Shown(net.tables["criteria"][["label", "excluded_alone", "not_assessable_alone", "excluded_uniquely",
                                   "gain_if_dropped"]].rename(columns={"label": "criterion"}))

@@ -7,9 +7,9 @@ and as text alike (nbval compares the text).
 Example
 -------
 >>> import pandas as pd
->>> Shown(pd.DataFrame({"criterion": ["age"], "gain": ["≤10"]}))
-criterion gain
-      age  ≤10
+>>> Shown(pd.DataFrame({"criterion": ["age"], "gain_if_dropped": ["≤10"]}))
+criterion gain if dropped
+      age             ≤10
 """
 
 from __future__ import annotations
@@ -22,19 +22,43 @@ from screening.disclosure.rule import HIDDEN
 from screening.engine.enrolment import screen_failure_range
 from screening.views.charts import group_name
 
-__all__ = ["Shown", "composition_view", "missingness_view", "enrolment_view", "enrolment_sentence", "bullets",
-           "share_change_view", "leave_one_out_sentence", "ROUNDED_NOTE"]
+__all__ = ["Shown", "header_words", "composition_view", "missingness_view", "enrolment_view", "enrolment_sentence",
+           "bullets", "share_change_view", "leave_one_out_sentence", "ROUNDED_NOTE"]
 
 #: Said under every table whose parts and total are both shown.
 ROUNDED_NOTE = ("Each count is rounded on its own, so parts may differ from their total, and percentages from "
                 "100 %, by the rounding: up to 2 patients per count, 0 to 10 for a ≤10.")
 
 
+#: Headers that "_" → " " alone would not make plain (the CSV files keep the names as computed).
+HEADER_WORDS = {"pct_of_previous": "remaining, % of entering", "pct_of_total": "remaining, % of all",
+                "smd_vs_extract": "SMD against the extract", "smd_vs_previous": "SMD against the step before",
+                "shapley": "Shapley share (patients)", "share_of_excluded": "% of the excluded",
+                "n_dropped": "criteria dropped", "race_ethnicity": "race/ethnicity",
+                "first_missing": "first not assessable here", "missing_any": "missing data"}
+
+
+def header_words(column) -> str:
+    """A column's header as a reader sees it.
+
+    >>> [header_words(c) for c in ("not_assessable", "pct_of_total", "misle-phase2 (this report)")]
+    ['not assessable', 'remaining, % of all', 'misle-phase2 (this report)']
+    """
+    return HEADER_WORDS.get(column, str(column).replace("_", " "))
+
+
 class Shown:
-    """A table displayed without its index (HTML in a report, text in nbval), with an optional caption."""
+    """A table displayed without its index (HTML in a report, text in nbval), with an optional caption.
+
+    Headers read in words (:func:`header_words`), and so does the status ``not_assessable`` in a cell.
+    """
 
     def __init__(self, frame: pd.DataFrame, caption: str = ""):
-        self.frame, self.caption = frame.reset_index(drop=True), caption
+        frame = frame.reset_index(drop=True).rename(columns=header_words)
+        for column in frame.columns:
+            if not pd.api.types.is_numeric_dtype(frame[column]) and (frame[column] == "not_assessable").any():
+                frame[column] = frame[column].astype(object).replace("not_assessable", "not assessable")
+        self.frame, self.caption = frame, caption
 
     def _repr_html_(self) -> str:
         # Text left, numbers right (pandas' own table right-aligns both): the report reads as a table in a paper.
