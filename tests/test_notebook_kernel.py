@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
+
 import nbformat
 import psutil
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
+from screening.io.sources.omop_connect import PASSWORD_ENV
 from screening.views.notebook_kernels import NotebookKernels
 
 FIRST = ["leaked = 'from the first notebook'",
@@ -49,7 +52,11 @@ def test_the_second_notebook_sees_nothing_the_first_left_and_a_failure_ends_the_
     _notebook(source / "a.ipynb", FIRST)
     _notebook(source / "b.ipynb", SECOND)
     _notebook(source / "c.ipynb", ["raise ValueError('in the notebook')"])
-    with pytest.raises(Exception, match="in the notebook"), NotebookKernels(1, cwd=tmp_path) as kernels:
+    assert PASSWORD_ENV not in os.environ
+    password = {PASSWORD_ENV: "for-the-kernels-only"}  # a database password: the kernels get it, we do not keep it
+    with pytest.raises(Exception, match="in the notebook"), \
+            NotebookKernels(1, cwd=tmp_path, environment=password) as kernels:
+        assert PASSWORD_ENV not in os.environ
         kernels.run(out, {"x": 7}, False, {}, False, source=source, names=("a.ipynb", "b.ipynb"))
         second = nbformat.read(out / "b.ipynb", as_version=4)
         # Numbered from 1 as in a new kernel: the parameters cell, papermill's injected one, then the notebook's.
@@ -57,6 +64,8 @@ def test_the_second_notebook_sees_nothing_the_first_left_and_a_failure_ends_the_
         assert _printed(second)[3:] == ["False False []", "1.5 60", "7"]  # matplotlib's and pandas' defaults
         assert _printed(nbformat.read(out / "a.ipynb", as_version=4))[-1] == "7"
         assert (out / "b.html").exists()
-        assert sum("ipykernel" in " ".join(p.cmdline()) for p in _processes_under_us()) == 1  # one kernel for both
+        kernel = [p for p in _processes_under_us() if "ipykernel" in " ".join(p.cmdline())]
+        assert len(kernel) == 1  # one kernel for both
+        assert kernel[0].environ().get(PASSWORD_ENV) == password[PASSWORD_ENV]
         kernels.run(out, {}, False, {}, False, source=source, names=("c.ipynb",))
     assert not _processes_under_us()  # the worker and its kernel ended with the error

@@ -204,15 +204,28 @@ class NotebookKernels:
     runs the notebooks. On leaving, the kernels are shut down, or after an error ended at once with the worker.
     """
 
-    def __init__(self, notebooks: int = len(NOTEBOOKS), cwd: Path = ROOT / "notebooks") -> None:
+    def __init__(self, notebooks: int = len(NOTEBOOKS), cwd: Path = ROOT / "notebooks",
+                 environment: dict[str, str] | None = None) -> None:
+        """``environment``: variables the worker and kernels get beside this process's own (a database
+        password): set only while the worker starts, so they do not stay in this process's environment."""
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
         self.count = max(1, min(notebooks, os.cpu_count() or 1))
-        with sigint_held():
-            self.pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
-                                            initializer=worker_init, initargs=(os.getpid(),))
-            self.started = self.pool.submit(_start, str(cwd), self.count)
+        before = {name: os.environ.get(name) for name in environment or {}}
+        os.environ.update(environment or {})
+        try:
+            with sigint_held():
+                self.pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
+                                                initializer=worker_init, initargs=(os.getpid(),))
+                # The worker is spawned here, inside submit: it copies the environment as it is now.
+                self.started = self.pool.submit(_start, str(cwd), self.count)
+        finally:
+            for name, value in before.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
 
     def __enter__(self) -> NotebookKernels:
         return self

@@ -338,12 +338,11 @@ def build_report(data: str | Path, protocol: Protocol | str = "misle-phase2", *,
     if not rule.internal and release_log is not None:  # refused before any table is computed or written
         log = release_log_path() if release_log is _DEFAULT_LOG else Path(release_log)
         release = check_release(meta, data, out, log, screening.extract.patients.index, force)
-    if notebooks:
+    if notebooks:  # the notebooks' kernels get the password in their environment, not in their parameters
         spec, password = without_password(absolute_spec(data))
-        if password:  # the notebooks' kernels inherit it; their saved parameters do not hold it
-            os.environ[PASSWORD_ENV] = password
     # The notebooks' worker and kernels start now: their start-up runs beside the work on the tables.
-    with NotebookKernels() if notebooks else contextlib.nullcontext() as kernels:
+    environment = {PASSWORD_ENV: password} if notebooks and password else None
+    with NotebookKernels(environment=environment) if notebooks else contextlib.nullcontext() as kernels:
         if over_time is None and extract.has_visits:  # screened at every visit: the series join the tables
             from screening.engine.over_time import EligibilityOverTime
 
