@@ -104,18 +104,22 @@ def _vocabulary(con) -> None:
 def _spellings(con, source: str, table: str, columns: list[str]) -> None:
     """Each distinct value of ``columns`` as written, with its canonical value (NULL if the vocabulary has none).
 
-    A DuckDB user maps the few distinct spellings, not every row: one DISTINCT pass per
-    column, then a hash join on the written value. The spellings are normalised as the
-    loader normalises them (NFKC, which DuckDB lacks; case; white space).
+    A DuckDB user maps the few distinct spellings, not every row: one pass over the file gathers every
+    column's distinct values (a pass per column re-read the file each time), then a hash join on the written
+    value. The spellings are normalised as the loader normalises them (NFKC, which DuckDB lacks; case; white
+    space).
     """
-    for c in columns:
-        written = [r[0] for r in con.execute(f"SELECT DISTINCT CAST({c} AS VARCHAR) FROM {source}").fetchall()
-                   if r[0] is not None]
+    lists = ", ".join(f"list_sort(list_distinct(list(CAST({c} AS VARCHAR))))" for c in columns)
+    found = con.execute(f"SELECT {lists} FROM {source}").fetchall()[0]
+    rows = []
+    for c, written in zip(columns, found, strict=True):
+        written = [w for w in written or [] if w is not None]
         lookup = canonical(c)
-        if written:
-            con.executemany("INSERT INTO spelling VALUES (?, ?, ?)",
-                            [(f"{table}.{c}", w, lookup.get(n)) for w, n in zip(written, normalise(written),
-                                                                                strict=True)])
+        rows += [(f"{table}.{c}", w, lookup.get(n)) for w, n in zip(written, normalise(written), strict=True)]
+    if rows:
+        con.register("_spellings", pd.DataFrame(rows, columns=["col", "written", "canonical"], dtype=object))
+        con.execute("INSERT INTO spelling SELECT col, written, canonical FROM _spellings")
+        con.unregister("_spellings")
 
 
 def _read_csv(csv: Path, table: str) -> str:
