@@ -20,7 +20,7 @@ Example
 >>> over.at_last_visit["patients"].tolist()  # the baseline: the extract's own funnel
 [90, 4535, 375]
 >>> over.any_visit(12)["patients"].tolist()  # eligible at some visit of the 12 months before it
-[208, 3736, 1056]
+[229, 3677, 1094]
 """
 
 from __future__ import annotations

@@ -36,7 +36,7 @@ class Extract:
     -------
     >>> ex = load_extract("data/synthetic")
     >>> ex.n_patients, ex.hash[:12]
-    (5000, '591f05d82bef')
+    (5000, '3f05461c1172')
     """
 
     patients: pd.DataFrame

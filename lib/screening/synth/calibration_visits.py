@@ -85,6 +85,22 @@ def _pga_rank_correlation(ex: Extract) -> float:
     return float(both["physician_global"].rank().corr(both["sledai_2k"].rank()))
 
 
+def _below_lab_items(ex: Extract) -> pd.Series:
+    """Per visit scoring SLEDAI-2K: a score below the points its own laboratory items alone give."""
+    from screening.synth.disease import lab_items
+
+    v = _visits(ex)
+    return (_sledai(v) < np.nansum(lab_items(v), axis=1)).astype("boolean")
+
+
+def _flare_rise(ex: Extract) -> float:
+    """Mean rise of SLEDAI-2K since the patient's previous visit at new flares (:func:`flare_visits`)."""
+    pos = ex.patient_rows("visits") if ex.visits is not None else np.zeros(0, dtype=np.int64)
+    score = _sledai(_visits(ex)).to_numpy(dtype=float, na_value=np.nan)
+    rise = (score - np.r_[np.nan, score[:-1]])[flare_visits(ex) & np.r_[False, pos[1:] == pos[:-1]]]
+    return float(np.nanmean(rise)) if (~np.isnan(rise)).any() else float("nan")
+
+
 def _low_count(v: pd.DataFrame) -> pd.Series:
     return ((v["platelets"] < 50_000) | (v["wbc"] < 2.0) | (v["haemoglobin"] < 10)).astype("boolean")
 
@@ -127,6 +143,12 @@ VISIT_TARGETS: tuple[Target, ...] = (
            lambda ex: share(_low_count(_visits(ex)), _visits(ex)["bilag_haematological"].isin(["A", "B"])), 0.85, 1),
     Target("visits: PGA and SLEDAI-2K, rank correlation", "r = 0.74 (528 visits)",
            "PMC6937422 (SELENA-SLEDAI PGA against SLEDAI, 50 patients)", _pga_rank_correlation, 0.60, 0.88, ""),
+    Target("visits: SLEDAI-2K below what its own labs score (C3/C4, anti-dsDNA, UPCR, counts)", "none",
+           "SLEDAI-2K item definitions and weights, Gladman et al., J Rheumatol 2002;29:288-291",
+           lambda ex: share(_below_lab_items(ex)), 0, 0),
+    Target("visits: mean SLEDAI-2K rise at new flares (a BILAG domain newly A/B), since the last visit", "3.0",
+           "Petri et al., Arthritis Rheum 1991 (Hopkins Lupus Cohort: mean rise of the SLEDAI at flare)",
+           _flare_rise, 2.5, 3.5, ""),
     Target("new flares (a BILAG domain newly A/B) given a glucocorticoid course", "44.8% of flares prompted a "
            "change in treatment", "Petri et al., Definition, incidence, and clinical description of flare in SLE, "
            f"Arthritis Rheum 1991 (Hopkins Lupus Cohort); {_BILAG_FLARE}", _treated, 0.35, 0.55),

@@ -12,7 +12,8 @@ import numpy as np
 from screening.io.schema import BILAG_DOMAINS
 from screening.synth.draws import RACES, SITES, YEAR, as_days, proportions, sigmoid
 
-__all__ = ["activity", "blood_and_kidney", "demographics", "organ_history", "sledai", "upcr_for_grade"]
+__all__ = ["LAB_ITEMS", "activity", "blood_and_kidney", "demographics", "lab_items", "organ_history", "sledai",
+           "upcr_for_grade"]
 
 _SITE_WEIGHTS = np.array([0.22, 0.18, 0.15, 0.12, 0.11, 0.09, 0.08, 0.05])
 # Lifetime nephritis risk by race/ethnicity (White, Black, Hispanic, Asian, Other).
@@ -169,6 +170,38 @@ def upcr_for_grade(rng, renal: np.ndarray) -> np.ndarray:
                       rng.lognormal(np.log(0.5), 0.4, n), rng.lognormal(np.log(0.2), 0.5, n)],
                      rng.lognormal(np.log(0.08), 0.5, n))
     return np.clip(np.round(upcr, 2), 0.01, 25)
+
+
+#: The laboratory items of SLEDAI-2K and their weights (Gladman, Ibañez, Urowitz, SLEDAI-2K, J Rheumatol
+#: 2002;29:288-291): low complement (C3 or C4 below the lower limit of normal, here C3 < 90 or C4 < 10 mg/dL
+#: as :func:`screening.synth.sle_fields.complement_values` draws them), increased DNA binding, proteinuria above
+#: 0.5 g/24 h (read here from the UPCR in g/g), platelets below 100,000/µL, white cells below 3,000/µL.
+LAB_ITEMS = {"low_complement": 2, "dna_binding": 2, "proteinuria": 4, "thrombocytopenia": 1, "leukopenia": 1}
+
+
+def lab_items(table) -> np.ndarray:
+    """Per row of ``table`` (a patients or visits table) and item of :data:`LAB_ITEMS`, the points its own values
+    score: NaN where the value is not recorded (low complement: scored where C3 or C4 is low, or both are known).
+
+    >>> import pandas as pd
+    >>> lab_items(pd.DataFrame({"c3": [80.0, None], "c4": [20.0, None], "anti_dsdna_positive": [True, None],
+    ...                         "proteinuria_g_per_g": [0.2, 1.1], "platelets": [90_000.0, 200_000.0],
+    ...                         "wbc": [5.0, 2.5]})).tolist()
+    [[2.0, 2.0, 0.0, 1.0, 0.0], [nan, nan, 4.0, 0.0, 1.0]]
+    """
+    def floats(column):
+        return table[column].to_numpy(dtype=float, na_value=np.nan) if column in table.columns \
+            else np.full(len(table), np.nan)
+
+    def scored(value, hit):
+        return np.where(np.isnan(value), np.nan, hit.astype(float))
+
+    c3, c4 = floats("c3"), floats("c4")
+    upcr, platelets, wbc = floats("proteinuria_g_per_g"), floats("platelets"), floats("wbc")
+    low = (c3 < 90) | (c4 < 10)
+    items = [np.where(low, 1.0, np.where(np.isnan(c3) | np.isnan(c4), np.nan, 0.0)), floats("anti_dsdna_positive"),
+             scored(upcr, upcr > 0.5), scored(platelets, platelets < 100_000), scored(wbc, wbc < 3.0)]
+    return np.column_stack(items) * np.array(list(LAB_ITEMS.values()), dtype=float)
 
 
 def sledai(rng, p: dict) -> None:

@@ -27,7 +27,9 @@ baseline's values within a few percent. A visit whose state differs moves with i
   (proteinuria above 0.5 g/g marks a renal flare: EULAR/ERA-EDTA recommendations, Bertsias
   et al., Ann Rheum Dis 2012;71:1771-1782); lupus nephritis reads *active* at a renal flare;
 * **physician global**: the PGA the visit's SLEDAI-2K implies
-  (:func:`~screening.synth.sle_fields.pga_mean`) plus the patient's own offset at baseline.
+  (:func:`~screening.synth.sle_fields.pga_mean`) plus the patient's own offset at baseline;
+  :func:`physician_global` is called once :mod:`screening.synth.visits` has scored the visit
+  from these labs.
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ from screening.synth.draws import SITES
 from screening.synth.patients_table import SITE_MISSING
 from screening.synth.sle_fields import complement_values, pga_mean
 
-__all__ = ["VisitState", "missing_like", "nephritis_ever", "visit_labs"]
+__all__ = ["VisitState", "missing_like", "nephritis_ever", "physician_global", "visit_labs"]
 
 _LABS = {"wbc": 0.10, "haemoglobin": 0.05, "platelets": 0.10, "egfr": 0.06}  # visit-to-visit CV about baseline
 _LOW_IN_FLARE = (0.95, 0.45)  # complement falls: renal or haematological flare, other flare (Narayanan 2010)
@@ -65,13 +67,11 @@ class VisitState(NamedTuple):
 
 def visit_labs(rng, out: pd.DataFrame, patients: pd.DataFrame, row: np.ndarray, site: np.ndarray,
                s: VisitState) -> None:
-    """Add each visit's labs, anti-dsDNA, PGA and nephritis status to ``out`` (see the module)."""
+    """Add each visit's labs, anti-dsDNA and nephritis status to ``out`` (see the module)."""
     _counts(rng, out, patients, row, site, s)
     _complement(rng, out, patients, row, site, s)
     _anti_dsdna(rng, out, patients, row, site, s)
     _proteinuria(rng, out, patients, row, site, s)
-    if "physician_global" in patients.columns:
-        _physician_global(rng, out, patients, row, site)
     if "lupus_nephritis" in patients.columns:
         status = patients["lupus_nephritis"].to_numpy(dtype=object, na_value=None)[row]
         out["lupus_nephritis"] = pd.array(np.where(s.renal, "active", status), dtype=object)
@@ -198,7 +198,10 @@ def _proteinuria(rng, out, patients, row, site, s: VisitState) -> None:
                                               pd.array(value, dtype="Float64"))
 
 
-def _physician_global(rng, out, patients, row, site) -> None:
+def physician_global(rng, out, patients, row, site) -> None:
+    """Add each visit's physician global to ``out``, from the visit's SLEDAI-2K (so drawn after it: see the module)."""
+    if "physician_global" not in patients.columns:
+        return
     m = len(row)
     score = out["sledai_2k"].to_numpy(dtype=float, na_value=np.nan)
     at_base = _floats(patients, "sledai_2k", row)

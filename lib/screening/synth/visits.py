@@ -16,8 +16,8 @@ rates follow published cohorts:
 * relapsing-remitting patients flare so that the cohort as a whole flares about 0.65
   times per patient-year, the Hopkins figure (Petri et al., Arthritis Rheum
   1991;34:937-944, flares recorded at least quarterly);
-* a flare adds 3 SLEDAI points on average (the same study's mean rise of the SLEDAI
-  at flare, 3.0) and shows in one organ the patient has had: mucocutaneous,
+* a flare raises SLEDAI-2K by 3 points on average (the same study's mean rise of the
+  SLEDAI at flare, 3.0; remission lowers it alike) and shows in one organ the patient has had: mucocutaneous,
   musculoskeletal, haematological, or renal in a patient with nephritis, with weights
   0.3, 0.3, 0.2 and 0.2 (our assumption, in the order of Petri et al., J Rheumatol
   2009;36:2476-2480, where B flares were most often haematological, renal,
@@ -26,6 +26,16 @@ rates follow published cohorts:
   between flares every A or B domain of an active baseline settles to C;
 * how long a flare lasts (a quarter in 0.6 of cases for relapsing-remitting
   patients) is our assumption, not a published figure.
+
+Each visit's SLEDAI-2K is its baseline's clinical items (the baseline score less the laboratory
+items its own row scores) moved by the flare's points, plus the laboratory items the visit's own
+C3/C4, anti-dsDNA, UPCR, platelets and white cells score (SLEDAI-2K's definitions and weights,
+Gladman et al., J Rheumatol 2002;29:288-291; a lab the visit does not record scores as at
+baseline, one the baseline row does not record is read there as not scoring). Labs that move
+with a flare carry its points: the clinical items take only the rest, so a flare rises by its
+drawn points or by its labs' rise, whichever is more (a mean rise of 3.2 at the bundled
+extract's new flares; a visit in the baseline's state may also gain or lose a 2-point item).
+So no visit scores below its own labs.
 
 Labs and the physician global follow each visit's activity (:mod:`screening.synth.visit_labs`)
 and a new flare may start a glucocorticoid course (:mod:`screening.synth.visit_treatment`);
@@ -59,7 +69,8 @@ import numpy as np
 import pandas as pd
 
 from screening.io.schema import BILAG_DOMAINS, VISIT_FIELDS
-from screening.synth.visit_labs import VisitState, missing_like, nephritis_ever, visit_labs
+from screening.synth.disease import lab_items
+from screening.synth.visit_labs import VisitState, missing_like, nephritis_ever, physician_global, visit_labs
 from screening.synth.visit_treatment import flare_courses
 
 __all__ = ["FLARE_ORGANS", "PATTERNS", "SEVERE", "STREAM", "visits_table"]
@@ -112,12 +123,14 @@ def visits_table(seed: int, patients: pd.DataFrame, diagnosis: np.ndarray,
                        haem=(up > 0) & (organ == _organ_code("haematological")), when=when)
     bump = 1 + rng.poisson(2.0, len(row))  # mean 3.0 points, Petri et al. 1991
     wobble = 2 * (rng.random(len(row)) < 0.15) - 2 * (rng.random(len(row)) < 0.15)  # a 2-point item on or off
-    score = patients["sledai_2k"].to_numpy(dtype=float, na_value=np.nan)[row]
-    score = np.clip(np.where(np.isnan(score), np.nan, score + up * bump + wobble), 0, 105)
-    out["sledai_2k"] = missing_like(rng, patients["sledai_2k"], site, row, pd.array(score, dtype="Float64")
-                                    .round().astype("Int32"))
+    # which visits score SLEDAI-2K is drawn here, the score itself once the visit's labs are (_rescored)
+    out["sledai_2k"] = missing_like(rng, patients["sledai_2k"], site, row,
+                                    pd.array(patients["sledai_2k"].to_numpy(dtype=float, na_value=np.nan)[row],
+                                             dtype="Float64"))
     _bilag(out, patients, row, up, organ, severe)
     visit_labs(rng, out, patients, row, site, state)
+    out["sledai_2k"] = _rescored(out, patients, row, up, bump, wobble)
+    physician_global(rng, out, patients, row, site)  # after the score: the PGA reads it
     if "weight_kg" in patients.columns:
         weight = patients["weight_kg"].to_numpy(dtype=float, na_value=np.nan)[row] + rng.normal(0, 1.5, len(row))
         out["weight_kg"] = missing_like(rng, patients["weight_kg"], site, row,
@@ -130,6 +143,22 @@ def visits_table(seed: int, patients: pd.DataFrame, diagnosis: np.ndarray,
     new = now & ~flare[row, k + 2]  # quiet at the step before this visit: a new flare
     courses = flare_courses(rng, patients, row[new], when[new], severe[new], base[row[new]])
     return out[["patient_id", "visit_date", *[c for c in VISIT_FIELDS if c in out.columns]]], courses
+
+
+def _rescored(out: pd.DataFrame, patients: pd.DataFrame, row: np.ndarray, up: np.ndarray, bump: np.ndarray,
+              wobble: np.ndarray) -> pd.arrays.IntegerArray:
+    """Each visit's SLEDAI-2K: the clinical items of its baseline, moved by a flare (``up`` times ``bump``) and the
+    wobble, plus the laboratory items its own values score (where ``out["sledai_2k"]`` holds a value)."""
+    at_base = lab_items(patients)[row]
+    base_labs = np.nansum(at_base, axis=1)  # an item the baseline row does not record is read as not scoring
+    own = lab_items(out)
+    labs = np.nansum(np.where(np.isnan(own), at_base, own), axis=1)  # a lab the visit does not record: as at baseline
+    score = out["sledai_2k"].to_numpy(dtype=float, na_value=np.nan)
+    clinical = np.maximum(score - base_labs, 0)
+    # Petri 1991's mean rise of 3 is the whole score's: labs that move with the flare take their points out of it
+    moved = up * np.maximum(bump - up * (labs - base_labs), 0)
+    score = np.minimum(np.maximum(clinical + moved + wobble, 0) + labs, 105)
+    return pd.array(score, dtype="Float64").round().astype("Int32")
 
 
 def _chain(rng, patients: pd.DataFrame, n: int, most: int) -> np.ndarray:
