@@ -260,7 +260,8 @@ def test_a_report_written_from_the_app_names_the_change_and_the_protocol_as_ship
         page.wait_for_function("() => !document.querySelector('.whatif-over-time-stale') && document.querySelector("
                                "'.whatif-last-visit')?.textContent.trim() === document.querySelector("
                                "'.whatif-eligible').textContent.trim()", timeout=90_000)
-        # The picture in docs/screenshots/panel.png starts at the page's title (Voilà scrolls a container, not the window).
+        # The picture in docs/screenshots/panel.png starts at the page's title
+        # (Voilà scrolls a container, not the window).
         page.evaluate("document.querySelector('h1').scrollIntoView({block: 'start'})")
         page.screenshot(path=str(ARTIFACTS / "app-report-written.png"))
     out = app["folder"] / "report-misle-phase2-whatif"
