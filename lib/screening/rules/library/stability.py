@@ -157,6 +157,7 @@ def stable_use(seg: _Segments, drugs: list[str], min_weeks: float, stable_weeks:
         maybe_row &= ~above
     dated = base != _NONE
     answers = {}
+    steady = np.full(n, np.nan)  # per patient: the one known dose its sure rows take in the stable weeks
     for bound, pick in (("sure", sure_row), ("maybe", maybe_row)):
         pick = pick & dated[rows]
         r, s, e, d = rows[pick], start[pick], stop[pick], dose[pick]
@@ -167,11 +168,16 @@ def stable_use(seg: _Segments, drugs: list[str], min_weeks: float, stable_weeks:
         ok = (lo != _NONE) & (hi >= lo)
         r, lo, hi, d = r[ok], lo[ok], hi[ok], d[ok]
         end = end[ok]
-        # Taken every day of the weeks before baseline, and of the weeks stable: the longer of the two.
-        covered = _covers(r, lo, hi, end, _back_days(min_weeks, stable_weeks), n)
         touch = hi >= end - round(7 * stable_weeks)
         changed, missing = _spread(r[touch], d[touch], n)
+        # A row that may count, at a known dose other than the sure rows' in the stable weeks and reaching them,
+        # cannot help any completion qualify (counted, it changes the dose there): it covers nothing.
+        helps = ~(touch & (d != steady[r]) & ~np.isnan(d) & ~np.isnan(steady[r]))
+        # Taken every day of the weeks before baseline, and of the weeks stable: the longer of the two.
+        covered = _covers(r[helps], lo[helps], hi[helps], end[helps], _back_days(min_weeks, stable_weeks), n)
         answers[bound] = (covered, changed, missing)
+        if bound == "sure":
+            steady = _one_dose(r[touch], d[touch], n)
     covered_sure, _, _ = answers["sure"]
     covered_maybe, changed_maybe, missing_maybe = answers["maybe"]
     _, changed_sure, _ = answers["sure"]
@@ -183,6 +189,15 @@ def stable_use(seg: _Segments, drugs: list[str], min_weeks: float, stable_weeks:
     maybe = np.where(dated, maybe, any_row)
     sure &= dated
     return pd.arrays.BooleanArray(sure, ~sure & maybe)
+
+
+def _one_dose(rows: np.ndarray, dose: np.ndarray, n: int) -> np.ndarray:
+    """Per patient, the dose of the given rows when they have exactly one known dose (else NaN)."""
+    high, low = np.full(n, -np.inf), np.full(n, np.inf)
+    known = ~np.isnan(dose)
+    np.maximum.at(high, rows[known], dose[known])
+    np.minimum.at(low, rows[known], dose[known])
+    return np.where(high == low, high, np.nan)
 
 
 def _over_on_the_day(drug: pd.Series, rows: np.ndarray, base: np.ndarray, stop: np.ndarray, dose: np.ndarray,
@@ -228,6 +243,8 @@ def _stable_naive(patient: R.Patient, drugs: list[str], min_weeks: float, stable
     if R.na(base):
         return None
 
+    stable_from = R.days_before(base, round(7 * stable_weeks))
+
     def spans(bound):
         for taken, s, e, d in rows:
             if bound == "sure" and taken is not True:
@@ -237,16 +254,21 @@ def _stable_naive(patient: R.Patient, drugs: list[str], min_weeks: float, stable
             if not R.na(lo) and hi >= lo:
                 yield lo, hi, d
 
-    def covered(bound, weeks):
-        days = pd.date_range(R.days_before(base, round(7 * weeks)), base, freq="D")
-        found = list(spans(bound))
-        return all(any(lo <= day <= hi for lo, hi, _ in found) for day in days)
-
     def doses(bound):
-        start = R.days_before(base, round(7 * stable_weeks))
-        return [d for lo, hi, d in spans(bound) if hi >= start]
+        return [d for lo, hi, d in spans(bound) if hi >= stable_from]
 
     sure_doses, maybe_doses = doses("sure"), doses("maybe")
+    known = {d for d in sure_doses if d is not None}
+    steady = known.pop() if len(known) == 1 else None
+
+    def covered(bound, weeks):
+        days = pd.date_range(R.days_before(base, round(7 * weeks)), base, freq="D")
+        # Counted, a row at another known dose in the stable weeks would change it there: it helps no completion.
+        found = [(lo, hi) for lo, hi, d in spans(bound)
+                 if not (bound == "maybe" and steady is not None and d is not None and d != steady
+                         and hi >= stable_from)]
+        return all(any(lo <= day <= hi for lo, hi in found) for day in days)
+
     changed_sure = len({d for d in sure_doses if d is not None}) > 1
     # One segment has one dose, even unrecorded: a missing dose matters only beside another segment.
     steady_maybe = len(maybe_doses) <= 1 or (None not in maybe_doses and len(set(maybe_doses)) == 1)
@@ -275,15 +297,22 @@ def _stable_sql(q: Query, drugs: list[str], min_weeks: float, stable_weeks: floa
                        f"AS lo, {clip} AS hi, dose FROM {k}rows WHERE sure AND base IS NOT NULL AND coalesce(s, e) "
                        f"IS NOT NULL UNION ALL SELECT patient_id, CAST(base AS DATE), 'maybe', "
                        f"CAST(coalesce(s, {EARLY}) AS DATE), {clip}, dose FROM {k}rows WHERE base IS NOT NULL")
+    n_days, m_days = str(round(7 * min_weeks)), str(round(7 * stable_weeks))
+    stable_from = q.days_before("base", m_days)
+    # The one known dose of the sure rows in the stable weeks: a row that may count at another known dose
+    # there would change it, so it covers nothing (as in stable_use).
+    q.cte(f"{tag}steady", f"SELECT patient_id, min(dose) AS steady FROM {k}seg WHERE bound = 'sure' AND hi >= lo "
+                          f"AND hi >= {stable_from} AND dose IS NOT NULL GROUP BY patient_id "
+                          f"HAVING min(dose) = max(dose)")
     q.cte(f"{tag}reach", f"SELECT patient_id, base, bound, lo, hi, dose, max(hi) OVER (PARTITION BY patient_id, "
                          f"bound ORDER BY lo, hi ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS reach "
-                         f"FROM {k}seg WHERE hi >= lo")
+                         f"FROM {k}seg LEFT JOIN {k}steady USING (patient_id) WHERE hi >= lo AND NOT coalesce("
+                         f"bound = 'maybe' AND hi >= {stable_from} AND dose <> steady, FALSE)")
     q.cte(f"{tag}isl", f"SELECT patient_id, base, bound, lo, hi, sum(CASE WHEN reach IS NULL OR lo > reach + 1 "
                        f"THEN 1 ELSE 0 END) OVER (PARTITION BY patient_id, bound ORDER BY lo, hi ROWS UNBOUNDED "
                        f"PRECEDING) AS island FROM {k}reach")
     q.cte(f"{tag}cov", f"SELECT patient_id, base, bound, min(lo) AS lo, max(hi) AS hi FROM {k}isl "
                        f"GROUP BY patient_id, base, bound, island")
-    n_days, m_days = str(round(7 * min_weeks)), str(round(7 * stable_weeks))
     q.cte(f"{tag}ok", f"SELECT patient_id, "
                       f"coalesce(bool_or(lo <= {q.days_before('base', n_days)} AND hi >= base) FILTER "
                       f"(WHERE bound = 'sure'), FALSE) AND coalesce(bool_or(lo <= {q.days_before('base', m_days)} "
