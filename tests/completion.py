@@ -230,9 +230,13 @@ def complete(ex: Extract, rng: np.random.Generator, params: dict) -> Extract:
             else:
                 value = _numbers(rng, f, events[f.name], k, numbers)
                 if f.name == "dose":
-                    # Stability turns on a missing dose equal to the same drug's other dose: draw it often.
-                    sibling = events.groupby(["patient_id", "drug"], observed=True)["dose"].transform("first")
-                    sibling = sibling.to_numpy(dtype=float, na_value=np.nan)[gap]
+                    # Stability turns on a missing dose equal to one of the same drug's other doses (any of
+                    # them: the one beside it in the stable weeks may be the last): draw one of them often.
+                    known = events[events["dose"].notna()]
+                    known = known.iloc[rng.permutation(len(known))]
+                    pick = known.groupby(["patient_id", "drug"], observed=True)["dose"].first()
+                    keys = pd.MultiIndex.from_frame(events.loc[gap, ["patient_id", "drug"]].astype(object))
+                    sibling = pick.reindex(keys).to_numpy(dtype=float, na_value=np.nan)
                     value = np.where(~np.isnan(sibling) & (rng.random(k) < 0.5), sibling, value)
                 _put(events, f.name, gap, value)
         out[table] = _as(events, ex.table(table).dtypes.drop("drug", errors="ignore"))
