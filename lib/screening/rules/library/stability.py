@@ -75,18 +75,23 @@ def _by_patient_then_day(rows: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np
     return np.lexsort((hi, lo, rows))
 
 
+def _dose_range(rows: np.ndarray, dose: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per patient, the highest and lowest known dose of the given rows (-inf, inf without one)."""
+    high, low = np.full(n, -np.inf), np.full(n, np.inf)
+    known = ~np.isnan(dose)
+    np.maximum.at(high, rows[known], dose[known])
+    np.minimum.at(low, rows[known], dose[known])
+    return high, low
+
+
 def _spread(rows: np.ndarray, dose: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     """Per patient, among the given rows: (two different known doses, a dose that may differ from another)."""
-    high = np.full(n, -np.inf)
-    low = np.full(n, np.inf)
     missing = np.zeros(n, dtype=bool)
     # One segment has one dose, even unrecorded: only patients with several can have doses that differ.
     several = np.bincount(rows, minlength=n)[rows] >= 2
     rows, dose = rows[several], dose[several]
-    known = ~np.isnan(dose)
-    np.maximum.at(high, rows[known], dose[known])
-    np.minimum.at(low, rows[known], dose[known])
-    missing[rows[~known]] = True
+    high, low = _dose_range(rows, dose, n)
+    missing[rows[np.isnan(dose)]] = True
     return (high > low), missing
 
 
@@ -193,10 +198,7 @@ def stable_use(seg: _Segments, drugs: list[str], min_weeks: float, stable_weeks:
 
 def _one_dose(rows: np.ndarray, dose: np.ndarray, n: int) -> np.ndarray:
     """Per patient, the dose of the given rows when they have exactly one known dose (else NaN)."""
-    high, low = np.full(n, -np.inf), np.full(n, np.inf)
-    known = ~np.isnan(dose)
-    np.maximum.at(high, rows[known], dose[known])
-    np.minimum.at(low, rows[known], dose[known])
+    high, low = _dose_range(rows, dose, n)
     return np.where(high == low, high, np.nan)
 
 
@@ -259,7 +261,8 @@ def _stable_naive(patient: R.Patient, drugs: list[str], min_weeks: float, stable
 
     sure_doses, maybe_doses = doses("sure"), doses("maybe")
     known = {d for d in sure_doses if d is not None}
-    steady = known.pop() if len(known) == 1 else None
+    changed_sure = len(known) > 1
+    steady = next(iter(known)) if len(known) == 1 else None
 
     def covered(bound, weeks):
         days = pd.date_range(R.days_before(base, round(7 * weeks)), base, freq="D")
@@ -269,7 +272,6 @@ def _stable_naive(patient: R.Patient, drugs: list[str], min_weeks: float, stable
                          and hi >= stable_from)]
         return all(any(lo <= day <= hi for lo, hi in found) for day in days)
 
-    changed_sure = len({d for d in sure_doses if d is not None}) > 1
     # One segment has one dose, even unrecorded: a missing dose matters only beside another segment.
     steady_maybe = len(maybe_doses) <= 1 or (None not in maybe_doses and len(set(maybe_doses)) == 1)
     if covered("sure", min_weeks) and covered("sure", stable_weeks) and steady_maybe:
